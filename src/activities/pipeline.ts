@@ -1,0 +1,178 @@
+/**
+ * Activities of the training pipeline: thin wrappers that connect the ML core to the stores.
+ * Each is idempotent: datasets and artifacts are content-addressed, model versions are keyed by the
+ * run id, deployments by a deploy key, audit events by an event key.
+ */
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { Pool } from 'pg';
+import { readSource, redactUri, SourceError } from '../ingest/sources';
+import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
+import { binaryMetrics } from '../ml/metrics';
+import { SearchCandidate, trainLogistic } from '../ml/logistic';
+import { exportLogisticToOnnx, INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
+import { prepareBinaryData } from '../ml/prepare';
+import { Table } from '../ml/table';
+import { formatValidationErrors, validateForBinaryClassification, ValidationIssue } from '../ml/validate';
+import { ArtifactStore } from '../store/artifacts';
+import { getDataset, saveDataset } from '../store/datasets';
+import * as registry from '../store/registry';
+import { createSession, positiveProbabilities } from '../serving/onnx-runner';
+import type { ApprovalRecord, ChampionComparison, MetricSummary } from '../workflows/definitions';
+
+export interface ActivityDeps {
+  pool: Pool;
+  artifacts: ArtifactStore;
+  codeVersion?: string;
+}
+
+/** Failure types the workflow must not retry: the same input will fail the same way. */
+export const NON_RETRYABLE = {
+  source: 'DataSourceError',
+  format: 'DataFormatError',
+  validation: 'DataValidationError',
+  model: 'ModelError',
+} as const;
+
+export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
+
+export interface FeatureSpec {
+  datasetId: string;
+  target: string;
+  features: string[];
+  positiveClass?: string;
+  seed: number;
+}
+
+function summary(m: ReturnType<typeof binaryMetrics>): MetricSummary {
+  return { accuracy: m.accuracy, precision: m.precision, recall: m.recall, f1: m.f1, auc: m.auc, logLoss: m.logLoss, n: m.n, positives: m.positives };
+}
+
+export function createPipelineActivities({ pool, artifacts, codeVersion }: ActivityDeps) {
+  async function loadTable(datasetId: string): Promise<Table> {
+    const dataset = await getDataset(pool, datasetId);
+    if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
+    return parseCsv((await artifacts.get(datasetId)).toString('utf8'));
+  }
+
+  return {
+    /** Reads the source, stores its canonical CSV content-addressed, and records the dataset version. */
+    async ingestDataset(input: { uri: string; query?: string }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string }> {
+      Context.current().heartbeat({ phase: 'reading' });
+      let read;
+      try {
+        read = await readSource(input);
+      } catch (err) {
+        if (err instanceof SourceError) {
+          if (err.retryable) throw err;
+          throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
+        }
+        if (err instanceof CsvFormatError) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.format);
+        throw err;
+      }
+      Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
+      const canonical = Buffer.from(toCanonicalCsv(read.table), 'utf8');
+      const datasetId = await artifacts.put(canonical);
+      await saveDataset(pool, {
+        id: datasetId,
+        sourceUri: redactUri(input.uri),
+        sourceKind: read.kind,
+        rowCount: read.table.rowCount,
+        columns: read.table.columns.map((c) => ({ name: c.name, type: c.kind })),
+        byteSize: canonical.length,
+      });
+      return { datasetId, rowCount: read.table.rowCount, columnCount: read.table.columns.length, byteSize: canonical.length, sourceKind: read.kind };
+    },
+
+    /** Checks the dataset for training; errors end the run with the report (non-retryable). */
+    async validateDataset(input: { datasetId: string; target: string; features?: string[] }): Promise<{ features: string[]; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+      const table = await loadTable(input.datasetId);
+      const report = validateForBinaryClassification(table, { target: input.target, features: input.features });
+      if (!report.ok) {
+        throw ApplicationFailure.create({ message: formatValidationErrors(report), type: NON_RETRYABLE.validation, nonRetryable: true, details: [{ issues: report.issues }] });
+      }
+      return { features: report.features, classes: report.classes, warnings: report.issues.filter((i) => i.severity === 'warning') };
+    },
+
+    /**
+     * Tunes and trains the model, exports it with its preprocessing to ONNX and stores the file.
+     * Heartbeats after each candidate with the scores so far; a retry skips what is already scored.
+     */
+    async trainModel(input: FeatureSpec & { l2Grid?: number[] }): Promise<{ onnxDigest: string; signature: registry.ModelSignature; params: Record<string, unknown> }> {
+      const ctx = Context.current();
+      const done = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
+      const table = await loadTable(input.datasetId);
+      const data = prepareBinaryData(table, input);
+      const l2Grid = input.l2Grid ?? DEFAULT_L2_GRID;
+      const result = trainLogistic(data.x.train, data.y.train, data.x.validation, data.y.validation, {
+        features: data.features,
+        classes: data.classes,
+        l2Grid,
+        done,
+        onCandidate: (_candidate, all) => ctx.heartbeat({ done: all }),
+        onIteration: () => ctx.heartbeat({ done }),
+      });
+      const bytes = exportLogisticToOnnx(result.model);
+      const onnxDigest = await artifacts.put(bytes);
+      return {
+        onnxDigest,
+        signature: { features: data.features, classes: data.classes, input: INPUT_NAME, output: OUTPUT_NAME },
+        params: {
+          kind: 'logistic',
+          l2: result.model.l2,
+          seed: input.seed,
+          positiveClass: data.classes[1],
+          search: result.search,
+          rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length },
+        },
+      };
+    },
+
+    /**
+     * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
+     * production version on the same rows when it can read them.
+     */
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string }): Promise<{ metrics: MetricSummary; champion?: ChampionComparison }> {
+      const table = await loadTable(input.datasetId);
+      const data = prepareBinaryData(table, input);
+      const session = await createSession(await artifacts.get(input.onnxDigest));
+      const metrics = summary(binaryMetrics(data.y.test, await positiveProbabilities(session, data.x.test)));
+      await session.release();
+
+      const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+      if (!production) return { metrics };
+      const sig = production.signature;
+      const columnNames = new Set(table.columns.filter((c) => c.kind === 'number').map((c) => c.name));
+      const absent = sig.features.filter((f) => !columnNames.has(f));
+      if (absent.length > 0) return { metrics, champion: { version: production.version, skipped: `its features ${absent.join(', ')} are not numeric columns of this dataset` } };
+      if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return { metrics, champion: { version: production.version, skipped: `its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})` } };
+      const championData = prepareBinaryData(table, { ...input, features: sig.features });
+      const championSession = await createSession(await artifacts.get(production.onnxDigest));
+      const championMetrics = summary(binaryMetrics(championData.y.test, await positiveProbabilities(championSession, championData.x.test)));
+      await championSession.release();
+      return { metrics, champion: { version: production.version, metrics: championMetrics } };
+    },
+
+    /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
+    async registerModelVersion(input: { modelName: string; runId: string; onnxDigest: string; signature: registry.ModelSignature; metrics: MetricSummary; params: Record<string, unknown>; datasetId: string; requestedBy?: string }): Promise<{ version: number }> {
+      const v = await registry.registerVersion(pool, { ...input, metrics: { ...input.metrics }, codeVersion });
+      await registry.recordAudit(pool, { key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
+      return { version: v.version };
+    },
+
+    /** Records the approval decision on the version and in the audit trail. */
+    async recordDecision(input: { modelName: string; version: number; runId: string; decision: ApprovalRecord }): Promise<void> {
+      const status = input.decision.decision === 'approve' ? 'approved' : 'rejected';
+      await registry.decideVersion(pool, input.modelName, input.version, status);
+      await registry.recordAudit(pool, { key: `${input.runId}:decision`, actor: input.decision.by, action: `model.${status}`, subject: `${input.modelName}@${input.version}`, details: { ...input.decision, runId: input.runId } });
+    },
+
+    /** Points `production` at the version; exactly once per run, whatever the retries. */
+    async deployModel(input: { modelName: string; version: number; runId: string }): Promise<{ deploymentId: number; previousVersion: number | null }> {
+      const d = await registry.deployVersion(pool, input.modelName, input.version, `${input.runId}:deploy`);
+      await registry.recordAudit(pool, { key: `${input.runId}:deploy`, actor: 'system', action: 'model.deployed', subject: `${input.modelName}@${input.version}`, details: { deploymentId: d.id, previousVersion: d.previousVersion, runId: input.runId } });
+      return { deploymentId: d.id, previousVersion: d.previousVersion };
+    },
+  };
+}
+
+export type PipelineActivities = ReturnType<typeof createPipelineActivities>;

@@ -1,0 +1,113 @@
+/**
+ * The one place that reads the environment. Every setting has a default that makes `mlops up`
+ * work on a fresh machine; a bad value stops the process at start with a message naming the key.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const schema = z.object({
+  /** Folder for the embedded stack: Temporal's SQLite file, PGlite data, artifacts, tools. */
+  MLOPS_DATA_DIR: z.string().default('.mlops'),
+  /** host:port of an existing Temporal frontend; unset means "start the dev server ourselves". */
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Explicit path to the `temporal` CLI binary. */
+  TEMPORAL_CLI_PATH: optionalString,
+  /** Base URL of the Temporal Web UI, used to build links to runs. */
+  TEMPORAL_UI_URL: optionalString,
+  /** Port of the embedded Temporal dev server's frontend and Web UI. */
+  MLOPS_TEMPORAL_PORT: port(7233),
+  MLOPS_TEMPORAL_UI_PORT: port(8233),
+  /** PostgreSQL connection string; unset means "serve embedded PGlite over the wire protocol". */
+  DATABASE_URL: optionalString,
+  /** Port of the embedded PGlite socket server. */
+  MLOPS_PGLITE_PORT: port(5433),
+  MLOPS_API_PORT: port(8080),
+  MLOPS_API_HOST: z.string().default('127.0.0.1'),
+  MLOPS_ADMIN_KEY: optionalString,
+  /** Task queue shared by workers and clients. */
+  MLOPS_TASK_QUEUE: z.string().default('mlops'),
+  /** Largest JSON body the API accepts. */
+  MLOPS_MAX_BODY: z.string().default('2mb'),
+  /** Most instances in one predict call. */
+  MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
+  /** Commit the code was built from, recorded with every model version. */
+  MLOPS_CODE_VERSION: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APPROVAL_CHANNEL: optionalString,
+  SLACK_API_URL: optionalString,
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  dataDir: string;
+  temporal: {
+    /** Undefined when the platform should start its own dev server. */
+    address?: string;
+    namespace: string;
+    cliPath?: string;
+    uiUrl?: string;
+    devServerPort: number;
+    devServerUiPort: number;
+    taskQueue: string;
+  };
+  database: { url?: string; pglitePort: number };
+  api: { port: number; host: string; maxBody: string; maxBatch: number; adminKey?: string };
+  codeVersion?: string;
+  slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
+}
+
+/** Thrown when the environment holds a value the platform cannot use. */
+export class ConfigError extends Error {}
+
+/** Parses and validates configuration from an environment (defaults to `process.env`). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    dataDir: path.resolve(e.MLOPS_DATA_DIR),
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      uiUrl: e.TEMPORAL_UI_URL,
+      devServerPort: e.MLOPS_TEMPORAL_PORT,
+      devServerUiPort: e.MLOPS_TEMPORAL_UI_PORT,
+      taskQueue: e.MLOPS_TASK_QUEUE,
+    },
+    database: { url: e.DATABASE_URL, pglitePort: e.MLOPS_PGLITE_PORT },
+    api: {
+      port: e.MLOPS_API_PORT,
+      host: e.MLOPS_API_HOST,
+      maxBody: e.MLOPS_MAX_BODY,
+      maxBatch: e.MLOPS_MAX_BATCH,
+      adminKey: e.MLOPS_ADMIN_KEY,
+    },
+    codeVersion: e.MLOPS_CODE_VERSION,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      approvalChannel: e.SLACK_APPROVAL_CHANNEL,
+      apiUrl: e.SLACK_API_URL,
+    },
+  };
+}
+
+/** Link to a workflow run in the Temporal Web UI. */
+export function workflowUiUrl(config: Config, workflowId: string): string {
+  const base = config.temporal.uiUrl ?? `http://localhost:${config.temporal.devServerUiPort}`;
+  return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

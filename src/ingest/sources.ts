@@ -1,0 +1,102 @@
+/**
+ * Reads a data source into a table: a CSV file (path or file:// URL), a CSV over http(s), or the
+ * result of a SQL query against PostgreSQL. Errors say which source failed and whether retrying can help.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from 'pg';
+import { parseCsv } from '../ml/csv';
+import { Table, tableFromTextRows } from '../ml/table';
+
+/** A source that cannot be read; `retryable` says whether trying again later might work. */
+export class SourceError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+export type SourceKind = 'file' | 'http' | 'postgres';
+
+export interface DataSource {
+  uri: string;
+  query?: string;
+}
+
+export function sourceKind(uri: string): SourceKind {
+  if (/^https?:\/\//i.test(uri)) return 'http';
+  if (/^postgres(ql)?:\/\//i.test(uri)) return 'postgres';
+  return 'file';
+}
+
+/** Largest source we read into memory at once. */
+export const MAX_SOURCE_BYTES = 512 * 1024 * 1024;
+
+async function readFileSource(uri: string): Promise<string> {
+  const file = uri.startsWith('file://') ? fileURLToPath(uri) : path.resolve(uri);
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch {
+    throw new SourceError(`data file not found: ${file}`, false);
+  }
+  if (!stat.isFile()) throw new SourceError(`data path is not a file: ${file}`, false);
+  if (stat.size > MAX_SOURCE_BYTES) throw new SourceError(`data file is ${stat.size} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
+  return fs.readFile(file, 'utf8');
+}
+
+async function readHttpSource(uri: string): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(uri, { signal: AbortSignal.timeout(120_000) });
+  } catch (err) {
+    throw new SourceError(`could not fetch ${uri}: ${(err as Error).message}`, true);
+  }
+  if (!response.ok) {
+    // 5xx and 429 may pass; other statuses will not change on a retry.
+    const retryable = response.status >= 500 || response.status === 429;
+    throw new SourceError(`fetching ${uri} answered HTTP ${response.status}`, retryable);
+  }
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > MAX_SOURCE_BYTES) throw new SourceError(`${uri} is ${declared} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
+  return response.text();
+}
+
+async function readPostgresSource(uri: string, query: string | undefined): Promise<Table> {
+  if (!query || query.trim() === '') throw new SourceError('a postgres:// source needs a SQL "query"', false);
+  const client = new Client({ connectionString: uri, connectionTimeoutMillis: 15_000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new SourceError(`could not connect to the source database: ${(err as Error).message}`, true);
+  }
+  try {
+    // Rows come back as text so every source goes through the same type inference.
+    const result = await client.query({ text: query, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+    const header = result.fields.map((f) => f.name);
+    return tableFromTextRows(header, result.rows as (string | null)[][]);
+  } catch (err) {
+    throw new SourceError(`the source query failed: ${(err as Error).message}`, false);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Reads any supported source into a table. */
+export async function readSource(source: DataSource): Promise<{ kind: SourceKind; table: Table }> {
+  const kind = sourceKind(source.uri);
+  if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query) };
+  const text = kind === 'http' ? await readHttpSource(source.uri) : await readFileSource(source.uri);
+  return { kind, table: parseCsv(text) };
+}
+
+/** The URI with any password removed, safe to store and show. */
+export function redactUri(uri: string): string {
+  try {
+    const u = new URL(uri);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return uri;
+  }
+}

@@ -1,0 +1,120 @@
+/** Checks a dataset against what training needs, and says plainly what is wrong. */
+import { labelCounts } from './target';
+import { Column, getColumn, isMissing, Table } from './table';
+
+export type Severity = 'error' | 'warning';
+
+export interface ValidationIssue {
+  severity: Severity;
+  code: string;
+  column?: string;
+  message: string;
+}
+
+export interface ColumnSummary {
+  name: string;
+  type: 'number' | 'string';
+  missingRatio: number;
+  distinct: number;
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  rowCount: number;
+  target: string;
+  /** Feature columns that training will use, in order. */
+  features: string[];
+  classes: { label: string; count: number }[];
+  columns: ColumnSummary[];
+  issues: ValidationIssue[];
+}
+
+export interface ValidationRules {
+  target: string;
+  /** Features to use; when absent, every numeric column except the target. */
+  features?: string[];
+  minRows?: number;
+  /** Largest share of missing values a feature may have. */
+  maxMissingRatio?: number;
+  /** Fewest rows each class needs, so every split holds both classes. */
+  minClassCount?: number;
+}
+
+function columnLength(c: Column): number {
+  return c.kind === 'number' ? c.values.length : c.codes.length;
+}
+
+function summarize(column: Column): ColumnSummary {
+  const n = columnLength(column);
+  let missing = 0;
+  for (let i = 0; i < n; i++) if (isMissing(column, i)) missing++;
+  const distinct = column.kind === 'string' ? column.dictionary.length : new Set(column.values.filter((v) => !Number.isNaN(v))).size;
+  return { name: column.name, type: column.kind, missingRatio: n > 0 ? missing / n : 0, distinct };
+}
+
+/** Validates a table for binary classification of `rules.target`. Never throws for bad data. */
+export function validateForBinaryClassification(table: Table, rules: ValidationRules): ValidationReport {
+  const minRows = rules.minRows ?? 20;
+  const maxMissingRatio = rules.maxMissingRatio ?? 0.5;
+  const minClassCount = rules.minClassCount ?? 5;
+  const issues: ValidationIssue[] = [];
+  const error = (code: string, message: string, column?: string) => issues.push({ severity: 'error', code, message, column });
+  const warn = (code: string, message: string, column?: string) => issues.push({ severity: 'warning', code, message, column });
+  const columns = table.columns.map(summarize);
+  const summaryOf = (name: string) => columns.find((c) => c.name === name);
+
+  if (table.rowCount < minRows) error('too_few_rows', `the dataset has ${table.rowCount} rows; at least ${minRows} are needed`);
+
+  const targetColumn = getColumn(table, rules.target);
+  let classes: { label: string; count: number }[] = [];
+  if (!targetColumn) {
+    error('missing_target', `target column "${rules.target}" is not in the data (columns: ${table.columns.map((c) => c.name).join(', ')})`, rules.target);
+  } else {
+    classes = [...labelCounts(targetColumn)].map(([label, count]) => ({ label, count }));
+    const missingTarget = summaryOf(rules.target)!.missingRatio;
+    if (missingTarget === 1) error('target_all_missing', `target column "${rules.target}" has no values`, rules.target);
+    else if (missingTarget > 0) warn('target_missing', `${(missingTarget * 100).toFixed(1)}% of rows have no "${rules.target}" label and are left out`, rules.target);
+    if (classes.length !== 2 && missingTarget < 1) {
+      error('not_binary', `target "${rules.target}" has ${classes.length} classes (${classes.slice(0, 10).map((c) => c.label).join(', ')}${classes.length > 10 ? ', ...' : ''}); binary classification needs exactly 2`, rules.target);
+    } else {
+      for (const c of classes) {
+        if (c.count < minClassCount) error('rare_class', `class "${c.label}" of "${rules.target}" has ${c.count} rows; each class needs at least ${minClassCount}`, rules.target);
+      }
+    }
+  }
+
+  let features: string[];
+  if (rules.features) {
+    features = [];
+    for (const name of rules.features) {
+      const column = getColumn(table, name);
+      if (!column) error('missing_feature', `feature column "${name}" is not in the data`, name);
+      else if (name === rules.target) error('target_as_feature', `"${name}" is the target and cannot also be a feature`, name);
+      else if (column.kind !== 'number') error('feature_not_numeric', `feature "${name}" holds text (e.g. "${column.dictionary[0]}"); only numeric features are supported`, name);
+      else features.push(name);
+    }
+  } else {
+    features = table.columns.filter((c) => c.name !== rules.target && c.kind === 'number').map((c) => c.name);
+    for (const c of table.columns) {
+      if (c.name !== rules.target && c.kind === 'string') warn('text_column_ignored', `column "${c.name}" holds text and is not used as a feature`, c.name);
+    }
+  }
+  if (features.length === 0 && !issues.some((i) => i.code === 'missing_feature' || i.code === 'feature_not_numeric')) {
+    error('no_features', 'no numeric feature columns to train on');
+  }
+  for (const name of features) {
+    const s = summaryOf(name)!;
+    if (s.missingRatio > maxMissingRatio) {
+      error('too_many_missing', `feature "${name}" is ${(s.missingRatio * 100).toFixed(1)}% missing; at most ${(maxMissingRatio * 100).toFixed(0)}% is allowed`, name);
+    } else if (s.distinct <= 1) {
+      warn('constant_feature', `feature "${name}" has a single value and carries no information`, name);
+    }
+  }
+  return { ok: !issues.some((i) => i.severity === 'error'), rowCount: table.rowCount, target: rules.target, features, classes, columns, issues };
+}
+
+/** A readable multi-line account of the errors in a report. */
+export function formatValidationErrors(report: ValidationReport): string {
+  const errors = report.issues.filter((i) => i.severity === 'error');
+  return `data validation failed with ${errors.length} error(s):\n` + errors.map((e) => `- ${e.message}`).join('\n');
+}

@@ -1,0 +1,13 @@
+/** Connection pools over `pg`; the embedded PGlite speaks the same wire protocol. */
+import { Pool } from 'pg';
+
+// Postgres bigint (int8) and numeric come back as strings by default; our counters fit in a double.
+import { types } from 'pg';
+types.setTypeParser(20, (v) => Number(v));
+
+export function createPool(url: string, max = 5): Pool {
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}

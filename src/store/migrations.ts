@@ -1,0 +1,110 @@
+/**
+ * Versioned schema migrations, applied in order at start. Each runs once (recorded in
+ * schema_migrations); an advisory lock keeps two processes starting together from racing.
+ * Append new migrations; never edit one that has shipped.
+ */
+import { Pool } from 'pg';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'datasets, registry, deployments, audit',
+    sql: `
+      CREATE TABLE datasets (
+        id            text PRIMARY KEY,            -- sha256 of the canonical CSV
+        source_uri    text NOT NULL,
+        source_kind   text NOT NULL,
+        row_count     integer NOT NULL,
+        columns       jsonb NOT NULL,
+        byte_size     bigint NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE registered_models (
+        name          text PRIMARY KEY,
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE model_versions (
+        model_name    text NOT NULL REFERENCES registered_models(name),
+        version       integer NOT NULL,
+        run_id        text NOT NULL,                -- the pipeline workflow id: natural key for idempotency
+        onnx_digest   text NOT NULL,
+        signature     jsonb NOT NULL,
+        metrics       jsonb NOT NULL,
+        params        jsonb NOT NULL,
+        dataset_id    text NOT NULL REFERENCES datasets(id),
+        code_version  text,
+        status        text NOT NULL CHECK (status IN ('pending_approval','approved','rejected','deployed','archived')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (model_name, version),
+        UNIQUE (model_name, run_id)
+      );
+      CREATE TABLE model_aliases (
+        model_name    text NOT NULL REFERENCES registered_models(name),
+        alias         text NOT NULL,
+        version       integer NOT NULL,
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (model_name, alias),
+        FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version)
+      );
+      CREATE TABLE deployments (
+        id            bigserial PRIMARY KEY,
+        deploy_key    text NOT NULL UNIQUE,         -- e.g. <run id>:deploy, so a retry cannot deploy twice
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        previous_version integer,
+        strategy      text NOT NULL DEFAULT 'direct',
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version)
+      );
+      CREATE TABLE audit_events (
+        id            bigserial PRIMARY KEY,
+        event_key     text UNIQUE,                  -- natural key, so retried activities record once
+        at            timestamptz NOT NULL DEFAULT now(),
+        actor         text NOT NULL,
+        action        text NOT NULL,
+        subject       text NOT NULL,
+        details       jsonb NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
+];
+
+const LOCK_ID = 728_311_001;
+
+/** Applies pending migrations; returns the versions applied now (empty when up to date). */
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+        applied.push(m.version);
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,56 @@
+/**
+ * The worker: runs pipeline workflows and activities on the task queue. Uses the workflow bundle
+ * built by `npm run build` when present (webpack takes seconds), else bundles at start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createPipelineActivities } from './activities';
+import { ArtifactStore } from './store/artifacts';
+
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+
+export interface WorkerDeps {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  pool: Pool;
+  artifacts: ArtifactStore;
+  codeVersion?: string;
+  /** Override the activities, e.g. to inject failures in tests. */
+  activities?: object;
+  /** Path of a prebuilt workflow bundle. */
+  workflowBundlePath?: string;
+  identity?: string;
+}
+
+async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
+  const file = bundlePath ?? (fs.existsSync(PREBUILT_BUNDLE) && __filename.includes(`${path.sep}dist${path.sep}`) ? PREBUILT_BUNDLE : undefined);
+  if (file) return { workflowBundle: { code: fs.readFileSync(file, 'utf8') } };
+  return { workflowsPath: WORKFLOWS_PATH };
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const connection = await NativeConnection.connect({ address: deps.address });
+  return Worker.create({
+    connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    identity: deps.identity,
+    ...(await workflowSource(deps.workflowBundlePath)),
+    activities: deps.activities ?? createPipelineActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
+    maxCachedWorkflows: 200,
+    // A killed worker's activities are retried elsewhere after their heartbeat timeout;
+    // on SIGTERM we let running ones finish for this long.
+    shutdownGraceTime: '20 seconds',
+  });
+}
+
+/** Bundles the workflow code once, to a file the worker can load. */
+export async function writeWorkflowBundle(file: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, code);
+}

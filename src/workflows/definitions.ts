@@ -1,0 +1,100 @@
+/**
+ * Messages, shapes and search attributes of the training pipeline, defined once and imported by the
+ * workflow, the API, the CLI and the tests. Safe inside the workflow sandbox: no Node imports.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+
+export const PIPELINE_WORKFLOW = 'trainingPipeline';
+
+/** Search attributes shown (and filterable) in the Temporal Web UI. */
+export const MODEL_NAME_KEY = defineSearchAttributeKey('MlopsModel', 'KEYWORD');
+export const STAGE_KEY = defineSearchAttributeKey('MlopsStage', 'KEYWORD');
+export const SEARCH_ATTRIBUTE_KEYS = [MODEL_NAME_KEY, STAGE_KEY];
+
+export type Stage = 'ingest' | 'validate' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
+export type PipelineState = 'running' | 'awaiting_approval' | 'deployed' | 'rejected' | 'failed';
+
+export interface ApprovalPolicy {
+  /** `auto`: approve when every threshold passes, reject otherwise. `manual`: wait for a person. */
+  mode: 'manual' | 'auto';
+  /** Minimum metric values (`logLoss` is a maximum), e.g. `{ "auc": 0.8 }`. */
+  thresholds?: Record<string, number>;
+  /** How long a manual approval may wait before the run is rejected, e.g. '72 hours'. */
+  timeout?: string;
+}
+
+export interface TrainerSpec {
+  kind: 'logistic';
+  params?: { l2?: number };
+  /** Search space; the L2 strength with the lowest validation log loss wins. */
+  search?: { l2?: number[] };
+}
+
+export interface PipelineInput {
+  model: string;
+  data: { uri: string; query?: string };
+  target: string;
+  /** Feature columns; default: every numeric column except the target. */
+  features?: string[];
+  positiveClass?: string;
+  trainer?: TrainerSpec;
+  approval?: ApprovalPolicy;
+  seed?: number;
+  /** Who started the run (user or system), for the audit trail. */
+  requestedBy?: string;
+  /** Set by the starter when the MlopsModel/MlopsStage search attributes exist on the server. */
+  useSearchAttributes?: boolean;
+}
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  by: string;
+  comment?: string;
+}
+
+export interface ApprovalRecord extends ApprovalDecision {
+  /** Who or what decided: a person through a channel, the policy, or the timeout. */
+  via: 'signal' | 'policy' | 'timeout';
+  at: string;
+}
+
+export interface MetricSummary {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  auc: number;
+  logLoss: number;
+  n: number;
+  positives: number;
+}
+
+export interface ChampionComparison {
+  version: number;
+  metrics?: MetricSummary;
+  /** Why the champion could not be scored on this split, when it could not. */
+  skipped?: string;
+}
+
+export interface PipelineStatus {
+  state: PipelineState;
+  stage: Stage;
+  model: string;
+  datasetId?: string;
+  warnings: string[];
+  metrics?: MetricSummary;
+  champion?: ChampionComparison;
+  params?: Record<string, unknown>;
+  modelVersion?: number;
+  onnxDigest?: string;
+  approval: { policy: ApprovalPolicy; thresholdsPassed?: boolean; thresholdFailures?: string[]; decision?: ApprovalRecord; ignoredSignals: number };
+  deploymentId?: number;
+  error?: string;
+}
+
+export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
+export const statusQuery = defineQuery<PipelineStatus>('status');
+
+/** Metrics where lower is better; a threshold on them is a maximum. */
+export const LOWER_IS_BETTER = new Set(['logLoss']);
