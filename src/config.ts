@@ -31,6 +31,8 @@ const schema = z.object({
   MLOPS_PGLITE_PORT: port(5433),
   MLOPS_API_PORT: port(8080),
   MLOPS_API_HOST: z.string().default('127.0.0.1'),
+  /** Where the CLI finds the API; default http://127.0.0.1:<MLOPS_API_PORT>. */
+  MLOPS_API_URL: optionalString,
   MLOPS_ADMIN_KEY: optionalString,
   /** Task queue shared by workers and clients. */
   MLOPS_TASK_QUEUE: z.string().default('mlops'),
@@ -61,7 +63,7 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; maxBody: string; maxBatch: number; adminKey?: string };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; adminKey?: string };
   codeVersion?: string;
   slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
 }
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: {
       port: e.MLOPS_API_PORT,
       host: e.MLOPS_API_HOST,
+      url: (e.MLOPS_API_URL ?? `http://127.0.0.1:${e.MLOPS_API_PORT}`).replace(/\/$/, ''),
       maxBody: e.MLOPS_MAX_BODY,
       maxBatch: e.MLOPS_MAX_BATCH,
       adminKey: e.MLOPS_ADMIN_KEY,

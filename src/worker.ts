@@ -10,7 +10,8 @@ import { createPipelineActivities } from './activities';
 import { ArtifactStore } from './store/artifacts';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
-const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+/** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
+export const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 export interface WorkerDeps {
   address: string;
@@ -27,7 +28,7 @@ export interface WorkerDeps {
 }
 
 async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
-  const file = bundlePath ?? (fs.existsSync(PREBUILT_BUNDLE) && __filename.includes(`${path.sep}dist${path.sep}`) ? PREBUILT_BUNDLE : undefined);
+  const file = bundlePath ?? (__filename.endsWith('.js') && fs.existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined);
   if (file) return { workflowBundle: { code: fs.readFileSync(file, 'utf8') } };
   return { workflowsPath: WORKFLOWS_PATH };
 }
@@ -38,7 +39,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    identity: deps.identity,
+    ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createPipelineActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
     maxCachedWorkflows: 200,

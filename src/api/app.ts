@@ -1,0 +1,131 @@
+/**
+ * The HTTP API. Routes parse, call a use case and map the result; one middleware turns errors into
+ * JSON with the right status, and nothing unexpected leaves the server but a generic 500.
+ */
+import express, { NextFunction, Request, Response } from 'express';
+import { Client } from '@temporalio/client';
+import { Pool } from 'pg';
+import { ApiError, STATUS_OF } from '../errors';
+import { getDataset } from '../store/datasets';
+import * as registry from '../store/registry';
+import { ModelServer } from '../serving/model-server';
+import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { openApiDocument } from './openapi';
+
+export interface AppDeps {
+  client: Client;
+  pool: Pool;
+  models: ModelServer;
+  pipelines: PipelineService;
+  maxBody: string;
+  uiUrl: (workflowId: string) => string;
+  log?: (line: string) => void;
+}
+
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+/** Wraps an async handler so its errors reach the error middleware. */
+const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  handler(req, res).catch(next);
+};
+
+function modelName(req: Request): string {
+  const name = String(req.params.name);
+  if (!MODEL_NAME.test(name)) throw new ApiError('not_found', `model "${name}" does not exist`);
+  return name;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { pool, models, pipelines } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value));
+  app.use(express.json({ limit: deps.maxBody, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', route(async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await pool.query('SELECT 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
+    await deps.client.workflowService.getSystemInfo({}).then(() => { checks.temporal = 'ok'; }, (e: Error) => { checks.temporal = e.message; });
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  }));
+  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
+
+  app.post('/v1/pipelines', route(async (req, res) => {
+    const body = parseBody(pipelineRequestSchema, req.body);
+    const key = req.get('Idempotency-Key') ?? undefined;
+    const started = await pipelines.start(body, { requestedBy: 'api', idempotencyKey: key });
+    res.status(202).location(`/v1/pipelines/${started.id}`).json(started);
+  }));
+  app.get('/v1/pipelines/:id', route(async (req, res) => {
+    res.json(await pipelines.get(String(req.params.id)));
+  }));
+  app.post('/v1/pipelines/:id/approval', route(async (req, res) => {
+    const body = parseBody(approvalRequestSchema, req.body);
+    const result = await pipelines.decide(String(req.params.id), { decision: body.decision, comment: body.comment, by: body.by ?? 'api' });
+    res.status(202).json(result);
+  }));
+
+  app.get('/v1/models', route(async (_req, res) => {
+    res.json({ models: await registry.listModels(pool) });
+  }));
+  app.get('/v1/models/:name', route(async (req, res) => {
+    const name = modelName(req);
+    const versions = await registry.listVersions(pool, name);
+    if (versions.length === 0) throw new ApiError('not_found', `model "${name}" does not exist`);
+    const production = await registry.getAliasVersion(pool, name, registry.PRODUCTION_ALIAS);
+    res.json({
+      name,
+      aliases: production ? { [registry.PRODUCTION_ALIAS]: production.version } : {},
+      versions: versions.map(({ modelName: _m, params: _p, ...v }) => v),
+      deployments: await registry.listDeployments(pool, name),
+    });
+  }));
+  app.get('/v1/models/:name/versions/:version', route(async (req, res) => {
+    const name = modelName(req);
+    const number = Number(req.params.version);
+    if (!Number.isInteger(number) || number < 1) throw new ApiError('invalid_request', `version must be a positive integer, got "${req.params.version}"`);
+    const version = await registry.getVersion(pool, name, number);
+    if (!version) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
+    const dataset = await getDataset(pool, version.datasetId);
+    const deployments = (await registry.listDeployments(pool, name)).filter((d) => d.version === number);
+    res.json({
+      ...version,
+      lineage: {
+        dataset: dataset ?? { id: version.datasetId },
+        run: { id: version.runId, uiUrl: deps.uiUrl(version.runId) },
+        artifact: { onnxSha256: version.onnxDigest },
+        codeVersion: version.codeVersion,
+        deployments,
+      },
+    });
+  }));
+  app.post('/v1/models/:name/predict', route(async (req, res) => {
+    const name = modelName(req);
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
+    }
+    res.json(await models.predict(name, (req.body as { instances?: unknown }).instances));
+  }));
+
+  app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toApiError(err);
+    if (e.code === 'internal') deps.log?.(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);
+    res.status(STATUS_OF[e.code]).json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+  });
+  return app;
+}
+
+/** Maps what handlers and body parsing throw onto the API's error vocabulary. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `the body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large') return new ApiError('payload_too_large', 'the body is larger than the server accepts');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('invalid_request', e.message ?? 'unsupported encoding');
+  if (e?.status && e.status >= 400 && e.status < 500) return new ApiError('invalid_request', e.message ?? 'bad request');
+  return new ApiError('internal', 'internal error');
+}

@@ -1,0 +1,116 @@
+/** The OpenAPI 3.1 description of the HTTP API, served at /openapi.json. Kept beside the routes. */
+
+const error = {
+  description: 'Error',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' } };
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'mlops-temporal API', version: '1.0.0', description: 'Start training pipelines, approve them, and serve deployed ONNX models.' },
+  paths: {
+    '/v1/pipelines': {
+      post: {
+        summary: 'Start a training pipeline',
+        parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'Repeating a request with the same key returns the same run.' }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('PipelineRequest') } } },
+        responses: { 202: json({ type: 'object', properties: { id: { type: 'string' }, uiUrl: { type: 'string' } }, required: ['id', 'uiUrl'] }, 'Started'), 400: error, 413: error },
+      },
+    },
+    '/v1/pipelines/{id}': {
+      get: {
+        summary: 'Status of a pipeline run',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: json(ref('PipelineStatus')), 404: error },
+      },
+    },
+    '/v1/pipelines/{id}/approval': {
+      post: {
+        summary: 'Approve or reject a run that awaits approval',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ApprovalRequest') } } },
+        responses: { 202: json({ type: 'object', properties: { id: { type: 'string' }, decision: { type: 'string' } } }, 'Signal sent'), 400: error, 404: error, 409: error },
+      },
+    },
+    '/v1/models': { get: { summary: 'Registered models', responses: { 200: json({ type: 'object', properties: { models: { type: 'array', items: ref('ModelSummary') } } }) } } },
+    '/v1/models/{name}': { get: { summary: 'A model with its versions, aliases and deployments', parameters: [nameParam], responses: { 200: json({ type: 'object' }), 404: error } } },
+    '/v1/models/{name}/versions/{version}': {
+      get: {
+        summary: 'A model version with its lineage (dataset, run, artifact, code, deployments)',
+        parameters: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+        responses: { 200: json({ type: 'object' }), 400: error, 404: error },
+      },
+    },
+    '/v1/models/{name}/predict': {
+      post: {
+        summary: 'Score rows with the production version',
+        parameters: [nameParam],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('PredictRequest') } } },
+        responses: { 200: json(ref('PredictResponse')), 400: error, 404: error, 413: error },
+      },
+    },
+    '/healthz': { get: { summary: 'Liveness', responses: { 200: json({ type: 'object' }) } } },
+    '/readyz': { get: { summary: 'Readiness: database and Temporal reachable', responses: { 200: json({ type: 'object' }), 503: json({ type: 'object' }, 'Not ready') } } },
+  },
+  components: {
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+      },
+      PipelineRequest: {
+        type: 'object',
+        required: ['model', 'data', 'target'],
+        additionalProperties: false,
+        properties: {
+          model: { type: 'string' },
+          data: { type: 'object', required: ['uri'], properties: { uri: { type: 'string', description: 'file path, http(s) URL or postgres:// URL' }, query: { type: 'string', description: 'SQL, for postgres sources' } } },
+          target: { type: 'string' },
+          features: { type: 'array', items: { type: 'string' } },
+          positiveClass: { type: 'string' },
+          approval: {
+            type: 'object',
+            required: ['mode'],
+            properties: { mode: { enum: ['manual', 'auto'] }, thresholds: { type: 'object', additionalProperties: { type: 'number' } }, timeout: { type: 'string', examples: ['72 hours'] } },
+          },
+          trainer: { type: 'object', properties: { kind: { enum: ['logistic'] }, params: { type: 'object', properties: { l2: { type: 'number' } } }, search: { type: 'object', properties: { l2: { type: 'array', items: { type: 'number' } } } } } },
+          seed: { type: 'integer' },
+        },
+      },
+      PipelineStatus: {
+        type: 'object',
+        required: ['id', 'state', 'uiUrl'],
+        properties: {
+          id: { type: 'string' },
+          state: { enum: ['running', 'awaiting_approval', 'deployed', 'rejected', 'failed'] },
+          stage: { enum: ['ingest', 'validate', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done'] },
+          metrics: { type: 'object', properties: { auc: { type: 'number' }, accuracy: { type: 'number' }, precision: { type: 'number' }, recall: { type: 'number' }, f1: { type: 'number' }, logLoss: { type: 'number' } } },
+          champion: { type: 'object' },
+          modelVersion: { type: 'integer' },
+          datasetId: { type: 'string' },
+          approval: { type: 'object' },
+          error: { type: 'string' },
+          uiUrl: { type: 'string' },
+        },
+      },
+      ApprovalRequest: { type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' }, by: { type: 'string' } } },
+      ModelSummary: { type: 'object', properties: { name: { type: 'string' }, latestVersion: { type: ['integer', 'null'] }, productionVersion: { type: ['integer', 'null'] }, versionCount: { type: 'integer' } } },
+      PredictRequest: {
+        type: 'object',
+        required: ['instances'],
+        properties: { instances: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: { type: ['number', 'null'] } } } },
+      },
+      PredictResponse: {
+        type: 'object',
+        properties: {
+          predictions: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } } } },
+          model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'integer' } } },
+        },
+      },
+    },
+  },
+} as const;

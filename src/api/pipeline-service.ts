@@ -1,0 +1,156 @@
+/** Use cases for pipelines: start one, read its status, send a decision. Transport-free. */
+import { randomBytes, createHash } from 'node:crypto';
+import path from 'node:path';
+import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { ApiError } from '../errors';
+import {
+  ApprovalDecision,
+  approvalSignal,
+  MODEL_NAME_KEY,
+  PIPELINE_WORKFLOW,
+  PipelineInput,
+  PipelineStatus,
+  statusQuery,
+} from '../workflows/definitions';
+
+const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
+export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+const SUPPORTED_KINDS = ['logistic'] as const;
+const PLANNED_KINDS = ['softmax', 'ridge', 'mlp', 'gbdt'];
+
+export const pipelineRequestSchema = z.strictObject({
+  model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
+  data: z.strictObject({ uri: z.string().min(1), query: z.string().min(1).optional() }),
+  target: z.string().min(1),
+  features: z.array(z.string().min(1)).min(1).optional(),
+  positiveClass: z.string().min(1).optional(),
+  approval: z.strictObject({
+    mode: z.enum(['manual', 'auto']),
+    thresholds: z.record(z.string(), z.number().finite()).optional(),
+    timeout: z.string().regex(DURATION, 'a duration such as "72 hours" or "30 minutes"').optional(),
+  }).optional(),
+  trainer: z.strictObject({
+    kind: z.string(),
+    params: z.strictObject({ l2: z.number().positive().finite().optional() }).optional(),
+    search: z.strictObject({ l2: z.array(z.number().positive().finite()).min(1).max(50).optional() }).optional(),
+  }).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+});
+
+export type PipelineRequest = z.infer<typeof pipelineRequestSchema>;
+
+export const approvalRequestSchema = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().max(2000).optional(),
+  by: z.string().min(1).max(200).optional(),
+});
+
+/** Parses a body with a schema, turning problems into one readable 400. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);
+    throw new ApiError('invalid_request', `invalid request: ${problems.join('; ')}`, { problems });
+  }
+  return result.data;
+}
+
+export interface PipelineView extends Partial<PipelineStatus> {
+  id: string;
+  state: PipelineStatus['state'];
+  startedAt?: string;
+  closedAt?: string;
+  uiUrl: string;
+}
+
+export class PipelineService {
+  constructor(
+    private readonly client: Client,
+    private readonly o: { taskQueue: string; uiUrl: (id: string) => string; useSearchAttributes: boolean },
+  ) {}
+
+  /** Starts a run. With an idempotency key, repeating the call returns the same run. */
+  async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
+    const kind = request.trainer?.kind ?? 'logistic';
+    if (!(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
+      const planned = PLANNED_KINDS.includes(kind) ? ' (planned, not available yet)' : '';
+      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported${planned}; available: ${SUPPORTED_KINDS.join(', ')}`);
+    }
+    const uri = /^[a-z][a-z0-9+.-]*:\/\//i.test(request.data.uri) ? request.data.uri : path.resolve(request.data.uri);
+    const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
+    const id = `train-${request.model}-${suffix}`;
+    const input: PipelineInput = {
+      model: request.model,
+      data: { uri, query: request.data.query },
+      target: request.target,
+      features: request.features,
+      positiveClass: request.positiveClass,
+      trainer: { kind: 'logistic', params: request.trainer?.params, search: request.trainer?.search },
+      approval: request.approval,
+      seed: request.seed,
+      requestedBy: o.requestedBy,
+      useSearchAttributes: this.o.useSearchAttributes,
+    };
+    await this.client.workflow.start(PIPELINE_WORKFLOW, {
+      taskQueue: this.o.taskQueue,
+      workflowId: id,
+      args: [input],
+      memo: { model: request.model, target: request.target, data: uri },
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      ...(this.o.useSearchAttributes ? { typedSearchAttributes: [{ key: MODEL_NAME_KEY, value: request.model }] } : {}),
+    });
+    return { id, uiUrl: this.o.uiUrl(id) };
+  }
+
+  /** Current status of a run, from its query while it runs and from its result once closed. */
+  async get(id: string): Promise<PipelineView> {
+    const handle = this.client.workflow.getHandle(id);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+      throw err;
+    }
+    if (description.type !== PIPELINE_WORKFLOW) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+    const base = { id, startedAt: description.startTime.toISOString(), closedAt: description.closeTime?.toISOString(), uiUrl: this.o.uiUrl(id) };
+    const status = description.status.name;
+    if (status === 'COMPLETED') {
+      const result = (await handle.result()) as PipelineStatus;
+      return { ...result, ...base };
+    }
+    const queried = await handle.query(statusQuery).catch(() => undefined);
+    if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
+      return { ...(queried ?? { stage: undefined }), ...base, state: queried?.state ?? 'running' };
+    }
+    let error = `the run ended: ${status.toLowerCase()}`;
+    try {
+      await handle.result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) error = rootMessage(err);
+    }
+    return { ...(queried ?? {}), ...base, state: 'failed', error };
+  }
+
+  /** Sends a person's decision; refused unless the run is waiting for one. */
+  async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string }> {
+    const view = await this.get(id);
+    if (view.state !== 'awaiting_approval') {
+      throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (state: ${view.state}${view.stage ? `, stage: ${view.stage}` : ''})`);
+    }
+    await this.client.workflow.getHandle(id).signal(approvalSignal, decision);
+    return { id, decision: decision.decision };
+  }
+}
+
+/** The innermost message of a failure chain: the activity's own words, not "Activity task failed". */
+export function rootMessage(err: unknown): string {
+  let current = err as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(err);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}

@@ -1,0 +1,193 @@
+/**
+ * `mlops`: start the stack or its parts, run the demo, and drive pipelines through the HTTP API.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Config, ConfigError, loadConfig } from './config';
+import { ApiClient } from './cli/api-client';
+import { runDemo } from './cli/demo';
+import { followPipeline } from './cli/follow';
+import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
+
+const log: Log = (line) => process.stdout.write(`${line}\n`);
+
+const USAGE = `mlops <command> [options]
+
+Stack
+  up                         start Temporal dev server + Web UI, metadata store, worker and API
+  worker                     start a worker only (TEMPORAL_ADDRESS, DATABASE_URL)
+  api                        start the API only (TEMPORAL_ADDRESS, DATABASE_URL, MLOPS_API_PORT)
+  demo [--keep-running]      run the whole pipeline on the bundled dataset to a served model
+
+Pipelines (through the API at MLOPS_API_URL)
+  run --data <uri> --target <col> [--model <name>] [--query <sql>] [--features a,b]
+      [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
+  status <pipeline-id>
+  approve|reject <pipeline-id> [--comment <text>] [--by <name>]
+  models [<name>]
+  predict <model> --json '{"instances": [...]}'
+`;
+
+/** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: string, uiUrl: string) => Promise<void> }): Promise<void> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  log(`data directory: ${config.dataDir}`);
+  const infra = await startInfrastructure(config, log);
+  const stopAll: (() => Promise<void>)[] = [() => infra.stop()];
+  const shutdown = async () => { for (const s of stopAll.reverse()) await s().catch((e) => log(`while stopping: ${(e as Error).message}`)); };
+  try {
+    const stores = await openStores(config, infra.databaseUrl);
+    stopAll.push(() => stores.pool.end());
+    const { worker, done } = await startWorker(config, infra, stores);
+    stopAll.push(async () => { worker.shutdown(); await done; });
+    const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log);
+    stopAll.push(() => api.stop());
+    log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
+    log(`Temporal UI:   ${infra.temporalUiUrl}`);
+    log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite at ${infra.databaseUrl}`}`);
+    log(`API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
+    if (o.keepRunning) {
+      log('running; press Ctrl-C to stop');
+      const signal = await untilSignal();
+      log(`${signal}: stopping...`);
+    }
+  } finally {
+    await shutdown();
+    log('stopped');
+  }
+}
+
+async function standaloneWorker(config: Config): Promise<void> {
+  const endpoints = defaultEndpoints(config);
+  const stores = await openStores(config, endpoints.databaseUrl);
+  const { worker, done } = await startWorker(config, endpoints, stores);
+  log(`worker polling task queue "${config.temporal.taskQueue}" on ${endpoints.temporalAddress}`);
+  void untilSignal().then(() => worker.shutdown());
+  await done;
+  await stores.pool.end();
+}
+
+async function standaloneApi(config: Config): Promise<void> {
+  const endpoints = defaultEndpoints(config);
+  const stores = await openStores(config, endpoints.databaseUrl);
+  const api = await startApi(config, endpoints, stores, log);
+  log(`API listening on ${api.url}`);
+  await untilSignal();
+  await api.stop();
+  await stores.pool.end();
+}
+
+function parseThresholds(values: string[] | undefined): Record<string, number> | undefined {
+  if (!values || values.length === 0) return undefined;
+  return Object.fromEntries(values.map((v) => {
+    const [name, number] = v.split('=');
+    if (!name || number === undefined || !Number.isFinite(Number(number))) throw new ConfigError(`--threshold takes metric=value, got "${v}"`);
+    return [name, Number(number)];
+  }));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 1;
+  }
+  const config = loadConfig();
+  // The SDK's info logs (webpack's bundle report among them) drown the progress the CLI prints.
+  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN') });
+  const api = new ApiClient(config.api.url);
+  switch (command) {
+    case 'up':
+      await up(config, { keepRunning: true });
+      return 0;
+    case 'worker':
+      await standaloneWorker(config);
+      return 0;
+    case 'api':
+      await standaloneApi(config);
+      return 0;
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { 'keep-running': { type: 'boolean', default: false } } });
+      let ok = false;
+      await up(config, {
+        keepRunning: values['keep-running'] ?? false,
+        demo: async (apiUrl, uiUrl) => { ok = await runDemo(new ApiClient(apiUrl), { dataset: bundledDataset(), uiUrl, log }); },
+      });
+      return ok ? 0 : 1;
+    }
+    case 'run': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          data: { type: 'string' }, target: { type: 'string' }, model: { type: 'string' }, query: { type: 'string' },
+          features: { type: 'string' }, 'positive-class': { type: 'string' }, auto: { type: 'boolean', default: false },
+          threshold: { type: 'string', multiple: true }, timeout: { type: 'string' }, seed: { type: 'string' }, wait: { type: 'boolean', default: false },
+        },
+      });
+      if (!values.data || !values.target) throw new ConfigError('run needs --data <uri> and --target <column>');
+      const body = {
+        model: values.model ?? path.basename(values.data).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63),
+        data: { uri: values.data, ...(values.query ? { query: values.query } : {}) },
+        target: values.target,
+        ...(values.features ? { features: values.features.split(',').map((f) => f.trim()) } : {}),
+        ...(values['positive-class'] ? { positiveClass: values['positive-class'] } : {}),
+        approval: { mode: values.auto ? 'auto' : 'manual', thresholds: parseThresholds(values.threshold), ...(values.timeout ? { timeout: values.timeout } : {}) },
+        ...(values.seed ? { seed: Number(values.seed) } : {}),
+      };
+      const started = await api.post<{ id: string; uiUrl: string }>('/v1/pipelines', body);
+      log(`started ${started.id}\n  ${started.uiUrl}`);
+      if (!values.wait) return 0;
+      const final = await followPipeline(api, started.id, log, { stopAtApproval: false });
+      return final.state === 'deployed' ? 0 : 1;
+    }
+    case 'status': {
+      if (!rest[0]) throw new ConfigError('status needs a pipeline id');
+      log(JSON.stringify(await api.get(`/v1/pipelines/${encodeURIComponent(rest[0])}`), null, 2));
+      return 0;
+    }
+    case 'approve':
+    case 'reject': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { comment: { type: 'string' }, by: { type: 'string' } } });
+      if (!positionals[0]) throw new ConfigError(`${command} needs a pipeline id`);
+      const result = await api.post(`/v1/pipelines/${encodeURIComponent(positionals[0])}/approval`, {
+        decision: command, ...(values.comment ? { comment: values.comment } : {}), by: values.by ?? process.env.USER ?? 'cli',
+      });
+      log(JSON.stringify(result));
+      return 0;
+    }
+    case 'models':
+      log(JSON.stringify(await api.get(rest[0] ? `/v1/models/${encodeURIComponent(rest[0])}` : '/v1/models'), null, 2));
+      return 0;
+    case 'predict': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'string' } } });
+      if (!positionals[0] || !values.json) throw new ConfigError('predict needs <model> --json \'{"instances": [...]}\'');
+      log(JSON.stringify(await api.post(`/v1/models/${encodeURIComponent(positionals[0])}/predict`, JSON.parse(values.json)), null, 2));
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+function bundledDataset(): string {
+  return path.resolve(__dirname, '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'datasets', 'breast-cancer-wisconsin.csv');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    process.stderr.write(`mlops: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

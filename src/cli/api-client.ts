@@ -1,0 +1,40 @@
+/** A small JSON client for the platform's HTTP API, used by the CLI and the demo. */
+
+/** The API answered with an error body; the message is the server's. */
+export class ApiCallError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export class ApiClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new Error(`cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`mlops up\` running? Set MLOPS_API_URL otherwise`);
+    }
+    const text = await response.text();
+    const parsed = text ? JSON.parse(text) : undefined;
+    if (!response.ok) {
+      const e = parsed?.error ?? {};
+      throw new ApiCallError(response.status, e.code ?? 'unknown', `${method} ${path} -> ${response.status} ${e.code ?? ''}: ${e.message ?? text}`);
+    }
+    return parsed as T;
+  }
+
+  get<T = unknown>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T = unknown>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+}

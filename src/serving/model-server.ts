@@ -1,0 +1,155 @@
+/**
+ * Serves production models. Keeps one onnxruntime session per (model, version), follows the
+ * `production` alias through Postgres LISTEN/NOTIFY with polling as the fallback (the embedded store
+ * delivers no notifications across connections), and checks every request against the signature.
+ */
+import { Pool, PoolClient } from 'pg';
+import { ApiError } from '../errors';
+import { ArtifactStore } from '../store/artifacts';
+import { DEPLOYMENTS_CHANNEL, listProductionVersions, ModelSignature } from '../store/registry';
+import { createSession, runClassifier, Session } from './onnx-runner';
+
+interface LoadedModel {
+  name: string;
+  version: number;
+  digest: string;
+  signature: ModelSignature;
+  session: Session;
+}
+
+export interface Prediction {
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+export interface ModelServerOptions {
+  pollIntervalMs?: number;
+  maxBatch: number;
+}
+
+const MAX_REPORTED_PROBLEMS = 20;
+
+/** Turns JSON instances into a float32 matrix in signature order, or explains what is wrong. */
+export function instancesToMatrix(instances: unknown, signature: ModelSignature, maxBatch: number): Float32Array {
+  if (!Array.isArray(instances)) throw new ApiError('invalid_request', '"instances" must be an array of objects, one per row');
+  if (instances.length === 0) throw new ApiError('invalid_request', '"instances" is empty; send at least one row');
+  if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
+  const features = signature.features;
+  const d = features.length;
+  const known = new Set(features);
+  const data = new Float32Array(instances.length * d);
+  const problems: string[] = [];
+  for (let i = 0; i < instances.length && problems.length < MAX_REPORTED_PROBLEMS; i++) {
+    const row = instances[i];
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      problems.push(`instances[${i}] must be an object mapping feature names to numbers`);
+      continue;
+    }
+    const record = row as Record<string, unknown>;
+    const missing = features.filter((f) => !(f in record));
+    if (missing.length > 0) problems.push(`instances[${i}] is missing feature(s): ${missing.join(', ')}`);
+    const extra = Object.keys(record).filter((k) => !known.has(k));
+    if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')}`);
+    for (let j = 0; j < d; j++) {
+      const value = record[features[j]];
+      if (value === null) data[i * d + j] = NaN; // missing: imputed inside the model
+      else if (typeof value === 'number' && Number.isFinite(value)) data[i * d + j] = value;
+      else if (value !== undefined) problems.push(`instances[${i}].${features[j]} must be a number or null, got ${typeof value === 'number' ? String(value) : typeof value}`);
+    }
+  }
+  if (problems.length > 0) throw new ApiError('invalid_request', `invalid instances: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, { problems });
+  return data;
+}
+
+export class ModelServer {
+  private models = new Map<string, LoadedModel>();
+  private refreshing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private listener: PoolClient | undefined;
+  private stopped = false;
+
+  constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    try {
+      this.listener = await this.pool.connect();
+      this.listener.on('notification', () => void this.refresh().catch(() => undefined));
+      this.listener.on('error', () => undefined);
+      await this.listener.query(`LISTEN ${DEPLOYMENTS_CHANNEL}`);
+    } catch {
+      this.listener?.release(true);
+      this.listener = undefined;
+    }
+    const every = this.options.pollIntervalMs ?? 1000;
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), every);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.listener) {
+      await this.listener.query(`UNLISTEN ${DEPLOYMENTS_CHANNEL}`).catch(() => undefined);
+      this.listener.release(true);
+    }
+    await this.refreshing?.catch(() => undefined);
+    for (const m of this.models.values()) await m.session.release().catch(() => undefined);
+    this.models.clear();
+  }
+
+  /** Reloads the routing table from the registry; concurrent callers share one reload. */
+  refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.reload().finally(() => { this.refreshing = undefined; });
+    }
+    return this.refreshing;
+  }
+
+  private async reload(): Promise<void> {
+    const production = await listProductionVersions(this.pool);
+    for (const p of production) {
+      const current = this.models.get(p.modelName);
+      if (current && current.version === p.version && current.digest === p.onnxDigest) continue;
+      const session = await createSession(await this.artifacts.get(p.onnxDigest));
+      if (this.stopped) { await session.release(); return; }
+      this.models.set(p.modelName, { name: p.modelName, version: p.version, digest: p.onnxDigest, signature: p.signature, session });
+      // Requests already running on the old session finish first; release it a little later.
+      if (current) setTimeout(() => void current.session.release().catch(() => undefined), 30_000).unref();
+    }
+  }
+
+  /** The served version of a model, reloading once if it is not known yet (just deployed). */
+  async resolve(name: string): Promise<LoadedModel> {
+    let model = this.models.get(name);
+    if (!model) {
+      await this.refresh();
+      model = this.models.get(name);
+    }
+    if (!model) throw new ApiError('not_found', `model "${name}" has no deployed version`);
+    return model;
+  }
+
+  served(): { name: string; version: number; digest: string }[] {
+    return [...this.models.values()].map((m) => ({ name: m.name, version: m.version, digest: m.digest }));
+  }
+
+  async predict(name: string, instances: unknown): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {
+    const model = await this.resolve(name);
+    const data = instancesToMatrix(instances, model.signature, this.options.maxBatch);
+    const rows = data.length / model.signature.features.length;
+    const { probabilities, classes } = await runClassifier(model.session, { rows, cols: model.signature.features.length, data });
+    const labels = model.signature.classes;
+    const predictions: Prediction[] = [];
+    for (let i = 0; i < rows; i++) {
+      const probs: Record<string, number> = {};
+      let best = 0;
+      for (let k = 0; k < classes; k++) {
+        probs[labels[k]] = probabilities[i * classes + k];
+        if (probabilities[i * classes + k] >= probabilities[i * classes + best]) best = k; // ties go to the positive class, as in evaluation
+      }
+      predictions.push({ label: labels[best], probabilities: probs });
+    }
+    return { predictions, model: { name: model.name, version: model.version } };
+  }
+}

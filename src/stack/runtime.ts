@@ -1,0 +1,158 @@
+/**
+ * Composes the processes: the infrastructure (Temporal dev server, embedded Postgres) unless
+ * configured to use existing ones, the stores, the worker and the API. `mlops up` runs all of them;
+ * `mlops worker` and `mlops api` run one each against the configured (or default local) services.
+ */
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createApp } from '../api/app';
+import { PipelineService } from '../api/pipeline-service';
+import { Config, workflowUiUrl } from '../config';
+import { ModelServer } from '../serving/model-server';
+import { LocalArtifactStore } from '../store/artifacts';
+import { createPool } from '../store/db';
+import { migrate } from '../store/migrations';
+import { connectClient, ensureSearchAttributes } from '../temporal';
+import { createWorker } from '../worker';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { findTemporalCli } from './temporal-cli';
+import { startDevServer } from './temporal-dev-server';
+
+export type Log = (line: string) => void;
+
+export interface Endpoints {
+  temporalAddress: string;
+  temporalUiUrl: string;
+  databaseUrl: string;
+}
+
+export interface Infrastructure extends Endpoints {
+  stop(): Promise<void>;
+}
+
+/** Where a standalone worker or API looks when nothing is configured: the services `mlops up` starts. */
+export function defaultEndpoints(config: Config): Endpoints {
+  return {
+    temporalAddress: config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`,
+    temporalUiUrl: config.temporal.uiUrl ?? `http://localhost:${config.temporal.devServerUiPort}`,
+    databaseUrl: config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.pglitePort}/postgres`,
+  };
+}
+
+/** Starts what is not configured to exist already: the Temporal dev server and the embedded store. */
+export async function startInfrastructure(config: Config, log: Log): Promise<Infrastructure> {
+  const endpoints = defaultEndpoints(config);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => { for (const s of stops.reverse()) await s().catch(() => undefined); };
+  try {
+    if (!config.temporal.address) {
+      const cliPath = await findTemporalCli({ cliPath: config.temporal.cliPath, toolsDir: path.join(config.dataDir, 'tools'), log });
+      const server = await startDevServer({
+        cliPath,
+        dataDir: path.join(config.dataDir, 'temporal'),
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.devServerUiPort,
+        namespace: config.temporal.namespace,
+      });
+      stops.push(() => server.stop());
+      endpoints.temporalAddress = server.address;
+      endpoints.temporalUiUrl = config.temporal.uiUrl ?? server.uiUrl ?? endpoints.temporalUiUrl;
+    }
+    if (!config.database.url) {
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), port: config.database.pglitePort });
+      stops.push(() => pg.stop());
+      endpoints.databaseUrl = pg.url;
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...endpoints, stop };
+}
+
+export interface Stores {
+  pool: Pool;
+  artifacts: LocalArtifactStore;
+}
+
+/** Connects to the metadata store, applies migrations, and opens the artifact store. */
+export async function openStores(config: Config, databaseUrl: string): Promise<Stores> {
+  const pool = createPool(databaseUrl);
+  try {
+    await migrate(pool);
+  } catch (err) {
+    await pool.end();
+    throw new Error(`cannot prepare the metadata store at ${redactUrl(databaseUrl)}: ${(err as Error).message}`);
+  }
+  return { pool, artifacts: new LocalArtifactStore(path.join(config.dataDir, 'artifacts')) };
+}
+
+function redactUrl(url: string): string {
+  try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return url; }
+}
+
+/** The commit the code runs from, recorded on every model version. */
+export function codeVersion(config: Config): string | undefined {
+  if (config.codeVersion) return config.codeVersion;
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores): Promise<{ worker: Worker; done: Promise<void> }> {
+  const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
+  await ensureSearchAttributes(client);
+  await client.connection.close();
+  const worker = await createWorker({
+    address: endpoints.temporalAddress,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    pool: stores.pool,
+    artifacts: stores.artifacts,
+    codeVersion: codeVersion(config),
+  });
+  return { worker, done: worker.run() };
+}
+
+export interface RunningApi {
+  url: string;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log): Promise<RunningApi> {
+  const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
+  const useSearchAttributes = await ensureSearchAttributes(client);
+  const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
+  const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch });
+  await models.start();
+  const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, maxBody: config.api.maxBody, uiUrl, log });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
+    server.listen(config.api.port, config.api.host, () => resolve());
+  });
+  const address = server.address() as { port: number };
+  const host = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
+  return {
+    url: `http://${host}:${address.port}`,
+    client,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(force);
+      await models.stop();
+      await client.connection.close();
+    },
+  };
+}
