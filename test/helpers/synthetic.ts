@@ -1,0 +1,37 @@
+/** Synthetic binary-classification data with known coefficients, reproducible from a seed. */
+import { createRng } from '../../src/ml/random';
+import { Table } from '../../src/ml/table';
+
+export interface Synthetic {
+  table: Table;
+  features: string[];
+}
+
+/** y ~ Bernoulli(sigmoid(bias + Σ w_j x_j)) with x_j ~ N(mean_j, scale_j²). */
+export function syntheticLogistic(o: { rows: number; weights: number[]; bias: number; seed: number; means?: number[]; scales?: number[] }): Synthetic {
+  const rng = createRng(o.seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const d = o.weights.length;
+  const features = Array.from({ length: d }, (_, j) => `x${j + 1}`);
+  const cols = features.map(() => new Float64Array(o.rows));
+  const codes = new Int32Array(o.rows);
+  for (let i = 0; i < o.rows; i++) {
+    let t = o.bias;
+    for (let j = 0; j < d; j++) {
+      const z = normal();
+      cols[j][i] = (o.means?.[j] ?? 0) + (o.scales?.[j] ?? 1) * z;
+      t += o.weights[j] * z; // weights act on standardised values
+    }
+    codes[i] = rng() < 1 / (1 + Math.exp(-t)) ? 1 : 0;
+  }
+  return {
+    features,
+    table: {
+      rowCount: o.rows,
+      columns: [
+        ...features.map((name, j) => ({ name, kind: 'number' as const, values: cols[j] })),
+        { name: 'label', kind: 'string' as const, codes, dictionary: ['no', 'yes'] },
+      ],
+    },
+  };
+}

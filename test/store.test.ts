@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ArtifactError, LocalArtifactStore, sha256Hex } from '../src/store/artifacts';
+import { saveDataset } from '../src/store/datasets';
+import { migrate } from '../src/store/migrations';
+import * as registry from '../src/store/registry';
+import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
+
+const signature = { features: ['a'], classes: ['no', 'yes'], input: 'features', output: 'probabilities' };
+const metrics = { auc: 0.9 };
+
+for (const backend of availableBackends()) {
+  describe(`metadata store on ${backend}`, () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await createTestDatabase(backend);
+      await saveDataset(db.pool, { id: 'd'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'a', type: 'number' }], byteSize: 10 });
+    });
+    after(() => db.close());
+
+    const newVersion = (runId: string, model = 'm') => ({ modelName: model, runId, onnxDigest: 'a'.repeat(64), signature, metrics, params: {}, datasetId: 'd'.repeat(64) });
+
+    it('applies migrations once: a second run changes nothing', async () => {
+      assert.deepEqual(await migrate(db.pool), []);
+      const { rows } = await db.pool.query('SELECT version FROM schema_migrations');
+      assert.deepEqual(rows.map((r) => r.version), [1]);
+    });
+
+    it('registers one version per run, however often the registration is retried', async () => {
+      const first = await registry.registerVersion(db.pool, newVersion('run-1'));
+      const again = await registry.registerVersion(db.pool, newVersion('run-1'));
+      const second = await registry.registerVersion(db.pool, newVersion('run-2'));
+      assert.equal(first.version, 1);
+      assert.equal(again.version, 1);
+      assert.equal(second.version, 2);
+      assert.equal(first.status, 'pending_approval');
+    });
+
+    it('numbers concurrent registrations without gaps or duplicates', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => registry.registerVersion(db.pool, newVersion(`c-${i}`, 'concurrent'))));
+      assert.deepEqual(results.map((r) => r.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+    });
+
+    it('deploys only approved versions, once per deploy key, archiving the version it replaces', async () => {
+      await assert.rejects(registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy'), /only approved versions/);
+      await registry.decideVersion(db.pool, 'm', 1, 'approved');
+      const d1 = await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy');
+      const d1again = await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy');
+      assert.equal(d1.id, d1again.id);
+      assert.equal(d1.previousVersion, null);
+      await registry.decideVersion(db.pool, 'm', 2, 'approved');
+      const d2 = await registry.deployVersion(db.pool, 'm', 2, 'run-2:deploy');
+      assert.equal(d2.previousVersion, 1);
+      assert.equal((await registry.getAliasVersion(db.pool, 'm', 'production'))?.version, 2);
+      assert.equal((await registry.getVersion(db.pool, 'm', 1))?.status, 'archived');
+      assert.equal((await registry.getVersion(db.pool, 'm', 2))?.status, 'deployed');
+      assert.equal((await registry.listDeployments(db.pool, 'm')).length, 2);
+      // a late retry of the first deployment must not move production back
+      await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy').catch(() => undefined);
+      assert.equal((await registry.getAliasVersion(db.pool, 'm', 'production'))?.version, 2);
+    });
+
+    it('never turns a decided version back: a rejected version stays rejected', async () => {
+      const v = await registry.registerVersion(db.pool, newVersion('run-r', 'r'));
+      await registry.decideVersion(db.pool, 'r', v.version, 'rejected');
+      await registry.decideVersion(db.pool, 'r', v.version, 'approved');
+      assert.equal((await registry.getVersion(db.pool, 'r', v.version))?.status, 'rejected');
+    });
+
+    it('records an audit event once per key', async () => {
+      await registry.recordAudit(db.pool, { key: 'k1', actor: 'alice', action: 'model.approved', subject: 'm@1' });
+      await registry.recordAudit(db.pool, { key: 'k1', actor: 'alice', action: 'model.approved', subject: 'm@1' });
+      const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit_events WHERE event_key = 'k1'");
+      assert.equal(rows[0].n, 1);
+    });
+  });
+}
+
+describe('artifact store', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-artifacts-'));
+  const store = new LocalArtifactStore(root);
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('addresses content by sha256 and stores it once', async () => {
+    const bytes = Buffer.from('model bytes');
+    const digest = await store.put(bytes);
+    assert.equal(digest, sha256Hex(bytes));
+    assert.equal(await store.put(bytes), digest);
+    assert.deepEqual(await store.get(digest), bytes);
+  });
+
+  it('refuses corrupted or absent artifacts', async () => {
+    const digest = await store.put(Buffer.from('original'));
+    fs.writeFileSync(path.join(root, 'sha256', digest.slice(0, 2), digest), 'tampered');
+    await assert.rejects(store.get(digest), ArtifactError);
+    await assert.rejects(store.get('0'.repeat(64)), /not found/);
+    await assert.rejects(store.get('../../etc/passwd'), /not a sha256 digest/);
+  });
+});
