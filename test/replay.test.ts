@@ -1,0 +1,33 @@
+/**
+ * Recorded histories of trainingPipeline must replay against the current workflow code without
+ * non-determinism. Record fresh ones with `RECORD_HISTORIES=1 npm run test:one test/pipeline-workflow.test.ts`
+ * when a change is meant to be incompatible (and version the workflow with patched() instead, if runs are live).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../src/worker';
+
+const DIR = path.join(__dirname, 'fixtures', 'histories');
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+
+describe('replaying recorded trainingPipeline histories', () => {
+  it('has recorded histories to replay', () => {
+    assert.ok(files.length >= 2, `expected fixtures in ${DIR}`);
+  });
+  for (const file of files) {
+    it(`replays ${file} deterministically`, async () => {
+      const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, path.basename(file, '.json'));
+    });
+  }
+
+  it('detects a change that breaks determinism', async () => {
+    // The same history against a workflow that schedules a different first activity must fail.
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, files[0]), 'utf8'));
+    const brokenPath = path.join(__dirname, 'fixtures', 'nondeterministic-workflow.ts');
+    await assert.rejects(Worker.runReplayHistory({ workflowsPath: brokenPath }, history, 'broken'), /[Nn]ondeterminism|DeterminismViolation/);
+  });
+});
