@@ -8,8 +8,8 @@ import { Pool } from 'pg';
 import { readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { binaryMetrics } from '../ml/metrics';
-import { SearchCandidate, trainLogistic } from '../ml/logistic';
-import { exportLogisticToOnnx, INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
+import { SearchCandidate } from '../ml/logistic';
+import { INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
 import { prepareBinaryData } from '../ml/prepare';
 import { Table } from '../ml/table';
 import { formatValidationErrors, validateForBinaryClassification, ValidationIssue } from '../ml/validate';
@@ -17,6 +17,7 @@ import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
 import * as registry from '../store/registry';
 import { createSession, positiveProbabilities } from '../serving/onnx-runner';
+import { trainInThread } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary } from '../workflows/definitions';
 
 export interface ActivityDeps {
@@ -99,31 +100,22 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      */
     async trainModel(input: FeatureSpec & { l2Grid?: number[] }): Promise<{ onnxDigest: string; signature: registry.ModelSignature; params: Record<string, unknown> }> {
       const ctx = Context.current();
-      const done = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
-      const table = await loadTable(input.datasetId);
-      const data = prepareBinaryData(table, input);
-      const l2Grid = input.l2Grid ?? DEFAULT_L2_GRID;
-      const result = trainLogistic(data.x.train, data.y.train, data.x.validation, data.y.validation, {
-        features: data.features,
-        classes: data.classes,
-        l2Grid,
-        done,
-        onCandidate: (_candidate, all) => ctx.heartbeat({ done: all }),
-        onIteration: () => ctx.heartbeat({ done }),
-      });
-      const bytes = exportLogisticToOnnx(result.model);
-      const onnxDigest = await artifacts.put(bytes);
+      // Every heartbeat carries all candidates scored so far (the SDK sends only the latest details),
+      // so a retry after a crash skips them.
+      let scored = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
+      if (!(await getDataset(pool, input.datasetId))) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
+      const csv = await artifacts.get(input.datasetId);
+      ctx.heartbeat({ done: scored });
+      const outcome = await trainInThread(
+        { csv, target: input.target, features: input.features, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored },
+        (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
+        ctx.cancellationSignal,
+      );
+      const onnxDigest = await artifacts.put(outcome.onnx);
       return {
         onnxDigest,
-        signature: { features: data.features, classes: data.classes, input: INPUT_NAME, output: OUTPUT_NAME },
-        params: {
-          kind: 'logistic',
-          l2: result.model.l2,
-          seed: input.seed,
-          positiveClass: data.classes[1],
-          search: result.search,
-          rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length },
-        },
+        signature: { features: input.features, classes: outcome.classes, input: INPUT_NAME, output: OUTPUT_NAME },
+        params: { kind: 'logistic', l2: outcome.l2, seed: input.seed, positiveClass: outcome.classes[1], search: outcome.search, rows: outcome.rows },
       };
     },
 
