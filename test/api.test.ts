@@ -1,0 +1,228 @@
+/**
+ * The HTTP API over real HTTP, composed the way `mlops up` composes it: a real Temporal server, the
+ * embedded PGlite store, a worker with the real activities, and the Express app on a free port.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../src/config';
+import { toCanonicalCsv } from '../src/ml/csv';
+import { openStores, RunningApi, startApi, startWorker, Stores } from '../src/stack/runtime';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+import { BREAST_CANCER } from './helpers/pipeline-env';
+import { syntheticLogistic } from './helpers/synthetic';
+import { startTemporal } from './helpers/temporal';
+
+interface Reply { status: number; body: any; headers: Headers }
+
+describe('HTTP API', () => {
+  let temporal: TestWorkflowEnvironment;
+  let db: TestDatabase;
+  let stores: Stores;
+  let api: RunningApi;
+  let stopWorker: () => Promise<void>;
+  let dataDir: string;
+  let fileServer: http.Server;
+  let fileServerUrl: string;
+
+  const call = async (method: string, url: string, body?: unknown, raw?: string, headers: Record<string, string> = {}): Promise<Reply> => {
+    const response = await fetch(`${api.url}${url}`, {
+      method,
+      headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+
+  const waitFor = async (id: string, states: string[], timeoutMs = 60_000): Promise<any> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await call('GET', `/v1/pipelines/${id}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      if (states.includes(r.body.state)) return r.body;
+      assert.ok(Date.now() < deadline, `pipeline ${id} stuck in ${r.body.state}/${r.body.stage}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const assertError = (r: Reply, status: number, code: string, message?: RegExp) => {
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, code);
+    if (message) assert.match(r.body.error.message, message);
+    assert.doesNotMatch(JSON.stringify(r.body), /\n\s+at |node_modules|\.ts:\d+/, 'no stack traces leave the server');
+  };
+
+  before(async () => {
+    temporal = await startTemporal();
+    db = await createTestDatabase('pglite');
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
+    const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test' });
+    const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
+    stores = await openStores(config, db.url);
+    const worker = await startWorker(config, endpoints, stores);
+    stopWorker = async () => { worker.worker.shutdown(); await worker.done; };
+    api = await startApi(config, endpoints, stores, () => undefined);
+
+    // An unseen dataset, served over HTTP: numeric target 0/1, some missing values.
+    const { table } = syntheticLogistic({ rows: 2_000, weights: [1.2, -0.8, 0.6, 0], bias: -0.2, seed: 21, means: [50, 3, -10, 0], scales: [10, 1, 4, 2] });
+    const label = table.columns.find((c) => c.name === 'label')!;
+    if (label.kind === 'string') label.dictionary = ['0', '1'];
+    const x1 = table.columns[0];
+    if (x1.kind === 'number') for (let i = 0; i < x1.values.length; i += 17) x1.values[i] = NaN;
+    const csv = toCanonicalCsv(table).replace(/^([^\n]*)label/, '$1churned');
+    fileServer = http.createServer((req, res) => {
+      if (req.url === '/churn.csv') { res.writeHead(200, { 'content-type': 'text/csv' }); res.end(csv); } else { res.writeHead(404); res.end(); }
+    });
+    await new Promise<void>((r) => fileServer.listen(0, '127.0.0.1', () => r()));
+    fileServerUrl = `http://127.0.0.1:${(fileServer.address() as { port: number }).port}`;
+  });
+
+  after(async () => {
+    await api.stop();
+    await stopWorker();
+    await stores.pool.end();
+    await db.close();
+    await temporal.teardown();
+    fileServer.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves liveness, readiness and the OpenAPI document', async () => {
+    assert.equal((await call('GET', '/healthz')).status, 200);
+    const ready = await call('GET', '/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body.checks, { database: 'ok', temporal: 'ok' });
+    const doc = await call('GET', '/openapi.json');
+    assert.equal(doc.body.openapi, '3.1.0');
+    assert.ok(doc.body.paths['/v1/models/{name}/predict']);
+  });
+
+  it('when a pipeline is started, approved and deployed, then the model answers predictions', async () => {
+    const started = await call('POST', '/v1/pipelines', { model: 'cancer', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'manual', thresholds: { auc: 0.9 } } });
+    assert.equal(started.status, 202);
+    assert.match(started.body.id, /^train-cancer-[0-9a-f]{10}$/);
+    assert.equal(started.headers.get('location'), `/v1/pipelines/${started.body.id}`);
+    assert.equal(started.body.uiUrl, `http://ui.test/namespaces/default/workflows/${started.body.id}`);
+
+    const waiting = await waitFor(started.body.id, ['awaiting_approval']);
+    assert.equal(waiting.stage, 'approve');
+    assert.ok(waiting.metrics.auc > 0.95);
+    const approved = await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', comment: 'ship it', by: 'reviewer' });
+    assert.equal(approved.status, 202);
+    const done = await waitFor(started.body.id, ['deployed', 'rejected', 'failed']);
+    assert.equal(done.state, 'deployed');
+    assert.equal(done.approval.decision.by, 'reviewer');
+
+    const again = await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve' });
+    assertError(again, 409, 'conflict', /not awaiting approval \(state: deployed/);
+
+    const models = await call('GET', '/v1/models');
+    assert.deepEqual(models.body.models.map((m: any) => [m.name, m.productionVersion]), [['cancer', done.modelVersion]]);
+    const model = await call('GET', '/v1/models/cancer');
+    assert.equal(model.body.aliases.production, done.modelVersion);
+    assert.equal(model.body.deployments.length, 1);
+    const version = await call('GET', `/v1/models/cancer/versions/${done.modelVersion}`);
+    assert.equal(version.body.status, 'deployed');
+    assert.equal(version.body.lineage.run.id, started.body.id);
+    assert.equal(version.body.lineage.dataset.rowCount, 569);
+    assert.equal(version.body.lineage.artifact.onnxSha256, done.onnxDigest);
+    assert.equal(version.body.lineage.codeVersion, 'api-test');
+
+    const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',');
+    const values = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[1].split(',');
+    const instance = Object.fromEntries(header.slice(0, 30).map((h, i) => [h, Number(values[i])]));
+    const predicted = await call('POST', '/v1/models/cancer/predict', { instances: [instance, { ...instance, radius_mean: null }] });
+    assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
+    assert.deepEqual(predicted.body.model, { name: 'cancer', version: done.modelVersion });
+    assert.equal(predicted.body.predictions.length, 2);
+    const p = predicted.body.predictions[0];
+    assert.equal(p.label, 'malignant');
+    assert.ok(Math.abs(p.probabilities.malignant + p.probabilities.benign - 1) < 1e-6);
+  });
+
+  it('when an unseen dataset arrives over HTTP with auto-approval, then it is deployed and served within the minute', async () => {
+    const t0 = Date.now();
+    const started = await call('POST', '/v1/pipelines', { model: 'churn', data: { uri: `${fileServerUrl}/churn.csv` }, target: 'churned', approval: { mode: 'auto', thresholds: { auc: 0.7 } } });
+    assert.equal(started.status, 202);
+    const done = await waitFor(started.body.id, ['deployed', 'rejected', 'failed']);
+    assert.equal(done.state, 'deployed', JSON.stringify(done));
+    assert.ok(Date.now() - t0 < 60_000);
+    const r = await call('POST', '/v1/models/churn/predict', { instances: [{ x1: 55, x2: 2.5, x3: -12, x4: 0.1 }, { x1: null, x2: 4, x3: -3, x4: 0 }] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(Object.keys(r.body.predictions[0].probabilities).sort(), ['0', '1']);
+  });
+
+  it('when the data cannot be read, then the run fails with a message that says why', async () => {
+    const started = await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: '/no/such/file.csv' }, target: 'y' });
+    const done = await waitFor(started.body.id, ['failed', 'deployed', 'rejected']);
+    assert.equal(done.state, 'failed');
+    assert.match(done.error, /data file not found: \/no\/such\/file.csv/);
+  });
+
+  it('when the same Idempotency-Key is sent twice, then one run is started', async () => {
+    const body = { model: 'idem', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'manual', timeout: '1 hour' } };
+    const a = await call('POST', '/v1/pipelines', body, undefined, { 'idempotency-key': 'k-123' });
+    const b = await call('POST', '/v1/pipelines', body, undefined, { 'idempotency-key': 'k-123' });
+    assert.equal(a.body.id, b.body.id);
+    await waitFor(a.body.id, ['awaiting_approval']);
+    assert.equal((await call('POST', `/v1/pipelines/${a.body.id}/approval`, { decision: 'reject' })).status, 202);
+    assert.equal((await waitFor(a.body.id, ['rejected'])).state, 'rejected');
+  });
+
+  describe('bad input gets a clear 4xx', () => {
+    const good = { model: 'm', data: { uri: BREAST_CANCER }, target: 'diagnosis' };
+
+    it('refuses malformed JSON and oversized bodies', async () => {
+      assertError(await call('POST', '/v1/pipelines', undefined, '{"model": '), 400, 'invalid_json');
+      assertError(await call('POST', '/v1/pipelines', { ...good, padding: 'x'.repeat(70_000) }), 413, 'payload_too_large');
+    });
+
+    it('names each invalid or missing pipeline field', async () => {
+      assertError(await call('POST', '/v1/pipelines', { model: 'm', data: { uri: 'x.csv' } }), 400, 'invalid_request', /target/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, model: 'bad name!' }), 400, 'invalid_request', /model/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'sometimes' } }), 400, 'invalid_request', /approval\.mode/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'manual', timeout: 'soon' } }), 400, 'invalid_request', /approval\.timeout/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'auto', thresholds: { auc: 'high' } } }), 400, 'invalid_request', /thresholds/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, unexpected: 1 }), 400, 'invalid_request', /unexpected/i);
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'mlp' } }), 400, 'invalid_request', /"mlp" is not supported \(planned/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'forest' } }), 400, 'invalid_request', /available: logistic/);
+      assertError(await call('POST', '/v1/pipelines', [1, 2]), 400, 'invalid_request');
+    });
+
+    it('answers 404 for unknown pipelines, models, versions and routes', async () => {
+      assertError(await call('GET', '/v1/pipelines/train-nope-123'), 404, 'not_found', /does not exist/);
+      assertError(await call('POST', '/v1/pipelines/train-nope-123/approval', { decision: 'approve' }), 404, 'not_found');
+      assertError(await call('GET', '/v1/models/nope'), 404, 'not_found');
+      assertError(await call('GET', '/v1/models/cancer/versions/999'), 404, 'not_found');
+      assertError(await call('GET', '/v1/models/cancer/versions/abc'), 400, 'invalid_request');
+      assertError(await call('POST', '/v1/models/nope/predict', { instances: [{}] }), 404, 'not_found', /no deployed version/);
+      assertError(await call('GET', '/v1/nothing-here'), 404, 'not_found');
+    });
+
+    it('refuses a bad approval decision', async () => {
+      assertError(await call('POST', '/v1/pipelines/x/approval', { decision: 'maybe' }), 400, 'invalid_request', /decision/);
+    });
+
+    it('checks prediction requests against the model signature', async () => {
+      const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',').slice(0, 30);
+      const ok = Object.fromEntries(header.map((h) => [h, 1]));
+      const { radius_mean: _dropped, ...missing } = ok;
+      const predict = (body: unknown) => call('POST', '/v1/models/cancer/predict', body);
+      assertError(await predict([ok]), 400, 'invalid_request', /JSON object/);
+      assertError(await predict({}), 400, 'invalid_request', /"instances" must be an array/);
+      assertError(await predict({ instances: [] }), 400, 'invalid_request', /empty/);
+      assertError(await predict({ instances: Array(51).fill(ok) }), 400, 'invalid_request', /51 rows; at most 50/);
+      assertError(await predict({ instances: [missing] }), 400, 'invalid_request', /missing feature\(s\): radius_mean/);
+      assertError(await predict({ instances: [{ ...ok, shoe_size: 44 }] }), 400, 'invalid_request', /unknown feature\(s\): shoe_size/);
+      assertError(await predict({ instances: [{ ...ok, radius_mean: '17.9' }] }), 400, 'invalid_request', /radius_mean must be a number or null, got string/);
+      assertError(await predict({ instances: [ok, 'row'] }), 400, 'invalid_request', /instances\[1\] must be an object/);
+      const many = await predict({ instances: [missing, { ...ok, area_mean: true }] });
+      assert.equal(many.body.error.details.problems.length, 2);
+    });
+  });
+});
