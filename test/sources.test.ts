@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createPipelineActivities } from '../src/activities';
+import { readSource, redactUri, SourceError } from '../src/ingest/sources';
+import { LocalArtifactStore } from '../src/store/artifacts';
+import { getDataset } from '../src/store/datasets';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+
+const CSV = 'a,b,label\n1,x,yes\n2,y,no\n3.5,,yes\n';
+
+describe('data sources and ingestion', () => {
+  let db: TestDatabase;
+  let server: http.Server;
+  let base: string;
+  let dir: string;
+  let statusFor500 = 500;
+
+  before(async () => {
+    db = await createTestDatabase();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-sources-'));
+    fs.writeFileSync(path.join(dir, 'data.csv'), CSV);
+    // the same table, spelled differently: CRLF, quotes, a trailing zero
+    fs.writeFileSync(path.join(dir, 'same.csv'), 'a,b,label\r\n1.0,"x",yes\r\n2,y,no\r\n3.5,NA,yes\r\n');
+    fs.writeFileSync(path.join(dir, 'broken.csv'), 'a,b\n1,2,3\n');
+    server = http.createServer((req, res) => {
+      if (req.url === '/data.csv') { res.writeHead(200); res.end(CSV); return; }
+      if (req.url === '/flaky.csv') { res.writeHead(statusFor500); res.end(); return; }
+      res.writeHead(404); res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    await db.pool.query('CREATE TABLE customers (age integer, plan text, spend numeric, churned boolean)');
+    await db.pool.query("INSERT INTO customers VALUES (31, 'pro', 12.5, true), (45, 'free', 0, false), (NULL, 'pro', 3.25, false)");
+  });
+  after(async () => {
+    server.close();
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads CSV from a path, a file:// URL and http', async () => {
+    for (const uri of [path.join(dir, 'data.csv'), `file://${path.join(dir, 'data.csv')}`, `${base}/data.csv`]) {
+      const { table } = await readSource({ uri });
+      assert.equal(table.rowCount, 3);
+      assert.deepEqual(table.columns.map((c) => `${c.name}:${c.kind}`), ['a:number', 'b:string', 'label:string']);
+    }
+  });
+
+  it('reads the rows of a PostgreSQL query, typing columns like CSV', async () => {
+    const { kind, table } = await readSource({ uri: db.url, query: 'SELECT age, plan, spend, churned FROM customers ORDER BY spend DESC' });
+    assert.equal(kind, 'postgres');
+    assert.equal(table.rowCount, 3);
+    assert.deepEqual(table.columns.map((c) => `${c.name}:${c.kind}`), ['age:number', 'plan:string', 'spend:number', 'churned:string']);
+    const age = table.columns[0];
+    assert.ok(age.kind === 'number' && age.values[0] === 31 && Number.isNaN(age.values[1]) && age.values[2] === 45);
+  });
+
+  it('says whether a failed source is worth retrying', async () => {
+    await assert.rejects(readSource({ uri: path.join(dir, 'nope.csv') }), (e: SourceError) => e.retryable === false && /not found/.test(e.message));
+    await assert.rejects(readSource({ uri: `${base}/missing.csv` }), (e: SourceError) => e.retryable === false && /HTTP 404/.test(e.message));
+    await assert.rejects(readSource({ uri: `${base}/flaky.csv` }), (e: SourceError) => e.retryable === true && /HTTP 500/.test(e.message));
+    await assert.rejects(readSource({ uri: db.url }), /needs a SQL "query"/);
+    await assert.rejects(readSource({ uri: db.url, query: 'SELECT * FROM no_such_table' }), (e: SourceError) => !e.retryable && /query failed/.test(e.message));
+  });
+
+  it('never stores a password from a source URI', () => {
+    assert.equal(redactUri('postgres://user:secret@db:5432/x'), 'postgres://user:***@db:5432/x');
+  });
+
+  it('stores identical content once, however it was spelled or fetched', async () => {
+    const artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
+    const activities = createPipelineActivities({ pool: db.pool, artifacts });
+    const env = new MockActivityEnvironment();
+    const a = await env.run(activities.ingestDataset, { uri: path.join(dir, 'data.csv') });
+    const b = await env.run(activities.ingestDataset, { uri: path.join(dir, 'same.csv') });
+    const c = await env.run(activities.ingestDataset, { uri: `${base}/data.csv` });
+    assert.equal(a.datasetId, b.datasetId);
+    assert.equal(a.datasetId, c.datasetId);
+    assert.equal((await getDataset(db.pool, a.datasetId))?.rowCount, 3);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM datasets');
+    assert.equal(rows[0].n, 1);
+  });
+
+  it('turns unreadable and malformed data into non-retryable failures', async () => {
+    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')) });
+    const env = new MockActivityEnvironment();
+    await assert.rejects(env.run(activities.ingestDataset, { uri: path.join(dir, 'broken.csv') }), (e: ApplicationFailure) => e.type === 'DataFormatError' && e.nonRetryable);
+    await assert.rejects(env.run(activities.ingestDataset, { uri: `${base}/missing.csv` }), (e: ApplicationFailure) => e.type === 'DataSourceError' && e.nonRetryable);
+    statusFor500 = 503;
+    await assert.rejects(env.run(activities.ingestDataset, { uri: `${base}/flaky.csv` }), (e: Error) => !(e instanceof ApplicationFailure) && /HTTP 503/.test(e.message));
+  });
+});
