@@ -67,7 +67,7 @@ describe('mlops command line', () => {
     const ready = await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/readyz`);
     assert.equal(ready.status, 200);
     // the model the demo deployed is served again after a restart
-    const models = await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`)).json();
+    const models = (await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`)).json()) as { models: { productionVersion: number }[] };
     assert.equal(models.models[0].productionVersion, 1);
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));

@@ -77,9 +77,10 @@ describe('data sources and ingestion', () => {
     const artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
     const activities = createPipelineActivities({ pool: db.pool, artifacts });
     const env = new MockActivityEnvironment();
-    const a = await env.run(activities.ingestDataset, { uri: path.join(dir, 'data.csv') });
-    const b = await env.run(activities.ingestDataset, { uri: path.join(dir, 'same.csv') });
-    const c = await env.run(activities.ingestDataset, { uri: `${base}/data.csv` });
+    type Ingested = Awaited<ReturnType<typeof activities.ingestDataset>>;
+    const a = (await env.run(activities.ingestDataset, { uri: path.join(dir, 'data.csv') })) as Ingested;
+    const b = (await env.run(activities.ingestDataset, { uri: path.join(dir, 'same.csv') })) as Ingested;
+    const c = (await env.run(activities.ingestDataset, { uri: `${base}/data.csv` })) as Ingested;
     assert.equal(a.datasetId, b.datasetId);
     assert.equal(a.datasetId, c.datasetId);
     assert.equal((await getDataset(db.pool, a.datasetId))?.rowCount, 3);
