@@ -9,7 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createApp } from '../src/api/app';
+import { PipelineService } from '../src/api/pipeline-service';
 import { loadConfig } from '../src/config';
+import { ModelServer } from '../src/serving/model-server';
+import { createPool } from '../src/store/db';
 import { toCanonicalCsv } from '../src/ml/csv';
 import { openStores, RunningApi, startApi, startWorker, Stores } from '../src/stack/runtime';
 import { createTestDatabase, TestDatabase } from './helpers/database';
@@ -136,7 +140,8 @@ describe('HTTP API', () => {
     const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',');
     const values = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[1].split(',');
     const instance = Object.fromEntries(header.slice(0, 30).map((h, i) => [h, Number(values[i])]));
-    const predicted = await call('POST', '/v1/models/cancer/predict', { instances: [instance, { ...instance, radius_mean: null }] });
+    // a row copied from the dataset, label included, is accepted: the label is not a feature and is ignored
+    const predicted = await call('POST', '/v1/models/cancer/predict', { instances: [instance, { ...instance, radius_mean: null, diagnosis: 'malignant' }] });
     assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
     assert.deepEqual(predicted.body.model, { name: 'cancer', version: done.modelVersion });
     assert.equal(predicted.body.predictions.length, 2);
@@ -172,6 +177,28 @@ describe('HTTP API', () => {
     await waitFor(a.body.id, ['awaiting_approval']);
     assert.equal((await call('POST', `/v1/pipelines/${a.body.id}/approval`, { decision: 'reject' })).status, 202);
     assert.equal((await waitFor(a.body.id, ['rejected'])).state, 'rejected');
+  });
+
+  it('when the database is unreachable, then reads answer 503 and readiness says which check failed', async () => {
+    const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
+    const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
+    const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false });
+    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, maxBody: '1kb', uiUrl: (id) => id }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const list = await fetch(`${url}/v1/models`);
+      assert.equal(list.status, 503);
+      assert.equal(((await list.json()) as { error: { code: string } }).error.code, 'unavailable');
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 503);
+      const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
+      assert.equal(checks.temporal, 'ok');
+      assert.notEqual(checks.database, 'ok');
+    } finally {
+      server.close();
+      await deadPool.end();
+    }
   });
 
   describe('bad input gets a clear 4xx', () => {

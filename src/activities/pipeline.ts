@@ -103,8 +103,10 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       // Every heartbeat carries all candidates scored so far (the SDK sends only the latest details),
       // so a retry after a crash skips them.
       let scored = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
-      if (!(await getDataset(pool, input.datasetId))) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
+      const dataset = await getDataset(pool, input.datasetId);
+      if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
       const csv = await artifacts.get(input.datasetId);
+      const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
         { csv, target: input.target, features: input.features, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored },
@@ -114,7 +116,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const onnxDigest = await artifacts.put(outcome.onnx);
       return {
         onnxDigest,
-        signature: { features: input.features, classes: outcome.classes, input: INPUT_NAME, output: OUTPUT_NAME },
+        signature: { features: input.features, classes: outcome.classes, input: INPUT_NAME, output: OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)) },
         params: { kind: 'logistic', l2: outcome.l2, seed: input.seed, positiveClass: outcome.classes[1], search: outcome.search, rows: outcome.rows },
       };
     },

@@ -127,5 +127,14 @@ function toApiError(err: unknown): ApiError {
   if (e?.type === 'entity.too.large') return new ApiError('payload_too_large', 'the body is larger than the server accepts');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('invalid_request', e.message ?? 'unsupported encoding');
   if (e?.status && e.status >= 400 && e.status < 500) return new ApiError('invalid_request', e.message ?? 'bad request');
+  if (isDependencyDown(err)) return new ApiError('unavailable', 'a service the API depends on (Temporal or the database) is unreachable; try again shortly');
   return new ApiError('internal', 'internal error');
+}
+
+/** Connection failures to Temporal (gRPC UNAVAILABLE) or PostgreSQL: a 503, not a bug. */
+function isDependencyDown(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
+  }
+  return false;
 }

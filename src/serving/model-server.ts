@@ -36,7 +36,7 @@ export function instancesToMatrix(instances: unknown, signature: ModelSignature,
   if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
   const features = signature.features;
   const d = features.length;
-  const known = new Set(features);
+  const known = new Set([...features, ...(signature.unused ?? [])]);
   const data = new Float32Array(instances.length * d);
   const problems: string[] = [];
   for (let i = 0; i < instances.length && problems.length < MAX_REPORTED_PROBLEMS; i++) {
@@ -49,7 +49,7 @@ export function instancesToMatrix(instances: unknown, signature: ModelSignature,
     const missing = features.filter((f) => !(f in record));
     if (missing.length > 0) problems.push(`instances[${i}] is missing feature(s): ${missing.join(', ')}`);
     const extra = Object.keys(record).filter((k) => !known.has(k));
-    if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')}`);
+    if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')} (the model takes ${features.join(', ')})`);
     for (let j = 0; j < d; j++) {
       const value = record[features[j]];
       if (value === null) data[i * d + j] = NaN; // missing: imputed inside the model

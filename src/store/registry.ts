@@ -18,6 +18,11 @@ export interface ModelSignature {
   classes: string[];
   input: string;
   output: string;
+  /**
+   * Columns of the training data the model does not use (the target, ignored text columns).
+   * Predict accepts and ignores them, so a row copied from the dataset can be sent as it is.
+   */
+  unused?: string[];
 }
 
 export interface ModelVersion {
