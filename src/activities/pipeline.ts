@@ -44,9 +44,6 @@ export interface FeatureSpec {
   seed: number;
 }
 
-function summary(m: ReturnType<typeof binaryMetrics>): MetricSummary {
-  return { accuracy: m.accuracy, precision: m.precision, recall: m.recall, f1: m.f1, auc: m.auc, logLoss: m.logLoss, n: m.n, positives: m.positives };
-}
 
 export function createPipelineActivities({ pool, artifacts, codeVersion }: ActivityDeps) {
   async function loadTable(datasetId: string): Promise<Table> {
@@ -129,7 +126,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const table = await loadTable(input.datasetId);
       const data = prepareBinaryData(table, input);
       const session = await createSession(await artifacts.get(input.onnxDigest));
-      const metrics = summary(binaryMetrics(data.y.test, await positiveProbabilities(session, data.x.test)));
+      const metrics = binaryMetrics(data.y.test, await positiveProbabilities(session, data.x.test));
       await session.release();
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
@@ -141,7 +138,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return { metrics, champion: { version: production.version, skipped: `its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})` } };
       const championData = prepareBinaryData(table, { ...input, features: sig.features });
       const championSession = await createSession(await artifacts.get(production.onnxDigest));
-      const championMetrics = summary(binaryMetrics(championData.y.test, await positiveProbabilities(championSession, championData.x.test)));
+      const championMetrics = binaryMetrics(championData.y.test, await positiveProbabilities(championSession, championData.x.test));
       await championSession.release();
       return { metrics, champion: { version: production.version, metrics: championMetrics } };
     },

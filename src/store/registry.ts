@@ -39,16 +39,7 @@ export interface ModelVersion {
   createdAt: string;
 }
 
-export interface NewModelVersion {
-  modelName: string;
-  runId: string;
-  onnxDigest: string;
-  signature: ModelSignature;
-  metrics: Record<string, unknown>;
-  params: Record<string, unknown>;
-  datasetId: string;
-  codeVersion?: string;
-}
+export type NewModelVersion = Omit<ModelVersion, 'version' | 'status' | 'createdAt' | 'codeVersion'> & { codeVersion?: string };
 
 function toVersion(r: any): ModelVersion {
   return {

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
+import type { BinaryMetrics } from '../ml/metrics';
 
 export const PIPELINE_WORKFLOW = 'trainingPipeline';
 
@@ -59,16 +60,8 @@ export interface ApprovalRecord extends ApprovalDecision {
   at: string;
 }
 
-export interface MetricSummary {
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  auc: number;
-  logLoss: number;
-  n: number;
-  positives: number;
-}
+/** Held-out metrics of a binary classifier (computed by the ML core). */
+export type MetricSummary = BinaryMetrics;
 
 export interface ChampionComparison {
   version: number;
