@@ -54,7 +54,7 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
     log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
     log(`Temporal UI:   ${infra.temporalUiUrl}`);
     log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite at ${infra.databaseUrl}`}`);
-    log(`API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    log(`API:           ${api.url}   (Swagger UI: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
     if (o.keepRunning) {
       log('running; press Ctrl-C to stop');

@@ -104,6 +104,9 @@ describe('HTTP API', () => {
     const doc = await call('GET', '/openapi.json');
     assert.equal(doc.body.openapi, '3.1.0');
     assert.ok(doc.body.paths['/v1/models/{name}/predict']);
+    const docs = await fetch(`${api.url}/docs/`);
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /swagger-ui/i);
   });
 
   it('when a pipeline is started, approved and deployed, then the model answers predictions', async () => {

@@ -3,6 +3,7 @@
  * JSON with the right status, and nothing unexpected leaves the server but a generic 500.
  */
 import express, { NextFunction, Request, Response } from 'express';
+import swaggerUi from 'swagger-ui-express';
 import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ApiError, STATUS_OF } from '../errors';
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   }));
   app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApiDocument as unknown as swaggerUi.JsonObject));
 
   app.post('/v1/pipelines', route(async (req, res) => {
     const body = parseBody(pipelineRequestSchema, req.body);
