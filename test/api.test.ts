@@ -137,6 +137,11 @@ describe('HTTP API', () => {
     assert.equal(version.body.status, 'deployed');
     assert.equal(version.body.lineage.run.id, started.body.id);
     assert.equal(version.body.lineage.dataset.rowCount, 569);
+    const dataset = await call('GET', `/v1/datasets/${version.body.datasetId}`);
+    const radius = dataset.body.statistics.find((c: any) => c.name === 'radius_mean');
+    assert.deepEqual([radius.count, radius.missing, radius.min, radius.max], [569, 0, 6.981, 28.11]);
+    assert.deepEqual(dataset.body.statistics.find((c: any) => c.name === 'diagnosis').top, [{ value: 'benign', count: 357 }, { value: 'malignant', count: 212 }]);
+    assertError(await call('GET', '/v1/datasets/abc'), 404, 'not_found');
     assert.equal(version.body.lineage.artifact.onnxSha256, done.onnxDigest);
     assert.equal(version.body.lineage.codeVersion, 'api-test');
 

@@ -11,6 +11,7 @@ import { binaryMetrics } from '../ml/metrics';
 import { SearchCandidate } from '../ml/logistic';
 import { INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
 import { prepareBinaryData } from '../ml/prepare';
+import { tableStatistics } from '../ml/statistics';
 import { Table } from '../ml/table';
 import { formatValidationErrors, validateForBinaryClassification, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
@@ -77,6 +78,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
         rowCount: read.table.rowCount,
         columns: read.table.columns.map((c) => ({ name: c.name, type: c.kind })),
         byteSize: canonical.length,
+        statistics: tableStatistics(read.table),
       });
       return { datasetId, rowCount: read.table.rowCount, columnCount: read.table.columns.length, byteSize: canonical.length, sourceKind: read.kind };
     },

@@ -69,6 +69,13 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(202).json(result);
   }));
 
+  app.get('/v1/datasets/:id', route(async (req, res) => {
+    const id = String(req.params.id);
+    const dataset = /^[0-9a-f]{64}$/.test(id) ? await getDataset(pool, id) : undefined;
+    if (!dataset) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
+    res.json(dataset);
+  }));
+
   app.get('/v1/models', route(async (_req, res) => {
     res.json({ models: await registry.listModels(pool) });
   }));

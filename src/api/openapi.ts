@@ -35,6 +35,13 @@ export const openApiDocument = {
         responses: { 202: json({ type: 'object', properties: { id: { type: 'string' }, decision: { type: 'string' } } }, 'Signal sent'), 400: error, 404: error, 409: error },
       },
     },
+    '/v1/datasets/{id}': {
+      get: {
+        summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns and per-column statistics',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
+        responses: { 200: json({ type: 'object' }), 404: error },
+      },
+    },
     '/v1/models': { get: { summary: 'Registered models', responses: { 200: json({ type: 'object', properties: { models: { type: 'array', items: ref('ModelSummary') } } }) } } },
     '/v1/models/{name}': { get: { summary: 'A model with its versions, aliases and deployments', parameters: [nameParam], responses: { 200: json({ type: 'object' }), 404: error } } },
     '/v1/models/{name}/versions/{version}': {

@@ -73,6 +73,11 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'per-column statistics of dataset versions',
+    sql: `ALTER TABLE datasets ADD COLUMN statistics jsonb NOT NULL DEFAULT '[]'`,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

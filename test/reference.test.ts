@@ -1,0 +1,59 @@
+/**
+ * Our numerics against reference implementations: fixtures computed once with scikit-learn and numpy
+ * by scripts/reference/make_fixtures.py (see its header to regenerate them).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseCsv } from '../src/ml/csv';
+import { designMatrix } from '../src/ml/features';
+import { columnMeans, fitLogistic, standardize } from '../src/ml/logistic';
+import { binaryMetrics } from '../src/ml/metrics';
+import { tableStatistics } from '../src/ml/statistics';
+import { binaryTarget } from '../src/ml/target';
+import { getColumn } from '../src/ml/table';
+
+const reference = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'reference', 'sklearn.json'), 'utf8'));
+const table = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'breast-cancer-wisconsin.csv'), 'utf8'));
+const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
+
+describe('against scikit-learn and numpy', () => {
+  it('fits the same logistic regression coefficients (within 1e-4) at equal regularisation', () => {
+    const all = Int32Array.from({ length: table.rowCount }, (_, i) => i);
+    const x = designMatrix(table, features, all);
+    const means = columnMeans(x);
+    const stds = means.map((m, j) => {
+      let s = 0;
+      for (let i = 0; i < x.rows; i++) s += (x.data[i * x.cols + j] - m) ** 2;
+      return Math.sqrt(s / x.rows);
+    });
+    const z = standardize(x, means, means, stds);
+    const { y } = binaryTarget(getColumn(table, 'diagnosis')!, 'malignant');
+    for (const ref of reference.logistic as { l2: number; coef: number[]; intercept: number }[]) {
+      const fit = fitLogistic(z, y, { l2: ref.l2 });
+      const worst = Math.max(Math.abs(fit.bias - ref.intercept), ...ref.coef.map((c, j) => Math.abs(fit.weights[j] - c)));
+      assert.ok(worst < 1e-4, `l2=${ref.l2}: largest difference ${worst}`);
+      if (process.env.SHOW_REFERENCE_DIFF) console.log(`l2=${ref.l2}: largest coefficient difference ${worst.toExponential(2)}`);
+    }
+  });
+
+  it('computes AUC with ties, log loss and threshold metrics as scikit-learn does', () => {
+    const r = reference.metrics;
+    const m = binaryMetrics(r.y, r.score);
+    for (const key of ['auc', 'logLoss', 'accuracy', 'precision', 'recall', 'f1'] as const) {
+      assert.ok(Math.abs(m[key] - r[key]) < 1e-12, `${key}: ${m[key]} vs ${r[key]}`);
+    }
+  });
+
+  it('computes quantiles as numpy does', () => {
+    for (const stats of tableStatistics(table)) {
+      if (stats.type !== 'number') continue;
+      const expected = reference.quantiles[stats.name] as Record<string, number>;
+      for (const [key, value] of Object.entries(expected)) {
+        const actual = stats.quantiles[key as keyof typeof stats.quantiles]!;
+        assert.ok(Math.abs(actual - value) <= 1e-12 * Math.max(1, Math.abs(value)), `${stats.name} ${key}: ${actual} vs ${value}`);
+      }
+    }
+  });
+});
