@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Matrix } from '../src/ml/features';
-import { fitLogisticColumns, fitStandardization, standardize, standardizeColumns } from '../src/ml/logistic';
+import { fitLogisticColumns } from '../src/ml/logistic';
+import { fitStandardization, standardize, standardizeColumns } from '../src/ml/preprocess';
 import { rocAuc } from '../src/ml/metrics';
 import { createRng } from '../src/ml/random';
 

@@ -7,17 +7,18 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { Pool } from 'pg';
 import { readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
-import { binaryMetrics } from '../ml/metrics';
-import { SearchCandidate } from '../ml/logistic';
-import { INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
-import { prepareBinaryData } from '../ml/prepare';
+import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
+import { INPUT_NAME, OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
+import { PreparedData, prepareData } from '../ml/prepare';
+import { SearchCandidate } from '../ml/search';
+import { ModelKind, Task } from '../ml/task';
 import { tableStatistics } from '../ml/statistics';
 import { Table } from '../ml/table';
-import { formatValidationErrors, validateForBinaryClassification, ValidationIssue } from '../ml/validate';
+import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
 import * as registry from '../store/registry';
-import { createSession, positiveProbabilities } from '../serving/onnx-runner';
+import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { trainInThread } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary } from '../workflows/definitions';
 
@@ -39,12 +40,38 @@ export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 
 export interface FeatureSpec {
   datasetId: string;
+  /** Absent in runs recorded before multi-class and regression existed: binary, logistic. */
+  task?: Task;
+  kind?: ModelKind;
   target: string;
   features: string[];
   positiveClass?: string;
   seed: number;
 }
 
+
+/** Runs an ONNX file on the test split and scores it for its task. */
+async function scoreOnnx(bytes: Uint8Array, data: PreparedData): Promise<{ metrics: MetricSummary; confusion?: number[][] }> {
+  const session = await createSession(bytes);
+  try {
+    const x = data.x.test;
+    if (data.task === 'regression') return { metrics: numbersOf(regressionMetrics(data.y.test, await runRegressor(session, x))) };
+    const { probabilities, classes } = await runClassifier(session, { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) });
+    if (data.task === 'binary') {
+      const positive = Float64Array.from({ length: x.rows }, (_, i) => probabilities[i * classes + 1]);
+      return { metrics: numbersOf(binaryMetrics(data.y.test, positive)) };
+    }
+    const { confusion, ...rest } = multiclassMetrics(data.y.test, probabilities, classes);
+    return { metrics: numbersOf(rest), confusion };
+  } finally {
+    await session.release();
+  }
+}
+
+/** The numeric fields of a metrics object, as the plain record that crosses history. */
+function numbersOf(metrics: object): MetricSummary {
+  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => typeof v === 'number')) as MetricSummary;
+}
 
 export function createPipelineActivities({ pool, artifacts, codeVersion }: ActivityDeps) {
   async function loadTable(datasetId: string): Promise<Table> {
@@ -84,13 +111,13 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
-    async validateDataset(input: { datasetId: string; target: string; features?: string[] }): Promise<{ features: string[]; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind }): Promise<{ features: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
       const table = await loadTable(input.datasetId);
-      const report = validateForBinaryClassification(table, { target: input.target, features: input.features });
-      if (!report.ok) {
+      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind });
+      if (!report.ok || !report.task || !report.kind) {
         throw ApplicationFailure.create({ message: formatValidationErrors(report), type: NON_RETRYABLE.validation, nonRetryable: true, details: [{ issues: report.issues }] });
       }
-      return { features: report.features, classes: report.classes, warnings: report.issues.filter((i) => i.severity === 'warning') };
+      return { features: report.features, task: report.task, kind: report.kind, classes: report.classes.slice(0, 50), warnings: report.issues.filter((i) => i.severity === 'warning') };
     },
 
     /**
@@ -108,15 +135,21 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
-        { csv, target: input.target, features: input.features, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored },
+        { csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, features: input.features, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored },
         (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
         ctx.cancellationSignal,
       );
       const onnxDigest = await artifacts.put(outcome.onnx);
       return {
         onnxDigest,
-        signature: { features: input.features, classes: outcome.classes, input: INPUT_NAME, output: OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)) },
-        params: { kind: 'logistic', l2: outcome.l2, seed: input.seed, positiveClass: outcome.classes[1], search: outcome.search, rows: outcome.rows },
+        signature: {
+          task: input.task ?? 'binary', features: input.features, classes: outcome.classes, input: INPUT_NAME,
+          output: input.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)),
+        },
+        params: {
+          kind: input.kind ?? 'logistic', task: input.task ?? 'binary', l2: outcome.l2, seed: input.seed, search: outcome.search, rows: outcome.rows,
+          ...(input.task === 'binary' || !input.task ? { positiveClass: outcome.classes[1] } : {}),
+        },
       };
     },
 
@@ -124,25 +157,24 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string }): Promise<{ metrics: MetricSummary; champion?: ChampionComparison }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string }): Promise<{ metrics: MetricSummary; confusion?: number[][]; champion?: ChampionComparison }> {
       const table = await loadTable(input.datasetId);
-      const data = prepareBinaryData(table, input);
-      const session = await createSession(await artifacts.get(input.onnxDigest));
-      const metrics = binaryMetrics(data.y.test, await positiveProbabilities(session, data.x.test));
-      await session.release();
+      const data = prepareData(table, input);
+      const { metrics, confusion } = await scoreOnnx(await artifacts.get(input.onnxDigest), data);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
-      if (!production) return { metrics };
+      if (!production) return { metrics, confusion };
       const sig = production.signature;
+      const skip = (why: string) => ({ metrics, confusion, champion: { version: production.version, skipped: why } });
+      const championTask = sig.task ?? 'binary';
+      if (championTask !== data.task) return skip(`it solves a ${championTask} task, this run a ${data.task} one`);
       const columnNames = new Set(table.columns.filter((c) => c.kind === 'number').map((c) => c.name));
       const absent = sig.features.filter((f) => !columnNames.has(f));
-      if (absent.length > 0) return { metrics, champion: { version: production.version, skipped: `its features ${absent.join(', ')} are not numeric columns of this dataset` } };
-      if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return { metrics, champion: { version: production.version, skipped: `its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})` } };
-      const championData = prepareBinaryData(table, { ...input, features: sig.features });
-      const championSession = await createSession(await artifacts.get(production.onnxDigest));
-      const championMetrics = binaryMetrics(championData.y.test, await positiveProbabilities(championSession, championData.x.test));
-      await championSession.release();
-      return { metrics, champion: { version: production.version, metrics: championMetrics } };
+      if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not numeric columns of this dataset`);
+      if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
+      const championData = prepareData(table, { ...input, features: sig.features });
+      const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), championData);
+      return { metrics, confusion, champion: { version: production.version, metrics: champion.metrics } };
     },
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */

@@ -6,12 +6,18 @@
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCsv } from '../ml/csv';
-import { SearchCandidate, trainLogistic } from '../ml/logistic';
-import { exportLogisticToOnnx } from '../ml/onnx-export';
-import { prepareBinaryData } from '../ml/prepare';
+import { trainLogistic } from '../ml/logistic';
+import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
+import { prepareData } from '../ml/prepare';
+import { trainRidge } from '../ml/ridge';
+import { SearchCandidate, SearchOptions } from '../ml/search';
+import { trainSoftmax } from '../ml/softmax';
+import { ModelKind, Task } from '../ml/task';
 
 export interface TrainingJob {
   csv: Uint8Array;
+  task: Task;
+  kind: ModelKind;
   target: string;
   features: string[];
   positiveClass?: string;
@@ -22,7 +28,8 @@ export interface TrainingJob {
 
 export interface TrainingOutcome {
   onnx: Uint8Array;
-  classes: [string, string];
+  /** Class labels in output order; empty for regression. */
+  classes: string[];
   l2: number;
   search: SearchCandidate[];
   rows: { train: number; validation: number; test: number };
@@ -30,13 +37,12 @@ export interface TrainingOutcome {
 
 type Message = { type: 'candidate'; all: SearchCandidate[] } | { type: 'iteration' } | { type: 'result'; outcome: TrainingOutcome };
 
-function runJob(job: TrainingJob, post: (m: Message) => void): void {
+/** Fits the job's model family on its split and encodes the winner as ONNX. */
+export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   const table = parseCsv(Buffer.from(job.csv).toString('utf8'));
-  const data = prepareBinaryData(table, job);
+  const data = prepareData(table, job);
   let lastIterationPost = 0;
-  const result = trainLogistic(data.x.train, data.y.train, data.x.validation, data.y.validation, {
-    features: data.features,
-    classes: data.classes,
+  const search: SearchOptions = {
     l2Grid: job.l2Grid,
     done: job.done,
     onCandidate: (_c, all) => post({ type: 'candidate', all }),
@@ -44,16 +50,22 @@ function runJob(job: TrainingJob, post: (m: Message) => void): void {
       const now = Date.now();
       if (now - lastIterationPost > 1000) { lastIterationPost = now; post({ type: 'iteration' }); }
     },
-  });
+  };
+  const { x, y, features, classes } = data;
+  let fitted: { onnx: Uint8Array; l2: number; search: SearchCandidate[] };
+  if (job.kind === 'logistic') {
+    const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, features, classes: classes as [string, string] });
+    fitted = { onnx: exportLogisticToOnnx(r.model), l2: r.model.l2, search: r.search };
+  } else if (job.kind === 'softmax') {
+    const r = trainSoftmax(x.train, y.train, x.validation, y.validation, { ...search, features, classes });
+    fitted = { onnx: exportSoftmaxToOnnx(r.model), l2: r.model.l2, search: r.search };
+  } else {
+    const r = trainRidge(x.train, y.train, x.validation, y.validation, { ...search, features });
+    fitted = { onnx: exportRidgeToOnnx(r.model), l2: r.model.l2, search: r.search };
+  }
   post({
     type: 'result',
-    outcome: {
-      onnx: exportLogisticToOnnx(result.model),
-      classes: data.classes,
-      l2: result.model.l2,
-      search: result.search,
-      rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length },
-    },
+    outcome: { ...fitted, classes, rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length } },
   });
 }
 

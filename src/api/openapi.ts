@@ -84,7 +84,7 @@ export const openApiDocument = {
             required: ['mode'],
             properties: { mode: { enum: ['manual', 'auto'] }, thresholds: { type: 'object', additionalProperties: { type: 'number' } }, timeout: { type: 'string', examples: ['72 hours'] } },
           },
-          trainer: { type: 'object', properties: { kind: { enum: ['logistic'] }, params: { type: 'object', properties: { l2: { type: 'number' } } }, search: { type: 'object', properties: { l2: { type: 'array', items: { type: 'number' } } } } } },
+          trainer: { type: 'object', properties: { kind: { enum: ['logistic', 'softmax', 'ridge'], description: 'default: logistic for two classes, softmax for more, ridge for a numeric target' }, params: { type: 'object', properties: { l2: { type: 'number' } } }, search: { type: 'object', properties: { l2: { type: 'array', items: { type: 'number' } } } } } },
           seed: { type: 'integer' },
         },
       },
@@ -95,7 +95,10 @@ export const openApiDocument = {
           id: { type: 'string' },
           state: { enum: ['running', 'awaiting_approval', 'deployed', 'rejected', 'failed'] },
           stage: { enum: ['ingest', 'validate', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done'] },
-          metrics: { type: 'object', properties: { auc: { type: 'number' }, accuracy: { type: 'number' }, precision: { type: 'number' }, recall: { type: 'number' }, f1: { type: 'number' }, logLoss: { type: 'number' } } },
+          task: { enum: ['binary', 'multiclass', 'regression'] },
+          kind: { enum: ['logistic', 'softmax', 'ridge'] },
+          metrics: { type: 'object', additionalProperties: { type: 'number' }, description: 'binary: accuracy, precision, recall, f1, auc, logLoss; multiclass: accuracy, macroPrecision, macroRecall, macroF1, microF1, logLoss; regression: rmse, mae, r2' },
+          confusion: { type: 'array', items: { type: 'array', items: { type: 'integer' } }, description: 'multiclass: confusion[actual][predicted] on the test split' },
           champion: { type: 'object' },
           modelVersion: { type: 'integer' },
           datasetId: { type: 'string' },
@@ -114,7 +117,15 @@ export const openApiDocument = {
       PredictResponse: {
         type: 'object',
         properties: {
-          predictions: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } } } },
+          predictions: {
+            type: 'array',
+            items: {
+              oneOf: [
+                { type: 'object', description: 'classifier', properties: { label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } } },
+                { type: 'object', description: 'regressor', properties: { value: { type: 'number' } } },
+              ],
+            },
+          },
           model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'integer' } } },
         },
       },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { ApiError } from '../errors';
+import { MODEL_KINDS, ModelKind } from '../ml/task';
 import {
   ApprovalDecision,
   approvalSignal,
@@ -16,8 +17,7 @@ import {
 
 const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
-const SUPPORTED_KINDS = ['logistic'] as const;
-const PLANNED_KINDS = ['softmax', 'ridge', 'mlp', 'gbdt'];
+const PLANNED_KINDS = ['mlp', 'gbdt'];
 
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
@@ -31,7 +31,7 @@ export const pipelineRequestSchema = z.strictObject({
     timeout: z.string().regex(DURATION, 'a duration such as "72 hours" or "30 minutes"').optional(),
   }).optional(),
   trainer: z.strictObject({
-    kind: z.string(),
+    kind: z.string().optional(),
     params: z.strictObject({ l2: z.number().positive().finite().optional() }).optional(),
     search: z.strictObject({ l2: z.array(z.number().positive().finite()).min(1).max(50).optional() }).optional(),
   }).optional(),
@@ -72,10 +72,10 @@ export class PipelineService {
 
   /** Starts a run. With an idempotency key, repeating the call returns the same run. */
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
-    const kind = request.trainer?.kind ?? 'logistic';
-    if (!(SUPPORTED_KINDS as readonly string[]).includes(kind)) {
+    const kind = request.trainer?.kind;
+    if (kind !== undefined && !(MODEL_KINDS as string[]).includes(kind)) {
       const planned = PLANNED_KINDS.includes(kind) ? ' (planned, not available yet)' : '';
-      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported${planned}; available: ${SUPPORTED_KINDS.join(', ')}`);
+      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported${planned}; available: ${MODEL_KINDS.join(', ')}`);
     }
     const uri = /^[a-z][a-z0-9+.-]*:\/\//i.test(request.data.uri) ? request.data.uri : path.resolve(request.data.uri);
     const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
@@ -86,7 +86,7 @@ export class PipelineService {
       target: request.target,
       features: request.features,
       positiveClass: request.positiveClass,
-      trainer: { kind: 'logistic', params: request.trainer?.params, search: request.trainer?.search },
+      trainer: { kind: kind as ModelKind | undefined, params: request.trainer?.params, search: request.trainer?.search },
       approval: request.approval,
       seed: request.seed,
       requestedBy: o.requestedBy,

@@ -5,6 +5,8 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { binaryMetrics } from './metrics';
+import { fitStandardization, standardize, standardizeColumns } from './preprocess';
+import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** Everything needed to score raw feature rows; the ONNX export writes exactly these numbers. */
 export interface LogisticModel {
@@ -40,71 +42,6 @@ export interface FitResult {
 
 function sigmoid(t: number): number {
   return t >= 0 ? 1 / (1 + Math.exp(-t)) : Math.exp(t) / (1 + Math.exp(t));
-}
-
-/** Mean of each column ignoring NaN; 0 for a column with no values. */
-export function columnMeans(x: Matrix): Float64Array {
-  const sums = new Float64Array(x.cols);
-  const counts = new Float64Array(x.cols);
-  for (let i = 0; i < x.rows; i++) {
-    for (let j = 0; j < x.cols; j++) {
-      const v = x.data[i * x.cols + j];
-      if (!Number.isNaN(v)) { sums[j] += v; counts[j]++; }
-    }
-  }
-  return sums.map((s, j) => (counts[j] > 0 ? s / counts[j] : 0));
-}
-
-export interface Standardization {
-  /** Replaces a missing value: the column mean. */
-  impute: Float64Array;
-  /** z = (x - center) / scale, with center the mean and scale the population standard deviation. */
-  center: Float64Array;
-  scale: Float64Array;
-}
-
-/**
- * Learns mean imputation and standardisation from training rows in two passes. Imputed cells sit at the
- * mean, so they add nothing to the spread; a constant column gets scale 1 so it stays finite.
- */
-export function fitStandardization(x: Matrix): Standardization {
-  const means = columnMeans(x);
-  const squares = new Float64Array(x.cols);
-  for (let i = 0; i < x.rows; i++) {
-    const row = i * x.cols;
-    for (let j = 0; j < x.cols; j++) {
-      const v = x.data[row + j];
-      if (!Number.isNaN(v)) { const dv = v - means[j]; squares[j] += dv * dv; }
-    }
-  }
-  const scale = squares.map((sq) => { const sd = x.rows > 0 ? Math.sqrt(sq / x.rows) : 0; return sd > 1e-12 ? sd : 1; });
-  return { impute: means, center: means, scale };
-}
-
-/** Imputes and standardises raw rows straight into column-major arrays, the layout fitting wants. */
-export function standardizeColumns(x: Matrix, s: Standardization): Float64Array[] {
-  const columns = Array.from({ length: x.cols }, () => new Float64Array(x.rows));
-  for (let i = 0; i < x.rows; i++) {
-    const row = i * x.cols;
-    for (let j = 0; j < x.cols; j++) {
-      const v = x.data[row + j];
-      columns[j][i] = ((Number.isNaN(v) ? s.impute[j] : v) - s.center[j]) / s.scale[j];
-    }
-  }
-  return columns;
-}
-
-/** Imputes and standardises a raw matrix into a new one. */
-export function standardize(x: Matrix, impute: ArrayLike<number>, center: ArrayLike<number>, scale: ArrayLike<number>): Matrix {
-  const out = new Float64Array(x.data.length);
-  for (let i = 0; i < x.rows; i++) {
-    for (let j = 0; j < x.cols; j++) {
-      const k = i * x.cols + j;
-      const v = Number.isNaN(x.data[k]) ? impute[j] : x.data[k];
-      out[k] = (v - center[j]) / scale[j];
-    }
-  }
-  return { rows: x.rows, cols: x.cols, data: out };
 }
 
 /** Linear predictor b + Σ w_j x_j for every row, over column-major features. */
@@ -260,23 +197,9 @@ export function predictProba(model: LogisticModel, x: Matrix): Float64Array {
   return out;
 }
 
-export interface SearchCandidate {
-  l2: number;
-  validationLogLoss: number;
-  validationAuc: number;
-  iterations: number;
-}
-
-export interface TrainOptions {
+export interface TrainOptions extends SearchOptions {
   features: string[];
   classes: [string, string];
-  /** L2 strengths to try; the one with the lowest validation log loss wins. */
-  l2Grid: number[];
-  /** Candidates already scored by an earlier attempt (from a heartbeat), skipped this time. */
-  done?: SearchCandidate[];
-  /** Called after each candidate, e.g. to heartbeat. */
-  onCandidate?: (candidate: SearchCandidate, all: SearchCandidate[]) => void;
-  onIteration?: () => void;
 }
 
 export interface TrainResult {
@@ -284,7 +207,7 @@ export interface TrainResult {
   search: SearchCandidate[];
 }
 
-/** Fits preprocessing on the training rows, searches the L2 grid on validation, returns the best model. */
+/** Fits preprocessing on the training rows, searches the L2 grid on validation log loss, returns the best model. */
 export function trainLogistic(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: TrainOptions): TrainResult {
   const standardization = fitStandardization(train);
   const z = standardizeColumns(train, standardization);
@@ -292,24 +215,10 @@ export function trainLogistic(train: Matrix, yTrain: Float64Array, validation: M
     kind: 'logistic' as const, features: options.features, classes: options.classes,
     imputeValues: [...standardization.impute], center: [...standardization.center], scale: [...standardization.scale],
   };
-
-  const search: SearchCandidate[] = [...(options.done ?? [])];
-  let best: { candidate: SearchCandidate; fit?: FitResult } | undefined;
-  for (const l2 of options.l2Grid) {
-    const previous = search.find((c) => c.l2 === l2);
-    if (previous) {
-      if (!best || previous.validationLogLoss < best.candidate.validationLogLoss) best = { candidate: previous };
-      continue;
-    }
+  const { model, search } = searchL2(options, (l2) => {
     const fit = fitLogisticColumns(z, yTrain, { l2, onIteration: options.onIteration });
-    const model: LogisticModel = { ...base, weights: [...fit.weights], bias: fit.bias, l2 };
-    const m = binaryMetrics(yValidation, predictProba(model, validation));
-    const candidate = { l2, validationLogLoss: m.logLoss, validationAuc: m.auc, iterations: fit.iterations };
-    search.push(candidate);
-    options.onCandidate?.(candidate, search);
-    if (!best || candidate.validationLogLoss < best.candidate.validationLogLoss) best = { candidate, fit };
-  }
-  if (!best) throw new Error('the L2 grid is empty');
-  const fit = best.fit ?? fitLogisticColumns(z, yTrain, { l2: best.candidate.l2, onIteration: options.onIteration });
-  return { model: { ...base, weights: [...fit.weights], bias: fit.bias, l2: best.candidate.l2 }, search };
+    const candidate: LogisticModel = { ...base, weights: [...fit.weights], bias: fit.bias, l2 };
+    return { model: candidate, validationLoss: binaryMetrics(yValidation, predictProba(candidate, validation)).logLoss, iterations: fit.iterations };
+  });
+  return { model, search };
 }

@@ -60,3 +60,65 @@ export function binaryMetrics(y: ArrayLike<number>, probability: ArrayLike<numbe
     positives: tp + fn,
   };
 }
+
+export interface MulticlassMetrics {
+  accuracy: number;
+  macroPrecision: number;
+  macroRecall: number;
+  macroF1: number;
+  /** Equals accuracy when every row has exactly one label; reported for comparison with other tools. */
+  microF1: number;
+  logLoss: number;
+  n: number;
+  /** confusion[actual][predicted] counts. */
+  confusion: number[][];
+}
+
+/** Metrics for class indices y (0..K-1) and probabilities row-major [n][K]; prediction is the argmax. */
+export function multiclassMetrics(y: ArrayLike<number>, probabilities: ArrayLike<number>, k: number): MulticlassMetrics {
+  const n = y.length;
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+    confusion[y[i]][best]++;
+    loss -= Math.log(Math.min(Math.max(probabilities[i * k + y[i]], 1e-15), 1 - 1e-15));
+  }
+  let correct = 0, precisionSum = 0, recallSum = 0, f1Sum = 0;
+  for (let c = 0; c < k; c++) {
+    const tp = confusion[c][c];
+    correct += tp;
+    let predicted = 0, actual = 0;
+    for (let o = 0; o < k; o++) { predicted += confusion[o][c]; actual += confusion[c][o]; }
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = actual > 0 ? tp / actual : 0;
+    precisionSum += precision;
+    recallSum += recall;
+    f1Sum += precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  }
+  const accuracy = n > 0 ? correct / n : NaN;
+  return { accuracy, macroPrecision: precisionSum / k, macroRecall: recallSum / k, macroF1: f1Sum / k, microF1: accuracy, logLoss: n > 0 ? loss / n : NaN, n, confusion };
+}
+
+export interface RegressionMetrics {
+  rmse: number;
+  mae: number;
+  r2: number;
+  n: number;
+}
+
+export function regressionMetrics(y: ArrayLike<number>, prediction: ArrayLike<number>): RegressionMetrics {
+  const n = y.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += y[i];
+  mean /= n;
+  let se = 0, ae = 0, total = 0;
+  for (let i = 0; i < n; i++) {
+    const e = y[i] - prediction[i];
+    se += e * e;
+    ae += Math.abs(e);
+    total += (y[i] - mean) ** 2;
+  }
+  return { rmse: Math.sqrt(se / n), mae: ae / n, r2: total > 0 ? 1 - se / total : NaN, n };
+}

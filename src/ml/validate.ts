@@ -1,6 +1,7 @@
 /** Checks a dataset against what training needs, and says plainly what is wrong. */
 import { labelCounts } from './target';
 import { Column, getColumn, isMissing, Table } from './table';
+import { DEFAULT_KIND, inferTask, KIND_TASKS, MAX_CLASSES, ModelKind, Task } from './task';
 
 export type Severity = 'error' | 'warning';
 
@@ -22,6 +23,9 @@ export interface ValidationReport {
   ok: boolean;
   rowCount: number;
   target: string;
+  /** The learning problem the target poses, and the model family that will learn it. */
+  task?: Task;
+  kind?: ModelKind;
   /** Feature columns that training will use, in order. */
   features: string[];
   classes: { label: string; count: number }[];
@@ -36,8 +40,10 @@ export interface ValidationRules {
   minRows?: number;
   /** Largest share of missing values a feature may have. */
   maxMissingRatio?: number;
-  /** Fewest rows each class needs, so every split holds both classes. */
+  /** Fewest rows each class needs, so every split holds every class. */
   minClassCount?: number;
+  /** Model family asked for; when absent, the one that fits the target. */
+  kind?: ModelKind;
 }
 
 function columnLength(c: Column): number {
@@ -52,8 +58,16 @@ function summarize(column: Column): ColumnSummary {
   return { name: column.name, type: column.kind, missingRatio: n > 0 ? missing / n : 0, distinct };
 }
 
-/** Validates a table for binary classification of `rules.target`. Never throws for bad data. */
+/** Validates a table for binary classification of `rules.target` with logistic regression. */
 export function validateForBinaryClassification(table: Table, rules: ValidationRules): ValidationReport {
+  return validateForTraining(table, { ...rules, kind: rules.kind ?? 'logistic' });
+}
+
+/**
+ * Validates a table for learning `rules.target`: infers the task from the target (or checks it against
+ * the requested model family), then checks rows, classes and features. Never throws for bad data.
+ */
+export function validateForTraining(table: Table, rules: ValidationRules): ValidationReport {
   const minRows = rules.minRows ?? 20;
   const maxMissingRatio = rules.maxMissingRatio ?? 0.5;
   const minClassCount = rules.minClassCount ?? 5;
@@ -67,6 +81,8 @@ export function validateForBinaryClassification(table: Table, rules: ValidationR
 
   const targetColumn = getColumn(table, rules.target);
   let classes: { label: string; count: number }[] = [];
+  let task: Task | undefined;
+  let kind: ModelKind | undefined;
   if (!targetColumn) {
     error('missing_target', `target column "${rules.target}" is not in the data (columns: ${table.columns.map((c) => c.name).join(', ')})`, rules.target);
   } else {
@@ -74,11 +90,30 @@ export function validateForBinaryClassification(table: Table, rules: ValidationR
     const missingTarget = summaryOf(rules.target)!.missingRatio;
     if (missingTarget === 1) error('target_all_missing', `target column "${rules.target}" has no values`, rules.target);
     else if (missingTarget > 0) warn('target_missing', `${(missingTarget * 100).toFixed(1)}% of rows have no "${rules.target}" label and are left out`, rules.target);
-    if (classes.length !== 2 && missingTarget < 1) {
-      error('not_binary', `target "${rules.target}" has ${classes.length} classes (${classes.slice(0, 10).map((c) => c.label).join(', ')}${classes.length > 10 ? ', ...' : ''}); binary classification needs exactly 2`, rules.target);
-    } else {
-      for (const c of classes) {
-        if (c.count < minClassCount) error('rare_class', `class "${c.label}" of "${rules.target}" has ${c.count} rows; each class needs at least ${minClassCount}`, rules.target);
+    if (missingTarget < 1) {
+      task = inferTask(targetColumn);
+      if (rules.kind) {
+        const allowed = KIND_TASKS[rules.kind];
+        // softmax learns two classes as well as many; ridge needs numbers; logistic needs exactly two labels
+        if (rules.kind === 'softmax' && task === 'regression' && classes.length <= MAX_CLASSES && targetColumn.kind === 'number') task = 'multiclass';
+        if (rules.kind === 'ridge' && task !== 'regression' && targetColumn.kind === 'number') task = 'regression';
+        if (!allowed.includes(task)) {
+          const what = task === 'regression' ? 'a numeric target' : `${classes.length} classes`;
+          error(task === 'multiclass' || (task === 'regression' && rules.kind === 'logistic') ? 'not_binary' : 'kind_mismatch',
+            `"${rules.kind}" learns ${allowed.join(' or ')} targets, but "${rules.target}" has ${what} (${classes.slice(0, 10).map((c) => c.label).join(', ')}${classes.length > 10 ? ', ...' : ''})`, rules.target);
+        }
+        kind = rules.kind;
+      } else {
+        kind = DEFAULT_KIND[task];
+      }
+      if (task !== 'regression') {
+        if (classes.length < 2) error('one_class', `target "${rules.target}" has a single class ("${classes[0]?.label}"); a classifier needs at least two`, rules.target);
+        if (classes.length > MAX_CLASSES) error('too_many_classes', `target "${rules.target}" has ${classes.length} classes; at most ${MAX_CLASSES} are supported (a numeric target is learned by regression)`, rules.target);
+        for (const c of classes) {
+          if (c.count < minClassCount && classes.length <= MAX_CLASSES) error('rare_class', `class "${c.label}" of "${rules.target}" has ${c.count} rows; each class needs at least ${minClassCount}`, rules.target);
+        }
+      } else if (summaryOf(rules.target)!.distinct < 2) {
+        error('constant_target', `target "${rules.target}" has a single value; there is nothing to learn`, rules.target);
       }
     }
   }
@@ -110,7 +145,7 @@ export function validateForBinaryClassification(table: Table, rules: ValidationR
       warn('constant_feature', `feature "${name}" has a single value and carries no information`, name);
     }
   }
-  return { ok: !issues.some((i) => i.severity === 'error'), rowCount: table.rowCount, target: rules.target, features, classes, columns, issues };
+  return { ok: !issues.some((i) => i.severity === 'error'), rowCount: table.rowCount, target: rules.target, task, kind, features, classes, columns, issues };
 }
 
 /** A readable multi-line account of the errors in a report. */

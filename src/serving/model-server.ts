@@ -7,6 +7,7 @@ import { Pool, PoolClient } from 'pg';
 import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
 import { DEPLOYMENTS_CHANNEL, listProductionVersions, ModelSignature } from '../store/registry';
+import * as ort from 'onnxruntime-node';
 import { createSession, runClassifier, Session } from './onnx-runner';
 
 interface LoadedModel {
@@ -17,10 +18,8 @@ interface LoadedModel {
   session: Session;
 }
 
-export interface Prediction {
-  label: string;
-  probabilities: Record<string, number>;
-}
+/** A classifier's answer (label and class probabilities) or a regressor's (value). */
+export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };
 
 export interface ModelServerOptions {
   pollIntervalMs?: number;
@@ -138,15 +137,22 @@ export class ModelServer {
     const model = await this.resolve(name);
     const data = instancesToMatrix(instances, model.signature, this.options.maxBatch);
     const rows = data.length / model.signature.features.length;
-    const { probabilities, classes } = await runClassifier(model.session, { rows, cols: model.signature.features.length, data });
-    const labels = model.signature.classes;
+    const cols = model.signature.features.length;
     const predictions: Prediction[] = [];
+    if (model.signature.task === 'regression') {
+      const out = await model.session.run({ [model.signature.input]: new ort.Tensor('float32', data, [rows, cols]) });
+      const values = out[model.signature.output].data as Float32Array;
+      for (let i = 0; i < rows; i++) predictions.push({ value: values[i] });
+      return { predictions, model: { name: model.name, version: model.version } };
+    }
+    const { probabilities, classes } = await runClassifier(model.session, { rows, cols, data });
+    const labels = model.signature.classes;
     for (let i = 0; i < rows; i++) {
       const probs: Record<string, number> = {};
       let best = 0;
       for (let k = 0; k < classes; k++) {
         probs[labels[k]] = probabilities[i * classes + k];
-        if (probabilities[i * classes + k] >= probabilities[i * classes + best]) best = k; // ties go to the positive class, as in evaluation
+        if (probabilities[i * classes + k] >= probabilities[i * classes + best]) best = k; // ties go to the later class, as in evaluation
       }
       predictions.push({ label: labels[best], probabilities: probs });
     }

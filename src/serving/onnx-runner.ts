@@ -1,7 +1,7 @@
 /** Runs ONNX classifiers through onnxruntime-node. Used both by evaluation and by serving. */
 import * as ort from 'onnxruntime-node';
 import { Matrix } from '../ml/features';
-import { INPUT_NAME, OUTPUT_NAME } from '../ml/onnx-export';
+import { INPUT_NAME, OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 
 export type Session = ort.InferenceSession;
 
@@ -23,4 +23,10 @@ export async function positiveProbabilities(session: Session, x: Matrix): Promis
   const out = new Float64Array(x.rows);
   for (let i = 0; i < x.rows; i++) out[i] = probabilities[i * classes + classes - 1];
   return out;
+}
+
+/** Predicted values of a regression model for each row of a float64 matrix. */
+export async function runRegressor(session: Session, x: Matrix): Promise<Float64Array> {
+  const out = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', Float32Array.from(x.data), [x.rows, x.cols]) });
+  return Float64Array.from(out[REGRESSION_OUTPUT].data as Float32Array);
 }

@@ -4,6 +4,7 @@
  * a deployment key) so a retried activity finds its earlier work instead of repeating it.
  */
 import { Pool } from 'pg';
+import type { Task } from '../ml/task';
 
 export type VersionStatus = 'pending_approval' | 'approved' | 'rejected' | 'deployed' | 'archived';
 
@@ -12,9 +13,11 @@ export const PRODUCTION_ALIAS = 'production';
 export const DEPLOYMENTS_CHANNEL = 'mlops_deployments';
 
 export interface ModelSignature {
+  /** binary, multiclass or regression; absent on versions registered before the task was recorded (binary). */
+  task?: Task;
   /** Feature names, in the column order of the ONNX input tensor. */
   features: string[];
-  /** Class labels, in the column order of the ONNX output tensor. */
+  /** Class labels, in the column order of the ONNX output tensor; empty for regression. */
   classes: string[];
   input: string;
   output: string;

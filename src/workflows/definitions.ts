@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { BinaryMetrics } from '../ml/metrics';
+import type { ModelKind, Task } from '../ml/task';
 
 export const PIPELINE_WORKFLOW = 'trainingPipeline';
 
@@ -26,7 +26,8 @@ export interface ApprovalPolicy {
 }
 
 export interface TrainerSpec {
-  kind: 'logistic';
+  /** Model family; absent means the one that suits the target (logistic, softmax or ridge). */
+  kind?: ModelKind;
   params?: { l2?: number };
   /** Search space; the L2 strength with the lowest validation log loss wins. */
   search?: { l2?: number[] };
@@ -60,8 +61,8 @@ export interface ApprovalRecord extends ApprovalDecision {
   at: string;
 }
 
-/** Held-out metrics of a binary classifier (computed by the ML core). */
-export type MetricSummary = BinaryMetrics;
+/** Held-out metrics by name: classifiers report accuracy, AUC or macro F1, log loss...; regressors RMSE, MAE, R². */
+export type MetricSummary = Record<string, number>;
 
 export interface ChampionComparison {
   version: number;
@@ -75,8 +76,12 @@ export interface PipelineStatus {
   stage: Stage;
   model: string;
   datasetId?: string;
+  task?: Task;
+  kind?: ModelKind;
   warnings: string[];
   metrics?: MetricSummary;
+  /** confusion[actual][predicted] on the test split, for multi-class models. */
+  confusion?: number[][];
   champion?: ChampionComparison;
   params?: Record<string, unknown>;
   modelVersion?: number;
@@ -90,4 +95,4 @@ export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
 export const statusQuery = defineQuery<PipelineStatus>('status');
 
 /** Metrics where lower is better; a threshold on them is a maximum. */
-export const LOWER_IS_BETTER = new Set(['logLoss']);
+export const LOWER_IS_BETTER = new Set(['logLoss', 'rmse', 'mae']);

@@ -40,7 +40,7 @@ export const DEFAULT_SEED = 42;
 export function thresholdFailures(metrics: MetricSummary, thresholds: Record<string, number> = {}): string[] {
   const failures: string[] = [];
   for (const [name, limit] of Object.entries(thresholds)) {
-    const value = (metrics as unknown as Record<string, number>)[name];
+    const value = metrics[name];
     if (typeof value !== 'number' || Number.isNaN(value)) failures.push(`${name} is not a metric of this model`);
     else if (LOWER_IS_BETTER.has(name) ? value > limit : value < limit) {
       failures.push(`${name} ${value.toFixed(4)} ${LOWER_IS_BETTER.has(name) ? '>' : '<'} ${limit}`);
@@ -74,11 +74,16 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.datasetId = dataset.datasetId;
 
     enter('validate');
-    const validation = await quick.validateDataset({ datasetId: dataset.datasetId, target: input.target, features: input.features });
+    const validation = await quick.validateDataset({ datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind });
     status.warnings = validation.warnings.map((w) => w.message);
+    status.task = validation.task;
+    status.kind = validation.kind;
 
     enter('train');
-    const spec = { datasetId: dataset.datasetId, target: input.target, features: validation.features, positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED };
+    const spec = {
+      datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: input.target,
+      features: validation.features, positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
+    };
     const l2Grid = input.trainer?.search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
     const trained = await compute.trainModel({ ...spec, l2Grid });
     status.onnxDigest = trained.onnxDigest;
@@ -87,6 +92,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('evaluate');
     const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest });
     status.metrics = evaluation.metrics;
+    status.confusion = evaluation.confusion;
     status.champion = evaluation.champion;
 
     enter('register');

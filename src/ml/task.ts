@@ -1,0 +1,48 @@
+/** What kind of learning problem a target column poses, and which model families solve it. */
+import { labelCounts } from './target';
+import { Column } from './table';
+
+export type Task = 'binary' | 'multiclass' | 'regression';
+export type ModelKind = 'logistic' | 'softmax' | 'ridge';
+
+export const MODEL_KINDS: ModelKind[] = ['logistic', 'softmax', 'ridge'];
+/** Tasks each family can learn. */
+export const KIND_TASKS: Record<ModelKind, Task[]> = { logistic: ['binary'], softmax: ['binary', 'multiclass'], ridge: ['regression'] };
+export const DEFAULT_KIND: Record<Task, ModelKind> = { binary: 'logistic', multiclass: 'softmax', regression: 'ridge' };
+/** Most classes a classifier target may have; more usually means a numeric target or an id column. */
+export const MAX_CLASSES = 50;
+/** A numeric target with at most this many distinct whole numbers is read as classes. */
+const MAX_INTEGER_CLASSES = 10;
+
+/**
+ * Reads the task off the target: two labels make a binary problem; text, or a few whole numbers,
+ * make a multi-class one; other numbers make a regression.
+ */
+export function inferTask(column: Column): Task {
+  const counts = labelCounts(column);
+  if (counts.size <= 2) return 'binary';
+  if (column.kind === 'string') return 'multiclass';
+  const labels = [...counts.keys()].map(Number);
+  return labels.length <= MAX_INTEGER_CLASSES && labels.every((v) => Number.isInteger(v)) ? 'multiclass' : 'regression';
+}
+
+/** Class labels in a stable order: numerically when all are numbers, else as text. */
+export function orderedClasses(column: Column): string[] {
+  const labels = [...labelCounts(column).keys()];
+  const numeric = labels.every((l) => l !== '' && Number.isFinite(Number(l)));
+  return labels.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Class index per row (NaN where the label is missing). */
+export function classIndices(column: Column, classes: string[]): Float64Array {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const n = column.kind === 'number' ? column.values.length : column.codes.length;
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let label: string | null;
+    if (column.kind === 'number') label = Number.isNaN(column.values[i]) ? null : String(column.values[i]);
+    else label = column.codes[i] < 0 ? null : column.dictionary[column.codes[i]];
+    y[i] = label === null ? NaN : index.get(label) ?? NaN;
+  }
+  return y;
+}
