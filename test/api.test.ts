@@ -170,6 +170,27 @@ describe('HTTP API', () => {
     assert.deepEqual(Object.keys(r.body.predictions[0].probabilities).sort(), ['0', '1']);
   });
 
+  it('when the target has three classes or is numeric, then softmax or ridge is trained and served', async () => {
+    const iris = path.join(path.dirname(BREAST_CANCER), 'iris.csv');
+    const species = await call('POST', '/v1/pipelines', { model: 'iris-species', data: { uri: iris }, target: 'species', approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
+    const width = await call('POST', '/v1/pipelines', { model: 'iris-width', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto', thresholds: { r2: 0.8, rmse: 0.5 } } });
+    const a = await waitFor(species.body.id, ['deployed', 'rejected', 'failed']);
+    const b = await waitFor(width.body.id, ['deployed', 'rejected', 'failed']);
+    assert.deepEqual([a.state, a.task, a.kind], ['deployed', 'multiclass', 'softmax'], JSON.stringify(a));
+    assert.equal(a.confusion.length, 3);
+    assert.deepEqual([b.state, b.task, b.kind], ['deployed', 'regression', 'ridge'], JSON.stringify(b));
+    assert.ok(b.warnings.some((w: string) => /"species" holds text/.test(w)));
+
+    const flower = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
+    const p = await call('POST', '/v1/models/iris-species/predict', { instances: [flower] });
+    assert.equal(p.body.predictions[0].label, 'virginica');
+    assert.deepEqual(Object.keys(p.body.predictions[0].probabilities), ['setosa', 'versicolor', 'virginica']);
+    const { petal_width: _w, ...rest } = flower;
+    const v = await call('POST', '/v1/models/iris-width/predict', { instances: [{ ...rest, species: 'virginica' }] });
+    assert.equal(v.status, 200, JSON.stringify(v.body));
+    assert.ok(Math.abs(v.body.predictions[0].value - 2.0) < 0.5, `predicted width ${v.body.predictions[0].value}`);
+  });
+
   it('when the data cannot be read, then the run fails with a message that says why', async () => {
     const started = await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: '/no/such/file.csv' }, target: 'y' });
     const done = await waitFor(started.body.id, ['failed', 'deployed', 'rejected']);

@@ -5,10 +5,14 @@ import { describe, it } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { parseCsv } from '../src/ml/csv';
 import { predictProba, trainLogistic } from '../src/ml/logistic';
-import { exportLogisticToOnnx } from '../src/ml/onnx-export';
-import { prepareBinaryData } from '../src/ml/prepare';
-import { validateForBinaryClassification } from '../src/ml/validate';
-import { createSession, positiveProbabilities } from '../src/serving/onnx-runner';
+import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../src/ml/onnx-export';
+import { prepareBinaryData, prepareData } from '../src/ml/prepare';
+import { multiclassMetrics, regressionMetrics } from '../src/ml/metrics';
+import { predictRidge, trainRidge } from '../src/ml/ridge';
+import { predictSoftmax, trainSoftmax } from '../src/ml/softmax';
+import { inferTask, orderedClasses } from '../src/ml/task';
+import { validateForBinaryClassification, validateForTraining } from '../src/ml/validate';
+import { createSession, positiveProbabilities, runClassifier, runRegressor } from '../src/serving/onnx-runner';
 import { syntheticLogistic } from './helpers/synthetic';
 
 const DATASET = path.join(__dirname, '..', 'datasets', 'breast-cancer-wisconsin.csv');
@@ -44,6 +48,70 @@ describe('ONNX export', () => {
   });
 });
 
+describe('ONNX export of softmax and ridge', () => {
+  const iris = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'iris.csv'), 'utf8'));
+  const irisFeatures = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+  it('softmax: ONNX probabilities agree with TypeScript to 1e-5 on every row', async () => {
+    const d = prepareData(iris, { target: 'species', features: irisFeatures, task: 'multiclass', seed: 3 });
+    assert.deepEqual(d.classes, ['setosa', 'versicolor', 'virginica']);
+    const { model } = trainSoftmax(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: irisFeatures, classes: d.classes, l2Grid: [1e-2] });
+    const session = await createSession(exportSoftmaxToOnnx(model));
+    for (const x of [d.x.train, d.x.test, { ...d.x.test, data: d.x.test.data.map((v, k) => (k % 5 === 0 ? NaN : v)) }]) {
+      const expected = predictSoftmax(model, x);
+      const { probabilities } = await runClassifier(session, { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) });
+      for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(probabilities[i] - expected[i]) < 1e-5, `cell ${i}`);
+    }
+    const m = multiclassMetrics(d.y.test, predictSoftmax(model, d.x.test), 3);
+    assert.ok(m.accuracy > 0.85, `iris test accuracy ${m.accuracy}`);
+    await session.release();
+  });
+
+  it('ridge: ONNX predictions agree with TypeScript to 1e-5 relative on every row', async () => {
+    const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
+    const features = table.columns.filter((c) => c.name !== 'diagnosis' && c.name !== 'area_mean').map((c) => c.name);
+    const d = prepareData(table, { target: 'area_mean', features, task: 'regression', seed: 3 });
+    const { model } = trainRidge(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, l2Grid: [1e-3, 1e-1] });
+    const session = await createSession(exportRidgeToOnnx(model));
+    const expected = predictRidge(model, d.x.test);
+    const actual = await runRegressor(session, d.x.test);
+    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])), `row ${i}: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(regressionMetrics(d.y.test, expected).r2 > 0.95);
+    await session.release();
+  });
+});
+
+describe('task inference and metrics', () => {
+  const column = (text: string) => parseCsv(`y\n${text.split(',').join('\n')}\n`).columns[0];
+  it('reads binary, multi-class and regression targets', () => {
+    assert.equal(inferTask(column('yes,no,yes')), 'binary');
+    assert.equal(inferTask(column('0,1,1,0')), 'binary');
+    assert.equal(inferTask(column('a,b,c')), 'multiclass');
+    assert.equal(inferTask(column('1,2,3,2')), 'multiclass');
+    assert.equal(inferTask(column('1.5,2.25,3,4')), 'regression');
+    assert.equal(inferTask(column(Array.from({ length: 30 }, (_, i) => i).join(','))), 'regression');
+    assert.deepEqual(orderedClasses(column('10,2,1,2')), ['1', '2', '10']);
+  });
+
+  it('computes multi-class metrics as by hand', () => {
+    // truth 0,1,2,2 ; predicted 0,2,2,2
+    const probs = [0.8, 0.1, 0.1, 0.2, 0.3, 0.5, 0.1, 0.1, 0.8, 0.3, 0.3, 0.4];
+    const m = multiclassMetrics([0, 1, 2, 2], probs, 3);
+    assert.deepEqual(m.confusion, [[1, 0, 0], [0, 0, 1], [0, 0, 2]]);
+    assert.equal(m.accuracy, 0.75);
+    // precision: 1, 0, 2/3; recall: 1, 0, 1; f1: 1, 0, 0.8
+    assert.ok(Math.abs(m.macroF1 - 1.8 / 3) < 1e-12);
+    assert.ok(Math.abs(m.logLoss - -(Math.log(0.8) + Math.log(0.3) + Math.log(0.8) + Math.log(0.4)) / 4) < 1e-12);
+  });
+
+  it('computes regression metrics as by hand', () => {
+    const m = regressionMetrics([1, 2, 3], [1, 2, 5]);
+    assert.ok(Math.abs(m.rmse - Math.sqrt(4 / 3)) < 1e-12);
+    assert.ok(Math.abs(m.mae - 2 / 3) < 1e-12);
+    assert.ok(Math.abs(m.r2 - (1 - 4 / 2)) < 1e-12);
+  });
+});
+
 describe('dataset validation', () => {
   const csv = (rows: string[]) => parseCsv(rows.join('\n') + '\n');
   const many = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i));
@@ -67,6 +135,20 @@ describe('dataset validation', () => {
     assert.ok(validateForBinaryClassification(csv(['a,y', ...many(40, (i) => `${i},${i < 2 ? 1 : 0}`)]), { target: 'y' }).issues.some((i) => i.code === 'rare_class'));
     const holes = validateForBinaryClassification(csv(['a,b,y', ...many(40, (i) => `${i % 4 ? '' : i},${i},${i % 2}`)]), { target: 'y' });
     assert.ok(holes.issues.some((i) => i.code === 'too_many_missing' && i.column === 'a'));
+  });
+
+  it('infers the task and checks the requested model family against it', () => {
+    const three = csv(['a,y', ...many(60, (i) => `${i},${['r', 'g', 'b'][i % 3]}`)]);
+    assert.equal(validateForTraining(three, { target: 'y' }).kind, 'softmax');
+    const numeric = csv(['a,y', ...many(60, (i) => `${i},${i * 1.5 + 0.25}`)]);
+    const r = validateForTraining(numeric, { target: 'y' });
+    assert.deepEqual([r.task, r.kind, r.ok], ['regression', 'ridge', true]);
+    assert.match(validateForTraining(three, { target: 'y', kind: 'ridge' }).issues[0].message, /"ridge" learns regression targets/);
+    assert.match(validateForTraining(numeric, { target: 'y', kind: 'logistic' }).issues[0].message, /"logistic" learns binary targets, but "y" has a numeric target/);
+    const one = csv(['a,y', ...many(30, (i) => `${i},same`)]);
+    assert.ok(validateForTraining(one, { target: 'y' }).issues.some((i) => i.code === 'one_class'));
+    const flat = csv(['a,y', ...many(30, (i) => `${i},1.5`)]);
+    assert.ok(!validateForTraining(flat, { target: 'y', kind: 'ridge' }).ok);
   });
 
   it('refuses named features that are absent or text, and warns about ignored text columns', () => {

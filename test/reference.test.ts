@@ -11,7 +11,11 @@ import { designMatrix } from '../src/ml/features';
 import { fitLogistic } from '../src/ml/logistic';
 import { columnMeans, standardize } from '../src/ml/preprocess';
 import { binaryMetrics } from '../src/ml/metrics';
+import { fitStandardization, standardizeColumns } from '../src/ml/preprocess';
+import { fitRidgeColumns } from '../src/ml/ridge';
+import { fitSoftmaxColumns } from '../src/ml/softmax';
 import { tableStatistics } from '../src/ml/statistics';
+import { classIndices, orderedClasses } from '../src/ml/task';
 import { binaryTarget } from '../src/ml/target';
 import { getColumn } from '../src/ml/table';
 
@@ -36,6 +40,38 @@ describe('against scikit-learn and numpy', () => {
       const worst = Math.max(Math.abs(fit.bias - ref.intercept), ...ref.coef.map((c, j) => Math.abs(fit.weights[j] - c)));
       assert.ok(worst < 1e-4, `l2=${ref.l2}: largest difference ${worst}`);
       if (process.env.SHOW_REFERENCE_DIFF) console.log(`l2=${ref.l2}: largest coefficient difference ${worst.toExponential(2)}`);
+    }
+  });
+
+  it('fits the same multinomial (softmax) coefficients on iris (within 1e-4)', () => {
+    const iris = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'iris.csv'), 'utf8'));
+    const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+    const all = Int32Array.from({ length: iris.rowCount }, (_, i) => i);
+    const x = designMatrix(iris, names, all);
+    const z = standardizeColumns(x, fitStandardization(x));
+    const species = getColumn(iris, 'species')!;
+    for (const ref of reference.softmax as { l2: number; classes: string[]; coef: number[][]; intercept: number[] }[]) {
+      assert.deepEqual(orderedClasses(species), ref.classes);
+      const fit = fitSoftmaxColumns(z, classIndices(species, ref.classes), 3, { l2: ref.l2 });
+      const diffs = ref.coef.flatMap((row, k) => row.map((c, j) => Math.abs(fit.weights[k][j] - c))).concat(ref.intercept.map((b, k) => Math.abs(fit.bias[k] - b)));
+      const worst = Math.max(...diffs);
+      assert.ok(worst < 1e-4, `l2=${ref.l2}: largest difference ${worst}`);
+      if (process.env.SHOW_REFERENCE_DIFF) console.log(`softmax l2=${ref.l2}: largest coefficient difference ${worst.toExponential(2)}`);
+    }
+  });
+
+  it('fits the same ridge regression coefficients (within 1e-6)', () => {
+    const others = features.filter((f) => f !== 'radius_mean');
+    const all = Int32Array.from({ length: table.rowCount }, (_, i) => i);
+    const x = designMatrix(table, others, all);
+    const z = standardizeColumns(x, fitStandardization(x));
+    const radius = getColumn(table, 'radius_mean')!;
+    const y = radius.kind === 'number' ? radius.values : new Float64Array();
+    for (const ref of reference.ridge as { l2: number; coef: number[]; intercept: number }[]) {
+      const fit = fitRidgeColumns(z, y, ref.l2);
+      const worst = Math.max(Math.abs(fit.bias - ref.intercept), ...ref.coef.map((c, j) => Math.abs(fit.weights[j] - c)));
+      assert.ok(worst < 1e-6, `l2=${ref.l2}: largest difference ${worst}`);
+      if (process.env.SHOW_REFERENCE_DIFF) console.log(`ridge l2=${ref.l2}: largest coefficient difference ${worst.toExponential(2)}`);
     }
   });
 

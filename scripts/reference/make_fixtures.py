@@ -62,3 +62,35 @@ path = os.path.join(ROOT, "test", "fixtures", "reference", "sklearn.json")
 with open(path, "w") as f:
     json.dump(out, f, indent=1)
 print(f"wrote {path}")
+
+# Multinomial logistic regression on iris and ridge regression on breast cancer (radius_mean from the
+# other features), both on standardised features with our parameterisation of the L2 strength.
+from sklearn.linear_model import Ridge
+
+iris = list(csv.reader(open(os.path.join(ROOT, "datasets", "iris.csv"))))
+iris_header, iris_rows = iris[0], iris[1:]
+Xi = np.array([[float(v) for v in r[:4]] for r in iris_rows])
+species = sorted(set(r[4] for r in iris_rows))
+yi = np.array([species.index(r[4]) for r in iris_rows])
+Zi = (Xi - Xi.mean(axis=0)) / Xi.std(axis=0)
+softmax = []
+for l2 in [1e-2, 1e-1]:
+    m = LogisticRegression(C=1.0 / (len(yi) * l2), solver="lbfgs", tol=1e-12, max_iter=100000)
+    m.fit(Zi, yi)
+    softmax.append({"l2": l2, "classes": species, "coef": m.coef_.tolist(), "intercept": m.intercept_.tolist()})
+
+# Ridge: mean squared error / 2 + (l2 / 2) ||w||^2  <=>  sklearn alpha = n * l2 on the summed squares.
+target = features.index("radius_mean")
+Xr = np.delete(Z, target, axis=1)
+yr = X[:, target]
+ridge = []
+for l2 in [1e-3, 1e-1]:
+    m = Ridge(alpha=n * l2, solver="cholesky")
+    m.fit(Xr, yr)
+    ridge.append({"l2": l2, "coef": m.coef_.tolist(), "intercept": float(m.intercept_)})
+
+out["softmax"] = softmax
+out["ridge"] = ridge
+with open(path, "w") as f:
+    json.dump(out, f, indent=1)
+print("added softmax and ridge references")
