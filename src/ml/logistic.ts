@@ -5,20 +5,15 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { binaryMetrics } from './metrics';
-import { fitStandardization, standardize, standardizeColumns } from './preprocess';
+import { Preprocessing, standardize, standardizeTraining } from './preprocess';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** Everything needed to score raw feature rows; the ONNX export writes exactly these numbers. */
-export interface LogisticModel {
+export interface LogisticModel extends Preprocessing {
   kind: 'logistic';
   features: string[];
   /** [negative, positive] labels. */
   classes: [string, string];
-  /** Value that replaces a missing feature (the training mean). */
-  imputeValues: number[];
-  /** Standardisation: z = (x - center) / scale. */
-  center: number[];
-  scale: number[];
   /** Coefficients in standardised units, and the intercept. */
   weights: number[];
   bias: number;
@@ -209,12 +204,8 @@ export interface TrainResult {
 
 /** Fits preprocessing on the training rows, searches the L2 grid on validation log loss, returns the best model. */
 export function trainLogistic(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: TrainOptions): TrainResult {
-  const standardization = fitStandardization(train);
-  const z = standardizeColumns(train, standardization);
-  const base = {
-    kind: 'logistic' as const, features: options.features, classes: options.classes,
-    imputeValues: [...standardization.impute], center: [...standardization.center], scale: [...standardization.scale],
-  };
+  const { z, preprocessing } = standardizeTraining(train);
+  const base = { kind: 'logistic' as const, features: options.features, classes: options.classes, ...preprocessing };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitLogisticColumns(z, yTrain, { l2, onIteration: options.onIteration });
     const candidate: LogisticModel = { ...base, weights: [...fit.weights], bias: fit.bias, l2 };

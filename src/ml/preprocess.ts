@@ -66,3 +66,16 @@ export function standardize(x: Matrix, impute: ArrayLike<number>, center: ArrayL
   return { rows: x.rows, cols: x.cols, data: out };
 }
 
+
+/** The preprocessing a model stores and its ONNX graph applies: impute, then standardise. */
+export interface Preprocessing {
+  imputeValues: number[];
+  center: number[];
+  scale: number[];
+}
+
+/** Learns preprocessing on training rows and returns them standardised, column-major, for fitting. */
+export function standardizeTraining(train: Matrix): { z: Float64Array[]; preprocessing: Preprocessing } {
+  const s = fitStandardization(train);
+  return { z: standardizeColumns(train, s), preprocessing: { imputeValues: [...s.impute], center: [...s.center], scale: [...s.scale] } };
+}

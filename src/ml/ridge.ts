@@ -2,15 +2,12 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { regressionMetrics } from './metrics';
-import { fitStandardization, standardize, standardizeColumns } from './preprocess';
+import { Preprocessing, standardize, standardizeTraining } from './preprocess';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
-export interface RidgeModel {
+export interface RidgeModel extends Preprocessing {
   kind: 'ridge';
   features: string[];
-  imputeValues: number[];
-  center: number[];
-  scale: number[];
   weights: number[];
   bias: number;
   l2: number;
@@ -57,12 +54,8 @@ export function predictRidge(model: RidgeModel, x: Matrix): Float64Array {
 }
 
 export function trainRidge(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[] }): { model: RidgeModel; search: SearchCandidate[] } {
-  const standardization = fitStandardization(train);
-  const z = standardizeColumns(train, standardization);
-  const base = {
-    kind: 'ridge' as const, features: options.features,
-    imputeValues: [...standardization.impute], center: [...standardization.center], scale: [...standardization.scale],
-  };
+  const { z, preprocessing } = standardizeTraining(train);
+  const base = { kind: 'ridge' as const, features: options.features, ...preprocessing };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitRidgeColumns(z, yTrain, l2);
     const candidate: RidgeModel = { ...base, weights: fit.weights, bias: fit.bias, l2 };

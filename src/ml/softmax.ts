@@ -5,16 +5,13 @@
 import { Matrix } from './features';
 import { minimizeLbfgs } from './lbfgs';
 import { multiclassMetrics } from './metrics';
-import { fitStandardization, standardize, standardizeColumns } from './preprocess';
+import { Preprocessing, standardize, standardizeTraining } from './preprocess';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
-export interface SoftmaxModel {
+export interface SoftmaxModel extends Preprocessing {
   kind: 'softmax';
   features: string[];
   classes: string[];
-  imputeValues: number[];
-  center: number[];
-  scale: number[];
   /** weights[k][j]: class k, standardised feature j. */
   weights: number[][];
   bias: number[];
@@ -100,12 +97,8 @@ export function predictSoftmax(model: SoftmaxModel, x: Matrix): Float64Array {
 }
 
 export function trainSoftmax(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[]; classes: string[] }): { model: SoftmaxModel; search: SearchCandidate[] } {
-  const standardization = fitStandardization(train);
-  const z = standardizeColumns(train, standardization);
-  const base = {
-    kind: 'softmax' as const, features: options.features, classes: options.classes,
-    imputeValues: [...standardization.impute], center: [...standardization.center], scale: [...standardization.scale],
-  };
+  const { z, preprocessing } = standardizeTraining(train);
+  const base = { kind: 'softmax' as const, features: options.features, classes: options.classes, ...preprocessing };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitSoftmaxColumns(z, yTrain, options.classes.length, { l2, onIteration: options.onIteration });
     const candidate: SoftmaxModel = { ...base, weights: fit.weights, bias: fit.bias, l2 };

@@ -36,6 +36,11 @@ export function cellText(column: Column, row: number): string | null {
   return code < 0 ? null : column.dictionary[code];
 }
 
+/** Number of rows a column holds. */
+export function columnLength(column: Column): number {
+  return column.kind === 'number' ? column.values.length : column.codes.length;
+}
+
 /**
  * Builds a table from rows of raw text cells. A column is numeric when every present cell parses as a
  * finite number; otherwise it is text.

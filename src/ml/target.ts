@@ -1,5 +1,5 @@
 /** Turns a label column into 0/1 targets for binary classification. */
-import { Column } from './table';
+import { cellText, Column, columnLength } from './table';
 
 export interface BinaryTarget {
   /** [negative, positive] class labels, as text. */
@@ -13,10 +13,8 @@ const POSITIVE_SPELLINGS = ['1', 'true', 'yes', 'y', 'positive', 'pos'];
 /** Distinct non-missing labels with their counts, in first-seen order. */
 export function labelCounts(column: Column): Map<string, number> {
   const counts = new Map<string, number>();
-  for (let i = 0; i < (column.kind === 'number' ? column.values.length : column.codes.length); i++) {
-    let label: string | null;
-    if (column.kind === 'number') label = Number.isNaN(column.values[i]) ? null : String(column.values[i]);
-    else label = column.codes[i] < 0 ? null : column.dictionary[column.codes[i]];
+  for (let i = 0; i < columnLength(column); i++) {
+    const label = cellText(column, i);
     if (label !== null) counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return counts;
@@ -42,12 +40,9 @@ export function binaryTarget(column: Column, positiveClass?: string): BinaryTarg
   if (counts.size !== 2) throw new Error(`binary classification needs exactly 2 classes in "${column.name}", found ${counts.size}`);
   const positive = choosePositiveClass(counts, positiveClass);
   const negative = [...counts.keys()].find((l) => l !== positive)!;
-  const n = column.kind === 'number' ? column.values.length : column.codes.length;
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let label: string | null;
-    if (column.kind === 'number') label = Number.isNaN(column.values[i]) ? null : String(column.values[i]);
-    else label = column.codes[i] < 0 ? null : column.dictionary[column.codes[i]];
+  const y = new Float64Array(columnLength(column));
+  for (let i = 0; i < y.length; i++) {
+    const label = cellText(column, i);
     y[i] = label === null ? NaN : label === positive ? 1 : 0;
   }
   return { classes: [negative, positive], y };

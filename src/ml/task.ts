@@ -1,6 +1,6 @@
 /** What kind of learning problem a target column poses, and which model families solve it. */
 import { labelCounts } from './target';
-import { Column } from './table';
+import { cellText, Column, columnLength } from './table';
 
 export type Task = 'binary' | 'multiclass' | 'regression';
 export type ModelKind = 'logistic' | 'softmax' | 'ridge';
@@ -36,12 +36,9 @@ export function orderedClasses(column: Column): string[] {
 /** Class index per row (NaN where the label is missing). */
 export function classIndices(column: Column, classes: string[]): Float64Array {
   const index = new Map(classes.map((c, i) => [c, i]));
-  const n = column.kind === 'number' ? column.values.length : column.codes.length;
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let label: string | null;
-    if (column.kind === 'number') label = Number.isNaN(column.values[i]) ? null : String(column.values[i]);
-    else label = column.codes[i] < 0 ? null : column.dictionary[column.codes[i]];
+  const y = new Float64Array(columnLength(column));
+  for (let i = 0; i < y.length; i++) {
+    const label = cellText(column, i);
     y[i] = label === null ? NaN : index.get(label) ?? NaN;
   }
   return y;

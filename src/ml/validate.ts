@@ -1,6 +1,6 @@
 /** Checks a dataset against what training needs, and says plainly what is wrong. */
 import { labelCounts } from './target';
-import { Column, getColumn, isMissing, Table } from './table';
+import { Column, columnLength, getColumn, isMissing, Table } from './table';
 import { DEFAULT_KIND, inferTask, KIND_TASKS, MAX_CLASSES, ModelKind, Task } from './task';
 
 export type Severity = 'error' | 'warning';
@@ -44,10 +44,6 @@ export interface ValidationRules {
   minClassCount?: number;
   /** Model family asked for; when absent, the one that fits the target. */
   kind?: ModelKind;
-}
-
-function columnLength(c: Column): number {
-  return c.kind === 'number' ? c.values.length : c.codes.length;
 }
 
 function summarize(column: Column): ColumnSummary {
