@@ -8,7 +8,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Config, ConfigError, loadConfig } from './config';
 import { ApiClient } from './cli/api-client';
 import { runDemo } from './cli/demo';
-import { followPipeline } from './cli/follow';
+import { followPipeline, formatRuns } from './cli/follow';
+import type { TrainingRun } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
 const log: Log = (line) => process.stdout.write(`${line}\n`);
@@ -27,6 +28,7 @@ Pipelines (through the API at MLOPS_API_URL)
   status <pipeline-id>
   approve|reject <pipeline-id> [--comment <text>] [--by <name>]
   models [<name>]
+  runs [--model <name>]      training runs side by side: family, L2, trials, time, test metrics
   predict <model> --json '{"instances": [...]}'
 `;
 
@@ -168,6 +170,13 @@ async function main(argv: string[]): Promise<number> {
     case 'models':
       log(JSON.stringify(await api.get(rest[0] ? `/v1/models/${encodeURIComponent(rest[0])}` : '/v1/models'), null, 2));
       return 0;
+    case 'runs': {
+      const { values } = parseArgs({ args: rest, options: { model: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const { runs } = await api.get<{ runs: TrainingRun[] }>(`/v1/runs${values.model ? `?model=${encodeURIComponent(values.model)}` : ''}`);
+      if (values.json) log(JSON.stringify(runs, null, 2));
+      else log(formatRuns(runs));
+      return 0;
+    }
     case 'predict': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'string' } } });
       if (!positionals[0] || !values.json) throw new ConfigError('predict needs <model> --json \'{"instances": [...]}\'');

@@ -145,6 +145,17 @@ describe('HTTP API', () => {
     assert.equal(version.body.lineage.artifact.onnxSha256, done.onnxDigest);
     assert.equal(version.body.lineage.codeVersion, 'api-test');
 
+    const runs = await call('GET', '/v1/runs?model=cancer');
+    assert.equal(runs.body.runs.length, 1);
+    const run = runs.body.runs[0];
+    assert.deepEqual([run.runId, run.kind, run.task, run.datasetId, run.onnxDigest], [started.body.id, 'logistic', 'binary', version.body.datasetId, done.onnxDigest]);
+    assert.equal(run.trials.length, 5);
+    assert.equal(run.metrics.auc, done.metrics.auc);
+    assert.ok(run.trainMs > 0);
+    assert.equal((await call('GET', `/v1/runs/${started.body.id}`)).body.runId, started.body.id);
+    assertError(await call('GET', '/v1/runs/nope'), 404, 'not_found');
+    assertError(await call('GET', '/v1/runs?limit=0'), 400, 'invalid_request');
+
     const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',');
     const values = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[1].split(',');
     const instance = Object.fromEntries(header.slice(0, 30).map((h, i) => [h, Number(values[i])]));

@@ -80,6 +80,7 @@ describe('trainingPipeline on a real Temporal server', () => {
     assert.equal((env.calls.get('deployModel') ?? 0) - before.deploy, 2, 'deployment ran twice');
     assert.equal(await count('SELECT count(*)::int AS n FROM model_versions WHERE model_name = $1', ['retry-path']), 1);
     assert.equal(await count('SELECT count(*)::int AS n FROM deployments WHERE model_name = $1', ['retry-path']), 1);
+    assert.equal(await count('SELECT count(*)::int AS n FROM training_runs WHERE model_name = $1', ['retry-path']), 1);
   });
 
   it('when validation fails, then the run fails once with the report and is not retried', async () => {

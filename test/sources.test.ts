@@ -28,6 +28,9 @@ describe('data sources and ingestion', () => {
     // the same table, spelled differently: CRLF, quotes, a trailing zero
     fs.writeFileSync(path.join(dir, 'same.csv'), 'a,b,label\r\n1.0,"x",yes\r\n2,y,no\r\n3.5,NA,yes\r\n');
     fs.writeFileSync(path.join(dir, 'broken.csv'), 'a,b\n1,2,3\n');
+    fs.writeFileSync(path.join(dir, 'latin1.csv'), Buffer.from('name,y\nJos\xe9,1\n', 'latin1'));
+    fs.writeFileSync(path.join(dir, 'bom.csv'), '\ufeffa,label\n1,yes\n');
+    fs.writeFileSync(path.join(dir, 'quote.csv'), 'a,b\n1,"unterminated\n');
     server = http.createServer((req, res) => {
       if (req.url === '/data.csv') { res.writeHead(200); res.end(CSV); return; }
       if (req.url === '/flaky.csv') { res.writeHead(statusFor500); res.end(); return; }
@@ -67,6 +70,13 @@ describe('data sources and ingestion', () => {
     await assert.rejects(readSource({ uri: `${base}/flaky.csv` }), (e: SourceError) => e.retryable === true && /HTTP 500/.test(e.message));
     await assert.rejects(readSource({ uri: db.url }), /needs a SQL "query"/);
     await assert.rejects(readSource({ uri: db.url, query: 'SELECT * FROM no_such_table' }), (e: SourceError) => !e.retryable && /query failed/.test(e.message));
+  });
+
+  it('reads a byte-order mark as nothing and refuses other encodings and broken quoting clearly', async () => {
+    const { table } = await readSource({ uri: path.join(dir, 'bom.csv') });
+    assert.deepEqual(table.columns.map((c) => c.name), ['a', 'label']);
+    await assert.rejects(readSource({ uri: path.join(dir, 'latin1.csv') }), /latin1\.csv is not valid UTF-8 text/);
+    await assert.rejects(readSource({ uri: path.join(dir, 'quote.csv') }), /malformed CSV: .*[Qq]uote/);
   });
 
   it('never stores a password from a source URI', () => {

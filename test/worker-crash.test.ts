@@ -91,5 +91,6 @@ describe('a worker killed mid-training', () => {
     const count = async (table: string) => (await db.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE model_name = 'crash'`)).rows[0].n;
     assert.equal(await count('model_versions'), 1);
     assert.equal(await count('deployments'), 1);
+    assert.equal(await count('training_runs'), 1);
   });
 });

@@ -17,6 +17,7 @@ import { Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
+import { recordEvaluation, recordTraining } from '../store/runs';
 import * as registry from '../store/registry';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { trainInThread } from './training-thread';
@@ -124,8 +125,9 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Tunes and trains the model, exports it with its preprocessing to ONNX and stores the file.
      * Heartbeats after each candidate with the scores so far; a retry skips what is already scored.
      */
-    async trainModel(input: FeatureSpec & { l2Grid?: number[] }): Promise<{ onnxDigest: string; signature: registry.ModelSignature; params: Record<string, unknown> }> {
+    async trainModel(input: FeatureSpec & { l2Grid?: number[]; runId?: string; modelName?: string }): Promise<{ onnxDigest: string; signature: registry.ModelSignature; params: Record<string, unknown> }> {
       const ctx = Context.current();
+      const started = Date.now();
       // Every heartbeat carries all candidates scored so far (the SDK sends only the latest details),
       // so a retry after a crash skips them.
       let scored = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
@@ -140,16 +142,25 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
         ctx.cancellationSignal,
       );
       const onnxDigest = await artifacts.put(outcome.onnx);
+      const task = input.task ?? 'binary';
+      const kind = input.kind ?? 'logistic';
+      const params = {
+        kind, task, l2: outcome.l2, seed: input.seed, search: outcome.search, rows: outcome.rows,
+        ...(task === 'binary' ? { positiveClass: outcome.classes[1] } : {}),
+      };
+      if (input.runId && input.modelName) {
+        await recordTraining(pool, {
+          runId: input.runId, modelName: input.modelName, task, kind, datasetId: input.datasetId, seed: input.seed,
+          params: { l2: outcome.l2, features: input.features, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
+        });
+      }
       return {
         onnxDigest,
         signature: {
-          task: input.task ?? 'binary', features: input.features, classes: outcome.classes, input: INPUT_NAME,
-          output: input.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)),
+          task, features: input.features, classes: outcome.classes, input: INPUT_NAME,
+          output: task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)),
         },
-        params: {
-          kind: input.kind ?? 'logistic', task: input.task ?? 'binary', l2: outcome.l2, seed: input.seed, search: outcome.search, rows: outcome.rows,
-          ...(input.task === 'binary' || !input.task ? { positiveClass: outcome.classes[1] } : {}),
-        },
+        params,
       };
     },
 
@@ -157,10 +168,11 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string }): Promise<{ metrics: MetricSummary; confusion?: number[][]; champion?: ChampionComparison }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string }): Promise<{ metrics: MetricSummary; confusion?: number[][]; champion?: ChampionComparison }> {
       const table = await loadTable(input.datasetId);
       const data = prepareData(table, input);
       const { metrics, confusion } = await scoreOnnx(await artifacts.get(input.onnxDigest), data);
+      if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
       if (!production) return { metrics, confusion };

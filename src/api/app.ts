@@ -8,6 +8,7 @@ import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ApiError, STATUS_OF } from '../errors';
 import { getDataset } from '../store/datasets';
+import { getRun, listRuns } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
@@ -74,6 +75,18 @@ export function createApp(deps: AppDeps): express.Express {
     const dataset = /^[0-9a-f]{64}$/.test(id) ? await getDataset(pool, id) : undefined;
     if (!dataset) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
     res.json(dataset);
+  }));
+
+  app.get('/v1/runs', route(async (req, res) => {
+    const model = typeof req.query.model === 'string' ? req.query.model : undefined;
+    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError('invalid_request', 'limit must be a whole number from 1 to 1000');
+    res.json({ runs: await listRuns(pool, { model, limit }) });
+  }));
+  app.get('/v1/runs/:id', route(async (req, res) => {
+    const run = await getRun(pool, String(req.params.id));
+    if (!run) throw new ApiError('not_found', `training run "${req.params.id}" does not exist`);
+    res.json(run);
   }));
 
   app.get('/v1/models', route(async (_req, res) => {

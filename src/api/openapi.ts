@@ -42,6 +42,19 @@ export const openApiDocument = {
         responses: { 200: json({ type: 'object' }), 404: error },
       },
     },
+    '/v1/runs': {
+      get: {
+        summary: 'Training runs (experiment tracking), newest first: task, family, dataset, seed, chosen params, every trial, ONNX digest, code version, training time, test metrics',
+        parameters: [
+          { name: 'model', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        ],
+        responses: { 200: json({ type: 'object', properties: { runs: { type: 'array', items: { type: 'object' } } } }), 400: error },
+      },
+    },
+    '/v1/runs/{id}': {
+      get: { summary: 'One training run', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 404: error } },
+    },
     '/v1/models': { get: { summary: 'Registered models', responses: { 200: json({ type: 'object', properties: { models: { type: 'array', items: ref('ModelSummary') } } }) } } },
     '/v1/models/{name}': { get: { summary: 'A model with its versions, aliases and deployments', parameters: [nameParam], responses: { 200: json({ type: 'object' }), 404: error } } },
     '/v1/models/{name}/versions/{version}': {

@@ -1,12 +1,13 @@
 /** Follows a pipeline run through the API, printing each stage as it is entered. */
 import type { PipelineView } from '../api/pipeline-service';
+import type { TrainingRun } from '../store/runs';
 import { ApiClient } from './api-client';
 
 const TERMINAL = new Set(['deployed', 'rejected', 'failed']);
 
 export function formatMetrics(m: Record<string, number> | undefined): string {
   if (!m) return '-';
-  return ['auc', 'accuracy', 'precision', 'recall', 'f1', 'logLoss']
+  return ['auc', 'accuracy', 'macroF1', 'precision', 'recall', 'f1', 'logLoss', 'rmse', 'mae', 'r2']
     .filter((k) => typeof m[k] === 'number')
     .map((k) => `${k}=${m[k].toFixed(4)}`)
     .join(' ');
@@ -27,4 +28,16 @@ export async function followPipeline(api: ApiClient, id: string, log: (line: str
     if (TERMINAL.has(view.state) || (o.stopAtApproval && view.state === 'awaiting_approval')) return view;
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
   }
+}
+
+/** Training runs as an aligned table, newest first, with the metrics their task reports. */
+export function formatRuns(runs: TrainingRun[]): string {
+  if (runs.length === 0) return 'no training runs yet';
+  const rows = runs.map((r) => [
+    r.runId, r.modelName, r.kind, r.datasetId.slice(0, 12), String(r.params.l2 ?? ''), String(r.trials.length), `${r.trainMs} ms`,
+    formatMetrics(r.metrics ?? undefined),
+  ]);
+  const header = ['run', 'model', 'kind', 'dataset', 'l2', 'trials', 'train', 'test metrics'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
-import { parseCsv } from '../ml/csv';
+import { CsvFormatError, parseCsv } from '../ml/csv';
 import { Table, tableFromTextRows } from '../ml/table';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
@@ -42,7 +42,16 @@ async function readFileSource(uri: string): Promise<string> {
   }
   if (!stat.isFile()) throw new SourceError(`data path is not a file: ${file}`, false);
   if (stat.size > MAX_SOURCE_BYTES) throw new SourceError(`data file is ${stat.size} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
-  return fs.readFile(file, 'utf8');
+  return decodeUtf8(await fs.readFile(file), file);
+}
+
+/** Decodes UTF-8 strictly: bytes in another encoding are an error, not silently replaced characters. */
+export function decodeUtf8(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CsvFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+  }
 }
 
 async function readHttpSource(uri: string): Promise<string> {
@@ -59,7 +68,7 @@ async function readHttpSource(uri: string): Promise<string> {
   }
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > MAX_SOURCE_BYTES) throw new SourceError(`${uri} is ${declared} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
-  return response.text();
+  return decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri);
 }
 
 async function readPostgresSource(uri: string, query: string | undefined): Promise<Table> {

@@ -78,6 +78,29 @@ const MIGRATIONS: Migration[] = [
     name: 'per-column statistics of dataset versions',
     sql: `ALTER TABLE datasets ADD COLUMN statistics jsonb NOT NULL DEFAULT '[]'`,
   },
+  {
+    version: 3,
+    name: 'training runs (experiment tracking)',
+    sql: `
+      CREATE TABLE training_runs (
+        run_id        text PRIMARY KEY,             -- the pipeline workflow id
+        model_name    text NOT NULL,
+        task          text NOT NULL,
+        kind          text NOT NULL,
+        dataset_id    text NOT NULL REFERENCES datasets(id),
+        seed          integer NOT NULL,
+        params        jsonb NOT NULL,               -- chosen hyperparameters and split sizes
+        trials        jsonb NOT NULL,               -- every candidate of the search with its validation loss
+        onnx_digest   text NOT NULL,
+        code_version  text,
+        train_ms      integer NOT NULL,
+        metrics       jsonb,                        -- test-split metrics, once evaluated
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        evaluated_at  timestamptz
+      );
+      CREATE INDEX training_runs_model ON training_runs (model_name, created_at DESC);
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

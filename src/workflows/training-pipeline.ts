@@ -85,12 +85,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       features: validation.features, positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
     };
     const l2Grid = input.trainer?.search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
-    const trained = await compute.trainModel({ ...spec, l2Grid });
+    const trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
     status.onnxDigest = trained.onnxDigest;
     status.params = trained.params;
 
     enter('evaluate');
-    const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest });
+    const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId });
     status.metrics = evaluation.metrics;
     status.confusion = evaluation.confusion;
     status.champion = evaluation.champion;

@@ -1,0 +1,54 @@
+/** Experiment tracking: one row per training run, written idempotently by run id. */
+import { Pool } from 'pg';
+
+export interface TrainingRun {
+  runId: string;
+  modelName: string;
+  task: string;
+  kind: string;
+  datasetId: string;
+  seed: number;
+  params: Record<string, unknown>;
+  trials: { l2: number; validationLoss: number; iterations: number }[];
+  onnxDigest: string;
+  codeVersion: string | null;
+  trainMs: number;
+  metrics: Record<string, number> | null;
+  createdAt: string;
+  evaluatedAt: string | null;
+}
+
+function toRun(r: any): TrainingRun {
+  return {
+    runId: r.run_id, modelName: r.model_name, task: r.task, kind: r.kind, datasetId: r.dataset_id, seed: r.seed,
+    params: r.params, trials: r.trials, onnxDigest: r.onnx_digest, codeVersion: r.code_version, trainMs: r.train_ms,
+    metrics: r.metrics, createdAt: new Date(r.created_at).toISOString(), evaluatedAt: r.evaluated_at ? new Date(r.evaluated_at).toISOString() : null,
+  };
+}
+
+/** Records a finished training; a retried attempt overwrites its own row, never adds one. */
+export async function recordTraining(pool: Pool, r: Omit<TrainingRun, 'metrics' | 'createdAt' | 'evaluatedAt'>): Promise<void> {
+  await pool.query(
+    `INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (run_id) DO UPDATE SET params = EXCLUDED.params, trials = EXCLUDED.trials, onnx_digest = EXCLUDED.onnx_digest, train_ms = EXCLUDED.train_ms`,
+    [r.runId, r.modelName, r.task, r.kind, r.datasetId, r.seed, JSON.stringify(r.params), JSON.stringify(r.trials), r.onnxDigest, r.codeVersion, r.trainMs],
+  );
+}
+
+export async function recordEvaluation(pool: Pool, runId: string, metrics: Record<string, number>): Promise<void> {
+  await pool.query('UPDATE training_runs SET metrics = $2, evaluated_at = now() WHERE run_id = $1', [runId, JSON.stringify(metrics)]);
+}
+
+export async function listRuns(pool: Pool, o: { model?: string; limit?: number } = {}): Promise<TrainingRun[]> {
+  const { rows } = await pool.query(
+    `SELECT * FROM training_runs WHERE ($1::text IS NULL OR model_name = $1) ORDER BY created_at DESC, run_id LIMIT $2`,
+    [o.model ?? null, o.limit ?? 100],
+  );
+  return rows.map(toRun);
+}
+
+export async function getRun(pool: Pool, runId: string): Promise<TrainingRun | undefined> {
+  const { rows } = await pool.query('SELECT * FROM training_runs WHERE run_id = $1', [runId]);
+  return rows[0] && toRun(rows[0]);
+}
