@@ -40,7 +40,7 @@ describe('logistic regression', () => {
     const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
     const train = () => {
       const d = prepareBinaryData(table, { target: 'diagnosis', features, seed: 42 });
-      return exportLogisticToOnnx(trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [1e-3, 1e-2, 1e-1] }).model);
+      return exportLogisticToOnnx(d.recipe, trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [1e-3, 1e-2, 1e-1] }).model);
     };
     assert.deepEqual(Buffer.from(train()), Buffer.from(train()));
   });

@@ -12,37 +12,97 @@ import { predictRidge, trainRidge } from '../src/ml/ridge';
 import { predictSoftmax, trainSoftmax } from '../src/ml/softmax';
 import { inferTask, orderedClasses } from '../src/ml/task';
 import { validateForBinaryClassification, validateForTraining } from '../src/ml/validate';
-import { createSession, positiveProbabilities, runClassifier, runRegressor } from '../src/serving/onnx-runner';
+import { Matrix } from '../src/ml/features';
+import { PreparedData } from '../src/ml/prepare';
+import { applyRecipe, fitRecipe, RecipeSpec } from '../src/ml/recipe';
+import { Column, Table } from '../src/ml/table';
+import { Feeds, InputLayout, tableFeeds } from '../src/serving/feeds';
+import { createSession, runClassifier, runRegressor, Session } from '../src/serving/onnx-runner';
 import { syntheticLogistic } from './helpers/synthetic';
 
 const DATASET = path.join(__dirname, '..', 'datasets', 'breast-cancer-wisconsin.csv');
 
+/** A copy of a table with some cells missing and, in text columns, some categories never seen in training. */
+function damaged(table: Table): Table {
+  return {
+    rowCount: table.rowCount,
+    columns: table.columns.map((c): Column => c.kind === 'number'
+      ? { ...c, values: c.values.map((v, i) => (i % 7 === 0 ? NaN : v)) }
+      : { ...c, dictionary: [...c.dictionary, 'never-seen'], codes: c.codes.map((code, i) => (i % 7 === 0 ? -1 : i % 11 === 0 ? c.dictionary.length : code)) }),
+  };
+}
+
+/** ONNX on raw table rows (as serving feeds them) against the TypeScript model on recipe-applied rows. */
+async function assertParity(table: Table, d: PreparedData, layout: InputLayout, bytes: Uint8Array, ts: (x: Matrix) => ArrayLike<number>, onnxRun: (s: Session, f: Feeds) => Promise<ArrayLike<number>>, relative = false) {
+  const session = await createSession(bytes);
+  try {
+    for (const t of [table, damaged(table)]) {
+      for (const rows of [d.split.train, d.split.validation, d.split.test]) {
+        const expected = ts(applyRecipe(d.recipe, t, rows));
+        const actual = await onnxRun(session, tableFeeds(layout, t, rows));
+        assert.equal(actual.length, expected.length);
+        for (let i = 0; i < expected.length; i++) {
+          const tolerance = 1e-5 * (relative ? Math.max(1, Math.abs(expected[i])) : 1);
+          assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `cell ${i}: onnx ${actual[i]} vs ts ${expected[i]}`);
+        }
+      }
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+const positive = async (s: Session, f: Feeds) => { const r = await runClassifier(s, f); return Float64Array.from({ length: r.probabilities.length / r.classes }, (_, i) => r.probabilities[i * r.classes + 1]); };
+const allProbabilities = async (s: Session, f: Feeds) => (await runClassifier(s, f)).probabilities;
+
 describe('ONNX export', () => {
-  it('agrees with the TypeScript model to 1e-5 on every row, missing values included', async () => {
+  it('logistic: agrees with the TypeScript model to 1e-5 on every row, missing values included', async () => {
     const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
     const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
     const d = prepareBinaryData(table, { target: 'diagnosis', features, seed: 42 });
-    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [1e-3, 1e-2] });
-    const session = await createSession(exportLogisticToOnnx(model));
-    // every row of every split, plus copies of the test rows with some features knocked out
-    const holes = { ...d.x.test, data: d.x.test.data.map((v, k) => (k % 7 === 0 ? NaN : v)) };
-    for (const x of [d.x.train, d.x.validation, d.x.test, holes]) {
-      const expected = predictProba(model, x);
-      const actual = await positiveProbabilities(session, x);
-      for (let i = 0; i < x.rows; i++) assert.ok(Math.abs(actual[i] - expected[i]) < 1e-5, `row ${i}: onnx ${actual[i]} vs ts ${expected[i]}`);
-    }
-    await session.release();
+    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2Grid: [1e-3, 1e-2] });
+    await assertParity(table, d, { numeric: features, categorical: [] }, exportLogisticToOnnx(d.recipe, model), (x) => predictProba(model, x), positive);
   });
 
-  it('describes itself: raw-feature input, two-class output, metadata', () => {
+  it('one-hot encodes text features inside the graph; unseen and missing categories encode as zeros', async () => {
+    const { table } = syntheticLogistic({ rows: 3_000, weights: [2, -1, 0.5], bias: 0, seed: 5 });
+    const x1 = table.columns[0];
+    assert.ok(x1.kind === 'number');
+    // a text feature that carries x1's sign: the model must learn from it through the one-hot columns
+    table.columns.push({ name: 'plan', kind: 'string', dictionary: ['basic', 'pro', 'team'], codes: Int32Array.from(x1.values, (v, i) => (v > 0.5 ? 1 : v > -0.5 ? (i % 2 ? 2 : 0) : 0)) });
+    const d = prepareData(table, { target: 'label', numeric: ['x2', 'x3'], categorical: ['plan'], task: 'binary', seed: 2 });
+    assert.deepEqual(d.features, ['x2', 'x3', 'plan=basic', 'plan=pro', 'plan=team']);
+    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-3] });
+    assert.ok(model.weights[3] > model.weights[2] + 1, 'plan=pro (high x1) raises the odds');
+    const bytes = exportLogisticToOnnx(d.recipe, model);
+    await assertParity(table, d, { numeric: ['x2', 'x3'], categorical: ['plan'] }, bytes, (x) => predictProba(model, x), positive);
+    const decoded = onnx.ModelProto.decode(bytes);
+    assert.deepEqual(decoded.graph?.input?.map((i) => i.name), ['numeric', 'categorical_0']);
+    assert.ok(decoded.graph?.node?.some((n) => n.opType === 'OneHotEncoder' && n.domain === 'ai.onnx.ml'));
+  });
+
+  it('applies the declared imputation and scaling', () => {
+    const table = parseCsv('a,y\n1,0\n2,1\n2,0\n,1\n10,1\n');
+    const rows = Int32Array.from([0, 1, 2, 3, 4]);
+    const value = (spec: RecipeSpec) => { const r = fitRecipe(table, rows, ['a'], [], spec); return [r.numeric[0].impute, applyRecipe(r, table, rows).data[3]]; };
+    assert.deepEqual(value({ impute: 'median', scale: 'none' }), [2, 2]);
+    assert.deepEqual(value({ impute: 'most_frequent', scale: 'none' }), [2, 2]);
+    assert.deepEqual(value({ impute: 'constant', imputeValue: -1, scale: 'none' }), [-1, -1]);
+    assert.deepEqual(value({ impute: 'mean', scale: 'minmax' }), [3.75, (3.75 - 1) / 9]);
+    const standard = fitRecipe(table, rows, ['a'], [], {});
+    const z = applyRecipe(standard, table, rows).data;
+    assert.ok(Math.abs(z.reduce((s, v) => s + v, 0)) < 1e-12, 'standardised training column has mean 0');
+  });
+
+  it('describes itself: raw-feature inputs, two-class output, metadata', () => {
     const { table, features } = syntheticLogistic({ rows: 500, weights: [1, -1], bias: 0, seed: 1 });
     const d = prepareBinaryData(table, { target: 'label', features, seed: 1 });
     const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [0.01] });
-    const decoded = onnx.ModelProto.decode(exportLogisticToOnnx(model));
-    assert.equal(decoded.graph?.input?.[0].name, 'features');
+    const decoded = onnx.ModelProto.decode(exportLogisticToOnnx(d.recipe, model));
+    assert.equal(decoded.graph?.input?.[0].name, 'numeric');
     assert.equal(decoded.graph?.output?.[0].name, 'probabilities');
     const meta = Object.fromEntries((decoded.metadataProps ?? []).map((p) => [p.key, p.value]));
-    assert.deepEqual(JSON.parse(meta.features), ['x1', 'x2']);
+    assert.deepEqual(JSON.parse(meta.numeric), ['x1', 'x2']);
     assert.deepEqual(JSON.parse(meta.classes), ['no', 'yes']);
     assert.ok(decoded.graph?.node?.some((n) => n.opType === 'Where'), 'imputation is inside the graph');
   });
@@ -53,31 +113,21 @@ describe('ONNX export of softmax and ridge', () => {
   const irisFeatures = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
   it('softmax: ONNX probabilities agree with TypeScript to 1e-5 on every row', async () => {
-    const d = prepareData(iris, { target: 'species', features: irisFeatures, task: 'multiclass', seed: 3 });
+    const d = prepareData(iris, { target: 'species', numeric: irisFeatures, task: 'multiclass', seed: 3 });
     assert.deepEqual(d.classes, ['setosa', 'versicolor', 'virginica']);
-    const { model } = trainSoftmax(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: irisFeatures, classes: d.classes, l2Grid: [1e-2] });
-    const session = await createSession(exportSoftmaxToOnnx(model));
-    for (const x of [d.x.train, d.x.test, { ...d.x.test, data: d.x.test.data.map((v, k) => (k % 5 === 0 ? NaN : v)) }]) {
-      const expected = predictSoftmax(model, x);
-      const { probabilities } = await runClassifier(session, { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) });
-      for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(probabilities[i] - expected[i]) < 1e-5, `cell ${i}`);
-    }
+    const { model } = trainSoftmax(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2Grid: [1e-2] });
+    await assertParity(iris, d, { numeric: irisFeatures, categorical: [] }, exportSoftmaxToOnnx(d.recipe, model), (x) => predictSoftmax(model, x), allProbabilities);
     const m = multiclassMetrics(d.y.test, predictSoftmax(model, d.x.test), 3);
     assert.ok(m.accuracy > 0.85, `iris test accuracy ${m.accuracy}`);
-    await session.release();
   });
 
   it('ridge: ONNX predictions agree with TypeScript to 1e-5 relative on every row', async () => {
     const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
     const features = table.columns.filter((c) => c.name !== 'diagnosis' && c.name !== 'area_mean').map((c) => c.name);
-    const d = prepareData(table, { target: 'area_mean', features, task: 'regression', seed: 3 });
-    const { model } = trainRidge(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, l2Grid: [1e-3, 1e-1] });
-    const session = await createSession(exportRidgeToOnnx(model));
-    const expected = predictRidge(model, d.x.test);
-    const actual = await runRegressor(session, d.x.test);
-    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])), `row ${i}: ${actual[i]} vs ${expected[i]}`);
-    assert.ok(regressionMetrics(d.y.test, expected).r2 > 0.95);
-    await session.release();
+    const d = prepareData(table, { target: 'area_mean', numeric: features, categorical: ['diagnosis'], task: 'regression', seed: 3 });
+    const { model } = trainRidge(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, l2Grid: [1e-3, 1e-1] });
+    await assertParity(table, d, { numeric: features, categorical: ['diagnosis'] }, exportRidgeToOnnx(d.recipe, model), (x) => predictRidge(model, x), runRegressor, true);
+    assert.ok(regressionMetrics(d.y.test, predictRidge(model, d.x.test)).r2 > 0.95);
   });
 });
 
@@ -151,10 +201,10 @@ describe('dataset validation', () => {
     assert.ok(!validateForTraining(flat, { target: 'y', kind: 'ridge' }).ok);
   });
 
-  it('refuses named features that are absent or text, and warns about ignored text columns', () => {
+  it('refuses named features that are absent or identifier-like text, and warns about ignored text columns', () => {
     const table = csv(['a,name,y', ...many(40, (i) => `${i},n${i},${i % 2}`)]);
     const named = validateForBinaryClassification(table, { target: 'y', features: ['a', 'name', 'zzz'] });
-    assert.deepEqual(named.issues.filter((i) => i.severity === 'error').map((i) => i.code).sort(), ['feature_not_numeric', 'missing_feature']);
+    assert.deepEqual(named.issues.filter((i) => i.severity === 'error').map((i) => i.code).sort(), ['missing_feature', 'too_many_categories']);
     const inferred = validateForBinaryClassification(table, { target: 'y' });
     assert.ok(inferred.ok);
     assert.ok(inferred.issues.some((i) => i.code === 'text_column_ignored' && i.column === 'name'));

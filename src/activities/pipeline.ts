@@ -8,8 +8,10 @@ import { Pool } from 'pg';
 import { readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
-import { INPUT_NAME, OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
-import { PreparedData, prepareData } from '../ml/prepare';
+import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
+import { encodeTarget, splitRows } from '../ml/prepare';
+import { RecipeSpec } from '../ml/recipe';
+import { Split } from '../ml/split';
 import { SearchCandidate } from '../ml/search';
 import { ModelKind, Task } from '../ml/task';
 import { tableStatistics } from '../ml/statistics';
@@ -19,6 +21,7 @@ import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
 import { recordEvaluation, recordTraining } from '../store/runs';
 import * as registry from '../store/registry';
+import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { trainInThread } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary } from '../workflows/definitions';
@@ -45,28 +48,42 @@ export interface FeatureSpec {
   task?: Task;
   kind?: ModelKind;
   target: string;
+  /** Raw features: every one, and which of them are numeric or text (one-hot encoded). */
   features: string[];
+  numeric?: string[];
+  categorical?: string[];
+  recipe?: RecipeSpec;
   positiveClass?: string;
   seed: number;
 }
 
 
-/** Runs an ONNX file on the test split and scores it for its task. */
-async function scoreOnnx(bytes: Uint8Array, data: PreparedData): Promise<{ metrics: MetricSummary; confusion?: number[][] }> {
+/** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
+async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit): Promise<{ metrics: MetricSummary; confusion?: number[][] }> {
   const session = await createSession(bytes);
   try {
-    const x = data.x.test;
-    if (data.task === 'regression') return { metrics: numbersOf(regressionMetrics(data.y.test, await runRegressor(session, x))) };
-    const { probabilities, classes } = await runClassifier(session, { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) });
+    const feeds = tableFeeds(layout, table, data.split.test);
+    const y = Float64Array.from(data.split.test, (r) => data.y[r]);
+    if (data.task === 'regression') return { metrics: numbersOf(regressionMetrics(y, await runRegressor(session, feeds))) };
+    const { probabilities, classes } = await runClassifier(session, feeds);
     if (data.task === 'binary') {
-      const positive = Float64Array.from({ length: x.rows }, (_, i) => probabilities[i * classes + 1]);
-      return { metrics: numbersOf(binaryMetrics(data.y.test, positive)) };
+      const positive = Float64Array.from({ length: y.length }, (_, i) => probabilities[i * classes + 1]);
+      return { metrics: numbersOf(binaryMetrics(y, positive)) };
     }
-    const { confusion, ...rest } = multiclassMetrics(data.y.test, probabilities, classes);
+    const { confusion, ...rest } = multiclassMetrics(y, probabilities, classes);
     return { metrics: numbersOf(rest), confusion };
   } finally {
     await session.release();
   }
+}
+
+/** The target encoded for the task, and the seeded split (the one training used). */
+interface TargetSplit { task: Task; classes: string[]; y: Float64Array; split: Split }
+
+function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
+  const task = spec.task ?? 'binary';
+  const { classes, y } = encodeTarget(table, { ...spec, task });
+  return { task, classes, y, split: splitRows(y, task, spec.seed) };
 }
 
 /** The numeric fields of a metrics object, as the plain record that crosses history. */
@@ -112,13 +129,13 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
-    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind }): Promise<{ features: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
       const table = await loadTable(input.datasetId);
       const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind });
       if (!report.ok || !report.task || !report.kind) {
         throw ApplicationFailure.create({ message: formatValidationErrors(report), type: NON_RETRYABLE.validation, nonRetryable: true, details: [{ issues: report.issues }] });
       }
-      return { features: report.features, task: report.task, kind: report.kind, classes: report.classes.slice(0, 50), warnings: report.issues.filter((i) => i.severity === 'warning') };
+      return { features: report.features, numeric: report.numeric, categorical: report.categorical, task: report.task, kind: report.kind, classes: report.classes.slice(0, 50), warnings: report.issues.filter((i) => i.severity === 'warning') };
     },
 
     /**
@@ -137,7 +154,10 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
-        { csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, features: input.features, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored },
+        {
+          csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
+          positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored,
+        },
         (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
         ctx.cancellationSignal,
       );
@@ -145,19 +165,19 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const task = input.task ?? 'binary';
       const kind = input.kind ?? 'logistic';
       const params = {
-        kind, task, l2: outcome.l2, seed: input.seed, search: outcome.search, rows: outcome.rows,
+        kind, task, l2: outcome.l2, seed: input.seed, recipe: outcome.recipe, search: outcome.search, rows: outcome.rows,
         ...(task === 'binary' ? { positiveClass: outcome.classes[1] } : {}),
       };
       if (input.runId && input.modelName) {
         await recordTraining(pool, {
           runId: input.runId, modelName: input.modelName, task, kind, datasetId: input.datasetId, seed: input.seed,
-          params: { l2: outcome.l2, features: input.features, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
+          params: { l2: outcome.l2, features: input.features, recipe: outcome.recipe, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
         });
       }
       return {
         onnxDigest,
         signature: {
-          task, features: input.features, classes: outcome.classes, input: INPUT_NAME,
+          task, features: input.features, numeric: layoutOf(input).numeric, categorical: layoutOf(input).categorical, classes: outcome.classes,
           output: task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME, unused: columns.filter((c) => !input.features.includes(c)),
         },
         params,
@@ -170,8 +190,8 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      */
     async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string }): Promise<{ metrics: MetricSummary; confusion?: number[][]; champion?: ChampionComparison }> {
       const table = await loadTable(input.datasetId);
-      const data = prepareData(table, input);
-      const { metrics, confusion } = await scoreOnnx(await artifacts.get(input.onnxDigest), data);
+      const data = targetSplit(table, input);
+      const { metrics, confusion } = await scoreOnnx(await artifacts.get(input.onnxDigest), layoutOf(input), table, data);
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
@@ -180,12 +200,12 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const skip = (why: string) => ({ metrics, confusion, champion: { version: production.version, skipped: why } });
       const championTask = sig.task ?? 'binary';
       if (championTask !== data.task) return skip(`it solves a ${championTask} task, this run a ${data.task} one`);
-      const columnNames = new Set(table.columns.filter((c) => c.kind === 'number').map((c) => c.name));
-      const absent = sig.features.filter((f) => !columnNames.has(f));
-      if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not numeric columns of this dataset`);
+      const layout = layoutOf(sig);
+      const kinds = new Map(table.columns.map((c) => [c.name, c.kind]));
+      const absent = [...layout.numeric.filter((f) => kinds.get(f) !== 'number'), ...layout.categorical.filter((f) => !kinds.has(f))];
+      if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not columns of this dataset with the same type`);
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
-      const championData = prepareData(table, { ...input, features: sig.features });
-      const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), championData);
+      const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), layout, table, data);
       return { metrics, confusion, champion: { version: production.version, metrics: champion.metrics } };
     },
 

@@ -9,6 +9,7 @@ import { parseCsv } from '../ml/csv';
 import { trainLogistic } from '../ml/logistic';
 import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
 import { prepareData } from '../ml/prepare';
+import { FittedRecipe, RecipeSpec } from '../ml/recipe';
 import { trainRidge } from '../ml/ridge';
 import { SearchCandidate, SearchOptions } from '../ml/search';
 import { trainSoftmax } from '../ml/softmax';
@@ -19,7 +20,9 @@ export interface TrainingJob {
   task: Task;
   kind: ModelKind;
   target: string;
-  features: string[];
+  numeric: string[];
+  categorical: string[];
+  recipe?: RecipeSpec;
   positiveClass?: string;
   seed: number;
   l2Grid: number[];
@@ -30,6 +33,7 @@ export interface TrainingOutcome {
   onnx: Uint8Array;
   /** Class labels in output order; empty for regression. */
   classes: string[];
+  recipe: FittedRecipe;
   l2: number;
   search: SearchCandidate[];
   rows: { train: number; validation: number; test: number };
@@ -55,17 +59,17 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   let fitted: { onnx: Uint8Array; l2: number; search: SearchCandidate[] };
   if (job.kind === 'logistic') {
     const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, features, classes: classes as [string, string] });
-    fitted = { onnx: exportLogisticToOnnx(r.model), l2: r.model.l2, search: r.search };
+    fitted = { onnx: exportLogisticToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
   } else if (job.kind === 'softmax') {
     const r = trainSoftmax(x.train, y.train, x.validation, y.validation, { ...search, features, classes });
-    fitted = { onnx: exportSoftmaxToOnnx(r.model), l2: r.model.l2, search: r.search };
+    fitted = { onnx: exportSoftmaxToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
   } else {
     const r = trainRidge(x.train, y.train, x.validation, y.validation, { ...search, features });
-    fitted = { onnx: exportRidgeToOnnx(r.model), l2: r.model.l2, search: r.search };
+    fitted = { onnx: exportRidgeToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
   }
   post({
     type: 'result',
-    outcome: { ...fitted, classes, rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length } },
+    outcome: { ...fitted, classes, recipe: data.recipe, rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length } },
   });
 }
 

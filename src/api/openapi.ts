@@ -92,6 +92,11 @@ export const openApiDocument = {
           target: { type: 'string' },
           features: { type: 'array', items: { type: 'string' } },
           positiveClass: { type: 'string' },
+          preprocessing: {
+            type: 'object',
+            description: 'numbers: imputation then scaling; text features (at most 50 categories) are one-hot encoded, unseen categories encode as zeros',
+            properties: { impute: { enum: ['mean', 'median', 'most_frequent', 'constant'] }, imputeValue: { type: 'number' }, scale: { enum: ['standard', 'minmax', 'none'] } },
+          },
           approval: {
             type: 'object',
             required: ['mode'],
@@ -125,7 +130,7 @@ export const openApiDocument = {
       PredictRequest: {
         type: 'object',
         required: ['instances'],
-        properties: { instances: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: { type: ['number', 'null'] } } } },
+        properties: { instances: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: { type: ['number', 'string', 'null'] }, description: 'numbers for numeric features, strings for text features, null for missing' } } },
       },
       PredictResponse: {
         type: 'object',

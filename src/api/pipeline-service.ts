@@ -25,6 +25,11 @@ export const pipelineRequestSchema = z.strictObject({
   target: z.string().min(1),
   features: z.array(z.string().min(1)).min(1).optional(),
   positiveClass: z.string().min(1).optional(),
+  preprocessing: z.strictObject({
+    impute: z.enum(['mean', 'median', 'most_frequent', 'constant']).optional(),
+    imputeValue: z.number().finite().optional(),
+    scale: z.enum(['standard', 'minmax', 'none']).optional(),
+  }).optional(),
   approval: z.strictObject({
     mode: z.enum(['manual', 'auto']),
     thresholds: z.record(z.string(), z.number().finite()).optional(),
@@ -86,6 +91,7 @@ export class PipelineService {
       target: request.target,
       features: request.features,
       positiveClass: request.positiveClass,
+      preprocessing: request.preprocessing,
       trainer: { kind: kind as ModelKind | undefined, params: request.trainer?.params, search: request.trainer?.search },
       approval: request.approval,
       seed: request.seed,

@@ -5,11 +5,11 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { binaryMetrics } from './metrics';
-import { Preprocessing, standardize, standardizeTraining } from './preprocess';
+import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
-/** Everything needed to score raw feature rows; the ONNX export writes exactly these numbers. */
-export interface LogisticModel extends Preprocessing {
+/** A fitted binary logistic regression over preprocessed features (see recipe.ts). */
+export interface LogisticModel {
   kind: 'logistic';
   features: string[];
   /** [negative, positive] labels. */
@@ -180,13 +180,12 @@ export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, opt
   return { weights: w, bias: b, iterations: maxIterations, converged: false };
 }
 
-/** Probability of the positive class for raw (unstandardised, possibly missing) rows. */
+/** Probability of the positive class for preprocessed rows. */
 export function predictProba(model: LogisticModel, x: Matrix): Float64Array {
-  const z = standardize(x, model.imputeValues, model.center, model.scale);
   const out = new Float64Array(x.rows);
   for (let i = 0; i < x.rows; i++) {
     let t = model.bias;
-    for (let j = 0; j < x.cols; j++) t += z.data[i * x.cols + j] * model.weights[j];
+    for (let j = 0; j < x.cols; j++) t += x.data[i * x.cols + j] * model.weights[j];
     out[i] = sigmoid(t);
   }
   return out;
@@ -202,10 +201,10 @@ export interface TrainResult {
   search: SearchCandidate[];
 }
 
-/** Fits preprocessing on the training rows, searches the L2 grid on validation log loss, returns the best model. */
+/** Searches the L2 grid on validation log loss over preprocessed rows; returns the best model. */
 export function trainLogistic(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: TrainOptions): TrainResult {
-  const { z, preprocessing } = standardizeTraining(train);
-  const base = { kind: 'logistic' as const, features: options.features, classes: options.classes, ...preprocessing };
+  const z = toColumns(train);
+  const base = { kind: 'logistic' as const, features: options.features, classes: options.classes };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitLogisticColumns(z, yTrain, { l2, onIteration: options.onIteration });
     const candidate: LogisticModel = { ...base, weights: [...fit.weights], bias: fit.bias, l2 };

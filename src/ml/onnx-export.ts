@@ -2,17 +2,19 @@
  * Writes a trained model as an ONNX graph with its preprocessing inside, so the served file takes raw
  * features. The protobuf comes from the maintained ONNX schema (onnx-proto), not hand-written bytes.
  *
- * Every graph takes `features`: float32 [N, d], NaN = missing, and starts with the preprocessing
- *   Where(IsNaN(x), impute, x) -> Sub(center) -> Div(scale)
+ * Every graph takes the raw features: `numeric` float32 [N, d] (NaN = missing) and one string input
+ * [N] per categorical feature, and starts with the recipe (see recipe.ts)
+ *   numeric: Where(IsNaN(x), impute, x) -> Sub(center) -> Div(scale); text: OneHotEncoder; Concat
  * then its head: logistic MatMul -> Add -> Sigmoid -> (1 - p, p); softmax MatMul -> Add -> Softmax,
  * both giving `probabilities` [N, K] in `classes` order; ridge MatMul -> Add giving `prediction` [N, 1].
  */
 import { onnx } from 'onnx-proto';
 import { LogisticModel } from './logistic';
+import { FittedRecipe } from './recipe';
 import { RidgeModel } from './ridge';
 import { SoftmaxModel } from './softmax';
 
-export const INPUT_NAME = 'features';
+const ML_DOMAIN = 'ai.onnx.ml';
 export const OUTPUT_NAME = 'probabilities';
 export const REGRESSION_OUTPUT = 'prediction';
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -38,33 +40,72 @@ function node(opType: string, input: string[], output: string[], attribute: onnx
 }
 
 
-type Preprocessed = { features: string[]; imputeValues: number[]; center: number[]; scale: number[]; kind: string };
+export const NUMERIC_INPUT = 'numeric';
+/** Name of the string input of the i-th categorical feature. */
+export const categoricalInput = (i: number) => `categorical_${i}`;
 
-/** Builds the graph: shared preprocessing nodes, then the model's own head, and encodes it. */
-function encode(model: Preprocessed, head: { initializer: onnx.ITensorProto[]; node: onnx.INodeProto[]; output: onnx.IValueInfoProto }, props: Record<string, string>): Uint8Array {
-  const d = model.features.length;
-  const graph: onnx.IGraphProto = {
-    name: model.kind,
-    input: [valueInfo(INPUT_NAME, ['N', d])],
-    output: [head.output],
-    initializer: [
-      tensor('impute', [d], model.imputeValues),
-      tensor('center', [d], model.center),
-      tensor('scale', [d], model.scale),
-      ...head.initializer,
-    ],
-    node: [
-      node('IsNaN', [INPUT_NAME], ['missing']),
-      node('Where', ['missing', 'impute', INPUT_NAME], ['imputed']),
+function stringInfo(name: string): onnx.IValueInfoProto {
+  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.STRING, shape: { dim: [{ dimParam: 'N' }] } } } };
+}
+
+/**
+ * Builds the graph: the recipe's nodes (impute, scale, one-hot, concatenate) produce `standardized`
+ * [N, D]; the model's head maps it to the output. Deterministic bytes for the same inputs.
+ */
+function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.ITensorProto[]; node: onnx.INodeProto[]; output: onnx.IValueInfoProto }, props: Record<string, string>): Uint8Array {
+  const dn = recipe.numeric.length;
+  const input: onnx.IValueInfoProto[] = [];
+  const initializer: onnx.ITensorProto[] = [];
+  const nodes: onnx.INodeProto[] = [];
+  const parts: string[] = [];
+  if (dn > 0) {
+    input.push(valueInfo(NUMERIC_INPUT, ['N', dn]));
+    initializer.push(
+      tensor('impute', [dn], recipe.numeric.map((n) => n.impute)),
+      tensor('center', [dn], recipe.numeric.map((n) => n.center)),
+      tensor('scale', [dn], recipe.numeric.map((n) => n.scale)),
+    );
+    nodes.push(
+      node('IsNaN', [NUMERIC_INPUT], ['missing']),
+      node('Where', ['missing', 'impute', NUMERIC_INPUT], ['imputed']),
       node('Sub', ['imputed', 'center'], ['centered']),
-      node('Div', ['centered', 'scale'], ['standardized']),
-      ...head.node,
-    ],
+      node('Div', ['centered', 'scale'], ['numeric_scaled']),
+    );
+    parts.push('numeric_scaled');
+  }
+  recipe.categorical.forEach((step, i) => {
+    const name = categoricalInput(i);
+    input.push(stringInfo(name));
+    // zeros=1: a missing or unseen category encodes as all zeros instead of failing the request
+    nodes.push({
+      opType: 'OneHotEncoder', domain: ML_DOMAIN, input: [name], output: [`onehot_${i}`], name: `onehot_${i}`,
+      attribute: [
+        { name: 'cats_strings', type: onnx.AttributeProto.AttributeType.STRINGS, strings: step.categories.map((c) => Buffer.from(c, 'utf8')) },
+        { name: 'zeros', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+      ],
+    });
+    parts.push(`onehot_${i}`);
+  });
+  nodes.push(parts.length === 1
+    ? node('Identity', parts, ['standardized'])
+    : node('Concat', parts, ['standardized'], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]));
+  const graph: onnx.IGraphProto = {
+    name: kind,
+    input,
+    output: [head.output],
+    initializer: [...initializer, ...head.initializer],
+    node: [...nodes, ...head.node],
   };
-  const all: Record<string, string> = { features: JSON.stringify(model.features), kind: model.kind, ...props };
+  const all: Record<string, string> = {
+    kind,
+    numeric: JSON.stringify(recipe.numeric.map((n) => n.name)),
+    categorical: JSON.stringify(recipe.categorical.map((c) => c.name)),
+    recipe: JSON.stringify(recipe.spec),
+    ...props,
+  };
   const proto: onnx.IModelProto = {
     irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
+    opsetImport: [{ domain: '', version: 13 }, { domain: ML_DOMAIN, version: 1 }],
     producerName: 'mlops-temporal',
     producerVersion: '0.1.0',
     graph,
@@ -74,9 +115,9 @@ function encode(model: Preprocessed, head: { initializer: onnx.ITensorProto[]; n
 }
 
 /** Logistic regression: output `probabilities` [N, 2] = (1 - p, p). Deterministic bytes. */
-export function exportLogisticToOnnx(model: LogisticModel, metadata: Record<string, string> = {}): Uint8Array {
+export function exportLogisticToOnnx(recipe: FittedRecipe, model: LogisticModel, metadata: Record<string, string> = {}): Uint8Array {
   const d = model.features.length;
-  return encode(model, {
+  return encode(recipe, model.kind, {
     initializer: [tensor('weights', [d, 1], model.weights), tensor('bias', [1], [model.bias]), tensor('one', [1], [1])],
     node: [
       node('MatMul', ['standardized', 'weights'], ['linear']),
@@ -90,13 +131,13 @@ export function exportLogisticToOnnx(model: LogisticModel, metadata: Record<stri
 }
 
 /** Softmax regression: output `probabilities` [N, K] in `classes` order. */
-export function exportSoftmaxToOnnx(model: SoftmaxModel, metadata: Record<string, string> = {}): Uint8Array {
+export function exportSoftmaxToOnnx(recipe: FittedRecipe, model: SoftmaxModel, metadata: Record<string, string> = {}): Uint8Array {
   const d = model.features.length;
   const k = model.classes.length;
   // weights as [d, K] so MatMul maps [N, d] to [N, K]
   const w = new Float64Array(d * k);
   for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) w[j * k + c] = model.weights[c][j];
-  return encode(model, {
+  return encode(recipe, model.kind, {
     initializer: [tensor('weights', [d, k], w), tensor('bias', [k], model.bias)],
     node: [
       node('MatMul', ['standardized', 'weights'], ['linear']),
@@ -108,9 +149,9 @@ export function exportSoftmaxToOnnx(model: SoftmaxModel, metadata: Record<string
 }
 
 /** Ridge regression: output `prediction` [N, 1]. */
-export function exportRidgeToOnnx(model: RidgeModel, metadata: Record<string, string> = {}): Uint8Array {
+export function exportRidgeToOnnx(recipe: FittedRecipe, model: RidgeModel, metadata: Record<string, string> = {}): Uint8Array {
   const d = model.features.length;
-  return encode(model, {
+  return encode(recipe, model.kind, {
     initializer: [tensor('weights', [d, 1], model.weights), tensor('bias', [1], [model.bias])],
     node: [
       node('MatMul', ['standardized', 'weights'], ['linear']),

@@ -1,5 +1,6 @@
-/** The one recipe that turns a table into labelled train / validation / test matrices. */
-import { designMatrix, Matrix, pick } from './features';
+/** The one recipe that turns a table into labelled, preprocessed train / validation / test matrices. */
+import { Matrix } from './features';
+import { applyRecipe, FittedRecipe, fitRecipe, outputNames, RecipeSpec } from './recipe';
 import { Split, stratifiedSplit } from './split';
 import { binaryTarget } from './target';
 import { getColumn, Table } from './table';
@@ -7,10 +8,13 @@ import { classIndices, orderedClasses, Task } from './task';
 
 export interface PreparedData {
   task: Task;
-  features: string[];
   /** Class labels in output order (classification only); for binary, [negative, positive]. */
   classes: string[];
   split: Split;
+  /** Preprocessing learned on the training rows. */
+  recipe: FittedRecipe;
+  /** Names of the preprocessed columns (numeric features, then one column per category). */
+  features: string[];
   x: { train: Matrix; validation: Matrix; test: Matrix };
   /** Class index (classification) or value (regression) per row of each part. */
   y: { train: Float64Array; validation: Float64Array; test: Float64Array };
@@ -20,43 +24,51 @@ export const DEFAULT_SPLIT = { validationFraction: 0.15, testFraction: 0.15 };
 
 export interface PrepareOptions {
   target: string;
-  features: string[];
+  /** Raw numeric features, and raw text features to one-hot encode. */
+  numeric: string[];
+  categorical?: string[];
   task?: Task;
   positiveClass?: string;
   seed: number;
+  recipe?: RecipeSpec;
 }
 
-/** Deterministic for the same table, target, features, task, positive class and seed. */
-export function prepareData(table: Table, o: PrepareOptions): PreparedData {
+/** The target as class indices or values, and the class labels. */
+export function encodeTarget(table: Table, o: Pick<PrepareOptions, 'target' | 'task' | 'positiveClass'>): { classes: string[]; y: Float64Array } {
   const column = getColumn(table, o.target);
   if (!column) throw new Error(`target column "${o.target}" is not in the data`);
   const task = o.task ?? 'binary';
-  let classes: string[] = [];
-  let y: Float64Array;
-  if (task === 'binary') ({ classes, y } = binaryTarget(column, o.positiveClass));
-  else if (task === 'multiclass') { classes = orderedClasses(column); y = classIndices(column, classes); }
-  else {
-    if (column.kind !== 'number') throw new Error(`regression needs a numeric target; "${o.target}" holds text`);
-    y = column.values;
-  }
-  // Classification splits keep each class's share; regression splits rows with a target at random.
+  if (task === 'binary') return binaryTarget(column, o.positiveClass);
+  if (task === 'multiclass') { const classes = orderedClasses(column); return { classes, y: classIndices(column, classes) }; }
+  if (column.kind !== 'number') throw new Error(`regression needs a numeric target; "${o.target}" holds text`);
+  return { classes: [], y: column.values };
+}
+
+/** The seeded split: classification keeps each class's share in every part; regression splits at random. */
+export function splitRows(y: Float64Array, task: Task, seed: number): Split {
   const strata = task === 'regression' ? y.map((v) => (Number.isNaN(v) ? NaN : 0)) : y;
-  const split = stratifiedSplit(strata, { seed: o.seed, ...DEFAULT_SPLIT });
+  return stratifiedSplit(strata, { seed, ...DEFAULT_SPLIT });
+}
+
+/** Deterministic for the same table, options and seed. */
+export function prepareData(table: Table, o: PrepareOptions): PreparedData {
+  const task = o.task ?? 'binary';
+  const { classes, y } = encodeTarget(table, o);
+  const split = splitRows(y, task, o.seed);
+  const recipe = fitRecipe(table, split.train, o.numeric, o.categorical ?? [], o.recipe);
+  const pick = (rows: Int32Array) => Float64Array.from(rows, (r) => y[r]);
   return {
     task,
-    features: o.features,
     classes,
     split,
-    x: {
-      train: designMatrix(table, o.features, split.train),
-      validation: designMatrix(table, o.features, split.validation),
-      test: designMatrix(table, o.features, split.test),
-    },
-    y: { train: pick(y, split.train), validation: pick(y, split.validation), test: pick(y, split.test) },
+    recipe,
+    features: outputNames(recipe),
+    x: { train: applyRecipe(recipe, table, split.train), validation: applyRecipe(recipe, table, split.validation), test: applyRecipe(recipe, table, split.test) },
+    y: { train: pick(split.train), validation: pick(split.validation), test: pick(split.test) },
   };
 }
 
-/** Binary classification data (the classes are [negative, positive]). */
-export function prepareBinaryData(table: Table, o: Omit<PrepareOptions, 'task'>): PreparedData & { classes: [string, string] } {
-  return prepareData(table, { ...o, task: 'binary' }) as PreparedData & { classes: [string, string] };
+/** Binary classification over numeric features (the classes are [negative, positive]). */
+export function prepareBinaryData(table: Table, o: { target: string; features: string[]; positiveClass?: string; seed: number }): PreparedData & { classes: [string, string] } {
+  return prepareData(table, { ...o, numeric: o.features, task: 'binary' }) as PreparedData & { classes: [string, string] };
 }

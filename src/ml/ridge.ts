@@ -1,11 +1,11 @@
-/** Ridge linear regression on standardised features, solved in closed form with mathjs. */
+/** Ridge linear regression on preprocessed (standardised) features, solved in closed form with mathjs. */
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { regressionMetrics } from './metrics';
-import { Preprocessing, standardize, standardizeTraining } from './preprocess';
+import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
-export interface RidgeModel extends Preprocessing {
+export interface RidgeModel {
   kind: 'ridge';
   features: string[];
   weights: number[];
@@ -14,8 +14,8 @@ export interface RidgeModel extends Preprocessing {
 }
 
 /**
- * Minimises mean squared error / 2 + (l2 / 2)·‖w‖². The training columns are centred, so the intercept
- * is the mean target and w solves (ZᵀZ/n + l2·I) w = Zᵀ(y − ȳ)/n.
+ * Minimises mean squared error / 2 + (l2 / 2)·‖w‖² with an unpenalised intercept: on columns centred
+ * by their training means, w solves (ZᵀZ/n + l2·I) w = Zᵀ(y − ȳ)/n, and b = ȳ − Σ w_j·mean_j.
  */
 export function fitRidgeColumns(columns: Float64Array[], y: Float64Array, l2: number): { weights: number[]; bias: number } {
   const d = columns.length;
@@ -23,6 +23,7 @@ export function fitRidgeColumns(columns: Float64Array[], y: Float64Array, l2: nu
   let mean = 0;
   for (let i = 0; i < n; i++) mean += y[i];
   mean /= n;
+  const means = columns.map((col) => { let s = 0; for (let i = 0; i < n; i++) s += col[i]; return s / n; });
   const A: number[][] = Array.from({ length: d }, () => new Array<number>(d).fill(0));
   const rhs: number[] = new Array<number>(d).fill(0);
   for (let a = 0; a < d; a++) {
@@ -31,7 +32,7 @@ export function fitRidgeColumns(columns: Float64Array[], y: Float64Array, l2: nu
       const colC = columns[c];
       let s = 0;
       for (let i = 0; i < n; i++) s += colA[i] * colC[i];
-      A[a][c] = A[c][a] = s / n;
+      A[a][c] = A[c][a] = s / n - means[a] * means[c];
     }
     A[a][a] += l2;
     let s = 0;
@@ -39,11 +40,12 @@ export function fitRidgeColumns(columns: Float64Array[], y: Float64Array, l2: nu
     rhs[a] = s / n;
   }
   const weights = d > 0 ? (math.lusolve(A, rhs) as number[][]).map((v) => v[0]) : [];
-  return { weights, bias: mean };
+  return { weights, bias: mean - weights.reduce((s, w, j) => s + w * means[j], 0) };
 }
 
-export function predictRidge(model: RidgeModel, x: Matrix): Float64Array {
-  const z = standardize(x, model.imputeValues, model.center, model.scale);
+/** Predicted values for preprocessed rows. */
+export function predictRidge(model: RidgeModel, z: Matrix): Float64Array {
+  const x = z;
   const out = new Float64Array(x.rows);
   for (let i = 0; i < x.rows; i++) {
     let t = model.bias;
@@ -54,8 +56,8 @@ export function predictRidge(model: RidgeModel, x: Matrix): Float64Array {
 }
 
 export function trainRidge(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[] }): { model: RidgeModel; search: SearchCandidate[] } {
-  const { z, preprocessing } = standardizeTraining(train);
-  const base = { kind: 'ridge' as const, features: options.features, ...preprocessing };
+  const z = toColumns(train);
+  const base = { kind: 'ridge' as const, features: options.features };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitRidgeColumns(z, yTrain, l2);
     const candidate: RidgeModel = { ...base, weights: fit.weights, bias: fit.bias, l2 };

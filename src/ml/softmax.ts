@@ -1,14 +1,14 @@
 /**
- * Multinomial (softmax) logistic regression with mean imputation, standardisation and L2, fitted by
+ * Multinomial (softmax) logistic regression with L2 over preprocessed features, fitted by
  * L-BFGS over the K×d weights and K intercepts (a Newton Hessian would be (K·d)² wide).
  */
 import { Matrix } from './features';
 import { minimizeLbfgs } from './lbfgs';
 import { multiclassMetrics } from './metrics';
-import { Preprocessing, standardize, standardizeTraining } from './preprocess';
+import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
-export interface SoftmaxModel extends Preprocessing {
+export interface SoftmaxModel {
   kind: 'softmax';
   features: string[];
   classes: string[];
@@ -80,9 +80,9 @@ export function fitSoftmaxColumns(columns: Float64Array[], y: Float64Array, clas
   return { weights, bias: Array.from(result.x.subarray(k * d)), iterations: result.iterations };
 }
 
-/** Class probabilities, row-major [rows][K], for raw rows. */
-export function predictSoftmax(model: SoftmaxModel, x: Matrix): Float64Array {
-  const z = standardize(x, model.imputeValues, model.center, model.scale);
+/** Class probabilities, row-major [rows][K], for preprocessed rows. */
+export function predictSoftmax(model: SoftmaxModel, z: Matrix): Float64Array {
+  const x = z;
   const k = model.classes.length;
   const out = new Float64Array(x.rows * k);
   for (let i = 0; i < x.rows; i++) {
@@ -97,8 +97,8 @@ export function predictSoftmax(model: SoftmaxModel, x: Matrix): Float64Array {
 }
 
 export function trainSoftmax(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[]; classes: string[] }): { model: SoftmaxModel; search: SearchCandidate[] } {
-  const { z, preprocessing } = standardizeTraining(train);
-  const base = { kind: 'softmax' as const, features: options.features, classes: options.classes, ...preprocessing };
+  const z = toColumns(train);
+  const base = { kind: 'softmax' as const, features: options.features, classes: options.classes };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitSoftmaxColumns(z, yTrain, options.classes.length, { l2, onIteration: options.onIteration });
     const candidate: SoftmaxModel = { ...base, weights: fit.weights, bias: fit.bias, l2 };

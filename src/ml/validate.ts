@@ -3,6 +3,9 @@ import { labelCounts } from './target';
 import { Column, columnLength, getColumn, isMissing, Table } from './table';
 import { DEFAULT_KIND, inferTask, KIND_TASKS, MAX_CLASSES, ModelKind, Task } from './task';
 
+/** Most categories a text feature may have to be one-hot encoded. */
+export const MAX_CATEGORIES = 50;
+
 export type Severity = 'error' | 'warning';
 
 export interface ValidationIssue {
@@ -26,8 +29,10 @@ export interface ValidationReport {
   /** The learning problem the target poses, and the model family that will learn it. */
   task?: Task;
   kind?: ModelKind;
-  /** Feature columns that training will use, in order. */
+  /** Feature columns that training will use, in order: the numeric ones, then the text ones (one-hot). */
   features: string[];
+  numeric: string[];
+  categorical: string[];
   classes: { label: string; count: number }[];
   columns: ColumnSummary[];
   issues: ValidationIssue[];
@@ -114,24 +119,36 @@ export function validateForTraining(table: Table, rules: ValidationRules): Valid
     }
   }
 
-  let features: string[];
+  // Text columns become one-hot features unless they look like identifiers or free text.
+  const categoryTrouble = (c: ColumnSummary): string | undefined => {
+    const present = Math.round(table.rowCount * (1 - c.missingRatio));
+    if (c.distinct > MAX_CATEGORIES) return `${c.distinct} distinct values; at most ${MAX_CATEGORIES} categories are one-hot encoded`;
+    if (present >= 20 && c.distinct > present / 2) return `${c.distinct} distinct values in ${present} rows, which looks like an identifier or free text`;
+    return undefined;
+  };
+  const numeric: string[] = [];
+  const categorical: string[] = [];
   if (rules.features) {
-    features = [];
     for (const name of rules.features) {
       const column = getColumn(table, name);
+      const trouble = column?.kind === 'string' ? categoryTrouble(summaryOf(name)!) : undefined;
       if (!column) error('missing_feature', `feature column "${name}" is not in the data`, name);
       else if (name === rules.target) error('target_as_feature', `"${name}" is the target and cannot also be a feature`, name);
-      else if (column.kind !== 'number') error('feature_not_numeric', `feature "${name}" holds text (e.g. "${column.dictionary[0]}"); only numeric features are supported`, name);
-      else features.push(name);
+      else if (trouble) error('too_many_categories', `text feature "${name}" has ${trouble}`, name);
+      else (column.kind === 'number' ? numeric : categorical).push(name);
     }
   } else {
-    features = table.columns.filter((c) => c.name !== rules.target && c.kind === 'number').map((c) => c.name);
     for (const c of table.columns) {
-      if (c.name !== rules.target && c.kind === 'string') warn('text_column_ignored', `column "${c.name}" holds text and is not used as a feature`, c.name);
+      if (c.name === rules.target) continue;
+      if (c.kind === 'number') { numeric.push(c.name); continue; }
+      const trouble = categoryTrouble(summaryOf(c.name)!);
+      if (trouble) warn('text_column_ignored', `column "${c.name}" holds text with ${trouble}; it is not used as a feature`, c.name);
+      else categorical.push(c.name);
     }
   }
-  if (features.length === 0 && !issues.some((i) => i.code === 'missing_feature' || i.code === 'feature_not_numeric')) {
-    error('no_features', 'no numeric feature columns to train on');
+  const features = [...numeric, ...categorical];
+  if (features.length === 0 && !issues.some((i) => i.code === 'missing_feature' || i.code === 'too_many_categories')) {
+    error('no_features', 'no feature columns to train on');
   }
   for (const name of features) {
     const s = summaryOf(name)!;
@@ -141,7 +158,7 @@ export function validateForTraining(table: Table, rules: ValidationRules): Valid
       warn('constant_feature', `feature "${name}" has a single value and carries no information`, name);
     }
   }
-  return { ok: !issues.some((i) => i.severity === 'error'), rowCount: table.rowCount, target: rules.target, task, kind, features, classes, columns, issues };
+  return { ok: !issues.some((i) => i.severity === 'error'), rowCount: table.rowCount, target: rules.target, task, kind, features, numeric, categorical, classes, columns, issues };
 }
 
 /** A readable multi-line account of the errors in a report. */

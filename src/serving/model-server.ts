@@ -7,8 +7,8 @@ import { Pool, PoolClient } from 'pg';
 import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
 import { DEPLOYMENTS_CHANNEL, listProductionVersions, ModelSignature } from '../store/registry';
-import * as ort from 'onnxruntime-node';
-import { createSession, runClassifier, Session } from './onnx-runner';
+import { Feeds, feedsFor, layoutOf } from './feeds';
+import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
 
 interface LoadedModel {
   name: string;
@@ -28,20 +28,22 @@ export interface ModelServerOptions {
 
 const MAX_REPORTED_PROBLEMS = 20;
 
-/** Turns JSON instances into a float32 matrix in signature order, or explains what is wrong. */
-export function instancesToMatrix(instances: unknown, signature: ModelSignature, maxBatch: number): Float32Array {
+/** Turns JSON instances into the model's input tensors, or explains every problem (up to 20). */
+export function instancesToFeeds(instances: unknown, signature: ModelSignature, maxBatch: number): { feeds: Feeds; rows: number } {
   if (!Array.isArray(instances)) throw new ApiError('invalid_request', '"instances" must be an array of objects, one per row');
   if (instances.length === 0) throw new ApiError('invalid_request', '"instances" is empty; send at least one row');
   if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
-  const features = signature.features;
-  const d = features.length;
+  const layout = layoutOf(signature);
+  const features = [...layout.numeric, ...layout.categorical];
+  const dn = layout.numeric.length;
   const known = new Set([...features, ...(signature.unused ?? [])]);
-  const data = new Float32Array(instances.length * d);
+  const numeric = new Float32Array(instances.length * dn);
+  const categorical = layout.categorical.map(() => new Array<string>(instances.length).fill(''));
   const problems: string[] = [];
   for (let i = 0; i < instances.length && problems.length < MAX_REPORTED_PROBLEMS; i++) {
     const row = instances[i];
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      problems.push(`instances[${i}] must be an object mapping feature names to numbers`);
+      problems.push(`instances[${i}] must be an object mapping feature names to values`);
       continue;
     }
     const record = row as Record<string, unknown>;
@@ -49,15 +51,21 @@ export function instancesToMatrix(instances: unknown, signature: ModelSignature,
     if (missing.length > 0) problems.push(`instances[${i}] is missing feature(s): ${missing.join(', ')}`);
     const extra = Object.keys(record).filter((k) => !known.has(k));
     if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')} (the model takes ${features.join(', ')})`);
-    for (let j = 0; j < d; j++) {
-      const value = record[features[j]];
-      if (value === null) data[i * d + j] = NaN; // missing: imputed inside the model
-      else if (typeof value === 'number' && Number.isFinite(value)) data[i * d + j] = value;
-      else if (value !== undefined) problems.push(`instances[${i}].${features[j]} must be a number or null, got ${typeof value === 'number' ? String(value) : typeof value}`);
-    }
+    layout.numeric.forEach((name, j) => {
+      const value = record[name];
+      if (value === null) numeric[i * dn + j] = NaN; // missing: imputed inside the model
+      else if (typeof value === 'number' && Number.isFinite(value)) numeric[i * dn + j] = value;
+      else if (value !== undefined) problems.push(`instances[${i}].${name} must be a number or null, got ${typeof value === 'number' ? String(value) : typeof value}`);
+    });
+    layout.categorical.forEach((name, j) => {
+      const value = record[name];
+      if (typeof value === 'string') categorical[j][i] = value.trim();
+      else if (typeof value === 'number' && Number.isFinite(value)) categorical[j][i] = String(value);
+      else if (value !== null && value !== undefined) problems.push(`instances[${i}].${name} must be a string (a category) or null, got ${typeof value}`);
+    });
   }
   if (problems.length > 0) throw new ApiError('invalid_request', `invalid instances: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, { problems });
-  return data;
+  return { feeds: feedsFor(layout, instances.length, numeric, categorical), rows: instances.length };
 }
 
 export class ModelServer {
@@ -135,17 +143,14 @@ export class ModelServer {
 
   async predict(name: string, instances: unknown): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {
     const model = await this.resolve(name);
-    const data = instancesToMatrix(instances, model.signature, this.options.maxBatch);
-    const rows = data.length / model.signature.features.length;
-    const cols = model.signature.features.length;
+    const { feeds, rows } = instancesToFeeds(instances, model.signature, this.options.maxBatch);
     const predictions: Prediction[] = [];
     if (model.signature.task === 'regression') {
-      const out = await model.session.run({ [model.signature.input]: new ort.Tensor('float32', data, [rows, cols]) });
-      const values = out[model.signature.output].data as Float32Array;
+      const values = await runRegressor(model.session, feeds);
       for (let i = 0; i < rows; i++) predictions.push({ value: values[i] });
       return { predictions, model: { name: model.name, version: model.version } };
     }
-    const { probabilities, classes } = await runClassifier(model.session, { rows, cols, data });
+    const { probabilities, classes } = await runClassifier(model.session, feeds);
     const labels = model.signature.classes;
     for (let i = 0; i < rows; i++) {
       const probs: Record<string, number> = {};

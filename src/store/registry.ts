@@ -15,11 +15,16 @@ export const DEPLOYMENTS_CHANNEL = 'mlops_deployments';
 export interface ModelSignature {
   /** binary, multiclass or regression; absent on versions registered before the task was recorded (binary). */
   task?: Task;
-  /** Feature names, in the column order of the ONNX input tensor. */
+  /** Raw feature names a request sends: numeric ones (the `numeric` input, in this order), then text ones. */
   features: string[];
+  /** Numeric features, in the column order of the ONNX `numeric` input; absent on old versions (= features). */
+  numeric?: string[];
+  /** Text features, one-hot encoded in the graph; the i-th feeds ONNX input `categorical_<i>`. */
+  categorical?: string[];
   /** Class labels, in the column order of the ONNX output tensor; empty for regression. */
   classes: string[];
-  input: string;
+  /** ONNX input name of versions registered before text features existed. */
+  input?: string;
   output: string;
   /**
    * Columns of the training data the model does not use (the target, ignored text columns).

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
+import type { RecipeSpec } from '../ml/recipe';
 import type { ModelKind, Task } from '../ml/task';
 
 export const PIPELINE_WORKFLOW = 'trainingPipeline';
@@ -37,9 +38,11 @@ export interface PipelineInput {
   model: string;
   data: { uri: string; query?: string };
   target: string;
-  /** Feature columns; default: every numeric column except the target. */
+  /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
   features?: string[];
   positiveClass?: string;
+  /** How features are prepared: imputation and scaling of numbers (text features are one-hot encoded). */
+  preprocessing?: RecipeSpec;
   trainer?: TrainerSpec;
   approval?: ApprovalPolicy;
   seed?: number;

@@ -82,7 +82,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('train');
     const spec = {
       datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: input.target,
-      features: validation.features, positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
+      features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
+      positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
     };
     const l2Grid = input.trainer?.search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
     const trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });

@@ -1,0 +1,128 @@
+/**
+ * The preprocessing recipe: learned on the training rows, applied identically in TypeScript (to train
+ * and score) and inside the ONNX graph (to serve), so a served model takes raw features.
+ *
+ * Numeric features: impute missing values (mean, median, most frequent or a constant), then scale
+ * (standard, min-max or none). Text features: one-hot over the categories seen in training; a missing
+ * or unseen category encodes as all zeros. The output is one matrix: numeric block, then one-hot blocks.
+ */
+import { Matrix } from './features';
+import { quantileSorted } from './statistics';
+import { cellText, getColumn, Table } from './table';
+
+export interface RecipeSpec {
+  impute?: 'mean' | 'median' | 'most_frequent' | 'constant';
+  /** The value `impute: "constant"` fills in. */
+  imputeValue?: number;
+  scale?: 'standard' | 'minmax' | 'none';
+}
+
+export interface NumericStep {
+  name: string;
+  impute: number;
+  center: number;
+  scale: number;
+}
+
+export interface CategoricalStep {
+  name: string;
+  categories: string[];
+}
+
+export interface FittedRecipe {
+  spec: Required<Pick<RecipeSpec, 'impute' | 'scale'>> & { imputeValue?: number };
+  numeric: NumericStep[];
+  categorical: CategoricalStep[];
+}
+
+/** Columns the recipe produces, in order: numeric names, then `name=category` per one-hot column. */
+export function outputNames(recipe: FittedRecipe): string[] {
+  return [...recipe.numeric.map((n) => n.name), ...recipe.categorical.flatMap((c) => c.categories.map((k) => `${c.name}=${k}`))];
+}
+
+function present(values: Float64Array, rows: Int32Array): Float64Array {
+  const out: number[] = [];
+  for (let r = 0; r < rows.length; r++) { const v = values[rows[r]]; if (!Number.isNaN(v)) out.push(v); }
+  return Float64Array.from(out);
+}
+
+function mostFrequent(sorted: Float64Array): number {
+  let best = sorted[0], bestCount = 0, run = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    run = i > 0 && sorted[i] === sorted[i - 1] ? run + 1 : 1;
+    if (run > bestCount) { bestCount = run; best = sorted[i]; }
+  }
+  return best;
+}
+
+/** Learns every step from the training rows only, so validation and test rows stay unseen. */
+export function fitRecipe(table: Table, rows: Int32Array, numeric: string[], categorical: string[], spec: RecipeSpec = {}): FittedRecipe {
+  const impute = spec.impute ?? 'mean';
+  const scaleKind = spec.scale ?? 'standard';
+  const numericSteps = numeric.map((name): NumericStep => {
+    const column = getColumn(table, name);
+    if (!column || column.kind !== 'number') throw new Error(`feature "${name}" is not a numeric column`);
+    const values = present(column.values, rows).sort();
+    const n = values.length;
+    const mean = n > 0 ? values.reduce((s, v) => s + v, 0) / n : 0;
+    let fill: number;
+    if (impute === 'constant') fill = spec.imputeValue ?? 0;
+    else if (n === 0) fill = 0;
+    else if (impute === 'median') fill = quantileSorted(values, 0.5);
+    else if (impute === 'most_frequent') fill = mostFrequent(values);
+    else fill = mean;
+    // Statistics of the imputed column: imputed cells count at the fill value.
+    const missing = rows.length - n;
+    const total = rows.length;
+    const imputedMean = total > 0 ? (mean * n + fill * missing) / total : 0;
+    let squares = missing * (fill - imputedMean) ** 2;
+    for (let i = 0; i < n; i++) squares += (values[i] - imputedMean) ** 2;
+    const sd = total > 0 ? Math.sqrt(squares / total) : 0;
+    const min = n > 0 ? Math.min(values[0], fill) : fill;
+    const max = n > 0 ? Math.max(values[n - 1], fill) : fill;
+    if (scaleKind === 'standard') return { name, impute: fill, center: imputedMean, scale: sd > 1e-12 ? sd : 1 };
+    if (scaleKind === 'minmax') return { name, impute: fill, center: min, scale: max - min > 1e-12 ? max - min : 1 };
+    return { name, impute: fill, center: 0, scale: 1 };
+  });
+  const categoricalSteps = categorical.map((name): CategoricalStep => {
+    const column = getColumn(table, name);
+    if (!column) throw new Error(`feature "${name}" is not in the data`);
+    const seen = new Set<string>();
+    for (let r = 0; r < rows.length; r++) { const t = cellText(column, rows[r]); if (t !== null) seen.add(t); }
+    return { name, categories: [...seen].sort() };
+  });
+  return { spec: { impute, scale: scaleKind, ...(impute === 'constant' ? { imputeValue: spec.imputeValue ?? 0 } : {}) }, numeric: numericSteps, categorical: categoricalSteps };
+}
+
+/** Applies the recipe to rows of a table: a row-major matrix of outputNames(recipe) columns. */
+export function applyRecipe(recipe: FittedRecipe, table: Table, rows: Int32Array): Matrix {
+  const width = recipe.numeric.length + recipe.categorical.reduce((s, c) => s + c.categories.length, 0);
+  const data = new Float64Array(rows.length * width);
+  recipe.numeric.forEach((step, j) => {
+    const column = getColumn(table, step.name);
+    if (!column || column.kind !== 'number') throw new Error(`feature "${step.name}" is not a numeric column`);
+    for (let r = 0; r < rows.length; r++) {
+      const v = column.values[rows[r]];
+      data[r * width + j] = ((Number.isNaN(v) ? step.impute : v) - step.center) / step.scale;
+    }
+  });
+  let offset = recipe.numeric.length;
+  for (const step of recipe.categorical) {
+    const column = getColumn(table, step.name);
+    if (!column) throw new Error(`feature "${step.name}" is not in the data`);
+    const index = new Map(step.categories.map((c, k) => [c, k]));
+    for (let r = 0; r < rows.length; r++) {
+      const k = index.get(cellText(column, rows[r]) ?? '');
+      if (k !== undefined) data[r * width + offset + k] = 1;
+    }
+    offset += step.categories.length;
+  }
+  return { rows: rows.length, cols: width, data };
+}
+
+/** Column-major copy of a row-major matrix, the layout the fitting loops want. */
+export function toColumns(x: Matrix): Float64Array[] {
+  const columns = Array.from({ length: x.cols }, () => new Float64Array(x.rows));
+  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) columns[j][i] = x.data[i * x.cols + j];
+  return columns;
+}
