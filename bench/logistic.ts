@@ -5,16 +5,16 @@
  *   python3 -m pip install --target /tmp/pyref scikit-learn     # once
  *   PYTHONPATH=/tmp/pyref node --import tsx bench/logistic.ts [rows] [cols]
  *
- * Both fit on the first 80% (standardised with its mean and std, inside the timing) at the same L2
+ * Both fit on the first 80% (standardised with its mean and std by our recipe, inside the timing) at the same L2
  * strength and report AUC on the last 20%. Figures: bench/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Matrix } from '../src/ml/features';
 import { fitLogisticColumns } from '../src/ml/logistic';
-import { fitStandardization, standardize, standardizeColumns } from '../src/ml/preprocess';
+import { applyRecipe, applyRecipeColumns, fitRecipe } from '../src/ml/recipe';
+import { Table } from '../src/ml/table';
 import { rocAuc } from '../src/ml/metrics';
 import { createRng } from '../src/ml/random';
 
@@ -37,13 +37,16 @@ fs.writeFileSync(`${prefix}.x.f64`, Buffer.from(x.buffer));
 fs.writeFileSync(`${prefix}.y.f64`, Buffer.from(y.buffer));
 
 const split = Math.floor(rows * 0.8);
-const train: Matrix = { rows: split, cols, data: x.subarray(0, split * cols) };
-const test: Matrix = { rows: rows - split, cols, data: x.subarray(split * cols) };
+const names = Array.from({ length: cols }, (_, j) => `x${j}`);
+const table: Table = { rowCount: rows, columns: names.map((name, j) => ({ name, kind: 'number' as const, values: Float64Array.from({ length: rows }, (_, i) => x[i * cols + j]) })) };
+const trainRows = Int32Array.from({ length: split }, (_, i) => i);
+const testRows = Int32Array.from({ length: rows - split }, (_, i) => split + i);
 const started = process.hrtime.bigint();
-const standardization = fitStandardization(train);
-const fit = fitLogisticColumns(standardizeColumns(train, standardization), y.subarray(0, split), { l2 });
+const recipe = fitRecipe(table, trainRows, names, []);
+const fit = fitLogisticColumns(applyRecipeColumns(recipe, table, trainRows), y.subarray(0, split), { l2 });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-const zt = standardize(test, standardization.impute, standardization.center, standardization.scale);
+const zt = applyRecipe(recipe, table, testRows);
+const test = { rows: rows - split };
 const score = new Float64Array(test.rows);
 for (let i = 0; i < test.rows; i++) { let t = fit.bias; for (let j = 0; j < cols; j++) t += zt.data[i * cols + j] * fit.weights[j]; score[i] = t; }
 const ours = { seconds, auc: rocAuc(y.subarray(split), score), iterations: fit.iterations };

@@ -43,6 +43,9 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createPipelineActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
     maxCachedWorkflows: 200,
+    // Heartbeats (training progress, the search candidates scored) reach the server at least every
+    // 2 s, so a retry after a crash resumes from recent progress and the Web UI shows it.
+    maxHeartbeatThrottleInterval: '2 seconds',
     // A killed worker's activities are retried elsewhere after their heartbeat timeout;
     // on SIGTERM we let running ones finish for this long.
     shutdownGraceTime: '20 seconds',

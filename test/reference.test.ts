@@ -7,36 +7,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCsv } from '../src/ml/csv';
-import { designMatrix } from '../src/ml/features';
-import { fitLogistic } from '../src/ml/logistic';
-import { columnMeans, standardize } from '../src/ml/preprocess';
+import { fitLogisticColumns } from '../src/ml/logistic';
 import { binaryMetrics } from '../src/ml/metrics';
-import { fitStandardization, standardizeColumns } from '../src/ml/preprocess';
+import { applyRecipeColumns, fitRecipe } from '../src/ml/recipe';
 import { fitRidgeColumns } from '../src/ml/ridge';
 import { fitSoftmaxColumns } from '../src/ml/softmax';
 import { tableStatistics } from '../src/ml/statistics';
 import { classIndices, orderedClasses } from '../src/ml/task';
 import { binaryTarget } from '../src/ml/target';
-import { getColumn } from '../src/ml/table';
+import { getColumn, Table } from '../src/ml/table';
 
 const reference = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'reference', 'sklearn.json'), 'utf8'));
 const table = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'breast-cancer-wisconsin.csv'), 'utf8'));
 const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
 
+/** Every row of the named columns, standardised by the recipe (mean, population std) as the fixtures were. */
+function standardized(t: Table, names: string[]): Float64Array[] {
+  const all = Int32Array.from({ length: t.rowCount }, (_, i) => i);
+  return applyRecipeColumns(fitRecipe(t, all, names, [], { scale: 'standard' }), t, all);
+}
+
 describe('against scikit-learn and numpy', () => {
   it('fits the same logistic regression coefficients (within 1e-4) at equal regularisation', () => {
-    const all = Int32Array.from({ length: table.rowCount }, (_, i) => i);
-    const x = designMatrix(table, features, all);
-    const means = columnMeans(x);
-    const stds = means.map((m, j) => {
-      let s = 0;
-      for (let i = 0; i < x.rows; i++) s += (x.data[i * x.cols + j] - m) ** 2;
-      return Math.sqrt(s / x.rows);
-    });
-    const z = standardize(x, means, means, stds);
+    const z = standardized(table, features);
     const { y } = binaryTarget(getColumn(table, 'diagnosis')!, 'malignant');
     for (const ref of reference.logistic as { l2: number; coef: number[]; intercept: number }[]) {
-      const fit = fitLogistic(z, y, { l2: ref.l2 });
+      const fit = fitLogisticColumns(z, y, { l2: ref.l2 });
       const worst = Math.max(Math.abs(fit.bias - ref.intercept), ...ref.coef.map((c, j) => Math.abs(fit.weights[j] - c)));
       assert.ok(worst < 1e-4, `l2=${ref.l2}: largest difference ${worst}`);
       if (process.env.SHOW_REFERENCE_DIFF) console.log(`l2=${ref.l2}: largest coefficient difference ${worst.toExponential(2)}`);
@@ -46,9 +42,7 @@ describe('against scikit-learn and numpy', () => {
   it('fits the same multinomial (softmax) coefficients on iris (within 1e-4)', () => {
     const iris = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'iris.csv'), 'utf8'));
     const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-    const all = Int32Array.from({ length: iris.rowCount }, (_, i) => i);
-    const x = designMatrix(iris, names, all);
-    const z = standardizeColumns(x, fitStandardization(x));
+    const z = standardized(iris, names);
     const species = getColumn(iris, 'species')!;
     for (const ref of reference.softmax as { l2: number; classes: string[]; coef: number[][]; intercept: number[] }[]) {
       assert.deepEqual(orderedClasses(species), ref.classes);
@@ -62,9 +56,7 @@ describe('against scikit-learn and numpy', () => {
 
   it('fits the same ridge regression coefficients (within 1e-6)', () => {
     const others = features.filter((f) => f !== 'radius_mean');
-    const all = Int32Array.from({ length: table.rowCount }, (_, i) => i);
-    const x = designMatrix(table, others, all);
-    const z = standardizeColumns(x, fitStandardization(x));
+    const z = standardized(table, others);
     const radius = getColumn(table, 'radius_mean')!;
     const y = radius.kind === 'number' ? radius.values : new Float64Array();
     for (const ref of reference.ridge as { l2: number; coef: number[]; intercept: number }[]) {

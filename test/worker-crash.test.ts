@@ -55,7 +55,7 @@ describe('a worker killed mid-training', () => {
     const { table } = syntheticLogistic({ rows: 60_000, weights: Array.from({ length: 24 }, (_, j) => ((j % 5) - 2) / 2), bias: -0.5, seed: 99 });
     const csv = path.join(dataDir, 'big.csv');
     fs.writeFileSync(csv, toCanonicalCsv(table));
-    const grid = Array.from({ length: 30 }, (_, i) => 10 ** (-6 + i * 0.25));
+    const grid = Array.from({ length: 40 }, (_, i) => 10 ** (-6 + i * 0.2));
 
     const first = startWorkerProcess('worker-1');
     const handle = await temporal.client.workflow.start(PIPELINE_WORKFLOW, {

@@ -5,7 +5,6 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { binaryMetrics } from './metrics';
-import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** A fitted binary logistic regression over preprocessed features (see recipe.ts). */
@@ -100,12 +99,6 @@ export const HESSIAN_ROWS = 50_000;
  * Above HESSIAN_ROWS rows the Hessian is estimated on an evenly strided subset (subsampled Newton):
  * its cost is d² per row against d for the gradient, and the exact gradient still decides where it ends.
  */
-export function fitLogistic(z: Matrix, y: Float64Array, options: FitOptions): FitResult {
-  const columns = Array.from({ length: z.cols }, (_, j) => Float64Array.from({ length: z.rows }, (_, i) => z.data[i * z.cols + j]));
-  return fitLogisticColumns(columns, y, options);
-}
-
-/** fitLogistic over standardised features already in column-major order (one array per feature). */
 export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, options: FitOptions): FitResult {
   const { l2 } = options;
   const maxIterations = options.maxIterations ?? 100;
@@ -202,8 +195,8 @@ export interface TrainResult {
 }
 
 /** Searches the L2 grid on validation log loss over preprocessed rows; returns the best model. */
-export function trainLogistic(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: TrainOptions): TrainResult {
-  const z = toColumns(train);
+export function trainLogistic(train: Float64Array[], yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: TrainOptions): TrainResult {
+  const z = train;
   const base = { kind: 'logistic' as const, features: options.features, classes: options.classes };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitLogisticColumns(z, yTrain, { l2, onIteration: options.onIteration });

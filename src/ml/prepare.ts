@@ -1,6 +1,6 @@
 /** The one recipe that turns a table into labelled, preprocessed train / validation / test matrices. */
 import { Matrix } from './features';
-import { applyRecipe, FittedRecipe, fitRecipe, outputNames, RecipeSpec } from './recipe';
+import { applyRecipe, applyRecipeColumns, FittedRecipe, fitRecipe, outputNames, RecipeSpec } from './recipe';
 import { Split, stratifiedSplit } from './split';
 import { binaryTarget } from './target';
 import { getColumn, Table } from './table';
@@ -15,7 +15,8 @@ export interface PreparedData {
   recipe: FittedRecipe;
   /** Names of the preprocessed columns (numeric features, then one column per category). */
   features: string[];
-  x: { train: Matrix; validation: Matrix; test: Matrix };
+  /** Training rows column-major (for fitting); validation and test rows row-major (for scoring). */
+  x: { train: Float64Array[]; validation: Matrix; test: Matrix };
   /** Class index (classification) or value (regression) per row of each part. */
   y: { train: Float64Array; validation: Float64Array; test: Float64Array };
 }
@@ -63,7 +64,7 @@ export function prepareData(table: Table, o: PrepareOptions): PreparedData {
     split,
     recipe,
     features: outputNames(recipe),
-    x: { train: applyRecipe(recipe, table, split.train), validation: applyRecipe(recipe, table, split.validation), test: applyRecipe(recipe, table, split.test) },
+    x: { train: applyRecipeColumns(recipe, table, split.train), validation: applyRecipe(recipe, table, split.validation), test: applyRecipe(recipe, table, split.test) },
     y: { train: pick(split.train), validation: pick(split.validation), test: pick(split.test) },
   };
 }

@@ -41,9 +41,11 @@ export function outputNames(recipe: FittedRecipe): string[] {
 }
 
 function present(values: Float64Array, rows: Int32Array): Float64Array {
-  const out: number[] = [];
-  for (let r = 0; r < rows.length; r++) { const v = values[rows[r]]; if (!Number.isNaN(v)) out.push(v); }
-  return Float64Array.from(out);
+  let n = 0;
+  for (let r = 0; r < rows.length; r++) if (values[rows[r]] === values[rows[r]]) n++; // v === v: not NaN
+  const out = new Float64Array(n);
+  for (let r = 0, k = 0; r < rows.length; r++) { const v = values[rows[r]]; if (v === v) out[k++] = v; }
+  return out;
 }
 
 function mostFrequent(sorted: Float64Array): number {
@@ -62,9 +64,13 @@ export function fitRecipe(table: Table, rows: Int32Array, numeric: string[], cat
   const numericSteps = numeric.map((name): NumericStep => {
     const column = getColumn(table, name);
     if (!column || column.kind !== 'number') throw new Error(`feature "${name}" is not a numeric column`);
-    const values = present(column.values, rows).sort();
+    const values = present(column.values, rows);
+    // Only the median and the most frequent value need sorted values; sorting is the costly part.
+    if (impute === 'median' || impute === 'most_frequent') values.sort();
     const n = values.length;
-    const mean = n > 0 ? values.reduce((s, v) => s + v, 0) / n : 0;
+    let sum = 0, min = Infinity, max = -Infinity;
+    for (let i = 0; i < n; i++) { const v = values[i]; sum += v; if (v < min) min = v; if (v > max) max = v; }
+    const mean = n > 0 ? sum / n : 0;
     let fill: number;
     if (impute === 'constant') fill = spec.imputeValue ?? 0;
     else if (n === 0) fill = 0;
@@ -78,10 +84,10 @@ export function fitRecipe(table: Table, rows: Int32Array, numeric: string[], cat
     let squares = missing * (fill - imputedMean) ** 2;
     for (let i = 0; i < n; i++) squares += (values[i] - imputedMean) ** 2;
     const sd = total > 0 ? Math.sqrt(squares / total) : 0;
-    const min = n > 0 ? Math.min(values[0], fill) : fill;
-    const max = n > 0 ? Math.max(values[n - 1], fill) : fill;
+    const low = missing > 0 ? Math.min(min, fill) : n > 0 ? min : fill;
+    const high = missing > 0 ? Math.max(max, fill) : n > 0 ? max : fill;
     if (scaleKind === 'standard') return { name, impute: fill, center: imputedMean, scale: sd > 1e-12 ? sd : 1 };
-    if (scaleKind === 'minmax') return { name, impute: fill, center: min, scale: max - min > 1e-12 ? max - min : 1 };
+    if (scaleKind === 'minmax') return { name, impute: fill, center: low, scale: high - low > 1e-12 ? high - low : 1 };
     return { name, impute: fill, center: 0, scale: 1 };
   });
   const categoricalSteps = categorical.map((name): CategoricalStep => {
@@ -120,9 +126,27 @@ export function applyRecipe(recipe: FittedRecipe, table: Table, rows: Int32Array
   return { rows: rows.length, cols: width, data };
 }
 
-/** Column-major copy of a row-major matrix, the layout the fitting loops want. */
-export function toColumns(x: Matrix): Float64Array[] {
-  const columns = Array.from({ length: x.cols }, () => new Float64Array(x.rows));
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) columns[j][i] = x.data[i * x.cols + j];
-  return columns;
+/**
+ * Applies the recipe straight into column-major arrays, the layout the fitting loops want: each output
+ * column is written contiguously, with no row-major intermediate.
+ */
+export function applyRecipeColumns(recipe: FittedRecipe, table: Table, rows: Int32Array): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (const step of recipe.numeric) {
+    const column = getColumn(table, step.name);
+    if (!column || column.kind !== 'number') throw new Error(`feature "${step.name}" is not a numeric column`);
+    const values = column.values;
+    const col = new Float64Array(rows.length);
+    for (let r = 0; r < rows.length; r++) { const v = values[rows[r]]; col[r] = ((v !== v ? step.impute : v) - step.center) / step.scale; }
+    out.push(col);
+  }
+  for (const step of recipe.categorical) {
+    const column = getColumn(table, step.name);
+    if (!column) throw new Error(`feature "${step.name}" is not in the data`);
+    const blocks = step.categories.map(() => new Float64Array(rows.length));
+    const index = new Map(step.categories.map((c, k) => [c, k]));
+    for (let r = 0; r < rows.length; r++) { const k = index.get(cellText(column, rows[r]) ?? ''); if (k !== undefined) blocks[k][r] = 1; }
+    out.push(...blocks);
+  }
+  return out;
 }

@@ -2,7 +2,6 @@
 import * as math from 'mathjs';
 import { Matrix } from './features';
 import { regressionMetrics } from './metrics';
-import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 export interface RidgeModel {
@@ -55,8 +54,8 @@ export function predictRidge(model: RidgeModel, z: Matrix): Float64Array {
   return out;
 }
 
-export function trainRidge(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[] }): { model: RidgeModel; search: SearchCandidate[] } {
-  const z = toColumns(train);
+export function trainRidge(train: Float64Array[], yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[] }): { model: RidgeModel; search: SearchCandidate[] } {
+  const z = train;
   const base = { kind: 'ridge' as const, features: options.features };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitRidgeColumns(z, yTrain, l2);

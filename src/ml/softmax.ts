@@ -5,7 +5,6 @@
 import { Matrix } from './features';
 import { minimizeLbfgs } from './lbfgs';
 import { multiclassMetrics } from './metrics';
-import { toColumns } from './recipe';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 export interface SoftmaxModel {
@@ -96,8 +95,8 @@ export function predictSoftmax(model: SoftmaxModel, z: Matrix): Float64Array {
   return out;
 }
 
-export function trainSoftmax(train: Matrix, yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[]; classes: string[] }): { model: SoftmaxModel; search: SearchCandidate[] } {
-  const z = toColumns(train);
+export function trainSoftmax(train: Float64Array[], yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & { features: string[]; classes: string[] }): { model: SoftmaxModel; search: SearchCandidate[] } {
+  const z = train;
   const base = { kind: 'softmax' as const, features: options.features, classes: options.classes };
   const { model, search } = searchL2(options, (l2) => {
     const fit = fitSoftmaxColumns(z, yTrain, options.classes.length, { l2, onIteration: options.onIteration });
