@@ -67,10 +67,10 @@ describe('against scikit-learn and numpy', () => {
     }
   });
 
-  it('computes AUC with ties, log loss and threshold metrics as scikit-learn does', () => {
+  it('computes ROC AUC and average precision with ties, Brier score, log loss and threshold metrics as scikit-learn does', () => {
     const r = reference.metrics;
     const m = binaryMetrics(r.y, r.score);
-    for (const key of ['auc', 'logLoss', 'accuracy', 'precision', 'recall', 'f1'] as const) {
+    for (const key of ['auc', 'prAuc', 'brier', 'logLoss', 'accuracy', 'precision', 'recall', 'f1'] as const) {
       assert.ok(Math.abs(m[key] - r[key]) < 1e-12, `${key}: ${m[key]} vs ${r[key]}`);
     }
   });

@@ -8,6 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPipelineActivities } from '../src/activities';
 import { readSource, redactUri, SourceError } from '../src/ingest/sources';
+import { toCanonicalCsv } from '../src/ml/csv';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { getDataset } from '../src/store/datasets';
 import { createTestDatabase, TestDatabase } from './helpers/database';
@@ -31,6 +32,8 @@ describe('data sources and ingestion', () => {
     fs.writeFileSync(path.join(dir, 'latin1.csv'), Buffer.from('name,y\nJos\xe9,1\n', 'latin1'));
     fs.writeFileSync(path.join(dir, 'bom.csv'), '\ufeffa,label\n1,yes\n');
     fs.writeFileSync(path.join(dir, 'quote.csv'), 'a,b\n1,"unterminated\n');
+    fs.writeFileSync(path.join(dir, 'data.jsonl'), '{"a": 1, "b": "x", "label": "yes"}\n{"a": 2, "b": "y", "label": "no"}\n\n{"label": "yes", "a": 3.5, "b": null}\n');
+    fs.writeFileSync(path.join(dir, 'nested.jsonl'), '{"a": 1}\n{"a": {"deep": true}}\n');
     server = http.createServer((req, res) => {
       if (req.url === '/data.csv') { res.writeHead(200); res.end(CSV); return; }
       if (req.url === '/flaky.csv') { res.writeHead(statusFor500); res.end(); return; }
@@ -70,6 +73,12 @@ describe('data sources and ingestion', () => {
     await assert.rejects(readSource({ uri: `${base}/flaky.csv` }), (e: SourceError) => e.retryable === true && /HTTP 500/.test(e.message));
     await assert.rejects(readSource({ uri: db.url }), /needs a SQL "query"/);
     await assert.rejects(readSource({ uri: db.url, query: 'SELECT * FROM no_such_table' }), (e: SourceError) => !e.retryable && /query failed/.test(e.message));
+  });
+
+  it('reads JSON Lines into the same table and content address as the equivalent CSV', async () => {
+    const { table } = await readSource({ uri: path.join(dir, 'data.jsonl') });
+    assert.equal(toCanonicalCsv(table), CSV);
+    await assert.rejects(readSource({ uri: path.join(dir, 'nested.jsonl') }), /line 2, field "a" holds a nested object/);
   });
 
   it('reads a byte-order mark as nothing and refuses other encodings and broken quoting clearly', async () => {

@@ -13,7 +13,7 @@ import numpy as np
 import scipy
 import sklearn
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import accuracy_score, average_precision_score, brier_score_loss, f1_score, log_loss, precision_score, recall_score, roc_auc_score
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 rows = list(csv.reader(open(os.path.join(ROOT, "datasets", "breast-cancer-wisconsin.csv"))))
@@ -40,6 +40,8 @@ metrics = {
     "y": y_true,
     "score": score,
     "auc": roc_auc_score(y_true, score),
+    "prAuc": average_precision_score(y_true, score),
+    "brier": brier_score_loss(y_true, score),
     "logLoss": log_loss(y_true, score),
     "accuracy": accuracy_score(y_true, predicted),
     "precision": precision_score(y_true, predicted),

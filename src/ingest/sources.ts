@@ -1,12 +1,13 @@
 /**
- * Reads a data source into a table: a CSV file (path or file:// URL), a CSV over http(s), or the
- * result of a SQL query against PostgreSQL. Errors say which source failed and whether retrying can help.
+ * Reads a data source into a table: a CSV or JSON Lines file (path or file:// URL) or http(s) URL, or
+ * the result of a SQL query against PostgreSQL. Errors say which source failed and whether retrying can help.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
 import { CsvFormatError, parseCsv } from '../ml/csv';
+import { parseJsonLines } from '../ml/jsonl';
 import { Table, tableFromTextRows } from '../ml/table';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
@@ -96,7 +97,12 @@ export async function readSource(source: DataSource): Promise<{ kind: SourceKind
   const kind = sourceKind(source.uri);
   if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query) };
   const text = kind === 'http' ? await readHttpSource(source.uri) : await readFileSource(source.uri);
-  return { kind, table: parseCsv(text) };
+  return { kind, table: isJsonLines(source.uri) ? parseJsonLines(text) : parseCsv(text) };
+}
+
+/** JSON Lines by extension (.jsonl, .ndjson), ignoring any query string; everything else is CSV. */
+export function isJsonLines(uri: string): boolean {
+  return /\.(jsonl|ndjson)$/i.test(uri.replace(/[?#].*$/, ''));
 }
 
 /** The URI with any password removed, safe to store and show. */

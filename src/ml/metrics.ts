@@ -6,6 +6,10 @@ export interface BinaryMetrics {
   recall: number;
   f1: number;
   auc: number;
+  /** Area under the precision-recall curve as average precision (scikit-learn's definition). */
+  prAuc: number;
+  /** Mean squared difference between the probability and the 0/1 outcome. */
+  brier: number;
   logLoss: number;
   /** Rows scored, and how many of them are positive. */
   n: number;
@@ -34,9 +38,31 @@ export function rocAuc(y: ArrayLike<number>, score: ArrayLike<number>): number {
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
+/**
+ * Average precision: Σ (Rₙ − Rₙ₋₁)·Pₙ over the thresholds at each distinct score, highest first, tied
+ * scores taken together (as scikit-learn's average_precision_score does).
+ */
+export function averagePrecision(y: ArrayLike<number>, score: ArrayLike<number>): number {
+  const order = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => score[b] - score[a]);
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) positives++;
+  if (positives === 0) return NaN;
+  let tp = 0, seen = 0, previousRecall = 0, ap = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j < order.length && score[order[j]] === score[order[i]]) { if (y[order[j]] === 1) tp++; j++; }
+    seen = j;
+    const recall = tp / positives;
+    ap += (recall - previousRecall) * (tp / seen);
+    previousRecall = recall;
+    i = j;
+  }
+  return ap;
+}
+
 /** Metrics at a probability threshold (default 0.5); log loss clips probabilities to [1e-15, 1 - 1e-15]. */
 export function binaryMetrics(y: ArrayLike<number>, probability: ArrayLike<number>, threshold = 0.5): BinaryMetrics {
-  let tp = 0, fp = 0, tn = 0, fn = 0, loss = 0;
+  let tp = 0, fp = 0, tn = 0, fn = 0, loss = 0, brier = 0;
   const eps = 1e-15;
   for (let i = 0; i < y.length; i++) {
     const p = probability[i];
@@ -45,6 +71,7 @@ export function binaryMetrics(y: ArrayLike<number>, probability: ArrayLike<numbe
     else predicted ? fp++ : tn++;
     const clipped = Math.min(Math.max(p, eps), 1 - eps);
     loss -= y[i] === 1 ? Math.log(clipped) : Math.log(1 - clipped);
+    brier += (p - (y[i] === 1 ? 1 : 0)) ** 2;
   }
   const n = y.length;
   const precision = tp + fp > 0 ? tp / (tp + fp) : 0;
@@ -55,6 +82,8 @@ export function binaryMetrics(y: ArrayLike<number>, probability: ArrayLike<numbe
     recall,
     f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
     auc: rocAuc(y, probability),
+    prAuc: averagePrecision(y, probability),
+    brier: n > 0 ? brier / n : NaN,
     logLoss: n > 0 ? loss / n : NaN,
     n,
     positives: tp + fn,
