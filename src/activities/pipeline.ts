@@ -129,9 +129,9 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
-    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[] }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
       const table = await loadTable(input.datasetId);
-      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind });
+      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive });
       if (!report.ok || !report.task || !report.kind) {
         throw ApplicationFailure.create({ message: formatValidationErrors(report), type: NON_RETRYABLE.validation, nonRetryable: true, details: [{ issues: report.issues }] });
       }

@@ -95,7 +95,9 @@ export const openApiDocument = {
           preprocessing: {
             type: 'object',
             description: 'numbers: imputation then scaling; text features (at most 50 categories) are one-hot encoded, unseen categories encode as zeros',
-            properties: { impute: { enum: ['mean', 'median', 'most_frequent', 'constant'] }, imputeValue: { type: 'number' }, scale: { enum: ['standard', 'minmax', 'none'] } },
+            properties: {
+              derive: { type: 'array', items: { type: 'string' }, examples: [['bmi = weight / (height / 100) ^ 2']], description: 'derived numeric features: numbers, numeric columns, + - * / ^, log exp sqrt abs' },
+              impute: { enum: ['mean', 'median', 'most_frequent', 'constant'] }, imputeValue: { type: 'number' }, scale: { enum: ['standard', 'minmax', 'none'] } },
           },
           approval: {
             type: 'object',

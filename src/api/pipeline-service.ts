@@ -26,6 +26,7 @@ export const pipelineRequestSchema = z.strictObject({
   features: z.array(z.string().min(1)).min(1).optional(),
   positiveClass: z.string().min(1).optional(),
   preprocessing: z.strictObject({
+    derive: z.array(z.string().min(1).max(500)).max(50).optional(),
     impute: z.enum(['mean', 'median', 'most_frequent', 'constant']).optional(),
     imputeValue: z.number().finite().optional(),
     scale: z.enum(['standard', 'minmax', 'none']).optional(),

@@ -10,6 +10,9 @@
  */
 import { onnx } from 'onnx-proto';
 import { LogisticModel } from './logistic';
+import * as math from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { DerivedFeature, ONNX_FUNCTIONS, ONNX_OPERATORS, parseDerived } from './expressions';
 import { FittedRecipe } from './recipe';
 import { RidgeModel } from './ridge';
 import { SoftmaxModel } from './softmax';
@@ -44,6 +47,52 @@ export const NUMERIC_INPUT = 'numeric';
 /** Name of the string input of the i-th categorical feature. */
 export const categoricalInput = (i: number) => `categorical_${i}`;
 
+/**
+ * Nodes computing one derived feature as [N, 1] from the numeric input: columns by Gather, constants as
+ * initializers, mathjs operators and functions as their ONNX ops; an infinite result becomes NaN
+ * (missing), as in evaluateDerived.
+ */
+function derivedNodes(feature: DerivedFeature, k: number, inputs: string[], initializer: onnx.ITensorProto[], nodes: onnx.INodeProto[]): string {
+  let counter = 0;
+  const fresh = () => `derived_${k}_${counter++}`;
+  const emit = (n: MathNode): string => {
+    const out = fresh();
+    switch (n.type) {
+      case 'ConstantNode':
+        initializer.push(tensor(out, [1], [(n as math.ConstantNode).value as number]));
+        return out;
+      case 'SymbolNode': {
+        const index = fresh();
+        initializer.push({ name: index, dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [inputs.indexOf((n as math.SymbolNode).name)] });
+        nodes.push(node('Gather', [NUMERIC_INPUT, index], [out], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]));
+        return out;
+      }
+      case 'ParenthesisNode':
+        return emit((n as math.ParenthesisNode).content);
+      case 'OperatorNode': {
+        const op = n as math.OperatorNode;
+        const args = op.args.map(emit);
+        if (args.length === 1) { if (op.fn === 'unaryPlus') return args[0]; nodes.push(node('Neg', args, [out])); return out; }
+        nodes.push(node(ONNX_OPERATORS[op.fn], args, [out]));
+        return out;
+      }
+      case 'FunctionNode': {
+        const fn = n as math.FunctionNode;
+        nodes.push(node(ONNX_FUNCTIONS[fn.fn.name], [emit(fn.args[0])], [out]));
+        return out;
+      }
+      default:
+        throw new Error(`${n.type} cannot be compiled to ONNX`);
+    }
+  };
+  const value = emit(feature.expression);
+  const nan = `derived_${k}_nan`;
+  initializer.push(tensor(nan, [1], [NaN]));
+  nodes.push(node('IsInf', [value], [`derived_${k}_inf`]));
+  nodes.push(node('Where', [`derived_${k}_inf`, nan, value], [`derived_${k}`]));
+  return `derived_${k}`;
+}
+
 function stringInfo(name: string): onnx.IValueInfoProto {
   return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.STRING, shape: { dim: [{ dimParam: 'N' }] } } } };
 }
@@ -59,15 +108,21 @@ function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.IT
   const nodes: onnx.INodeProto[] = [];
   const parts: string[] = [];
   if (dn > 0) {
-    input.push(valueInfo(NUMERIC_INPUT, ['N', dn]));
+    input.push(valueInfo(NUMERIC_INPUT, ['N', recipe.inputs.length]));
+    let numericAll = NUMERIC_INPUT;
+    if (recipe.derived.length > 0) {
+      const derived = recipe.derived.map((text, k) => derivedNodes(parseDerived(text), k, recipe.inputs, initializer, nodes));
+      nodes.push(node('Concat', [NUMERIC_INPUT, ...derived], ['numeric_all'], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]));
+      numericAll = 'numeric_all';
+    }
     initializer.push(
       tensor('impute', [dn], recipe.numeric.map((n) => n.impute)),
       tensor('center', [dn], recipe.numeric.map((n) => n.center)),
       tensor('scale', [dn], recipe.numeric.map((n) => n.scale)),
     );
     nodes.push(
-      node('IsNaN', [NUMERIC_INPUT], ['missing']),
-      node('Where', ['missing', 'impute', NUMERIC_INPUT], ['imputed']),
+      node('IsNaN', [numericAll], ['missing']),
+      node('Where', ['missing', 'impute', numericAll], ['imputed']),
       node('Sub', ['imputed', 'center'], ['centered']),
       node('Div', ['centered', 'scale'], ['numeric_scaled']),
     );
@@ -98,7 +153,8 @@ function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.IT
   };
   const all: Record<string, string> = {
     kind,
-    numeric: JSON.stringify(recipe.numeric.map((n) => n.name)),
+    numeric: JSON.stringify(recipe.inputs),
+    derived: JSON.stringify(recipe.derived),
     categorical: JSON.stringify(recipe.categorical.map((c) => c.name)),
     recipe: JSON.stringify(recipe.spec),
     ...props,

@@ -2,15 +2,19 @@
  * The preprocessing recipe: learned on the training rows, applied identically in TypeScript (to train
  * and score) and inside the ONNX graph (to serve), so a served model takes raw features.
  *
+ * Derived features (`name = expression`) are computed from the numeric inputs first.
  * Numeric features: impute missing values (mean, median, most frequent or a constant), then scale
  * (standard, min-max or none). Text features: one-hot over the categories seen in training; a missing
  * or unseen category encodes as all zeros. The output is one matrix: numeric block, then one-hot blocks.
  */
+import { evaluateDerived, ExpressionError, parseDerived } from './expressions';
 import { Matrix } from './features';
 import { quantileSorted } from './statistics';
 import { cellText, getColumn, Table } from './table';
 
 export interface RecipeSpec {
+  /** Derived numeric features, `name = expression` over numeric columns (see expressions.ts). */
+  derive?: string[];
   impute?: 'mean' | 'median' | 'most_frequent' | 'constant';
   /** The value `impute: "constant"` fills in. */
   imputeValue?: number;
@@ -31,6 +35,11 @@ export interface CategoricalStep {
 
 export interface FittedRecipe {
   spec: Required<Pick<RecipeSpec, 'impute' | 'scale'>> & { imputeValue?: number };
+  /** Raw numeric columns the model reads (its `numeric` input), in order. */
+  inputs: string[];
+  /** Derived features, computed from the inputs before imputation; their steps follow the inputs'. */
+  derived: string[];
+  /** One step per input, then one per derived feature. */
   numeric: NumericStep[];
   categorical: CategoricalStep[];
 }
@@ -57,11 +66,32 @@ function mostFrequent(sorted: Float64Array): number {
   return best;
 }
 
+/** The table with each derived feature appended as a numeric column (computed for every row). */
+export function withDerived(table: Table, derived: string[]): Table {
+  if (derived.length === 0) return table;
+  const columns = [...table.columns];
+  for (const text of derived) {
+    const feature = parseDerived(text);
+    const values = evaluateDerived(feature, (name) => {
+      const column = columns.find((c) => c.name === name);
+      if (!column || column.kind !== 'number') throw new ExpressionError(`the expression for "${feature.name}" reads "${name}", which is not a numeric column`);
+      return column.values;
+    }, table.rowCount);
+    columns.push({ name: feature.name, kind: 'number', values });
+  }
+  return { rowCount: table.rowCount, columns };
+}
+
 /** Learns every step from the training rows only, so validation and test rows stay unseen. */
-export function fitRecipe(table: Table, rows: Int32Array, numeric: string[], categorical: string[], spec: RecipeSpec = {}): FittedRecipe {
+export function fitRecipe(source: Table, rows: Int32Array, numeric: string[], categorical: string[], spec: RecipeSpec = {}): FittedRecipe {
   const impute = spec.impute ?? 'mean';
   const scaleKind = spec.scale ?? 'standard';
-  const numericSteps = numeric.map((name): NumericStep => {
+  const derived = spec.derive ?? [];
+  const features = derived.map(parseDerived);
+  const inputs = [...numeric];
+  for (const f of features) for (const name of f.inputs) if (!inputs.includes(name) && !features.some((g) => g.name === name)) inputs.push(name);
+  const table = withDerived(source, derived);
+  const numericSteps = [...inputs, ...features.map((f) => f.name)].map((name): NumericStep => {
     const column = getColumn(table, name);
     if (!column || column.kind !== 'number') throw new Error(`feature "${name}" is not a numeric column`);
     const values = present(column.values, rows);
@@ -97,11 +127,12 @@ export function fitRecipe(table: Table, rows: Int32Array, numeric: string[], cat
     for (let r = 0; r < rows.length; r++) { const t = cellText(column, rows[r]); if (t !== null) seen.add(t); }
     return { name, categories: [...seen].sort() };
   });
-  return { spec: { impute, scale: scaleKind, ...(impute === 'constant' ? { imputeValue: spec.imputeValue ?? 0 } : {}) }, numeric: numericSteps, categorical: categoricalSteps };
+  return { spec: { impute, scale: scaleKind, ...(impute === 'constant' ? { imputeValue: spec.imputeValue ?? 0 } : {}) }, inputs, derived, numeric: numericSteps, categorical: categoricalSteps };
 }
 
 /** Applies the recipe to rows of a table: a row-major matrix of outputNames(recipe) columns. */
-export function applyRecipe(recipe: FittedRecipe, table: Table, rows: Int32Array): Matrix {
+export function applyRecipe(recipe: FittedRecipe, source: Table, rows: Int32Array): Matrix {
+  const table = withDerived(source, recipe.derived);
   const width = recipe.numeric.length + recipe.categorical.reduce((s, c) => s + c.categories.length, 0);
   const data = new Float64Array(rows.length * width);
   recipe.numeric.forEach((step, j) => {
@@ -130,7 +161,8 @@ export function applyRecipe(recipe: FittedRecipe, table: Table, rows: Int32Array
  * Applies the recipe straight into column-major arrays, the layout the fitting loops want: each output
  * column is written contiguously, with no row-major intermediate.
  */
-export function applyRecipeColumns(recipe: FittedRecipe, table: Table, rows: Int32Array): Float64Array[] {
+export function applyRecipeColumns(recipe: FittedRecipe, source: Table, rows: Int32Array): Float64Array[] {
+  const table = withDerived(source, recipe.derived);
   const out: Float64Array[] = [];
   for (const step of recipe.numeric) {
     const column = getColumn(table, step.name);

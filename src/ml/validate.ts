@@ -1,6 +1,7 @@
 /** Checks a dataset against what training needs, and says plainly what is wrong. */
 import { labelCounts } from './target';
 import { Column, columnLength, getColumn, isMissing, Table } from './table';
+import { parseDerived } from './expressions';
 import { DEFAULT_KIND, inferTask, KIND_TASKS, MAX_CLASSES, ModelKind, Task } from './task';
 
 /** Most categories a text feature may have to be one-hot encoded. */
@@ -49,6 +50,8 @@ export interface ValidationRules {
   minClassCount?: number;
   /** Model family asked for; when absent, the one that fits the target. */
   kind?: ModelKind;
+  /** Derived features, `name = expression`; their columns join the numeric features. */
+  derive?: string[];
 }
 
 function summarize(column: Column): ColumnSummary {
@@ -145,6 +148,26 @@ export function validateForTraining(table: Table, rules: ValidationRules): Valid
       if (trouble) warn('text_column_ignored', `column "${c.name}" holds text with ${trouble}; it is not used as a feature`, c.name);
       else categorical.push(c.name);
     }
+  }
+  const names = new Set(table.columns.map((c) => c.name));
+  for (const text of rules.derive ?? []) {
+    let feature;
+    try {
+      feature = parseDerived(text);
+    } catch (err) {
+      error('invalid_expression', (err as Error).message);
+      continue;
+    }
+    if (names.has(feature.name)) { error('derived_name_taken', `derived feature "${feature.name}" would replace a column of the same name`, feature.name); continue; }
+    for (const input of feature.inputs) {
+      const column = getColumn(table, input);
+      if (names.has(input) && !column) continue; // an earlier derived feature
+      if (!column) error('unknown_column', `the expression for "${feature.name}" names "${input}", which is not a column (columns: ${table.columns.map((c) => c.name).join(', ')})`, input);
+      else if (column.kind !== 'number') error('expression_not_numeric', `the expression for "${feature.name}" reads "${input}", which holds text`, input);
+      else if (input === rules.target) error('target_in_expression', `the expression for "${feature.name}" reads the target "${input}"`, input);
+      else if (!numeric.includes(input)) numeric.push(input);
+    }
+    names.add(feature.name);
   }
   const features = [...numeric, ...categorical];
   if (features.length === 0 && !issues.some((i) => i.code === 'missing_feature' || i.code === 'too_many_categories')) {

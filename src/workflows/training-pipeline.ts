@@ -74,7 +74,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.datasetId = dataset.datasetId;
 
     enter('validate');
-    const validation = await quick.validateDataset({ datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind });
+    const validation = await quick.validateDataset({
+      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind, derive: input.preprocessing?.derive,
+    });
     status.warnings = validation.warnings.map((w) => w.message);
     status.task = validation.task;
     status.kind = validation.kind;
