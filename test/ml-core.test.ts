@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../src/ml/csv';
+import { cellText } from '../src/ml/table';
 import { fitLogisticColumns, trainLogistic } from '../src/ml/logistic';
 import { binaryMetrics, rocAuc } from '../src/ml/metrics';
 import { exportLogisticToOnnx } from '../src/ml/onnx-export';
@@ -117,6 +118,14 @@ describe('CSV', () => {
     assert.equal(t.columns[1].kind, 'string');
     assert.equal(t.columns[2].kind, 'number');
     assert.ok(t.columns[0].kind === 'number' && Number.isNaN(t.columns[0].values[2]));
+  });
+
+  it('keeps the original spelling of numbers in a column that turns out to be text', () => {
+    const t = parseCsv('code,y\n007,1\n1.50,0\nA-7,1\n,0\n');
+    const code = t.columns[0];
+    assert.ok(code.kind === 'string');
+    assert.deepEqual([0, 1, 2, 3].map((i) => cellText(code, i)), ['007', '1.50', 'A-7', null]);
+    assert.equal(t.rowCount, 4);
   });
 
   it('round-trips through the canonical form', () => {

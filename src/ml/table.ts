@@ -42,46 +42,81 @@ export function columnLength(column: Column): number {
 }
 
 /**
+ * Builds one column cell by cell without holding rows: numbers go into a growing Float64Array until a
+ * cell fails to parse as a number; then the column becomes dictionary-coded text. The numbers before
+ * that point are converted with their canonical spelling, so a caller that still has the source (as
+ * parseCsv does) re-reads a column that `flipped` as text to keep every original spelling.
+ */
+export class ColumnBuilder {
+  private numbers: Float64Array | null;
+  private codes: Int32Array | null = null;
+  private dictionary: string[] = [];
+  private index = new Map<string, number>();
+  private length = 0;
+  /** True when the column started numeric and turned to text part-way. */
+  flipped = false;
+
+  constructor(readonly name: string, o: { text?: boolean } = {}) {
+    this.numbers = o.text ? null : new Float64Array(1024);
+    if (o.text) this.codes = new Int32Array(1024);
+  }
+
+  add(raw: string | null | undefined): void {
+    const i = this.length++;
+    if (this.numbers) {
+      if (i >= this.numbers.length) this.numbers = grow(this.numbers);
+      // Fast path: most numeric cells start with a digit, sign or point and parse outright.
+      const c = raw ? raw.charCodeAt(0) : 0;
+      if ((c >= 48 && c <= 57) || c === 45 || c === 46) {
+        const v = +raw!;
+        if (Number.isFinite(v)) { this.numbers[i] = v; return; }
+      }
+      if (raw === null || raw === undefined || isMissingToken(raw)) { this.numbers[i] = NaN; return; }
+      const v = Number(raw.trim());
+      if (Number.isFinite(v)) { this.numbers[i] = v; return; }
+      this.becomeText(i);
+    }
+    if (i >= this.codes!.length) this.codes = grow(this.codes!);
+    this.codes![i] = raw === null || raw === undefined || isMissingToken(raw) ? -1 : this.code(raw.trim());
+  }
+
+  private code(text: string): number {
+    let code = this.index.get(text);
+    if (code === undefined) {
+      code = this.dictionary.length;
+      this.dictionary.push(text);
+      this.index.set(text, code);
+    }
+    return code;
+  }
+
+  /** Converts the rows before `upTo` from numbers to text codes. */
+  private becomeText(upTo: number): void {
+    const numbers = this.numbers!;
+    this.codes = new Int32Array(Math.max(numbers.length, 1024));
+    for (let r = 0; r < upTo; r++) this.codes[r] = Number.isNaN(numbers[r]) ? -1 : this.code(String(numbers[r]));
+    this.numbers = null;
+    this.flipped = upTo > 0;
+  }
+
+  build(): Column {
+    if (this.numbers) return { name: this.name, kind: 'number', values: this.numbers.slice(0, this.length) };
+    return { name: this.name, kind: 'string', codes: this.codes!.slice(0, this.length), dictionary: this.dictionary };
+  }
+}
+
+function grow<T extends Float64Array | Int32Array>(array: T): T {
+  const bigger = new (array.constructor as new (n: number) => T)(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
+
+/**
  * Builds a table from rows of raw text cells. A column is numeric when every present cell parses as a
  * finite number; otherwise it is text.
  */
 export function tableFromTextRows(header: string[], rows: (string | null)[][]): Table {
-  const rowCount = rows.length;
-  const columns: Column[] = header.map((name, j) => {
-    let numeric = true;
-    for (let i = 0; i < rowCount && numeric; i++) {
-      const raw = rows[i][j];
-      if (raw === null || raw === undefined || isMissingToken(raw)) continue;
-      const v = Number(raw.trim());
-      if (!Number.isFinite(v)) numeric = false;
-    }
-    if (numeric) {
-      const values = new Float64Array(rowCount);
-      for (let i = 0; i < rowCount; i++) {
-        const raw = rows[i][j];
-        values[i] = raw === null || raw === undefined || isMissingToken(raw) ? NaN : Number(raw.trim());
-      }
-      return { name, kind: 'number', values };
-    }
-    const codes = new Int32Array(rowCount);
-    const dictionary: string[] = [];
-    const index = new Map<string, number>();
-    for (let i = 0; i < rowCount; i++) {
-      const raw = rows[i][j];
-      if (raw === null || raw === undefined || isMissingToken(raw)) {
-        codes[i] = -1;
-        continue;
-      }
-      const text = raw.trim();
-      let code = index.get(text);
-      if (code === undefined) {
-        code = dictionary.length;
-        dictionary.push(text);
-        index.set(text, code);
-      }
-      codes[i] = code;
-    }
-    return { name, kind: 'string', codes, dictionary };
-  });
-  return { rowCount, columns };
+  const builders = header.map((name) => new ColumnBuilder(name));
+  for (const row of rows) builders.forEach((b, j) => b.add(row[j]));
+  return { rowCount: rows.length, columns: builders.map((b) => b.build()) };
 }
