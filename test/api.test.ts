@@ -264,6 +264,9 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'mlp' } }), 400, 'invalid_request', /"mlp" is not supported \(planned/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'forest' } }), 400, 'invalid_request', /available: logistic/);
       assertError(await call('POST', '/v1/pipelines', [1, 2]), 400, 'invalid_request');
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'random', l2Range: [1, 0.1] } } }), 400, 'invalid_request', /range holds no value/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'halving', l2: [0.1] } } }), 400, 'invalid_request', /random and halving sample from l2Range/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'bayes' } } }), 400, 'invalid_request', /strategy/);
     });
 
     it('answers 404 for unknown pipelines, models, versions and routes', async () => {

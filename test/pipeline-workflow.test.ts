@@ -114,6 +114,27 @@ describe('trainingPipeline on a real Temporal server', () => {
     assert.equal((await registry.getAliasVersion(env.db.pool, 'auto-policy', 'production'))?.version, passed.modelVersion);
   });
 
+  it('when a halving search is asked for, then trials run as activities rung by rung and the best L2 is trained', async () => {
+    const handle = await env.start({ ...base, model: 'halving', approval: { mode: 'auto' }, trainer: { search: { strategy: 'halving', trials: 9, parallelism: 3 } } });
+    const result = (await handle.result()) as PipelineStatus;
+    assert.equal(result.state, 'deployed');
+    const trials = result.tuning!.trials;
+    // 9 points on 1/9 of the rows, the best 3 on 1/3, the best 1 on all of them
+    assert.deepEqual([0, 1, 2].map((rung) => trials.filter((t) => t.rung === rung).length), [9, 3, 1]);
+    assert.deepEqual([...new Set(trials.map((t) => t.fraction))].sort(), [1 / 9, 1 / 3, 1].sort());
+    const promoted = trials.filter((t) => t.rung === 1).map((t) => t.trial).sort();
+    const rung0 = trials.filter((t) => t.rung === 0).sort((a, b) => a.validationLoss - b.validationLoss).slice(0, 3).map((t) => t.trial).sort();
+    assert.deepEqual(promoted, rung0, 'the best third of each rung is promoted');
+    assert.equal(result.params?.l2, result.tuning!.best!.l2);
+    assert.equal(await count('SELECT count(*)::int AS n FROM tuning_trials WHERE run_id = $1', [handle.workflowId]), 13);
+    const history = await handle.fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'scoreTrial').length;
+    assert.equal(scheduled, 13);
+    if (process.env.RECORD_HISTORIES) {
+      fs.writeFileSync(path.join(HISTORY_DIR, 'training-pipeline-halving.json'), historyToJSON(history));
+    }
+  });
+
   it('when a decision arrives before the run waits for one, then it is counted and ignored', async () => {
     const handle = await env.start({ ...base, model: 'early-signal', approval: { mode: 'manual', timeout: '1 hour' } });
     await handle.signal(approvalSignal, { decision: 'approve', by: 'eager' });

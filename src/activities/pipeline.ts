@@ -19,7 +19,7 @@ import { Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
-import { recordEvaluation, recordTraining } from '../store/runs';
+import { recordEvaluation, recordTraining, recordTrial, TuningTrial } from '../store/runs';
 import * as registry from '../store/registry';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
@@ -182,6 +182,28 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
         },
         params,
       };
+    },
+
+    /**
+     * Scores one point of a hyperparameter search: fits on a share of the training rows, reports the
+     * validation loss, and records the trial. Nothing is stored but the trial's row.
+     */
+    async scoreTrial(input: FeatureSpec & { runId: string; trial: number; rung: number; l2: number; fraction: number }): Promise<TuningTrial> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const csv = await artifacts.get(input.datasetId);
+      const outcome = await trainInThread(
+        {
+          csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
+          positiveClass: input.positiveClass, seed: input.seed, l2Grid: [input.l2], done: [], fraction: input.fraction,
+        },
+        () => ctx.heartbeat(),
+        ctx.cancellationSignal,
+      );
+      const scored = outcome.search[0];
+      const trial: TuningTrial = { trial: input.trial, rung: input.rung, l2: input.l2, fraction: input.fraction, validationLoss: scored.validationLoss, iterations: scored.iterations, trainMs: Date.now() - started };
+      await recordTrial(pool, input.runId, trial);
+      return trial;
     },
 
     /**

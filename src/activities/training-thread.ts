@@ -8,7 +8,8 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { parseCsv } from '../ml/csv';
 import { trainLogistic } from '../ml/logistic';
 import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
-import { prepareData } from '../ml/prepare';
+import { PreparedData, prepareData } from '../ml/prepare';
+import { createRng, shuffleInPlace } from '../ml/random';
 import { FittedRecipe, RecipeSpec } from '../ml/recipe';
 import { trainRidge } from '../ml/ridge';
 import { SearchCandidate, SearchOptions } from '../ml/search';
@@ -27,6 +28,8 @@ export interface TrainingJob {
   seed: number;
   l2Grid: number[];
   done: SearchCandidate[];
+  /** Share of the training rows to fit on (a seeded subset), for the cheap early rungs of a search. */
+  fraction?: number;
 }
 
 export interface TrainingOutcome {
@@ -55,7 +58,8 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
       if (now - lastIterationPost > 1000) { lastIterationPost = now; post({ type: 'iteration' }); }
     },
   };
-  const { x, y, features, classes } = data;
+  const { features, classes } = data;
+  const { x, y } = job.fraction !== undefined && job.fraction < 1 ? subsample(data, job.fraction, job.seed) : data;
   let fitted: { onnx: Uint8Array; l2: number; search: SearchCandidate[] };
   if (job.kind === 'logistic') {
     const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, features, classes: classes as [string, string] });
@@ -71,6 +75,19 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
     type: 'result',
     outcome: { ...fitted, classes, recipe: data.recipe, rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length } },
   });
+}
+
+/** A seeded subset of the training rows (validation rows untouched), so trials score comparably. */
+function subsample(data: PreparedData, fraction: number, seed: number): Pick<PreparedData, 'x' | 'y'> {
+  const n = data.y.train.length;
+  const keep = Math.max(2, Math.ceil(n * fraction));
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  shuffleInPlace(order, createRng(seed ^ 0x5eed));
+  const rows = order.subarray(0, keep).sort();
+  return {
+    x: { ...data.x, train: data.x.train.map((col) => Float64Array.from(rows, (r) => col[r])) },
+    y: { ...data.y, train: Float64Array.from(rows, (r) => data.y.train[r]) },
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ApiError, STATUS_OF } from '../errors';
 import { getDataset } from '../store/datasets';
-import { getRun, listRuns } from '../store/runs';
+import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/v1/runs/:id', route(async (req, res) => {
     const run = await getRun(pool, String(req.params.id));
     if (!run) throw new ApiError('not_found', `training run "${req.params.id}" does not exist`);
-    res.json(run);
+    res.json({ ...run, tuningTrials: await listTrials(pool, run.runId) });
   }));
 
   app.get('/v1/models', route(async (_req, res) => {

@@ -104,7 +104,16 @@ export const openApiDocument = {
             required: ['mode'],
             properties: { mode: { enum: ['manual', 'auto'] }, thresholds: { type: 'object', additionalProperties: { type: 'number' } }, timeout: { type: 'string', examples: ['72 hours'] } },
           },
-          trainer: { type: 'object', properties: { kind: { enum: ['logistic', 'softmax', 'ridge'], description: 'default: logistic for two classes, softmax for more, ridge for a numeric target' }, params: { type: 'object', properties: { l2: { type: 'number' } } }, search: { type: 'object', properties: { l2: { type: 'array', items: { type: 'number' } } } } } },
+          trainer: { type: 'object', properties: { kind: { enum: ['logistic', 'softmax', 'ridge'], description: 'default: logistic for two classes, softmax for more, ridge for a numeric target' }, params: { type: 'object', properties: { l2: { type: 'number' } } }, search: {
+            type: 'object',
+            properties: {
+              strategy: { enum: ['grid', 'random', 'halving'], description: 'grid (default) tries l2 in one activity; random and halving score sampled points as separate activities' },
+              l2: { type: 'array', items: { type: 'number' } },
+              trials: { type: 'integer', minimum: 1, maximum: 100, default: 9 },
+              l2Range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, default: [1e-5, 10] },
+              parallelism: { type: 'integer', minimum: 1, maximum: 16, default: 2 },
+            },
+          } } },
           seed: { type: 'integer' },
         },
       },
@@ -114,7 +123,7 @@ export const openApiDocument = {
         properties: {
           id: { type: 'string' },
           state: { enum: ['running', 'awaiting_approval', 'deployed', 'rejected', 'failed'] },
-          stage: { enum: ['ingest', 'validate', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done'] },
+          stage: { enum: ['ingest', 'validate', 'tune', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done'] },
           task: { enum: ['binary', 'multiclass', 'regression'] },
           kind: { enum: ['logistic', 'softmax', 'ridge'] },
           metrics: { type: 'object', additionalProperties: { type: 'number' }, description: 'binary: accuracy, precision, recall, f1, auc, logLoss; multiclass: accuracy, macroPrecision, macroRecall, macroF1, microF1, logLoss; regression: rmse, mae, r2' },

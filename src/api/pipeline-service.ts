@@ -39,7 +39,14 @@ export const pipelineRequestSchema = z.strictObject({
   trainer: z.strictObject({
     kind: z.string().optional(),
     params: z.strictObject({ l2: z.number().positive().finite().optional() }).optional(),
-    search: z.strictObject({ l2: z.array(z.number().positive().finite()).min(1).max(50).optional() }).optional(),
+    search: z.strictObject({
+      strategy: z.enum(['grid', 'random', 'halving']).optional(),
+      l2: z.array(z.number().positive().finite()).min(1).max(50).optional(),
+      trials: z.number().int().min(1).max(100).optional(),
+      l2Range: z.tuple([z.number().positive().finite(), z.number().positive().finite()])
+        .refine(([lo, hi]) => lo < hi, 'the range holds no value: its low end must be below its high end').optional(),
+      parallelism: z.number().int().min(1).max(16).optional(),
+    }).refine((s) => !(s.l2 && s.strategy && s.strategy !== 'grid'), 'l2 lists grid points; random and halving sample from l2Range').optional(),
   }).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });

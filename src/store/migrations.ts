@@ -101,6 +101,24 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX training_runs_model ON training_runs (model_name, created_at DESC);
     `,
   },
+  {
+    version: 4,
+    name: 'tuning trials',
+    sql: `
+      CREATE TABLE tuning_trials (
+        run_id          text NOT NULL,
+        trial           integer NOT NULL,
+        rung            integer NOT NULL,
+        l2              double precision NOT NULL,
+        fraction        double precision NOT NULL,
+        validation_loss double precision NOT NULL,
+        iterations      integer NOT NULL,
+        train_ms        integer NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_id, trial, rung)
+      );
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

@@ -52,3 +52,27 @@ export async function getRun(pool: Pool, runId: string): Promise<TrainingRun | u
   const { rows } = await pool.query('SELECT * FROM training_runs WHERE run_id = $1', [runId]);
   return rows[0] && toRun(rows[0]);
 }
+
+export interface TuningTrial {
+  trial: number;
+  rung: number;
+  l2: number;
+  fraction: number;
+  validationLoss: number;
+  iterations: number;
+  trainMs: number;
+}
+
+/** Records one scored trial of a search; a retried trial overwrites its own row. */
+export async function recordTrial(pool: Pool, runId: string, t: TuningTrial): Promise<void> {
+  await pool.query(
+    `INSERT INTO tuning_trials (run_id, trial, rung, l2, fraction, validation_loss, iterations, train_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (run_id, trial, rung) DO UPDATE SET validation_loss = EXCLUDED.validation_loss, iterations = EXCLUDED.iterations, train_ms = EXCLUDED.train_ms`,
+    [runId, t.trial, t.rung, t.l2, t.fraction, t.validationLoss, t.iterations, t.trainMs],
+  );
+}
+
+export async function listTrials(pool: Pool, runId: string): Promise<TuningTrial[]> {
+  const { rows } = await pool.query('SELECT * FROM tuning_trials WHERE run_id = $1 ORDER BY rung, trial', [runId]);
+  return rows.map((r) => ({ trial: r.trial, rung: r.rung, l2: r.l2, fraction: r.fraction, validationLoss: r.validation_loss, iterations: r.iterations, trainMs: r.train_ms }));
+}

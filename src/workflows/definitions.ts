@@ -5,6 +5,8 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { RecipeSpec } from '../ml/recipe';
+import type { TuningTrial } from '../store/runs';
+import type { SearchSpec } from './tuning';
 import type { ModelKind, Task } from '../ml/task';
 
 export const PIPELINE_WORKFLOW = 'trainingPipeline';
@@ -14,7 +16,7 @@ export const MODEL_NAME_KEY = defineSearchAttributeKey('MlopsModel', 'KEYWORD');
 export const STAGE_KEY = defineSearchAttributeKey('MlopsStage', 'KEYWORD');
 export const SEARCH_ATTRIBUTE_KEYS = [MODEL_NAME_KEY, STAGE_KEY];
 
-export type Stage = 'ingest' | 'validate' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
+export type Stage = 'ingest' | 'validate' | 'tune' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
 export type PipelineState = 'running' | 'awaiting_approval' | 'deployed' | 'rejected' | 'failed';
 
 export interface ApprovalPolicy {
@@ -30,8 +32,12 @@ export interface TrainerSpec {
   /** Model family; absent means the one that suits the target (logistic, softmax or ridge). */
   kind?: ModelKind;
   params?: { l2?: number };
-  /** Search space; the L2 strength with the lowest validation log loss wins. */
-  search?: { l2?: number[] };
+  /**
+   * Search over the L2 strength; the lowest validation loss wins. `grid` (default) tries `l2` inside one
+   * training activity; `random` and `halving` sample `trials` points from `l2Range` and score each as
+   * its own activity, `parallelism` at a time.
+   */
+  search?: SearchSpec;
 }
 
 export interface PipelineInput {
@@ -85,6 +91,8 @@ export interface PipelineStatus {
   metrics?: MetricSummary;
   /** confusion[actual][predicted] on the test split, for multi-class models. */
   confusion?: number[][];
+  /** Trials of a random or halving search, as they finish, and the winner. */
+  tuning?: { strategy: string; trials: TuningTrial[]; best?: { trial: number; l2: number; validationLoss: number } };
   champion?: ChampionComparison;
   params?: Record<string, unknown>;
   modelVersion?: number;

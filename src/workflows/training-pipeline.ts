@@ -25,6 +25,8 @@ import {
   statusQuery,
 } from './definitions';
 import type { Duration } from '@temporalio/common';
+import type { TuningTrial } from '../store/runs';
+import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
 const NON_RETRYABLE_TYPES = ['DataSourceError', 'DataFormatError', 'DataValidationError', 'ModelError'];
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
@@ -87,7 +89,15 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
       positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
     };
-    const l2Grid = input.trainer?.search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
+    const search = input.trainer?.search;
+    let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
+    // Only runs that ask for a random or halving search take this branch, so histories recorded
+    // before it existed replay unchanged.
+    if (search?.strategy === 'random' || search?.strategy === 'halving') {
+      enter('tune');
+      l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
+      enter('train');
+    }
     const trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
     status.onnxDigest = trained.onnxDigest;
     status.params = trained.params;
@@ -140,4 +150,35 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     throw err;
   }
+}
+
+/**
+ * Random search or successive halving over the L2 strength: each trial is an activity, at most
+ * `parallelism` at a time; each rung keeps the best third for the next, larger share of the rows.
+ * Returns the winning L2; every trial is in `status.tuning` and in the tuning_trials table.
+ */
+async function tune(
+  strategy: 'random' | 'halving',
+  search: SearchSpec,
+  seed: number,
+  score: (trial: { trial: number; rung: number; l2: number; fraction: number }) => Promise<TuningTrial>,
+  status: PipelineStatus,
+): Promise<number> {
+  const points = sampleL2(search, seed);
+  const fractions = rungFractions(strategy, points.length);
+  status.tuning = { strategy, trials: [] };
+  let alive = points.map((l2, trial) => ({ trial, l2 }));
+  let scored: TuningTrial[] = [];
+  for (let rung = 0; rung < fractions.length; rung++) {
+    scored = await mapLimited(alive, search.parallelism ?? 2, async (p) => {
+      const result = await score({ trial: p.trial, rung, l2: p.l2, fraction: fractions[rung] });
+      status.tuning!.trials.push(result);
+      return result;
+    });
+    const ranked = [...scored].sort((a, b) => a.validationLoss - b.validationLoss || a.trial - b.trial);
+    alive = ranked.slice(0, Math.max(1, Math.ceil(ranked.length / HALVING_RATE))).map((t) => ({ trial: t.trial, l2: t.l2 }));
+  }
+  const best = [...scored].sort((a, b) => a.validationLoss - b.validationLoss || a.trial - b.trial)[0];
+  status.tuning.best = { trial: best.trial, l2: best.l2, validationLoss: best.validationLoss };
+  return best.l2;
 }
