@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -133,6 +134,28 @@ describe('trainingPipeline on a real Temporal server', () => {
     if (process.env.RECORD_HISTORIES) {
       fs.writeFileSync(path.join(HISTORY_DIR, 'training-pipeline-halving.json'), historyToJSON(history));
     }
+  });
+
+  it('when later data loses a column the production model reads, then validation stops the run; new categories only warn', async () => {
+    const first = (await env.start({ ...base, model: 'schema-check', approval: { mode: 'auto' } }).then((h) => h.result())) as PipelineStatus;
+    assert.equal(first.state, 'deployed');
+    const schema = (await env.db.pool.query('SELECT schema FROM registered_models WHERE name = $1', ['schema-check'])).rows[0].schema;
+    assert.equal(schema.columns.length, 31);
+
+    const lines = fs.readFileSync(BREAST_CANCER, 'utf8').trim().split('\n');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-schema-'));
+    const withoutRadius = path.join(dir, 'without-radius.csv');
+    fs.writeFileSync(withoutRadius, lines.map((l) => l.split(',').slice(1).join(',')).join('\n') + '\n');
+    const err = await env.start({ ...base, model: 'schema-check', data: { uri: withoutRadius }, approval: { mode: 'auto' } }).then((h) => h.result()).then(() => undefined, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(String((err.cause?.cause as Error | undefined)?.message), /column "radius_mean" of the model.s schema is missing/);
+
+    const withRegion = path.join(dir, 'with-region.csv');
+    fs.writeFileSync(withRegion, lines.map((l, i) => `${l},${i === 0 ? 'region' : ['north', 'south'][i % 2]}`).join('\n') + '\n');
+    const third = (await env.start({ ...base, model: 'schema-check', data: { uri: withRegion }, approval: { mode: 'auto' } }).then((h) => h.result())) as PipelineStatus;
+    assert.equal(third.state, 'deployed');
+    assert.ok(third.warnings.some((w) => /column "region" is not in the model's schema/.test(w)), third.warnings.join('; '));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('when a decision arrives before the run waits for one, then it is counted and ignored', async () => {

@@ -11,6 +11,7 @@ import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metri
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { RecipeSpec } from '../ml/recipe';
+import { detectAnomalies, inferSchema } from '../ml/schema';
 import { Split } from '../ml/split';
 import { SearchCandidate } from '../ml/search';
 import { ModelKind, Task } from '../ml/task';
@@ -129,9 +130,22 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
-    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[] }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[]; modelName?: string }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
       const table = await loadTable(input.datasetId);
       const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive });
+      // Against the model's schema and the statistics of the data production was trained on.
+      if (input.modelName) {
+        const schema = await registry.getModelSchema(pool, input.modelName);
+        if (schema) {
+          const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+          const previous = production ? (await getDataset(pool, production.datasetId))?.statistics : undefined;
+          const statistics = (await getDataset(pool, input.datasetId))!.statistics;
+          // The columns the production model reads matter as much as the ones this run will use.
+          const used = new Set([...report.features, input.target, ...(production?.signature.features ?? [])]);
+          report.issues.push(...detectAnomalies(schema, statistics, { used, previous }));
+          report.ok = !report.issues.some((i) => i.severity === 'error');
+        }
+      }
       if (!report.ok || !report.task || !report.kind) {
         throw ApplicationFailure.create({ message: formatValidationErrors(report), type: NON_RETRYABLE.validation, nonRetryable: true, details: [{ issues: report.issues }] });
       }
@@ -234,6 +248,8 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
     async registerModelVersion(input: { modelName: string; runId: string; onnxDigest: string; signature: registry.ModelSignature; metrics: MetricSummary; params: Record<string, unknown>; datasetId: string; requestedBy?: string }): Promise<{ version: number }> {
       const v = await registry.registerVersion(pool, { ...input, metrics: { ...input.metrics }, codeVersion });
+      const dataset = await getDataset(pool, input.datasetId);
+      if (dataset) await registry.setModelSchemaOnce(pool, input.modelName, inferSchema(dataset.statistics));
       await registry.recordAudit(pool, { key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
       return { version: v.version };
     },

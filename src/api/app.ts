@@ -100,6 +100,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({
       name,
       aliases: production ? { [registry.PRODUCTION_ALIAS]: production.version } : {},
+      schema: (await registry.getModelSchema(pool, name)) ?? null,
       versions: versions.map(({ modelName: _m, params: _p, ...v }) => v),
       deployments: await registry.listDeployments(pool, name),
     });

@@ -119,6 +119,11 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'data schema kept with each registered model',
+    sql: `ALTER TABLE registered_models ADD COLUMN schema jsonb`,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

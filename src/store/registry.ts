@@ -4,6 +4,7 @@
  * a deployment key) so a retried activity finds its earlier work instead of repeating it.
  */
 import { Pool } from 'pg';
+import type { DataSchema } from '../ml/schema';
 import type { Task } from '../ml/task';
 
 export type VersionStatus = 'pending_approval' | 'approved' | 'rejected' | 'deployed' | 'archived';
@@ -229,4 +230,15 @@ export async function recordAudit(pool: Pool, e: { key?: string; actor: string; 
      ON CONFLICT (event_key) DO NOTHING`,
     [e.key ?? null, e.actor, e.action, e.subject, JSON.stringify(e.details ?? {})],
   );
+}
+
+/** The data schema kept with a model (inferred from its first registered version's dataset). */
+export async function getModelSchema(pool: Pool, modelName: string): Promise<DataSchema | undefined> {
+  const { rows } = await pool.query('SELECT schema FROM registered_models WHERE name = $1', [modelName]);
+  return rows[0]?.schema ?? undefined;
+}
+
+/** Keeps the schema unless the model already has one: the first registered version defines it. */
+export async function setModelSchemaOnce(pool: Pool, modelName: string, schema: DataSchema): Promise<void> {
+  await pool.query('UPDATE registered_models SET schema = $2 WHERE name = $1 AND schema IS NULL', [modelName, JSON.stringify(schema)]);
 }

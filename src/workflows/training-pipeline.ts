@@ -77,7 +77,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     enter('validate');
     const validation = await quick.validateDataset({
-      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind, derive: input.preprocessing?.derive,
+      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
     });
     status.warnings = validation.warnings.map((w) => w.message);
     status.task = validation.task;
