@@ -184,7 +184,7 @@ describe('HTTP API', () => {
   it('when the target has three classes or is numeric, then softmax or ridge is trained and served', async () => {
     const iris = path.join(path.dirname(BREAST_CANCER), 'iris.csv');
     const species = await call('POST', '/v1/pipelines', { model: 'iris-species', data: { uri: iris }, target: 'species', approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
-    const width = await call('POST', '/v1/pipelines', { model: 'iris-width', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto', thresholds: { r2: 0.8, rmse: 0.5 } } });
+    const width = await call('POST', '/v1/pipelines', { model: 'iris-width', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto', thresholds: { r2: 0.8, rmse: 0.5 } }, evaluation: { sliceBy: ['species'] } });
     const a = await waitFor(species.body.id, ['deployed', 'rejected', 'failed']);
     const b = await waitFor(width.body.id, ['deployed', 'rejected', 'failed']);
     assert.deepEqual([a.state, a.task, a.kind], ['deployed', 'multiclass', 'softmax'], JSON.stringify(a));
@@ -193,6 +193,9 @@ describe('HTTP API', () => {
     // the text column species is a feature of the regression, one-hot encoded inside the graph
     const widthVersion = await call('GET', `/v1/models/iris-width/versions/${b.modelVersion}`);
     assert.deepEqual(widthVersion.body.signature.categorical, ['species']);
+    assert.deepEqual(b.slices.map((x: any) => x.value), ['setosa', 'versicolor', 'virginica']);
+    assert.equal(b.slices.reduce((sum: number, x: any) => sum + x.n, 0), b.metrics.n);
+    assert.ok(b.slices.every((x: any) => typeof x.metrics.rmse === 'number'));
 
     const flower = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
     const p = await call('POST', '/v1/models/iris-species/predict', { instances: [flower] });
@@ -267,6 +270,7 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'random', l2Range: [1, 0.1] } } }), 400, 'invalid_request', /range holds no value/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'halving', l2: [0.1] } } }), 400, 'invalid_request', /random and halving sample from l2Range/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { search: { strategy: 'bayes' } } }), 400, 'invalid_request', /strategy/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, evaluation: { sliceBy: 'region' } }), 400, 'invalid_request', /evaluation\.sliceBy/);
     });
 
     it('answers 404 for unknown pipelines, models, versions and routes', async () => {

@@ -201,6 +201,14 @@ describe('dataset validation', () => {
     assert.ok(!validateForTraining(flat, { target: 'y', kind: 'ridge' }).ok);
   });
 
+  it('checks the slicing columns of the evaluation', () => {
+    const table = csv(['a,region,id,y', ...many(60, (i) => `${i},${['n', 's'][i % 2]},id${i},${i % 2}`)]);
+    const codes = (sliceBy: string[]) => validateForTraining(table, { target: 'y', sliceBy }).issues.filter((i) => i.severity === 'error').map((i) => i.code);
+    assert.deepEqual(codes(['region']), []);
+    assert.deepEqual(codes(['nope']), ['unknown_slice_column']);
+    assert.deepEqual(codes(['id']), ['too_many_slices']);
+  });
+
   it('refuses named features that are absent or identifier-like text, and warns about ignored text columns', () => {
     const table = csv(['a,name,y', ...many(40, (i) => `${i},n${i},${i % 2}`)]);
     const named = validateForBinaryClassification(table, { target: 'y', features: ['a', 'name', 'zzz'] });

@@ -16,7 +16,7 @@ import { Split } from '../ml/split';
 import { SearchCandidate } from '../ml/search';
 import { ModelKind, Task } from '../ml/task';
 import { tableStatistics } from '../ml/statistics';
-import { Table } from '../ml/table';
+import { cellText, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
@@ -25,7 +25,7 @@ import * as registry from '../store/registry';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { trainInThread } from './training-thread';
-import type { ApprovalRecord, ChampionComparison, MetricSummary } from '../workflows/definitions';
+import type { ApprovalRecord, ChampionComparison, MetricSummary, SliceMetrics } from '../workflows/definitions';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -60,19 +60,44 @@ export interface FeatureSpec {
 
 
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
-async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit): Promise<{ metrics: MetricSummary; confusion?: number[][] }> {
+/** Metrics for the task on test rows `picked` (indices into the test split), from the model's outputs. */
+function metricsOf(task: Task, y: Float64Array, outputs: Float64Array | Float32Array, width: number, picked?: number[]): { metrics: MetricSummary; confusion?: number[][] } {
+  const rows = picked ?? Array.from({ length: y.length }, (_, i) => i);
+  const ys = Float64Array.from(rows, (i) => y[i]);
+  if (task === 'regression') return { metrics: numbersOf(regressionMetrics(ys, Float64Array.from(rows, (i) => outputs[i]))) };
+  if (task === 'binary') return { metrics: numbersOf(binaryMetrics(ys, Float64Array.from(rows, (i) => outputs[i * width + 1]))) };
+  const probabilities = new Float64Array(rows.length * width);
+  rows.forEach((i, k) => { for (let c = 0; c < width; c++) probabilities[k * width + c] = outputs[i * width + c]; });
+  const { confusion, ...rest } = multiclassMetrics(ys, probabilities, width);
+  return { metrics: numbersOf(rest), confusion };
+}
+
+/** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
+async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = []): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[] }> {
   const session = await createSession(bytes);
   try {
     const feeds = tableFeeds(layout, table, data.split.test);
     const y = Float64Array.from(data.split.test, (r) => data.y[r]);
-    if (data.task === 'regression') return { metrics: numbersOf(regressionMetrics(y, await runRegressor(session, feeds))) };
-    const { probabilities, classes } = await runClassifier(session, feeds);
-    if (data.task === 'binary') {
-      const positive = Float64Array.from({ length: y.length }, (_, i) => probabilities[i * classes + 1]);
-      return { metrics: numbersOf(binaryMetrics(y, positive)) };
+    let outputs: Float64Array | Float32Array;
+    let width = 1;
+    if (data.task === 'regression') outputs = await runRegressor(session, feeds);
+    else ({ probabilities: outputs, classes: width } = await runClassifier(session, feeds));
+    const overall = metricsOf(data.task, y, outputs, width);
+    if (sliceBy.length === 0) return overall;
+    // The same predictions, grouped by the value of each slicing column (missing counts as its own slice).
+    const slices: SliceMetrics[] = [];
+    for (const name of sliceBy) {
+      const column = getColumn(table, name)!;
+      const groups = new Map<string, number[]>();
+      data.split.test.forEach((row, i) => {
+        const value = cellText(column, row) ?? '(missing)';
+        groups.set(value, [...(groups.get(value) ?? []), i]);
+      });
+      for (const [value, rows] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        slices.push({ column: name, value, n: rows.length, metrics: metricsOf(data.task, y, outputs, width, rows).metrics });
+      }
     }
-    const { confusion, ...rest } = multiclassMetrics(y, probabilities, classes);
-    return { metrics: numbersOf(rest), confusion };
+    return { ...overall, slices };
   } finally {
     await session.release();
   }
@@ -130,9 +155,9 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
-    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[]; modelName?: string }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+    async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[]; modelName?: string; sliceBy?: string[] }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
       const table = await loadTable(input.datasetId);
-      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive });
+      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
       // Against the model's schema and the statistics of the data production was trained on.
       if (input.modelName) {
         const schema = await registry.getModelSchema(pool, input.modelName);
@@ -224,16 +249,16 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string }): Promise<{ metrics: MetricSummary; confusion?: number[][]; champion?: ChampionComparison }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison }> {
       const table = await loadTable(input.datasetId);
       const data = targetSplit(table, input);
-      const { metrics, confusion } = await scoreOnnx(await artifacts.get(input.onnxDigest), layoutOf(input), table, data);
+      const { metrics, confusion, slices } = await scoreOnnx(await artifacts.get(input.onnxDigest), layoutOf(input), table, data, input.sliceBy);
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
-      if (!production) return { metrics, confusion };
+      if (!production) return { metrics, confusion, slices };
       const sig = production.signature;
-      const skip = (why: string) => ({ metrics, confusion, champion: { version: production.version, skipped: why } });
+      const skip = (why: string) => ({ metrics, confusion, slices, champion: { version: production.version, skipped: why } });
       const championTask = sig.task ?? 'binary';
       if (championTask !== data.task) return skip(`it solves a ${championTask} task, this run a ${data.task} one`);
       const layout = layoutOf(sig);
@@ -242,7 +267,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not columns of this dataset with the same type`);
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
       const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), layout, table, data);
-      return { metrics, confusion, champion: { version: production.version, metrics: champion.metrics } };
+      return { metrics, confusion, slices, champion: { version: production.version, metrics: champion.metrics } };
     },
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */

@@ -92,6 +92,7 @@ export const openApiDocument = {
           target: { type: 'string' },
           features: { type: 'array', items: { type: 'string' } },
           positiveClass: { type: 'string' },
+          evaluation: { type: 'object', properties: { sliceBy: { type: 'array', items: { type: 'string' }, maxItems: 5, description: 'columns whose values slice the test rows; metrics are reported per slice' } } },
           preprocessing: {
             type: 'object',
             description: 'numbers: imputation then scaling; text features (at most 50 categories) are one-hot encoded, unseen categories encode as zeros',

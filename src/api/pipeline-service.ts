@@ -25,6 +25,7 @@ export const pipelineRequestSchema = z.strictObject({
   target: z.string().min(1),
   features: z.array(z.string().min(1)).min(1).optional(),
   positiveClass: z.string().min(1).optional(),
+  evaluation: z.strictObject({ sliceBy: z.array(z.string().min(1)).max(5).optional() }).optional(),
   preprocessing: z.strictObject({
     derive: z.array(z.string().min(1).max(500)).max(50).optional(),
     impute: z.enum(['mean', 'median', 'most_frequent', 'constant']).optional(),
@@ -100,6 +101,7 @@ export class PipelineService {
       features: request.features,
       positiveClass: request.positiveClass,
       preprocessing: request.preprocessing,
+      evaluation: request.evaluation,
       trainer: { kind: kind as ModelKind | undefined, params: request.trainer?.params, search: request.trainer?.search },
       approval: request.approval,
       seed: request.seed,

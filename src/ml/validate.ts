@@ -52,6 +52,8 @@ export interface ValidationRules {
   kind?: ModelKind;
   /** Derived features, `name = expression`; their columns join the numeric features. */
   derive?: string[];
+  /** Columns whose values slice the evaluation; each needs few distinct values. */
+  sliceBy?: string[];
 }
 
 function summarize(column: Column): ColumnSummary {
@@ -168,6 +170,11 @@ export function validateForTraining(table: Table, rules: ValidationRules): Valid
       else if (!numeric.includes(input)) numeric.push(input);
     }
     names.add(feature.name);
+  }
+  for (const name of rules.sliceBy ?? []) {
+    const summary = summaryOf(name);
+    if (!summary) error('unknown_slice_column', `evaluation.sliceBy names "${name}", which is not a column`, name);
+    else if (summary.distinct > MAX_CATEGORIES) error('too_many_slices', `evaluation.sliceBy column "${name}" has ${summary.distinct} distinct values; at most ${MAX_CATEGORIES} slices are reported`, name);
   }
   const features = [...numeric, ...categorical];
   if (features.length === 0 && !issues.some((i) => i.code === 'missing_feature' || i.code === 'too_many_categories')) {

@@ -47,6 +47,8 @@ export interface PipelineInput {
   /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
   features?: string[];
   positiveClass?: string;
+  /** Columns whose values split the test rows into slices, each scored on its own (e.g. region, plan). */
+  evaluation?: { sliceBy?: string[] };
   /** How features are prepared: imputation and scaling of numbers (text features are one-hot encoded). */
   preprocessing?: RecipeSpec;
   trainer?: TrainerSpec;
@@ -73,6 +75,14 @@ export interface ApprovalRecord extends ApprovalDecision {
 /** Held-out metrics by name: classifiers report accuracy, AUC or macro F1, log loss...; regressors RMSE, MAE, R². */
 export type MetricSummary = Record<string, number>;
 
+/** Test-split metrics of the rows where a column holds one value. */
+export interface SliceMetrics {
+  column: string;
+  value: string;
+  n: number;
+  metrics: MetricSummary;
+}
+
 export interface ChampionComparison {
   version: number;
   metrics?: MetricSummary;
@@ -91,6 +101,8 @@ export interface PipelineStatus {
   metrics?: MetricSummary;
   /** confusion[actual][predicted] on the test split, for multi-class models. */
   confusion?: number[][];
+  /** Metrics per value of each `evaluation.sliceBy` column. */
+  slices?: SliceMetrics[];
   /** Trials of a random or halving search, as they finish, and the winner. */
   tuning?: { strategy: string; trials: TuningTrial[]; best?: { trial: number; l2: number; validationLoss: number } };
   champion?: ChampionComparison;

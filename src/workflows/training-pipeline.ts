@@ -78,6 +78,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('validate');
     const validation = await quick.validateDataset({
       datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
+      sliceBy: input.evaluation?.sliceBy,
     });
     status.warnings = validation.warnings.map((w) => w.message);
     status.task = validation.task;
@@ -103,9 +104,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.params = trained.params;
 
     enter('evaluate');
-    const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId });
+    const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy });
     status.metrics = evaluation.metrics;
     status.confusion = evaluation.confusion;
+    status.slices = evaluation.slices;
     status.champion = evaluation.champion;
 
     enter('register');
