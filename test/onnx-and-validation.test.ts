@@ -94,6 +94,32 @@ describe('ONNX export', () => {
     assert.ok(Math.abs(z.reduce((s, v) => s + v, 0)) < 1e-12, 'standardised training column has mean 0');
   });
 
+  it('handles outliers: clip and flag inside the graph (ONNX parity), drop only training rows', async () => {
+    const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
+    const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
+    const layout = { numeric: features, categorical: [] };
+    for (const [method, action] of [['iqr', 'clip'], ['zscore', 'flag']] as const) {
+      const d = prepareData(table, { target: 'diagnosis', numeric: features, task: 'binary', seed: 4, recipe: { outliers: { method, action } } });
+      assert.equal(d.features.length, action === 'flag' ? 60 : 30);
+      const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-2] });
+      await assertParity(table, d, layout, exportLogisticToOnnx(d.recipe, model), (x) => predictProba(model, x), positive);
+    }
+    const plain = prepareData(table, { target: 'diagnosis', numeric: features, task: 'binary', seed: 4 });
+    const dropped = prepareData(table, { target: 'diagnosis', numeric: features, task: 'binary', seed: 4, recipe: { outliers: { action: 'drop' } } });
+    assert.ok(dropped.split.train.length < plain.split.train.length, 'outlying training rows are left out');
+    assert.deepEqual(dropped.split.test, plain.split.test, 'test rows are untouched');
+  });
+
+  it('bounds outliers by the interquartile range and clips to the bounds', () => {
+    const table = parseCsv('a,y\n1,0\n2,1\n3,0\n4,1\n100,1\n');
+    const rows = Int32Array.from([0, 1, 2, 3, 4]);
+    const recipe = fitRecipe(table, rows, ['a'], [], { scale: 'none', outliers: { action: 'clip' } });
+    assert.deepEqual([recipe.numeric[0].lower, recipe.numeric[0].upper], [-1, 7]);
+    assert.deepEqual(Array.from(applyRecipe(recipe, table, rows).data), [1, 2, 3, 4, 7]);
+    const flagged = fitRecipe(table, rows, ['a'], [], { scale: 'none', outliers: { action: 'flag' } });
+    assert.deepEqual(Array.from(applyRecipe(flagged, table, rows).data), [1, 0, 2, 0, 3, 0, 4, 0, 100, 1]);
+  });
+
   it('describes itself: raw-feature inputs, two-class output, metadata', () => {
     const { table, features } = syntheticLogistic({ rows: 500, weights: [1, -1], bias: 0, seed: 1 });
     const d = prepareBinaryData(table, { target: 'label', features, seed: 1 });

@@ -98,7 +98,8 @@ export const openApiDocument = {
             description: 'numbers: imputation then scaling; text features (at most 50 categories) are one-hot encoded, unseen categories encode as zeros',
             properties: {
               derive: { type: 'array', items: { type: 'string' }, examples: [['bmi = weight / (height / 100) ^ 2']], description: 'derived numeric features: numbers, numeric columns, + - * / ^, log exp sqrt abs' },
-              impute: { enum: ['mean', 'median', 'most_frequent', 'constant'] }, imputeValue: { type: 'number' }, scale: { enum: ['standard', 'minmax', 'none'] } },
+              impute: { enum: ['mean', 'median', 'most_frequent', 'constant'] },
+              outliers: { type: 'object', required: ['action'], properties: { method: { enum: ['iqr', 'zscore'] }, action: { enum: ['clip', 'drop', 'flag'] }, threshold: { type: 'number', description: 'k: IQR multiple (1.5) or z-score (3)' } } }, imputeValue: { type: 'number' }, scale: { enum: ['standard', 'minmax', 'none'] } },
           },
           approval: {
             type: 'object',

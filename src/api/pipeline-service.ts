@@ -31,6 +31,11 @@ export const pipelineRequestSchema = z.strictObject({
     impute: z.enum(['mean', 'median', 'most_frequent', 'constant']).optional(),
     imputeValue: z.number().finite().optional(),
     scale: z.enum(['standard', 'minmax', 'none']).optional(),
+    outliers: z.strictObject({
+      method: z.enum(['iqr', 'zscore']).optional(),
+      action: z.enum(['clip', 'drop', 'flag']),
+      threshold: z.number().positive().finite().optional(),
+    }).optional(),
   }).optional(),
   approval: z.strictObject({
     mode: z.enum(['manual', 'auto']),

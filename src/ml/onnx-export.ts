@@ -123,10 +123,27 @@ function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.IT
     nodes.push(
       node('IsNaN', [numericAll], ['missing']),
       node('Where', ['missing', 'impute', numericAll], ['imputed']),
-      node('Sub', ['imputed', 'center'], ['centered']),
+    );
+    const outliers = recipe.spec.outliers?.action;
+    if (outliers === 'clip' || outliers === 'flag') {
+      initializer.push(tensor('lower', [dn], recipe.numeric.map((n) => n.lower!)), tensor('upper', [dn], recipe.numeric.map((n) => n.upper!)));
+    }
+    if (outliers === 'clip') nodes.push(node('Max', ['imputed', 'lower'], ['raised']), node('Min', ['raised', 'upper'], ['clipped']));
+    nodes.push(
+      node('Sub', [outliers === 'clip' ? 'clipped' : 'imputed', 'center'], ['centered']),
       node('Div', ['centered', 'scale'], ['numeric_scaled']),
     );
     parts.push('numeric_scaled');
+    if (outliers === 'flag') {
+      // comparisons with NaN are false, so a missing value is not an outlier, as in applyRecipe
+      nodes.push(
+        node('Less', [numericAll, 'lower'], ['below']),
+        node('Greater', [numericAll, 'upper'], ['above']),
+        node('Or', ['below', 'above'], ['outside']),
+        node('Cast', ['outside'], ['outlier_flags'], [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }]),
+      );
+      parts.push('outlier_flags');
+    }
   }
   recipe.categorical.forEach((step, i) => {
     const name = categoricalInput(i);

@@ -1,6 +1,6 @@
 /** The one recipe that turns a table into labelled, preprocessed train / validation / test matrices. */
 import { Matrix } from './features';
-import { applyRecipe, applyRecipeColumns, FittedRecipe, fitRecipe, outputNames, RecipeSpec } from './recipe';
+import { applyRecipe, applyRecipeColumns, FittedRecipe, fitRecipe, outputNames, RecipeSpec, rowsWithinBounds } from './recipe';
 import { Split, stratifiedSplit } from './split';
 import { binaryTarget } from './target';
 import { getColumn, Table } from './table';
@@ -56,7 +56,14 @@ export function prepareData(table: Table, o: PrepareOptions): PreparedData {
   const task = o.task ?? 'binary';
   const { classes, y } = encodeTarget(table, o);
   const split = splitRows(y, task, o.seed);
-  const recipe = fitRecipe(table, split.train, o.numeric, o.categorical ?? [], o.recipe);
+  let recipe = fitRecipe(table, split.train, o.numeric, o.categorical ?? [], o.recipe);
+  if (recipe.spec.outliers?.action === 'drop') {
+    // Outlying training rows are left out, and the recipe is learned again on the rows that stay.
+    const bounds = recipe.numeric;
+    split.train = rowsWithinBounds(recipe, table, split.train);
+    const refit = fitRecipe(table, split.train, o.numeric, o.categorical ?? [], { ...o.recipe, outliers: undefined });
+    recipe = { ...refit, spec: { ...refit.spec, outliers: o.recipe!.outliers }, numeric: refit.numeric.map((n, j) => ({ ...n, lower: bounds[j].lower, upper: bounds[j].upper })) };
+  }
   const pick = (rows: Int32Array) => Float64Array.from(rows, (r) => y[r]);
   return {
     task,

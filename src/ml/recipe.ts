@@ -3,8 +3,8 @@
  * and score) and inside the ONNX graph (to serve), so a served model takes raw features.
  *
  * Derived features (`name = expression`) are computed from the numeric inputs first.
- * Numeric features: impute missing values (mean, median, most frequent or a constant), then scale
- * (standard, min-max or none). Text features: one-hot over the categories seen in training; a missing
+ * Numeric features: impute missing values (mean, median, most frequent or a constant), optionally clip
+ * or flag outliers, then scale (standard, min-max or none). Text features: one-hot over the categories seen in training; a missing
  * or unseen category encodes as all zeros. The output is one matrix: numeric block, then one-hot blocks.
  */
 import { evaluateDerived, ExpressionError, parseDerived } from './expressions';
@@ -19,6 +19,12 @@ export interface RecipeSpec {
   /** The value `impute: "constant"` fills in. */
   imputeValue?: number;
   scale?: 'standard' | 'minmax' | 'none';
+  /**
+   * Outliers of numeric features, bounded by the interquartile range (q1 − k·IQR, q3 + k·IQR; k = 1.5)
+   * or the z-score (mean ± k·sd; k = 3) of the training rows: `clip` them to the bounds, `drop` training
+   * rows that have any (validation and test rows stay), or `flag` them with one 0/1 feature per column.
+   */
+  outliers?: { method?: 'iqr' | 'zscore'; action: 'clip' | 'drop' | 'flag'; threshold?: number };
 }
 
 export interface NumericStep {
@@ -26,6 +32,9 @@ export interface NumericStep {
   impute: number;
   center: number;
   scale: number;
+  /** Outlier bounds, when the recipe handles outliers. */
+  lower?: number;
+  upper?: number;
 }
 
 export interface CategoricalStep {
@@ -34,7 +43,7 @@ export interface CategoricalStep {
 }
 
 export interface FittedRecipe {
-  spec: Required<Pick<RecipeSpec, 'impute' | 'scale'>> & { imputeValue?: number };
+  spec: Required<Pick<RecipeSpec, 'impute' | 'scale'>> & Pick<RecipeSpec, 'imputeValue' | 'outliers'>;
   /** Raw numeric columns the model reads (its `numeric` input), in order. */
   inputs: string[];
   /** Derived features, computed from the inputs before imputation; their steps follow the inputs'. */
@@ -44,9 +53,46 @@ export interface FittedRecipe {
   categorical: CategoricalStep[];
 }
 
-/** Columns the recipe produces, in order: numeric names, then `name=category` per one-hot column. */
+/** Whether the recipe adds a 0/1 outlier flag per numeric feature. */
+export const flagsOutliers = (recipe: FittedRecipe) => recipe.spec.outliers?.action === 'flag';
+
+/** Columns the recipe produces, in order: numeric names, outlier flags, then `name=category` per one-hot column. */
 export function outputNames(recipe: FittedRecipe): string[] {
-  return [...recipe.numeric.map((n) => n.name), ...recipe.categorical.flatMap((c) => c.categories.map((k) => `${c.name}=${k}`))];
+  return [
+    ...recipe.numeric.map((n) => n.name),
+    ...(flagsOutliers(recipe) ? recipe.numeric.map((n) => `${n.name}_outlier`) : []),
+    ...recipe.categorical.flatMap((c) => c.categories.map((k) => `${c.name}=${k}`)),
+  ];
+}
+
+/** Bounds outside which a value is an outlier, from the present training values. */
+function outlierBounds(values: Float64Array, o: NonNullable<RecipeSpec['outliers']>): { lower: number; upper: number } {
+  if (values.length === 0) return { lower: -Infinity, upper: Infinity };
+  if ((o.method ?? 'iqr') === 'iqr') {
+    const sorted = Float64Array.from(values).sort();
+    const q1 = quantileSorted(sorted, 0.25), q3 = quantileSorted(sorted, 0.75);
+    const k = o.threshold ?? 1.5;
+    return { lower: q1 - k * (q3 - q1), upper: q3 + k * (q3 - q1) };
+  }
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / values.length;
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  const k = o.threshold ?? 3;
+  const sd = Math.sqrt(squares / values.length);
+  return { lower: mean - k * sd, upper: mean + k * sd };
+}
+
+/** Training rows whose numeric features all lie within the recipe's bounds (missing values pass). */
+export function rowsWithinBounds(recipe: FittedRecipe, source: Table, rows: Int32Array): Int32Array {
+  const table = withDerived(source, recipe.derived);
+  const keep: number[] = [];
+  const columns = recipe.numeric.map((step) => (getColumn(table, step.name) as { values: Float64Array }).values);
+  for (const r of rows) {
+    if (recipe.numeric.every((step, j) => { const v = columns[j][r]; return !(v < step.lower!) && !(v > step.upper!); })) keep.push(r);
+  }
+  return Int32Array.from(keep);
 }
 
 function present(values: Float64Array, rows: Int32Array): Float64Array {
@@ -95,6 +141,8 @@ export function fitRecipe(source: Table, rows: Int32Array, numeric: string[], ca
     const column = getColumn(table, name);
     if (!column || column.kind !== 'number') throw new Error(`feature "${name}" is not a numeric column`);
     const values = present(column.values, rows);
+    const bounds = spec.outliers ? outlierBounds(values, spec.outliers) : undefined;
+    if (bounds && spec.outliers!.action === 'clip') for (let i = 0; i < values.length; i++) values[i] = Math.min(Math.max(values[i], bounds.lower), bounds.upper);
     // Only the median and the most frequent value need sorted values; sorting is the costly part.
     if (impute === 'median' || impute === 'most_frequent') values.sort();
     const n = values.length;
@@ -116,9 +164,10 @@ export function fitRecipe(source: Table, rows: Int32Array, numeric: string[], ca
     const sd = total > 0 ? Math.sqrt(squares / total) : 0;
     const low = missing > 0 ? Math.min(min, fill) : n > 0 ? min : fill;
     const high = missing > 0 ? Math.max(max, fill) : n > 0 ? max : fill;
-    if (scaleKind === 'standard') return { name, impute: fill, center: imputedMean, scale: sd > 1e-12 ? sd : 1 };
-    if (scaleKind === 'minmax') return { name, impute: fill, center: low, scale: high - low > 1e-12 ? high - low : 1 };
-    return { name, impute: fill, center: 0, scale: 1 };
+    const step = { name, impute: fill, ...bounds };
+    if (scaleKind === 'standard') return { ...step, center: imputedMean, scale: sd > 1e-12 ? sd : 1 };
+    if (scaleKind === 'minmax') return { ...step, center: low, scale: high - low > 1e-12 ? high - low : 1 };
+    return { ...step, center: 0, scale: 1 };
   });
   const categoricalSteps = categorical.map((name): CategoricalStep => {
     const column = getColumn(table, name);
@@ -127,33 +176,18 @@ export function fitRecipe(source: Table, rows: Int32Array, numeric: string[], ca
     for (let r = 0; r < rows.length; r++) { const t = cellText(column, rows[r]); if (t !== null) seen.add(t); }
     return { name, categories: [...seen].sort() };
   });
-  return { spec: { impute, scale: scaleKind, ...(impute === 'constant' ? { imputeValue: spec.imputeValue ?? 0 } : {}) }, inputs, derived, numeric: numericSteps, categorical: categoricalSteps };
+  return {
+    spec: { impute, scale: scaleKind, ...(impute === 'constant' ? { imputeValue: spec.imputeValue ?? 0 } : {}), ...(spec.outliers ? { outliers: spec.outliers } : {}) },
+    inputs, derived, numeric: numericSteps, categorical: categoricalSteps,
+  };
 }
 
 /** Applies the recipe to rows of a table: a row-major matrix of outputNames(recipe) columns. */
 export function applyRecipe(recipe: FittedRecipe, source: Table, rows: Int32Array): Matrix {
-  const table = withDerived(source, recipe.derived);
-  const width = recipe.numeric.length + recipe.categorical.reduce((s, c) => s + c.categories.length, 0);
+  const columns = applyRecipeColumns(recipe, source, rows);
+  const width = columns.length;
   const data = new Float64Array(rows.length * width);
-  recipe.numeric.forEach((step, j) => {
-    const column = getColumn(table, step.name);
-    if (!column || column.kind !== 'number') throw new Error(`feature "${step.name}" is not a numeric column`);
-    for (let r = 0; r < rows.length; r++) {
-      const v = column.values[rows[r]];
-      data[r * width + j] = ((Number.isNaN(v) ? step.impute : v) - step.center) / step.scale;
-    }
-  });
-  let offset = recipe.numeric.length;
-  for (const step of recipe.categorical) {
-    const column = getColumn(table, step.name);
-    if (!column) throw new Error(`feature "${step.name}" is not in the data`);
-    const index = new Map(step.categories.map((c, k) => [c, k]));
-    for (let r = 0; r < rows.length; r++) {
-      const k = index.get(cellText(column, rows[r]) ?? '');
-      if (k !== undefined) data[r * width + offset + k] = 1;
-    }
-    offset += step.categories.length;
-  }
+  columns.forEach((col, j) => { for (let r = 0; r < rows.length; r++) data[r * width + j] = col[r]; });
   return { rows: rows.length, cols: width, data };
 }
 
@@ -163,14 +197,29 @@ export function applyRecipe(recipe: FittedRecipe, source: Table, rows: Int32Arra
  */
 export function applyRecipeColumns(recipe: FittedRecipe, source: Table, rows: Int32Array): Float64Array[] {
   const table = withDerived(source, recipe.derived);
+  const clip = recipe.spec.outliers?.action === 'clip';
   const out: Float64Array[] = [];
-  for (const step of recipe.numeric) {
+  const raw = recipe.numeric.map((step) => {
     const column = getColumn(table, step.name);
     if (!column || column.kind !== 'number') throw new Error(`feature "${step.name}" is not a numeric column`);
-    const values = column.values;
+    return column.values;
+  });
+  recipe.numeric.forEach((step, j) => {
+    const values = raw[j];
     const col = new Float64Array(rows.length);
-    for (let r = 0; r < rows.length; r++) { const v = values[rows[r]]; col[r] = ((v !== v ? step.impute : v) - step.center) / step.scale; }
+    for (let r = 0; r < rows.length; r++) {
+      let v = values[rows[r]];
+      if (v !== v) v = step.impute; // NaN: missing
+      if (clip) v = Math.min(Math.max(v, step.lower!), step.upper!);
+      col[r] = (v - step.center) / step.scale;
+    }
     out.push(col);
+  });
+  if (flagsOutliers(recipe)) {
+    recipe.numeric.forEach((step, j) => {
+      const values = raw[j];
+      out.push(Float64Array.from(rows, (row) => (values[row] < step.lower! || values[row] > step.upper! ? 1 : 0)));
+    });
   }
   for (const step of recipe.categorical) {
     const column = getColumn(table, step.name);
