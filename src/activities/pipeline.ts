@@ -10,6 +10,7 @@ import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
+import { MlpOptions } from '../ml/mlp';
 import { RecipeSpec } from '../ml/recipe';
 import { detectAnomalies, inferSchema } from '../ml/schema';
 import { Split } from '../ml/split';
@@ -54,6 +55,8 @@ export interface FeatureSpec {
   numeric?: string[];
   categorical?: string[];
   recipe?: RecipeSpec;
+  /** Family settings (MLP). */
+  modelParams?: MlpOptions;
   positiveClass?: string;
   seed: number;
 }
@@ -195,7 +198,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const outcome = await trainInThread(
         {
           csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
-          positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored,
+          modelParams: input.modelParams, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored,
         },
         (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
         ctx.cancellationSignal,
@@ -234,7 +237,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const outcome = await trainInThread(
         {
           csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
-          positiveClass: input.positiveClass, seed: input.seed, l2Grid: [input.l2], done: [], fraction: input.fraction,
+          modelParams: input.modelParams, positiveClass: input.positiveClass, seed: input.seed, l2Grid: [input.l2], done: [], fraction: input.fraction,
         },
         () => ctx.heartbeat(),
         ctx.cancellationSignal,

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCsv } from '../ml/csv';
 import { trainLogistic } from '../ml/logistic';
-import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
+import { MlpOptions, trainMlp } from '../ml/mlp';
+import { exportLogisticToOnnx, exportMlpToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
 import { PreparedData, prepareData } from '../ml/prepare';
 import { createRng, shuffleInPlace } from '../ml/random';
 import { FittedRecipe, RecipeSpec } from '../ml/recipe';
@@ -30,6 +31,8 @@ export interface TrainingJob {
   done: SearchCandidate[];
   /** Share of the training rows to fit on (a seeded subset), for the cheap early rungs of a search. */
   fraction?: number;
+  /** Settings of the family (MLP: hidden sizes, epochs, batch size, learning rate, patience). */
+  modelParams?: MlpOptions;
 }
 
 export interface TrainingOutcome {
@@ -67,6 +70,9 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   } else if (job.kind === 'softmax') {
     const r = trainSoftmax(x.train, y.train, x.validation, y.validation, { ...search, features, classes });
     fitted = { onnx: exportSoftmaxToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
+  } else if (job.kind === 'mlp') {
+    const r = trainMlp(x.train, y.train, x.validation, y.validation, { ...search, ...job.modelParams, seed: job.seed, features, classes: job.task === 'regression' ? [] : classes });
+    fitted = { onnx: exportMlpToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
   } else {
     const r = trainRidge(x.train, y.train, x.validation, y.validation, { ...search, features });
     fitted = { onnx: exportRidgeToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };

@@ -17,7 +17,7 @@ import {
 
 const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
-const PLANNED_KINDS = ['mlp', 'gbdt'];
+const PLANNED_KINDS = ['gbdt'];
 
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
@@ -44,7 +44,15 @@ export const pipelineRequestSchema = z.strictObject({
   }).optional(),
   trainer: z.strictObject({
     kind: z.string().optional(),
-    params: z.strictObject({ l2: z.number().positive().finite().optional() }).optional(),
+    params: z.strictObject({
+      l2: z.number().positive().finite().optional(),
+      // mlp only
+      hidden: z.array(z.number().int().min(1).max(512)).min(1).max(2).optional(),
+      epochs: z.number().int().min(1).max(10_000).optional(),
+      batchSize: z.number().int().min(1).max(65_536).optional(),
+      learningRate: z.number().positive().max(1).optional(),
+      patience: z.number().int().min(1).max(1000).optional(),
+    }).optional(),
     search: z.strictObject({
       strategy: z.enum(['grid', 'random', 'halving']).optional(),
       l2: z.array(z.number().positive().finite()).min(1).max(50).optional(),

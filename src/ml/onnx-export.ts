@@ -10,6 +10,7 @@
  */
 import { onnx } from 'onnx-proto';
 import { LogisticModel } from './logistic';
+import { MlpModel } from './mlp';
 import * as math from 'mathjs';
 import type { MathNode } from 'mathjs';
 import { DerivedFeature, ONNX_FUNCTIONS, ONNX_OPERATORS, parseDerived } from './expressions';
@@ -232,4 +233,26 @@ export function exportRidgeToOnnx(recipe: FittedRecipe, model: RidgeModel, metad
     ],
     output: valueInfo(REGRESSION_OUTPUT, ['N', 1]),
   }, metadata);
+}
+
+/** MLP: MatMul/Add per layer with Relu between; Softmax to `probabilities` [N, K], or `prediction` [N, 1]. */
+export function exportMlpToOnnx(recipe: FittedRecipe, model: MlpModel, metadata: Record<string, string> = {}): Uint8Array {
+  const regression = model.classes.length === 0;
+  const initializer: onnx.ITensorProto[] = [];
+  const nodes: onnx.INodeProto[] = [];
+  let current = 'standardized';
+  model.layers.forEach((layer, l) => {
+    initializer.push(tensor(`w${l}`, [layer.inputs, layer.outputs], layer.weights), tensor(`b${l}`, [layer.outputs], layer.bias));
+    nodes.push(node('MatMul', [current, `w${l}`], [`mm${l}`]), node('Add', [`mm${l}`, `b${l}`], [`z${l}`]));
+    current = `z${l}`;
+    if (l < model.layers.length - 1) { nodes.push(node('Relu', [current], [`h${l}`])); current = `h${l}`; }
+  });
+  const k = model.layers[model.layers.length - 1].outputs;
+  if (regression) nodes.push(node('Identity', [current], [REGRESSION_OUTPUT]));
+  else nodes.push(node('Softmax', [current], [OUTPUT_NAME], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]));
+  return encode(recipe, model.kind, {
+    initializer,
+    node: nodes,
+    output: valueInfo(regression ? REGRESSION_OUTPUT : OUTPUT_NAME, ['N', regression ? 1 : k]),
+  }, { ...(regression ? {} : { classes: JSON.stringify(model.classes) }), hidden: JSON.stringify(model.layers.slice(0, -1).map((l) => l.outputs)), ...metadata });
 }
