@@ -7,6 +7,7 @@ import { Matrix } from './features';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng, shuffleInPlace } from './random';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
+import { softmaxRows } from './softmax';
 
 export interface MlpOptions {
   hidden?: number[];
@@ -55,16 +56,6 @@ function forward(layers: Layer[], x: Float64Array, n: number, regression: boolea
     input = out;
   });
   return activations;
-}
-
-function softmaxRows(z: Float64Array, n: number, k: number): void {
-  for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) max = Math.max(max, z[i * k + c]);
-    let sum = 0;
-    for (let c = 0; c < k; c++) { const e = Math.exp(z[i * k + c] - max); z[i * k + c] = e; sum += e; }
-    for (let c = 0; c < k; c++) z[i * k + c] /= sum;
-  }
 }
 
 function toLayers(model: MlpModel): Layer[] {

@@ -18,7 +18,7 @@ export interface SoftmaxModel {
 }
 
 /** Row-wise softmax of logits [n][K] in place (max-shifted, so it never overflows). */
-function softmaxRows(logits: Float64Array, n: number, k: number): void {
+export function softmaxRows(logits: Float64Array, n: number, k: number): void {
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
     for (let c = 0; c < k; c++) max = Math.max(max, logits[i * k + c]);
