@@ -134,7 +134,19 @@ describe('CSV', () => {
     assert.equal(toCanonicalCsv(parseCsv('a,b\r\n1.0,"hello, world"\r\n2,NA\r\n')), text);
   });
 
+  it('reads quoted fields with commas, escaped quotes and line breaks, CRLF ends and blank lines', () => {
+    const t = parseCsv('\ufeffname,note\r\n"Smith, J","said ""hi"""\r\n\r\nLee,"two\nlines"\nKim,');
+    assert.equal(t.rowCount, 3);
+    assert.deepEqual([0, 1, 2].map((i) => cellText(t.columns[1], i)), ['said "hi"', 'two\nlines', null]);
+    assert.equal(cellText(t.columns[0], 0), 'Smith, J');
+    assert.equal(parseCsv('a,b\n').rowCount, 0, 'a header alone is a table with no rows');
+  });
+
   it('rejects malformed files with a clear message', () => {
+    assert.throws(() => parseCsv('a,b\n1,2\n3\n'), /line 3 has 1 fields; the header has 2/);
+    assert.throws(() => parseCsv('a,b\n1,"x"y\n'), /characters after a closing quote/);
+    assert.throws(() => parseCsv('a,b\n1,x"y\n'), /quote inside an unquoted field/);
+    assert.throws(() => parseCsv('a,b\n1,"never closed\n2,3\n'), /opens on line 2 is never closed/);
     assert.throws(() => parseCsv(''), CsvFormatError);
     assert.throws(() => parseCsv('a,b\n1,2,3\n'), /malformed CSV/);
     assert.throws(() => parseCsv('a,a\n1,2\n'), /repeats the column name "a"/);
