@@ -67,6 +67,15 @@ describe('data sources and ingestion', () => {
     assert.ok(age.kind === 'number' && age.values[0] === 31 && Number.isNaN(age.values[1]) && age.values[2] === 45);
   });
 
+  it('fetches a large query result in cursor batches, reporting progress after each', async () => {
+    const progress: number[] = [];
+    const { table } = await readSource({ uri: db.url, query: 'SELECT g AS id, g % 7 AS bucket, (g % 2)::text AS flag FROM generate_series(1, 25000) AS g' }, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
+    assert.equal(table.rowCount, 25_000);
+    assert.deepEqual(progress, [10_000, 20_000, 25_000]);
+    const id = table.columns[0];
+    assert.ok(id.kind === 'number' && id.values[0] === 1 && id.values[24_999] === 25_000);
+  });
+
   it('says whether a failed source is worth retrying', async () => {
     await assert.rejects(readSource({ uri: path.join(dir, 'nope.csv') }), (e: SourceError) => e.retryable === false && /not found/.test(e.message));
     await assert.rejects(readSource({ uri: `${base}/missing.csv` }), (e: SourceError) => e.retryable === false && /HTTP 404/.test(e.message));

@@ -133,7 +133,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       Context.current().heartbeat({ phase: 'reading' });
       let read;
       try {
-        read = await readSource(input);
+        read = await readSource(input, (progress) => Context.current().heartbeat({ phase: 'reading', ...progress }));
       } catch (err) {
         if (err instanceof SourceError) {
           if (err.retryable) throw err;

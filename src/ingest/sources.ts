@@ -6,9 +6,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
+import Cursor from 'pg-cursor';
 import { CsvFormatError, parseCsv } from '../ml/csv';
 import { parseJsonLines } from '../ml/jsonl';
-import { Table, tableFromTextRows } from '../ml/table';
+import { ColumnBuilder, Table } from '../ml/table';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
 export class SourceError extends Error {
@@ -72,7 +73,14 @@ async function readHttpSource(uri: string): Promise<string> {
   return decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri);
 }
 
-async function readPostgresSource(uri: string, query: string | undefined): Promise<Table> {
+/** Rows fetched per round trip from a PostgreSQL source. */
+export const POSTGRES_BATCH_ROWS = 10_000;
+
+/**
+ * Runs the query through a server-side cursor and fetches it in batches straight into column builders,
+ * so a large result is never held as rows; `onProgress` hears the row count after every batch.
+ */
+async function readPostgresSource(uri: string, query: string | undefined, onProgress?: (p: Progress) => void): Promise<Table> {
   if (!query || query.trim() === '') throw new SourceError('a postgres:// source needs a SQL "query"', false);
   const client = new Client({ connectionString: uri, connectionTimeoutMillis: 15_000 });
   try {
@@ -82,9 +90,21 @@ async function readPostgresSource(uri: string, query: string | undefined): Promi
   }
   try {
     // Rows come back as text so every source goes through the same type inference.
-    const result = await client.query({ text: query, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-    const header = result.fields.map((f) => f.name);
-    return tableFromTextRows(header, result.rows as (string | null)[][]);
+    const cursor = client.query(new Cursor<(string | null)[]>(query, [], { rowMode: 'array', types: { getTypeParser: () => (v: string) => v } }));
+    let builders: ColumnBuilder[] | undefined;
+    let rows = 0;
+    for (;;) {
+      const { batch, fields } = await new Promise<{ batch: (string | null)[][]; fields: { name: string }[] }>((resolve, reject) => {
+        cursor.read(POSTGRES_BATCH_ROWS, (err, batch, result) => (err ? reject(err) : resolve({ batch, fields: result.fields })));
+      });
+      builders ??= fields.map((f) => new ColumnBuilder(f.name));
+      for (const row of batch) builders.forEach((b, j) => b.add(row[j]));
+      rows += batch.length;
+      onProgress?.({ rows });
+      if (batch.length < POSTGRES_BATCH_ROWS) break;
+    }
+    await cursor.close();
+    return { rowCount: rows, columns: (builders ?? []).map((b) => b.build()) };
   } catch (err) {
     throw new SourceError(`the source query failed: ${(err as Error).message}`, false);
   } finally {
@@ -92,12 +112,20 @@ async function readPostgresSource(uri: string, query: string | undefined): Promi
   }
 }
 
-/** Reads any supported source into a table. */
-export async function readSource(source: DataSource): Promise<{ kind: SourceKind; table: Table }> {
+export interface Progress {
+  rows?: number;
+  bytes?: number;
+}
+
+/** Reads any supported source into a table; long reads report progress (rows, bytes) as they go. */
+export async function readSource(source: DataSource, onProgress?: (p: Progress) => void): Promise<{ kind: SourceKind; table: Table }> {
   const kind = sourceKind(source.uri);
-  if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query) };
+  if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query, onProgress) };
   const text = kind === 'http' ? await readHttpSource(source.uri) : await readFileSource(source.uri);
-  return { kind, table: isJsonLines(source.uri) ? parseJsonLines(text) : parseCsv(text) };
+  onProgress?.({ bytes: text.length });
+  const table = isJsonLines(source.uri) ? parseJsonLines(text) : parseCsv(text);
+  onProgress?.({ rows: table.rowCount, bytes: text.length });
+  return { kind, table };
 }
 
 /** JSON Lines by extension (.jsonl, .ndjson), ignoring any query string; everything else is CSV. */
