@@ -14,13 +14,19 @@ import { REPO_ROOT, TOOLS_DIR } from './helpers/temporal';
 
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
+/**
+ * A free port below Linux's ephemeral range (32768+), so it cannot collide with the random ports the
+ * Temporal dev server picks for its internal services while it starts.
+ */
+let nextPort = 11_000 + (process.pid % 4_000) * 5;
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = nextPort++;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 describe('mlops command line', () => {

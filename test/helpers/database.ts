@@ -20,7 +20,8 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-let nextPort = 20000 + (process.pid % 20000);
+// Below Linux's ephemeral range (32768+), where Temporal's dev server picks its internal ports.
+let nextPort = 21_000 + (process.pid % 5_000) * 2;
 
 /** Backends available here: always PGlite, plus real PostgreSQL when TEST_DATABASE_URL is set. */
 export function availableBackends(): Backend[] {
