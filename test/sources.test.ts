@@ -37,6 +37,11 @@ describe('data sources and ingestion', () => {
     server = http.createServer((req, res) => {
       if (req.url === '/data.csv') { res.writeHead(200); res.end(CSV); return; }
       if (req.url === '/flaky.csv') { res.writeHead(statusFor500); res.end(); return; }
+      if (req.url === '/api/customers?page=1') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ items: [{ a: 1, b: 'x', label: 'yes' }], next: '/api/customers?page=2' })); return; }
+      if (req.url === '/api/customers?page=2') { res.writeHead(200, { link: '</api/customers?page=3>; rel="next"' }); res.end(JSON.stringify([{ a: 2, b: 'y', label: 'no' }])); return; }
+      if (req.url === '/api/customers?page=3') { res.writeHead(200); res.end(JSON.stringify({ data: [{ label: 'yes', a: 3.5, b: null }] })); return; }
+      if (req.url === '/api/loop') { res.writeHead(200); res.end(JSON.stringify({ items: [{ a: 1 }], next: '/api/loop' })); return; }
+      if (req.url === '/api/broken') { res.writeHead(200); res.end('{"items": [ '); return; }
       res.writeHead(404); res.end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -88,6 +93,17 @@ describe('data sources and ingestion', () => {
     const { table } = await readSource({ uri: path.join(dir, 'data.jsonl') });
     assert.equal(toCanonicalCsv(table), CSV);
     await assert.rejects(readSource({ uri: path.join(dir, 'nested.jsonl') }), /line 2, field "a" holds a nested object/);
+  });
+
+  it('reads a paged JSON API page by page, by body links and Link headers, into the same table', async () => {
+    const progress: number[] = [];
+    const { table } = await readSource({ uri: `${base}/api/customers?page=1`, format: 'json' }, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
+    assert.equal(toCanonicalCsv(table), CSV);
+    assert.deepEqual(progress, [1, 2, 3]);
+    await assert.rejects(readSource({ uri: `${base}/api/loop`, format: 'json' }), /loops back to/);
+    await assert.rejects(readSource({ uri: `${base}/api/broken`, format: 'json' }), /page 1 of .* is not valid JSON/);
+    fs.writeFileSync(path.join(dir, 'records.json'), JSON.stringify({ records: [{ a: 1, b: 'x', label: 'yes' }, { a: 2, b: 'y', label: 'no' }, { a: 3.5, label: 'yes' }] }));
+    assert.equal(toCanonicalCsv((await readSource({ uri: path.join(dir, 'records.json') })).table), CSV);
   });
 
   it('reads a byte-order mark as nothing and refuses other encodings and broken quoting clearly', async () => {

@@ -5,7 +5,7 @@
  */
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { Pool } from 'pg';
-import { readSource, redactUri, SourceError } from '../ingest/sources';
+import { DataSource, readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
@@ -129,7 +129,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
 
   return {
     /** Reads the source, stores its canonical CSV content-addressed, and records the dataset version. */
-    async ingestDataset(input: { uri: string; query?: string }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string }> {
+    async ingestDataset(input: DataSource): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string }> {
       Context.current().heartbeat({ phase: 'reading' });
       let read;
       try {

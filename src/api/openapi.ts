@@ -88,7 +88,11 @@ export const openApiDocument = {
         additionalProperties: false,
         properties: {
           model: { type: 'string' },
-          data: { type: 'object', required: ['uri'], properties: { uri: { type: 'string', description: 'file path, http(s) URL or postgres:// URL' }, query: { type: 'string', description: 'SQL, for postgres sources' } } },
+          data: { type: 'object', required: ['uri'], properties: {
+            uri: { type: 'string', description: 'file path, http(s) URL or postgres:// URL' },
+            query: { type: 'string', description: 'SQL, for postgres sources' },
+            format: { enum: ['csv', 'jsonl', 'json'], description: 'default from the extension (.jsonl/.ndjson, .json), else csv; json follows Link rel=next or a next field page by page' },
+          } },
           target: { type: 'string' },
           features: { type: 'array', items: { type: 'string' } },
           positiveClass: { type: 'string' },

@@ -21,7 +21,7 @@ const PLANNED_KINDS = ['gbdt'];
 
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
-  data: z.strictObject({ uri: z.string().min(1), query: z.string().min(1).optional() }),
+  data: z.strictObject({ uri: z.string().min(1), query: z.string().min(1).optional(), format: z.enum(['csv', 'jsonl', 'json']).optional() }),
   target: z.string().min(1),
   features: z.array(z.string().min(1)).min(1).optional(),
   positiveClass: z.string().min(1).optional(),
@@ -109,7 +109,7 @@ export class PipelineService {
     const id = `train-${request.model}-${suffix}`;
     const input: PipelineInput = {
       model: request.model,
-      data: { uri, query: request.data.query },
+      data: { uri, query: request.data.query, ...(request.data.format ? { format: request.data.format } : {}) },
       target: request.target,
       features: request.features,
       positiveClass: request.positiveClass,

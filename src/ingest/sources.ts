@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
 import Cursor from 'pg-cursor';
 import { CsvFormatError, parseCsv } from '../ml/csv';
-import { parseJsonLines } from '../ml/jsonl';
+import { parseJsonLines, RecordCollector, recordsOf, RECORD_FIELDS } from '../ml/jsonl';
 import { ColumnBuilder, Table } from '../ml/table';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
@@ -23,6 +23,58 @@ export type SourceKind = 'file' | 'http' | 'postgres';
 export interface DataSource {
   uri: string;
   query?: string;
+  /** How to read a file or URL; by default from its extension (.jsonl/.ndjson, .json), else CSV. */
+  format?: 'csv' | 'jsonl' | 'json';
+}
+
+/** Most pages a paged JSON source may have: a guard against endless pagination. */
+export const MAX_PAGES = 10_000;
+
+/** The `rel="next"` target of an HTTP Link header. */
+function linkNext(header: string | null): string | undefined {
+  return header?.split(',').map((part) => /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part)?.[1]).find((u) => u !== undefined);
+}
+
+/** A next-page URL in the body: `next`, `next_page`, `nextPage` or `links.next`. */
+function bodyNext(document: unknown): string | undefined {
+  if (!document || typeof document !== 'object' || Array.isArray(document)) return undefined;
+  const d = document as Record<string, unknown>;
+  const links = d.links as Record<string, unknown> | undefined;
+  const next = d.next ?? d.next_page ?? d.nextPage ?? links?.next;
+  return typeof next === 'string' && next !== '' ? next : undefined;
+}
+
+/**
+ * Reads JSON records from a file, or from an http(s) API page by page: each page is a JSON array or an
+ * object holding its records under items, data, results or records; the next page is named by a Link
+ * header (rel="next") or a next / next_page / links.next field. Progress is reported after every page.
+ */
+async function readJsonSource(uri: string, onProgress?: (p: Progress) => void): Promise<Table> {
+  const collector = new RecordCollector();
+  const seen = new Set<string>();
+  let next: string | undefined = uri;
+  let pages = 0;
+  let bytes = 0;
+  while (next) {
+    if (seen.has(next)) throw new SourceError(`pagination of ${uri} loops back to ${next}`, false);
+    if (++pages > MAX_PAGES) throw new SourceError(`${uri} has more than ${MAX_PAGES} pages`, false);
+    seen.add(next);
+    const page: { text: string; link: string | null } = sourceKind(next) === 'http' ? await fetchText(next) : { text: await readFileSource(next), link: null };
+    bytes += page.text.length;
+    let document: unknown;
+    try {
+      document = JSON.parse(page.text.replace(/^\uFEFF/, ''));
+    } catch (err) {
+      throw new CsvFormatError(`page ${pages} of ${uri} is not valid JSON: ${(err as Error).message}`);
+    }
+    const records = recordsOf(document);
+    if (!records) throw new CsvFormatError(`page ${pages} of ${uri} holds no records: expected a JSON array, or an object with ${RECORD_FIELDS.join(', ')}`);
+    records.forEach((record, k) => collector.add(record, `page ${pages}, record ${k + 1}`));
+    onProgress?.({ rows: collector.count, bytes });
+    const target: string | undefined = sourceKind(next) === 'http' ? linkNext(page.link) ?? bodyNext(document) : undefined;
+    next = target ? new URL(target, next).toString() : undefined;
+  }
+  return collector.build(`${uri} holds no records`);
 }
 
 export function sourceKind(uri: string): SourceKind {
@@ -57,6 +109,11 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
 }
 
 async function readHttpSource(uri: string): Promise<string> {
+  return (await fetchText(uri)).text;
+}
+
+/** GETs a URL as UTF-8 text, with its Link header; says whether a failure is worth retrying. */
+async function fetchText(uri: string): Promise<{ text: string; link: string | null }> {
   let response: Response;
   try {
     response = await fetch(uri, { signal: AbortSignal.timeout(120_000) });
@@ -70,7 +127,7 @@ async function readHttpSource(uri: string): Promise<string> {
   }
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > MAX_SOURCE_BYTES) throw new SourceError(`${uri} is ${declared} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
-  return decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri);
+  return { text: decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri), link: response.headers.get('link') };
 }
 
 /** Rows fetched per round trip from a PostgreSQL source. */
@@ -121,16 +178,20 @@ export interface Progress {
 export async function readSource(source: DataSource, onProgress?: (p: Progress) => void): Promise<{ kind: SourceKind; table: Table }> {
   const kind = sourceKind(source.uri);
   if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query, onProgress) };
+  const format = source.format ?? formatOf(source.uri);
+  if (format === 'json') return { kind, table: await readJsonSource(source.uri, onProgress) };
   const text = kind === 'http' ? await readHttpSource(source.uri) : await readFileSource(source.uri);
   onProgress?.({ bytes: text.length });
-  const table = isJsonLines(source.uri) ? parseJsonLines(text) : parseCsv(text);
+  const table = format === 'jsonl' ? parseJsonLines(text) : parseCsv(text);
   onProgress?.({ rows: table.rowCount, bytes: text.length });
   return { kind, table };
 }
 
-/** JSON Lines by extension (.jsonl, .ndjson), ignoring any query string; everything else is CSV. */
-export function isJsonLines(uri: string): boolean {
-  return /\.(jsonl|ndjson)$/i.test(uri.replace(/[?#].*$/, ''));
+/** The format a path or URL's extension names (ignoring any query string): JSON Lines, JSON, else CSV. */
+export function formatOf(uri: string): 'csv' | 'jsonl' | 'json' {
+  const path = uri.replace(/[?#].*$/, '');
+  if (/\.(jsonl|ndjson)$/i.test(path)) return 'jsonl';
+  return /\.json$/i.test(path) ? 'json' : 'csv';
 }
 
 /** The URI with any password removed, safe to store and show. */

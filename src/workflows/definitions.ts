@@ -44,7 +44,8 @@ export interface TrainerSpec {
 
 export interface PipelineInput {
   model: string;
-  data: { uri: string; query?: string };
+  /** `format`: csv, jsonl or json (paged APIs); by default from the extension, else CSV. */
+  data: { uri: string; query?: string; format?: 'csv' | 'jsonl' | 'json' };
   target: string;
   /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
   features?: string[];

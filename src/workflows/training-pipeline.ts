@@ -72,7 +72,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
   try {
     enter('ingest');
-    const dataset = await data.ingestDataset({ uri: input.data.uri, query: input.data.query });
+    const dataset = await data.ingestDataset({ uri: input.data.uri, query: input.data.query, ...(input.data.format ? { format: input.data.format } : {}) });
     status.datasetId = dataset.datasetId;
 
     enter('validate');
