@@ -87,6 +87,51 @@ describe('mlops command line', () => {
     assert.equal(temporalStillUp, false, 'the Temporal dev server was stopped');
   });
 
+  it('when the whole stack restarts while a run waits for approval, then the run resumes and deploys', async () => {
+    const api = `http://127.0.0.1:${env.MLOPS_API_PORT}`;
+    const startStack = async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { out += d; });
+      const deadline = Date.now() + 120_000;
+      while (!/press Ctrl-C/.test(out)) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { stop: async () => { child.kill('SIGINT'); assert.equal(await new Promise((r) => child.once('exit', r)), 0, out); } };
+    };
+    const status = async (id: string) => (await (await fetch(`${api}/v1/pipelines/${id}`)).json()) as { state: string; stage: string };
+    const waitState = async (id: string, state: string) => {
+      const deadline = Date.now() + 60_000;
+      for (let s = await status(id); s.state !== state; s = await status(id)) {
+        assert.ok(Date.now() < deadline, `stuck in ${s.state}/${s.stage}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    const first = await startStack();
+    const started = (await (await fetch(`${api}/v1/pipelines`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'restart', data: { uri: path.join(REPO_ROOT, 'datasets', 'iris.csv') }, target: 'species', approval: { mode: 'manual' } }),
+    })).json()) as { id: string };
+    await waitState(started.id, 'awaiting_approval');
+    await first.stop();
+
+    // Temporal's SQLite file and the PGlite data survive; the run is still waiting when the stack returns.
+    const second = await startStack();
+    await waitState(started.id, 'awaiting_approval');
+    const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve', by: 'after-restart' }) });
+    assert.equal(decided.status, 202);
+    await waitState(started.id, 'deployed');
+    const predicted = (await (await fetch(`${api}/v1/models/restart/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] }),
+    })).json()) as { predictions: { label: string }[] };
+    assert.equal(predicted.predictions[0].label, 'setosa');
+    await second.stop();
+  });
+
   it('when the Temporal CLI cannot be found, then the error says how to get it', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_CLI_PATH: '/nonexistent/temporal' }, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run.status, 1);
