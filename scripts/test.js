@@ -8,5 +8,12 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const picked = process.argv.slice(2);
 const files = picked.length > 0 ? picked : fs.readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+// A test may take 10 minutes at most, the whole run 45: a hang fails the run instead of stalling CI.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  timeout: 45 * 60 * 1000,
+  killSignal: 'SIGKILL',
+});
+if (result.error) console.error(`the test run was stopped: ${result.error.message}`);
 process.exit(result.status ?? 1);

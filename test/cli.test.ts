@@ -3,7 +3,7 @@
  * `mlops up` stopping cleanly on Ctrl-C, and clear failures for a missing CLI or bad configuration.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -32,6 +32,14 @@ async function freePort(): Promise<number> {
 describe('mlops command line', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
+  const children: ChildProcess[] = [];
+
+  /** Starts `mlops up` in its own process group, so a failed test can still stop it and its Temporal server. */
+  function spawnUp(): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.push(child);
+    return child;
+  }
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cli-'));
@@ -47,7 +55,15 @@ describe('mlops command line', () => {
       MLOPS_API_PORT: String(await freePort()),
     };
   });
-  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  after(async () => {
+    for (const child of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGINT');
+      const stopped = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+      if (!stopped) try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('when `mlops demo` runs on the embedded defaults, then it ends with a served model', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'demo'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 240_000 });
@@ -61,10 +77,10 @@ describe('mlops command line', () => {
   });
 
   it('when `mlops up` gets Ctrl-C, then it stops everything it started and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnUp();
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { out += d; });
     const deadline = Date.now() + 120_000;
     while (!/press Ctrl-C/.test(out)) {
       assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
@@ -90,10 +106,10 @@ describe('mlops command line', () => {
   it('when the whole stack restarts while a run waits for approval, then the run resumes and deploys', async () => {
     const api = `http://127.0.0.1:${env.MLOPS_API_PORT}`;
     const startStack = async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawnUp();
       let out = '';
-      child.stdout.on('data', (d) => { out += d; });
-      child.stderr.on('data', (d) => { out += d; });
+      child.stdout!.on('data', (d) => { out += d; });
+      child.stderr!.on('data', (d) => { out += d; });
       const deadline = Date.now() + 120_000;
       while (!/press Ctrl-C/.test(out)) {
         assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
