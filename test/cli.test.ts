@@ -34,11 +34,28 @@ describe('mlops command line', () => {
   let env: NodeJS.ProcessEnv;
   const children: ChildProcess[] = [];
 
-  /** Starts `mlops up` in its own process group, so a failed test can still stop it and its Temporal server. */
-  function spawnUp(): ChildProcess {
+  /**
+   * Starts `mlops up` in its own process group (so a failed test can still stop it and its Temporal
+   * server) and waits until it says it is running. `stop()` sends Ctrl-C and returns the output.
+   */
+  async function startStack(): Promise<{ stop: () => Promise<string> }> {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.push(child);
-    return child;
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { out += d; });
+    const deadline = Date.now() + 120_000;
+    while (!/press Ctrl-C/.test(out)) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return {
+      async stop() {
+        child.kill('SIGINT');
+        assert.equal(await new Promise((r) => child.once('exit', r)), 0, out);
+        return out;
+      },
+    };
   }
 
   before(async () => {
@@ -77,24 +94,13 @@ describe('mlops command line', () => {
   });
 
   it('when `mlops up` gets Ctrl-C, then it stops everything it started and exits 0', async () => {
-    const child = spawnUp();
-    let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => { out += d; });
-    const deadline = Date.now() + 120_000;
-    while (!/press Ctrl-C/.test(out)) {
-      assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const stack = await startStack();
     const ready = await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/readyz`);
     assert.equal(ready.status, 200);
     // the model the demo deployed is served again after a restart
     const models = (await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`)).json()) as { models: { productionVersion: number }[] };
     assert.equal(models.models[0].productionVersion, 1);
-    child.kill('SIGINT');
-    const code = await new Promise((r) => child.once('exit', r));
-    assert.equal(code, 0, out);
-    assert.match(out, /stopped/);
+    assert.match(await stack.stop(), /stopped/);
     const temporalStillUp = await new Promise((resolve) => {
       const s = net.connect(Number(env.MLOPS_TEMPORAL_PORT), '127.0.0.1');
       s.once('connect', () => { s.destroy(); resolve(true); });
@@ -105,18 +111,6 @@ describe('mlops command line', () => {
 
   it('when the whole stack restarts while a run waits for approval, then the run resumes and deploys', async () => {
     const api = `http://127.0.0.1:${env.MLOPS_API_PORT}`;
-    const startStack = async () => {
-      const child = spawnUp();
-      let out = '';
-      child.stdout!.on('data', (d) => { out += d; });
-      child.stderr!.on('data', (d) => { out += d; });
-      const deadline = Date.now() + 120_000;
-      while (!/press Ctrl-C/.test(out)) {
-        assert.ok(Date.now() < deadline && child.exitCode === null, `mlops up did not come up:\n${out}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      return { stop: async () => { child.kill('SIGINT'); assert.equal(await new Promise((r) => child.once('exit', r)), 0, out); } };
-    };
     const status = async (id: string) => (await (await fetch(`${api}/v1/pipelines/${id}`)).json()) as { state: string; stage: string };
     const waitState = async (id: string, state: string) => {
       const deadline = Date.now() + 60_000;
