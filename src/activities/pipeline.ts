@@ -253,9 +253,13 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * production version on the same rows when it can read them.
      */
     async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison }> {
+      const ctx = Context.current();
+      ctx.heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
       const data = targetSplit(table, input);
+      ctx.heartbeat({ phase: 'scoring' });
       const { metrics, confusion, slices } = await scoreOnnx(await artifacts.get(input.onnxDigest), layoutOf(input), table, data, input.sliceBy);
+      ctx.heartbeat({ phase: 'champion' });
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);

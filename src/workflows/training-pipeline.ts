@@ -31,7 +31,9 @@ import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from '.
 const NON_RETRYABLE_TYPES = ['DataSourceError', 'DataFormatError', 'DataValidationError', 'ModelError'];
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
 
+// Reading and scoring whole datasets: heartbeats between phases, each phase at most a minute.
 const data = proxyActivities<PipelineActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry });
+// Training in a worker thread: heartbeats at least every 2 s, so a dead worker is noticed in 10 s.
 const compute = proxyActivities<PipelineActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry });
 const quick = proxyActivities<PipelineActivities>({ startToCloseTimeout: '1 minute', retry });
 
@@ -105,7 +107,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.params = trained.params;
 
     enter('evaluate');
-    const evaluation = await compute.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy });
+    const evaluation = await data.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy });
     status.metrics = evaluation.metrics;
     status.confusion = evaluation.confusion;
     status.slices = evaluation.slices;
