@@ -180,7 +180,13 @@ async function main(argv: string[]): Promise<number> {
     case 'predict': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'string' } } });
       if (!positionals[0] || !values.json) throw new ConfigError('predict needs <model> --json \'{"instances": [...]}\'');
-      log(JSON.stringify(await api.post(`/v1/models/${encodeURIComponent(positionals[0])}/predict`, JSON.parse(values.json)), null, 2));
+      let body: unknown;
+      try {
+        body = JSON.parse(values.json);
+      } catch (err) {
+        throw new ConfigError(`--json is not valid JSON: ${(err as Error).message}`);
+      }
+      log(JSON.stringify(await api.post(`/v1/models/${encodeURIComponent(positionals[0])}/predict`, body), null, 2));
       return 0;
     }
     default:

@@ -155,6 +155,24 @@ describe('mlops command line', () => {
     assert.match(run.stderr, /invalid configuration: MLOPS_API_PORT/);
   });
 
+  it('when command-line arguments are wrong, then each fails before doing anything, saying what is wrong', () => {
+    const mlops = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: 'http://127.0.0.1:1' }, encoding: 'utf8', timeout: 60_000 });
+    const cases: [string[], RegExp][] = [
+      [['run', '--target', 'y'], /run needs --data <uri> and --target <column>/],
+      [['run', '--data', 'x.csv', '--target', 'y', '--threshold', 'auc=high'], /--threshold takes metric=value, got "auc=high"/],
+      [['run', '--data', 'x.csv', '--bogus'], /Unknown option '--bogus'/],
+      [['status'], /status needs a pipeline id/],
+      [['approve'], /approve needs a pipeline id/],
+      [['predict', 'm', '--json', '{"instances": ['], /--json is not valid JSON/],
+      [['models'], /cannot reach the API at http:\/\/127\.0\.0\.1:1/],
+    ];
+    for (const [args, message] of cases) {
+      const run = mlops(...args);
+      assert.equal(run.status, 1, `mlops ${args.join(' ')}`);
+      assert.match(run.stderr, message, `mlops ${args.join(' ')}`);
+    }
+  });
+
   it('when a command is unknown, then it prints the usage', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'frobnicate'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run.status, 1);
