@@ -38,6 +38,9 @@ const compute = proxyActivities<PipelineActivities>({ startToCloseTimeout: '2 ho
 const quick = proxyActivities<PipelineActivities>({ startToCloseTimeout: '1 minute', retry });
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72 hours';
+
+/** Temporal's clock, not the machine's: inside the workflow sandbox Date reads the replayed task time. */
+const workflowTime = () => new Date().toISOString();
 export const DEFAULT_SEED = 42;
 
 /** Which thresholds the metrics miss, as readable lines (empty when all pass). */
@@ -126,14 +129,14 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.approval.thresholdFailures = failures;
     if (policy.mode === 'auto') {
       status.approval.decision = failures.length === 0
-        ? { decision: 'approve', by: 'policy:auto', comment: 'all thresholds passed', via: 'policy', at: new Date().toISOString() }
-        : { decision: 'reject', by: 'policy:auto', comment: `thresholds missed: ${failures.join('; ')}`, via: 'policy', at: new Date().toISOString() };
+        ? { decision: 'approve', by: 'policy:auto', comment: 'all thresholds passed', via: 'policy', at: workflowTime() }
+        : { decision: 'reject', by: 'policy:auto', comment: `thresholds missed: ${failures.join('; ')}`, via: 'policy', at: workflowTime() };
     } else {
       status.state = 'awaiting_approval';
       const decided = await condition(() => pending !== undefined, policy.timeout as Duration);
       status.approval.decision = decided && pending
-        ? { ...pending, via: 'signal', at: new Date().toISOString() }
-        : { decision: 'reject', by: 'system:timeout', comment: `no decision within ${policy.timeout}`, via: 'timeout', at: new Date().toISOString() };
+        ? { ...pending, via: 'signal', at: workflowTime() }
+        : { decision: 'reject', by: 'system:timeout', comment: `no decision within ${policy.timeout}`, via: 'timeout', at: workflowTime() };
       status.state = 'running';
     }
     await quick.recordDecision({ modelName: input.model, version, runId, decision: status.approval.decision });
