@@ -7,7 +7,7 @@ import { cellText } from '../src/ml/table';
 import { fitLogisticColumns, trainLogistic } from '../src/ml/logistic';
 import { binaryMetrics, rocAuc } from '../src/ml/metrics';
 import { exportLogisticToOnnx } from '../src/ml/onnx-export';
-import { prepareBinaryData } from '../src/ml/prepare';
+import { prepareData } from '../src/ml/prepare';
 import { stratifiedSplit } from '../src/ml/split';
 import { binaryTarget, choosePositiveClass } from '../src/ml/target';
 import { syntheticLogistic } from './helpers/synthetic';
@@ -18,7 +18,7 @@ describe('logistic regression', () => {
   it('recovers known coefficients from synthetic data', () => {
     const weights = [1.5, -2, 0.5, 0];
     const { table, features } = syntheticLogistic({ rows: 40_000, weights, bias: 0.3, seed: 7 });
-    const data = prepareBinaryData(table, { target: 'label', features, seed: 1 });
+    const data = prepareData(table, { target: 'label', numeric: features, task: 'binary', seed: 1 });
     assert.deepEqual(data.classes, ['no', 'yes']);
     const fit = fitLogisticColumns(data.x.train, data.y.train, { l2: 1e-8 });
     assert.ok(fit.converged);
@@ -28,7 +28,7 @@ describe('logistic regression', () => {
 
   it('shrinks coefficients as the L2 strength grows', () => {
     const { table, features } = syntheticLogistic({ rows: 5_000, weights: [2, -1], bias: 0, seed: 3 });
-    const data = prepareBinaryData(table, { target: 'label', features, seed: 1 });
+    const data = prepareData(table, { target: 'label', numeric: features, task: 'binary', seed: 1 });
     const norm = (l2: number) => Math.hypot(...fitLogisticColumns(data.x.train, data.y.train, { l2 }).weights);
     assert.ok(norm(1) < norm(0.1) && norm(0.1) < norm(0.001));
   });
@@ -37,20 +37,20 @@ describe('logistic regression', () => {
     const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
     const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
     const train = () => {
-      const d = prepareBinaryData(table, { target: 'diagnosis', features, seed: 42 });
-      return exportLogisticToOnnx(d.recipe, trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [1e-3, 1e-2, 1e-1] }).model);
+      const d = prepareData(table, { target: 'diagnosis', numeric: features, task: 'binary', seed: 42 });
+      return exportLogisticToOnnx(d.recipe, trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes as [string, string], l2Grid: [1e-3, 1e-2, 1e-1] }).model);
     };
     assert.deepEqual(Buffer.from(train()), Buffer.from(train()));
   });
 
   it('skips candidates an earlier attempt already scored, and picks the same winner', () => {
     const { table, features } = syntheticLogistic({ rows: 3_000, weights: [1, -1, 0.5], bias: 0, seed: 11 });
-    const d = prepareBinaryData(table, { target: 'label', features, seed: 2 });
+    const d = prepareData(table, { target: 'label', numeric: features, task: 'binary', seed: 2 });
     const grid = [1e-3, 1e-2, 1e-1, 1];
-    const full = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: grid });
+    const full = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes as [string, string], l2Grid: grid });
     let fitted = 0;
     const resumed = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, {
-      features, classes: d.classes, l2Grid: grid, done: full.search.slice(0, 3), onCandidate: () => fitted++,
+      features, classes: d.classes as [string, string], l2Grid: grid, done: full.search.slice(0, 3), onCandidate: () => fitted++,
     });
     assert.equal(fitted, 1);
     assert.deepEqual(resumed.model, full.model);

@@ -6,12 +6,15 @@ import { onnx } from 'onnx-proto';
 import { parseCsv } from '../src/ml/csv';
 import { predictProba, trainLogistic } from '../src/ml/logistic';
 import { exportLogisticToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../src/ml/onnx-export';
-import { prepareBinaryData, prepareData } from '../src/ml/prepare';
+import { prepareData } from '../src/ml/prepare';
 import { multiclassMetrics, regressionMetrics } from '../src/ml/metrics';
 import { predictRidge, trainRidge } from '../src/ml/ridge';
 import { predictSoftmax, trainSoftmax } from '../src/ml/softmax';
 import { inferTask, orderedClasses } from '../src/ml/task';
-import { validateForBinaryClassification, validateForTraining } from '../src/ml/validate';
+import { validateForTraining, ValidationRules } from '../src/ml/validate';
+
+/** Validation for binary classification by logistic regression. */
+const validateBinary = (table: Table, rules: ValidationRules) => validateForTraining(table, { ...rules, kind: 'logistic' });
 import { Matrix } from '../src/ml/features';
 import { PreparedData } from '../src/ml/prepare';
 import { applyRecipe, fitRecipe, RecipeSpec } from '../src/ml/recipe';
@@ -59,8 +62,8 @@ describe('ONNX export', () => {
   it('logistic: agrees with the TypeScript model to 1e-5 on every row, missing values included', async () => {
     const table = parseCsv(fs.readFileSync(DATASET, 'utf8'));
     const features = table.columns.filter((c) => c.name !== 'diagnosis').map((c) => c.name);
-    const d = prepareBinaryData(table, { target: 'diagnosis', features, seed: 42 });
-    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2Grid: [1e-3, 1e-2] });
+    const d = prepareData(table, { target: 'diagnosis', numeric: features, task: 'binary', seed: 42 });
+    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-3, 1e-2] });
     await assertParity(table, d, { numeric: features, categorical: [] }, exportLogisticToOnnx(d.recipe, model), (x) => predictProba(model, x), positive);
   });
 
@@ -122,8 +125,8 @@ describe('ONNX export', () => {
 
   it('describes itself: raw-feature inputs, two-class output, metadata', () => {
     const { table, features } = syntheticLogistic({ rows: 500, weights: [1, -1], bias: 0, seed: 1 });
-    const d = prepareBinaryData(table, { target: 'label', features, seed: 1 });
-    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes, l2Grid: [0.01] });
+    const d = prepareData(table, { target: 'label', numeric: features, task: 'binary', seed: 1 });
+    const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features, classes: d.classes as [string, string], l2Grid: [0.01] });
     const decoded = onnx.ModelProto.decode(exportLogisticToOnnx(d.recipe, model));
     assert.equal(decoded.graph?.input?.[0].name, 'numeric');
     assert.equal(decoded.graph?.output?.[0].name, 'probabilities');
@@ -141,7 +144,7 @@ describe('ONNX export of softmax and ridge', () => {
   it('softmax: ONNX probabilities agree with TypeScript to 1e-5 on every row', async () => {
     const d = prepareData(iris, { target: 'species', numeric: irisFeatures, task: 'multiclass', seed: 3 });
     assert.deepEqual(d.classes, ['setosa', 'versicolor', 'virginica']);
-    const { model } = trainSoftmax(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2Grid: [1e-2] });
+    const { model } = trainSoftmax(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-2] });
     await assertParity(iris, d, { numeric: irisFeatures, categorical: [] }, exportSoftmaxToOnnx(d.recipe, model), (x) => predictSoftmax(model, x), allProbabilities);
     const m = multiclassMetrics(d.y.test, predictSoftmax(model, d.x.test), 3);
     assert.ok(m.accuracy > 0.85, `iris test accuracy ${m.accuracy}`);
@@ -193,23 +196,23 @@ describe('dataset validation', () => {
   const many = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i));
 
   it('passes a good dataset, listing features and classes', () => {
-    const r = validateForBinaryClassification(csv(['a,b,y', ...many(40, (i) => `${i},${i % 3},${i % 2 ? 'yes' : 'no'}`)]), { target: 'y' });
+    const r = validateBinary(csv(['a,b,y', ...many(40, (i) => `${i},${i % 3},${i % 2 ? 'yes' : 'no'}`)]), { target: 'y' });
     assert.ok(r.ok);
     assert.deepEqual(r.features, ['a', 'b']);
     assert.deepEqual(r.classes.map((c) => c.count), [20, 20]);
   });
 
   it('reports a missing target with the columns that exist', () => {
-    const r = validateForBinaryClassification(csv(['a,b', ...many(40, (i) => `${i},${i}`)]), { target: 'label' });
+    const r = validateBinary(csv(['a,b', ...many(40, (i) => `${i},${i}`)]), { target: 'label' });
     assert.ok(!r.ok);
     assert.match(r.issues[0].message, /target column "label" is not in the data \(columns: a, b\)/);
   });
 
   it('reports too few rows, a non-binary target, rare classes and heavy missingness', () => {
-    assert.ok(validateForBinaryClassification(csv(['a,y', '1,0', '2,1']), { target: 'y' }).issues.some((i) => i.code === 'too_few_rows'));
-    assert.ok(validateForBinaryClassification(csv(['a,y', ...many(40, (i) => `${i},${i % 3}`)]), { target: 'y' }).issues.some((i) => i.code === 'not_binary'));
-    assert.ok(validateForBinaryClassification(csv(['a,y', ...many(40, (i) => `${i},${i < 2 ? 1 : 0}`)]), { target: 'y' }).issues.some((i) => i.code === 'rare_class'));
-    const holes = validateForBinaryClassification(csv(['a,b,y', ...many(40, (i) => `${i % 4 ? '' : i},${i},${i % 2}`)]), { target: 'y' });
+    assert.ok(validateBinary(csv(['a,y', '1,0', '2,1']), { target: 'y' }).issues.some((i) => i.code === 'too_few_rows'));
+    assert.ok(validateBinary(csv(['a,y', ...many(40, (i) => `${i},${i % 3}`)]), { target: 'y' }).issues.some((i) => i.code === 'not_binary'));
+    assert.ok(validateBinary(csv(['a,y', ...many(40, (i) => `${i},${i < 2 ? 1 : 0}`)]), { target: 'y' }).issues.some((i) => i.code === 'rare_class'));
+    const holes = validateBinary(csv(['a,b,y', ...many(40, (i) => `${i % 4 ? '' : i},${i},${i % 2}`)]), { target: 'y' });
     assert.ok(holes.issues.some((i) => i.code === 'too_many_missing' && i.column === 'a'));
   });
 
@@ -237,9 +240,9 @@ describe('dataset validation', () => {
 
   it('refuses named features that are absent or identifier-like text, and warns about ignored text columns', () => {
     const table = csv(['a,name,y', ...many(40, (i) => `${i},n${i},${i % 2}`)]);
-    const named = validateForBinaryClassification(table, { target: 'y', features: ['a', 'name', 'zzz'] });
+    const named = validateBinary(table, { target: 'y', features: ['a', 'name', 'zzz'] });
     assert.deepEqual(named.issues.filter((i) => i.severity === 'error').map((i) => i.code).sort(), ['missing_feature', 'too_many_categories']);
-    const inferred = validateForBinaryClassification(table, { target: 'y' });
+    const inferred = validateBinary(table, { target: 'y' });
     assert.ok(inferred.ok);
     assert.ok(inferred.issues.some((i) => i.code === 'text_column_ignored' && i.column === 'name'));
   });

@@ -75,8 +75,3 @@ export function prepareData(table: Table, o: PrepareOptions): PreparedData {
     y: { train: pick(split.train), validation: pick(split.validation), test: pick(split.test) },
   };
 }
-
-/** Binary classification over numeric features (the classes are [negative, positive]). */
-export function prepareBinaryData(table: Table, o: { target: string; features: string[]; positiveClass?: string; seed: number }): PreparedData & { classes: [string, string] } {
-  return prepareData(table, { ...o, numeric: o.features, task: 'binary' }) as PreparedData & { classes: [string, string] };
-}

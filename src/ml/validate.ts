@@ -64,11 +64,6 @@ function summarize(column: Column): ColumnSummary {
   return { name: column.name, type: column.kind, missingRatio: n > 0 ? missing / n : 0, distinct };
 }
 
-/** Validates a table for binary classification of `rules.target` with logistic regression. */
-export function validateForBinaryClassification(table: Table, rules: ValidationRules): ValidationReport {
-  return validateForTraining(table, { ...rules, kind: rules.kind ?? 'logistic' });
-}
-
 /**
  * Validates a table for learning `rules.target`: infers the task from the target (or checks it against
  * the requested model family), then checks rows, classes and features. Never throws for bad data.

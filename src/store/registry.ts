@@ -96,11 +96,6 @@ export async function getVersion(pool: Pool, modelName: string, version: number)
   return rows[0] && toVersion(rows[0]);
 }
 
-export async function getVersionByRun(pool: Pool, modelName: string, runId: string): Promise<ModelVersion | undefined> {
-  const { rows } = await pool.query('SELECT * FROM model_versions WHERE model_name = $1 AND run_id = $2', [modelName, runId]);
-  return rows[0] && toVersion(rows[0]);
-}
-
 export async function listVersions(pool: Pool, modelName: string): Promise<ModelVersion[]> {
   const { rows } = await pool.query('SELECT * FROM model_versions WHERE model_name = $1 ORDER BY version', [modelName]);
   return rows.map(toVersion);
