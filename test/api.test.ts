@@ -184,6 +184,7 @@ describe('HTTP API', () => {
     const species = await call('POST', '/v1/pipelines', { model: 'iris-species', data: { uri: iris }, target: 'species', approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
     const width = await call('POST', '/v1/pipelines', { model: 'iris-width', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto', thresholds: { r2: 0.8, rmse: 0.5 } }, evaluation: { sliceBy: ['species'] } });
     const mlp = await call('POST', '/v1/pipelines', { model: 'iris-mlp', data: { uri: iris }, target: 'species', trainer: { kind: 'mlp', params: { hidden: [8] } }, approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
+    const trees = await call('POST', '/v1/pipelines', { model: 'cancer-trees', data: { uri: BREAST_CANCER }, target: 'diagnosis', trainer: { kind: 'gbdt', params: { maxIter: 60, minSamplesLeaf: 10 }, search: { l2: [1] } }, approval: { mode: 'auto', thresholds: { auc: 0.95 } } });
     const a = await waitFor(species.body.id, ['deployed', 'rejected', 'failed']);
     const b = await waitFor(width.body.id, ['deployed', 'rejected', 'failed']);
     assert.deepEqual([a.state, a.task, a.kind], ['deployed', 'multiclass', 'softmax'], JSON.stringify(a));
@@ -200,6 +201,10 @@ describe('HTTP API', () => {
     assert.deepEqual([c.state, c.task, c.kind], ['deployed', 'multiclass', 'mlp'], JSON.stringify(c));
     const flower = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
     assert.equal((await call('POST', '/v1/models/iris-mlp/predict', { instances: [flower] })).body.predictions[0].label, 'virginica');
+    const t = await waitFor(trees.body.id, ['deployed', 'rejected', 'failed']);
+    assert.deepEqual([t.state, t.task, t.kind], ['deployed', 'binary', 'gbdt'], JSON.stringify(t));
+    const treesVersion = await call('GET', `/v1/models/cancer-trees/versions/${t.modelVersion}`);
+    assert.ok(treesVersion.body.params.search[0].iterations <= 60, 'the rounds kept are recorded');
     const p = await call('POST', '/v1/models/iris-species/predict', { instances: [flower] });
     assert.equal(p.body.predictions[0].label, 'virginica');
     assert.deepEqual(Object.keys(p.body.predictions[0].probabilities), ['setosa', 'versicolor', 'virginica']);
@@ -266,7 +271,7 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'manual', timeout: 'soon' } }), 400, 'invalid_request', /approval\.timeout/);
       assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'auto', thresholds: { auc: 'high' } } }), 400, 'invalid_request', /thresholds/);
       assertError(await call('POST', '/v1/pipelines', { ...good, unexpected: 1 }), 400, 'invalid_request', /unexpected/i);
-      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'gbdt' } }), 400, 'invalid_request', /"gbdt" is not supported \(planned/);
+      assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'xgboost' } }), 400, 'invalid_request', /"xgboost" is not supported; available: logistic, softmax, ridge, mlp, gbdt/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'mlp', params: { hidden: [8, 8, 8] } } }), 400, 'invalid_request', /hidden/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'forest' } }), 400, 'invalid_request', /available: logistic/);
       assertError(await call('POST', '/v1/pipelines', [1, 2]), 400, 'invalid_request');

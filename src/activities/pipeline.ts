@@ -10,6 +10,7 @@ import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
+import { GbdtOptions } from '../ml/gbdt';
 import { MlpOptions } from '../ml/mlp';
 import { RecipeSpec } from '../ml/recipe';
 import { detectAnomalies, inferSchema } from '../ml/schema';
@@ -56,7 +57,7 @@ export interface FeatureSpec {
   categorical?: string[];
   recipe?: RecipeSpec;
   /** Family settings (MLP). */
-  modelParams?: MlpOptions;
+  modelParams?: MlpOptions & GbdtOptions;
   positiveClass?: string;
   seed: number;
 }

@@ -6,9 +6,10 @@
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCsv } from '../ml/csv';
+import { GbdtOptions, trainGbdt } from '../ml/gbdt';
 import { trainLogistic } from '../ml/logistic';
 import { MlpOptions, trainMlp } from '../ml/mlp';
-import { exportLogisticToOnnx, exportMlpToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
+import { exportGbdtToOnnx, exportLogisticToOnnx, exportMlpToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
 import { PreparedData, prepareData } from '../ml/prepare';
 import { createRng, shuffleInPlace } from '../ml/random';
 import { FittedRecipe, RecipeSpec } from '../ml/recipe';
@@ -31,8 +32,8 @@ export interface TrainingJob {
   done: SearchCandidate[];
   /** Share of the training rows to fit on (a seeded subset), for the cheap early rungs of a search. */
   fraction?: number;
-  /** Settings of the family (MLP: hidden sizes, epochs, batch size, learning rate, patience). */
-  modelParams?: MlpOptions;
+  /** Settings of the family (MLP: hidden sizes, epochs, ...; gbdt: rounds, leaves, ...). */
+  modelParams?: MlpOptions & GbdtOptions;
 }
 
 export interface TrainingOutcome {
@@ -73,6 +74,9 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   } else if (job.kind === 'mlp') {
     const r = trainMlp(x.train, y.train, x.validation, y.validation, { ...search, ...job.modelParams, seed: job.seed, features, classes: job.task === 'regression' ? [] : classes });
     fitted = { onnx: exportMlpToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
+  } else if (job.kind === 'gbdt') {
+    const r = trainGbdt(x.train, y.train, x.validation, y.validation, { ...search, ...job.modelParams, seed: job.seed, features, classes: job.task === 'regression' ? [] : classes });
+    fitted = { onnx: exportGbdtToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
   } else {
     const r = trainRidge(x.train, y.train, x.validation, y.validation, { ...search, features });
     fitted = { onnx: exportRidgeToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };

@@ -110,7 +110,7 @@ export const openApiDocument = {
             required: ['mode'],
             properties: { mode: { enum: ['manual', 'auto'] }, thresholds: { type: 'object', additionalProperties: { type: 'number' } }, timeout: { type: 'string', examples: ['72 hours'] } },
           },
-          trainer: { type: 'object', properties: { kind: { enum: ['logistic', 'softmax', 'ridge', 'mlp'], description: 'default: logistic for two classes, softmax for more, ridge for a numeric target; mlp learns any of them' }, params: { type: 'object', properties: { l2: { type: 'number' }, hidden: { type: 'array', items: { type: 'integer' }, maxItems: 2 }, epochs: { type: 'integer' }, batchSize: { type: 'integer' }, learningRate: { type: 'number' }, patience: { type: 'integer' } } }, search: {
+          trainer: { type: 'object', properties: { kind: { enum: ['logistic', 'softmax', 'ridge', 'mlp', 'gbdt'], description: 'default: logistic for two classes, softmax for more, ridge for a numeric target; mlp and gbdt learn any of them' }, params: { type: 'object', properties: { l2: { type: 'number' }, hidden: { type: 'array', items: { type: 'integer' }, maxItems: 2, description: 'mlp' }, epochs: { type: 'integer', description: 'mlp' }, batchSize: { type: 'integer', description: 'mlp' }, learningRate: { type: 'number', description: 'mlp (default 0.01), gbdt (default 0.1)' }, patience: { type: 'integer', description: 'mlp, gbdt' }, maxIter: { type: 'integer', description: 'gbdt: most boosting rounds' }, maxLeafNodes: { type: 'integer', description: 'gbdt' }, minSamplesLeaf: { type: 'integer', description: 'gbdt' }, maxBins: { type: 'integer', maximum: 255, description: 'gbdt' } } }, search: {
             type: 'object',
             properties: {
               strategy: { enum: ['grid', 'random', 'halving'], description: 'grid (default) tries l2 in one activity; random and halving score sampled points as separate activities' },
@@ -131,7 +131,7 @@ export const openApiDocument = {
           state: { enum: ['running', 'awaiting_approval', 'deployed', 'rejected', 'failed'] },
           stage: { enum: ['ingest', 'validate', 'tune', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done'] },
           task: { enum: ['binary', 'multiclass', 'regression'] },
-          kind: { enum: ['logistic', 'softmax', 'ridge', 'mlp'] },
+          kind: { enum: ['logistic', 'softmax', 'ridge', 'mlp', 'gbdt'] },
           metrics: { type: 'object', additionalProperties: { type: 'number' }, description: 'binary: accuracy, precision, recall, f1, auc, logLoss; multiclass: accuracy, macroPrecision, macroRecall, macroF1, microF1, logLoss; regression: rmse, mae, r2' },
           confusion: { type: 'array', items: { type: 'array', items: { type: 'integer' } }, description: 'multiclass: confusion[actual][predicted] on the test split' },
           champion: { type: 'object' },

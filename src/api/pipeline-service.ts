@@ -17,8 +17,6 @@ import {
 
 const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
-const PLANNED_KINDS = ['gbdt'];
-
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
   data: z.strictObject({ uri: z.string().min(1), query: z.string().min(1).optional(), format: z.enum(['csv', 'jsonl', 'json']).optional() }),
@@ -52,6 +50,11 @@ export const pipelineRequestSchema = z.strictObject({
       batchSize: z.number().int().min(1).max(65_536).optional(),
       learningRate: z.number().positive().max(1).optional(),
       patience: z.number().int().min(1).max(1000).optional(),
+      // gbdt only (learningRate and patience too)
+      maxIter: z.number().int().min(1).max(10_000).optional(),
+      maxLeafNodes: z.number().int().min(2).max(4096).optional(),
+      minSamplesLeaf: z.number().int().min(1).max(1_000_000).optional(),
+      maxBins: z.number().int().min(2).max(255).optional(),
     }).optional(),
     search: z.strictObject({
       strategy: z.enum(['grid', 'random', 'halving']).optional(),
@@ -101,8 +104,7 @@ export class PipelineService {
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
     const kind = request.trainer?.kind;
     if (kind !== undefined && !(MODEL_KINDS as string[]).includes(kind)) {
-      const planned = PLANNED_KINDS.includes(kind) ? ' (planned, not available yet)' : '';
-      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported${planned}; available: ${MODEL_KINDS.join(', ')}`);
+      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported; available: ${MODEL_KINDS.join(', ')}`);
     }
     const uri = /^[a-z][a-z0-9+.-]*:\/\//i.test(request.data.uri) ? request.data.uri : path.resolve(request.data.uri);
     const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');

@@ -9,6 +9,7 @@
  * both giving `probabilities` [N, K] in `classes` order; ridge MatMul -> Add giving `prediction` [N, 1].
  */
 import { onnx } from 'onnx-proto';
+import { GbdtModel } from './gbdt';
 import { LogisticModel } from './logistic';
 import { MlpModel } from './mlp';
 import * as math from 'mathjs';
@@ -255,4 +256,55 @@ export function exportMlpToOnnx(recipe: FittedRecipe, model: MlpModel, metadata:
     node: nodes,
     output: valueInfo(regression ? REGRESSION_OUTPUT : OUTPUT_NAME, ['N', regression ? 1 : k]),
   }, { ...(regression ? {} : { classes: JSON.stringify(model.classes) }), hidden: JSON.stringify(model.layers.slice(0, -1).map((l) => l.outputs)), ...metadata });
+}
+
+/**
+ * Gradient-boosted trees: one ai.onnx.ml TreeEnsembleRegressor sums the trees into raw scores (one per
+ * output, starting from the baseline); Sigmoid to (1 - p, p) for binary, Softmax for multi-class, or
+ * the scores themselves as `prediction` [N, 1] for regression.
+ */
+export function exportGbdtToOnnx(recipe: FittedRecipe, model: GbdtModel, metadata: Record<string, string> = {}): Uint8Array {
+  const INT = onnx.AttributeProto.AttributeType.INT;
+  const INTS = onnx.AttributeProto.AttributeType.INTS;
+  const FLOATS = onnx.AttributeProto.AttributeType.FLOATS;
+  const STRINGS = onnx.AttributeProto.AttributeType.STRINGS;
+  const regression = model.classes.length === 0;
+  const outputs = model.classes.length > 2 ? model.classes.length : 1;
+  const n = { treeIds: [] as number[], nodeIds: [] as number[], features: [] as number[], values: [] as number[], modes: [] as Uint8Array[], trueIds: [] as number[], falseIds: [] as number[] };
+  const t = { treeIds: [] as number[], nodeIds: [] as number[], ids: [] as number[], weights: [] as number[] };
+  const [leq, leaf] = [Buffer.from('BRANCH_LEQ'), Buffer.from('LEAF')];
+  model.trees.forEach((tree, id) => {
+    tree.feature.forEach((feature, node) => {
+      const isLeaf = feature < 0;
+      n.treeIds.push(id); n.nodeIds.push(node); n.features.push(isLeaf ? 0 : feature); n.values.push(isLeaf ? 0 : tree.threshold[node]);
+      n.modes.push(isLeaf ? leaf : leq); n.trueIds.push(isLeaf ? 0 : tree.left[node]); n.falseIds.push(isLeaf ? 0 : tree.right[node]);
+      if (isLeaf) { t.treeIds.push(id); t.nodeIds.push(node); t.ids.push(tree.output); t.weights.push(tree.value[node]); }
+    });
+  });
+  const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: INTS, ints: values });
+  const floats = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: FLOATS, floats: values.map((v) => Math.fround(v)) });
+  const ensemble: onnx.INodeProto = {
+    opType: 'TreeEnsembleRegressor', domain: ML_DOMAIN, input: ['standardized'], output: ['raw'], name: 'trees',
+    attribute: [
+      ints('nodes_treeids', n.treeIds), ints('nodes_nodeids', n.nodeIds), ints('nodes_featureids', n.features), floats('nodes_values', n.values),
+      { name: 'nodes_modes', type: STRINGS, strings: n.modes }, ints('nodes_truenodeids', n.trueIds), ints('nodes_falsenodeids', n.falseIds),
+      ints('target_treeids', t.treeIds), ints('target_nodeids', t.nodeIds), ints('target_ids', t.ids), floats('target_weights', t.weights),
+      { name: 'n_targets', type: INT, i: outputs }, floats('base_values', model.baseline),
+      { name: 'aggregate_function', type: onnx.AttributeProto.AttributeType.STRING, s: Buffer.from('SUM') },
+      { name: 'post_transform', type: onnx.AttributeProto.AttributeType.STRING, s: Buffer.from('NONE') },
+    ],
+  };
+  const head = regression
+    ? { initializer: [], node: [ensemble, node('Identity', ['raw'], [REGRESSION_OUTPUT])] }
+    : outputs === 1
+      ? {
+        initializer: [tensor('one', [1], [1])],
+        node: [ensemble, node('Sigmoid', ['raw'], ['p_positive']), node('Sub', ['one', 'p_positive'], ['p_negative']),
+          node('Concat', ['p_negative', 'p_positive'], [OUTPUT_NAME], [{ name: 'axis', type: INT, i: 1 }])],
+      }
+      : { initializer: [], node: [ensemble, node('Softmax', ['raw'], [OUTPUT_NAME], [{ name: 'axis', type: INT, i: 1 }])] };
+  return encode(recipe, model.kind, {
+    ...head,
+    output: valueInfo(regression ? REGRESSION_OUTPUT : OUTPUT_NAME, ['N', regression ? 1 : model.classes.length]),
+  }, { ...(regression ? {} : { classes: JSON.stringify(model.classes) }), rounds: String(model.rounds), ...metadata });
 }

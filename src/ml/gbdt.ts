@@ -1,0 +1,343 @@
+/**
+ * Gradient-boosted decision trees on binned features (the histogram method of LightGBM and
+ * scikit-learn's HistGradientBoosting): each feature is cut into at most 255 bins once, trees grow
+ * leaf-wise from per-bin gradient sums, and a child's histogram is its parent's minus its sibling's.
+ *
+ * Losses: binary log loss (one raw score, sigmoid), multinomial log loss (one tree per class per
+ * round, softmax) and squared error. Leaf values are Newton steps -G / (H + l2) shrunk by the learning
+ * rate. Training stops when the validation loss has not improved for `patience` rounds, and the model
+ * keeps the rounds up to its best one. Everything is deterministic: no sampling but a seeded one.
+ *
+ * Thresholds are float32 values, so the exported ONNX TreeEnsemble (which compares in float32) sends
+ * every row down the same branches as `predictGbdt`.
+ */
+import { Matrix } from './features';
+import { multiclassMetrics, regressionMetrics } from './metrics';
+import { createRng } from './random';
+import { SearchCandidate, SearchOptions, searchL2 } from './search';
+import { softmaxRows } from './softmax';
+
+export interface GbdtOptions {
+  /** Most boosting rounds. */
+  maxIter?: number;
+  learningRate?: number;
+  /** Most leaves per tree. */
+  maxLeafNodes?: number;
+  /** Fewest training rows in a leaf. */
+  minSamplesLeaf?: number;
+  /** Most bins per feature (at most 255). */
+  maxBins?: number;
+  /** Rounds without a better validation loss before stopping. */
+  patience?: number;
+  seed?: number;
+}
+
+/** One tree, as parallel arrays indexed by node; a node with feature -1 is a leaf. */
+export interface Tree {
+  /** Which raw score the tree adds to: 0 for binary and regression, the class for multiclass. */
+  output: number;
+  feature: number[];
+  /** Rows with value <= threshold go left. */
+  threshold: number[];
+  left: number[];
+  right: number[];
+  /** Leaf values (learning rate included); 0 on split nodes. */
+  value: number[];
+}
+
+export interface GbdtModel {
+  kind: 'gbdt';
+  features: string[];
+  /** Class labels (classification); empty for regression. */
+  classes: string[];
+  l2: number;
+  /** Starting raw score per output. */
+  baseline: number[];
+  trees: Tree[];
+  rounds: number;
+}
+
+const MIN_HESSIAN = 1e-3;
+const DEFAULTS = { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, maxBins: 255, patience: 10, seed: 42 };
+/** Rows sampled to place the bin edges, as scikit-learn does. */
+const BINNING_SAMPLE = 200_000;
+
+/** Raw scores per output: 1 for binary and regression, K for K >= 3 classes. */
+const outputsOf = (classes: string[]) => (classes.length > 2 ? classes.length : 1);
+
+/**
+ * Bin edges of one feature: midpoints between distinct values (or between quantiles when there are
+ * more distinct values than bins), rounded to float32 and strictly increasing.
+ */
+export function binEdges(values: Float64Array, maxBins: number, rng: () => number): Float32Array {
+  let sample = values;
+  if (values.length > BINNING_SAMPLE) {
+    sample = new Float64Array(BINNING_SAMPLE);
+    for (let i = 0; i < BINNING_SAMPLE; i++) sample[i] = values[Math.floor(rng() * values.length)];
+  }
+  const sorted = Float32Array.from(sample).sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  let points = distinct;
+  if (distinct.length > maxBins) {
+    points = [];
+    for (let q = 1; q < maxBins; q++) points.push(sorted[Math.floor((q / maxBins) * (sorted.length - 1))]);
+    points = [...new Set(points)];
+  }
+  const edges: number[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    let mid = Math.fround((points[i] + points[i + 1]) / 2);
+    if (mid >= points[i + 1]) mid = points[i]; // adjacent floats: the lower one still separates them
+    if (edges.length === 0 || mid > edges[edges.length - 1]) edges.push(mid);
+  }
+  return Float32Array.from(edges);
+}
+
+/** Bin of a value: the number of edges below it (value <= edges[b] for bin b). */
+function binOf(edges: Float32Array, value: number): number {
+  const v = Math.fround(value);
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (v <= edges[mid]) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Per feature and bin: gradient sum, hessian sum and row count, interleaved (one cache line per update). */
+type Histogram = Float64Array;
+interface Split { gain: number; feature: number; bin: number; left: { g: number; h: number; n: number } }
+interface Leaf { node: number; start: number; end: number; g: number; h: number; histogram: Histogram; split?: Split }
+
+/** Grows one tree leaf-wise on the binned training rows; returns it and each row's leaf value. */
+class TreeGrower {
+  private readonly order: Int32Array;
+  private readonly scratch: Int32Array;
+  private readonly stride: number;
+  private readonly d: number;
+
+  constructor(
+    /** Bin codes row-major ([row * d + feature]), so one row's updates touch d different histograms. */
+    private readonly bins: Uint8Array,
+    /** The same codes column by column, for partitioning a node on one feature. */
+    private readonly columns: Uint8Array[],
+    private readonly edges: Float32Array[],
+    private readonly o: Required<GbdtOptions> & { l2: number },
+  ) {
+    this.d = edges.length;
+    const n = this.d > 0 ? bins.length / this.d : 0;
+    this.order = new Int32Array(n);
+    this.scratch = new Int32Array(n);
+    this.stride = 256;
+  }
+
+  private score(g: number, h: number): number { return (g * g) / (h + this.o.l2); }
+
+  private histogram(start: number, end: number, grad: Float64Array, hess: Float64Array): Histogram {
+    const d = this.d;
+    const hist: Histogram = new Float64Array(d * this.stride * 3);
+    const order = this.order;
+    const codes = this.bins;
+    const stride3 = this.stride * 3;
+    // Row by row: consecutive updates go to different features' histograms, so they do not wait on
+    // each other the way runs of equal bins within one feature would.
+    for (let i = start; i < end; i++) {
+      const r = order[i];
+      const g = grad[r];
+      const h = hess[r];
+      const base = r * d;
+      for (let f = 0, off = 0; f < d; f++, off += stride3) {
+        const b = off + codes[base + f] * 3;
+        hist[b] += g;
+        hist[b + 1] += h;
+        hist[b + 2]++;
+      }
+    }
+    return hist;
+  }
+
+  private bestSplit(leaf: Leaf): Split | undefined {
+    const { minSamplesLeaf } = this.o;
+    const count = leaf.end - leaf.start;
+    if (count < 2 * minSamplesLeaf) return undefined;
+    const parent = this.score(leaf.g, leaf.h);
+    let best: Split | undefined;
+    const hist = leaf.histogram;
+    for (let f = 0; f < this.d; f++) {
+      const off = f * this.stride * 3;
+      let gl = 0, hl = 0, nl = 0;
+      for (let b = 0; b < this.edges[f].length; b++) {
+        gl += hist[off + b * 3];
+        hl += hist[off + b * 3 + 1];
+        nl += hist[off + b * 3 + 2];
+        if (nl < minSamplesLeaf) continue;
+        if (count - nl < minSamplesLeaf) break;
+        const hr = leaf.h - hl;
+        if (hl < MIN_HESSIAN || hr < MIN_HESSIAN) continue;
+        const gain = this.score(gl, hl) + this.score(leaf.g - gl, hr) - parent;
+        if (gain > 1e-12 && (!best || gain > best.gain)) best = { gain, feature: f, bin: b, left: { g: gl, h: hl, n: nl } };
+      }
+    }
+    return best;
+  }
+
+  grow(grad: Float64Array, hess: Float64Array, output: number, addTo: Float64Array): Tree {
+    const n = this.order.length;
+    for (let i = 0; i < n; i++) this.order[i] = i;
+    const tree: Tree = { output, feature: [], threshold: [], left: [], right: [], value: [] };
+    const newNode = () => { tree.feature.push(-1); tree.threshold.push(0); tree.left.push(-1); tree.right.push(-1); tree.value.push(0); return tree.feature.length - 1; };
+    let g = 0, h = 0;
+    for (let i = 0; i < n; i++) { g += grad[i]; h += hess[i]; }
+    const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.histogram(0, n, grad, hess) };
+    root.split = this.bestSplit(root);
+    const open: Leaf[] = [root];
+    let leaves = 1;
+    while (open.length > 0 && leaves < this.o.maxLeafNodes) {
+      // the open leaf with the largest gain splits next (leaf-wise growth)
+      let pick = -1;
+      for (let i = 0; i < open.length; i++) if (open[i].split && (pick < 0 || open[i].split!.gain > open[pick].split!.gain)) pick = i;
+      if (pick < 0) break;
+      const leaf = open.splice(pick, 1)[0];
+      const split = leaf.split!;
+      const mid = this.partition(leaf, split);
+      tree.feature[leaf.node] = split.feature;
+      tree.threshold[leaf.node] = this.edges[split.feature][split.bin];
+      const left: Leaf = { node: newNode(), start: leaf.start, end: mid, g: split.left.g, h: split.left.h, histogram: undefined! };
+      const right: Leaf = { node: newNode(), start: mid, end: leaf.end, g: leaf.g - split.left.g, h: leaf.h - split.left.h, histogram: undefined! };
+      tree.left[leaf.node] = left.node;
+      tree.right[leaf.node] = right.node;
+      // build the smaller child's histogram; the larger one is the parent's minus it
+      const [small, large] = mid - leaf.start <= leaf.end - mid ? [left, right] : [right, left];
+      small.histogram = this.histogram(small.start, small.end, grad, hess);
+      const parent = leaf.histogram;
+      for (let i = 0; i < parent.length; i++) parent[i] -= small.histogram[i];
+      large.histogram = parent;
+      leaves++;
+      for (const child of [left, right]) { child.split = this.bestSplit(child); open.push(child); }
+    }
+    for (const leaf of open) {
+      const value = (-leaf.g / (leaf.h + this.o.l2)) * this.o.learningRate;
+      tree.value[leaf.node] = value;
+      for (let i = leaf.start; i < leaf.end; i++) addTo[this.order[i]] += value;
+    }
+    return tree;
+  }
+
+  /** Stable in-place partition of the leaf's rows: left (bin <= split bin) first. Returns the boundary. */
+  private partition(leaf: Leaf, split: Split): number {
+    const codes = this.columns[split.feature];
+    let l = leaf.start;
+    let r = 0;
+    for (let i = leaf.start; i < leaf.end; i++) {
+      const row = this.order[i];
+      if (codes[row] <= split.bin) this.order[l++] = row; else this.scratch[r++] = row;
+    }
+    this.order.set(this.scratch.subarray(0, r), l);
+    return l;
+  }
+}
+
+/** Adds the tree's value for every row of a row-major matrix to `raw` (stride `outputs`). */
+function addTreeToRows(tree: Tree, x: Matrix, raw: Float64Array, outputs: number): void {
+  for (let i = 0; i < x.rows; i++) {
+    let node = 0;
+    const base = i * x.cols;
+    while (tree.feature[node] >= 0) node = Math.fround(x.data[base + tree.feature[node]]) <= tree.threshold[node] ? tree.left[node] : tree.right[node];
+    raw[i * outputs + tree.output] += tree.value[node];
+  }
+}
+
+/** Raw scores to probabilities (binary: [1 - p, p] per row; multiclass: softmax) or predictions. */
+function finish(raw: Float64Array, n: number, classes: string[]): Float64Array {
+  if (classes.length === 0) return raw;
+  if (classes.length > 2) { softmaxRows(raw, n, classes.length); return raw; }
+  const out = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) { const p = 1 / (1 + Math.exp(-raw[i])); out[i * 2] = 1 - p; out[i * 2 + 1] = p; }
+  return out;
+}
+
+function rawScores(model: GbdtModel, x: Matrix): Float64Array {
+  const outputs = outputsOf(model.classes);
+  const raw = new Float64Array(x.rows * outputs);
+  for (let i = 0; i < x.rows; i++) for (let k = 0; k < outputs; k++) raw[i * outputs + k] = model.baseline[k];
+  for (const tree of model.trees) addTreeToRows(tree, x, raw, outputs);
+  return raw;
+}
+
+/** Class probabilities [n][K] (K = 2 for binary) or predicted values [n] for preprocessed rows. */
+export function predictGbdt(model: GbdtModel, x: Matrix): Float64Array {
+  return finish(rawScores(model, x), x.rows, model.classes);
+}
+
+function lossOf(raw: Float64Array, y: Float64Array, classes: string[]): number {
+  const scores = finish(Float64Array.from(raw), y.length, classes);
+  return classes.length === 0 ? regressionMetrics(y, scores).rmse : multiclassMetrics(y, scores, classes.length).logLoss;
+}
+
+/** Fits one ensemble at one leaf L2 strength, keeping the rounds up to the best validation loss. */
+export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matrix, yValidation: Float64Array, options: GbdtOptions & { l2: number; features: string[]; classes: string[]; onIteration?: () => void }): GbdtModel {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<GbdtOptions> & typeof options;
+  const maxBins = Math.min(255, Math.max(2, o.maxBins));
+  const n = y.length;
+  const classes = o.classes;
+  const outputs = outputsOf(classes);
+  const rng = createRng(o.seed);
+  const edges = train.map((column) => binEdges(column, maxBins, rng));
+  const d = train.length;
+  const columns = train.map((column, f) => Uint8Array.from(column, (v) => binOf(edges[f], v)));
+  const bins = new Uint8Array(n * d);
+  columns.forEach((codes, f) => { for (let i = 0; i < n; i++) bins[i * d + f] = codes[i]; });
+  const grower = new TreeGrower(bins, columns, edges, { ...o, maxBins });
+
+  const baseline = new Array<number>(outputs).fill(0);
+  if (classes.length === 0) baseline[0] = n > 0 ? y.reduce((s, v) => s + v, 0) / n : 0;
+  else {
+    const counts = new Float64Array(classes.length);
+    for (let i = 0; i < n; i++) counts[y[i]]++;
+    const share = (c: number) => Math.min(1 - 1e-12, Math.max(1e-12, counts[c] / n));
+    if (outputs === 1) baseline[0] = Math.log(share(1) / share(0));
+    else for (let k = 0; k < outputs; k++) baseline[k] = Math.log(share(k));
+  }
+  const raw = new Float64Array(n * outputs);
+  for (let i = 0; i < n; i++) for (let k = 0; k < outputs; k++) raw[i * outputs + k] = baseline[k];
+  const rawValidation = new Float64Array(validation.rows * outputs);
+  for (let i = 0; i < validation.rows; i++) for (let k = 0; k < outputs; k++) rawValidation[i * outputs + k] = baseline[k];
+
+  const grad = new Float64Array(n);
+  const hess = new Float64Array(n);
+  const added = new Float64Array(n);
+  const probabilities = new Float64Array(n * outputs);
+  const trees: Tree[] = [];
+  let bestLoss = validation.rows > 0 ? lossOf(rawValidation, yValidation, classes) : Infinity;
+  let bestRounds = 0;
+  for (let round = 1; round <= o.maxIter; round++) {
+    o.onIteration?.();
+    if (outputs > 1) { probabilities.set(raw); softmaxRows(probabilities, n, outputs); }
+    for (let k = 0; k < outputs; k++) {
+      for (let i = 0; i < n; i++) {
+        if (classes.length === 0) { grad[i] = raw[i] - y[i]; hess[i] = 1; }
+        else if (outputs === 1) { const p = 1 / (1 + Math.exp(-raw[i])); grad[i] = p - y[i]; hess[i] = Math.max(p * (1 - p), 1e-16); }
+        else { const p = probabilities[i * outputs + k]; grad[i] = p - (y[i] === k ? 1 : 0); hess[i] = Math.max(p * (1 - p), 1e-16); }
+      }
+      added.fill(0);
+      const tree = grower.grow(grad, hess, k, added);
+      for (let i = 0; i < n; i++) raw[i * outputs + k] += added[i];
+      addTreeToRows(tree, validation, rawValidation, outputs);
+      trees.push(tree);
+    }
+    if (validation.rows === 0) { bestRounds = round; continue; } // nothing to stop on: keep every round
+    const loss = lossOf(rawValidation, yValidation, classes);
+    if (loss < bestLoss - 1e-7) { bestLoss = loss; bestRounds = round; }
+    else if (round - bestRounds >= o.patience) break;
+  }
+  return { kind: 'gbdt', features: o.features, classes, l2: o.l2, baseline, trees: trees.slice(0, bestRounds * outputs), rounds: bestRounds };
+}
+
+/** Searches the leaf L2 grid; each candidate boosts with early stopping; the lowest validation loss wins. */
+export function trainGbdt(train: Float64Array[], yTrain: Float64Array, validation: Matrix, yValidation: Float64Array, options: SearchOptions & GbdtOptions & { features: string[]; classes: string[] }): { model: GbdtModel; search: SearchCandidate[] } {
+  return searchL2(options, (l2) => {
+    const model = fitGbdt(train, yTrain, validation, yValidation, { ...options, l2 });
+    return { model, validationLoss: lossOf(rawScores(model, validation), yValidation, model.classes), iterations: model.rounds };
+  });
+}
