@@ -184,6 +184,7 @@ describe('HTTP API', () => {
     const species = await call('POST', '/v1/pipelines', { model: 'iris-species', data: { uri: iris }, target: 'species', approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
     const width = await call('POST', '/v1/pipelines', { model: 'iris-width', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto', thresholds: { r2: 0.8, rmse: 0.5 } }, evaluation: { sliceBy: ['species'] } });
     const mlp = await call('POST', '/v1/pipelines', { model: 'iris-mlp', data: { uri: iris }, target: 'species', trainer: { kind: 'mlp', params: { hidden: [8] } }, approval: { mode: 'auto', thresholds: { macroF1: 0.8 } } });
+    const sparse = await call('POST', '/v1/pipelines', { model: 'cancer-sparse', data: { uri: BREAST_CANCER }, target: 'diagnosis', trainer: { kind: 'logistic', params: { penalty: 'l1' }, search: { l2: [1e-2] } }, approval: { mode: 'auto', thresholds: { auc: 0.95 } } });
     const trees = await call('POST', '/v1/pipelines', { model: 'cancer-trees', data: { uri: BREAST_CANCER }, target: 'diagnosis', trainer: { kind: 'gbdt', params: { maxIter: 60, minSamplesLeaf: 10 }, search: { l2: [1] } }, approval: { mode: 'auto', thresholds: { auc: 0.95 } } });
     const a = await waitFor(species.body.id, ['deployed', 'rejected', 'failed']);
     const b = await waitFor(width.body.id, ['deployed', 'rejected', 'failed']);
@@ -204,6 +205,10 @@ describe('HTTP API', () => {
     const t = await waitFor(trees.body.id, ['deployed', 'rejected', 'failed']);
     assert.deepEqual([t.state, t.task, t.kind], ['deployed', 'binary', 'gbdt'], JSON.stringify(t));
     const treesVersion = await call('GET', `/v1/models/cancer-trees/versions/${t.modelVersion}`);
+    const s = await waitFor(sparse.body.id, ['deployed', 'rejected', 'failed']);
+    assert.equal(s.state, 'deployed', JSON.stringify(s));
+    const sparseVersion = await call('GET', `/v1/models/cancer-sparse/versions/${s.modelVersion}`);
+    assert.deepEqual([sparseVersion.body.params.modelParams, sparseVersion.body.params.l2], [{ penalty: 'l1' }, 1e-2]);
     assert.ok(treesVersion.body.params.search[0].iterations <= 60, 'the rounds kept are recorded');
     const p = await call('POST', '/v1/models/iris-species/predict', { instances: [flower] });
     assert.equal(p.body.predictions[0].label, 'virginica');

@@ -39,6 +39,20 @@ describe('against scikit-learn and numpy', () => {
     }
   });
 
+  it('fits the same L1-penalised coefficients as saga (within 1e-4), zeros exactly where it has them', () => {
+    const z = standardized(table, features);
+    const { y } = binaryTarget(getColumn(table, 'diagnosis')!, 'malignant');
+    for (const ref of reference.logisticL1 as { l1: number; coef: number[]; intercept: number }[]) {
+      const fit = fitLogisticColumns(z, y, { l2: 0, l1: ref.l1 });
+      const worst = Math.max(Math.abs(fit.bias - ref.intercept), ...ref.coef.map((c, j) => Math.abs(fit.weights[j] - c)));
+      assert.ok(worst < 1e-4, `l1=${ref.l1}: largest difference ${worst}`);
+      const zeros = (w: ArrayLike<number>) => Array.from(w, (v, j) => (v === 0 ? j : -1)).filter((j) => j >= 0);
+      assert.ok(zeros(ref.coef).length > 0, 'the reference is sparse');
+      assert.deepEqual(zeros(fit.weights), zeros(ref.coef), `l1=${ref.l1}: the same coefficients are zero`);
+      if (process.env.SHOW_REFERENCE_DIFF) console.log(`l1=${ref.l1}: largest coefficient difference ${worst.toExponential(2)}, ${zeros(ref.coef).length} zeros`);
+    }
+  });
+
   it('fits the same multinomial (softmax) coefficients on iris (within 1e-4)', () => {
     const iris = parseCsv(fs.readFileSync(path.join(__dirname, '..', 'datasets', 'iris.csv'), 'utf8'));
     const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];

@@ -11,6 +11,7 @@ import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metri
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { GbdtOptions } from '../ml/gbdt';
+import { Penalty } from '../ml/logistic';
 import { MlpOptions } from '../ml/mlp';
 import { RecipeSpec } from '../ml/recipe';
 import { detectAnomalies, inferSchema } from '../ml/schema';
@@ -57,7 +58,7 @@ export interface FeatureSpec {
   categorical?: string[];
   recipe?: RecipeSpec;
   /** Family settings (MLP). */
-  modelParams?: MlpOptions & GbdtOptions;
+  modelParams?: MlpOptions & GbdtOptions & { penalty?: Penalty };
   positiveClass?: string;
   seed: number;
 }
@@ -208,13 +209,13 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const task = input.task ?? 'binary';
       const kind = input.kind ?? 'logistic';
       const params = {
-        kind, task, l2: outcome.l2, seed: input.seed, recipe: outcome.recipe, search: outcome.search, rows: outcome.rows,
+        kind, task, l2: outcome.l2, ...(input.modelParams ? { modelParams: input.modelParams } : {}), seed: input.seed, recipe: outcome.recipe, search: outcome.search, rows: outcome.rows,
         ...(task === 'binary' ? { positiveClass: outcome.classes[1] } : {}),
       };
       if (input.runId && input.modelName) {
         await recordTraining(pool, {
           runId: input.runId, modelName: input.modelName, task, kind, datasetId: input.datasetId, seed: input.seed,
-          params: { l2: outcome.l2, features: input.features, recipe: outcome.recipe, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
+          params: { l2: outcome.l2, ...(input.modelParams ? { modelParams: input.modelParams } : {}), features: input.features, recipe: outcome.recipe, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
         });
       }
       return {

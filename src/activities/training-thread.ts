@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCsv } from '../ml/csv';
 import { GbdtOptions, trainGbdt } from '../ml/gbdt';
-import { trainLogistic } from '../ml/logistic';
+import { Penalty, trainLogistic } from '../ml/logistic';
 import { MlpOptions, trainMlp } from '../ml/mlp';
 import { exportGbdtToOnnx, exportLogisticToOnnx, exportMlpToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
 import { PreparedData, prepareData } from '../ml/prepare';
@@ -33,7 +33,7 @@ export interface TrainingJob {
   /** Share of the training rows to fit on (a seeded subset), for the cheap early rungs of a search. */
   fraction?: number;
   /** Settings of the family (MLP: hidden sizes, epochs, ...; gbdt: rounds, leaves, ...). */
-  modelParams?: MlpOptions & GbdtOptions;
+  modelParams?: MlpOptions & GbdtOptions & { penalty?: Penalty };
 }
 
 export interface TrainingOutcome {
@@ -66,8 +66,10 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   const { x, y } = job.fraction !== undefined && job.fraction < 1 ? subsample(data, job.fraction, job.seed) : data;
   let fitted: { onnx: Uint8Array; l2: number; search: SearchCandidate[] };
   if (job.kind === 'logistic') {
-    const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, features, classes: classes as [string, string] });
-    fitted = { onnx: exportLogisticToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
+    const penalty = job.modelParams?.penalty ?? 'l2';
+    const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, penalty, features, classes: classes as [string, string] });
+    // for an L1 fit, the searched strength is the L1 one
+    fitted = { onnx: exportLogisticToOnnx(data.recipe, r.model), l2: penalty === 'l1' ? r.model.l1! : r.model.l2, search: r.search };
   } else if (job.kind === 'softmax') {
     const r = trainSoftmax(x.train, y.train, x.validation, y.validation, { ...search, features, classes });
     fitted = { onnx: exportSoftmaxToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };

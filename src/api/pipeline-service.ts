@@ -44,6 +44,8 @@ export const pipelineRequestSchema = z.strictObject({
     kind: z.string().optional(),
     params: z.strictObject({
       l2: z.number().positive().finite().optional(),
+      // logistic only: which penalty the searched strength applies to
+      penalty: z.enum(['l2', 'l1']).optional(),
       // mlp only
       hidden: z.array(z.number().int().min(1).max(512)).min(1).max(2).optional(),
       epochs: z.number().int().min(1).max(10_000).optional(),

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { GbdtOptions } from '../ml/gbdt';
+import type { Penalty } from '../ml/logistic';
 import type { MlpOptions } from '../ml/mlp';
 import type { RecipeSpec } from '../ml/recipe';
 import type { TuningTrial } from '../store/runs';
@@ -34,11 +35,12 @@ export interface TrainerSpec {
   /** Model family; absent means the one that suits the target (logistic, softmax or ridge). */
   kind?: ModelKind;
   /**
-   * `l2` for every family (for gbdt, on the leaf values). MLP also takes hidden sizes (1–2 layers),
+   * `l2` for every family (for gbdt, on the leaf values); logistic takes `penalty: 'l1'` to make the
+   * searched strength an L1 penalty (sparse weights) instead. MLP also takes hidden sizes (1–2 layers),
    * epochs, batchSize, learningRate, patience; gbdt takes maxIter, learningRate, maxLeafNodes,
    * minSamplesLeaf, maxBins, patience.
    */
-  params?: { l2?: number } & MlpOptions & GbdtOptions;
+  params?: { l2?: number; penalty?: Penalty } & MlpOptions & GbdtOptions;
   /**
    * Search over the L2 strength; the lowest validation loss wins. `grid` (default) tries `l2` inside one
    * training activity; `random` and `halving` sample `trials` points from `l2Range` and score each as

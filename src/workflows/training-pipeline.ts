@@ -93,7 +93,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     const spec = {
       datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: input.target,
       features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
-      ...((input.trainer?.kind === 'mlp' || input.trainer?.kind === 'gbdt') && input.trainer.params ? { modelParams: input.trainer.params } : {}),
+      ...(input.trainer?.params ? { modelParams: input.trainer.params } : {}),
       positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
     };
     const search = input.trainer?.search;
