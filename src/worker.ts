@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createPipelineActivities } from './activities';
+import { createActivities } from './activities';
 import { ArtifactStore } from './store/artifacts';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -41,7 +41,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
-    activities: deps.activities ?? createPipelineActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
+    activities: deps.activities ?? createActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
     maxCachedWorkflows: 200,
     // Heartbeats (training progress, the search candidates scored) reach the server at least every
     // 2 s, so a retry after a crash resumes from recent progress and the Web UI shows it.

@@ -26,7 +26,7 @@ for (const backend of availableBackends()) {
     it('applies migrations once: a second run changes nothing', async () => {
       assert.deepEqual(await migrate(db.pool), []);
       const { rows } = await db.pool.query('SELECT version FROM schema_migrations');
-      assert.deepEqual(rows.map((r) => r.version).sort(), [1, 2, 3, 4, 5]);
+      assert.deepEqual(rows.map((r) => r.version).sort(), [1, 2, 3, 4, 5, 6]);
     });
 
     it('registers one version per run, however often the registration is retried', async () => {
@@ -39,9 +39,18 @@ for (const backend of availableBackends()) {
       assert.equal(first.status, 'pending_approval');
     });
 
-    it('numbers concurrent registrations without gaps or duplicates', async () => {
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => registry.registerVersion(db.pool, newVersion(`c-${i}`, 'concurrent'))));
-      assert.deepEqual(results.map((r) => r.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+    it('numbers concurrent registrations without gaps or duplicates, even when each is retried at once', async () => {
+      // 12 runs, each registering twice at the same moment (a retried activity racing its first attempt)
+      const runs = Array.from({ length: 12 }, (_, i) => `c-${i}`);
+      const results = await Promise.all([...runs, ...runs].map((run) => registry.registerVersion(db.pool, newVersion(run, 'concurrent'))));
+      const byRun = new Map<string, number>();
+      for (const r of results) {
+        assert.equal(byRun.get(r.runId) ?? r.version, r.version, `run ${r.runId} got two versions`);
+        byRun.set(r.runId, r.version);
+      }
+      assert.deepEqual([...byRun.values()].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+      const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM model_versions WHERE model_name = 'concurrent'");
+      assert.equal(rows[0].n, 12);
     });
 
     it('deploys only approved versions, once per deploy key, archiving the version it replaces', async () => {
@@ -61,6 +70,49 @@ for (const backend of availableBackends()) {
       // a late retry of the first deployment must not move production back
       await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy').catch(() => undefined);
       assert.equal((await registry.getAliasVersion(db.pool, 'm', 'production'))?.version, 2);
+    });
+
+    it('records every status change with who and why, in order', async () => {
+      const history = await registry.listVersionEvents(db.pool, 'm', 1);
+      assert.deepEqual(history.map((e) => [e.event, e.fromStatus, e.toStatus]), [
+        ['registered', null, 'pending_approval'], ['approved', 'pending_approval', 'approved'], ['deployed', 'approved', 'deployed'], ['archived', 'deployed', 'archived'],
+      ]);
+      assert.equal(history[2].alias, 'production');
+    });
+
+    it('rolls production back to the version before, once per key, and not past the first', async () => {
+      for (const run of ['rb-1', 'rb-2', 'rb-3']) {
+        const v = await registry.registerVersion(db.pool, newVersion(run, 'rb'));
+        await registry.decideVersion(db.pool, 'rb', v.version, 'approved', { actor: 'alice', reason: 'looks good' });
+      }
+      await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-0'), (e: registry.RegistryError) => e.code === 'conflict' && /no production version/.test(e.message));
+      await registry.deployVersion(db.pool, 'rb', 1, 'rb-1:deploy');
+      await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-0'), /first production version: there is nothing to roll back to/);
+      await registry.deployVersion(db.pool, 'rb', 2, 'rb-2:deploy');
+      const back = await registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-1', { actor: 'bob', reason: 'error rate up' });
+      assert.deepEqual([back.version, back.previousVersion, back.strategy, back.actor, back.reason], [1, 2, 'rollback', 'bob', 'error rate up']);
+      assert.equal((await registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-1')).id, back.id, 'a retried rollback changes nothing');
+      assert.equal((await registry.getAliasVersion(db.pool, 'rb', 'production'))?.version, 1);
+      assert.deepEqual([(await registry.getVersion(db.pool, 'rb', 1))?.status, (await registry.getVersion(db.pool, 'rb', 2))?.status], ['deployed', 'archived']);
+      const last = (await registry.listVersionEvents(db.pool, 'rb', 1)).at(-1)!;
+      assert.deepEqual([last.event, last.fromStatus, last.actor, last.reason], ['deployed', 'archived', 'bob', 'error rate up']);
+      // an explicit target must have been approved
+      const rejected = await registry.registerVersion(db.pool, newVersion('rb-4', 'rb'));
+      await registry.decideVersion(db.pool, 'rb', rejected.version, 'rejected', { actor: 'carol', reason: 'drifted' });
+      await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: rejected.version }), /is rejected; only approved versions/);
+      await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: 1 }), /already in production/);
+      assert.equal((await registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: 3 })).version, 3);
+    });
+
+    it('points named aliases at versions and records it; production only moves by deployment', async () => {
+      await registry.setAlias(db.pool, 'rb', 'champion', 1, { actor: 'alice' });
+      await registry.setAlias(db.pool, 'rb', 'challenger', 2, { actor: 'alice', reason: 'shadow it' });
+      await registry.setAlias(db.pool, 'rb', 'champion', 2, { actor: 'alice' });
+      assert.deepEqual(await registry.listAliases(db.pool, 'rb'), { challenger: 2, champion: 2, production: 3 });
+      await assert.rejects(registry.setAlias(db.pool, 'rb', 'production', 1), /moves by deployment/);
+      await assert.rejects(registry.setAlias(db.pool, 'rb', 'Bad Name', 1), /not a valid alias name/);
+      await assert.rejects(registry.setAlias(db.pool, 'rb', 'champion', 99), (e: registry.RegistryError) => e.code === 'not_found');
+      assert.ok((await registry.listVersionEvents(db.pool, 'rb', 2)).some((e) => e.event === 'alias_set' && e.alias === 'challenger' && e.reason === 'shadow it'));
     });
 
     it('never turns a decided version back: a rejected version stays rejected', async () => {

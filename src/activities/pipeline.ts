@@ -27,7 +27,7 @@ import { recordEvaluation, recordTraining, recordTrial, TuningTrial } from '../s
 import * as registry from '../store/registry';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
-import { trainInThread } from './training-thread';
+import { trainInThread, TrainingJob } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary, SliceMetrics } from '../workflows/definitions';
 
 export interface ActivityDeps {
@@ -45,6 +45,23 @@ export const NON_RETRYABLE = {
 } as const;
 
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
+
+/** Everything that decides a model's bytes: the feature spec and the chosen strength. Kept with each version. */
+export type TrainingRecipe = FeatureSpec & { l2: number };
+
+/** The recipe part of a feature spec (drops run ids, model names and other extras). */
+export function trainingRecipe(spec: FeatureSpec, l2: number): TrainingRecipe {
+  const { datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed } = spec;
+  return JSON.parse(JSON.stringify({ datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed, l2 }));
+}
+
+/** The training thread's job for a spec: the dataset bytes and everything the fit reads. */
+export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[], done: SearchCandidate[] = [], fraction?: number): TrainingJob {
+  return {
+    csv, task: spec.task ?? 'binary', kind: spec.kind ?? 'logistic', target: spec.target, ...layoutOf(spec), recipe: spec.recipe,
+    modelParams: spec.modelParams, positiveClass: spec.positiveClass, seed: spec.seed, l2Grid, done, ...(fraction !== undefined ? { fraction } : {}),
+  };
+}
 
 export interface FeatureSpec {
   datasetId: string;
@@ -198,10 +215,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
-        {
-          csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
-          modelParams: input.modelParams, positiveClass: input.positiveClass, seed: input.seed, l2Grid: input.l2Grid ?? DEFAULT_L2_GRID, done: scored,
-        },
+        trainingJob(csv, input, input.l2Grid ?? DEFAULT_L2_GRID, scored),
         (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
         ctx.cancellationSignal,
       );
@@ -210,6 +224,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const kind = input.kind ?? 'logistic';
       const params = {
         kind, task, l2: outcome.l2, ...(input.modelParams ? { modelParams: input.modelParams } : {}), seed: input.seed, recipe: outcome.recipe, search: outcome.search, rows: outcome.rows,
+        training: trainingRecipe(input, outcome.l2),
         ...(task === 'binary' ? { positiveClass: outcome.classes[1] } : {}),
       };
       if (input.runId && input.modelName) {
@@ -237,10 +252,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       const started = Date.now();
       const csv = await artifacts.get(input.datasetId);
       const outcome = await trainInThread(
-        {
-          csv, task: input.task ?? 'binary', kind: input.kind ?? 'logistic', target: input.target, ...layoutOf(input), recipe: input.recipe,
-          modelParams: input.modelParams, positiveClass: input.positiveClass, seed: input.seed, l2Grid: [input.l2], done: [], fraction: input.fraction,
-        },
+        trainingJob(csv, input, [input.l2], [], input.fraction),
         () => ctx.heartbeat(),
         ctx.cancellationSignal,
       );
@@ -281,7 +293,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
     async registerModelVersion(input: { modelName: string; runId: string; onnxDigest: string; signature: registry.ModelSignature; metrics: MetricSummary; params: Record<string, unknown>; datasetId: string; requestedBy?: string }): Promise<{ version: number }> {
-      const v = await registry.registerVersion(pool, { ...input, metrics: { ...input.metrics }, codeVersion });
+      const v = await registry.registerVersion(pool, { ...input, metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
       const dataset = await getDataset(pool, input.datasetId);
       if (dataset) await registry.setModelSchemaOnce(pool, input.modelName, inferSchema(dataset.statistics));
       await registry.recordAudit(pool, { key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
@@ -291,13 +303,13 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     /** Records the approval decision on the version and in the audit trail. */
     async recordDecision(input: { modelName: string; version: number; runId: string; decision: ApprovalRecord }): Promise<void> {
       const status = input.decision.decision === 'approve' ? 'approved' : 'rejected';
-      await registry.decideVersion(pool, input.modelName, input.version, status);
+      await registry.decideVersion(pool, input.modelName, input.version, status, { actor: input.decision.by, reason: input.decision.comment });
       await registry.recordAudit(pool, { key: `${input.runId}:decision`, actor: input.decision.by, action: `model.${status}`, subject: `${input.modelName}@${input.version}`, details: { ...input.decision, runId: input.runId } });
     },
 
     /** Points `production` at the version; exactly once per run, whatever the retries. */
     async deployModel(input: { modelName: string; version: number; runId: string }): Promise<{ deploymentId: number; previousVersion: number | null }> {
-      const d = await registry.deployVersion(pool, input.modelName, input.version, `${input.runId}:deploy`);
+      const d = await registry.deployVersion(pool, input.modelName, input.version, `${input.runId}:deploy`, { reason: `pipeline ${input.runId}` });
       await registry.recordAudit(pool, { key: `${input.runId}:deploy`, actor: 'system', action: 'model.deployed', subject: `${input.modelName}@${input.version}`, details: { deploymentId: d.id, previousVersion: d.previousVersion, runId: input.runId } });
       return { deploymentId: d.id, previousVersion: d.previousVersion };
     },

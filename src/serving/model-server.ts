@@ -9,6 +9,7 @@ import { ArtifactStore } from '../store/artifacts';
 import { DEPLOYMENTS_CHANNEL, listProductionVersions, ModelSignature } from '../store/registry';
 import { Feeds, feedsFor, layoutOf } from './feeds';
 import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
+import { PredictionCounter } from './prediction-counter';
 
 interface LoadedModel {
   name: string;
@@ -24,6 +25,8 @@ export type Prediction = { label: string; probabilities: Record<string, number> 
 export interface ModelServerOptions {
   pollIntervalMs?: number;
   maxBatch: number;
+  /** How often prediction counts are written to the registry (default 5 s). */
+  countFlushMs?: number;
 }
 
 const MAX_REPORTED_PROBLEMS = 20;
@@ -71,14 +74,19 @@ export function instancesToFeeds(instances: unknown, signature: ModelSignature, 
 export class ModelServer {
   private models = new Map<string, LoadedModel>();
   private refreshing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private readonly counter: PredictionCounter;
   private timer: NodeJS.Timeout | undefined;
   private listener: PoolClient | undefined;
   private stopped = false;
 
-  constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {}
+  constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {
+    this.counter = new PredictionCounter(pool, options.countFlushMs);
+  }
 
   async start(): Promise<void> {
     await this.refresh();
+    this.counter.start();
     try {
       this.listener = await this.pool.connect();
       this.listener.on('notification', () => void this.refresh().catch(() => undefined));
@@ -96,6 +104,7 @@ export class ModelServer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.counter.stop();
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${DEPLOYMENTS_CHANNEL}`).catch(() => undefined);
       this.listener.release(true);
@@ -105,12 +114,22 @@ export class ModelServer {
     this.models.clear();
   }
 
-  /** Reloads the routing table from the registry; concurrent callers share one reload. */
+  /**
+   * Reloads the routing table from the registry. A reload already running may have read the registry
+   * before the change the caller knows of, so the caller gets the next one; callers meanwhile share it.
+   */
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = this.reload().finally(() => { this.refreshing = undefined; });
+      return this.refreshing;
     }
-    return this.refreshing;
+    this.queued ??= this.refreshing.catch(() => undefined).then(() => { this.queued = undefined; return this.refresh(); });
+    return this.queued;
+  }
+
+  /** Writes the prediction counts now (they are otherwise written every few seconds). */
+  flushCounts(): Promise<void> {
+    return this.counter.flush();
   }
 
   private async reload(): Promise<void> {
@@ -148,6 +167,7 @@ export class ModelServer {
     if (model.signature.task === 'regression') {
       const values = await runRegressor(model.session, feeds);
       for (let i = 0; i < rows; i++) predictions.push({ value: values[i] });
+      this.counter.add(model.name, model.version, rows);
       return { predictions, model: { name: model.name, version: model.version } };
     }
     const { probabilities, classes } = await runClassifier(model.session, feeds);
@@ -161,6 +181,7 @@ export class ModelServer {
       }
       predictions.push({ label: labels[best], probabilities: probs });
     }
+    this.counter.add(model.name, model.version, rows);
     return { predictions, model: { name: model.name, version: model.version } };
   }
 }

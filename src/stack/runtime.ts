@@ -95,11 +95,17 @@ function redactUrl(url: string): string {
   try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return url; }
 }
 
-/** The commit the code runs from, recorded on every model version. */
+/**
+ * The commit the code runs from, recorded on every model version; `+dirty` when tracked files differ
+ * from it (the step cache does not trust such a version).
+ */
 export function codeVersion(config: Config): string | undefined {
   if (config.codeVersion) return config.codeVersion;
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+    const commit = git('rev-parse', 'HEAD');
+    if (!commit) return undefined;
+    return git('status', '--porcelain', '--untracked-files=no') ? `${commit}+dirty` : commit;
   } catch {
     return undefined;
   }

@@ -124,6 +124,48 @@ const MIGRATIONS: Migration[] = [
     name: 'data schema kept with each registered model',
     sql: `ALTER TABLE registered_models ADD COLUMN schema jsonb`,
   },
+  {
+    version: 6,
+    name: 'registry history, gap-free version numbers, dataset parents, step cache, prediction counts',
+    sql: `
+      -- the last number handed out, bumped in the statement that inserts the version (a row lock orders racers)
+      ALTER TABLE registered_models ADD COLUMN last_version integer NOT NULL DEFAULT 0;
+      UPDATE registered_models m SET last_version = COALESCE((SELECT MAX(version) FROM model_versions v WHERE v.model_name = m.name), 0);
+      CREATE TABLE model_version_events (
+        id            bigserial PRIMARY KEY,
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        event         text NOT NULL,                -- registered, approved, rejected, deployed, archived, alias_set
+        from_status   text,
+        to_status     text,
+        alias         text,
+        actor         text NOT NULL,
+        reason        text,
+        at            timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version)
+      );
+      CREATE INDEX model_version_events_version ON model_version_events (model_name, version, id);
+      ALTER TABLE deployments ADD COLUMN actor text NOT NULL DEFAULT 'system';
+      ALTER TABLE deployments ADD COLUMN reason text;
+      ALTER TABLE datasets ADD COLUMN parent_id text REFERENCES datasets(id);
+      CREATE TABLE step_cache (
+        cache_key     text PRIMARY KEY,             -- sha256 of the stage, its inputs and the code version
+        stage         text NOT NULL,
+        run_id        text NOT NULL,                -- the run whose outputs are reused
+        outputs       jsonb NOT NULL,
+        hits          integer NOT NULL DEFAULT 0,
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE prediction_counts (
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        predictions   bigint NOT NULL DEFAULT 0,
+        requests      bigint NOT NULL DEFAULT 0,
+        last_at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (model_name, version)
+      );
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

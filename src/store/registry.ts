@@ -68,24 +68,53 @@ function toVersion(r: any): ModelVersion {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** A version's status may only move along these edges (see docs/workflows/training-pipeline.md). */
+export const TRANSITIONS: Record<VersionStatus, VersionStatus[]> = {
+  pending_approval: ['approved', 'rejected'],
+  approved: ['deployed'],
+  rejected: [],
+  deployed: ['archived'],
+  archived: ['deployed'], // a rollback brings an earlier production version back
+};
+
+/** Thrown when a registry change is not allowed (wrong status, no such version, nothing to roll back to). */
+export class RegistryError extends Error {
+  constructor(readonly code: 'not_found' | 'conflict', message: string) {
+    super(message);
+  }
+}
+
 /**
- * Registers a version as pending approval. A second call for the same run returns the version the
- * first one created. Concurrent runs of one model race for the next number; the loser retries.
+ * Registers a version as pending approval, numbered one past the model's last number. The number is
+ * bumped in the same statement that inserts the version, so concurrent runs queue on the model's row
+ * and get consecutive numbers, and a failed insert gives its number back: no gaps. A second call for
+ * the same run returns the version the first one created.
  */
-export async function registerVersion(pool: Pool, v: NewModelVersion): Promise<ModelVersion> {
+export async function registerVersion(pool: Pool, v: NewModelVersion, actor = 'system'): Promise<ModelVersion> {
   await pool.query('INSERT INTO registered_models (name) VALUES ($1) ON CONFLICT DO NOTHING', [v.modelName]);
   for (let attempt = 0; ; attempt++) {
     try {
       const { rows } = await pool.query(
-        `INSERT INTO model_versions (model_name, version, run_id, onnx_digest, signature, metrics, params, dataset_id, code_version, status)
-         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, 'pending_approval'
-           FROM model_versions WHERE model_name = $1
-         ON CONFLICT (model_name, run_id) DO UPDATE SET run_id = EXCLUDED.run_id
-         RETURNING *`,
-        [v.modelName, v.runId, v.onnxDigest, JSON.stringify(v.signature), JSON.stringify(v.metrics), JSON.stringify(v.params), v.datasetId, v.codeVersion ?? null],
+        `WITH existing AS (
+            SELECT * FROM model_versions WHERE model_name = $1 AND run_id = $2
+         ), bumped AS (
+            UPDATE registered_models SET last_version = last_version + 1
+             WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM existing)
+            RETURNING last_version
+         ), inserted AS (
+            INSERT INTO model_versions (model_name, version, run_id, onnx_digest, signature, metrics, params, dataset_id, code_version, status)
+            SELECT $1, last_version, $2, $3, $4, $5, $6, $7, $8, 'pending_approval' FROM bumped
+            RETURNING *
+         ), event AS (
+            INSERT INTO model_version_events (model_name, version, event, to_status, actor)
+            SELECT $1, version, 'registered', 'pending_approval', $9 FROM inserted
+         )
+         SELECT * FROM inserted UNION ALL SELECT * FROM existing`,
+        [v.modelName, v.runId, v.onnxDigest, JSON.stringify(v.signature), JSON.stringify(v.metrics), JSON.stringify(v.params), v.datasetId, v.codeVersion ?? null, actor],
       );
       return toVersion(rows[0]);
     } catch (err) {
+      // the same run registering twice at once: the loser's statement is undone whole; it finds the winner's
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION || attempt >= 5) throw err;
     }
   }
@@ -111,11 +140,16 @@ export async function getAliasVersion(pool: Pool, modelName: string, alias: stri
   return rows[0] && toVersion(rows[0]);
 }
 
-/** Moves a version to approved or rejected; only a version still pending approval moves. */
-export async function decideVersion(pool: Pool, modelName: string, version: number, status: 'approved' | 'rejected'): Promise<void> {
+/** Moves a version to approved or rejected, recording who and why; only a version still pending approval moves. */
+export async function decideVersion(pool: Pool, modelName: string, version: number, status: 'approved' | 'rejected', o: { actor?: string; reason?: string } = {}): Promise<void> {
   await pool.query(
-    `UPDATE model_versions SET status = $3 WHERE model_name = $1 AND version = $2 AND status = 'pending_approval'`,
-    [modelName, version, status],
+    `WITH moved AS (
+        UPDATE model_versions SET status = $3 WHERE model_name = $1 AND version = $2 AND status = 'pending_approval'
+        RETURNING version
+     )
+     INSERT INTO model_version_events (model_name, version, event, from_status, to_status, actor, reason)
+     SELECT $1, version, $3, 'pending_approval', $3, $4, $5 FROM moved`,
+    [modelName, version, status, o.actor ?? 'system', o.reason ?? null],
   );
 }
 
@@ -125,7 +159,10 @@ export interface Deployment {
   modelName: string;
   version: number;
   previousVersion: number | null;
+  /** direct (a pipeline's deploy stage or an alias set by hand) or rollback. */
   strategy: string;
+  actor: string;
+  reason: string | null;
   createdAt: string;
 }
 
@@ -137,27 +174,44 @@ function toDeployment(r: any): Deployment {
     version: r.version,
     previousVersion: r.previous_version,
     strategy: r.strategy,
+    actor: r.actor,
+    reason: r.reason,
     createdAt: new Date(r.created_at).toISOString(),
   };
 }
 
+/** Statuses from which a version may take the production alias: it was approved at some point. */
+const DEPLOYABLE: VersionStatus[] = ['approved', 'deployed', 'archived'];
+
+export interface DeployOptions {
+  actor?: string;
+  reason?: string;
+  strategy?: 'direct' | 'rollback';
+}
+
 /**
- * Deploys an approved version: records the deployment under `deployKey`, points `production` at it,
- * marks it deployed and the version it replaces archived, and notifies API replicas — all in one
- * statement, so it happens entirely or not at all. Repeating it with the same key changes nothing.
+ * Deploys a version that was approved: records the deployment under `deployKey`, points `production`
+ * at it, marks it deployed and the version it replaces archived, records both transitions, and
+ * notifies API replicas — all in one statement, so it happens entirely or not at all. Repeating it
+ * with the same key changes nothing and returns the first deployment.
  */
-export async function deployVersion(pool: Pool, modelName: string, version: number, deployKey: string): Promise<Deployment> {
-  const current = await getVersion(pool, modelName, version);
-  if (!current) throw new Error(`model ${modelName} has no version ${version}`);
-  if (current.status !== 'approved' && current.status !== 'deployed') {
-    throw new Error(`model ${modelName} version ${version} is ${current.status}; only approved versions can take the production alias`);
+export async function deployVersion(pool: Pool, modelName: string, version: number, deployKey: string, o: DeployOptions = {}): Promise<Deployment> {
+  const earlier = await getDeployment(pool, deployKey);
+  if (earlier) return earlier;
+  const target = await getVersion(pool, modelName, version);
+  if (!target) throw new RegistryError('not_found', `model "${modelName}" has no version ${version}`);
+  if (!DEPLOYABLE.includes(target.status)) {
+    throw new RegistryError('conflict', `model ${modelName} version ${version} is ${target.status}; only approved versions can take the production alias`);
   }
   await pool.query(
     `WITH previous AS (
         SELECT version FROM model_aliases WHERE model_name = $1 AND alias = '${PRODUCTION_ALIAS}'
+     ), before AS (
+        SELECT version, status FROM model_versions
+         WHERE model_name = $1 AND (version = $2 OR version IN (SELECT version FROM previous WHERE version <> $2))
      ), fresh AS (
-        INSERT INTO deployments (deploy_key, model_name, version, previous_version)
-        VALUES ($3, $1, $2, (SELECT version FROM previous))
+        INSERT INTO deployments (deploy_key, model_name, version, previous_version, strategy, actor, reason)
+        VALUES ($3, $1, $2, (SELECT version FROM previous), $4, $5, $6)
         ON CONFLICT (deploy_key) DO NOTHING
         RETURNING id
      ), moved AS (
@@ -166,16 +220,98 @@ export async function deployVersion(pool: Pool, modelName: string, version: numb
         RETURNING version
      ), statuses AS (
         UPDATE model_versions SET status = CASE WHEN version = $2 THEN 'deployed' ELSE 'archived' END
-         WHERE EXISTS (SELECT 1 FROM fresh) AND model_name = $1
-           AND (version = $2 OR version IN (SELECT version FROM previous WHERE version <> $2))
-        RETURNING version
+         WHERE EXISTS (SELECT 1 FROM fresh) AND model_name = $1 AND version IN (SELECT version FROM before)
+        RETURNING version, status
+     ), events AS (
+        INSERT INTO model_version_events (model_name, version, event, from_status, to_status, alias, actor, reason)
+        SELECT $1, s.version, s.status, b.status, s.status, CASE WHEN s.version = $2 THEN '${PRODUCTION_ALIAS}' END, $5, $6
+          FROM statuses s JOIN before b ON b.version = s.version
+         WHERE s.status <> b.status OR s.version = $2
      )
      SELECT pg_notify('${DEPLOYMENTS_CHANNEL}', json_build_object('model', $1::text, 'version', $2::int)::text)
        FROM fresh`,
-    [modelName, version, deployKey],
+    [modelName, version, deployKey, o.strategy ?? 'direct', o.actor ?? 'system', o.reason ?? null],
   );
+  return (await getDeployment(pool, deployKey))!;
+}
+
+async function getDeployment(pool: Pool, deployKey: string): Promise<Deployment | undefined> {
   const { rows } = await pool.query('SELECT * FROM deployments WHERE deploy_key = $1', [deployKey]);
-  return toDeployment(rows[0]);
+  return rows[0] && toDeployment(rows[0]);
+}
+
+/**
+ * Moves production back: to `toVersion` if given, else to the version production held before the
+ * current one took it. Recorded as a deployment with strategy `rollback`; idempotent per key.
+ */
+export async function rollbackProduction(pool: Pool, modelName: string, deployKey: string, o: { toVersion?: number; actor?: string; reason?: string } = {}): Promise<Deployment> {
+  const earlier = await getDeployment(pool, deployKey);
+  if (earlier) return earlier;
+  const current = await getAliasVersion(pool, modelName, PRODUCTION_ALIAS);
+  if (!current) throw new RegistryError((await listVersions(pool, modelName)).length ? 'conflict' : 'not_found', `model "${modelName}" has no production version to roll back from`);
+  let target = o.toVersion;
+  if (target === undefined) {
+    const { rows } = await pool.query(
+      'SELECT previous_version FROM deployments WHERE model_name = $1 AND version = $2 ORDER BY id DESC LIMIT 1',
+      [modelName, current.version],
+    );
+    target = rows[0]?.previous_version ?? undefined;
+    if (target === undefined || target === current.version) {
+      throw new RegistryError('conflict', `version ${current.version} of "${modelName}" was its first production version: there is nothing to roll back to`);
+    }
+  }
+  if (target === current.version) throw new RegistryError('conflict', `version ${target} of "${modelName}" is already in production`);
+  return deployVersion(pool, modelName, target, deployKey, { strategy: 'rollback', actor: o.actor, reason: o.reason ?? `rollback from version ${current.version}` });
+}
+
+/** Names an alias may take: lower-case words such as champion, challenger, staging. */
+export const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/**
+ * Points a non-production alias at a version and records it; `production` goes through
+ * deployVersion, since it changes what is served.
+ */
+export async function setAlias(pool: Pool, modelName: string, alias: string, version: number, o: { actor?: string; reason?: string } = {}): Promise<void> {
+  if (alias === PRODUCTION_ALIAS) throw new RegistryError('conflict', 'the production alias moves by deployment (deployVersion)');
+  if (!ALIAS_NAME.test(alias)) throw new RegistryError('conflict', `"${alias}" is not a valid alias name (lower-case letters, digits, - and _)`);
+  const target = await getVersion(pool, modelName, version);
+  if (!target) throw new RegistryError('not_found', `model "${modelName}" has no version ${version}`);
+  await pool.query(
+    `WITH moved AS (
+        INSERT INTO model_aliases (model_name, alias, version) VALUES ($1, $2, $3)
+        ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+        RETURNING version
+     )
+     INSERT INTO model_version_events (model_name, version, event, alias, actor, reason)
+     SELECT $1, version, 'alias_set', $2, $4, $5 FROM moved`,
+    [modelName, alias, version, o.actor ?? 'system', o.reason ?? null],
+  );
+}
+
+/** Every alias of a model and the version it points at. */
+export async function listAliases(pool: Pool, modelName: string): Promise<Record<string, number>> {
+  const { rows } = await pool.query('SELECT alias, version FROM model_aliases WHERE model_name = $1 ORDER BY alias', [modelName]);
+  return Object.fromEntries(rows.map((r) => [r.alias, r.version]));
+}
+
+export interface VersionEvent {
+  version: number;
+  event: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  alias: string | null;
+  actor: string;
+  reason: string | null;
+  at: string;
+}
+
+/** The history of a model (or one of its versions), oldest first. */
+export async function listVersionEvents(pool: Pool, modelName: string, version?: number): Promise<VersionEvent[]> {
+  const { rows } = await pool.query(
+    `SELECT * FROM model_version_events WHERE model_name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY id`,
+    [modelName, version ?? null],
+  );
+  return rows.map((r) => ({ version: r.version, event: r.event, fromStatus: r.from_status, toStatus: r.to_status, alias: r.alias, actor: r.actor, reason: r.reason, at: new Date(r.at).toISOString() }));
 }
 
 export async function listDeployments(pool: Pool, modelName: string): Promise<Deployment[]> {

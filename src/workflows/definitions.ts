@@ -117,6 +117,8 @@ export interface PipelineStatus {
   tuning?: { strategy: string; trials: TuningTrial[]; best?: { trial: number; l2: number; validationLoss: number } };
   champion?: ChampionComparison;
   params?: Record<string, unknown>;
+  /** Stages whose outputs came from an earlier run with the same inputs and code (step cache). */
+  cached?: { train?: { fromRun: string } };
   modelVersion?: number;
   onnxDigest?: string;
   approval: { policy: ApprovalPolicy; thresholdsPassed?: boolean; thresholdFailures?: string[]; decision?: ApprovalRecord; ignoredSignals: number };

@@ -1,2 +1,3 @@
 // Entry point of the workflow bundle: every workflow the worker runs, by name.
 export { trainingPipeline } from './training-pipeline';
+export { rollback, reproduce } from './registry-operations';

@@ -5,12 +5,14 @@
  */
 import {
   condition,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
+import type { RegistryActivities, TrainingOutputs } from '../activities/registry';
 import {
   ApprovalDecision,
   ApprovalPolicy,
@@ -35,7 +37,7 @@ const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInter
 const data = proxyActivities<PipelineActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry });
 // Training in a worker thread: heartbeats at least every 2 s, so a dead worker is noticed in 10 s.
 const compute = proxyActivities<PipelineActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry });
-const quick = proxyActivities<PipelineActivities>({ startToCloseTimeout: '1 minute', retry });
+const quick = proxyActivities<PipelineActivities & RegistryActivities>({ startToCloseTimeout: '1 minute', retry });
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72 hours';
 
@@ -98,14 +100,24 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     };
     const search = input.trainer?.search;
     let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
-    // Only runs that ask for a random or halving search take this branch, so histories recorded
-    // before it existed replay unchanged.
-    if (search?.strategy === 'random' || search?.strategy === 'halving') {
-      enter('tune');
-      l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
-      enter('train');
+    // Step cache: the same dataset, spec, search and code as an earlier successful run reuse its model.
+    // Histories recorded before the cache existed replay without the lookup.
+    const cache = patched('step-cache') ? await quick.findCachedTraining({ spec, search: { ...search, l2Grid }, runId, modelName: input.model }) : {};
+    let trained: TrainingOutputs;
+    if (cache.hit) {
+      trained = cache.hit.outputs;
+      status.cached = { train: { fromRun: cache.hit.fromRun } };
+    } else {
+      // Only runs that ask for a random or halving search take this branch, so histories recorded
+      // before it existed replay unchanged.
+      if (search?.strategy === 'random' || search?.strategy === 'halving') {
+        enter('tune');
+        l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
+        enter('train');
+      }
+      trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
+      if (cache.key) await quick.cacheTraining({ key: cache.key, runId, outputs: trained });
     }
-    const trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
     status.onnxDigest = trained.onnxDigest;
     status.params = trained.params;
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createPipelineActivities, PipelineActivities } from '../../src/activities';
+import { createActivities, PipelineActivities, RegistryActivities } from '../../src/activities';
 import { LocalArtifactStore } from '../../src/store/artifacts';
 import { WORKFLOWS_PATH } from '../../src/worker';
 import { PIPELINE_WORKFLOW, PipelineInput, PipelineStatus, statusQuery } from '../../src/workflows/definitions';
@@ -25,27 +25,27 @@ export interface PipelineTestEnv {
   artifactDir: string;
   taskQueue: string;
   /** Activities named here throw once, after their real work, then behave. */
-  failOnceAfterWork: Set<keyof PipelineActivities>;
+  failOnceAfterWork: Set<keyof (PipelineActivities & RegistryActivities)>;
   /** How many times each activity was called. */
   calls: Map<string, number>;
   start(input: Omit<PipelineInput, 'useSearchAttributes'>, id?: string): Promise<WorkflowHandle>;
   close(): Promise<void>;
 }
 
-export async function createPipelineTestEnv(o: { runWorker?: boolean } = {}): Promise<PipelineTestEnv> {
+export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersion?: string } = {}): Promise<PipelineTestEnv> {
   const temporal = await startTemporal();
   const db = await createTestDatabase();
   const artifactDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-test-artifacts-'));
   const artifacts = new LocalArtifactStore(artifactDir);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const failOnceAfterWork = new Set<keyof PipelineActivities>();
+  const failOnceAfterWork = new Set<keyof (PipelineActivities & RegistryActivities)>();
   const calls = new Map<string, number>();
-  const real = createPipelineActivities({ pool: db.pool, artifacts, codeVersion: 'test' });
+  const real = createActivities({ pool: db.pool, artifacts, codeVersion: o.codeVersion ?? 'test' });
   const activities = Object.fromEntries(
     Object.entries(real).map(([name, fn]) => [name, async (...args: unknown[]) => {
       calls.set(name, (calls.get(name) ?? 0) + 1);
       const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      if (failOnceAfterWork.delete(name as keyof PipelineActivities)) throw new Error(`injected failure after ${name} did its work`);
+      if (failOnceAfterWork.delete(name as keyof (PipelineActivities & RegistryActivities))) throw new Error(`injected failure after ${name} did its work`);
       return result;
     }]),
   );

@@ -1,0 +1,115 @@
+/**
+ * Activities that act on the registry rather than on data: rollback, reproduction of a version from its
+ * lineage record, and the step cache that lets a pipeline reuse a training whose inputs it repeats.
+ */
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { Pool } from 'pg';
+import { ArtifactStore } from '../store/artifacts';
+import * as registry from '../store/registry';
+import { ActivityDeps, FeatureSpec, TrainingRecipe, trainingJob } from './pipeline';
+import { trainInThread } from './training-thread';
+
+export const REGISTRY_ERRORS = { not_found: 'RegistryNotFound', conflict: 'RegistryConflict' } as const;
+
+/** What a training stage produced: all a later stage reads from it. */
+export interface TrainingOutputs {
+  onnxDigest: string;
+  signature: registry.ModelSignature;
+  params: Record<string, unknown>;
+}
+
+/** JSON with object keys sorted, so equal inputs hash equally whatever order they were built in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Code versions the cache trusts: a commit of a clean tree. A dirty tree's code may differ from its
+ * commit, so caching is off there rather than wrong.
+ */
+const cacheable = (codeVersion?: string): codeVersion is string => !!codeVersion && !codeVersion.endsWith('+dirty');
+
+/** The workflow an activity runs for: its natural idempotency key. */
+const workflowIdOf = (ctx: Context) => ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+
+function asFailure(err: unknown): unknown {
+  if (err instanceof registry.RegistryError) return ApplicationFailure.nonRetryable(err.message, REGISTRY_ERRORS[err.code]);
+  return err;
+}
+
+export function createRegistryActivities({ pool, artifacts, codeVersion }: ActivityDeps & { pool: Pool; artifacts: ArtifactStore }) {
+  return {
+    /** Moves production back (see registry.rollbackProduction), keyed by the workflow so a retry repeats nothing. */
+    async rollbackModel(input: { model: string; toVersion?: number; actor: string; reason?: string }): Promise<registry.Deployment> {
+      const key = `${workflowIdOf(Context.current())}:rollback`;
+      try {
+        const d = await registry.rollbackProduction(pool, input.model, key, input);
+        await registry.recordAudit(pool, { key, actor: input.actor, action: 'model.rolled_back', subject: `${input.model}@${d.version}`, details: { from: d.previousVersion, reason: d.reason, deploymentId: d.id } });
+        return d;
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    /**
+     * Trains a registered version again from its lineage record (dataset version, feature spec, family
+     * settings, seed, chosen strength) and says whether the ONNX file is byte-identical.
+     */
+    async reproduceVersion(input: { model: string; version: number; actor: string }): Promise<{ identical: boolean; registeredDigest: string; reproducedDigest: string; datasetId: string; l2: number; trainMs: number }> {
+      const ctx = Context.current();
+      const version = await registry.getVersion(pool, input.model, input.version);
+      if (!version) throw ApplicationFailure.nonRetryable(`model "${input.model}" has no version ${input.version}`, REGISTRY_ERRORS.not_found);
+      const recipe = version.params.training as TrainingRecipe | undefined;
+      if (!recipe) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" was registered before training recipes were recorded; it cannot be reproduced`, REGISTRY_ERRORS.conflict);
+      const started = Date.now();
+      const csv = await artifacts.get(recipe.datasetId);
+      ctx.heartbeat();
+      const outcome = await trainInThread(trainingJob(csv, recipe, [recipe.l2]), () => ctx.heartbeat(), ctx.cancellationSignal);
+      const reproducedDigest = await artifacts.put(outcome.onnx);
+      const result = { identical: reproducedDigest === version.onnxDigest, registeredDigest: version.onnxDigest, reproducedDigest, datasetId: recipe.datasetId, l2: recipe.l2, trainMs: Date.now() - started };
+      await registry.recordAudit(pool, { key: `${workflowIdOf(ctx)}:reproduce`, actor: input.actor, action: 'model.reproduced', subject: `${input.model}@${input.version}`, details: result });
+      return result;
+    },
+
+    /**
+     * Looks up a training with the same inputs (dataset version, feature spec, family settings, search,
+     * seed) by the same code. On a hit, records the run as a copy of the earlier one and returns its
+     * outputs; either way returns the key to store this run's outputs under.
+     */
+    async findCachedTraining(input: { spec: FeatureSpec; search: unknown; runId: string; modelName: string }): Promise<{ key?: string; hit?: { fromRun: string; outputs: TrainingOutputs } }> {
+      if (!cacheable(codeVersion)) return {};
+      const { datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed } = input.spec;
+      const key = createHash('sha256')
+        .update(canonicalJson({ stage: 'train', codeVersion, inputs: { datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed, search: input.search } }))
+        .digest('hex');
+      const { rows } = await pool.query('SELECT run_id, outputs FROM step_cache WHERE cache_key = $1', [key]);
+      const found = rows[0] as { run_id: string; outputs: TrainingOutputs } | undefined;
+      if (!found || found.run_id === input.runId || !(await artifacts.has(found.outputs.onnxDigest))) return { key };
+      await pool.query(
+        `WITH hit AS (UPDATE step_cache SET hits = hits + 1 WHERE cache_key = $1 RETURNING 1)
+         INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
+         SELECT $2, $3, task, kind, dataset_id, seed, params || jsonb_build_object('cachedFrom', run_id), trials, onnx_digest, code_version, 0
+           FROM training_runs WHERE run_id = $4
+         ON CONFLICT (run_id) DO NOTHING`,
+        [key, input.runId, input.modelName, found.run_id],
+      );
+      return { key, hit: { fromRun: found.run_id, outputs: { ...found.outputs, params: { ...found.outputs.params, cachedFrom: found.run_id } } } };
+    },
+
+    /** Remembers a successful training's outputs under its key; the first run to finish keeps it. */
+    async cacheTraining(input: { key: string; runId: string; outputs: TrainingOutputs }): Promise<void> {
+      await pool.query(
+        'INSERT INTO step_cache (cache_key, stage, run_id, outputs) VALUES ($1, $2, $3, $4) ON CONFLICT (cache_key) DO NOTHING',
+        [input.key, 'train', input.runId, JSON.stringify(input.outputs)],
+      );
+    },
+  };
+}
+
+export type RegistryActivities = ReturnType<typeof createRegistryActivities>;
