@@ -9,6 +9,7 @@ import { Config, ConfigError, loadConfig } from './config';
 import { ApiClient } from './cli/api-client';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
+import { runRegistryCommand } from './cli/registry-commands';
 import type { TrainingRun } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
@@ -30,6 +31,13 @@ Pipelines (through the API at MLOPS_API_URL)
   models [<name>]
   runs [--model <name>]      training runs side by side: family, L2, trials, time, test metrics
   predict <model> --json '{"instances": [...]}'
+
+Versions, data and lineage (through the API)
+  data list [--source <uri>] | data show <version> | data diff <version> <version>
+  lineage <model>@<version> [--openlineage] [--json]
+  reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
+  rollback <model> [--to <version>] [--reason <text>] [--by <name>]
+  alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
@@ -190,6 +198,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
+      if (await runRegistryCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
   }

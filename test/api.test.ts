@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../src/api/app';
 import { PipelineService } from '../src/api/pipeline-service';
+import { RegistryService } from '../src/api/registry-service';
 import { loadConfig } from '../src/config';
 import { ModelServer } from '../src/serving/model-server';
 import { createPool } from '../src/store/db';
@@ -222,6 +223,107 @@ describe('HTTP API', () => {
     assertError(await call('POST', '/v1/models/iris-width/predict', { instances: [{ ...rest, species: { name: 'x' } }] }), 400, 'invalid_request', /species must be a string \(a category\) or null, got object/);
   });
 
+  it('when a model is versioned, aliased and rolled back under load, then serving follows at once and lineage tells the story', async () => {
+    const file = path.join(dataDir, 'fleet.csv');
+    const original = fs.readFileSync(BREAST_CANCER, 'utf8');
+    fs.writeFileSync(file, original);
+    const train = async () => {
+      const started = await call('POST', '/v1/pipelines', { model: 'fleet', data: { uri: file }, target: 'diagnosis', approval: { mode: 'auto', thresholds: { auc: 0.9 } }, seed: 3 });
+      const done = await waitFor(started.body.id, ['deployed', 'rejected', 'failed']);
+      assert.equal(done.state, 'deployed', JSON.stringify(done));
+      return done;
+    };
+    const v1 = await train();
+    // the same path with new content: a new dataset version whose parent is the first
+    const [header, ...rows] = original.trim().split('\n');
+    fs.writeFileSync(file, [header, ...rows.map((r) => { const cells = r.split(','); cells[0] = String(Number(cells[0]) * 1.5); return cells.join(','); })].join('\n') + '\n');
+    const v2 = await train();
+    assert.notEqual(v2.datasetId, v1.datasetId);
+
+    // data versions: list, parent, diff
+    const listed = await call('GET', `/v1/datasets?source=${encodeURIComponent(file)}`);
+    assert.deepEqual(listed.body.datasets.map((d: any) => [d.id, d.parentId]), [[v2.datasetId, v1.datasetId], [v1.datasetId, null]]);
+    const diff = await call('GET', `/v1/datasets/${v1.datasetId}/diff/${v2.datasetId}`);
+    assert.equal(diff.status, 200, JSON.stringify(diff.body));
+    const radius = diff.body.columns.find((c: any) => c.name === 'radius_mean');
+    assert.ok(radius.notable && radius.mean.shiftInStd > 1, JSON.stringify(radius));
+    assert.deepEqual([diff.body.added, diff.body.removed, diff.body.retyped], [[], [], []]);
+    assert.equal(diff.body.columns.find((c: any) => c.name === 'texture_mean').notable, false);
+    assertError(await call('GET', `/v1/datasets/${v1.datasetId}/diff/${'0'.repeat(64)}`), 404, 'not_found');
+
+    // aliases: named ones point anywhere; production only at approved versions
+    const aliased = await call('PUT', '/v1/models/fleet/aliases/champion', { version: v1.modelVersion, reason: 'best so far', by: 'alice' });
+    assert.equal(aliased.status, 200, JSON.stringify(aliased.body));
+    assert.deepEqual(aliased.body.aliases, { champion: v1.modelVersion, production: v2.modelVersion });
+    assertError(await call('PUT', '/v1/models/fleet/aliases/Bad%20Name', { version: 1 }), 400, 'invalid_request', /not a valid alias name/);
+    assertError(await call('PUT', '/v1/models/fleet/aliases/champion', { version: 99 }), 404, 'not_found', /no version 99/);
+    assertError(await call('PUT', '/v1/models/fleet/aliases/champion', { version: 'one' }), 400, 'invalid_request');
+
+    // roll back while predictions keep coming: none fail, and the next ones come from version 1
+    const instance = Object.fromEntries(header.split(',').slice(0, 30).map((h, i) => [h, Number(rows[0].split(',')[i])]));
+    let stop = false;
+    const seen: { status: number; version?: number }[] = [];
+    const load = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const r = await call('POST', '/v1/models/fleet/predict', { instances: [instance] });
+        seen.push({ status: r.status, version: r.body?.model?.version });
+      }
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const rolled = await call('POST', '/v1/models/fleet/rollback', { reason: 'alerts fired', by: 'oncall' });
+    assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
+    assert.deepEqual([rolled.body.deployment.version, rolled.body.deployment.previousVersion, rolled.body.deployment.strategy], [v1.modelVersion, v2.modelVersion, 'rollback']);
+    assert.match(rolled.body.uiUrl, /rollback-fleet-/);
+    const after = await call('POST', '/v1/models/fleet/predict', { instances: [instance] });
+    assert.equal(after.body.model.version, v1.modelVersion, 'the first prediction after the rollback comes from the restored version');
+    stop = true;
+    await Promise.all(load);
+    assert.ok(seen.length > 10, `only ${seen.length} predictions under load`);
+    assert.deepEqual(seen.filter((s) => s.status !== 200), [], 'no prediction failed during the rollback');
+    assert.deepEqual([...new Set(seen.map((s) => s.version))].sort(), [v1.modelVersion, v2.modelVersion]);
+
+    const model = await call('GET', '/v1/models/fleet');
+    assert.deepEqual(model.body.aliases, { champion: v1.modelVersion, production: v1.modelVersion });
+    const v1History = model.body.history.filter((e: any) => e.version === v1.modelVersion).map((e: any) => [e.event, e.actor]);
+    assert.deepEqual(v1History, [['registered', 'api'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'alice'], ['deployed', 'oncall']]);
+    assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: v1.modelVersion }), 409, 'conflict', /already in production/);
+    assertError(await call('POST', '/v1/models/nobody/rollback', {}), 404, 'not_found');
+    assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: 0 }), 400, 'invalid_request');
+
+    // lineage both ways, with prediction counts (written every few seconds)
+    let lineage: Reply;
+    for (let tries = 0; ; tries++) {
+      lineage = await call('GET', `/v1/lineage/models/fleet/versions/${v2.modelVersion}`);
+      if (lineage.body.predictions.predictions > 0 || tries > 40) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(lineage.status, 200, JSON.stringify(lineage.body));
+    assert.equal(lineage.body.dataset.id, v2.datasetId);
+    assert.equal(lineage.body.dataset.parentId, v1.datasetId);
+    assert.equal(lineage.body.run.runId, v2.id);
+    assert.ok(lineage.body.predictions.predictions > 0, 'predictions served by version 2 are counted');
+    assert.deepEqual(lineage.body.deployments.map((d: any) => d.strategy), ['direct']);
+    const upstream = await call('GET', `/v1/lineage/datasets/${v1.datasetId}`);
+    assert.deepEqual(upstream.body.children, [v2.datasetId]);
+    assert.deepEqual(upstream.body.versions.map((v: any) => [v.model, v.version, v.aliases]), [['fleet', v1.modelVersion, ['champion', 'production']]]);
+    assert.deepEqual(upstream.body.runs.map((r: any) => r.runId), [v1.id]);
+    const events = (await call('GET', `/v1/lineage/models/fleet/versions/${v1.modelVersion}/openlineage`)).body.events;
+    assert.deepEqual(events.map((e: any) => [e.eventType, e.job.name]), [['START', 'train.fleet'], ['COMPLETE', 'train.fleet'], ['COMPLETE', 'deploy.fleet'], ['COMPLETE', 'deploy.fleet']]);
+    for (const e of events) {
+      assert.match(e.run.runId, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.ok(!Number.isNaN(Date.parse(e.eventTime)) && e.producer && e.schemaURL.endsWith('#/$defs/RunEvent'));
+    }
+    assert.equal(events[1].inputs[0].name, v1.datasetId);
+    assert.equal(events[1].outputs[0].name, `fleet/${v1.modelVersion}`);
+    assertError(await call('GET', '/v1/lineage/models/fleet/versions/99'), 404, 'not_found');
+
+    // reproduce over HTTP: byte-identical
+    const reproduced = await call('POST', `/v1/models/fleet/versions/${v2.modelVersion}/reproduce`, {});
+    assert.equal(reproduced.status, 200, JSON.stringify(reproduced.body));
+    assert.deepEqual([reproduced.body.identical, reproduced.body.reproducedDigest], [true, v2.onnxDigest]);
+    assertError(await call('POST', '/v1/models/fleet/versions/77/reproduce', {}), 404, 'not_found');
+  });
+
   it('when the data cannot be read, then the run fails with a message that says why', async () => {
     const started = await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: '/no/such/file.csv' }, target: 'y' });
     const done = await waitFor(started.body.id, ['failed', 'deployed', 'rejected']);
@@ -243,7 +345,7 @@ describe('HTTP API', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
     const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false });
-    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, maxBody: '1kb', uiUrl: (id) => id }));
+    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), maxBody: '1kb', uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {

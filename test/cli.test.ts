@@ -139,6 +139,25 @@ describe('mlops command line', () => {
       body: JSON.stringify({ instances: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }] }),
     })).json()) as { predictions: { label: string }[] };
     assert.equal(predicted.predictions[0].label, 'setosa');
+
+    // the version, its data and its lineage through the CLI
+    const mlops = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: api }, encoding: 'utf8', timeout: 120_000 });
+    const lineage = mlops('lineage', 'restart@1');
+    assert.equal(lineage.status, 0, lineage.stderr);
+    assert.match(lineage.stdout, /dataset +[0-9a-f]{64} \(150 rows from .*iris\.csv\)\n  -> run +train-restart-/);
+    assert.match(lineage.stdout, /-> model restart@1 \[deployed\].*aliases production/);
+    assert.match(lineage.stdout, /-> deployment #\d+ direct by system/);
+    const data = mlops('data', 'list');
+    assert.match(data.stdout, /^version +rows +columns +parent/);
+    assert.match(data.stdout, /150 +5 +- .*iris\.csv/);
+    const alias = mlops('alias', 'restart', 'champion', '1', '--reason', 'first one');
+    assert.match(alias.stdout, /champion -> 1\nproduction -> 1/);
+    const reproduced = mlops('reproduce', 'restart@1');
+    assert.equal(reproduced.status, 0, reproduced.stderr);
+    assert.match(reproduced.stdout, /restart@1 reproduced byte for byte/);
+    const rollback = mlops('rollback', 'restart');
+    assert.equal(rollback.status, 1);
+    assert.match(rollback.stderr, /409 conflict: .*first production version: there is nothing to roll back to/);
     await second.stop();
   });
 
@@ -165,6 +184,12 @@ describe('mlops command line', () => {
       [['approve'], /approve needs a pipeline id/],
       [['predict', 'm', '--json', '{"instances": ['], /--json is not valid JSON/],
       [['models'], /cannot reach the API at http:\/\/127\.0\.0\.1:1/],
+      [['lineage', 'churn'], /lineage needs <model>@<version>, e\.g\. churn@3; got "churn"/],
+      [['reproduce', 'churn@0'], /reproduce needs <model>@<version>/],
+      [['data', 'diff', 'abc'], /data takes list \[--source <uri>\], show <version>, or diff <version> <version>/],
+      [['rollback'], /rollback needs a model name/],
+      [['rollback', 'churn', '--to', 'last'], /--to takes a version number, got "last"/],
+      [['alias', 'churn', 'champion'], /alias needs <model> <alias> <version>/],
     ];
     for (const [args, message] of cases) {
       const run = mlops(...args);

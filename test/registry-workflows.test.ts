@@ -58,7 +58,7 @@ describe('versioning, rollback and reproducibility workflows', () => {
     // a model with one production version has nothing to roll back to: a clear, non-retried failure
     await train({ model: 'single', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: auto });
     const calls = env.calls.get('rollbackModel')!;
-    await assert.rejects(runWorkflow('rollback', { model: 'single', actor: 'bob' }, 'rollback-single-1'), (err: WorkflowFailedError) => /nothing to roll back to/.test(String((err.cause as Error)?.cause?.message ?? err.cause?.message)));
+    await assert.rejects(runWorkflow('rollback', { model: 'single', actor: 'bob' }, 'rollback-single-1'), (err: WorkflowFailedError) => /nothing to roll back to/.test(String(((err.cause as Error)?.cause as Error | undefined)?.message ?? err.cause?.message)));
     assert.equal(env.calls.get('rollbackModel'), calls + 1, 'not retried');
   });
 

@@ -7,18 +7,23 @@ import swaggerUi from 'swagger-ui-express';
 import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ApiError, STATUS_OF } from '../errors';
-import { getDataset } from '../store/datasets';
+import { diffStatistics } from '../ml/dataset-diff';
+import { getDataset, listDatasets } from '../store/datasets';
+import { datasetLineage, versionLineage } from '../store/lineage';
 import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
 import { openApiDocument } from './openapi';
+import { openLineageEvents } from './openlineage';
+import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 
 export interface AppDeps {
   client: Client;
   pool: Pool;
   models: ModelServer;
   pipelines: PipelineService;
+  registryOps: RegistryService;
   maxBody: string;
   uiUrl: (workflowId: string) => string;
   log?: (line: string) => void;
@@ -36,6 +41,32 @@ function modelName(req: Request): string {
   if (!MODEL_NAME.test(name)) throw new ApiError('not_found', `model "${name}" does not exist`);
   return name;
 }
+
+function versionNumber(req: Request): number {
+  const number = Number(req.params.version);
+  if (!Number.isInteger(number) || number < 1) throw new ApiError('invalid_request', `version must be a positive integer, got "${req.params.version}"`);
+  return number;
+}
+
+function datasetId(value: unknown): string {
+  const id = String(value);
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
+  return id;
+}
+
+/** The registry's refusals, in the API's words. */
+function registryCall<T>(work: Promise<T>): Promise<T> {
+  return work.catch((err) => {
+    if (err instanceof registry.RegistryError) throw new ApiError(err.code, err.message);
+    throw err;
+  });
+}
+
+const limitOf = (value: unknown): number => {
+  const limit = value === undefined ? 100 : Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError('invalid_request', 'limit must be a whole number from 1 to 1000');
+  return limit;
+};
 
 export function createApp(deps: AppDeps): express.Express {
   const { pool, models, pipelines } = deps;
@@ -70,18 +101,46 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(202).json(result);
   }));
 
+  const loadDataset = async (value: unknown) => {
+    const dataset = await getDataset(pool, datasetId(value));
+    if (!dataset) throw new ApiError('not_found', `dataset version "${value}" does not exist`);
+    return dataset;
+  };
+  app.get('/v1/datasets', route(async (req, res) => {
+    const source = typeof req.query.source === 'string' ? req.query.source : undefined;
+    res.json({ datasets: await listDatasets(pool, { source, limit: limitOf(req.query.limit) }) });
+  }));
   app.get('/v1/datasets/:id', route(async (req, res) => {
-    const id = String(req.params.id);
-    const dataset = /^[0-9a-f]{64}$/.test(id) ? await getDataset(pool, id) : undefined;
-    if (!dataset) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
-    res.json(dataset);
+    res.json(await loadDataset(req.params.id));
+  }));
+  app.get('/v1/datasets/:id/diff/:other', route(async (req, res) => {
+    const [a, b] = [await loadDataset(req.params.id), await loadDataset(req.params.other)];
+    res.json({ from: a.id, to: b.id, ...diffStatistics(a.statistics, b.statistics, { before: a.rowCount, after: b.rowCount }) });
+  }));
+
+  app.get('/v1/lineage/datasets/:id', route(async (req, res) => {
+    const lineage = await datasetLineage(pool, datasetId(req.params.id));
+    if (!lineage) throw new ApiError('not_found', `dataset version "${req.params.id}" does not exist`);
+    res.json(lineage);
+  }));
+  const lineageOf = async (req: Request) => {
+    const name = modelName(req);
+    const number = versionNumber(req);
+    const lineage = await versionLineage(pool, name, number);
+    if (!lineage) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
+    return lineage;
+  };
+  app.get('/v1/lineage/models/:name/versions/:version', route(async (req, res) => {
+    const lineage = await lineageOf(req);
+    res.json({ ...lineage, run: { ...lineage.run, uiUrl: deps.uiUrl(lineage.run.runId) } });
+  }));
+  app.get('/v1/lineage/models/:name/versions/:version/openlineage', route(async (req, res) => {
+    res.json({ events: openLineageEvents(await lineageOf(req)) });
   }));
 
   app.get('/v1/runs', route(async (req, res) => {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError('invalid_request', 'limit must be a whole number from 1 to 1000');
-    res.json({ runs: await listRuns(pool, { model, limit }) });
+    res.json({ runs: await listRuns(pool, { model, limit: limitOf(req.query.limit) }) });
   }));
   app.get('/v1/runs/:id', route(async (req, res) => {
     const run = await getRun(pool, String(req.params.id));
@@ -96,33 +155,67 @@ export function createApp(deps: AppDeps): express.Express {
     const name = modelName(req);
     const versions = await registry.listVersions(pool, name);
     if (versions.length === 0) throw new ApiError('not_found', `model "${name}" does not exist`);
-    const production = await registry.getAliasVersion(pool, name, registry.PRODUCTION_ALIAS);
     res.json({
       name,
-      aliases: production ? { [registry.PRODUCTION_ALIAS]: production.version } : {},
+      aliases: await registry.listAliases(pool, name),
       schema: (await registry.getModelSchema(pool, name)) ?? null,
       versions: versions.map(({ modelName: _m, params: _p, ...v }) => v),
       deployments: await registry.listDeployments(pool, name),
+      history: await registry.listVersionEvents(pool, name),
     });
   }));
   app.get('/v1/models/:name/versions/:version', route(async (req, res) => {
     const name = modelName(req);
-    const number = Number(req.params.version);
-    if (!Number.isInteger(number) || number < 1) throw new ApiError('invalid_request', `version must be a positive integer, got "${req.params.version}"`);
+    const number = versionNumber(req);
     const version = await registry.getVersion(pool, name, number);
     if (!version) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
     const dataset = await getDataset(pool, version.datasetId);
-    const deployments = (await registry.listDeployments(pool, name)).filter((d) => d.version === number);
+    const lineage = (await versionLineage(pool, name, number))!;
     res.json({
       ...version,
+      aliases: lineage.aliases,
+      history: lineage.history,
       lineage: {
         dataset: dataset ?? { id: version.datasetId },
         run: { id: version.runId, uiUrl: deps.uiUrl(version.runId) },
         artifact: { onnxSha256: version.onnxDigest },
         codeVersion: version.codeVersion,
-        deployments,
+        deployments: lineage.deployments,
+        predictions: lineage.predictions,
       },
     });
+  }));
+  app.put('/v1/models/:name/aliases/:alias', route(async (req, res) => {
+    const name = modelName(req);
+    const alias = String(req.params.alias);
+    if (!registry.ALIAS_NAME.test(alias)) throw new ApiError('invalid_request', `"${alias}" is not a valid alias name: lower-case letters, digits, - and _, starting with a letter`);
+    const body = parseBody(aliasRequestSchema, req.body);
+    const actor = body.by ?? 'api';
+    if (alias === registry.PRODUCTION_ALIAS) {
+      const current = await registry.getAliasVersion(pool, name, alias);
+      if (current?.version !== body.version) {
+        const key = req.get('Idempotency-Key');
+        await registryCall(registry.deployVersion(pool, name, body.version, key ? `api:${name}:${key}` : `api:${name}:${Date.now()}:${Math.random()}`, { actor, reason: body.reason }));
+        await models.refresh();
+      }
+    } else {
+      await registryCall(registry.setAlias(pool, name, alias, body.version, { actor, reason: body.reason }));
+    }
+    res.json({ name, aliases: await registry.listAliases(pool, name) });
+  }));
+  app.post('/v1/models/:name/rollback', route(async (req, res) => {
+    const name = modelName(req);
+    const body = parseBody(rollbackRequestSchema, req.body ?? {});
+    const result = await deps.registryOps.rollback({ model: name, toVersion: body.toVersion, actor: body.by ?? 'api', reason: body.reason }, req.get('Idempotency-Key') ?? undefined);
+    // this replica serves the restored version before answering; others follow the notification
+    await models.refresh();
+    res.json(result);
+  }));
+  app.post('/v1/models/:name/versions/:version/reproduce', route(async (req, res) => {
+    const name = modelName(req);
+    const number = versionNumber(req);
+    const by = typeof req.body?.by === 'string' ? req.body.by : 'api';
+    res.json(await deps.registryOps.reproduce({ model: name, version: number, actor: by }, req.get('Idempotency-Key') ?? undefined));
   }));
   app.post('/v1/models/:name/predict', route(async (req, res) => {
     const name = modelName(req);

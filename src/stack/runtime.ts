@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createApp } from '../api/app';
 import { PipelineService } from '../api/pipeline-service';
+import { RegistryService } from '../api/registry-service';
 import { Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
 import { LocalArtifactStore } from '../store/artifacts';
@@ -140,7 +141,8 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch });
   await models.start();
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, maxBody: config.api.maxBody, uiUrl, log });
+  const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, maxBody: config.api.maxBody, uiUrl, log });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));

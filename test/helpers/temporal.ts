@@ -17,11 +17,18 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     runtimeInstalled = true;
   }
   const cli = await findTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, toolsDir: TOOLS_DIR });
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli },
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF', '--log-level', 'error'],
-    },
-  });
+  // The SDK gives the server 5 s to listen; on a loaded 2-core machine that is sometimes too short.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cli },
+          searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+          extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF', '--log-level', 'error'],
+        },
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String((err as Error).message))) throw err;
+    }
+  }
 }

@@ -1,0 +1,74 @@
+/**
+ * Lineage as OpenLineage run events (spec 2-0-2), so Marquez or any OpenLineage consumer can take it:
+ * the training run (START, COMPLETE) reads a dataset version and writes a model version; each
+ * deployment (COMPLETE) reads a model version and writes the model's serving endpoint.
+ */
+import { createHash } from 'node:crypto';
+import type { VersionLineage } from '../store/lineage';
+
+const PRODUCER = 'https://github.com/mlops-temporal/mlops-temporal';
+const RUN_EVENT_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
+const facetSchema = (name: string) => `https://openlineage.io/spec/facets/1-0-0/${name}.json#/$defs/${name}`;
+export const NAMESPACE = 'mlops';
+
+export interface OpenLineageEvent {
+  eventType: 'START' | 'COMPLETE';
+  eventTime: string;
+  run: { runId: string; facets?: Record<string, unknown> };
+  job: { namespace: string; name: string; facets?: Record<string, unknown> };
+  inputs: { namespace: string; name: string; facets?: Record<string, unknown> }[];
+  outputs: { namespace: string; name: string; facets?: Record<string, unknown> }[];
+  producer: string;
+  schemaURL: string;
+}
+
+/** OpenLineage wants UUID run ids: a stable one derived from our id (name-based, version 5 layout). */
+export function runUuid(id: string): string {
+  const h = createHash('sha256').update(`${NAMESPACE}:${id}`).digest('hex').split('');
+  h[12] = '5';
+  h[16] = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  const s = h.join('');
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+}
+
+const facet = (name: string, body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: facetSchema(name), ...body });
+const custom = (body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: `${PRODUCER}/blob/main/docs/lineage.md`, ...body });
+
+export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
+  const modelDataset = {
+    namespace: `${NAMESPACE}://models`,
+    name: `${l.model}/${l.version}`,
+    facets: { mlops_model: custom({ onnxSha256: l.onnxDigest, status: l.status, codeVersion: l.codeVersion }) },
+  };
+  const dataset = 'sourceUri' in l.dataset
+    ? {
+      namespace: `${NAMESPACE}://datasets`,
+      name: l.dataset.id,
+      facets: {
+        schema: facet('SchemaDatasetFacet', { fields: l.dataset.columns.map((c) => ({ name: c.name, type: c.type })) }),
+        dataSource: facet('DatasourceDatasetFacet', { name: l.dataset.sourceKind, uri: l.dataset.sourceUri }),
+        mlops_dataset: custom({ sha256: l.dataset.id, rowCount: l.dataset.rowCount, parent: l.dataset.parentId }),
+      },
+    }
+    : { namespace: `${NAMESPACE}://datasets`, name: l.dataset.id };
+  const base = { producer: PRODUCER, schemaURL: RUN_EVENT_SCHEMA };
+  const run = l.run;
+  const finished = 'createdAt' in run ? run.createdAt : l.createdAt;
+  const started = 'trainMs' in run ? new Date(Date.parse(finished) - run.trainMs).toISOString() : finished;
+  const trainingRun = { runId: runUuid(run.runId), facets: { mlops_run: custom({ workflowId: run.runId, ...('kind' in run ? { kind: run.kind, task: run.task, seed: run.seed } : {}), ...('cachedFrom' in run ? { cachedFrom: run.cachedFrom } : {}) }) } };
+  const trainingJob = { namespace: NAMESPACE, name: `train.${l.model}` };
+  const events: OpenLineageEvent[] = [
+    { ...base, eventType: 'START', eventTime: started, run: trainingRun, job: trainingJob, inputs: [dataset], outputs: [] },
+    { ...base, eventType: 'COMPLETE', eventTime: finished, run: trainingRun, job: trainingJob, inputs: [dataset], outputs: [modelDataset] },
+  ];
+  for (const d of l.deployments) {
+    events.push({
+      ...base, eventType: 'COMPLETE', eventTime: d.createdAt,
+      run: { runId: runUuid(d.deployKey), facets: { mlops_deployment: custom({ deploymentId: d.id, strategy: d.strategy, actor: d.actor, reason: d.reason, previousVersion: d.previousVersion }) } },
+      job: { namespace: NAMESPACE, name: `deploy.${l.model}` },
+      inputs: [{ namespace: modelDataset.namespace, name: modelDataset.name }],
+      outputs: [{ namespace: `${NAMESPACE}://serving`, name: `${l.model}/production` }],
+    });
+  }
+  return events;
+}

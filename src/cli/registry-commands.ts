@@ -1,0 +1,124 @@
+/**
+ * CLI commands over versions, data and lineage: `data list|show|diff`, `lineage`, `reproduce`,
+ * `rollback`, `alias`. Each calls the HTTP API and prints a readable summary (or JSON with --json).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config';
+import type { DatasetDiff } from '../ml/dataset-diff';
+import type { DatasetVersion } from '../store/datasets';
+import type { VersionLineage } from '../store/lineage';
+import { ApiClient } from './api-client';
+
+/** `name@3` -> { model: 'name', version: 3 }. */
+export function parseModelRef(ref: string | undefined, command: string): { model: string; version: number } {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_-]*)@(\d+)$/.exec(ref ?? '');
+  if (!match || Number(match[2]) < 1) throw new ConfigError(`${command} needs <model>@<version>, e.g. churn@3${ref ? `; got "${ref}"` : ''}`);
+  return { model: match[1], version: Number(match[2]) };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+const short = (digest: string | null | undefined) => (digest ? digest.slice(0, 12) : '-');
+const num = (v: number | null | undefined) => (v === null || v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(4));
+
+export function formatDatasets(datasets: Omit<DatasetVersion, 'statistics'>[]): string {
+  if (datasets.length === 0) return 'no dataset versions yet';
+  return table(['version', 'rows', 'columns', 'parent', 'created', 'source'],
+    datasets.map((d) => [short(d.id), String(d.rowCount), String(d.columns.length), short(d.parentId), d.createdAt, d.sourceUri]));
+}
+
+export function formatDiff(diff: DatasetDiff & { from: string; to: string }): string {
+  const lines = [`${short(diff.from)} -> ${short(diff.to)}: rows ${diff.rows.before} -> ${diff.rows.after}`];
+  for (const c of diff.added) lines.push(`+ column ${c.name} (${c.type})`);
+  for (const c of diff.removed) lines.push(`- column ${c.name} (${c.type})`);
+  for (const c of diff.retyped) lines.push(`~ column ${c.name}: ${c.before} -> ${c.after}`);
+  const changed = diff.columns.filter((c) => c.notable);
+  for (const c of changed) {
+    const parts = [`missing ${(c.missingRatio.before! * 100).toFixed(1)}% -> ${(c.missingRatio.after! * 100).toFixed(1)}%`];
+    if (c.mean) parts.push(`mean ${num(c.mean.before)} -> ${num(c.mean.after)} (${c.mean.shiftInStd === null ? '?' : c.mean.shiftInStd.toFixed(2)} sd)`);
+    if (c.categories?.added.length) parts.push(`new categories ${c.categories.added.join(', ')}`);
+    if (c.categories?.removed.length) parts.push(`gone categories ${c.categories.removed.join(', ')}`);
+    lines.push(`! ${c.name}: ${parts.join('; ')}`);
+  }
+  if (diff.added.length + diff.removed.length + diff.retyped.length + changed.length === 0) lines.push('no schema changes and no notable statistics changes');
+  return lines.join('\n');
+}
+
+export function formatLineage(l: VersionLineage): string {
+  const dataset = 'sourceUri' in l.dataset ? `${l.dataset.id} (${l.dataset.rowCount} rows from ${l.dataset.sourceUri}${l.dataset.parentId ? `; parent ${short(l.dataset.parentId)}` : ''})` : l.dataset.id;
+  const run = 'kind' in l.run ? `${l.run.runId} (${l.run.kind}, seed ${l.run.seed}, ${l.run.trainMs} ms${l.run.cachedFrom ? `, cached from ${l.run.cachedFrom}` : ''})` : l.run.runId;
+  return [
+    `dataset    ${dataset}`,
+    `  -> run   ${run}`,
+    `  -> model ${l.model}@${l.version} [${l.status}] onnx ${l.onnxDigest} code ${l.codeVersion ?? '-'}${l.aliases.length ? ` aliases ${l.aliases.join(', ')}` : ''}`,
+    ...l.deployments.map((d) => `  -> deployment #${d.id} ${d.strategy} by ${d.actor} at ${d.createdAt}${d.reason ? ` (${d.reason})` : ''}`),
+    `  -> predictions ${l.predictions.predictions} in ${l.predictions.requests} requests${l.predictions.lastAt ? `, last ${l.predictions.lastAt}` : ''}`,
+  ].join('\n');
+}
+
+export async function runRegistryCommand(command: string, rest: string[], api: ApiClient, log: (line: string) => void): Promise<boolean> {
+  switch (command) {
+    case 'data': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { source: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const [sub, a, b] = positionals;
+      if (sub === 'list') {
+        const { datasets } = await api.get<{ datasets: Omit<DatasetVersion, 'statistics'>[] }>(`/v1/datasets${values.source ? `?source=${encodeURIComponent(values.source)}` : ''}`);
+        log(values.json ? JSON.stringify(datasets, null, 2) : formatDatasets(datasets));
+      } else if (sub === 'show' && a) {
+        log(JSON.stringify(await api.get(`/v1/datasets/${encodeURIComponent(a)}`), null, 2));
+      } else if (sub === 'diff' && a && b) {
+        const diff = await api.get<DatasetDiff & { from: string; to: string }>(`/v1/datasets/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`);
+        log(values.json ? JSON.stringify(diff, null, 2) : formatDiff(diff));
+      } else {
+        throw new ConfigError('data takes list [--source <uri>], show <version>, or diff <version> <version>');
+      }
+      return true;
+    }
+    case 'lineage': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { openlineage: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+      const { model, version } = parseModelRef(positionals[0], 'lineage');
+      const base = `/v1/lineage/models/${encodeURIComponent(model)}/versions/${version}`;
+      if (values.openlineage) log(JSON.stringify((await api.get<{ events: unknown[] }>(`${base}/openlineage`)).events, null, 2));
+      else {
+        const lineage = await api.get<VersionLineage>(base);
+        log(values.json ? JSON.stringify(lineage, null, 2) : formatLineage(lineage));
+      }
+      return true;
+    }
+    case 'reproduce': {
+      const { model, version } = parseModelRef(rest[0], 'reproduce');
+      const r = await api.post<{ identical: boolean; registeredDigest: string; reproducedDigest: string; uiUrl: string }>(`/v1/models/${encodeURIComponent(model)}/versions/${version}/reproduce`, { by: process.env.USER ?? 'cli' });
+      log(r.identical
+        ? `${model}@${version} reproduced byte for byte: ${r.reproducedDigest}`
+        : `${model}@${version} did NOT reproduce: registered ${r.registeredDigest}, retrained ${r.reproducedDigest}`);
+      log(`workflow: ${r.uiUrl}`);
+      return true;
+    }
+    case 'rollback': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { to: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } } });
+      if (!positionals[0]) throw new ConfigError('rollback needs a model name');
+      const to = values.to === undefined ? undefined : Number(values.to);
+      if (to !== undefined && !(Number.isInteger(to) && to >= 1)) throw new ConfigError(`--to takes a version number, got "${values.to}"`);
+      const r = await api.post<{ deployment: { version: number; previousVersion: number }; uiUrl: string }>(`/v1/models/${encodeURIComponent(positionals[0])}/rollback`, {
+        ...(to ? { toVersion: to } : {}), ...(values.reason ? { reason: values.reason } : {}), by: values.by ?? process.env.USER ?? 'cli',
+      });
+      log(`${positionals[0]}: production ${r.deployment.previousVersion} -> ${r.deployment.version} (workflow: ${r.uiUrl})`);
+      return true;
+    }
+    case 'alias': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' }, by: { type: 'string' } } });
+      const [model, alias, version] = positionals;
+      if (!model || !alias || !version || !/^\d+$/.test(version)) throw new ConfigError('alias needs <model> <alias> <version>, e.g. alias churn champion 3');
+      const r = await api.request<{ aliases: Record<string, number> }>('PUT', `/v1/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`, {
+        version: Number(version), ...(values.reason ? { reason: values.reason } : {}), by: values.by ?? process.env.USER ?? 'cli',
+      });
+      log(Object.entries(r.aliases).map(([a, v]) => `${a} -> ${v}`).join('\n'));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
