@@ -3,7 +3,9 @@
  * reproducing versions of each model family byte for byte.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import * as registry from '../src/store/registry';
@@ -11,6 +13,14 @@ import { PipelineStatus } from '../src/workflows/definitions';
 import { BREAST_CANCER, createPipelineTestEnv, PipelineTestEnv } from './helpers/pipeline-env';
 
 const IRIS = path.join(path.dirname(BREAST_CANCER), 'iris.csv');
+const HISTORY_DIR = path.join(__dirname, 'fixtures', 'histories');
+
+/** With RECORD_HISTORIES=1, keeps the workflow's history for test/replay.test.ts. */
+async function record(env: PipelineTestEnv, workflowId: string, file: string): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const history = await env.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  fs.writeFileSync(path.join(HISTORY_DIR, file), historyToJSON(history));
+}
 
 describe('versioning, rollback and reproducibility workflows', () => {
   let env: PipelineTestEnv;
@@ -26,7 +36,9 @@ describe('versioning, rollback and reproducibility workflows', () => {
     const input = { model: 'cached', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: auto, seed: 11 };
     const first = await train(input);
     const trainCalls = env.calls.get('trainModel');
-    const second = await train(input);
+    const handle = await env.start(input);
+    const second = (await handle.result()) as PipelineStatus;
+    await record(env, handle.workflowId, 'training-pipeline-cache-hit.json');
     assert.equal(second.datasetId, first.datasetId, 'one dataset version');
     assert.equal(first.cached, undefined);
     assert.deepEqual(second.cached, { train: { fromRun: (await env.db.pool.query("SELECT run_id FROM step_cache")).rows[0].run_id } });
@@ -51,6 +63,7 @@ describe('versioning, rollback and reproducibility workflows', () => {
     const d = await runWorkflow('rollback', { model: 'rolling', actor: 'alice', reason: 'latency regression' }, 'rollback-rolling-1') as registry.Deployment;
     assert.deepEqual([d.version, d.previousVersion, d.strategy, d.actor], [1, 2, 'rollback', 'alice']);
     assert.equal((await registry.getAliasVersion(env.db.pool, 'rolling', 'production'))?.version, 1);
+    await record(env, 'rollback-rolling-1', 'rollback.json');
     // the same workflow id again (a client retrying) is the same rollback, not a second one
     const again = await runWorkflow('rollback', { model: 'rolling', actor: 'alice' }, 'rollback-rolling-1') as registry.Deployment;
     assert.equal(again.id, d.id);
@@ -74,6 +87,7 @@ describe('versioning, rollback and reproducibility workflows', () => {
       assert.equal(result.registeredDigest, trained.onnxDigest);
       assert.equal(result.reproducedDigest, trained.onnxDigest);
       assert.equal(result.identical, true);
+      if (family === 'gbdt') await record(env, `reproduce-${model}`, 'reproduce.json');
     });
   }
 });

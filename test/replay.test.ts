@@ -1,7 +1,9 @@
 /**
- * Recorded histories of trainingPipeline must replay against the current workflow code without
+ * Recorded histories of every workflow must replay against the current workflow code without
  * non-determinism. Record fresh ones with `RECORD_HISTORIES=1 npm run test:one test/pipeline-workflow.test.ts`
- * when a change is meant to be incompatible (and version the workflow with patched() instead, if runs are live).
+ * (trainingPipeline) or `... test/registry-workflows.test.ts` (cache hit, rollback, reproduce) when a
+ * change is meant to be incompatible, and version the workflow with patched() instead if runs are live:
+ * the older pipeline histories, recorded before the step cache, replay through its patched() branch.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,7 +15,7 @@ import { WORKFLOWS_PATH } from '../src/worker';
 const DIR = path.join(__dirname, 'fixtures', 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
-describe('replaying recorded trainingPipeline histories', () => {
+describe('replaying recorded workflow histories', () => {
   it('has recorded histories to replay', () => {
     assert.ok(files.length >= 2, `expected fixtures in ${DIR}`);
   });
@@ -26,7 +28,7 @@ describe('replaying recorded trainingPipeline histories', () => {
 
   it('detects a change that breaks determinism', async () => {
     // The same history against a workflow that schedules a different first activity must fail.
-    const history = JSON.parse(fs.readFileSync(path.join(DIR, files[0]), 'utf8'));
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, 'training-pipeline-approved.json'), 'utf8'));
     const brokenPath = path.join(__dirname, 'fixtures', 'nondeterministic-workflow.ts');
     await assert.rejects(Worker.runReplayHistory({ workflowsPath: brokenPath }, history, 'broken'), /[Nn]ondeterminism|DeterminismViolation/);
   });
