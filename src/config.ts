@@ -42,6 +42,14 @@ const schema = z.object({
   MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
   /** Commit the code was built from, recorded with every model version. */
   MLOPS_CODE_VERSION: optionalString,
+  /** S3-compatible artifact store: setting the bucket switches it on (default: a folder in the data dir). */
+  MLOPS_S3_BUCKET: optionalString,
+  MLOPS_S3_ENDPOINT: optionalString,
+  MLOPS_S3_REGION: z.string().default('us-east-1'),
+  MLOPS_S3_PREFIX: z.string().default(''),
+  /** Static credentials; unset means the AWS SDK's default chain (profile, instance role...). */
+  MLOPS_S3_ACCESS_KEY_ID: optionalString,
+  MLOPS_S3_SECRET_ACCESS_KEY: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APPROVAL_CHANNEL: optionalString,
@@ -65,6 +73,8 @@ export interface Config {
   database: { url?: string; pglitePort: number };
   api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; adminKey?: string };
   codeVersion?: string;
+  /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
+  artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
 }
 
@@ -79,6 +89,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (!!e.MLOPS_S3_ACCESS_KEY_ID !== !!e.MLOPS_S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError('invalid configuration: MLOPS_S3_ACCESS_KEY_ID and MLOPS_S3_SECRET_ACCESS_KEY go together; set both or neither');
+  }
+  if (e.MLOPS_S3_PREFIX && !e.MLOPS_S3_PREFIX.endsWith('/')) {
+    throw new ConfigError(`invalid configuration: MLOPS_S3_PREFIX must end with "/", got "${e.MLOPS_S3_PREFIX}"`);
+  }
   return {
     dataDir: path.resolve(e.MLOPS_DATA_DIR),
     temporal: {
@@ -100,6 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adminKey: e.MLOPS_ADMIN_KEY,
     },
     codeVersion: e.MLOPS_CODE_VERSION,
+    artifacts: e.MLOPS_S3_BUCKET
+      ? {
+        kind: 's3', bucket: e.MLOPS_S3_BUCKET, endpoint: e.MLOPS_S3_ENDPOINT, region: e.MLOPS_S3_REGION, prefix: e.MLOPS_S3_PREFIX,
+        ...(e.MLOPS_S3_ACCESS_KEY_ID && e.MLOPS_S3_SECRET_ACCESS_KEY ? { credentials: { accessKeyId: e.MLOPS_S3_ACCESS_KEY_ID, secretAccessKey: e.MLOPS_S3_SECRET_ACCESS_KEY } } : {}),
+      }
+      : { kind: 'local' },
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
       signingSecret: e.SLACK_SIGNING_SECRET,

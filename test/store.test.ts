@@ -3,11 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ArtifactError, LocalArtifactStore, sha256Hex } from '../src/store/artifacts';
+import { CreateMultipartUploadCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ArtifactError, ArtifactStore, LocalArtifactStore, sha256Hex } from '../src/store/artifacts';
+import { S3ArtifactStore } from '../src/store/s3-artifacts';
 import { saveDataset } from '../src/store/datasets';
 import { migrate } from '../src/store/migrations';
 import * as registry from '../src/store/registry';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
+import { startS3Server } from './helpers/s3';
 
 const signature = { features: ['a'], classes: ['no', 'yes'], input: 'features', output: 'probabilities' };
 const metrics = { auc: 0.9 };
@@ -131,24 +134,75 @@ for (const backend of availableBackends()) {
   });
 }
 
-describe('artifact store', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-artifacts-'));
-  const store = new LocalArtifactStore(root);
-  after(() => fs.rmSync(root, { recursive: true, force: true }));
+interface StoreUnderTest {
+  store: ArtifactStore;
+  /** Overwrites the bytes kept for a digest behind the store's back. */
+  tamper(digest: string, bytes: Buffer): Promise<void>;
+  /** Leaves what a writer killed half-way through would leave. */
+  crashMidWrite(digest: string, partial: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
 
-  it('addresses content by sha256 and stores it once', async () => {
-    const bytes = Buffer.from('model bytes');
-    const digest = await store.put(bytes);
-    assert.equal(digest, sha256Hex(bytes));
-    assert.equal(await store.put(bytes), digest);
-    assert.deepEqual(await store.get(digest), bytes);
-  });
+const backends: [string, () => Promise<StoreUnderTest>][] = [
+  ['a content-addressed folder', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-artifacts-'));
+    const file = (digest: string) => path.join(root, 'sha256', digest.slice(0, 2), digest);
+    return {
+      store: new LocalArtifactStore(root),
+      tamper: async (digest, bytes) => fs.writeFileSync(file(digest), bytes),
+      crashMidWrite: async (digest, partial) => { fs.mkdirSync(path.dirname(file(digest)), { recursive: true }); fs.writeFileSync(`${file(digest)}.dead0001.tmp`, partial); },
+      close: async () => fs.rmSync(root, { recursive: true, force: true }),
+    };
+  }],
+  ['S3-compatible object storage (moto server)', async () => {
+    const server = await startS3Server();
+    await server.createBucket('artifacts');
+    const store = new S3ArtifactStore({ bucket: 'artifacts', prefix: 'team-a/', endpoint: server.endpoint, region: 'us-east-1', credentials: server.credentials });
+    const raw = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server.credentials });
+    const key = (digest: string) => `team-a/sha256/${digest.slice(0, 2)}/${digest}`;
+    return {
+      store,
+      tamper: async (digest, bytes) => { await raw.send(new PutObjectCommand({ Bucket: 'artifacts', Key: key(digest), Body: bytes })); },
+      // an interrupted S3 upload leaves no object (PUT is atomic); an abandoned multipart upload is invisible too
+      crashMidWrite: async (digest) => { await raw.send(new CreateMultipartUploadCommand({ Bucket: 'artifacts', Key: key(digest) })); },
+      close: async () => { store.close(); raw.destroy(); await server.stop(); },
+    };
+  }],
+];
 
-  it('refuses corrupted or absent artifacts', async () => {
-    const digest = await store.put(Buffer.from('original'));
-    fs.writeFileSync(path.join(root, 'sha256', digest.slice(0, 2), digest), 'tampered');
-    await assert.rejects(store.get(digest), ArtifactError);
-    await assert.rejects(store.get('0'.repeat(64)), /not found/);
-    await assert.rejects(store.get('../../etc/passwd'), /not a sha256 digest/);
+for (const [name, open] of backends) {
+  describe(`artifact store on ${name}`, () => {
+    let t: StoreUnderTest;
+    before(async () => { t = await open(); });
+    after(() => t.close());
+
+    it('addresses content by sha256 and stores it once, even when written concurrently', async () => {
+      const bytes = Buffer.from('model bytes');
+      const digests = await Promise.all(Array.from({ length: 5 }, () => t.store.put(bytes)));
+      assert.deepEqual(new Set(digests), new Set([sha256Hex(bytes)]));
+      assert.deepEqual(await t.store.get(digests[0]), bytes);
+      assert.equal(await t.store.has(digests[0]), true);
+      assert.equal(await t.store.has('f'.repeat(64)), false);
+      const large = Buffer.alloc(6 * 1024 * 1024, 7);
+      assert.deepEqual(await t.store.get(await t.store.put(large)), large);
+    });
+
+    it('refuses corrupted or absent artifacts', async () => {
+      const digest = await t.store.put(Buffer.from('original'));
+      await t.tamper(digest, Buffer.from('tampered'));
+      await assert.rejects(t.store.get(digest), (e: Error) => e instanceof ArtifactError && /corrupted/.test(e.message));
+      await assert.rejects(t.store.get('0'.repeat(64)), (e: Error) => e instanceof ArtifactError && /not found/.test(e.message));
+      await assert.rejects(t.store.get('../../etc/passwd'), /not a sha256 digest/);
+    });
+
+    it('when a writer died half-way, then nothing is visible and the next write succeeds', async () => {
+      const bytes = Buffer.from('the whole model, written after a crash');
+      const digest = sha256Hex(bytes);
+      await t.crashMidWrite(digest, bytes.subarray(0, 10));
+      assert.equal(await t.store.has(digest), false, 'a half-written artifact is not visible');
+      await assert.rejects(t.store.get(digest), /not found/);
+      assert.equal(await t.store.put(bytes), digest);
+      assert.deepEqual(await t.store.get(digest), bytes);
+    });
   });
-});
+}

@@ -14,7 +14,8 @@ import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
 import { Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
-import { LocalArtifactStore } from '../store/artifacts';
+import { S3ArtifactStore } from '../store/s3-artifacts';
+import { ArtifactStore, LocalArtifactStore } from '../store/artifacts';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrations';
 import { connectClient, ensureSearchAttributes } from '../temporal';
@@ -77,7 +78,7 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
 
 export interface Stores {
   pool: Pool;
-  artifacts: LocalArtifactStore;
+  artifacts: ArtifactStore;
 }
 
 /** Connects to the metadata store, applies migrations, and opens the artifact store. */
@@ -89,7 +90,10 @@ export async function openStores(config: Config, databaseUrl: string): Promise<S
     await pool.end();
     throw new Error(`cannot prepare the metadata store at ${redactUrl(databaseUrl)}: ${(err as Error).message}`);
   }
-  return { pool, artifacts: new LocalArtifactStore(path.join(config.dataDir, 'artifacts')) };
+  const artifacts = config.artifacts.kind === 's3'
+    ? new S3ArtifactStore({ ...config.artifacts })
+    : new LocalArtifactStore(path.join(config.dataDir, 'artifacts'));
+  return { pool, artifacts };
 }
 
 function redactUrl(url: string): string {
