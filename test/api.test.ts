@@ -105,6 +105,12 @@ describe('HTTP API', () => {
     const doc = await call('GET', '/openapi.json');
     assert.equal(doc.body.openapi, '3.1.0');
     assert.ok(doc.body.paths['/v1/models/{name}/predict']);
+    // every route the app serves is documented, with its method
+    const routes = fs.readFileSync(path.join(__dirname, '..', 'src', 'api', 'app.ts'), 'utf8').matchAll(/app\.(get|post|put|delete)\('(\/v1\/[^']+)'/g);
+    for (const [, method, route] of routes) {
+      const documented = doc.body.paths[route.replace(/:(\w+)/g, '{$1}')];
+      assert.ok(documented?.[method], `${method.toUpperCase()} ${route} is missing from the OpenAPI document`);
+    }
     const docs = await fetch(`${api.url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger-ui/i);

@@ -7,6 +7,10 @@ const error = {
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' } };
+const versionParam = { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+const datasetParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } });
+const idempotencyKey = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'Repeating a request with the same key joins the same workflow run.' };
+const actorFields = { reason: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'who asks (recorded in the history); default "api"' } };
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -35,11 +39,49 @@ export const openApiDocument = {
         responses: { 202: json({ type: 'object', properties: { id: { type: 'string' }, decision: { type: 'string' } } }, 'Signal sent'), 400: error, 404: error, 409: error },
       },
     },
+    '/v1/datasets': {
+      get: {
+        summary: 'Dataset versions, newest first, with source, row count, columns and parent (the version the same source held before)',
+        parameters: [
+          { name: 'source', in: 'query', required: false, schema: { type: 'string' }, description: 'only versions read from this source URI' },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        ],
+        responses: { 200: json({ type: 'object', properties: { datasets: { type: 'array', items: { type: 'object' } } } }), 400: error },
+      },
+    },
     '/v1/datasets/{id}': {
       get: {
-        summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns and per-column statistics',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
+        summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns, parent and per-column statistics',
+        parameters: [datasetParam('id')],
         responses: { 200: json({ type: 'object' }), 404: error },
+      },
+    },
+    '/v1/datasets/{id}/diff/{other}': {
+      get: {
+        summary: 'Schema and statistics changes from one dataset version to another: columns added, removed or retyped; per column missing share, range, mean (also in standard deviations), spread, median, categories',
+        parameters: [datasetParam('id'), datasetParam('other')],
+        responses: { 200: json({ type: 'object' }), 404: error },
+      },
+    },
+    '/v1/lineage/datasets/{id}': {
+      get: {
+        summary: 'Downstream of a dataset version: later versions of its source, runs trained on it, the model versions they registered (with aliases and prediction counts)',
+        parameters: [datasetParam('id')],
+        responses: { 200: json({ type: 'object' }), 404: error },
+      },
+    },
+    '/v1/lineage/models/{name}/versions/{version}': {
+      get: {
+        summary: 'Lineage of a model version: dataset (and its parent), training run, status history, aliases, deployments, prediction counts',
+        parameters: [nameParam, versionParam],
+        responses: { 200: json({ type: 'object' }), 400: error, 404: error },
+      },
+    },
+    '/v1/lineage/models/{name}/versions/{version}/openlineage': {
+      get: {
+        summary: 'The same lineage as OpenLineage RunEvents (spec 2-0-2): the training run reads the dataset and writes the model version; each deployment reads the model version',
+        parameters: [nameParam, versionParam],
+        responses: { 200: json({ type: 'object', properties: { events: { type: 'array', items: { type: 'object' } } } }), 404: error },
       },
     },
     '/v1/runs': {
@@ -56,12 +98,36 @@ export const openApiDocument = {
       get: { summary: 'One training run', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), 404: error } },
     },
     '/v1/models': { get: { summary: 'Registered models', responses: { 200: json({ type: 'object', properties: { models: { type: 'array', items: ref('ModelSummary') } } }) } } },
-    '/v1/models/{name}': { get: { summary: 'A model with its versions, aliases and deployments', parameters: [nameParam], responses: { 200: json({ type: 'object' }), 404: error } } },
+    '/v1/models/{name}': { get: { summary: 'A model with its versions, aliases, deployments and the history of every status change (who, why)', parameters: [nameParam], responses: { 200: json({ type: 'object' }), 404: error } } },
     '/v1/models/{name}/versions/{version}': {
       get: {
-        summary: 'A model version with its lineage (dataset, run, artifact, code, deployments)',
-        parameters: [nameParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+        summary: 'A model version with its status history, aliases and lineage (dataset, run, artifact, code, deployments, prediction counts)',
+        parameters: [nameParam, versionParam],
         responses: { 200: json({ type: 'object' }), 400: error, 404: error },
+      },
+    },
+    '/v1/models/{name}/aliases/{alias}': {
+      put: {
+        summary: 'Point an alias (champion, challenger, staging, any lower-case name) at a version; `production` deploys it and takes only versions that were approved',
+        parameters: [nameParam, { name: 'alias', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,62}$' } }, idempotencyKey],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'integer', minimum: 1 }, ...actorFields } } } } },
+        responses: { 200: json({ type: 'object', properties: { name: { type: 'string' }, aliases: { type: 'object', additionalProperties: { type: 'integer' } } } }), 400: error, 404: error, 409: error },
+      },
+    },
+    '/v1/models/{name}/rollback': {
+      post: {
+        summary: 'Move production back to the version it held before (or `toVersion`), through the `rollback` workflow; this replica serves it before answering',
+        parameters: [nameParam, idempotencyKey],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { toVersion: { type: 'integer', minimum: 1 }, ...actorFields } } } } },
+        responses: { 200: json({ type: 'object', properties: { deployment: { type: 'object' }, workflowId: { type: 'string' }, uiUrl: { type: 'string' } } }), 400: error, 404: error, 409: error },
+      },
+    },
+    '/v1/models/{name}/versions/{version}/reproduce': {
+      post: {
+        summary: 'Train the version again from its lineage record (dataset version, spec, settings, seed, chosen strength) through the `reproduce` workflow and say whether the ONNX file is byte-identical',
+        parameters: [nameParam, versionParam, idempotencyKey],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { by: actorFields.by } } } } },
+        responses: { 200: json({ type: 'object', properties: { identical: { type: 'boolean' }, registeredDigest: { type: 'string' }, reproducedDigest: { type: 'string' }, datasetId: { type: 'string' }, l2: { type: 'number' }, trainMs: { type: 'integer' }, workflowId: { type: 'string' }, uiUrl: { type: 'string' } } }), 404: error, 409: error },
       },
     },
     '/v1/models/{name}/predict': {
