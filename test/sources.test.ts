@@ -8,12 +8,37 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPipelineActivities } from '../src/activities';
 import { readSource, redactUri, SourceError } from '../src/ingest/sources';
-import { toCanonicalCsv } from '../src/ml/csv';
+import { parseCsv, parseCsvStream, toCanonicalCsv } from '../src/ml/csv';
+import { parseJsonLines, parseJsonLinesStream } from '../src/ml/jsonl';
+import { createRng } from '../src/ml/random';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { getDataset } from '../src/store/datasets';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 
 const CSV = 'a,b,label\n1,x,yes\n2,y,no\n3.5,,yes\n';
+
+/**
+ * A CSV larger than several 1 MiB read chunks, with what chunk edges can break: quoted fields holding
+ * line breaks and quotes, multi-byte characters, CRLF line ends, and a column that turns from numbers
+ * to text only near the end (its early cells keep their spelling, e.g. "007").
+ */
+function awkwardCsv(rows: number): string {
+  const lines = ['id,zip,note,amount'];
+  for (let i = 0; i < rows; i++) {
+    const zip = i === rows - 3 ? 'SW1A 1AA' : String(i % 1000).padStart(5, '0');
+    const note = i % 7 === 0 ? `"line one\nline two, with ""quotes"" ${i}"` : i % 5 === 0 ? `naïve café ✓ ${i}` : `plain ${i}`;
+    lines.push(`${i},${zip},${note},${(i * 0.37).toFixed(2)}`);
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+async function* chunked(text: string, rng: () => number): AsyncIterable<string> {
+  for (let i = 0; i < text.length;) {
+    const size = 1 + Math.floor(rng() * 200);
+    yield text.slice(i, i + size);
+    i += size;
+  }
+}
 
 describe('data sources and ingestion', () => {
   let db: TestDatabase;
@@ -21,6 +46,7 @@ describe('data sources and ingestion', () => {
   let base: string;
   let dir: string;
   let statusFor500 = 500;
+  let largeCsv = '';
 
   before(async () => {
     db = await createTestDatabase();
@@ -36,6 +62,7 @@ describe('data sources and ingestion', () => {
     fs.writeFileSync(path.join(dir, 'nested.jsonl'), '{"a": 1}\n{"a": {"deep": true}}\n');
     server = http.createServer((req, res) => {
       if (req.url === '/data.csv') { res.writeHead(200); res.end(CSV); return; }
+      if (req.url === '/large.csv') { res.writeHead(200); res.end(largeCsv); return; }
       if (req.url === '/flaky.csv') { res.writeHead(statusFor500); res.end(); return; }
       if (req.url === '/api/customers?page=1') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ items: [{ a: 1, b: 'x', label: 'yes' }], next: '/api/customers?page=2' })); return; }
       if (req.url === '/api/customers?page=2') { res.writeHead(200, { link: '</api/customers?page=3>; rel="next"' }); res.end(JSON.stringify([{ a: 2, b: 'y', label: 'no' }])); return; }
@@ -111,6 +138,36 @@ describe('data sources and ingestion', () => {
     assert.deepEqual(table.columns.map((c) => c.name), ['a', 'label']);
     await assert.rejects(readSource({ uri: path.join(dir, 'latin1.csv') }), /latin1\.csv is not valid UTF-8 text/);
     await assert.rejects(readSource({ uri: path.join(dir, 'quote.csv') }), /malformed CSV: .*[Qq]uote/);
+  });
+
+  it('streams CSV and JSON Lines cut at any point into the same table as a whole read', async () => {
+    const text = awkwardCsv(300);
+    const whole = parseCsv(text);
+    assert.equal(whole.rowCount, 300);
+    const zip = whole.columns[1];
+    assert.ok(zip.kind === 'string' && zip.dictionary.includes('00007'), 'early cells keep their spelling after the column turns to text');
+    for (const seed of [1, 2, 3]) {
+      const rng = createRng(seed);
+      assert.deepEqual(await parseCsvStream(() => chunked(text, rng)), whole, `chunking ${seed}`);
+    }
+    const jsonl = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i, note: `é ${i}`, ...(i > 40 ? { late: 'x' } : {}) })).join('\r\n');
+    assert.deepEqual(await parseJsonLinesStream(chunked(jsonl, createRng(4))), parseJsonLines(jsonl));
+    await assert.rejects(parseCsvStream(() => chunked('a,b\n1,"never closed\n2,3\n', createRng(5))), /quoted field that opens on line 2 is never closed/);
+  });
+
+  it('reads a file larger than its read chunks, from disk and over http, without holding its text', async () => {
+    const text = awkwardCsv(60_000); // about 2.5 MiB: three 1 MiB chunks
+    assert.ok(Buffer.byteLength(text) > 2 * 1024 * 1024);
+    const file = path.join(dir, 'large.csv');
+    fs.writeFileSync(file, text);
+    largeCsv = text;
+    const expected = parseCsv(text);
+    const progress: number[] = [];
+    const fromFile = await readSource({ uri: file }, (p) => { if (p.bytes !== undefined) progress.push(p.bytes); });
+    assert.deepEqual(fromFile.table, expected);
+    assert.ok(progress.length >= 3 && progress.at(-1) === Buffer.byteLength(text), `progress ${progress}`);
+    assert.deepEqual((await readSource({ uri: `${base}/large.csv` })).table, expected);
+    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('mlops-download-')), [], 'the downloaded copy is removed');
   });
 
   it('never stores a password from a source URI', () => {

@@ -2,13 +2,19 @@
  * Reads a data source into a table: a CSV or JSON Lines file (path or file:// URL) or http(s) URL, or
  * the result of a SQL query against PostgreSQL. Errors say which source failed and whether retrying can help.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { TextDecoder } from 'node:util';
 import { Client } from 'pg';
 import Cursor from 'pg-cursor';
-import { CsvFormatError, parseCsv } from '../ml/csv';
-import { parseJsonLines, RecordCollector, recordsOf, RECORD_FIELDS } from '../ml/jsonl';
+import { CsvFormatError, parseCsvStream } from '../ml/csv';
+import { parseJsonLinesStream, RecordCollector, recordsOf, RECORD_FIELDS } from '../ml/jsonl';
 import { ColumnBuilder, Table } from '../ml/table';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
@@ -83,10 +89,13 @@ export function sourceKind(uri: string): SourceKind {
   return 'file';
 }
 
-/** Largest source we read into memory at once. */
+/** Largest JSON page we read into memory at once (CSV and JSON Lines are streamed, without a limit). */
 export const MAX_SOURCE_BYTES = 512 * 1024 * 1024;
+/** Bytes read from a file per chunk while streaming. */
+const CHUNK_BYTES = 1 << 20;
 
-async function readFileSource(uri: string): Promise<string> {
+/** The local path of a file source, checked to exist and be a file. */
+async function localFile(uri: string): Promise<{ file: string; size: number }> {
   const file = uri.startsWith('file://') ? fileURLToPath(uri) : path.resolve(uri);
   let stat;
   try {
@@ -95,8 +104,56 @@ async function readFileSource(uri: string): Promise<string> {
     throw new SourceError(`data file not found: ${file}`, false);
   }
   if (!stat.isFile()) throw new SourceError(`data path is not a file: ${file}`, false);
-  if (stat.size > MAX_SOURCE_BYTES) throw new SourceError(`data file is ${stat.size} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
+  return { file, size: stat.size };
+}
+
+async function readFileSource(uri: string): Promise<string> {
+  const { file, size } = await localFile(uri);
+  if (size > MAX_SOURCE_BYTES) throw new SourceError(`data file is ${size} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
   return decodeUtf8(await fs.readFile(file), file);
+}
+
+/** A file's text in chunks, decoded strictly as UTF-8 (a multi-byte character may span chunks). */
+async function* textChunks(file: string, source: string, onBytes?: (bytes: number) => void): AsyncIterable<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let read = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    yield decodeChunk(decoder, chunk, source);
+    onBytes?.(read);
+  }
+  yield decodeChunk(decoder, undefined, source);
+}
+
+function decodeChunk(decoder: TextDecoder, chunk: Buffer | undefined, source: string): string {
+  try {
+    return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+  } catch {
+    throw new CsvFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+  }
+}
+
+/**
+ * Downloads an http(s) source to a temporary file (streamed, never whole in memory) and hands its path
+ * to `use`; the file is removed afterwards. A second pass over the data (see parseCsvStream) reads the
+ * file again instead of downloading again.
+ */
+async function withDownload<T>(uri: string, use: (file: string) => Promise<T>, onBytes?: (bytes: number) => void): Promise<T> {
+  const response = await fetchResponse(uri);
+  const file = path.join(os.tmpdir(), `mlops-download-${randomBytes(8).toString('hex')}`);
+  try {
+    try {
+      let received = 0;
+      const counted = Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream<Uint8Array>);
+      counted.on('data', (chunk: Buffer) => { received += chunk.length; onBytes?.(received); });
+      await pipeline(counted, createWriteStream(file));
+    } catch (err) {
+      throw new SourceError(`could not download ${uri}: ${(err as Error).message}`, true);
+    }
+    return await use(file);
+  } finally {
+    await fs.rm(file, { force: true });
+  }
 }
 
 /** Decodes UTF-8 strictly: bytes in another encoding are an error, not silently replaced characters. */
@@ -108,12 +165,8 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
   }
 }
 
-async function readHttpSource(uri: string): Promise<string> {
-  return (await fetchText(uri)).text;
-}
-
-/** GETs a URL as UTF-8 text, with its Link header; says whether a failure is worth retrying. */
-async function fetchText(uri: string): Promise<{ text: string; link: string | null }> {
+/** GETs a URL; says whether a failure is worth retrying. */
+async function fetchResponse(uri: string): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(uri, { signal: AbortSignal.timeout(120_000) });
@@ -125,6 +178,12 @@ async function fetchText(uri: string): Promise<{ text: string; link: string | nu
     const retryable = response.status >= 500 || response.status === 429;
     throw new SourceError(`fetching ${uri} answered HTTP ${response.status}`, retryable);
   }
+  return response;
+}
+
+/** GETs a URL as UTF-8 text (one JSON page), with its Link header. */
+async function fetchText(uri: string): Promise<{ text: string; link: string | null }> {
+  const response = await fetchResponse(uri);
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > MAX_SOURCE_BYTES) throw new SourceError(`${uri} is ${declared} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
   return { text: decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri), link: response.headers.get('link') };
@@ -180,11 +239,16 @@ export async function readSource(source: DataSource, onProgress?: (p: Progress) 
   if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query, onProgress) };
   const format = source.format ?? formatOf(source.uri);
   if (format === 'json') return { kind, table: await readJsonSource(source.uri, onProgress) };
-  const text = kind === 'http' ? await readHttpSource(source.uri) : await readFileSource(source.uri);
-  onProgress?.({ bytes: text.length });
-  const table = format === 'jsonl' ? parseJsonLines(text) : parseCsv(text);
-  onProgress?.({ rows: table.rowCount, bytes: text.length });
-  return { kind, table };
+  // CSV and JSON Lines stream from the file (or a downloaded copy) into the columns
+  const parse = async (file: string, size: number): Promise<Table> => {
+    const chunks = () => textChunks(file, source.uri, (bytes) => onProgress?.({ bytes }));
+    const table = format === 'jsonl' ? await parseJsonLinesStream(chunks()) : await parseCsvStream(chunks);
+    onProgress?.({ rows: table.rowCount, bytes: size });
+    return table;
+  };
+  if (kind === 'http') return { kind, table: await withDownload(source.uri, async (file) => parse(file, (await fs.stat(file)).size), (bytes) => onProgress?.({ bytes })) };
+  const { file, size } = await localFile(source.uri);
+  return { kind, table: await parse(file, size) };
 }
 
 /** The format a path or URL's extension names (ignoring any query string): JSON Lines, JSON, else CSV. */
