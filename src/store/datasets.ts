@@ -15,22 +15,28 @@ export interface DatasetVersion {
   columns: DatasetColumn[];
   byteSize: number;
   statistics: ColumnStatistics[];
-  /** The version this source held before (DVC-like history of one data path), if any. */
+  /** The version its source held before it was first read (DVC-like history of one data path), if any. */
   parentId: string | null;
   createdAt: string;
 }
 
 /**
- * Records a dataset version; recording the same content again changes nothing. Its parent is the
- * latest other version read from the same source, so a path's versions form a chain.
+ * Records a dataset version read from a source; recording the same content again adds nothing but the
+ * fact that this source held it. A new version's parent is the version last read from the same source,
+ * so each path's versions form a chain (content seen before keeps its first parent: versions are immutable).
  */
 export async function saveDataset(pool: Pool, d: Omit<DatasetVersion, 'createdAt' | 'parentId'>): Promise<void> {
   await pool.query(
     `INSERT INTO datasets (id, source_uri, source_kind, row_count, columns, byte_size, statistics, parent_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7,
-             (SELECT id FROM datasets WHERE source_uri = $2 AND id <> $1 ORDER BY created_at DESC, id LIMIT 1))
+             (SELECT dataset_id FROM dataset_ingestions WHERE source_uri = $2 AND dataset_id <> $1 ORDER BY last_at DESC, dataset_id LIMIT 1))
      ON CONFLICT (id) DO NOTHING`,
     [d.id, d.sourceUri, d.sourceKind, d.rowCount, JSON.stringify(d.columns), d.byteSize, JSON.stringify(d.statistics)],
+  );
+  await pool.query(
+    `INSERT INTO dataset_ingestions (source_uri, dataset_id) VALUES ($1, $2)
+     ON CONFLICT (source_uri, dataset_id) DO UPDATE SET last_at = now()`,
+    [d.sourceUri, d.id],
   );
 }
 
@@ -43,13 +49,17 @@ export async function getDataset(pool: Pool, id: string): Promise<DatasetVersion
   return rows[0] && toDataset(rows[0]);
 }
 
-/** Dataset versions newest first, without their statistics (ask for one version to get them). */
+/**
+ * Dataset versions newest first, without their statistics (ask for one version to get them); with a
+ * source, the versions that source held, most recently read first.
+ */
 export async function listDatasets(pool: Pool, o: { source?: string; limit?: number } = {}): Promise<Omit<DatasetVersion, 'statistics'>[]> {
-  const { rows } = await pool.query(
-    `SELECT id, source_uri, source_kind, row_count, columns, byte_size, parent_id, created_at, '[]'::jsonb AS statistics FROM datasets
-      WHERE ($1::text IS NULL OR source_uri = $1) ORDER BY created_at DESC, id LIMIT $2`,
-    [o.source ?? null, o.limit ?? 100],
-  );
+  const columns = `d.id, d.source_uri, d.source_kind, d.row_count, d.columns, d.byte_size, d.parent_id, d.created_at, '[]'::jsonb AS statistics`;
+  const { rows } = o.source
+    ? await pool.query(
+      `SELECT ${columns} FROM datasets d JOIN dataset_ingestions i ON i.dataset_id = d.id
+        WHERE i.source_uri = $1 ORDER BY i.last_at DESC, d.id LIMIT $2`, [o.source, o.limit ?? 100])
+    : await pool.query(`SELECT ${columns} FROM datasets d ORDER BY d.created_at DESC, d.id LIMIT $1`, [o.limit ?? 100]);
   return rows.map((r) => { const { statistics: _s, ...rest } = toDataset(r); return rest; });
 }
 

@@ -166,6 +166,21 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'which source each dataset version was read from, and when',
+    sql: `
+      -- identical content from two sources is one dataset version; this keeps each source's history
+      CREATE TABLE dataset_ingestions (
+        source_uri    text NOT NULL,
+        dataset_id    text NOT NULL REFERENCES datasets(id),
+        first_at      timestamptz NOT NULL DEFAULT now(),
+        last_at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source_uri, dataset_id)
+      );
+      INSERT INTO dataset_ingestions (source_uri, dataset_id, first_at, last_at) SELECT source_uri, id, created_at, created_at FROM datasets;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;
