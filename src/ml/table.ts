@@ -100,9 +100,17 @@ export class ColumnBuilder {
   }
 
   build(): Column {
-    if (this.numbers) return { name: this.name, kind: 'number', values: this.numbers.slice(0, this.length) };
-    return { name: this.name, kind: 'string', codes: this.codes!.slice(0, this.length), dictionary: this.dictionary };
+    if (this.numbers) return { name: this.name, kind: 'number', values: fitted(this.numbers, this.length) };
+    return { name: this.name, kind: 'string', codes: fitted(this.codes!, this.length), dictionary: this.dictionary };
   }
+}
+
+/**
+ * The first `length` cells: a view when little capacity is unused (no copy of a large column at its
+ * peak), else a compact copy.
+ */
+function fitted<T extends Float64Array | Int32Array>(array: T, length: number): T {
+  return (length >= array.length * 0.75 ? array.subarray(0, length) : array.slice(0, length)) as T;
 }
 
 function grow<T extends Float64Array | Int32Array>(array: T): T {
