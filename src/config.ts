@@ -40,6 +40,8 @@ const schema = z.object({
   MLOPS_MAX_BODY: z.string().default('2mb'),
   /** Most instances in one predict call. */
   MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
+  /** Seconds a replaced version stays loaded in each API replica, for an instant rollback. */
+  MLOPS_KEEP_PREVIOUS_SECONDS: z.coerce.number().min(0).default(300),
   /** Commit the code was built from, recorded with every model version. */
   MLOPS_CODE_VERSION: optionalString,
   /** S3-compatible artifact store: setting the bucket switches it on (default: a folder in the data dir). */
@@ -71,7 +73,7 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; adminKey?: string };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; keepPreviousMs: number; adminKey?: string };
   codeVersion?: string;
   /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
   artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
@@ -113,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: (e.MLOPS_API_URL ?? `http://127.0.0.1:${e.MLOPS_API_PORT}`).replace(/\/$/, ''),
       maxBody: e.MLOPS_MAX_BODY,
       maxBatch: e.MLOPS_MAX_BATCH,
+      keepPreviousMs: e.MLOPS_KEEP_PREVIOUS_SECONDS * 1000,
       adminKey: e.MLOPS_ADMIN_KEY,
     },
     codeVersion: e.MLOPS_CODE_VERSION,

@@ -27,6 +27,7 @@ import { recordEvaluation, recordTraining, recordTrial, TuningTrial } from '../s
 import * as registry from '../store/registry';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
+import { buildSmokeSample } from '../serving/smoke';
 import { trainInThread, TrainingJob } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary, SliceMetrics } from '../workflows/definitions';
 
@@ -266,20 +267,24 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison; smokeDigest?: string }> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
       const data = targetSplit(table, input);
       ctx.heartbeat({ phase: 'scoring' });
-      const { metrics, confusion, slices } = await scoreOnnx(await artifacts.get(input.onnxDigest), layoutOf(input), table, data, input.sliceBy);
+      const onnx = await artifacts.get(input.onnxDigest);
+      const { metrics, confusion, slices } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy);
+      // a few test rows and what the file answers for them: every replica replays them before serving it
+      const signature: registry.ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
+      const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
       ctx.heartbeat({ phase: 'champion' });
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
-      if (!production) return { metrics, confusion, slices };
+      if (!production) return { metrics, confusion, slices, smokeDigest };
       const sig = production.signature;
-      const skip = (why: string) => ({ metrics, confusion, slices, champion: { version: production.version, skipped: why } });
+      const skip = (why: string) => ({ metrics, confusion, slices, smokeDigest, champion: { version: production.version, skipped: why } });
       const championTask = sig.task ?? 'binary';
       if (championTask !== data.task) return skip(`it solves a ${championTask} task, this run a ${data.task} one`);
       const layout = layoutOf(sig);
@@ -288,7 +293,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not columns of this dataset with the same type`);
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
       const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), layout, table, data);
-      return { metrics, confusion, slices, champion: { version: production.version, metrics: champion.metrics } };
+      return { metrics, confusion, slices, smokeDigest, champion: { version: production.version, metrics: champion.metrics } };
     },
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */

@@ -84,6 +84,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   }));
   app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
+  app.get('/metrics', route(async (_req, res) => {
+    res.type(models.metrics.contentType).send(await models.metrics.metrics());
+  }));
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApiDocument as unknown as swaggerUi.JsonObject));
 
   app.post('/v1/pipelines', route(async (req, res) => {
@@ -222,7 +225,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
     }
-    res.json(await models.predict(name, (req.body as { instances?: unknown }).instances));
+    res.json(await models.predict(name, (req.body as { instances?: unknown }).instances, req.get('X-Routing-Key') ?? undefined));
   }));
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));

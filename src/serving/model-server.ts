@@ -1,92 +1,109 @@
 /**
- * Serves production models. Keeps one onnxruntime session per (model, version), follows the
- * `production` alias through Postgres LISTEN/NOTIFY with polling as the fallback (the embedded store
- * delivers no notifications across connections), and checks every request against the signature.
+ * Serves models. Per model it routes between production (stable) and at most one other version: a
+ * canary that answers a share of requests (sticky per routing key), or a shadow that scores a share of
+ * them beside production without answering. Routing follows the registry through Postgres LISTEN/NOTIFY
+ * with polling as the fallback (the embedded store delivers no notifications across connections).
+ *
+ * A version takes traffic only after its smoke test passes on this replica; one that fails leaves the
+ * previous routing in place. A replaced version stays loaded for `keepPreviousMs`, so rolling back to it
+ * is a pointer swap. Every answer is timed and counted (Prometheus, and short windows in the store for
+ * rollout analysis) and logged with an id for feedback, all off the request's path.
  */
+import { randomUUID } from 'node:crypto';
 import { Pool, PoolClient } from 'pg';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { binIndex } from '../ml/drift';
+import { quantileSorted } from '../ml/statistics';
 import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
-import { DEPLOYMENTS_CHANNEL, listProductionVersions, ModelSignature } from '../store/registry';
-import { Feeds, feedsFor, layoutOf } from './feeds';
+import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ModelSignature, ServableVersion } from '../store/registry';
+import { listRoutes, RouteMode } from '../store/rollouts';
+import { Feeds } from './feeds';
+import { instancesToFeeds } from './instances';
 import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
 import { PredictionCounter } from './prediction-counter';
+import { PredictionLog } from './prediction-log';
+import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
+import { smokeProblem, SmokeSample } from './smoke';
 
-interface LoadedModel {
+interface LoadedVersion {
   name: string;
   version: number;
   digest: string;
   signature: ModelSignature;
   session: Session;
+  smoke?: SmokeSample;
 }
 
-/** A classifier's answer (label and class probabilities) or a regressor's (value). */
-export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };
+interface Routing {
+  stable: LoadedVersion;
+  candidate?: { loaded: LoadedVersion; mode: RouteMode; percent: number };
+  /** Output bin edges (from production), shared by both versions so their distributions compare. */
+  edges: number[];
+}
+
+/** A classifier's answer (label and class probabilities) or a regressor's (value), with its id for feedback. */
+export type Prediction = { id: string; label: string; probabilities: Record<string, number> } | { id: string; value: number };
 
 export interface ModelServerOptions {
   pollIntervalMs?: number;
   maxBatch: number;
   /** How often prediction counts are written to the registry (default 5 s). */
   countFlushMs?: number;
+  /** How long a replaced version stays loaded for an instant rollback (default 5 minutes). */
+  keepPreviousMs?: number;
+  /** Name of this replica in serving statistics. */
+  replica?: string;
+  /** Keep every prediction (input and answer) for feedback and drift (default on). */
+  logPredictions?: boolean;
+  log?: (line: string) => void;
 }
 
-const MAX_REPORTED_PROBLEMS = 20;
+const BINARY_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const key = (name: string, version: number) => `${name}@${version}`;
 
-/** Turns JSON instances into the model's input tensors, or explains every problem (up to 20). */
-export function instancesToFeeds(instances: unknown, signature: ModelSignature, maxBatch: number): { feeds: Feeds; rows: number } {
-  if (!Array.isArray(instances)) throw new ApiError('invalid_request', '"instances" must be an array of objects, one per row');
-  if (instances.length === 0) throw new ApiError('invalid_request', '"instances" is empty; send at least one row');
-  if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
-  const layout = layoutOf(signature);
-  const features = [...layout.numeric, ...layout.categorical];
-  const dn = layout.numeric.length;
-  const known = new Set([...features, ...(signature.unused ?? [])]);
-  const numeric = new Float32Array(instances.length * dn);
-  const categorical = layout.categorical.map(() => new Array<string>(instances.length).fill(''));
-  const problems: string[] = [];
-  for (let i = 0; i < instances.length && problems.length < MAX_REPORTED_PROBLEMS; i++) {
-    const row = instances[i];
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      problems.push(`instances[${i}] must be an object mapping feature names to values`);
-      continue;
-    }
-    const record = row as Record<string, unknown>;
-    const missing = features.filter((f) => !(f in record));
-    if (missing.length > 0) problems.push(`instances[${i}] is missing feature(s): ${missing.join(', ')}`);
-    const extra = Object.keys(record).filter((k) => !known.has(k));
-    if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')} (the model takes ${features.join(', ')})`);
-    layout.numeric.forEach((name, j) => {
-      const value = record[name];
-      if (value === null) numeric[i * dn + j] = NaN; // missing: imputed inside the model
-      else if (typeof value === 'number' && Number.isFinite(value)) numeric[i * dn + j] = value;
-      else if (value !== undefined) problems.push(`instances[${i}].${name} must be a number or null, got ${typeof value === 'number' ? String(value) : typeof value}`);
-    });
-    layout.categorical.forEach((name, j) => {
-      const value = record[name];
-      if (typeof value === 'string') categorical[j][i] = value.trim();
-      else if (typeof value === 'number' && Number.isFinite(value)) categorical[j][i] = String(value);
-      else if (value !== null && value !== undefined) problems.push(`instances[${i}].${name} must be a string (a category) or null, got ${typeof value}`);
-    });
-  }
-  if (problems.length > 0) throw new ApiError('invalid_request', `invalid instances: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, { problems });
-  return { feeds: feedsFor(layout, instances.length, numeric, categorical), rows: instances.length };
+/** FNV-1a: a stable hash of a routing key, so one user always lands on the same side of a split. */
+function stableShare(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return ((h >>> 0) % 10_000) / 100;
 }
 
 export class ModelServer {
-  private models = new Map<string, LoadedModel>();
+  private loaded = new Map<string, LoadedVersion>();
+  private routing = new Map<string, Routing>();
+  /** When a loaded version stopped being routed to; released after keepPreviousMs. */
+  private retiredAt = new Map<string, number>();
+  /** Versions whose smoke test failed here, by digest: not tried again. */
+  private refused = new Map<string, string>();
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
-  private readonly counter: PredictionCounter;
   private timer: NodeJS.Timeout | undefined;
   private listener: PoolClient | undefined;
   private stopped = false;
+  private readonly counter: PredictionCounter;
+  private readonly stats: ServingStats;
+  private readonly predictionLog: PredictionLog;
+  readonly metrics = new Registry();
+  private readonly requestsTotal = new Counter({ name: 'mlops_predict_requests_total', help: 'Predict requests answered by a model version, by outcome', labelNames: ['model', 'version', 'outcome'], registers: [this.metrics] });
+  private readonly latency = new Histogram({ name: 'mlops_predict_latency_seconds', help: 'Time to validate, route, run and format a predict request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_MS.map((ms) => ms / 1000), registers: [this.metrics] });
+  private readonly batchRows = new Histogram({ name: 'mlops_predict_batch_rows', help: 'Rows per predict request', labelNames: ['model', 'version'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.metrics] });
+  private readonly share = new Gauge({ name: 'mlops_traffic_share_percent', help: 'Share of requests routed to a version (shadow: share mirrored)', labelNames: ['model', 'version', 'role'], registers: [this.metrics] });
+  private readonly shadowRows = new Counter({ name: 'mlops_shadow_rows_total', help: 'Rows scored by a shadow version, by agreement with production', labelNames: ['model', 'version', 'agreed'], registers: [this.metrics] });
 
   constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {
     this.counter = new PredictionCounter(pool, options.countFlushMs);
+    this.stats = new ServingStats(pool, options.replica ?? `replica-${process.pid}`);
+    this.predictionLog = new PredictionLog(pool);
+    const log = this.predictionLog;
+    new Gauge({ name: 'mlops_prediction_log_dropped', help: 'Predictions not logged because the log fell behind', registers: [this.metrics], collect() { this.set(log.dropped); } });
   }
 
   async start(): Promise<void> {
     await this.refresh();
     this.counter.start();
+    this.stats.start();
+    if (this.options.logPredictions !== false) this.predictionLog.start();
     try {
       this.listener = await this.pool.connect();
       this.listener.on('notification', () => void this.refresh().catch(() => undefined));
@@ -104,19 +121,20 @@ export class ModelServer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.counter.stop();
+    await Promise.all([this.counter.stop(), this.stats.stop(), this.predictionLog.stop()]);
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${DEPLOYMENTS_CHANNEL}`).catch(() => undefined);
       this.listener.release(true);
     }
     await this.refreshing?.catch(() => undefined);
-    for (const m of this.models.values()) await m.session.release().catch(() => undefined);
-    this.models.clear();
+    for (const m of this.loaded.values()) await m.session.release().catch(() => undefined);
+    this.loaded.clear();
+    this.routing.clear();
   }
 
   /**
-   * Reloads the routing table from the registry. A reload already running may have read the registry
-   * before the change the caller knows of, so the caller gets the next one; callers meanwhile share it.
+   * Reloads routing from the registry. A reload already running may have read the registry before the
+   * change the caller knows of, so the caller gets the next one; callers meanwhile share it.
    */
   refresh(): Promise<void> {
     if (!this.refreshing) {
@@ -127,61 +145,218 @@ export class ModelServer {
     return this.queued;
   }
 
-  /** Writes the prediction counts now (they are otherwise written every few seconds). */
-  flushCounts(): Promise<void> {
-    return this.counter.flush();
+  /** Writes counts, statistics and the prediction log now (they are otherwise written every second or so). */
+  async flush(): Promise<void> {
+    await Promise.all([this.counter.flush(), this.stats.flush(true), this.predictionLog.flush()]);
+  }
+
+  /** Loads and smoke-tests a version, or returns why it cannot serve. */
+  private async load(v: ServableVersion): Promise<LoadedVersion | string> {
+    const existing = this.loaded.get(key(v.modelName, v.version));
+    if (existing && existing.digest === v.onnxDigest) return existing;
+    const known = this.refused.get(v.onnxDigest);
+    if (known) return known;
+    let session: Session;
+    try {
+      session = await createSession(await this.artifacts.get(v.onnxDigest));
+    } catch (err) {
+      return this.refuse(v, `its ONNX file does not load: ${(err as Error).message.split('\n')[0]}`);
+    }
+    let smoke: SmokeSample | undefined;
+    if (v.smokeDigest) {
+      try {
+        smoke = JSON.parse((await this.artifacts.get(v.smokeDigest)).toString('utf8')) as SmokeSample;
+      } catch (err) {
+        await session.release();
+        return `its smoke-test rows cannot be read: ${(err as Error).message}`;
+      }
+    }
+    const problem = await smokeProblem(session, v.signature, smoke);
+    if (problem) { await session.release(); return this.refuse(v, problem); }
+    const loaded = { name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session, smoke };
+    this.loaded.set(key(v.modelName, v.version), loaded);
+    return loaded;
+  }
+
+  private refuse(v: ServableVersion, why: string): string {
+    const message = `version ${v.version} of "${v.modelName}" failed its smoke test and takes no traffic: ${why}`;
+    this.refused.set(v.onnxDigest, message);
+    this.options.log?.(message);
+    return message;
   }
 
   private async reload(): Promise<void> {
-    const production = await listProductionVersions(this.pool);
+    const [production, routes] = await Promise.all([listProductionVersions(this.pool), listRoutes(this.pool)]);
+    const next = new Map<string, Routing>();
     for (const p of production) {
-      const current = this.models.get(p.modelName);
-      if (current && current.version === p.version && current.digest === p.onnxDigest) continue;
-      const session = await createSession(await this.artifacts.get(p.onnxDigest));
-      if (this.stopped) { await session.release(); return; }
-      this.models.set(p.modelName, { name: p.modelName, version: p.version, digest: p.onnxDigest, signature: p.signature, session });
-      // Requests already running on the old session finish first; release it a little later.
-      if (current) setTimeout(() => void current.session.release().catch(() => undefined), 30_000).unref();
+      if (this.stopped) return;
+      const current = this.routing.get(p.modelName);
+      let stable = await this.load(p);
+      // a version that fails its smoke test never replaces one that serves
+      if (typeof stable === 'string') { if (!current) continue; stable = current.stable; }
+      const routing: Routing = { stable, edges: this.edgesOf(stable) };
+      const route = routes.find((r) => r.modelName === p.modelName);
+      if (route && route.version !== stable.version) {
+        const info = await getServableVersion(this.pool, p.modelName, route.version);
+        const candidate = info ? await this.load(info) : undefined;
+        if (candidate && typeof candidate !== 'string') routing.candidate = { loaded: candidate, mode: route.mode, percent: route.percent };
+      }
+      next.set(p.modelName, routing);
+    }
+    if (this.stopped) return;
+    this.routing = next;
+    this.share.reset();
+    for (const r of next.values()) {
+      const canary = r.candidate?.mode === 'canary' ? r.candidate.percent : 0;
+      this.share.set({ model: r.stable.name, version: String(r.stable.version), role: 'production' }, 100 - canary);
+      if (r.candidate) this.share.set({ model: r.stable.name, version: String(r.candidate.loaded.version), role: r.candidate.mode }, r.candidate.percent);
+    }
+    this.retireUnused();
+  }
+
+  /** Releases versions no route uses once they have been idle for keepPreviousMs. */
+  private retireUnused(): void {
+    const used = new Set<string>();
+    for (const r of this.routing.values()) {
+      used.add(key(r.stable.name, r.stable.version));
+      if (r.candidate) used.add(key(r.candidate.loaded.name, r.candidate.loaded.version));
+    }
+    const now = Date.now();
+    for (const [k, loaded] of this.loaded) {
+      if (used.has(k)) { this.retiredAt.delete(k); continue; }
+      const since = this.retiredAt.get(k) ?? now;
+      this.retiredAt.set(k, since);
+      if (now - since >= (this.options.keepPreviousMs ?? 300_000)) {
+        this.loaded.delete(k);
+        this.retiredAt.delete(k);
+        // requests already running on it finish first
+        setTimeout(() => void loaded.session.release().catch(() => undefined), 30_000).unref();
+      }
     }
   }
 
-  /** The served version of a model, reloading once if it is not known yet (just deployed). */
-  async resolve(name: string): Promise<LoadedModel> {
-    let model = this.models.get(name);
-    if (!model) {
+  /** Output bins: classifiers by probability (binary) or class; regressors by deciles of the smoke outputs. */
+  private edgesOf(v: LoadedVersion): number[] {
+    if (v.signature.task === 'regression') {
+      const values = (v.smoke?.outputs ?? []).map((o) => o[0]).sort((a, b) => a - b);
+      return values.length ? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((q) => quantileSorted(values, q)) : [];
+    }
+    return v.signature.classes.length === 2 ? BINARY_EDGES : [];
+  }
+
+  private async routingOf(name: string): Promise<Routing> {
+    let routing = this.routing.get(name);
+    if (!routing) {
       await this.refresh();
-      model = this.models.get(name);
+      routing = this.routing.get(name);
     }
-    if (!model) throw new ApiError('not_found', `model "${name}" has no deployed version`);
-    return model;
+    if (!routing) throw new ApiError('not_found', `model "${name}" has no deployed version`);
+    return routing;
   }
 
-  served(): { name: string; version: number; digest: string }[] {
-    return [...this.models.values()].map((m) => ({ name: m.name, version: m.version, digest: m.digest }));
+  served(): { name: string; version: number; digest: string; candidate?: { version: number; mode: RouteMode; percent: number } }[] {
+    return [...this.routing.values()].map((r) => ({
+      name: r.stable.name, version: r.stable.version, digest: r.stable.digest,
+      ...(r.candidate ? { candidate: { version: r.candidate.loaded.version, mode: r.candidate.mode, percent: r.candidate.percent } } : {}),
+    }));
   }
 
-  async predict(name: string, instances: unknown): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {
-    const model = await this.resolve(name);
-    const { feeds, rows } = instancesToFeeds(instances, model.signature, this.options.maxBatch);
+  /** True while a version is loaded here (serving, or kept for an instant rollback). */
+  isLoaded(name: string, version: number): boolean {
+    return this.loaded.has(key(name, version));
+  }
+
+  async predict(name: string, instances: unknown, routingKey?: string): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {
+    const routing = await this.routingOf(name);
+    const candidate = routing.candidate;
+    const toCandidate = candidate?.mode === 'canary' && (routingKey !== undefined ? stableShare(routingKey) : Math.random() * 100) < candidate.percent;
+    const chosen = toCandidate ? candidate!.loaded : routing.stable;
+    const { feeds, rows } = instancesToFeeds(instances, chosen.signature, this.options.maxBatch);
+    const started = performance.now();
+    let outputs: Float32Array | Float64Array;
+    let width: number;
+    try {
+      ({ outputs, width } = await this.run(chosen, feeds));
+    } catch (err) {
+      this.stats.error(name, chosen.version);
+      this.requestsTotal.inc({ model: name, version: String(chosen.version), outcome: 'error' });
+      this.options.log?.(`inference failed on ${name}@${chosen.version}: ${(err as Error).message}`);
+      throw new ApiError('internal', `model "${name}" version ${chosen.version} failed to answer`);
+    }
+    const predictions = this.format(chosen, outputs, width, rows);
+    const ms = performance.now() - started;
+    const version = String(chosen.version);
+    this.requestsTotal.inc({ model: name, version, outcome: 'ok' });
+    this.latency.observe({ model: name, version }, ms / 1000);
+    this.batchRows.observe({ model: name, version }, rows);
+    this.stats.request(name, chosen.version, ms, this.bins(routing, chosen, outputs, width, rows));
+    this.counter.add(name, chosen.version, rows);
+    if (this.options.logPredictions !== false) {
+      const list = instances as unknown[];
+      predictions.forEach((p, i) => { const { id, ...output } = p; this.predictionLog.add({ id, model: name, version: chosen.version, instance: list[i], output }); });
+    }
+    if (candidate?.mode === 'shadow' && Math.random() * 100 < candidate.percent) {
+      setImmediate(() => void this.shadow(routing, candidate.loaded, instances as unknown[], predictions).catch(() => undefined));
+    }
+    return { predictions, model: { name, version: chosen.version } };
+  }
+
+  private async run(v: LoadedVersion, feeds: Feeds): Promise<{ outputs: Float32Array | Float64Array; width: number }> {
+    if (v.signature.task === 'regression') return { outputs: await runRegressor(v.session, feeds), width: 1 };
+    const { probabilities, classes } = await runClassifier(v.session, feeds);
+    return { outputs: probabilities, width: classes };
+  }
+
+  private format(v: LoadedVersion, outputs: Float32Array | Float64Array, width: number, rows: number): Prediction[] {
     const predictions: Prediction[] = [];
-    if (model.signature.task === 'regression') {
-      const values = await runRegressor(model.session, feeds);
-      for (let i = 0; i < rows; i++) predictions.push({ value: values[i] });
-      this.counter.add(model.name, model.version, rows);
-      return { predictions, model: { name: model.name, version: model.version } };
+    if (v.signature.task === 'regression') {
+      for (let i = 0; i < rows; i++) predictions.push({ id: randomUUID(), value: outputs[i] });
+      return predictions;
     }
-    const { probabilities, classes } = await runClassifier(model.session, feeds);
-    const labels = model.signature.classes;
+    const labels = v.signature.classes;
     for (let i = 0; i < rows; i++) {
       const probs: Record<string, number> = {};
       let best = 0;
-      for (let k = 0; k < classes; k++) {
-        probs[labels[k]] = probabilities[i * classes + k];
-        if (probabilities[i * classes + k] >= probabilities[i * classes + best]) best = k; // ties go to the later class, as in evaluation
+      for (let k = 0; k < width; k++) {
+        probs[labels[k]] = outputs[i * width + k];
+        if (outputs[i * width + k] >= outputs[i * width + best]) best = k; // ties go to the later class, as in evaluation
       }
-      predictions.push({ label: labels[best], probabilities: probs });
+      predictions.push({ id: randomUUID(), label: labels[best], probabilities: probs });
     }
-    this.counter.add(model.name, model.version, rows);
-    return { predictions, model: { name: model.name, version: model.version } };
+    return predictions;
+  }
+
+  /** Output bin per row, with production's edges so both versions' distributions compare. */
+  private bins(routing: Routing, v: LoadedVersion, outputs: Float32Array | Float64Array, width: number, rows: number): number[] {
+    const bins = new Array<number>(rows);
+    for (let i = 0; i < rows; i++) {
+      if (v.signature.task === 'regression') bins[i] = binIndex(routing.edges, outputs[i]);
+      else if (width === 2) bins[i] = binIndex(routing.edges, outputs[i * 2 + 1]);
+      else {
+        let best = 0;
+        for (let k = 1; k < width; k++) if (outputs[i * width + k] > outputs[i * width + best]) best = k;
+        bins[i] = best;
+      }
+    }
+    return bins;
+  }
+
+  /** Scores mirrored rows with the shadow version and records how often it agrees with production. */
+  private async shadow(routing: Routing, v: LoadedVersion, instances: unknown[], answered: Prediction[]): Promise<void> {
+    const { feeds, rows } = instancesToFeeds(instances, v.signature, this.options.maxBatch);
+    const started = performance.now();
+    const { outputs, width } = await this.run(v, feeds);
+    const ms = performance.now() - started;
+    const mine = this.format(v, outputs, width, rows);
+    let agreed = 0;
+    mine.forEach((p, i) => {
+      const theirs = answered[i];
+      if ('label' in p && 'label' in theirs) agreed += p.label === theirs.label ? 1 : 0;
+      else if ('value' in p && 'value' in theirs) agreed += Math.abs(p.value - theirs.value) <= 0.01 * Math.max(1, Math.abs(theirs.value)) ? 1 : 0;
+    });
+    this.stats.request(routing.stable.name, v.version, ms, this.bins(routing, v, outputs, width, rows));
+    this.stats.shadow(routing.stable.name, v.version, rows, agreed);
+    this.shadowRows.inc({ model: routing.stable.name, version: String(v.version), agreed: 'true' }, agreed);
+    this.shadowRows.inc({ model: routing.stable.name, version: String(v.version), agreed: 'false' }, rows - agreed);
   }
 }

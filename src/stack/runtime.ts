@@ -3,6 +3,8 @@
  * configured to use existing ones, the stores, the worker and the API. `mlops up` runs all of them;
  * `mlops worker` and `mlops api` run one each against the configured (or default local) services.
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -142,7 +144,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });

@@ -181,6 +181,66 @@ const MIGRATIONS: Migration[] = [
       INSERT INTO dataset_ingestions (source_uri, dataset_id, first_at, last_at) SELECT source_uri, id, created_at, created_at FROM datasets;
     `,
   },
+  {
+    version: 8,
+    name: 'traffic routes, rollouts, serving statistics, prediction log and feedback',
+    sql: `
+      -- a second version beside production: a canary taking a share of requests, or a shadow mirrored to
+      CREATE TABLE model_routes (
+        model_name    text PRIMARY KEY REFERENCES registered_models(name),
+        version       integer NOT NULL,
+        mode          text NOT NULL CHECK (mode IN ('canary', 'shadow')),
+        percent       double precision NOT NULL CHECK (percent >= 0 AND percent <= 100),
+        rollout_id    text NOT NULL,
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version)
+      );
+      CREATE TABLE rollouts (
+        id            text PRIMARY KEY,             -- the rollout workflow's id
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        from_version  integer,
+        strategy      text NOT NULL,                -- blue-green, canary, shadow
+        state         text NOT NULL,                -- running, promoted, rolled_back, aborted, completed, failed
+        step          integer,
+        percent       double precision,
+        analysis      jsonb,
+        actor         text NOT NULL,
+        started_at    timestamptz NOT NULL DEFAULT now(),
+        ended_at      timestamptz
+      );
+      CREATE INDEX rollouts_model ON rollouts (model_name, started_at DESC);
+      -- per replica, per version, per 5-second window: what canary analysis compares
+      CREATE TABLE serving_stats (
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        replica       text NOT NULL,
+        window_start  timestamptz NOT NULL,
+        requests      bigint NOT NULL DEFAULT 0,
+        errors        bigint NOT NULL DEFAULT 0,
+        rows          bigint NOT NULL DEFAULT 0,
+        latency       jsonb NOT NULL,               -- request counts per latency bucket
+        outputs       jsonb NOT NULL,               -- row counts per output bin
+        shadow_compared bigint NOT NULL DEFAULT 0,  -- shadow rows scored, and how many agreed with production
+        shadow_agreed bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (model_name, version, replica, window_start)
+      );
+      CREATE TABLE prediction_log (
+        id            uuid PRIMARY KEY,
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        at            timestamptz NOT NULL DEFAULT now(),
+        instance      jsonb NOT NULL,
+        output        jsonb NOT NULL
+      );
+      CREATE INDEX prediction_log_version ON prediction_log (model_name, version, at);
+      CREATE TABLE feedback (
+        prediction_id uuid PRIMARY KEY,
+        label         text NOT NULL,
+        at            timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

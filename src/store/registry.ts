@@ -344,14 +344,33 @@ export async function listModels(pool: Pool): Promise<ModelSummary[]> {
   }));
 }
 
+/** What a serving replica needs of a version: the file, the signature, and its smoke-test sample. */
+export interface ServableVersion {
+  modelName: string;
+  version: number;
+  onnxDigest: string;
+  signature: ModelSignature;
+  smokeDigest: string | null;
+}
+
+const servable = (r: any): ServableVersion => ({ modelName: r.model_name, version: r.version, onnxDigest: r.onnx_digest, signature: r.signature, smokeDigest: r.smoke_digest ?? null });
+
 /** Every production alias, for serving replicas that refresh their routing table. */
-export async function listProductionVersions(pool: Pool): Promise<{ modelName: string; version: number; onnxDigest: string; signature: ModelSignature }[]> {
+export async function listProductionVersions(pool: Pool): Promise<ServableVersion[]> {
   const { rows } = await pool.query(
-    `SELECT v.model_name, v.version, v.onnx_digest, v.signature FROM model_aliases a
+    `SELECT v.model_name, v.version, v.onnx_digest, v.signature, v.params->>'smokeDigest' AS smoke_digest FROM model_aliases a
        JOIN model_versions v ON v.model_name = a.model_name AND v.version = a.version
       WHERE a.alias = '${PRODUCTION_ALIAS}'`,
   );
-  return rows.map((r) => ({ modelName: r.model_name, version: r.version, onnxDigest: r.onnx_digest, signature: r.signature }));
+  return rows.map(servable);
+}
+
+export async function getServableVersion(pool: Pool, modelName: string, version: number): Promise<ServableVersion | undefined> {
+  const { rows } = await pool.query(
+    `SELECT model_name, version, onnx_digest, signature, params->>'smokeDigest' AS smoke_digest FROM model_versions WHERE model_name = $1 AND version = $2`,
+    [modelName, version],
+  );
+  return rows[0] && servable(rows[0]);
 }
 
 /** Appends an audit event once per key. */

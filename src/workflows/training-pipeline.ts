@@ -131,7 +131,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('register');
     const { version } = await quick.registerModelVersion({
       modelName: input.model, runId, onnxDigest: trained.onnxDigest, signature: trained.signature, metrics: evaluation.metrics,
-      params: trained.params, datasetId: dataset.datasetId, requestedBy: input.requestedBy,
+      params: { ...trained.params, ...(evaluation.smokeDigest ? { smokeDigest: evaluation.smokeDigest } : {}) }, datasetId: dataset.datasetId, requestedBy: input.requestedBy,
     });
     status.modelVersion = version;
 

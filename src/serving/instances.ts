@@ -1,0 +1,47 @@
+/** JSON instances from a request, checked against a version's signature and turned into input tensors. */
+import { ApiError } from '../errors';
+import type { ModelSignature } from '../store/registry';
+import { Feeds, feedsFor, layoutOf } from './feeds';
+
+const MAX_REPORTED_PROBLEMS = 20;
+
+/** Turns JSON instances into the model's input tensors, or explains every problem (up to 20). */
+export function instancesToFeeds(instances: unknown, signature: ModelSignature, maxBatch: number): { feeds: Feeds; rows: number } {
+  if (!Array.isArray(instances)) throw new ApiError('invalid_request', '"instances" must be an array of objects, one per row');
+  if (instances.length === 0) throw new ApiError('invalid_request', '"instances" is empty; send at least one row');
+  if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
+  const layout = layoutOf(signature);
+  const features = [...layout.numeric, ...layout.categorical];
+  const dn = layout.numeric.length;
+  const known = new Set([...features, ...(signature.unused ?? [])]);
+  const numeric = new Float32Array(instances.length * dn);
+  const categorical = layout.categorical.map(() => new Array<string>(instances.length).fill(''));
+  const problems: string[] = [];
+  for (let i = 0; i < instances.length && problems.length < MAX_REPORTED_PROBLEMS; i++) {
+    const row = instances[i];
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      problems.push(`instances[${i}] must be an object mapping feature names to values`);
+      continue;
+    }
+    const record = row as Record<string, unknown>;
+    const missing = features.filter((f) => !(f in record));
+    if (missing.length > 0) problems.push(`instances[${i}] is missing feature(s): ${missing.join(', ')}`);
+    const extra = Object.keys(record).filter((k) => !known.has(k));
+    if (extra.length > 0) problems.push(`instances[${i}] has unknown feature(s): ${extra.join(', ')} (the model takes ${features.join(', ')})`);
+    layout.numeric.forEach((name, j) => {
+      const value = record[name];
+      if (value === null) numeric[i * dn + j] = NaN; // missing: imputed inside the model
+      else if (typeof value === 'number' && Number.isFinite(value)) numeric[i * dn + j] = value;
+      else if (value !== undefined) problems.push(`instances[${i}].${name} must be a number or null, got ${typeof value === 'number' ? String(value) : typeof value}`);
+    });
+    layout.categorical.forEach((name, j) => {
+      const value = record[name];
+      if (typeof value === 'string') categorical[j][i] = value.trim();
+      else if (typeof value === 'number' && Number.isFinite(value)) categorical[j][i] = String(value);
+      else if (value !== null && value !== undefined) problems.push(`instances[${i}].${name} must be a string (a category) or null, got ${typeof value}`);
+    });
+  }
+  if (problems.length > 0) throw new ApiError('invalid_request', `invalid instances: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, { problems });
+  return { feeds: feedsFor(layout, instances.length, numeric, categorical), rows: instances.length };
+}
+

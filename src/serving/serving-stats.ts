@@ -1,0 +1,146 @@
+/**
+ * What each API replica saw per model version, in short windows, written to the metadata store so a
+ * rollout workflow can compare a canary with production across all replicas: requests, inference errors,
+ * rows, latency per bucket, outputs per bin, and shadow agreement. A window is written once, after it
+ * closes; a replica that dies loses at most its open window.
+ */
+import { Pool } from 'pg';
+
+/** Upper bounds of the latency buckets, in milliseconds (the last bucket is everything above). */
+export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+export const WINDOW_MS = 2000;
+
+interface Window {
+  model: string;
+  version: number;
+  start: number;
+  requests: number;
+  errors: number;
+  rows: number;
+  latency: number[];
+  outputs: number[];
+  shadowCompared: number;
+  shadowAgreed: number;
+}
+
+export interface VersionStats {
+  requests: number;
+  errors: number;
+  rows: number;
+  latency: number[];
+  outputs: number[];
+  shadowCompared: number;
+  shadowAgreed: number;
+}
+
+export class ServingStats {
+  private open = new Map<string, Window>();
+  private closed: Window[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pool: Pool, private readonly replica: string, private readonly flushMs = 1000) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.flushMs);
+    this.timer.unref();
+  }
+
+  private window(model: string, version: number, now: number): Window {
+    const key = `${model}@${version}`;
+    const start = now - (now % WINDOW_MS);
+    let w = this.open.get(key);
+    if (w && w.start !== start) { this.closed.push(w); w = undefined; }
+    if (!w) {
+      w = { model, version, start, requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 };
+      this.open.set(key, w);
+    }
+    return w;
+  }
+
+  /** One answered request: its latency, its rows and the output bin of each row. */
+  request(model: string, version: number, ms: number, bins: number[]): void {
+    const w = this.window(model, version, Date.now());
+    w.requests++;
+    w.rows += bins.length;
+    let b = 0;
+    while (b < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[b]) b++;
+    w.latency[b]++;
+    for (const bin of bins) {
+      while (w.outputs.length <= bin) w.outputs.push(0);
+      w.outputs[bin]++;
+    }
+  }
+
+  /** A request the model failed to answer (not a bad request). */
+  error(model: string, version: number): void {
+    const w = this.window(model, version, Date.now());
+    w.requests++;
+    w.errors++;
+  }
+
+  /** Shadow rows scored by `version` beside production, and how many agreed with production's answer. */
+  shadow(model: string, version: number, compared: number, agreed: number): void {
+    const w = this.window(model, version, Date.now());
+    w.shadowCompared += compared;
+    w.shadowAgreed += agreed;
+  }
+
+  /** Writes the windows that have closed (all of them when `everything`). */
+  async flush(everything = false): Promise<void> {
+    const now = Date.now();
+    for (const [key, w] of this.open) if (everything || w.start + WINDOW_MS <= now) { this.closed.push(w); this.open.delete(key); }
+    if (this.closed.length === 0) return;
+    const batch = this.closed;
+    this.closed = [];
+    try {
+      await this.pool.query(
+        `INSERT INTO serving_stats (model_name, version, replica, window_start, requests, errors, rows, latency, outputs, shadow_compared, shadow_agreed)
+         SELECT m, v, $1, to_timestamp(s / 1000.0), r, e, n, l::jsonb, o::jsonb, sc, sa
+           FROM unnest($2::text[], $3::int[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
+             AS t(m, v, s, r, e, n, l, o, sc, sa)
+         ON CONFLICT DO NOTHING`,
+        [this.replica, batch.map((w) => w.model), batch.map((w) => w.version), batch.map((w) => w.start), batch.map((w) => w.requests), batch.map((w) => w.errors),
+          batch.map((w) => w.rows), batch.map((w) => JSON.stringify(w.latency)), batch.map((w) => JSON.stringify(w.outputs)), batch.map((w) => w.shadowCompared), batch.map((w) => w.shadowAgreed)],
+      );
+    } catch (err) {
+      this.closed.push(...batch);
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush(true).catch(() => undefined);
+  }
+}
+
+/** Everything every replica wrote for a version in windows starting at or after `since`. */
+export async function readServingStats(pool: Pool, model: string, version: number, since: Date): Promise<VersionStats> {
+  const { rows } = await pool.query(
+    'SELECT requests, errors, rows, latency, outputs, shadow_compared, shadow_agreed FROM serving_stats WHERE model_name = $1 AND version = $2 AND window_start >= $3',
+    [model, version, since],
+  );
+  const total: VersionStats = { requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 };
+  for (const r of rows) {
+    total.requests += Number(r.requests);
+    total.errors += Number(r.errors);
+    total.rows += Number(r.rows);
+    (r.latency as number[]).forEach((c, i) => { total.latency[i] += c; });
+    (r.outputs as number[]).forEach((c, i) => { while (total.outputs.length <= i) total.outputs.push(0); total.outputs[i] += c; });
+    total.shadowCompared += Number(r.shadow_compared);
+    total.shadowAgreed += Number(r.shadow_agreed);
+  }
+  return total;
+}
+
+/** The latency below which a share `q` of requests fell, as the upper bound of its bucket (ms). */
+export function latencyQuantile(latency: number[], q: number): number | null {
+  const n = latency.reduce((s, c) => s + c, 0);
+  if (n === 0) return null;
+  let seen = 0;
+  for (let b = 0; b < latency.length; b++) {
+    seen += latency[b];
+    if (seen >= q * n) return b < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[b] : Infinity;
+  }
+  return Infinity;
+}

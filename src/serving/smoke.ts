@@ -1,0 +1,69 @@
+/**
+ * The smoke test every version passes before it takes traffic (TFX's InfraValidator, built in): a few
+ * rows of its own test split, sent as JSON instances exactly as clients send them, must come back with
+ * the outputs evaluation saw. A file that does not load, takes other inputs, or answers differently
+ * (corrupt, wrong opset, wrong input names) never serves.
+ */
+import { cellText, getColumn, Table } from '../ml/table';
+import type { ModelSignature } from '../store/registry';
+import { layoutOf } from './feeds';
+import { instancesToFeeds } from './instances';
+import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
+
+export interface SmokeSample {
+  instances: Record<string, number | string | null>[];
+  /** Per instance: class probabilities in signature order, or [value]. */
+  outputs: number[][];
+}
+
+/** Rows used for the smoke test. */
+export const SMOKE_ROWS = 20;
+const TOLERANCE = 1e-4;
+
+/** Outputs of a session for JSON instances, row by row. */
+export async function runInstances(session: Session, signature: ModelSignature, instances: unknown[]): Promise<number[][]> {
+  const feeds = instancesToFeeds(instances, signature, instances.length).feeds;
+  if (signature.task === 'regression') return Array.from(await runRegressor(session, feeds), (v) => [v]);
+  const { probabilities, classes } = await runClassifier(session, feeds);
+  return instances.map((_, i) => Array.from(probabilities.subarray(i * classes, (i + 1) * classes)));
+}
+
+/** Picks the first test rows as instances and records what the ONNX file answers for them. */
+export async function buildSmokeSample(bytes: Uint8Array, signature: ModelSignature, table: Table, rows: ArrayLike<number>): Promise<SmokeSample> {
+  const layout = layoutOf(signature);
+  const picked = Array.from(rows).slice(0, SMOKE_ROWS);
+  const instances = picked.map((r) => {
+    const instance: Record<string, number | string | null> = {};
+    for (const name of layout.numeric) {
+      const column = getColumn(table, name)!;
+      const v = column.kind === 'number' ? column.values[r] : Number(cellText(column, r));
+      instance[name] = Number.isFinite(v) ? v : null;
+    }
+    for (const name of layout.categorical) instance[name] = cellText(getColumn(table, name)!, r);
+    return instance;
+  });
+  const session = await createSession(bytes);
+  try {
+    return { instances, outputs: await runInstances(session, signature, instances) };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Why the session fails the smoke test, or undefined when it passes. */
+export async function smokeProblem(session: Session, signature: ModelSignature, sample: SmokeSample | undefined): Promise<string | undefined> {
+  if (!sample) return undefined;
+  let outputs: number[][];
+  try {
+    outputs = await runInstances(session, signature, sample.instances);
+  } catch (err) {
+    return `it cannot answer its own test rows: ${(err as Error).message.split('\n')[0]}`;
+  }
+  for (let i = 0; i < sample.outputs.length; i++) {
+    for (let k = 0; k < sample.outputs[i].length; k++) {
+      const [got, want] = [outputs[i]?.[k], sample.outputs[i][k]];
+      if (!(Math.abs(got - want) <= TOLERANCE * Math.max(1, Math.abs(want)))) return `row ${i} output ${k} is ${got}; evaluation saw ${want}`;
+    }
+  }
+  return undefined;
+}
