@@ -17,6 +17,9 @@ import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipeline
 import { openApiDocument } from './openapi';
 import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
+import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
+import { recordFeedback } from '../serving/prediction-log';
+import { z } from 'zod';
 
 export interface AppDeps {
   client: Client;
@@ -24,6 +27,7 @@ export interface AppDeps {
   models: ModelServer;
   pipelines: PipelineService;
   registryOps: RegistryService;
+  rollouts: RolloutService;
   maxBody: string;
   uiUrl: (workflowId: string) => string;
   log?: (line: string) => void;
@@ -53,6 +57,9 @@ function datasetId(value: unknown): string {
   if (!/^[0-9a-f]{64}$/.test(id)) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
   return id;
 }
+
+const feedbackItem = z.strictObject({ predictionId: z.string().uuid(), label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]) });
+const feedbackSchema = z.union([feedbackItem, z.strictObject({ items: z.array(feedbackItem).min(1).max(10_000) })]);
 
 /** The registry's refusals, in the API's words. */
 function registryCall<T>(work: Promise<T>): Promise<T> {
@@ -213,6 +220,34 @@ export function createApp(deps: AppDeps): express.Express {
     // this replica serves the restored version before answering; others follow the notification
     await models.refresh();
     res.json(result);
+  }));
+  app.post('/v1/models/:name/deployments', route(async (req, res) => {
+    const name = modelName(req);
+    const body = parseBody(rolloutRequestSchema, req.body);
+    if (!(await registry.getVersion(pool, name, body.version))) throw new ApiError('not_found', `model "${name}" has no version ${body.version}`);
+    const started = await deps.rollouts.start(name, body, req.get('Idempotency-Key') ?? undefined);
+    res.status(202).location(`/v1/models/${name}/deployments/${started.id}`).json(started);
+  }));
+  app.get('/v1/models/:name/deployments', route(async (req, res) => {
+    const name = modelName(req);
+    res.json({ rollouts: await deps.rollouts.list(name), deployments: await registry.listDeployments(pool, name), serving: models.served().find((m) => m.name === name) ?? null });
+  }));
+  app.get('/v1/models/:name/deployments/:id', route(async (req, res) => {
+    res.json(await deps.rollouts.get(modelName(req), String(req.params.id)));
+  }));
+  for (const action of ['promote', 'abort'] as const) {
+    app.post(`/v1/models/:name/deployments/:id/${action}`, route(async (req, res) => {
+      const body = parseBody(decisionSchema, req.body ?? {});
+      res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, body));
+    }));
+  }
+  app.post('/v1/feedback', route(async (req, res) => {
+    const body = parseBody(feedbackSchema, req.body);
+    const items = 'items' in body ? body.items : [body];
+    const result = await recordFeedback(pool, items.map((i) => ({ predictionId: i.predictionId, label: String(i.label) })));
+    res.status(result.unknown.length === items.length ? 404 : 200).json(result.unknown.length === items.length
+      ? { error: { code: 'not_found', message: `no served prediction has the id(s) ${result.unknown.slice(0, 5).join(', ')}`, details: result } }
+      : result);
   }));
   app.post('/v1/models/:name/versions/:version/reproduce', route(async (req, res) => {
     const name = modelName(req);

@@ -122,6 +122,50 @@ export const openApiDocument = {
         responses: { 200: json({ type: 'object', properties: { deployment: { type: 'object' }, workflowId: { type: 'string' }, uiUrl: { type: 'string' } } }), 400: error, 404: error, 409: error },
       },
     },
+    '/v1/models/{name}/deployments': {
+      post: {
+        summary: 'Roll a version out: `blue-green` (smoke test, atomic switch, bake, switch back on a breach), `canary` (traffic steps with a bake and a comparison with production after each; a breach rolls back and alerts) or `shadow` (mirror a share of traffic, report agreement). Runs as a workflow.',
+        parameters: [nameParam, idempotencyKey],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('RolloutRequest') } } },
+        responses: { 202: json({ type: 'object', properties: { id: { type: 'string' }, strategy: { type: 'string' }, uiUrl: { type: 'string' } } }, 'Started'), 400: error, 404: error },
+      },
+      get: {
+        summary: 'Rollouts of a model (newest first), its deployments, and what this replica serves (production and any canary or shadow)',
+        parameters: [nameParam],
+        responses: { 200: json({ type: 'object', properties: { rollouts: { type: 'array', items: { type: 'object' } }, deployments: { type: 'array', items: { type: 'object' } }, serving: { type: ['object', 'null'] } } }) },
+      },
+    },
+    '/v1/models/{name}/deployments/{id}': {
+      get: {
+        summary: 'One rollout: its record and the workflow status (state, step, traffic share, comparisons with production, decision, reason)',
+        parameters: [nameParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: json({ type: 'object' }), 404: error },
+      },
+    },
+    '/v1/models/{name}/deployments/{id}/promote': {
+      post: {
+        summary: 'Promote a running canary now (or end a blue-green bake or shadow period early)',
+        parameters: [nameParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: actorFields } } } },
+        responses: { 202: json({ type: 'object' }, 'Signal sent'), 404: error, 409: error },
+      },
+    },
+    '/v1/models/{name}/deployments/{id}/abort': {
+      post: {
+        summary: 'Abort a running rollout: the canary or shadow route is removed; a blue-green switch is undone',
+        parameters: [nameParam, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: actorFields } } } },
+        responses: { 202: json({ type: 'object' }, 'Signal sent'), 404: error, 409: error },
+      },
+    },
+    '/v1/feedback': {
+      post: {
+        summary: 'Ground truth for served predictions, by the `id` each prediction carries; used for live accuracy in canary analysis',
+        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [ref('Feedback'), { type: 'object', required: ['items'], properties: { items: { type: 'array', maxItems: 10000, items: ref('Feedback') } } }] } } } },
+        responses: { 200: json({ type: 'object', properties: { accepted: { type: 'integer' }, unknown: { type: 'array', items: { type: 'string' } } } }), 400: error, 404: error },
+      },
+    },
+    '/metrics': { get: { summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; shadow agreement; dropped log entries', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/models/{name}/versions/{version}/reproduce': {
       post: {
         summary: 'Train the version again from its lineage record (dataset version, spec, settings, seed, chosen strength) through the `reproduce` workflow and say whether the ONNX file is byte-identical',
@@ -132,8 +176,8 @@ export const openApiDocument = {
     },
     '/v1/models/{name}/predict': {
       post: {
-        summary: 'Score rows with the production version',
-        parameters: [nameParam],
+        summary: 'Score rows with the production version (or a canary, for its share of requests; `X-Routing-Key` keeps one caller on one version)',
+        parameters: [nameParam, { name: 'X-Routing-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'sticky routing during a canary: one key, one version' }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('PredictRequest') } } },
         responses: { 200: json(ref('PredictResponse')), 400: error, 404: error, 413: error },
       },
@@ -215,6 +259,20 @@ export const openApiDocument = {
         required: ['instances'],
         properties: { instances: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: { type: ['number', 'string', 'null'] }, description: 'numbers for numeric features, strings for text features, null for missing' } } },
       },
+      RolloutRequest: {
+        type: 'object',
+        required: ['version', 'strategy'],
+        properties: {
+          version: { type: 'integer', minimum: 1 },
+          strategy: { enum: ['blue-green', 'canary', 'shadow'] },
+          steps: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 100 }, description: 'canary: increasing traffic shares ending at 100 (default 5, 25, 50, 100)' },
+          bakeSeconds: { type: 'number', minimum: 0, description: 'time per canary step, blue-green bake or shadow period (default 60)' },
+          percent: { type: 'number', description: 'shadow: share of requests mirrored (default 100)' },
+          thresholds: { type: 'object', properties: { maxErrorRateIncrease: { type: 'number', default: 0.01 }, maxLatencyRatio: { type: 'number', default: 2 }, maxPsi: { type: 'number', default: 0.2 }, maxAccuracyDrop: { type: 'number', default: 0.05 }, minLabels: { type: 'integer', default: 20 }, minRequests: { type: 'integer', default: 10 } } },
+          by: { type: 'string' },
+        },
+      },
+      Feedback: { type: 'object', required: ['predictionId', 'label'], properties: { predictionId: { type: 'string', format: 'uuid' }, label: { type: ['string', 'number', 'boolean'] } } },
       PredictResponse: {
         type: 'object',
         properties: {
@@ -222,8 +280,8 @@ export const openApiDocument = {
             type: 'array',
             items: {
               oneOf: [
-                { type: 'object', description: 'classifier', properties: { label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } } },
-                { type: 'object', description: 'regressor', properties: { value: { type: 'number' } } },
+                { type: 'object', description: 'classifier', properties: { id: { type: 'string', format: 'uuid', description: 'for POST /v1/feedback' }, label: { type: 'string' }, probabilities: { type: 'object', additionalProperties: { type: 'number' } } } },
+                { type: 'object', description: 'regressor', properties: { id: { type: 'string', format: 'uuid' }, value: { type: 'number' } } },
               ],
             },
           },

@@ -326,16 +326,25 @@ export class ModelServer {
     return predictions;
   }
 
-  /** Output bin per row, with production's edges so both versions' distributions compare. */
+  /**
+   * Output bin per row in production's terms, so both versions' distributions compare: production's
+   * edges, and classes matched by label (another version may order its classes differently).
+   */
   private bins(routing: Routing, v: LoadedVersion, outputs: Float32Array | Float64Array, width: number, rows: number): number[] {
     const bins = new Array<number>(rows);
-    for (let i = 0; i < rows; i++) {
-      if (v.signature.task === 'regression') bins[i] = binIndex(routing.edges, outputs[i]);
-      else if (width === 2) bins[i] = binIndex(routing.edges, outputs[i * 2 + 1]);
-      else {
+    const reference = routing.stable.signature.classes;
+    if (v.signature.task === 'regression') {
+      for (let i = 0; i < rows; i++) bins[i] = binIndex(routing.edges, outputs[i]);
+    } else if (width === 2 && reference.length === 2) {
+      const positive = Math.max(0, v.signature.classes.indexOf(reference[1]));
+      for (let i = 0; i < rows; i++) bins[i] = binIndex(routing.edges, outputs[i * 2 + positive]);
+    } else {
+      // predicted class, as its index among production's classes (an unknown label gets the bin after them)
+      const position = v.signature.classes.map((label) => { const j = reference.indexOf(label); return j >= 0 ? j : reference.length; });
+      for (let i = 0; i < rows; i++) {
         let best = 0;
         for (let k = 1; k < width; k++) if (outputs[i * width + k] > outputs[i * width + best]) best = k;
-        bins[i] = best;
+        bins[i] = position[best];
       }
     }
     return bins;

@@ -7,8 +7,11 @@
 import { Pool } from 'pg';
 
 /** Upper bounds of the latency buckets, in milliseconds (the last bucket is everything above). */
-export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
-export const WINDOW_MS = 2000;
+export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
+/** Length of a statistics window; windows are written within half a window of closing. */
+export const WINDOW_MS = 1000;
+/** How long after a moment its statistics are surely in the store. */
+export const STATS_LAG_MS = 2 * WINDOW_MS;
 
 interface Window {
   model: string;
@@ -38,7 +41,7 @@ export class ServingStats {
   private closed: Window[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pool: Pool, private readonly replica: string, private readonly flushMs = 1000) {}
+  constructor(private readonly pool: Pool, private readonly replica: string, private readonly flushMs = WINDOW_MS / 2) {}
 
   start(): void {
     this.timer = setInterval(() => void this.flush().catch(() => undefined), this.flushMs);

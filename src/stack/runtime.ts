@@ -14,6 +14,7 @@ import { Pool } from 'pg';
 import { createApp } from '../api/app';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
+import { RolloutService } from '../api/rollout-service';
 import { Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
 import { S3ArtifactStore } from '../store/s3-artifacts';
@@ -148,7 +149,8 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   await models.start();
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, maxBody: config.api.maxBody, uiUrl, log });
+  const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, maxBody: config.api.maxBody, uiUrl, log });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));

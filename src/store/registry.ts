@@ -159,7 +159,7 @@ export interface Deployment {
   modelName: string;
   version: number;
   previousVersion: number | null;
-  /** direct (a pipeline's deploy stage or an alias set by hand) or rollback. */
+  /** direct (a pipeline's deploy stage or an alias set by hand), blue-green, canary (a promoted canary) or rollback. */
   strategy: string;
   actor: string;
   reason: string | null;
@@ -186,7 +186,7 @@ const DEPLOYABLE: VersionStatus[] = ['approved', 'deployed', 'archived'];
 export interface DeployOptions {
   actor?: string;
   reason?: string;
-  strategy?: 'direct' | 'rollback';
+  strategy?: 'direct' | 'rollback' | 'blue-green' | 'canary';
 }
 
 /**

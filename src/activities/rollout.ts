@@ -1,0 +1,175 @@
+/**
+ * Activities of the rollout workflows (blue-green, canary, shadow): check and smoke-test the version,
+ * move traffic, compare the new version with production from what every replica saw, and finish by
+ * promoting or rolling back. Each is keyed by the rollout (the workflow id), so a retry repeats nothing.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { psi } from '../ml/drift';
+import { createSession } from '../serving/onnx-runner';
+import { liveAccuracy } from '../serving/prediction-log';
+import { latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
+import { smokeProblem, SmokeSample } from '../serving/smoke';
+import * as registry from '../store/registry';
+import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
+import type { ActivityDeps } from './pipeline';
+
+export const ROLLOUT_REFUSED = 'RolloutRefused';
+
+/** When a new version counts as worse than production. */
+export interface CanaryThresholds {
+  /** Largest rise in the share of failed requests (0.01 = one percentage point). */
+  maxErrorRateIncrease?: number;
+  /** Largest p99 latency as a multiple of production's (and up to 50 ms more is always tolerated). */
+  maxLatencyRatio?: number;
+  /** Largest PSI between the two versions' output distributions. */
+  maxPsi?: number;
+  /** Largest drop in live accuracy, once both have `minLabels` labelled predictions. */
+  maxAccuracyDrop?: number;
+  minLabels?: number;
+  /** Fewest requests the new version must have answered for a verdict; fewer is inconclusive. */
+  minRequests?: number;
+}
+
+export const DEFAULT_THRESHOLDS: Required<CanaryThresholds> = { maxErrorRateIncrease: 0.01, maxLatencyRatio: 2, maxPsi: 0.2, maxAccuracyDrop: 0.05, minLabels: 20, minRequests: 10 };
+
+export interface VersionSummary {
+  version: number;
+  requests: number;
+  errorRate: number | null;
+  p99Ms: number | null;
+  accuracy: number | null;
+  labelled: number;
+  /** Shadow only: rows compared with production and the share that agreed. */
+  shadowRows?: number;
+  agreement?: number | null;
+}
+
+export interface Comparison {
+  at: string;
+  candidate: VersionSummary;
+  production: VersionSummary;
+  psi: number | null;
+  breaches: string[];
+  conclusive: boolean;
+}
+
+function summary(version: number, s: VersionStats, labels: { labelled: number; correct: number }): VersionSummary {
+  return {
+    version,
+    requests: s.requests,
+    errorRate: s.requests > 0 ? s.errors / s.requests : null,
+    p99Ms: latencyQuantile(s.latency, 0.99),
+    accuracy: labels.labelled > 0 ? labels.correct / labels.labelled : null,
+    labelled: labels.labelled,
+    ...(s.shadowCompared > 0 ? { shadowRows: s.shadowCompared, agreement: s.shadowAgreed / s.shadowCompared } : {}),
+  };
+}
+
+/** The verdict rules, apart from I/O so they can be read and tested on their own. */
+export function judge(candidate: VersionSummary, production: VersionSummary, outputs: { candidate: number[]; production: number[] }, t: Required<CanaryThresholds>): Pick<Comparison, 'psi' | 'breaches' | 'conclusive'> {
+  const breaches: string[] = [];
+  const conclusive = candidate.requests >= t.minRequests;
+  const bins = Math.max(outputs.candidate.length, outputs.production.length);
+  const pad = (v: number[]) => Array.from({ length: bins }, (_, i) => v[i] ?? 0);
+  const shift = bins > 1 && conclusive && production.requests > 0 ? psi(pad(outputs.production), pad(outputs.candidate)) : null;
+  if (!conclusive) return { psi: shift, breaches, conclusive };
+  if (candidate.errorRate !== null && candidate.errorRate - (production.errorRate ?? 0) > t.maxErrorRateIncrease) {
+    breaches.push(`error rate ${(candidate.errorRate * 100).toFixed(1)}% against production's ${((production.errorRate ?? 0) * 100).toFixed(1)}%`);
+  }
+  if (candidate.p99Ms !== null && production.p99Ms !== null && candidate.p99Ms > Math.max(production.p99Ms * t.maxLatencyRatio, production.p99Ms + 50)) {
+    breaches.push(`p99 latency ${candidate.p99Ms} ms against production's ${production.p99Ms} ms`);
+  }
+  if (shift !== null && shift > t.maxPsi) breaches.push(`output distribution shifted: PSI ${shift.toFixed(3)} > ${t.maxPsi}`);
+  if (candidate.accuracy !== null && production.accuracy !== null && candidate.labelled >= t.minLabels && production.labelled >= t.minLabels
+      && production.accuracy - candidate.accuracy > t.maxAccuracyDrop) {
+    breaches.push(`live accuracy ${(candidate.accuracy * 100).toFixed(1)}% against production's ${(production.accuracy * 100).toFixed(1)}%`);
+  }
+  return { psi: shift, breaches, conclusive };
+}
+
+const DEPLOYABLE: registry.VersionStatus[] = ['approved', 'deployed', 'archived'];
+
+export function createRolloutActivities({ pool, artifacts }: ActivityDeps) {
+  const rolloutId = () => { const info = Context.current().info; return info.workflowExecution?.workflowId ?? info.activityId; };
+  return {
+    /**
+     * Checks the version may go to production and passes its smoke test here, then records the rollout.
+     * Refusals are final (not retried): an unapproved version, a version already serving, a failed smoke test.
+     */
+    async prepareRollout(input: { model: string; version: number; strategy: string; actor: string }): Promise<{ fromVersion: number | null }> {
+      const id = rolloutId();
+      const version = await registry.getVersion(pool, input.model, input.version);
+      if (!version) throw ApplicationFailure.nonRetryable(`model "${input.model}" has no version ${input.version}`, ROLLOUT_REFUSED);
+      if (!DEPLOYABLE.includes(version.status)) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`, ROLLOUT_REFUSED);
+      const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
+      if (production?.version === input.version) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" is already in production`, ROLLOUT_REFUSED);
+      if (input.strategy !== 'blue-green' && !production) throw ApplicationFailure.nonRetryable(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it blue-green`, ROLLOUT_REFUSED);
+      const smokeDigest = version.params.smokeDigest as string | undefined;
+      let problem: string | undefined;
+      try {
+        const session = await createSession(await artifacts.get(version.onnxDigest));
+        try {
+          const sample = smokeDigest ? JSON.parse((await artifacts.get(smokeDigest)).toString('utf8')) as SmokeSample : undefined;
+          problem = await smokeProblem(session, version.signature, sample);
+        } finally {
+          await session.release();
+        }
+      } catch (err) {
+        problem = `its ONNX file does not load: ${(err as Error).message.split('\n')[0]}`;
+      }
+      if (problem) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" failed its smoke test: ${problem}`, ROLLOUT_REFUSED);
+      await startRollout(pool, { id, modelName: input.model, version: input.version, fromVersion: production?.version ?? null, strategy: input.strategy, actor: input.actor });
+      return { fromVersion: production?.version ?? null };
+    },
+
+    /** Sends `percent` of the model's requests to the version (canary), or mirrors them to it (shadow). */
+    async routeTraffic(input: { model: string; version: number; mode: RouteMode; percent: number; step: number }): Promise<void> {
+      const id = rolloutId();
+      await setRoute(pool, { modelName: input.model, version: input.version, mode: input.mode, percent: input.percent, rolloutId: id });
+      await updateRollout(pool, id, { step: input.step, percent: input.percent });
+    },
+
+    /** Compares the new version with production on what every replica served since `since`. */
+    async analyzeRollout(input: { model: string; candidate: number; production: number; since: string; thresholds?: CanaryThresholds }): Promise<Comparison> {
+      const since = new Date(input.since);
+      // the replicas' latest windows reach the store shortly after they close
+      await new Promise((resolve) => setTimeout(resolve, STATS_LAG_MS));
+      const [c, p, cl, pl] = await Promise.all([
+        readServingStats(pool, input.model, input.candidate, since), readServingStats(pool, input.model, input.production, since),
+        liveAccuracy(pool, input.model, input.candidate, since), liveAccuracy(pool, input.model, input.production, since),
+      ]);
+      const candidate = summary(input.candidate, c, cl);
+      const production = summary(input.production, p, pl);
+      const verdict = judge(candidate, production, { candidate: c.outputs, production: p.outputs }, { ...DEFAULT_THRESHOLDS, ...input.thresholds });
+      const comparison: Comparison = { at: new Date().toISOString(), candidate, production, ...verdict };
+      await updateRollout(pool, rolloutId(), { analysis: comparison });
+      return comparison;
+    },
+
+    /** Makes the version production (blue-green switch or canary promotion) and removes any route. */
+    async promoteRollout(input: { model: string; version: number; strategy: string; actor: string; reason: string }): Promise<registry.Deployment> {
+      const id = rolloutId();
+      const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: input.strategy === 'blue-green' ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
+      await clearRoute(pool, input.model, id);
+      await updateRollout(pool, id, { state: input.strategy === 'blue-green' ? 'running' : 'promoted', percent: 100 });
+      return d;
+    },
+
+    /**
+     * Ends the rollout: removes its route and, after a blue-green switch, puts the previous version back
+     * (instantly: replicas keep it loaded). Records the outcome and raises an alert for a rollback.
+     */
+    async finishRollout(input: { model: string; state: 'rolled_back' | 'aborted' | 'completed' | 'promoted'; restoreVersion?: number; actor: string; reason: string }): Promise<void> {
+      const id = rolloutId();
+      if (input.restoreVersion !== undefined) {
+        await registry.deployVersion(pool, input.model, input.restoreVersion, `${id}:restore`, { strategy: 'rollback', actor: input.actor, reason: input.reason });
+      }
+      await clearRoute(pool, input.model, id);
+      await updateRollout(pool, id, { state: input.state });
+      await registry.recordAudit(pool, { key: `${id}:${input.state}`, actor: input.actor, action: `rollout.${input.state}`, subject: input.model, details: { rolloutId: id, reason: input.reason } });
+      if (input.state === 'rolled_back') Context.current().log.warn(`ALERT rollout ${id} of ${input.model} rolled back: ${input.reason}`);
+    },
+  };
+}
+
+export type RolloutActivities = ReturnType<typeof createRolloutActivities>;
