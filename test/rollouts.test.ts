@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../src/config';
 import { openStores, RunningApi, startApi, startWorker, Stores } from '../src/stack/runtime';
@@ -66,11 +67,17 @@ describe('rollouts', () => {
     return { seen, stop: async () => { running = false; await Promise.all(loops); return seen; } };
   };
 
-  const waitRollout = async (model: string, id: string) => {
+  const waitRollout = async (model: string, id: string, historyFile?: string) => {
     for (;;) {
       const r = await call('GET', `/v1/models/${model}/deployments/${id}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      if (r.body.error || !['running', 'preparing'].includes(r.body.status?.state ?? r.body.state)) return r.body;
+      if (r.body.error || !['running', 'preparing'].includes(r.body.status?.state ?? r.body.state)) {
+        // with RECORD_HISTORIES=1, keep the history for test/replay.test.ts
+        if (historyFile && process.env.RECORD_HISTORIES) {
+          fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', historyFile), historyToJSON(await temporal.client.workflow.getHandle(id).fetchHistory()));
+        }
+        return r.body;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   };
@@ -110,7 +117,7 @@ describe('rollouts', () => {
     await new Promise((r) => setTimeout(r, 300));
     const started = await call('POST', '/v1/models/bg/deployments', { version: v2, strategy: 'blue-green', bakeSeconds: 2, by: 'alice' });
     assert.equal(started.status, 202, JSON.stringify(started.body));
-    const done = await waitRollout('bg', started.body.id);
+    const done = await waitRollout('bg', started.body.id, 'blue-green-completed.json');
     await new Promise((r) => setTimeout(r, 300));
     const seen = await traffic.stop();
     assert.equal(done.status.state, 'completed', JSON.stringify(done));
@@ -142,7 +149,7 @@ describe('rollouts', () => {
     const sticky = new Set<number>();
     for (let i = 0; i < 10; i++) sticky.add((await call('POST', '/v1/models/canary-good/predict', { instances: [rows[0]] }, api.url, { 'X-Routing-Key': 'user-42' })).body.model.version);
     assert.equal(sticky.size, 1, 'a routing key sticks to one version');
-    const done = await waitRollout('canary-good', started.body.id);
+    const done = await waitRollout('canary-good', started.body.id, 'canary-promoted.json');
     const seen = await traffic.stop();
     assert.equal(done.status.state, 'promoted', JSON.stringify(done.status));
     assert.deepEqual(seen.filter((s) => s.status !== 200), []);
@@ -166,7 +173,7 @@ describe('rollouts', () => {
     await call('POST', '/v1/models/canary-bad/rollback', { toVersion: v1 });
     const traffic = load('canary-bad');
     const started = await call('POST', '/v1/models/canary-bad/deployments', { version: bad, strategy: 'canary', steps: [50, 100], bakeSeconds: 3 });
-    const done = await waitRollout('canary-bad', started.body.id);
+    const done = await waitRollout('canary-bad', started.body.id, 'canary-rolled-back.json');
     await new Promise((r) => setTimeout(r, 1500)); // every replica drops the route within its one-second poll
     const seen = await traffic.stop();
     assert.equal(done.status.state, 'rolled_back', JSON.stringify(done.status));
@@ -182,7 +189,7 @@ describe('rollouts', () => {
     const { v1, v2 } = await twoVersions('shadowed');
     const traffic = load('shadowed');
     const started = await call('POST', '/v1/models/shadowed/deployments', { version: v2, strategy: 'shadow', percent: 100, bakeSeconds: 3 });
-    const done = await waitRollout('shadowed', started.body.id);
+    const done = await waitRollout('shadowed', started.body.id, 'shadow-completed.json');
     const seen = await traffic.stop();
     assert.equal(done.status.state, 'completed', JSON.stringify(done.status));
     assert.deepEqual([...new Set(seen.map((s) => s.version))], [v1], 'only production answers');
