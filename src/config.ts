@@ -42,6 +42,11 @@ const schema = z.object({
   MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
   /** Seconds a replaced version stays loaded in each API replica, for an instant rollback. */
   MLOPS_KEEP_PREVIOUS_SECONDS: z.coerce.number().min(0).default(300),
+  /** Share of served predictions kept in the prediction log (1 = all, 0 = none). */
+  MLOPS_PREDICTION_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(1),
+  /** Days the prediction log (with its feedback) and the serving statistics are kept. */
+  MLOPS_PREDICTION_LOG_DAYS: z.coerce.number().positive().default(30),
+  MLOPS_SERVING_STATS_DAYS: z.coerce.number().positive().default(7),
   /** Commit the code was built from, recorded with every model version. */
   MLOPS_CODE_VERSION: optionalString,
   /** S3-compatible artifact store: setting the bucket switches it on (default: a folder in the data dir). */
@@ -74,6 +79,8 @@ export interface Config {
   };
   database: { url?: string; pglitePort: number };
   api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; keepPreviousMs: number; adminKey?: string };
+  /** What serving keeps, and for how long. */
+  retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
   /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
   artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
@@ -119,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adminKey: e.MLOPS_ADMIN_KEY,
     },
     codeVersion: e.MLOPS_CODE_VERSION,
+    retention: { predictionSample: e.MLOPS_PREDICTION_LOG_SAMPLE, predictionLogDays: e.MLOPS_PREDICTION_LOG_DAYS, servingStatsDays: e.MLOPS_SERVING_STATS_DAYS },
     artifacts: e.MLOPS_S3_BUCKET
       ? {
         kind: 's3', bucket: e.MLOPS_S3_BUCKET, endpoint: e.MLOPS_S3_ENDPOINT, region: e.MLOPS_S3_REGION, prefix: e.MLOPS_S3_PREFIX,

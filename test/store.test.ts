@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateMultipartUploadCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ArtifactError, ArtifactStore, LocalArtifactStore, sha256Hex } from '../src/store/artifacts';
 import { S3ArtifactStore } from '../src/store/s3-artifacts';
+import { ModelServer } from '../src/serving/model-server';
 import { saveDataset } from '../src/store/datasets';
 import { migrate } from '../src/store/migrations';
 import * as registry from '../src/store/registry';
@@ -123,6 +124,21 @@ for (const backend of availableBackends()) {
       await registry.decideVersion(db.pool, 'r', v.version, 'rejected');
       await registry.decideVersion(db.pool, 'r', v.version, 'approved');
       assert.equal((await registry.getVersion(db.pool, 'r', v.version))?.status, 'rejected');
+    });
+
+    it('prunes the prediction log, its feedback and serving statistics past their retention', async () => {
+      const [old, recent] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+      await db.pool.query(`INSERT INTO prediction_log (id, model_name, version, at, instance, output) VALUES
+        ($1, 'm', 1, now() - interval '40 days', '{}', '{}'), ($2, 'm', 1, now(), '{}', '{}')`, [old, recent]);
+      await db.pool.query(`INSERT INTO feedback (prediction_id, label) VALUES ($1, 'yes'), ($2, 'no')`, [old, recent]);
+      await db.pool.query(`INSERT INTO serving_stats (model_name, version, replica, window_start, latency, outputs) VALUES
+        ('m', 1, 'r', now() - interval '8 days', '[]', '[]'), ('m', 1, 'r', now(), '[]', '[]')`);
+      const server = new ModelServer(db.pool, new LocalArtifactStore(os.tmpdir()), { maxBatch: 1, retention: { predictionLogDays: 30, servingStatsDays: 7 } });
+      await server.prune();
+      const ids = async (sql: string) => (await db.pool.query(sql)).rows.map((r) => r.id);
+      assert.deepEqual(await ids('SELECT id FROM prediction_log'), [recent]);
+      assert.deepEqual(await ids('SELECT prediction_id AS id FROM feedback'), [recent]);
+      assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM serving_stats')).rows[0].n, 1);
     });
 
     it('records an audit event once per key', async () => {

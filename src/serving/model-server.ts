@@ -56,6 +56,10 @@ export interface ModelServerOptions {
   replica?: string;
   /** Keep every prediction (input and answer) for feedback and drift (default on). */
   logPredictions?: boolean;
+  /** Share of predictions kept when logging (default 1: all). */
+  logSample?: number;
+  /** Days kept: the prediction log with its feedback, and the serving statistics (default 30 and 7). */
+  retention?: { predictionLogDays: number; servingStatsDays: number };
   log?: (line: string) => void;
 }
 
@@ -79,6 +83,7 @@ export class ModelServer {
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private pruner: NodeJS.Timeout | undefined;
   private listener: PoolClient | undefined;
   private stopped = false;
   private readonly counter: PredictionCounter;
@@ -116,11 +121,26 @@ export class ModelServer {
     const every = this.options.pollIntervalMs ?? 1000;
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), every);
     this.timer.unref();
+    this.pruner = setInterval(() => void this.prune().catch(() => undefined), 3600_000);
+    this.pruner.unref();
+    void this.prune().catch(() => undefined);
+  }
+
+  /** Deletes prediction log entries, feedback and statistics past their retention. Any replica may run it. */
+  async prune(): Promise<void> {
+    const { predictionLogDays, servingStatsDays } = this.options.retention ?? { predictionLogDays: 30, servingStatsDays: 7 };
+    await this.pool.query(
+      `WITH old AS (DELETE FROM prediction_log WHERE at < now() - make_interval(secs => $1 * 86400) RETURNING id)
+       DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM old)`,
+      [predictionLogDays],
+    );
+    await this.pool.query('DELETE FROM serving_stats WHERE window_start < now() - make_interval(secs => $1 * 86400)', [servingStatsDays]);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pruner) clearInterval(this.pruner);
     await Promise.all([this.counter.stop(), this.stats.stop(), this.predictionLog.stop()]);
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${DEPLOYMENTS_CHANNEL}`).catch(() => undefined);
@@ -291,9 +311,14 @@ export class ModelServer {
     this.batchRows.observe({ model: name, version }, rows);
     this.stats.request(name, chosen.version, ms, this.bins(routing, chosen, outputs, width, rows));
     this.counter.add(name, chosen.version, rows);
-    if (this.options.logPredictions !== false) {
+    if (this.options.logPredictions !== false && (this.options.logSample ?? 1) > 0) {
       const list = instances as unknown[];
-      predictions.forEach((p, i) => { const { id, ...output } = p; this.predictionLog.add({ id, model: name, version: chosen.version, instance: list[i], output }); });
+      const sample = this.options.logSample ?? 1;
+      predictions.forEach((p, i) => {
+        if (sample < 1 && Math.random() >= sample) return;
+        const { id, ...output } = p;
+        this.predictionLog.add({ id, model: name, version: chosen.version, instance: list[i], output });
+      });
     }
     if (candidate?.mode === 'shadow' && Math.random() * 100 < candidate.percent) {
       setImmediate(() => void this.shadow(routing, candidate.loaded, instances as unknown[], predictions).catch(() => undefined));
