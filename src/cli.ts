@@ -38,6 +38,12 @@ Versions, data and lineage (through the API)
   reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
   rollback <model> [--to <version>] [--reason <text>] [--by <name>]
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
+
+Rollouts (through the API)
+  deploy <model> <version> [--strategy canary|blue-green|shadow] [--steps 5,25,50,100]
+         [--bake <seconds>] [--percent <shadow share>] [--wait]
+  rollouts <model>
+  promote|abort <model> <rollout-id> [--reason <text>]
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */

@@ -155,6 +155,11 @@ describe('mlops command line', () => {
     const reproduced = mlops('reproduce', 'restart@1');
     assert.equal(reproduced.status, 0, reproduced.stderr);
     assert.match(reproduced.stdout, /restart@1 reproduced byte for byte/);
+    const deploy = mlops('deploy', 'restart', '1', '--strategy', 'blue-green', '--wait');
+    assert.equal(deploy.status, 1);
+    assert.match(deploy.stdout, /rollout rollout-restart-blue-green-[0-9a-f]+ started/);
+    assert.match(deploy.stderr, /failed: version 1 of "restart" is already in production/);
+    assert.match(mlops('rollouts', 'restart').stdout, /no rollouts yet|rollout-restart-blue-green/);
     const rollback = mlops('rollback', 'restart');
     assert.equal(rollback.status, 1);
     assert.match(rollback.stderr, /409 conflict: .*first production version: there is nothing to roll back to/);
@@ -190,6 +195,11 @@ describe('mlops command line', () => {
       [['rollback'], /rollback needs a model name/],
       [['rollback', 'churn', '--to', 'last'], /--to takes a version number, got "last"/],
       [['alias', 'churn', 'champion'], /alias needs <model> <alias> <version>/],
+      [['deploy', 'churn'], /deploy needs <model> <version>/],
+      [['deploy', 'churn', '2', '--strategy', 'yolo'], /--strategy takes canary, blue-green or shadow, got "yolo"/],
+      [['deploy', 'churn', '2', '--bake', 'soon'], /--bake takes a number, got "soon"/],
+      [['rollouts'], /rollouts needs a model name/],
+      [['promote', 'churn'], /promote needs <model> <rollout-id>/],
     ];
     for (const [args, message] of cases) {
       const run = mlops(...args);

@@ -59,6 +59,7 @@ export function formatLineage(l: VersionLineage): string {
   ].join('\n');
 }
 
+/** Runs a registry or rollout command; false when the command is not one of these. `deploy --wait` throws when the rollout does not succeed. */
 export async function runRegistryCommand(command: string, rest: string[], api: ApiClient, log: (line: string) => void): Promise<boolean> {
   switch (command) {
     case 'data': {
@@ -116,6 +117,58 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
         version: Number(version), ...(values.reason ? { reason: values.reason } : {}), by: values.by ?? process.env.USER ?? 'cli',
       });
       log(Object.entries(r.aliases).map(([a, v]) => `${a} -> ${v}`).join('\n'));
+      return true;
+    }
+    case 'deploy': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: {
+        strategy: { type: 'string', default: 'canary' }, steps: { type: 'string' }, bake: { type: 'string' }, percent: { type: 'string' }, by: { type: 'string' }, wait: { type: 'boolean', default: false },
+      } });
+      const [model, version] = positionals;
+      if (!model || !version || !/^\d+$/.test(version)) throw new ConfigError('deploy needs <model> <version> [--strategy canary|blue-green|shadow] [--steps 5,25,50,100] [--bake <seconds>] [--percent <shadow share>]');
+      if (!['canary', 'blue-green', 'shadow'].includes(values.strategy!)) throw new ConfigError(`--strategy takes canary, blue-green or shadow, got "${values.strategy}"`);
+      const number = (flag: string, text?: string) => {
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${flag} takes a number, got "${text}"`);
+        return n;
+      };
+      const steps = values.steps?.split(',').map((s) => number('steps', s.trim())!);
+      const started = await api.post<{ id: string; uiUrl: string }>(`/v1/models/${encodeURIComponent(model)}/deployments`, {
+        version: Number(version), strategy: values.strategy, ...(steps ? { steps } : {}),
+        ...(values.bake !== undefined ? { bakeSeconds: number('bake', values.bake) } : {}), ...(values.percent !== undefined ? { percent: number('percent', values.percent) } : {}),
+        by: values.by ?? process.env.USER ?? 'cli',
+      });
+      log(`rollout ${started.id} started (workflow: ${started.uiUrl})`);
+      if (values.wait) {
+        for (;;) {
+          const r = await api.get<{ state: string; error?: string; status?: { state: string; step: number; percent: number; reason?: string } }>(`/v1/models/${encodeURIComponent(model)}/deployments/${started.id}`);
+          if (r.error) throw new Error(`rollout ${started.id} failed: ${r.error}`);
+          const state = r.status?.state ?? r.state;
+          if (!['running', 'preparing'].includes(state)) {
+            const summary = `${state}${r.status?.reason ? `: ${r.status.reason}` : ''}`;
+            if (state !== 'promoted' && state !== 'completed') throw new Error(`rollout ${started.id} ended ${summary}`);
+            log(summary);
+            return true;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+      return true;
+    }
+    case 'rollouts': {
+      if (!rest[0]) throw new ConfigError('rollouts needs a model name');
+      const { rollouts } = await api.get<{ rollouts: { id: string; strategy: string; version: number; fromVersion: number | null; state: string; percent: number | null; startedAt: string }[] }>(`/v1/models/${encodeURIComponent(rest[0])}/deployments`);
+      log(rollouts.length === 0 ? 'no rollouts yet' : table(['rollout', 'strategy', 'version', 'from', 'state', 'share', 'started'],
+        rollouts.map((r) => [r.id, r.strategy, String(r.version), r.fromVersion === null ? '-' : String(r.fromVersion), r.state, r.percent === null ? '-' : `${r.percent}%`, r.startedAt])));
+      return true;
+    }
+    case 'promote':
+    case 'abort': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' }, by: { type: 'string' } } });
+      const [model, id] = positionals;
+      if (!model || !id) throw new ConfigError(`${command} needs <model> <rollout-id>`);
+      await api.post(`/v1/models/${encodeURIComponent(model)}/deployments/${encodeURIComponent(id)}/${command}`, { by: values.by ?? process.env.USER ?? 'cli', ...(values.reason ? { reason: values.reason } : {}) });
+      log(`${command} sent to ${id}`);
       return true;
     }
     default:
