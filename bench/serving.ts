@@ -1,0 +1,597 @@
+/**
+ * Serving throughput and latency, side by side in one run on one machine: single-row requests to the
+ * 30-feature breast-cancer model.
+ *
+ *   npm ci                                                   (autocannon is a devDependency)
+ *   python3 -m pip install --target /tmp/pyref-mlflow mlflow scikit-learn
+ *   PYTHONPATH=/tmp/pyref-mlflow node --import tsx bench/serving.ts            (about 4 minutes)
+ *
+ * Without mlflow importable (no PYTHONPATH, or the install failed) the mlflow rows are skipped and the
+ * reason is printed. Settings (environment): SERVING_SECONDS (each measured phase, default 10),
+ * SERVING_CONNECTIONS (default 16), TEMPORAL_CLI_PATH (else the repo's .cache/tools copy, else the stack
+ * installs it), SERVING_CPU_PROF=<dir> (run `mlops up` and `mlops api` under --cpu-prof, then read the
+ * profiles per phase with bench/serving_profile.ts; figures are then distorted),
+ * SERVING_KEEP_LOGS=1 (keep the children's logs).
+ *
+ * Cases:
+ *   1. bare Express answering {"ok":true} after express.json() parsed the same body (bench/serving_express.ts)
+ *   2. our POST /v1/models/cancer/predict on `mlops up` (validation, routing, prediction log, statistics
+ *      and Prometheus metrics on: the defaults), at peak; then at 70% of that peak with autocannon's
+ *      `overallRate`, and with an evenly paced open-loop generator
+ *   3. in-process onnxruntime-node `session.run` on the same ONNX bytes, single-row runs back to back
+ *   4. `mlflow models serve` (default: one uvicorn worker, --env-manager local) with a scikit-learn
+ *      LogisticRegression on standardised features trained on the same CSV (bench/serving_mlflow.py)
+ *   5. 100-row batches to our predict (and to mlflow), as rows per second
+ *   controls and diagnostics: bare Express at the same 70% rate, both ways (what the HTTP layer, the
+ *   generator and the shared 2 cores alone do to the tail); our predict on a separate `mlops api` process, with PGlite, the
+ *   worker and Temporal left in `mlops up`; per phase, the mean time inside ModelServer.predict and the
+ *   prediction-log entries dropped, read from the server's /metrics
+ *
+ * Every server runs in its own process; the load generator (autocannon, programmatic, connections 16,
+ * pipelining 1) runs in this process, on the same 2 cores. Each full-load phase follows a 2 s warm-up at
+ * full load (the 70% phases follow the peak phase on a warm server). Latencies are recorded per response in milliseconds with decimals (autocannon's own
+ * histogram keeps whole milliseconds only). Note that autocannon's rate limit is a per-second quota per
+ * connection: each second opens with the connections sending back to back until the quota is used, so its
+ * "70%" run is bursty; the paced run spreads the same rate evenly (1 ms ticks) and times each request
+ * from the moment it was handed to the HTTP agent (queueing for a socket included).
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { createSession } from '../src/serving/onnx-runner';
+import { instancesToFeeds } from '../src/serving/instances';
+import type { ModelSignature } from '../src/store/registry';
+
+const ROOT = path.join(__dirname, '..');
+const CSV = path.join(ROOT, 'datasets', 'breast-cancer-wisconsin.csv');
+const TARGET = 'diagnosis';
+const MODEL = 'cancer';
+const SECONDS = Number(process.env.SERVING_SECONDS ?? 10);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = Number(process.env.SERVING_CONNECTIONS ?? 16);
+const BATCH = 100;
+const CLK_TCK = 100;
+
+type Instance = Record<string, number>;
+
+interface Result {
+  label: string;
+  rps: number;
+  rows: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ok: number;
+  failed: number;
+  serverCpu?: number;
+  genCpu?: number;
+  machineCpu?: number;
+  note?: string;
+}
+
+/** The children's logs, kept when the run fails. */
+let logsDir: string | undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+// ---------------------------------------------------------------------------------------------- data
+
+function readDataset(): { features: string[]; instances: Instance[] } {
+  const lines = fs.readFileSync(CSV, 'utf8').trim().split('\n');
+  const header = lines[0].split(',');
+  const features = header.filter((h) => h !== TARGET);
+  const instances = lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    const row: Instance = {};
+    header.forEach((h, j) => { if (h !== TARGET) row[h] = Number(cells[j]); });
+    return row;
+  });
+  return { features, instances };
+}
+
+// ------------------------------------------------------------------------------------------ processes
+
+interface Child { name: string; proc: ChildProcess; exited: Promise<number | null>; stop(): Promise<void> }
+
+const children = new Set<Child>();
+
+/** Starts a process in its own process group with its output in a log file. */
+function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, stopSignal: NodeJS.Signals): Child {
+  const out = fs.openSync(logFile, 'a');
+  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', out, out], detached: true });
+  fs.closeSync(out);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const child: Child = {
+    name, proc, exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill(stopSignal);
+        const done = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
+        if (!done) {
+          log(`  ${name} did not stop within 60 s of ${stopSignal}; killing its process group`);
+          try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* gone */ }
+          await exited;
+        }
+      }
+      // whatever it started and left behind in its group (uvicorn under mlflow, say)
+      try { process.kill(-proc.pid!, 'SIGTERM'); } catch { /* none left */ }
+      children.delete(child);
+    },
+  };
+  children.add(child);
+  return child;
+}
+
+async function stopAll(): Promise<void> {
+  for (const c of [...children].reverse()) await c.stop().catch(() => undefined);
+}
+
+/** Polls a URL until it answers 200; fails early if the process exits. */
+async function waitForHttp(url: string, child: Child, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => { exited = true; });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${child.name} exited before answering ${url}; its log (${logFile}) ends:\n${tail(logFile)}`);
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error(`${child.name} did not answer ${url} within ${timeoutMs / 1000} s; its log (${logFile}) ends:\n${tail(logFile)}`);
+}
+
+function tail(file: string, lines = 15): string {
+  try { return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+}
+
+/** Ports below the ephemeral range, free now. */
+async function freePorts(count: number): Promise<number[]> {
+  const isFree = (port: number) => new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  const ports: number[] = [];
+  for (let p = 12_000 + (process.pid % 4_000) * 4; ports.length < count; p++) {
+    if (p >= 32_000) p = 12_000;
+    if (await isFree(p)) ports.push(p);
+  }
+  return ports;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + (fields[4] ?? 0);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Share of all cores busy between two readings (0..1). */
+const machineBusy = (a: { busy: number; total: number }, b: { busy: number; total: number }) => (b.busy - a.busy) / Math.max(1, b.total - a.total);
+
+/** When SERVING_CPU_PROF is set: phase boundaries on the monotonic clock V8's profiler uses (microseconds). */
+const phases: { label: string; startUs: number; endUs: number }[] = [];
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** CPU time (s) of a process and all its descendants, from /proc. */
+function treeCpuSeconds(root: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch { /* exited meanwhile */ }
+  }
+  let ticks = 0;
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    ticks += stats.get(pid)?.ticks ?? 0;
+    for (const [child, s] of stats) if (s.ppid === pid) queue.push(child);
+  }
+  return ticks / CLK_TCK;
+}
+
+// ----------------------------------------------------------------------------------------------- load
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+class Latencies {
+  private values = new Float64Array(1 << 16);
+  n = 0;
+  add(ms: number): void {
+    if (this.n === this.values.length) { const bigger = new Float64Array(this.n * 2); bigger.set(this.values); this.values = bigger; }
+    this.values[this.n++] = ms;
+  }
+  summary(): { p50: number; p99: number; max: number } {
+    const sorted = this.values.slice(0, this.n).sort();
+    return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN };
+  }
+}
+
+interface LoadOptions { url: string; body: string; seconds: number; rows: number; overallRate?: number; serverPid?: number }
+
+function cannon(o: LoadOptions, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({
+      url: o.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: o.body,
+      connections: CONNECTIONS, pipelining: 1, duration: o.seconds, ...(o.overallRate ? { overallRate: o.overallRate } : {}),
+    }, (err, result) => (err ? reject(err) : resolve(result)));
+    if (onResponse) instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => onResponse(status, ms));
+  });
+}
+
+/** autocannon at full speed (or at overallRate): a warm-up, then the measured phase. */
+async function measure(label: string, o: LoadOptions, warmup = true): Promise<Result> {
+  if (warmup) await cannon({ ...o, seconds: WARMUP_SECONDS });
+  const lat = new Latencies();
+  let ok = 0;
+  let failed = 0;
+  const cpu0 = o.serverPid ? treeCpuSeconds(o.serverPid) : 0;
+  const gen0 = process.cpuUsage();
+  const machine0 = machineTicks();
+  const t0 = performance.now();
+  const startUs = monoUs();
+  const result = await cannon(o, (status, ms) => {
+    if (status >= 200 && status < 300) { ok++; lat.add(ms); } else failed++;
+  });
+  phases.push({ label, startUs, endUs: monoUs() });
+  const elapsed = (performance.now() - t0) / 1000;
+  const gen = process.cpuUsage(gen0);
+  const machineCpu = machineBusy(machine0, machineTicks());
+  const duration = result.duration || elapsed;
+  const s = lat.summary();
+  return {
+    label, rps: ok / duration, rows: (ok * o.rows) / duration, ...s, ok, failed: failed + result.errors + result.timeouts,
+    serverCpu: o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / elapsed : undefined,
+    genCpu: (gen.user + gen.system) / 1e6 / elapsed, machineCpu,
+  };
+}
+
+/** Open-loop generator: `rate` requests per second spread evenly over 1 ms ticks, at most CONNECTIONS sockets. */
+async function paced(label: string, o: LoadOptions & { overallRate: number }): Promise<Result> {
+  const url = new URL(o.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const body = Buffer.from(o.body);
+  const lat = new Latencies();
+  let ok = 0;
+  let failed = 0;
+  let sent = 0;
+  let inFlight = 0;
+  const send = () => {
+    const started = performance.now();
+    sent++;
+    inFlight++;
+    const req = http.request({
+      agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        inFlight--;
+        if (res.statusCode! >= 200 && res.statusCode! < 300) { ok++; lat.add(performance.now() - started); } else failed++;
+      });
+    });
+    req.on('error', () => { inFlight--; failed++; });
+    req.end(body);
+  };
+  const cpu0 = o.serverPid ? treeCpuSeconds(o.serverPid) : 0;
+  const gen0 = process.cpuUsage();
+  const machine0 = machineTicks();
+  const t0 = performance.now();
+  const startUs = monoUs();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now() - t0;
+      if (now >= o.seconds * 1000) { resolve(); return; }
+      const due = Math.floor((now * o.overallRate) / 1000);
+      while (sent < due) send();
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  phases.push({ label, startUs, endUs: monoUs() });
+  const elapsed = (performance.now() - t0) / 1000;
+  const gen = process.cpuUsage(gen0);
+  const machineCpu = machineBusy(machine0, machineTicks());
+  const serverCpu = o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / elapsed : undefined;
+  for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 10) await sleep(10);
+  agent.destroy();
+  return {
+    label, rps: ok / elapsed, rows: (ok * o.rows) / elapsed, ...lat.summary(), ok, failed,
+    serverCpu, genCpu: (gen.user + gen.system) / 1e6 / elapsed, machineCpu,
+    note: `${sent} sent at ${o.overallRate}/s`,
+  };
+}
+
+// ------------------------------------------------------------------------------------ our stack (API)
+
+async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${route}`, {
+    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route} -> ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+/** Sum and count of a Prometheus histogram (all label sets together), plus a gauge, from /metrics. */
+async function metricsOf(base: string): Promise<{ latencySum: number; latencyCount: number; logDropped: number }> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text());
+  const total = (name: string) => text.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+  return { latencySum: total('mlops_predict_latency_seconds_sum'), latencyCount: total('mlops_predict_latency_seconds_count'), logDropped: total('mlops_prediction_log_dropped') };
+}
+
+function temporalCli(): string | undefined {
+  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
+  const cached = path.join(ROOT, '.cache', 'tools', 'temporal', 'bin', 'temporal');
+  return fs.existsSync(cached) ? cached : undefined;
+}
+
+// --------------------------------------------------------------------------------------------- mlflow
+
+function pythonEnv(): NodeJS.ProcessEnv {
+  const extraBins = (process.env.PYTHONPATH ?? '').split(path.delimiter).filter(Boolean).map((p) => path.join(p, 'bin'));
+  return { ...process.env, PATH: [...extraBins, process.env.PATH ?? ''].join(path.delimiter), MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: '1' };
+}
+
+function mlflowUnavailable(): string | undefined {
+  const probe = spawnSync('python3', ['-c', 'import mlflow, sklearn; print(mlflow.__version__)'], { env: pythonEnv(), encoding: 'utf8', timeout: 120_000 });
+  if (probe.error) return `python3 could not run: ${probe.error.message}`;
+  if (probe.status !== 0) return `python3 cannot import mlflow and scikit-learn (${(probe.stderr || '').trim().split('\n').pop()}); install them with \`python3 -m pip install --target /tmp/pyref-mlflow mlflow scikit-learn\` and run with PYTHONPATH=/tmp/pyref-mlflow`;
+  return undefined;
+}
+
+/** Fits and saves the scikit-learn model as an MLflow model (runs while the stack starts). */
+function saveMlflowModel(out: string): Promise<{ ok: true; info: Record<string, unknown> } | { ok: false; why: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn('python3', [path.join(__dirname, 'serving_mlflow.py'), CSV, TARGET, out], { env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    proc.on('error', (err) => resolve({ ok: false, why: err.message }));
+    proc.on('exit', (code) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve({ ok: true, info: JSON.parse(line) });
+      else resolve({ ok: false, why: `bench/serving_mlflow.py exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+    });
+  });
+}
+
+// ----------------------------------------------------------------------------------------------- main
+
+const fmt = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${Math.round(x * 100)}%`);
+
+function table(results: Result[]): string {
+  const head = ['case', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'failed', 'server CPU', 'generator CPU', 'machine CPU'];
+  const rows = results.map((r) => [r.label, fmt(r.rps), fmt(r.rows), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.max, 1), fmt(r.ok), fmt(r.failed), pct(r.serverCpu), pct(r.genCpu), pct(r.machineCpu)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(head), `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const load = os.loadavg();
+  log(`serving benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`phases: ${SECONDS} s measured after ${WARMUP_SECONDS} s warm-up; autocannon ${autocannonVersion()} in this process, ${CONNECTIONS} connections, pipelining 1; servers in their own processes`);
+  const { instances } = readDataset();
+  const one = [instances[0]];
+  const batch = instances.slice(0, BATCH);
+  const results: Result[] = [];
+  const notes: string[] = [];
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-serving-'));
+  const dataDir = path.join(work, 'data');
+  const logs = path.join(work, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  logsDir = logs;
+  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort] = await freePorts(7);
+
+  const mlflowWhy = mlflowUnavailable();
+  const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
+
+  const stackEnv: NodeJS.ProcessEnv = {
+    ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: String(apiPort), MLOPS_TEMPORAL_PORT: String(temporalPort),
+    MLOPS_TEMPORAL_UI_PORT: String(uiPort), MLOPS_PGLITE_PORT: String(pglitePort),
+    ...(temporalCli() ? { TEMPORAL_CLI_PATH: temporalCli() } : {}),
+  };
+  const cpuProf = process.env.SERVING_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.SERVING_CPU_PROF)] : [];
+  let onnx: Uint8Array | undefined;
+  let signature: ModelSignature | undefined;
+  try {
+    // ---- our stack: `mlops up`, train, one prediction
+    let t = Date.now();
+    const upLog = path.join(logs, 'mlops-up.log');
+    const up = startChild('mlops up', process.execPath, [...cpuProf, '--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'up'], stackEnv, upLog, 'SIGINT');
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitForHttp(`${base}/healthz`, up, 300_000, upLog);
+    log(`mlops up (pid ${up.proc.pid}) answering at ${base} after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    t = Date.now();
+    const { id } = await api<{ id: string }>(base, 'POST', '/v1/pipelines', { model: MODEL, data: { uri: CSV }, target: TARGET, approval: { mode: 'auto' } });
+    let state = 'running';
+    for (let i = 0; !['deployed', 'rejected', 'failed'].includes(state); i++) {
+      if (i > 2400) throw new Error(`pipeline ${id} still ${state} after 120 s`);
+      await sleep(50);
+      state = (await api<{ state: string }>(base, 'GET', `/v1/pipelines/${id}`)).state;
+    }
+    if (state !== 'deployed') throw new Error(`pipeline ${id} ended ${state}`);
+    const version = await api<{ onnxDigest: string; signature: ModelSignature }>(base, 'GET', `/v1/models/${MODEL}/versions/1`);
+    onnx = fs.readFileSync(path.join(dataDir, 'artifacts', 'sha256', version.onnxDigest.slice(0, 2), version.onnxDigest));
+    signature = version.signature;
+    const answer = await api<{ predictions: unknown[]; model: unknown }>(base, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
+    log(`trained and deployed "${MODEL}" in ${((Date.now() - t) / 1000).toFixed(1)} s; ONNX ${onnx.length} bytes, ${signature.features.length} features; answer: ${JSON.stringify(answer).slice(0, 160)}...`);
+
+    const predictUrl = `${base}/v1/models/${MODEL}/predict`;
+    const body1 = JSON.stringify({ instances: one });
+    const body100 = JSON.stringify({ instances: batch });
+    log(`bodies: single row ${body1.length} bytes, ${BATCH} rows ${body100.length} bytes`);
+
+    // ---- 1. bare Express, in its own process (our stack idles meanwhile; it idles in turn until the control phase)
+    const exLog = path.join(logs, 'express.log');
+    const ex = startChild('express', process.execPath, ['--import', 'tsx', path.join(__dirname, 'serving_express.ts'), String(expressPort)], process.env, exLog, 'SIGTERM');
+    await waitForHttp(`http://127.0.0.1:${expressPort}/healthz`, ex, 60_000, exLog);
+    log('measuring: bare Express...');
+    const express = await measure('1. bare Express, constant JSON', { url: `http://127.0.0.1:${expressPort}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: ex.proc.pid });
+    results.push(express);
+
+    // ---- 2. our predict: peak, then 70% of it two ways; 5. 100-row batches
+    /** Runs one of our phases and notes what the server's own metrics saw meanwhile. */
+    const ourPhase = async (run: () => Promise<Result>): Promise<Result> => {
+      const before = await metricsOf(base);
+      const r = await run();
+      const after = await metricsOf(base);
+      const handled = after.latencyCount - before.latencyCount;
+      notes.push(`${r.label}: ModelServer.predict (validate, route, run, format; mlops_predict_latency_seconds) averaged ${((after.latencySum - before.latencySum) / Math.max(1, handled) * 1000).toFixed(3)} ms over ${handled} requests, warm-up included (client p50 ${r.p50.toFixed(2)} ms); prediction log entries dropped meanwhile: ${after.logDropped - before.logDropped}`);
+      return r;
+    };
+    log('measuring: our predict at peak...');
+    const ours = await ourPhase(() => measure('2. our predict, peak', { url: predictUrl, body: body1, seconds: SECONDS, rows: 1, serverPid: up.proc.pid }));
+    results.push(ours);
+    const rate70 = Math.max(1, Math.round(ours.rps * 0.7));
+    log(`measuring: our predict at 70% of peak (${rate70} req/s), autocannon overallRate...`);
+    results.push(await ourPhase(() => measure(`2b. our predict, ${rate70}/s (70%), autocannon overallRate`, { url: predictUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: up.proc.pid }, false)));
+    log(`measuring: our predict at 70% of peak (${rate70} req/s), paced...`);
+    results.push(await ourPhase(() => paced(`2c. our predict, ${rate70}/s (70%), paced open loop`, { url: predictUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: up.proc.pid })));
+    log(`measuring (control): bare Express at the same ${rate70} req/s, both ways...`);
+    const exUrl = `http://127.0.0.1:${expressPort}/v1/models/${MODEL}/predict`;
+    results.push(await measure(`1b. bare Express, ${rate70}/s, autocannon overallRate`, { url: exUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: ex.proc.pid }, false));
+    results.push(await paced(`1c. bare Express, ${rate70}/s, paced open loop`, { url: exUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: ex.proc.pid }));
+    await ex.stop();
+    log(`measuring: our predict, ${BATCH}-row batches...`);
+    results.push(await ourPhase(() => measure(`5. our predict, ${BATCH}-row batches`, { url: predictUrl, body: body100, seconds: SECONDS, rows: BATCH, serverPid: up.proc.pid })));
+
+    // ---- diagnostic: the API alone in its own process (`mlops api`), PGlite, worker and Temporal in `mlops up`
+    const apiOnlyLog = path.join(logs, 'mlops-api.log');
+    const apiOnly = startChild('mlops api', process.execPath, [...cpuProf, '--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(apiOnlyPort) }, apiOnlyLog, 'SIGINT');
+    const apiOnlyBase = `http://127.0.0.1:${apiOnlyPort}`;
+    await waitForHttp(`${apiOnlyBase}/healthz`, apiOnly, 120_000, apiOnlyLog);
+    await api(apiOnlyBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
+    log('measuring (diagnostic): our predict on a separate `mlops api` process...');
+    results.push(await measure('2d. our predict, `mlops api` alone (store in `up`)', { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
+    await apiOnly.stop();
+
+    log('stopping mlops up...');
+    t = Date.now();
+    await up.stop();
+    log(`  stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  } finally {
+    await stopAll();
+  }
+
+  // ---- 3. in-process session.run on the same ONNX bytes (nothing else running)
+  log('measuring: in-process session.run...');
+  const session = await createSession(onnx!);
+  const inProcess = async (label: string, rows: Instance[], withFeeds: boolean, seconds: number): Promise<Result> => {
+    let { feeds } = instancesToFeeds(rows, signature!, 1000);
+    const warmEnd = performance.now() + 1000;
+    while (performance.now() < warmEnd) await session.run(feeds);
+    const lat = new Latencies();
+    const gen0 = process.cpuUsage();
+    const t0 = performance.now();
+    const end = t0 + seconds * 1000;
+    for (let now = t0; now < end;) {
+      if (withFeeds) feeds = instancesToFeeds(rows, signature!, 1000).feeds;
+      await session.run(feeds);
+      const after = performance.now();
+      lat.add(after - now);
+      now = after;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(gen0);
+    return { label, rps: lat.n / elapsed, rows: (lat.n * rows.length) / elapsed, ...lat.summary(), ok: lat.n, failed: 0, genCpu: (cpu.user + cpu.system) / 1e6 / elapsed };
+  };
+  const inproc = await inProcess('3. in-process session.run, 1 row', one, false, SECONDS);
+  results.push(inproc);
+  results.push(await inProcess('3b. in-process instancesToFeeds + run, 1 row', one, true, Math.min(5, SECONDS)));
+  results.push(await inProcess(`3c. in-process session.run, ${BATCH} rows`, batch, false, Math.min(5, SECONDS)));
+  await session.release();
+
+  // ---- 4. mlflow models serve
+  let mlflow: Result | undefined;
+  const saved = await mlflowModel;
+  if (!saved.ok) {
+    log(`SKIPPED mlflow: ${saved.why}`);
+    notes.push(`mlflow skipped: ${saved.why}`);
+  } else {
+    const info = saved.info;
+    log(`mlflow ${info.mlflow}, scikit-learn ${info.sklearn}, Python ${info.python}: model saved (train accuracy ${Number(info.trainAccuracy).toFixed(4)})`);
+    const mlLog = path.join(logs, 'mlflow.log');
+    try {
+      const t = Date.now();
+      const ml = startChild('mlflow models serve', 'python3', ['-m', 'mlflow', 'models', 'serve', '-m', String(info.path), '-h', '127.0.0.1', '-p', String(mlflowPort), '--env-manager', 'local'], pythonEnv(), mlLog, 'SIGTERM');
+      const mlBase = `http://127.0.0.1:${mlflowPort}`;
+      await waitForHttp(`${mlBase}/ping`, ml, 180_000, mlLog);
+      const check = await api<{ predictions: unknown[] }>(mlBase, 'POST', '/invocations', { dataframe_records: one });
+      log(`mlflow models serve (pid ${ml.proc.pid}) answering after ${((Date.now() - t) / 1000).toFixed(1)} s: ${JSON.stringify(check).slice(0, 120)}`);
+      log('measuring: mlflow, single rows...');
+      mlflow = await measure('4. mlflow models serve, 1 row', { url: `${mlBase}/invocations`, body: JSON.stringify({ dataframe_records: one }), seconds: SECONDS, rows: 1, serverPid: ml.proc.pid });
+      results.push(mlflow);
+      log(`measuring: mlflow, ${BATCH}-row batches...`);
+      results.push(await measure(`4b. mlflow models serve, ${BATCH}-row batches`, { url: `${mlBase}/invocations`, body: JSON.stringify({ dataframe_records: batch }), seconds: SECONDS, rows: BATCH, serverPid: ml.proc.pid }));
+    } catch (err) {
+      log(`mlflow failed: ${(err as Error).message}`);
+      notes.push(`mlflow failed: ${(err as Error).message.split('\n')[0]}`);
+    } finally {
+      await stopAll();
+    }
+  }
+
+  // ---- report
+  const express = results[0];
+  const ours = results.find((r) => r.label.startsWith('2. '))!;
+  const at70 = results.find((r) => r.label.startsWith('2b. '))!;
+  const at70paced = results.find((r) => r.label.startsWith('2c. '))!;
+  const ourBatch = results.find((r) => r.label.startsWith('5. '))!;
+  log('');
+  log(table([...results].sort((a, b) => (a.label < b.label ? -1 : 1))));
+  log('');
+  const verdict = (pass: boolean) => (pass ? 'MET' : 'NOT MET');
+  log('| target | measured | verdict |');
+  log('| --- | --- | --- |');
+  log(`| our predict >= 80% of bare Express's request rate | ${fmt(ours.rps)} / ${fmt(express.rps)} = ${pct(ours.rps / express.rps)} | ${verdict(ours.rps >= 0.8 * express.rps)} |`);
+  log(`| p99 < 5 ms at 70% of our peak (autocannon overallRate ${fmt(Math.round(ours.rps * 0.7))}/s) | p99 ${fmt(at70.p99, 2)} ms at ${fmt(at70.rps)} req/s | ${verdict(at70.p99 < 5)} |`);
+  log(`| p99 < 5 ms at 70% of our peak (evenly paced) | p99 ${fmt(at70paced.p99, 2)} ms at ${fmt(at70paced.rps)} req/s | ${verdict(at70paced.p99 < 5)} |`);
+  log(mlflow
+    ? `| >= 5x mlflow's request rate | ${fmt(ours.rps)} / ${fmt(mlflow.rps)} = ${(ours.rps / mlflow.rps).toFixed(1)}x | ${verdict(ours.rps >= 5 * mlflow.rps)} |`
+    : '| >= 5x mlflow\'s request rate | mlflow skipped | - |');
+  log(`| (for reference) ${BATCH}-row batches to our predict | ${fmt(ourBatch.rows)} rows/s = ${(ourBatch.rows / ours.rps).toFixed(1)}x the single-row request rate; in-process single-row session.run ${fmt(inproc.rps)} runs/s | - |`);
+  log('');
+  for (const n of notes) log(`- ${n}`);
+  log(`- server CPU: the server's process tree (for mlops up: Node with API, worker and PGlite, plus the Temporal dev server; for mlflow: its CLI and uvicorn) in % of one core; generator CPU: this process (autocannon / paced client / in-process runs), % of one core; machine CPU: all ${os.cpus().length} cores together (100% = all busy), whoever used them`);
+  if (process.env.SERVING_CPU_PROF) {
+    fs.writeFileSync(path.join(path.resolve(process.env.SERVING_CPU_PROF), 'phases.json'), JSON.stringify(phases, null, 1));
+    log(`- CPU profiles and phases.json in ${path.resolve(process.env.SERVING_CPU_PROF)}: node --import tsx bench/serving_profile.ts ${process.env.SERVING_CPU_PROF}`);
+  }
+  log(`total ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (process.env.SERVING_KEEP_LOGS) log(`child logs kept in ${logs}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+}
+
+function autocannonVersion(): string {
+  try { return (JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version; } catch { return '?'; }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { log(`${signal}: stopping the servers...`); void stopAll().finally(() => process.exit(130)); });
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  if (logsDir) console.error(`the servers' logs: ${logsDir}`);
+  await stopAll();
+  process.exitCode = 1;
+});
