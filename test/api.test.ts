@@ -174,6 +174,17 @@ describe('HTTP API', () => {
     assert.equal(predicted.body.predictions.length, 2);
     const p = predicted.body.predictions[0];
     assert.equal(p.label, 'malignant');
+    // ground truth for a served prediction, by its id (the log is written within a second)
+    assert.match(p.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    let feedback: Reply;
+    for (let tries = 0; ; tries++) {
+      feedback = await call('POST', '/v1/feedback', { items: [{ predictionId: p.id, label: 'malignant' }, { predictionId: '00000000-0000-4000-8000-000000000000', label: 'benign' }] });
+      if (feedback.status === 200 || tries > 40) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(feedback.body, { accepted: 1, unknown: ['00000000-0000-4000-8000-000000000000'] });
+    const logged = await db.pool.query('SELECT p.model_name, p.version, p.output->>\'label\' AS label, f.label AS truth FROM prediction_log p JOIN feedback f ON f.prediction_id = p.id WHERE p.id = $1', [p.id]);
+    assert.deepEqual(logged.rows, [{ model_name: 'cancer', version: done.modelVersion, label: 'malignant', truth: 'malignant' }]);
     assert.ok(Math.abs(p.probabilities.malignant + p.probabilities.benign - 1) < 1e-6);
   });
 
@@ -391,6 +402,14 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'manual', timeout: 'soon' } }), 400, 'invalid_request', /approval\.timeout/);
       assertError(await call('POST', '/v1/pipelines', { ...good, approval: { mode: 'auto', thresholds: { auc: 'high' } } }), 400, 'invalid_request', /thresholds/);
       assertError(await call('POST', '/v1/pipelines', { ...good, unexpected: 1 }), 400, 'invalid_request', /unexpected/i);
+      assertError(await call('POST', '/v1/feedback', { predictionId: 'not-a-uuid', label: 'x' }), 400, 'invalid_request', /predictionId/);
+      assertError(await call('POST', '/v1/feedback', { predictionId: '00000000-0000-4000-8000-000000000001', label: 'x' }), 404, 'not_found', /no served prediction has the id/);
+      assertError(await call('POST', '/v1/feedback', { items: [] }), 400, 'invalid_request');
+      assertError(await call('POST', '/v1/models/cancer/deployments', { version: 1, strategy: 'canary', steps: [50, 20, 100] }), 400, 'invalid_request', /steps must increase/);
+      assertError(await call('POST', '/v1/models/cancer/deployments', { version: 1, strategy: 'canary', steps: [10, 50] }), 400, 'invalid_request', /the last step must be 100/);
+      assertError(await call('POST', '/v1/models/cancer/deployments', { version: 1, strategy: 'blue-green', percent: 10 }), 400, 'invalid_request', /percent is for shadow/);
+      assertError(await call('POST', '/v1/models/cancer/deployments', { version: 99, strategy: 'blue-green' }), 404, 'not_found', /no version 99/);
+      assertError(await call('GET', '/v1/models/cancer/deployments/rollout-cancer-nope'), 404, 'not_found');
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'xgboost' } }), 400, 'invalid_request', /"xgboost" is not supported; available: logistic, softmax, ridge, mlp, gbdt/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'mlp', params: { hidden: [8, 8, 8] } } }), 400, 'invalid_request', /hidden/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'forest' } }), 400, 'invalid_request', /available: logistic/);

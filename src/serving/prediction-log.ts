@@ -43,10 +43,12 @@ export class PredictionLog {
     const size = this.o.batchRows ?? 5000;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, size);
+      // one JSON document per batch: a single native stringify, instead of escaping thousands of array elements
       await this.pool.query(
         `INSERT INTO prediction_log (id, model_name, version, instance, output)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[], $5::jsonb[]) ON CONFLICT DO NOTHING`,
-        [batch.map((b) => b.id), batch.map((b) => b.model), batch.map((b) => b.version), batch.map((b) => JSON.stringify(b.instance)), batch.map((b) => JSON.stringify(b.output))],
+         SELECT id, model, version, instance, output FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, model text, version int, instance jsonb, output jsonb)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(batch)],
       );
       this.buffer.splice(0, batch.length);
     }
