@@ -5,45 +5,32 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../src/api/app';
 import { PipelineService } from '../src/api/pipeline-service';
 import { RegistryService } from '../src/api/registry-service';
 import { RolloutService } from '../src/api/rollout-service';
-import { loadConfig } from '../src/config';
 import { ModelServer } from '../src/serving/model-server';
 import { createPool } from '../src/store/db';
 import { toCanonicalCsv } from '../src/ml/csv';
-import { openStores, RunningApi, startApi, startWorker, Stores } from '../src/stack/runtime';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { RunningApi, Stores } from '../src/stack/runtime';
+import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
+import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { syntheticLogistic } from './helpers/synthetic';
-import { startTemporal } from './helpers/temporal';
-
-interface Reply { status: number; body: any; headers: Headers }
 
 describe('HTTP API', () => {
-  let temporal: TestWorkflowEnvironment;
+  let stack: ApiStack;
   let db: TestDatabase;
   let stores: Stores;
   let api: RunningApi;
-  let stopWorker: () => Promise<void>;
   let dataDir: string;
   let fileServer: http.Server;
   let fileServerUrl: string;
 
-  const call = async (method: string, url: string, body?: unknown, raw?: string, headers: Record<string, string> = {}): Promise<Reply> => {
-    const response = await fetch(`${api.url}${url}`, {
-      method,
-      headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-  };
+  const call = (method: string, url: string, body?: unknown, raw?: string, headers: Record<string, string> = {}): Promise<Reply> =>
+    stack.call(method, url, body, { raw, headers });
 
   const waitFor = async (id: string, states: string[], timeoutMs = 60_000): Promise<any> => {
     const deadline = Date.now() + timeoutMs;
@@ -64,15 +51,8 @@ describe('HTTP API', () => {
   };
 
   before(async () => {
-    temporal = await startTemporal();
-    db = await createTestDatabase('pglite');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
-    const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test' });
-    const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
-    stores = await openStores(config, db.url);
-    const worker = await startWorker(config, endpoints, stores);
-    stopWorker = async () => { worker.worker.shutdown(); await worker.done; };
-    api = await startApi(config, endpoints, stores, () => undefined);
+    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test' } });
+    ({ db, stores, api, dataDir } = stack);
 
     // An unseen dataset, served over HTTP: numeric target 0/1, some missing values.
     const { table } = syntheticLogistic({ rows: 2_000, weights: [1.2, -0.8, 0.6, 0], bias: -0.2, seed: 21, means: [50, 3, -10, 0], scales: [10, 1, 4, 2] });
@@ -89,13 +69,8 @@ describe('HTTP API', () => {
   });
 
   after(async () => {
-    await api.stop();
-    await stopWorker();
-    await stores.pool.end();
-    await db.close();
-    await temporal.teardown();
+    await stack.close();
     fileServer.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('serves liveness, readiness and the OpenAPI document', async () => {
@@ -410,6 +385,10 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/models/cancer/deployments', { version: 1, strategy: 'blue-green', percent: 10 }), 400, 'invalid_request', /percent is for shadow/);
       assertError(await call('POST', '/v1/models/cancer/deployments', { version: 99, strategy: 'blue-green' }), 404, 'not_found', /no version 99/);
       assertError(await call('GET', '/v1/models/cancer/deployments/rollout-cancer-nope'), 404, 'not_found');
+      assertError(await call('POST', '/v1/models/cancer/deployments/rollout-cancer-nope/abort', {}), 404, 'not_found');
+      assertError(await call('POST', '/v1/models/cancer/deployments/rollout-cancer-nope/promote', { by: 7 }), 400, 'invalid_request', /by/);
+      assertError(await call('GET', '/v1/datasets?limit=0'), 400, 'invalid_request', /limit/);
+      assertError(await call('PUT', '/v1/models/cancer/aliases/champion', { version: 1, extra: true }), 400, 'invalid_request');
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'xgboost' } }), 400, 'invalid_request', /"xgboost" is not supported; available: logistic, softmax, ridge, mlp, gbdt/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'mlp', params: { hidden: [8, 8, 8] } } }), 400, 'invalid_request', /hidden/);
       assertError(await call('POST', '/v1/pipelines', { ...good, trainer: { kind: 'forest' } }), 400, 'invalid_request', /available: logistic/);

@@ -159,7 +159,7 @@ describe('mlops command line', () => {
     assert.equal(deploy.status, 1);
     assert.match(deploy.stdout, /rollout rollout-restart-blue-green-[0-9a-f]+ started/);
     assert.match(deploy.stderr, /failed: version 1 of "restart" is already in production/);
-    assert.match(mlops('rollouts', 'restart').stdout, /no rollouts yet|rollout-restart-blue-green/);
+    assert.match(mlops('rollouts', 'restart').stdout, /rollout-restart-blue-green-[0-9a-f]+ +blue-green +1 +1 +failed/);
     const rollback = mlops('rollback', 'restart');
     assert.equal(rollback.status, 1);
     assert.match(rollback.stderr, /409 conflict: .*first production version: there is nothing to roll back to/);

@@ -8,37 +8,32 @@ import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig } from '../src/config';
-import { openStores, RunningApi, startApi, startWorker, Stores } from '../src/stack/runtime';
+import { RunningApi, Stores } from '../src/stack/runtime';
 import * as registry from '../src/store/registry';
-import { createTestDatabase, TestDatabase } from './helpers/database';
+import { ApiStack, startApiStack } from './helpers/api-stack';
+import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
-import { REPO_ROOT, startTemporal } from './helpers/temporal';
+import { REPO_ROOT } from './helpers/temporal';
 
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
 const freePort = () => new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); }); });
 
 describe('rollouts', () => {
+  let stack: ApiStack;
   let temporal: TestWorkflowEnvironment;
   let db: TestDatabase;
   let stores: Stores;
   let api: RunningApi;
-  let stopWorker: () => Promise<void>;
   let dataDir: string;
   const header = fs.readFileSync(BREAST_CANCER, 'utf8').trim().split('\n');
   const names = header[0].split(',').slice(0, 30);
   const rows = header.slice(1).map((line) => Object.fromEntries(line.split(',').slice(0, 30).map((v, i) => [names[i], Number(v)])));
 
-  const call = async (method: string, url: string, body?: unknown, base = api.url, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${base}${url}`, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const call = (method: string, url: string, body?: unknown, base = api.url, headers: Record<string, string> = {}) => stack.call(method, url, body, { base, headers });
 
   /** Trains a version of `model` (auto-approved, so it deploys), from `file` when given. */
   const train = async (model: string, seed: number, file = BREAST_CANCER, target = 'diagnosis') => {
@@ -82,6 +77,11 @@ describe('rollouts', () => {
     }
   };
 
+  const assertConflict = (r: { status: number; body: any }, message: RegExp) => {
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    assert.match(r.body.error.message, message);
+  };
+
   /** Two approved versions with v1 in production: train both (each deploys), then roll back to v1. */
   const twoVersions = async (model: string) => {
     const v1 = await train(model, 1);
@@ -91,28 +91,13 @@ describe('rollouts', () => {
   };
 
   before(async () => {
-    temporal = await startTemporal();
-    db = await createTestDatabase();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-rollouts-'));
-    const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_TASK_QUEUE: 'rollout-test', MLOPS_CODE_VERSION: 'rollout-test' });
-    const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
-    stores = await openStores(config, db.url);
-    const worker = await startWorker(config, endpoints, stores);
-    stopWorker = async () => { worker.worker.shutdown(); await worker.done; };
-    api = await startApi(config, endpoints, stores, () => undefined);
+    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'rollout-test', MLOPS_CODE_VERSION: 'rollout-test' } });
+    ({ temporal, db, stores, api, dataDir } = stack);
   });
-
-  after(async () => {
-    await api.stop();
-    await stopWorker();
-    await stores.pool.end();
-    await db.close();
-    await temporal.teardown();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => stack.close());
 
   it('when a version is deployed blue-green under load, then the switch is atomic and no request fails', async () => {
-    const { v1, v2 } = await twoVersions('bg');
+    const { v2 } = await twoVersions('bg');
     const traffic = load('bg');
     await new Promise((r) => setTimeout(r, 300));
     const started = await call('POST', '/v1/models/bg/deployments', { version: v2, strategy: 'blue-green', bakeSeconds: 2, by: 'alice' });
@@ -130,7 +115,8 @@ describe('rollouts', () => {
     const deployments = (await call('GET', '/v1/models/bg/deployments')).body;
     assert.equal(deployments.rollouts[0].state, 'completed');
     assert.ok(deployments.deployments.some((d: any) => d.strategy === 'blue-green' && d.version === v2 && d.actor === 'alice'));
-    void v1;
+    // the rollout is over: a late decision is refused
+    assertConflict(await call('POST', `/v1/models/bg/deployments/${started.body.id}/promote`, { by: 'bob' }), /is not running \(state: completed\)/);
   });
 
   it('when a canary passes every step under load, then it is promoted with zero failed requests, routing each key to one version', async () => {
@@ -217,6 +203,10 @@ describe('rollouts', () => {
       assert.match(done.error, /failed its smoke test/);
       assert.match(done.error, why);
     }
+    // refused rollouts are listed, as failed with their reason
+    const listed = (await call('GET', '/v1/models/guarded/deployments')).body.rollouts;
+    assert.deepEqual(listed.map((r: any) => r.state), ['failed', 'failed']);
+    assert.ok(listed.every((r: any) => /failed its smoke test/.test(r.analysis.refused)), JSON.stringify(listed));
     // forced past the workflow straight into the registry, the replica still refuses it
     await registry.deployVersion(stores.pool, 'guarded', corrupt, 'forced', { actor: 'test' });
     await new Promise((r) => setTimeout(r, 1500));

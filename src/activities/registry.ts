@@ -91,12 +91,16 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
       const { rows } = await pool.query('SELECT run_id, outputs FROM step_cache WHERE cache_key = $1', [key]);
       const found = rows[0] as { run_id: string; outputs: TrainingOutputs } | undefined;
       if (!found || found.run_id === input.runId || !(await artifacts.has(found.outputs.onnxDigest))) return { key };
+      // the hit is counted only when this run's copy is first written, so a retry counts nothing
       await pool.query(
-        `WITH hit AS (UPDATE step_cache SET hits = hits + 1 WHERE cache_key = $1 RETURNING 1)
-         INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
-         SELECT $2, $3, task, kind, dataset_id, seed, params || jsonb_build_object('cachedFrom', run_id), trials, onnx_digest, code_version, 0
-           FROM training_runs WHERE run_id = $4
-         ON CONFLICT (run_id) DO NOTHING`,
+        `WITH copied AS (
+            INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
+            SELECT $2, $3, task, kind, dataset_id, seed, params || jsonb_build_object('cachedFrom', run_id), trials, onnx_digest, code_version, 0
+              FROM training_runs WHERE run_id = $4
+            ON CONFLICT (run_id) DO NOTHING
+            RETURNING 1
+         )
+         UPDATE step_cache SET hits = hits + 1 WHERE cache_key = $1 AND EXISTS (SELECT 1 FROM copied)`,
         [key, input.runId, input.modelName, found.run_id],
       );
       return { key, hit: { fromRun: found.run_id, outputs: { ...found.outputs, params: { ...found.outputs.params, cachedFrom: found.run_id } } } };

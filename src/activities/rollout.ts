@@ -5,10 +5,9 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { psi } from '../ml/drift';
-import { createSession } from '../serving/onnx-runner';
 import { liveAccuracy } from '../serving/prediction-log';
 import { latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
-import { smokeProblem, SmokeSample } from '../serving/smoke';
+import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
 import type { ActivityDeps } from './pipeline';
@@ -98,35 +97,34 @@ export function createRolloutActivities({ pool, artifacts }: ActivityDeps) {
      */
     async prepareRollout(input: { model: string; version: number; strategy: string; actor: string }): Promise<{ fromVersion: number | null }> {
       const id = rolloutId();
-      const version = await registry.getVersion(pool, input.model, input.version);
-      if (!version) throw ApplicationFailure.nonRetryable(`model "${input.model}" has no version ${input.version}`, ROLLOUT_REFUSED);
-      if (!DEPLOYABLE.includes(version.status)) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`, ROLLOUT_REFUSED);
       const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
-      if (production?.version === input.version) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" is already in production`, ROLLOUT_REFUSED);
-      if (input.strategy !== 'blue-green' && !production) throw ApplicationFailure.nonRetryable(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it blue-green`, ROLLOUT_REFUSED);
-      const smokeDigest = version.params.smokeDigest as string | undefined;
-      let problem: string | undefined;
-      try {
-        const session = await createSession(await artifacts.get(version.onnxDigest));
-        try {
-          const sample = smokeDigest ? JSON.parse((await artifacts.get(smokeDigest)).toString('utf8')) as SmokeSample : undefined;
-          problem = await smokeProblem(session, version.signature, sample);
-        } finally {
-          await session.release();
-        }
-      } catch (err) {
-        problem = `its ONNX file does not load: ${(err as Error).message.split('\n')[0]}`;
-      }
-      if (problem) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" failed its smoke test: ${problem}`, ROLLOUT_REFUSED);
-      await startRollout(pool, { id, modelName: input.model, version: input.version, fromVersion: production?.version ?? null, strategy: input.strategy, actor: input.actor });
-      return { fromVersion: production?.version ?? null };
+      const fromVersion = production?.version ?? null;
+      // recorded first, so a refused rollout is listed too, as failed with its reason
+      await startRollout(pool, { id, modelName: input.model, version: input.version, fromVersion, strategy: input.strategy, actor: input.actor });
+      const refuse = async (reason: string): Promise<never> => {
+        await updateRollout(pool, id, { state: 'failed', analysis: { refused: reason } });
+        throw ApplicationFailure.nonRetryable(reason, ROLLOUT_REFUSED);
+      };
+      const version = await registry.getVersion(pool, input.model, input.version);
+      if (!version) return refuse(`model "${input.model}" has no version ${input.version}`);
+      if (!DEPLOYABLE.includes(version.status)) return refuse(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`);
+      if (fromVersion === input.version) return refuse(`version ${input.version} of "${input.model}" is already in production`);
+      if (input.strategy !== 'blue-green' && fromVersion === null) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it blue-green`);
+      const opened = await openTested(artifacts, { onnxDigest: version.onnxDigest, smokeDigest: version.params.smokeDigest as string | undefined, signature: version.signature });
+      if ('problem' in opened) return refuse(`version ${input.version} of "${input.model}" failed its smoke test: ${opened.problem}`);
+      await opened.session.release();
+      return { fromVersion };
     },
 
-    /** Sends `percent` of the model's requests to the version (canary), or mirrors them to it (shadow). */
-    async routeTraffic(input: { model: string; version: number; mode: RouteMode; percent: number; step: number }): Promise<void> {
+    /**
+     * Sends `percent` of the model's requests to the version (canary), or mirrors them to it (shadow).
+     * Returns when the route took effect: the start of what the step's analysis reads.
+     */
+    async routeTraffic(input: { model: string; version: number; mode: RouteMode; percent: number; step: number }): Promise<{ since: string }> {
       const id = rolloutId();
       await setRoute(pool, { modelName: input.model, version: input.version, mode: input.mode, percent: input.percent, rolloutId: id });
       await updateRollout(pool, id, { step: input.step, percent: input.percent });
+      return { since: new Date().toISOString() };
     },
 
     /** Compares the new version with production on what every replica served since `since`. */

@@ -2,6 +2,7 @@
  * The HTTP API. Routes parse, call a use case and map the result; one middleware turns errors into
  * JSON with the right status, and nothing unexpected leaves the server but a generic 500.
  */
+import { randomUUID } from 'node:crypto';
 import express, { NextFunction, Request, Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { Client } from '@temporalio/client';
@@ -205,7 +206,7 @@ export function createApp(deps: AppDeps): express.Express {
       const current = await registry.getAliasVersion(pool, name, alias);
       if (current?.version !== body.version) {
         const key = req.get('Idempotency-Key');
-        await registryCall(registry.deployVersion(pool, name, body.version, key ? `api:${name}:${key}` : `api:${name}:${Date.now()}:${Math.random()}`, { actor, reason: body.reason }));
+        await registryCall(registry.deployVersion(pool, name, body.version, `api:${name}:${key ?? randomUUID()}`, { actor, reason: body.reason }));
         await models.refresh();
       }
     } else {

@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { getRollout, listRollouts, Rollout } from '../store/rollouts';
+import { rootMessage } from './pipeline-service';
 import { abortSignal, promoteSignal, RolloutInput, rolloutStatusQuery, RolloutStatus } from '../workflows/rollouts';
 
 const WORKFLOW = { 'blue-green': 'blueGreenDeployment', canary: 'canaryRollout', shadow: 'shadowDeployment' } as const;
@@ -61,7 +62,7 @@ export class RolloutService {
     const record = await getRollout(this.pool, id);
     const status = await handle.query(rolloutStatusQuery).catch(() => undefined);
     let error: string | undefined;
-    if (description.status.name === 'FAILED') error = await handle.result().then(() => undefined, (e: Error) => rootCause(e));
+    if (description.status.name === 'FAILED') error = await handle.result().then(() => undefined, (e: Error) => rootMessage(e));
     const base = record ?? { id, modelName: model, version: status?.version ?? 0, fromVersion: status?.fromVersion ?? null, strategy: status?.strategy ?? 'unknown', state: 'failed' as const, step: null, percent: null, analysis: null, actor: 'unknown', startedAt: description.startTime.toISOString(), endedAt: null };
     return { ...base, ...(status ? { status } : {}), ...(error ? { error, state: 'failed' as const } : {}), uiUrl: this.o.uiUrl(id) };
   }
@@ -72,11 +73,4 @@ export class RolloutService {
     await this.client.workflow.getHandle(id).signal(action === 'promote' ? promoteSignal : abortSignal, { by: decision.by ?? 'api', ...(decision.reason ? { reason: decision.reason } : {}) });
     return { id, action };
   }
-}
-
-function rootCause(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  while (e?.cause) { e = e.cause as typeof e; if (e?.message) message = e.message; }
-  return message;
 }

@@ -11,6 +11,7 @@
  * Thresholds are float32 values, so the exported ONNX TreeEnsemble (which compares in float32) sends
  * every row down the same branches as `predictGbdt`.
  */
+import { binIndex } from './drift';
 import { Matrix } from './features';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng } from './random';
@@ -93,17 +94,8 @@ export function binEdges(values: Float64Array, maxBins: number, rng: () => numbe
   return Float32Array.from(edges);
 }
 
-/** Bin of a value: the number of edges below it (value <= edges[b] for bin b). */
-function binOf(edges: Float32Array, value: number): number {
-  const v = Math.fround(value);
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (v <= edges[mid]) hi = mid; else lo = mid + 1;
-  }
-  return lo;
-}
+/** Bin of a value as ONNX sees it (float32): the number of edges below it. */
+const binOf = (edges: Float32Array, value: number) => binIndex(edges, Math.fround(value));
 
 /** Per feature and bin: gradient sum, hessian sum and row count, interleaved (one cache line per update). */
 type Histogram = Float64Array;

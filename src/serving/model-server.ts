@@ -20,11 +20,11 @@ import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ModelS
 import { listRoutes, RouteMode } from '../store/rollouts';
 import { Feeds } from './feeds';
 import { instancesToFeeds } from './instances';
-import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
+import { runClassifier, runRegressor, Session } from './onnx-runner';
 import { PredictionCounter } from './prediction-counter';
 import { PredictionLog } from './prediction-log';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
-import { smokeProblem, SmokeSample } from './smoke';
+import { openTested, SmokeSample } from './smoke';
 
 interface LoadedVersion {
   name: string;
@@ -176,24 +176,9 @@ export class ModelServer {
     if (existing && existing.digest === v.onnxDigest) return existing;
     const known = this.refused.get(v.onnxDigest);
     if (known) return known;
-    let session: Session;
-    try {
-      session = await createSession(await this.artifacts.get(v.onnxDigest));
-    } catch (err) {
-      return this.refuse(v, `its ONNX file does not load: ${(err as Error).message.split('\n')[0]}`);
-    }
-    let smoke: SmokeSample | undefined;
-    if (v.smokeDigest) {
-      try {
-        smoke = JSON.parse((await this.artifacts.get(v.smokeDigest)).toString('utf8')) as SmokeSample;
-      } catch (err) {
-        await session.release();
-        return `its smoke-test rows cannot be read: ${(err as Error).message}`;
-      }
-    }
-    const problem = await smokeProblem(session, v.signature, smoke);
-    if (problem) { await session.release(); return this.refuse(v, problem); }
-    const loaded = { name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session, smoke };
+    const opened = await openTested(this.artifacts, v);
+    if ('problem' in opened) return this.refuse(v, opened.problem);
+    const loaded = { name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session: opened.session, smoke: opened.sample };
     this.loaded.set(key(v.modelName, v.version), loaded);
     return loaded;
   }
@@ -279,11 +264,6 @@ export class ModelServer {
       name: r.stable.name, version: r.stable.version, digest: r.stable.digest,
       ...(r.candidate ? { candidate: { version: r.candidate.loaded.version, mode: r.candidate.mode, percent: r.candidate.percent } } : {}),
     }));
-  }
-
-  /** True while a version is loaded here (serving, or kept for an instant rollback). */
-  isLoaded(name: string, version: number): boolean {
-    return this.loaded.has(key(name, version));
   }
 
   async predict(name: string, instances: unknown, routingKey?: string): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {

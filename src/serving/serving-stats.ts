@@ -13,19 +13,6 @@ export const WINDOW_MS = 1000;
 /** How long after a moment its statistics are surely in the store. */
 export const STATS_LAG_MS = 2 * WINDOW_MS;
 
-interface Window {
-  model: string;
-  version: number;
-  start: number;
-  requests: number;
-  errors: number;
-  rows: number;
-  latency: number[];
-  outputs: number[];
-  shadowCompared: number;
-  shadowAgreed: number;
-}
-
 export interface VersionStats {
   requests: number;
   errors: number;
@@ -35,6 +22,15 @@ export interface VersionStats {
   shadowCompared: number;
   shadowAgreed: number;
 }
+
+/** One version's counts in one window of one replica. */
+interface Window extends VersionStats {
+  model: string;
+  version: number;
+  start: number;
+}
+
+const emptyStats = (): VersionStats => ({ requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 });
 
 export class ServingStats {
   private open = new Map<string, Window>();
@@ -54,7 +50,7 @@ export class ServingStats {
     let w = this.open.get(key);
     if (w && w.start !== start) { this.closed.push(w); w = undefined; }
     if (!w) {
-      w = { model, version, start, requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 };
+      w = { model, version, start, ...emptyStats() };
       this.open.set(key, w);
     }
     return w;
@@ -123,7 +119,7 @@ export async function readServingStats(pool: Pool, model: string, version: numbe
     'SELECT requests, errors, rows, latency, outputs, shadow_compared, shadow_agreed FROM serving_stats WHERE model_name = $1 AND version = $2 AND window_start >= $3',
     [model, version, since],
   );
-  const total: VersionStats = { requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 };
+  const total = emptyStats();
   for (const r of rows) {
     total.requests += Number(r.requests);
     total.errors += Number(r.errors);

@@ -5,6 +5,7 @@
  * (corrupt, wrong opset, wrong input names) never serves.
  */
 import { cellText, getColumn, Table } from '../ml/table';
+import type { ArtifactStore } from '../store/artifacts';
 import type { ModelSignature } from '../store/registry';
 import { layoutOf } from './feeds';
 import { instancesToFeeds } from './instances';
@@ -48,6 +49,29 @@ export async function buildSmokeSample(bytes: Uint8Array, signature: ModelSignat
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Opens a version's ONNX file and smoke-tests it: the session when it passes (the caller owns it), else
+ * why not. Used by each serving replica before routing to a version, and by rollouts before they start.
+ */
+export async function openTested(artifacts: ArtifactStore, v: { onnxDigest: string; smokeDigest?: string | null; signature: ModelSignature }): Promise<{ session: Session; sample?: SmokeSample } | { problem: string }> {
+  let session: Session;
+  try {
+    session = await createSession(await artifacts.get(v.onnxDigest));
+  } catch (err) {
+    return { problem: `its ONNX file does not load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  let sample: SmokeSample | undefined;
+  try {
+    sample = v.smokeDigest ? JSON.parse((await artifacts.get(v.smokeDigest)).toString('utf8')) as SmokeSample : undefined;
+  } catch (err) {
+    await session.release();
+    return { problem: `its smoke-test rows cannot be read: ${(err as Error).message}` };
+  }
+  const problem = await smokeProblem(session, v.signature, sample);
+  if (problem) { await session.release(); return { problem }; }
+  return { session, sample };
 }
 
 /** Why the session fails the smoke test, or undefined when it passes. */

@@ -53,7 +53,12 @@ export interface RolloutStatus {
 
 export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
 
-function begin(strategy: RolloutStatus['strategy'], input: RolloutInput) {
+/**
+ * What every rollout starts with: its status, query and signal handlers, then the checks and smoke test
+ * of `prepareRollout`. Times come from activities (when a route or switch took effect), never from the
+ * workflow's own clock.
+ */
+async function begin(strategy: RolloutStatus['strategy'], input: RolloutInput) {
   const status: RolloutStatus = { strategy, model: input.model, version: input.version, fromVersion: null, state: 'preparing', step: 0, percent: 0, comparisons: [] };
   setHandler(rolloutStatusQuery, () => status);
   setHandler(promoteSignal, (d) => { status.decision ??= { ...d, action: 'promote' }; });
@@ -61,21 +66,20 @@ function begin(strategy: RolloutStatus['strategy'], input: RolloutInput) {
   const record = (c: Comparison) => { status.comparisons = [...status.comparisons.slice(-9), c]; };
   /** Waits the bake time, or less if someone decides; returns the decision, if any. */
   const bake = async (seconds: number) => { await condition(() => status.decision !== undefined, seconds * 1000); return status.decision; };
-  return { status, record, bake };
+  const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy, actor: input.actor });
+  status.fromVersion = fromVersion;
+  status.state = 'running';
+  return { status, record, bake, fromVersion };
 }
 
 export async function canaryRollout(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake } = begin('canary', input);
-  const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy: 'canary', actor: input.actor });
-  status.fromVersion = fromVersion;
-  status.state = 'running';
+  const { status, record, bake, fromVersion } = await begin('canary', input);
   const steps = input.steps ?? DEFAULT_STEPS;
   for (const [i, percent] of steps.entries()) {
     if (percent >= 100) break;
-    await act.routeTraffic({ model: input.model, version: input.version, mode: 'canary', percent, step: i + 1 });
+    const { since } = await act.routeTraffic({ model: input.model, version: input.version, mode: 'canary', percent, step: i + 1 });
     status.step = i + 1;
     status.percent = percent;
-    const since = new Date(Date.now()).toISOString();
     // a step is judged only on enough traffic: too little extends the bake rather than passing it
     for (let extension = 0; ; extension++) {
       const decision = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
@@ -108,13 +112,11 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutStatus>
 }
 
 export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake } = begin('blue-green', input);
-  const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy: 'blue-green', actor: input.actor });
-  status.fromVersion = fromVersion;
-  status.state = 'running';
+  const { status, record, bake, fromVersion } = await begin('blue-green', input);
   const bakeSeconds = input.bakeSeconds ?? DEFAULT_BAKE_SECONDS;
-  const baselineSince = new Date(Date.now() - bakeSeconds * 1000).toISOString();
-  await act.promoteRollout({ model: input.model, version: input.version, strategy: 'blue-green', actor: input.actor, reason: 'blue-green switch' });
+  const switched = await act.promoteRollout({ model: input.model, version: input.version, strategy: 'blue-green', actor: input.actor, reason: 'blue-green switch' });
+  // the previous version over the bake time before the switch is the baseline
+  const baselineSince = new Date(Date.parse(switched.createdAt) - bakeSeconds * 1000).toISOString();
   status.step = 1;
   status.percent = 100;
   if (fromVersion === null || bakeSeconds <= 0) {
@@ -142,15 +144,11 @@ export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutS
 }
 
 export async function shadowDeployment(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake } = begin('shadow', input);
-  const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy: 'shadow', actor: input.actor });
-  status.fromVersion = fromVersion;
-  status.state = 'running';
+  const { status, record, bake, fromVersion } = await begin('shadow', input);
   const percent = input.percent ?? 100;
-  await act.routeTraffic({ model: input.model, version: input.version, mode: 'shadow', percent, step: 1 });
+  const { since } = await act.routeTraffic({ model: input.model, version: input.version, mode: 'shadow', percent, step: 1 });
   status.step = 1;
   status.percent = percent;
-  const since = new Date(Date.now()).toISOString();
   const decision = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
   record(await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion!, since, thresholds: input.thresholds }));
   const aborted = decision?.action === 'abort';

@@ -1,0 +1,58 @@
+/**
+ * The whole platform in this process for HTTP tests: a real Temporal dev server, a metadata store, a
+ * worker running every activity, and the API on a free port, with a small JSON client for it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Config, loadConfig } from '../../src/config';
+import { openStores, RunningApi, startApi, startWorker, Stores } from '../../src/stack/runtime';
+import { Backend, createTestDatabase, TestDatabase } from './database';
+import { startTemporal } from './temporal';
+
+export interface Reply { status: number; body: any; headers: Headers }
+
+export interface ApiStack {
+  temporal: TestWorkflowEnvironment;
+  db: TestDatabase;
+  stores: Stores;
+  api: RunningApi;
+  config: Config;
+  dataDir: string;
+  /** A JSON request to the API (or to `base`): the body as JSON, or `raw` text as it is. */
+  call(method: string, url: string, body?: unknown, o?: { raw?: string; headers?: Record<string, string>; base?: string }): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export async function startApiStack(o: { backend?: Backend; env: Record<string, string> }): Promise<ApiStack> {
+  const temporal = await startTemporal();
+  const db = await createTestDatabase(o.backend);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
+  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', ...o.env });
+  const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
+  const stores = await openStores(config, db.url);
+  const worker = await startWorker(config, endpoints, stores);
+  const api = await startApi(config, endpoints, stores, () => undefined);
+  return {
+    temporal, db, stores, api, config, dataDir,
+    async call(method, url, body, c = {}) {
+      const response = await fetch(`${c.base ?? api.url}${url}`, {
+        method,
+        headers: body !== undefined || c.raw !== undefined ? { 'content-type': 'application/json', ...c.headers } : c.headers ?? {},
+        body: c.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    async close() {
+      await api.stop();
+      worker.worker.shutdown();
+      await worker.done;
+      await stores.pool.end();
+      await db.close();
+      await temporal.teardown();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
