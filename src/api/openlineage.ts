@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { VersionLineage } from '../store/lineage';
 
-const PRODUCER = 'https://github.com/mlops-temporal/mlops-temporal';
+/** A URN rather than a web address: the project publishes no URL of its own to name here. */
+const PRODUCER = 'urn:mlops-temporal:0.1.0';
 const RUN_EVENT_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
 const facetSchema = (name: string) => `https://openlineage.io/spec/facets/1-0-0/${name}.json#/$defs/${name}`;
 export const NAMESPACE = 'mlops';
@@ -32,7 +33,7 @@ export function runUuid(id: string): string {
 }
 
 const facet = (name: string, body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: facetSchema(name), ...body });
-const custom = (body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: `${PRODUCER}/blob/main/docs/lineage.md`, ...body });
+const custom = (body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: 'urn:mlops-temporal:facets:docs/lineage.md', ...body });
 
 export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
   const modelDataset = {
