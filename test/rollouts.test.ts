@@ -99,7 +99,9 @@ describe('rollouts', () => {
   it('when a version is deployed blue-green under load, then the switch is atomic and no request fails', async () => {
     const { v2 } = await twoVersions('bg');
     const traffic = load('bg');
-    await new Promise((r) => setTimeout(r, 300));
+    // the previous version's traffic over the bake time before the switch is the baseline: let it cover
+    // the dataset's rows (the load cycles through them) so the two output distributions compare fairly
+    await new Promise((r) => setTimeout(r, 2500));
     const started = await call('POST', '/v1/models/bg/deployments', { version: v2, strategy: 'blue-green', bakeSeconds: 2, by: 'alice' });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     const done = await waitRollout('bg', started.body.id, 'blue-green-completed.json');
