@@ -61,6 +61,15 @@ const schema = z.object({
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APPROVAL_CHANNEL: optionalString,
   SLACK_API_URL: optionalString,
+  /** Channel for monitoring and rollout alerts (default: the approval channel). */
+  SLACK_ALERT_CHANNEL: optionalString,
+  /** A generic webhook that receives every alert as signed JSON; the secret signs it (HMAC-SHA256). */
+  MLOPS_ALERT_WEBHOOK_URL: optionalString,
+  MLOPS_ALERT_WEBHOOK_SECRET: optionalString,
+  /** The same alert (same dedup key) is sent at most once per this many seconds. */
+  MLOPS_ALERT_DEDUP_SECONDS: z.coerce.number().min(0).default(3600),
+  /** At most this many alerts per model per hour are sent; the rest are recorded as suppressed. */
+  MLOPS_ALERT_RATE_PER_HOUR: z.coerce.number().int().min(1).default(10),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -85,6 +94,8 @@ export interface Config {
   /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
   artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
+  /** Where alerts go, and how often. */
+  alerts: { slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number };
 }
 
 /** Thrown when the environment holds a value the platform cannot use. */
@@ -100,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (!!e.MLOPS_S3_ACCESS_KEY_ID !== !!e.MLOPS_S3_SECRET_ACCESS_KEY) {
     throw new ConfigError('invalid configuration: MLOPS_S3_ACCESS_KEY_ID and MLOPS_S3_SECRET_ACCESS_KEY go together; set both or neither');
+  }
+  if (e.MLOPS_ALERT_WEBHOOK_URL && !e.MLOPS_ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError('invalid configuration: MLOPS_ALERT_WEBHOOK_URL needs MLOPS_ALERT_WEBHOOK_SECRET, which signs every alert it receives');
   }
   if (e.MLOPS_S3_PREFIX && !e.MLOPS_S3_PREFIX.endsWith('/')) {
     throw new ConfigError(`invalid configuration: MLOPS_S3_PREFIX must end with "/", got "${e.MLOPS_S3_PREFIX}"`);
@@ -138,6 +152,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingSecret: e.SLACK_SIGNING_SECRET,
       approvalChannel: e.SLACK_APPROVAL_CHANNEL,
       apiUrl: e.SLACK_API_URL,
+    },
+    alerts: {
+      slackChannel: e.SLACK_ALERT_CHANNEL ?? e.SLACK_APPROVAL_CHANNEL,
+      webhookUrl: e.MLOPS_ALERT_WEBHOOK_URL,
+      webhookSecret: e.MLOPS_ALERT_WEBHOOK_SECRET,
+      dedupMs: e.MLOPS_ALERT_DEDUP_SECONDS * 1000,
+      ratePerHour: e.MLOPS_ALERT_RATE_PER_HOUR,
     },
   };
 }

@@ -241,6 +241,69 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'monitoring checks, monitors, alerts, review queue',
+    sql: `
+      -- one row per monitoring check of a deployed model: drift and quality over a window of traffic
+      CREATE TABLE monitor_checks (
+        id            text PRIMARY KEY,             -- natural key: the monitor workflow's id
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        checked_at    timestamptz NOT NULL DEFAULT now(),
+        window_from   timestamptz NOT NULL,
+        window_to     timestamptz NOT NULL,
+        rows          integer NOT NULL,
+        labelled      integer NOT NULL DEFAULT 0,
+        drift         jsonb,                        -- per-feature statistics, drifted share (null: too few rows)
+        quality       jsonb,                        -- metrics over labelled feedback in the window
+        serving       jsonb,                        -- error rate and latency from the serving statistics
+        breaches      jsonb NOT NULL DEFAULT '[]',
+        action        jsonb                         -- what the check did: retraining started, cooled down, ...
+      );
+      CREATE INDEX monitor_checks_model ON monitor_checks (model_name, checked_at DESC);
+      -- per model: monitoring settings, the source watermark, and the one retraining allowed at a time
+      CREATE TABLE monitors (
+        model_name    text PRIMARY KEY REFERENCES registered_models(name),
+        config        jsonb NOT NULL DEFAULT '{}',
+        watermark     text,                         -- the training source's state when last seen
+        retrain_run   text,                         -- workflow id of the latest retraining started
+        retrain_at    timestamptz,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- every alert raised; notifications deduplicated by dedup_key and rate limited per model
+      CREATE TABLE alerts (
+        id            text PRIMARY KEY,             -- natural key of the occurrence: a retry raises it once
+        dedup_key     text NOT NULL,
+        model_name    text,
+        severity      text NOT NULL,
+        title         text NOT NULL,
+        body          jsonb NOT NULL,
+        state         text NOT NULL,                -- pending, sent, suppressed, failed
+        channels      jsonb NOT NULL DEFAULT '{}',
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        sent_at       timestamptz
+      );
+      CREATE INDEX alerts_dedup ON alerts (dedup_key, created_at DESC);
+      CREATE INDEX alerts_model ON alerts (model_name, created_at DESC);
+      -- active learning: uncertain predictions waiting for a person's label
+      CREATE TABLE review_queue (
+        prediction_id uuid PRIMARY KEY,
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        measure       text NOT NULL,                -- margin or entropy
+        uncertainty   double precision NOT NULL,    -- higher: less sure
+        instance      jsonb NOT NULL,
+        output        jsonb NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        label         text,
+        labelled_by   text,
+        labelled_at   timestamptz
+      );
+      CREATE INDEX review_queue_open ON review_queue (model_name, uncertainty DESC) WHERE label IS NULL;
+      CREATE INDEX review_queue_labelled ON review_queue (model_name, labelled_at) WHERE label IS NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;
