@@ -10,6 +10,7 @@ import { ApiClient } from './cli/api-client';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
+import { runMonitoringCommand } from './cli/monitoring-commands';
 import type { TrainingRun } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
@@ -44,6 +45,15 @@ Rollouts (through the API)
          [--bake <seconds>] [--percent <shadow share>] [--wait]
   rollouts <model>
   promote|abort <model> <rollout-id> [--reason <text>]
+
+Monitoring and maintenance (through the API)
+  drift <model> [--run] [--json]   the latest drift and quality check (--run: check now)
+  monitor <model> [--every 1h] [--window <minutes>] [--cooldown <minutes>] [--drift-share 0.5]
+  retrain <model> [--reason <text>]  start retraining now (one at a time per model)
+  schedule list [--model m] | schedule create --model m (--every 1d | --cron "0 3 * * *") [--kind retrain|monitor]
+  schedule pause|resume|delete <schedule-id>
+  review list [--model m] [--labelled] | review label <prediction-id> <label>
+  alerts [--model m]
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
@@ -205,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       if (await runRegistryCommand(command, rest, api, log)) return 0;
+      if (await runMonitoringCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
   }

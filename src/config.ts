@@ -47,6 +47,15 @@ const schema = z.object({
   /** Days the prediction log (with its feedback) and the serving statistics are kept. */
   MLOPS_PREDICTION_LOG_DAYS: z.coerce.number().positive().default(30),
   MLOPS_SERVING_STATS_DAYS: z.coerce.number().positive().default(7),
+  /**
+   * Active learning: which classifier answers enter the review queue. margin: the top two classes'
+   * probabilities are within MLOPS_REVIEW_THRESHOLD (default 0.1); entropy: the normalised entropy is
+   * at least the threshold (default 0.9); off: none.
+   */
+  MLOPS_REVIEW_MEASURE: z.enum(['margin', 'entropy', 'off']).default('margin'),
+  MLOPS_REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
+  /** How often each deployed model's monitor runs (a Temporal Schedule interval such as 1h or 15m). */
+  MLOPS_MONITOR_EVERY: z.string().regex(/^\d+(s|m|h|d)$/, 'an interval such as 30m, 1h or 1d').default('1h'),
   /** Commit the code was built from, recorded with every model version. */
   MLOPS_CODE_VERSION: optionalString,
   /** S3-compatible artifact store: setting the bucket switches it on (default: a folder in the data dir). */
@@ -91,6 +100,10 @@ export interface Config {
   /** What serving keeps, and for how long. */
   retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
+  /** Active learning's review queue: see MLOPS_REVIEW_MEASURE. */
+  review: { measure: 'margin' | 'entropy' | 'off'; threshold: number };
+  /** Monitoring: the interval of the schedule each deployed model's monitor gets. */
+  monitor: { every: string };
   /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
   artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
@@ -140,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adminKey: e.MLOPS_ADMIN_KEY,
     },
     codeVersion: e.MLOPS_CODE_VERSION,
+    review: { measure: e.MLOPS_REVIEW_MEASURE, threshold: e.MLOPS_REVIEW_THRESHOLD ?? (e.MLOPS_REVIEW_MEASURE === 'entropy' ? 0.9 : 0.1) },
+    monitor: { every: e.MLOPS_MONITOR_EVERY },
     retention: { predictionSample: e.MLOPS_PREDICTION_LOG_SAMPLE, predictionLogDays: e.MLOPS_PREDICTION_LOG_DAYS, servingStatsDays: e.MLOPS_SERVING_STATS_DAYS },
     artifacts: e.MLOPS_S3_BUCKET
       ? {

@@ -4,9 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createActivities } from './activities';
+import { ActivityDeps, createActivities } from './activities';
 import { ArtifactStore } from './store/artifacts';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -25,6 +26,12 @@ export interface WorkerDeps {
   /** Path of a prebuilt workflow bundle. */
   workflowBundlePath?: string;
   identity?: string;
+  /** For activities that look at workflows or create schedules (monitoring); the caller closes it. */
+  client?: Client;
+  /** Where monitoring alerts go (default: only logged). */
+  alerts?: ActivityDeps['alerts'];
+  /** Interval of the monitor schedule each newly deployed model gets (default: none is created). */
+  monitorEvery?: string;
 }
 
 async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
@@ -41,7 +48,10 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
-    activities: deps.activities ?? createActivities({ pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion }),
+    activities: deps.activities ?? createActivities({
+      pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts,
+      ...(deps.monitorEvery ? { monitorSchedule: { taskQueue: deps.taskQueue, every: deps.monitorEvery } } : {}),
+    }),
     maxCachedWorkflows: 200,
     // Heartbeats (training progress, the search candidates scored) reach the server at least every
     // 2 s, so a retry after a crash resumes from recent progress and the Web UI shows it.

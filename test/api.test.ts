@@ -11,6 +11,7 @@ import { createApp } from '../src/api/app';
 import { PipelineService } from '../src/api/pipeline-service';
 import { RegistryService } from '../src/api/registry-service';
 import { RolloutService } from '../src/api/rollout-service';
+import { MonitoringService } from '../src/api/monitoring-service';
 import { ModelServer } from '../src/serving/model-server';
 import { createPool } from '../src/store/db';
 import { toCanonicalCsv } from '../src/ml/csv';
@@ -344,7 +345,7 @@ describe('HTTP API', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
     const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false });
-    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), maxBody: '1kb', uiUrl: (id) => id }));
+    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, maxBody: '1kb', uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {

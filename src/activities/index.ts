@@ -1,15 +1,19 @@
 import { ActivityDeps, createPipelineActivities } from './pipeline';
 import { createRegistryActivities } from './registry';
 import { createRolloutActivities } from './rollout';
+import { createMonitoringActivities } from './monitoring';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
-export type { PipelineActivities, ActivityDeps, FeatureSpec } from './pipeline';
+export type { PipelineActivities, FeatureSpec } from './pipeline';
+export type { ActivityDeps };
 export { createRegistryActivities, REGISTRY_ERRORS } from './registry';
 export type { RegistryActivities, TrainingOutputs } from './registry';
 export { createRolloutActivities, DEFAULT_THRESHOLDS, ROLLOUT_REFUSED } from './rollout';
 export type { RolloutActivities, CanaryThresholds, Comparison } from './rollout';
+export { createMonitoringActivities } from './monitoring';
+export type { MonitoringActivities, CheckSummary } from './monitoring';
 
 /** Every activity the worker runs. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps) };
+  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps) };
 }

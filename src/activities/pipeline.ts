@@ -4,10 +4,16 @@
  * run id, deployments by a deploy key, audit events by an event key.
  */
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
+import type { MonitoringDeps } from './monitoring';
+import { ensureMonitorSchedule } from '../schedules';
 import { DataSource, readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
-import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
+import { averagePrecision, binaryMetrics, multiclassMetrics, precisionRecallCurve, regressionMetrics, rocAuc, rocCurve, thinCurve } from '../ml/metrics';
+import { tableProfileColumns } from '../ml/profile-columns';
+import { buildReferenceProfile } from '../ml/reference-profile';
+import { labelledExamples } from '../store/review';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { GbdtOptions } from '../ml/gbdt';
@@ -19,7 +25,7 @@ import { Split } from '../ml/split';
 import { SearchCandidate } from '../ml/search';
 import { ModelKind, Task } from '../ml/task';
 import { tableStatistics } from '../ml/statistics';
-import { cellText, getColumn, Table } from '../ml/table';
+import { appendRecords, cellText, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import { getDataset, saveDataset } from '../store/datasets';
@@ -35,6 +41,27 @@ export interface ActivityDeps {
   pool: Pool;
   artifacts: ArtifactStore;
   codeVersion?: string;
+  /** For activities that look at or schedule workflows (monitoring). */
+  client?: Client;
+  /** Where monitoring alerts go; without it they are only logged. */
+  alerts?: MonitoringDeps['alerts'];
+  /** Task queue and interval of each deployed model's monitor schedule; without it deployments are not scheduled for monitoring. */
+  monitorSchedule?: { taskQueue: string; every: string };
+}
+
+/**
+ * Gives a newly deployed model its monitor schedule (once; a paused or changed one is left as it is).
+ * A failure here must not undo the deployment: it is logged, and the API can create the schedule later.
+ */
+export async function monitorDeployed(deps: ActivityDeps, model: string): Promise<void> {
+  if (!deps.client || !deps.monitorSchedule) return;
+  try {
+    if (await ensureMonitorSchedule(deps.client, deps.monitorSchedule.taskQueue, model, deps.monitorSchedule.every)) {
+      Context.current().log.info(`monitor schedule created for ${model}, every ${deps.monitorSchedule.every}`);
+    }
+  } catch (err) {
+    Context.current().log.warn(`could not create the monitor schedule of ${model}: ${(err as Error).message}`);
+  }
 }
 
 /** Failure types the workflow must not retry: the same input will fail the same way. */
@@ -81,8 +108,6 @@ export interface FeatureSpec {
   seed: number;
 }
 
-
-/** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
 /** Metrics for the task on test rows `picked` (indices into the test split), from the model's outputs. */
 function metricsOf(task: Task, y: Float64Array, outputs: Float64Array | Float32Array, width: number, picked?: number[]): { metrics: MetricSummary; confusion?: number[][] } {
   const rows = picked ?? Array.from({ length: y.length }, (_, i) => i);
@@ -96,7 +121,7 @@ function metricsOf(task: Task, y: Float64Array, outputs: Float64Array | Float32A
 }
 
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
-async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = []): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[] }> {
+async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = []): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
   try {
     const feeds = tableFeeds(layout, table, data.split.test);
@@ -105,7 +130,7 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, d
     let width = 1;
     if (data.task === 'regression') outputs = await runRegressor(session, feeds);
     else ({ probabilities: outputs, classes: width } = await runClassifier(session, feeds));
-    const overall = metricsOf(data.task, y, outputs, width);
+    const overall = { ...metricsOf(data.task, y, outputs, width), scored: { y, outputs, width } };
     if (sliceBy.length === 0) return overall;
     // The same predictions, grouped by the value of each slicing column (missing counts as its own slice).
     const slices: SliceMetrics[] = [];
@@ -126,6 +151,51 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, d
   }
 }
 
+/** The source's rows followed by the review queue's labelled examples, the label in the target column. */
+function withReviewedRows(table: Table, target: string, reviewed: { instance: Record<string, unknown>; label: string }[]): Table {
+  return appendRecords(table, reviewed.map((r) => ({ ...r.instance, [target]: r.label })));
+}
+
+/** Test-split labels and the model's outputs for them (row-major, `width` per row). */
+interface Scored { y: Float64Array; outputs: Float64Array | Float32Array; width: number }
+
+/**
+ * What the version's report draws, computed once at evaluation: ROC and precision-recall curves
+ * (binary), the confusion matrix (classifiers), predicted against actual (regression, a sample).
+ */
+function evaluationDetails(task: Task, classes: string[], scored: Scored, confusion?: number[][]): EvaluationDetails {
+  const { y, outputs, width } = scored;
+  if (task === 'regression') {
+    const step = Math.max(1, Math.ceil(y.length / 2000));
+    const actual: number[] = [];
+    const predicted: number[] = [];
+    for (let i = 0; i < y.length; i += step) { actual.push(y[i]); predicted.push(outputs[i]); }
+    return { task, classes, scatter: { actual, predicted } };
+  }
+  if (task === 'multiclass') return { task, classes, ...(confusion ? { confusion } : {}) };
+  const score = Float64Array.from(y, (_, i) => outputs[i * width + 1]);
+  const roc = rocCurve(y, score);
+  const pr = precisionRecallCurve(y, score);
+  const rocThin = thinCurve(roc.fpr, roc.tpr, 400);
+  const prThin = thinCurve(pr.recall, pr.precision, 400);
+  const matrix = [[0, 0], [0, 0]];
+  for (let i = 0; i < y.length; i++) matrix[y[i]][score[i] >= 0.5 ? 1 : 0]++;
+  return {
+    task, classes, confusion: matrix,
+    roc: { fpr: rocThin.xs, tpr: rocThin.ys, auc: rocAuc(y, score) },
+    pr: { recall: prThin.xs, precision: prThin.ys, averagePrecision: averagePrecision(y, score) },
+  };
+}
+
+export interface EvaluationDetails {
+  task: Task;
+  classes: string[];
+  roc?: { fpr: number[]; tpr: number[]; auc: number };
+  pr?: { recall: number[]; precision: number[]; averagePrecision: number };
+  confusion?: number[][];
+  scatter?: { actual: number[]; predicted: number[] };
+}
+
 /** The target encoded for the task, and the seeded split (the one training used). */
 interface TargetSplit { task: Task; classes: string[]; y: Float64Array; split: Split }
 
@@ -140,7 +210,8 @@ function numbersOf(metrics: object): MetricSummary {
   return Object.fromEntries(Object.entries(metrics).filter(([, v]) => typeof v === 'number')) as MetricSummary;
 }
 
-export function createPipelineActivities({ pool, artifacts, codeVersion }: ActivityDeps) {
+export function createPipelineActivities(deps: ActivityDeps) {
+  const { pool, artifacts, codeVersion } = deps;
   async function loadTable(datasetId: string): Promise<Table> {
     const dataset = await getDataset(pool, datasetId);
     if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
@@ -149,7 +220,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
 
   return {
     /** Reads the source, stores its canonical CSV content-addressed, and records the dataset version. */
-    async ingestDataset(input: DataSource): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string }> {
+    async ingestDataset(input: DataSource & { reviewed?: { model: string; target: string } }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string; reviewedRows?: number }> {
       Context.current().heartbeat({ phase: 'reading' });
       let read;
       try {
@@ -163,6 +234,8 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
         throw err;
       }
       Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
+      const reviewed = input.reviewed ? await labelledExamples(pool, input.reviewed.model) : [];
+      if (reviewed.length > 0) read = { ...read, table: withReviewedRows(read.table, input.reviewed!.target, reviewed) };
       const canonical = Buffer.from(toCanonicalCsv(read.table), 'utf8');
       const datasetId = await artifacts.put(canonical);
       await saveDataset(pool, {
@@ -174,7 +247,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
         byteSize: canonical.length,
         statistics: tableStatistics(read.table),
       });
-      return { datasetId, rowCount: read.table.rowCount, columnCount: read.table.columns.length, byteSize: canonical.length, sourceKind: read.kind };
+      return { datasetId, rowCount: read.table.rowCount, columnCount: read.table.columns.length, byteSize: canonical.length, sourceKind: read.kind, ...(reviewed.length ? { reviewedRows: reviewed.length } : {}) };
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
@@ -267,24 +340,30 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison; smokeDigest?: string }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison; smokeDigest?: string; referenceDigest?: string; evaluationDigest?: string }> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
       const data = targetSplit(table, input);
       ctx.heartbeat({ phase: 'scoring' });
       const onnx = await artifacts.get(input.onnxDigest);
-      const { metrics, confusion, slices } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy);
+      const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy);
       // a few test rows and what the file answers for them: every replica replays them before serving it
       const signature: registry.ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
       const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
+      // the training rows' feature distributions, so monitoring compares traffic with them without re-reading the data
+      ctx.heartbeat({ phase: 'profiling' });
+      const profile = buildReferenceProfile(tableProfileColumns(table, layoutOf(input), data.split.train), { seed: input.seed });
+      const referenceDigest = await artifacts.put(Buffer.from(JSON.stringify(profile)));
+      const evaluationDigest = await artifacts.put(Buffer.from(JSON.stringify(evaluationDetails(data.task, data.classes, scored, confusion))));
+      const digests = { smokeDigest, referenceDigest, evaluationDigest };
       ctx.heartbeat({ phase: 'champion' });
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
       const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
-      if (!production) return { metrics, confusion, slices, smokeDigest };
+      if (!production) return { metrics, confusion, slices, ...digests };
       const sig = production.signature;
-      const skip = (why: string) => ({ metrics, confusion, slices, smokeDigest, champion: { version: production.version, skipped: why } });
+      const skip = (why: string) => ({ metrics, confusion, slices, ...digests, champion: { version: production.version, skipped: why } });
       const championTask = sig.task ?? 'binary';
       if (championTask !== data.task) return skip(`it solves a ${championTask} task, this run a ${data.task} one`);
       const layout = layoutOf(sig);
@@ -293,7 +372,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
       if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not columns of this dataset with the same type`);
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
       const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), layout, table, data);
-      return { metrics, confusion, slices, smokeDigest, champion: { version: production.version, metrics: champion.metrics } };
+      return { metrics, confusion, slices, ...digests, champion: { version: production.version, metrics: champion.metrics } };
     },
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
@@ -315,6 +394,7 @@ export function createPipelineActivities({ pool, artifacts, codeVersion }: Activ
     /** Points `production` at the version; exactly once per run, whatever the retries. */
     async deployModel(input: { modelName: string; version: number; runId: string }): Promise<{ deploymentId: number; previousVersion: number | null }> {
       const d = await registry.deployVersion(pool, input.modelName, input.version, `${input.runId}:deploy`, { reason: `pipeline ${input.runId}` });
+      await monitorDeployed(deps, input.modelName);
       await registry.recordAudit(pool, { key: `${input.runId}:deploy`, actor: 'system', action: 'model.deployed', subject: `${input.modelName}@${input.version}`, details: { deploymentId: d.id, previousVersion: d.previousVersion, runId: input.runId } });
       return { deploymentId: d.id, previousVersion: d.previousVersion };
     },

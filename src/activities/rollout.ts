@@ -10,7 +10,8 @@ import { latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '.
 import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
-import type { ActivityDeps } from './pipeline';
+import { ActivityDeps, monitorDeployed } from './pipeline';
+import { Alerter } from '../alerts/alerter';
 
 export const ROLLOUT_REFUSED = 'RolloutRefused';
 
@@ -88,7 +89,9 @@ export function judge(candidate: VersionSummary, production: VersionSummary, out
 
 const DEPLOYABLE: registry.VersionStatus[] = ['approved', 'deployed', 'archived'];
 
-export function createRolloutActivities({ pool, artifacts }: ActivityDeps) {
+export function createRolloutActivities(deps: ActivityDeps) {
+  const { pool, artifacts } = deps;
+  const alerter = deps.alerts ? new Alerter(pool, { alerts: deps.alerts.alerts, slack: deps.alerts.slack }) : undefined;
   const rolloutId = () => { const info = Context.current().info; return info.workflowExecution?.workflowId ?? info.activityId; };
   return {
     /**
@@ -150,6 +153,7 @@ export function createRolloutActivities({ pool, artifacts }: ActivityDeps) {
       const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: input.strategy === 'blue-green' ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
       await clearRoute(pool, input.model, id);
       await updateRollout(pool, id, { state: input.strategy === 'blue-green' ? 'running' : 'promoted', percent: 100 });
+      await monitorDeployed(deps, input.model);
       return d;
     },
 
@@ -165,7 +169,16 @@ export function createRolloutActivities({ pool, artifacts }: ActivityDeps) {
       await clearRoute(pool, input.model, id);
       await updateRollout(pool, id, { state: input.state });
       await registry.recordAudit(pool, { key: `${id}:${input.state}`, actor: input.actor, action: `rollout.${input.state}`, subject: input.model, details: { rolloutId: id, reason: input.reason } });
-      if (input.state === 'rolled_back') Context.current().log.warn(`ALERT rollout ${id} of ${input.model} rolled back: ${input.reason}`);
+      if (input.state === 'rolled_back') {
+        Context.current().log.warn(`ALERT rollout ${id} of ${input.model} rolled back: ${input.reason}`);
+        // the rollback is done whatever the channels do; an alert that cannot be sent is recorded as failed
+        await alerter?.raise({
+          id: `${id}:rolled_back`, dedupKey: `rollout:${input.model}`, model: input.model, severity: 'critical',
+          title: `${input.model}: rollout rolled back`, summary: input.reason,
+          fields: { model: input.model, rollout: id, ...(input.restoreVersion !== undefined ? { 'restored version': input.restoreVersion } : {}) },
+          ...(deps.alerts?.uiUrl ? { link: deps.alerts.uiUrl(id) } : {}),
+        }).catch((err) => Context.current().log.warn(`the rollback alert of ${id} was not delivered: ${(err as Error).message}`));
+      }
     },
   };
 }

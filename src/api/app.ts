@@ -15,6 +15,10 @@ import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { limitOf, modelName, route, versionNumber } from './http';
+import { MonitoringService } from './monitoring-service';
+import { monitoringRoutes } from './monitoring-routes';
+import { ArtifactStore } from '../store/artifacts';
 import { openApiDocument } from './openapi';
 import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
@@ -29,28 +33,11 @@ export interface AppDeps {
   pipelines: PipelineService;
   registryOps: RegistryService;
   rollouts: RolloutService;
+  monitoring: MonitoringService;
+  artifacts: ArtifactStore;
   maxBody: string;
   uiUrl: (workflowId: string) => string;
   log?: (line: string) => void;
-}
-
-type Handler = (req: Request, res: Response) => Promise<unknown>;
-
-/** Wraps an async handler so its errors reach the error middleware. */
-const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  handler(req, res).catch(next);
-};
-
-function modelName(req: Request): string {
-  const name = String(req.params.name);
-  if (!MODEL_NAME.test(name)) throw new ApiError('not_found', `model "${name}" does not exist`);
-  return name;
-}
-
-function versionNumber(req: Request): number {
-  const number = Number(req.params.version);
-  if (!Number.isInteger(number) || number < 1) throw new ApiError('invalid_request', `version must be a positive integer, got "${req.params.version}"`);
-  return number;
 }
 
 function datasetId(value: unknown): string {
@@ -70,11 +57,6 @@ function registryCall<T>(work: Promise<T>): Promise<T> {
   });
 }
 
-const limitOf = (value: unknown): number => {
-  const limit = value === undefined ? 100 : Number(value);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError('invalid_request', 'limit must be a whole number from 1 to 1000');
-  return limit;
-};
 
 export function createApp(deps: AppDeps): express.Express {
   const { pool, models, pipelines } = deps;
@@ -263,6 +245,8 @@ export function createApp(deps: AppDeps): express.Express {
     }
     res.json(await models.predict(name, (req.body as { instances?: unknown }).instances, req.get('X-Routing-Key') ?? undefined));
   }));
+
+  app.use(monitoringRoutes({ pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl }));
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

@@ -165,7 +165,7 @@ export const openApiDocument = {
         responses: { 200: json({ type: 'object', properties: { accepted: { type: 'integer' }, unknown: { type: 'array', items: { type: 'string' } } } }), 400: error, 404: error },
       },
     },
-    '/metrics': { get: { summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; shadow agreement; dropped log entries', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; shadow agreement; dropped log entries; the latest monitoring check per model (drift share, per-feature PSI and p-values, quality) and the open review queue', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/models/{name}/versions/{version}/reproduce': {
       post: {
         summary: 'Train the version again from its lineage record (dataset version, spec, settings, seed, chosen strength) through the `reproduce` workflow and say whether the ONNX file is byte-identical',
@@ -180,6 +180,99 @@ export const openApiDocument = {
         parameters: [nameParam, { name: 'X-Routing-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'sticky routing during a canary: one key, one version' }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('PredictRequest') } } },
         responses: { 200: json(ref('PredictResponse')), 400: error, 404: error, 413: error },
+      },
+    },
+    '/v1/models/{name}/monitoring': {
+      get: {
+        summary: 'Monitoring of a model: its settings, its monitor schedule, and its latest checks (drift per feature, quality over labelled feedback, serving health, breaches, the retraining each started)',
+        parameters: [nameParam],
+        responses: { 200: json({ type: 'object', properties: { model: { type: 'string' }, config: ref('MonitorConfig'), schedule: { type: ['object', 'null'] }, checks: { type: 'array', items: ref('MonitorCheck') } } }), 404: error },
+      },
+      put: {
+        summary: 'Change monitoring settings (merged over the stored ones); `every` creates or changes the monitor schedule',
+        parameters: [nameParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref('MonitorConfig')], properties: { every: { type: 'string', pattern: '^\\d+(s|m|h|d)$' } } } } } },
+        responses: { 200: json({ type: 'object', properties: { config: ref('MonitorConfig'), schedule: { type: ['object', 'null'] } } }), 400: error, 404: error },
+      },
+    },
+    '/v1/models/{name}/monitoring/run': {
+      post: {
+        summary: 'Check the model now (runs the `modelMonitor` workflow and waits for it): drift and quality over the window; alerts and starts retraining on a breach',
+        parameters: [nameParam, idempotencyKey],
+        responses: { 200: json({ type: 'object', properties: { id: { type: 'string' }, uiUrl: { type: 'string' }, check: { type: 'object' }, alert: { type: 'object' }, action: { type: 'object' } } }), 404: error },
+      },
+    },
+    '/v1/models/{name}/monitoring/checks/{checkId}': {
+      get: { summary: 'One monitoring check', parameters: [nameParam, { name: 'checkId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json(ref('MonitorCheck')), 404: error } },
+    },
+    '/v1/models/{name}/monitoring/checks/{checkId}/report': {
+      get: {
+        summary: 'HTML report of a check: reference-against-current histogram of every feature with its KS or chi-square test, PSI, Jensen-Shannon and Wasserstein values; quality and serving numbers',
+        parameters: [nameParam, { name: 'checkId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 404: error },
+      },
+    },
+    '/v1/models/{name}/versions/{version}/report': {
+      get: {
+        summary: 'HTML report of a model version: test metrics, ROC and precision-recall curves, confusion matrix (regression: predicted against actual)',
+        parameters: [nameParam, versionParam],
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 400: error, 404: error },
+      },
+    },
+    '/v1/models/{name}/retrain': {
+      post: {
+        summary: 'Retrain now with the production version\'s recipe (through the `retrainModel` workflow); refused (409) while another retraining of the model runs',
+        parameters: [nameParam, idempotencyKey],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: actorFields } } } },
+        responses: { 202: json({ type: 'object', properties: { requestId: { type: 'string' }, retraining: { const: 'started' }, runId: { type: 'string' }, uiUrl: { type: 'string' } } }, 'Started'), 404: error, 409: json({ type: 'object', properties: { retraining: { type: 'string' }, reason: { type: 'string' } } }, 'Not started') },
+      },
+    },
+    '/v1/schedules': {
+      get: {
+        summary: 'Monitor and retraining schedules (Temporal Schedules, also in the Web UI)',
+        parameters: [{ name: 'model', in: 'query', required: false, schema: { type: 'string' } }],
+        responses: { 200: json({ type: 'object', properties: { schedules: { type: 'array', items: ref('Schedule') } } }) },
+      },
+      post: {
+        summary: 'Create a schedule: `monitor` (runs modelMonitor) or `retrain` (runs retrainModel), every interval or on a cron expression (UTC)',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ScheduleRequest') } } },
+        responses: { 201: json(ref('Schedule'), 'Created'), 400: error, 404: error, 409: error },
+      },
+    },
+    '/v1/schedules/{id}': {
+      get: { summary: 'One schedule with its next and recent runs', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json(ref('Schedule')), 404: error } },
+      delete: { summary: 'Delete a schedule', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Deleted' }, 404: error } },
+    },
+    '/v1/schedules/{id}/pause': {
+      post: { summary: 'Pause a schedule', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { note: { type: 'string' } } } } } }, responses: { 200: json(ref('Schedule')), 404: error } },
+    },
+    '/v1/schedules/{id}/unpause': {
+      post: { summary: 'Resume a paused schedule', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { note: { type: 'string' } } } } } }, responses: { 200: json(ref('Schedule')), 404: error } },
+    },
+    '/v1/review': {
+      get: {
+        summary: 'Active learning: predictions the model was unsure of (margin between the top two classes, or normalised entropy), least certain first; or the labelled ones',
+        parameters: [
+          { name: 'model', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'state', in: 'query', required: false, schema: { enum: ['open', 'labelled'], default: 'open' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        ],
+        responses: { 200: json({ type: 'object', properties: { items: { type: 'array', items: ref('ReviewItem') } } }), 400: error },
+      },
+    },
+    '/v1/review/{id}/label': {
+      post: {
+        summary: 'Label a review item (also recorded as feedback); labelled items join the next training dataset of the model',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['label'], properties: { label: { type: ['string', 'number', 'boolean'] }, by: { type: 'string' } } } } } },
+        responses: { 200: json(ref('ReviewItem')), 400: error, 404: error },
+      },
+    },
+    '/v1/alerts': {
+      get: {
+        summary: 'Alerts raised (monitoring breaches, rollout rollbacks), newest first, with what was sent where and what was suppressed (duplicate, rate limit)',
+        parameters: [{ name: 'model', in: 'query', required: false, schema: { type: 'string' } }, { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }],
+        responses: { 200: json({ type: 'object', properties: { alerts: { type: 'array', items: { type: 'object' } } } }), 400: error },
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: json({ type: 'object' }) } } },
@@ -271,6 +364,40 @@ export const openApiDocument = {
           thresholds: { type: 'object', properties: { maxErrorRateIncrease: { type: 'number', default: 0.01 }, maxLatencyRatio: { type: 'number', default: 2 }, maxPsi: { type: 'number', default: 0.2 }, maxAccuracyDrop: { type: 'number', default: 0.05 }, minLabels: { type: 'integer', default: 20 }, minRequests: { type: 'integer', default: 10 } } },
           by: { type: 'string' },
         },
+      },
+      MonitorConfig: {
+        type: 'object',
+        properties: {
+          windowMinutes: { type: 'integer', minimum: 1, default: 60, description: 'traffic the check looks at' },
+          minRows: { type: 'integer', minimum: 1, default: 100, description: 'fewer logged predictions: no drift verdict' },
+          drift: { type: 'object', properties: { alpha: { type: 'number', default: 0.05 }, bonferroni: { type: 'boolean', default: true }, psiThreshold: { type: 'number', default: 0.25 }, minPsi: { type: 'number', default: 0.1 }, driftShare: { type: 'number', default: 0.5 } } },
+          quality: { type: 'object', properties: { maxDrop: { type: 'number', default: 0.05 }, minAccuracy: { type: 'number' }, minLabelled: { type: 'integer', default: 50 } } },
+          serving: { type: 'object', properties: { maxErrorRate: { type: 'number', default: 0.05 } } },
+          retrain: { type: 'object', properties: { onDrift: { type: 'boolean', default: true }, onQuality: { type: 'boolean', default: true }, onNewData: { type: 'boolean', default: true }, cooldownMinutes: { type: 'number', default: 360 } } },
+        },
+      },
+      MonitorCheck: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' }, model: { type: 'string' }, version: { type: 'integer' }, checkedAt: { type: 'string', format: 'date-time' },
+          window: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' } } }, rows: { type: 'integer' }, labelled: { type: 'integer' },
+          drift: { type: ['object', 'null'], description: 'per feature: test (ks or chi2), statistic, pvalue, psi, jensenShannon, wasserstein, drifted, bins; driftedShare, datasetDrift' },
+          quality: { type: ['object', 'null'] }, serving: { type: ['object', 'null'] },
+          breaches: { type: 'array', items: { type: 'object', properties: { kind: { enum: ['drift', 'quality', 'new-data', 'errors'] }, message: { type: 'string' } } } },
+          action: { type: ['object', 'null'] },
+        },
+      },
+      ScheduleRequest: {
+        type: 'object', required: ['kind', 'model'], additionalProperties: false,
+        properties: { kind: { enum: ['monitor', 'retrain'] }, model: { type: 'string' }, every: { type: 'string', description: 'e.g. 30m, 1h, 1d (at least a minute)' }, cron: { type: 'string', description: 'five fields, UTC' }, note: { type: 'string' } },
+      },
+      Schedule: {
+        type: 'object',
+        properties: { id: { type: 'string' }, kind: { type: 'string' }, model: { type: 'string' }, workflowType: { type: 'string' }, every: { type: 'array', items: { type: 'string' } }, cron: { type: 'array', items: { type: 'string' } }, paused: { type: 'boolean' }, note: { type: 'string' }, nextRuns: { type: 'array', items: { type: 'string' } }, recentRuns: { type: 'array', items: { type: 'object' } } },
+      },
+      ReviewItem: {
+        type: 'object',
+        properties: { predictionId: { type: 'string', format: 'uuid' }, model: { type: 'string' }, version: { type: 'integer' }, measure: { enum: ['margin', 'entropy'] }, uncertainty: { type: 'number' }, instance: { type: 'object' }, output: { type: 'object' }, label: { type: ['string', 'null'] }, labelledBy: { type: ['string', 'null'] } },
       },
       Feedback: { type: 'object', required: ['predictionId', 'label'], properties: { predictionId: { type: 'string', format: 'uuid' }, label: { type: ['string', 'number', 'boolean'] } } },
       PredictResponse: {

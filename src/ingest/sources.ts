@@ -268,3 +268,39 @@ export function redactUri(uri: string): string {
     return uri;
   }
 }
+
+/**
+ * A cheap fingerprint of a source's current state, for noticing new data without reading it: a file's
+ * size and modification time; an HTTP resource's ETag, Last-Modified or length (from a HEAD request);
+ * a PostgreSQL query's row count. Undefined when the source offers nothing to compare.
+ */
+export async function sourceWatermark(source: DataSource): Promise<string | undefined> {
+  const kind = sourceKind(source.uri);
+  if (kind === 'file') {
+    const { file } = await localFile(source.uri);
+    const stat = await fs.stat(file);
+    return `file:${stat.size}:${Math.trunc(stat.mtimeMs)}`;
+  }
+  if (kind === 'http') {
+    let response: Response;
+    try {
+      response = await fetch(source.uri, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
+    } catch (err) {
+      throw new SourceError(`could not reach ${redactUri(source.uri)}: ${(err as Error).message}`, true);
+    }
+    if (!response.ok) return undefined;
+    const tag = response.headers.get('etag') ?? response.headers.get('last-modified') ?? response.headers.get('content-length');
+    return tag ? `http:${tag}` : undefined;
+  }
+  if (!source.query) return undefined;
+  const client = new Client({ connectionString: source.uri, connectionTimeoutMillis: 15_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query(`SELECT count(*)::text AS n FROM (${source.query.replace(/;\s*$/, '')}) AS source`);
+    return `rows:${rows[0].n}`;
+  } catch (err) {
+    throw new SourceError(`could not count the source's rows: ${(err as Error).message}`, true);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -128,3 +128,22 @@ export function tableFromTextRows(header: string[], rows: (string | null)[][]): 
   for (const row of rows) builders.forEach((b, j) => b.add(row[j]));
   return { rowCount: rows.length, columns: builders.map((b) => b.build()) };
 }
+
+/**
+ * The table with records appended (e.g. examples labelled by people): each record gives a value per
+ * column name, absent ones are missing; keys that are not columns are ignored. A text column stays
+ * text, so appended numbers do not re-type it.
+ */
+export function appendRecords(table: Table, records: readonly Record<string, unknown>[]): Table {
+  const columns = table.columns.map((column) => {
+    const builder = new ColumnBuilder(column.name, { text: column.kind === 'string' });
+    const n = columnLength(column);
+    for (let row = 0; row < n; row++) builder.add(cellText(column, row));
+    for (const record of records) {
+      const v = record[column.name];
+      builder.add(v === undefined || v === null ? null : String(v));
+    }
+    return builder.build();
+  });
+  return { rowCount: table.rowCount + records.length, columns };
+}

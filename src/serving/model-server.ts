@@ -58,6 +58,11 @@ export interface ModelServerOptions {
   logPredictions?: boolean;
   /** Share of predictions kept when logging (default 1: all). */
   logSample?: number;
+  /**
+   * Active learning: classifier answers this unsure enter the review queue. `margin`: the top two
+   * class probabilities are within `threshold`; `entropy`: the normalised entropy is above it.
+   */
+  review?: { measure: 'margin' | 'entropy' | 'off'; threshold: number };
   /** Days kept: the prediction log with its feedback, and the serving statistics (default 30 and 7). */
   retention?: { predictionLogDays: number; servingStatsDays: number };
   log?: (line: string) => void;
@@ -71,6 +76,27 @@ function stableShare(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193); }
   return ((h >>> 0) % 10_000) / 100;
+}
+
+/**
+ * How unsure a classifier's answer is, on one scale where higher is less sure: 1 - margin between the
+ * top two probabilities, or the entropy divided by its maximum (log of the class count).
+ */
+export function uncertainty(measure: 'margin' | 'entropy', p: ArrayLike<number>, offset: number, width: number): { value: number; enters(threshold: number): boolean } {
+  if (measure === 'margin') {
+    let first = -Infinity;
+    let second = -Infinity;
+    for (let k = 0; k < width; k++) {
+      const v = p[offset + k];
+      if (v > first) { second = first; first = v; } else if (v > second) second = v;
+    }
+    const margin = first - second;
+    return { value: 1 - margin, enters: (threshold) => margin <= threshold };
+  }
+  let h = 0;
+  for (let k = 0; k < width; k++) { const v = p[offset + k]; if (v > 0) h -= v * Math.log(v); }
+  const value = h / Math.log(width);
+  return { value, enters: (threshold) => value >= threshold };
 }
 
 export class ModelServer {
@@ -294,10 +320,15 @@ export class ModelServer {
     if (this.options.logPredictions !== false && (this.options.logSample ?? 1) > 0) {
       const list = instances as unknown[];
       const sample = this.options.logSample ?? 1;
+      const review = this.options.review;
       predictions.forEach((p, i) => {
         if (sample < 1 && Math.random() >= sample) return;
         const { id, ...output } = p;
-        this.predictionLog.add({ id, model: name, version: chosen.version, instance: list[i], output });
+        const unsure = review && review.measure !== 'off' && width > 1 ? uncertainty(review.measure, outputs, i * width, width) : undefined;
+        this.predictionLog.add({
+          id, model: name, version: chosen.version, instance: list[i], output,
+          ...(unsure !== undefined && unsure.enters(review!.threshold) ? { review: { measure: review!.measure as 'margin' | 'entropy', uncertainty: unsure.value } } : {}),
+        });
       });
     }
     if (candidate?.mode === 'shadow' && Math.random() * 100 < candidate.percent) {

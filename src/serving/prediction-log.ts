@@ -12,6 +12,8 @@ export interface LoggedPrediction {
   version: number;
   instance: unknown;
   output: unknown;
+  /** Set when the model was unsure enough for the prediction to enter the review queue (active learning). */
+  review?: { measure: 'margin' | 'entropy'; uncertainty: number };
 }
 
 export class PredictionLog {
@@ -43,10 +45,19 @@ export class PredictionLog {
     const size = this.o.batchRows ?? 5000;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, size);
-      // one JSON document per batch: a single native stringify, instead of escaping thousands of array elements
+      // one JSON document per batch: a single native stringify, instead of escaping thousands of array elements;
+      // the uncertain ones also enter the review queue, in the same statement
       await this.pool.query(
-        `INSERT INTO prediction_log (id, model_name, version, instance, output)
-         SELECT id, model, version, instance, output FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, model text, version int, instance jsonb, output jsonb)
+        `WITH x AS (
+            SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, model text, version int, instance jsonb, output jsonb, review jsonb)
+         ), logged AS (
+            INSERT INTO prediction_log (id, model_name, version, instance, output)
+            SELECT id, model, version, instance, output FROM x
+            ON CONFLICT DO NOTHING
+         )
+         INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output)
+         SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output
+           FROM x WHERE review IS NOT NULL
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(batch)],
       );

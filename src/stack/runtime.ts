@@ -14,6 +14,8 @@ import { Pool } from 'pg';
 import { createApp } from '../api/app';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
+import { MonitoringService } from '../api/monitoring-service';
+import { registerMonitoringMetrics } from '../serving/monitoring-metrics';
 import { RolloutService } from '../api/rollout-service';
 import { Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
@@ -120,23 +122,28 @@ export function codeVersion(config: Config): string | undefined {
 }
 
 export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores): Promise<{ worker: Worker; done: Promise<void> }> {
+  // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
   const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
   await ensureSearchAttributes(client);
-  await client.connection.close();
   const worker = await createWorker({
+    client,
     address: endpoints.temporalAddress,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     pool: stores.pool,
     artifacts: stores.artifacts,
     codeVersion: codeVersion(config),
+    alerts: { alerts: config.alerts, slack: config.slack, uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id) },
+    monitorEvery: config.monitor.every,
   });
-  return { worker, done: worker.run() };
+  return { worker, done: worker.run().finally(() => client.connection.close()) };
 }
 
 export interface RunningApi {
   url: string;
   client: Client;
+  /** Writes buffered prediction logs and serving statistics now (tests; they are written every second anyway). */
+  flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,12 +152,14 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
+  registerMonitoringMetrics(models.metrics, stores.pool);
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, maxBody: config.api.maxBody, uiUrl, log });
+  const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, maxBody: config.api.maxBody, uiUrl, log });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
@@ -161,6 +170,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   return {
     url: `http://${host}:${address.port}`,
     client,
+    flush: () => models.flush(),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

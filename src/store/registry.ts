@@ -392,3 +392,8 @@ export async function getModelSchema(pool: Pool, modelName: string): Promise<Dat
 export async function setModelSchemaOnce(pool: Pool, modelName: string, schema: DataSchema): Promise<void> {
   await pool.query('UPDATE registered_models SET schema = $2 WHERE name = $1 AND schema IS NULL', [modelName, JSON.stringify(schema)]);
 }
+
+export async function modelExists(pool: Pool, modelName: string): Promise<boolean> {
+  const { rows } = await pool.query('SELECT 1 FROM registered_models WHERE name = $1', [modelName]);
+  return rows.length > 0;
+}

@@ -68,6 +68,16 @@ export interface PipelineInput {
   requestedBy?: string;
   /** Set by the starter when the MlopsModel/MlopsStage search attributes exist on the server. */
   useSearchAttributes?: boolean;
+  /** Why the run started, when not by a person: a monitor's breach or a schedule. */
+  trigger?: RetrainTrigger;
+}
+
+/** What started a retraining run; recorded with the run and its model version. */
+export interface RetrainTrigger {
+  kind: 'drift' | 'quality' | 'new-data' | 'schedule' | 'manual';
+  reason: string;
+  /** The monitor check that found the breach. */
+  checkId?: string;
 }
 
 export interface ApprovalDecision {
@@ -124,6 +134,10 @@ export interface PipelineStatus {
   approval: { policy: ApprovalPolicy; thresholdsPassed?: boolean; thresholdFailures?: string[]; decision?: ApprovalRecord; ignoredSignals: number };
   deploymentId?: number;
   error?: string;
+  /** What started the run, when not a person. */
+  trigger?: RetrainTrigger;
+  /** Rows from the review queue (labelled by people) added to the training data. */
+  reviewedRows?: number;
 }
 
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');

@@ -2,3 +2,4 @@
 export { trainingPipeline } from './training-pipeline';
 export { rollback, reproduce } from './registry-operations';
 export { blueGreenDeployment, canaryRollout, shadowDeployment } from './rollouts';
+export { modelMonitor, retrainModel } from './monitor';

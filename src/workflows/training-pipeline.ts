@@ -58,10 +58,16 @@ export function thresholdFailures(metrics: MetricSummary, thresholds: Record<str
   return failures;
 }
 
+/** The run's input as a recipe to run again (retraining): who asked and why are the new run's own. */
+export function recipeOf(input: PipelineInput): PipelineInput {
+  const { requestedBy: _by, trigger: _trigger, ...recipe } = input;
+  return recipe;
+}
+
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineStatus> {
   const runId = workflowInfo().workflowId;
   const policy: ApprovalPolicy = { mode: input.approval?.mode ?? 'manual', thresholds: input.approval?.thresholds ?? {}, timeout: input.approval?.timeout ?? DEFAULT_APPROVAL_TIMEOUT };
-  const status: PipelineStatus = { state: 'running', stage: 'ingest', model: input.model, warnings: [], approval: { policy, ignoredSignals: 0 } };
+  const status: PipelineStatus = { state: 'running', stage: 'ingest', model: input.model, warnings: [], approval: { policy, ignoredSignals: 0 }, ...(input.trigger ? { trigger: input.trigger } : {}) };
   let pending: ApprovalDecision | undefined;
 
   setHandler(statusQuery, () => status);
@@ -79,8 +85,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
   try {
     enter('ingest');
-    const dataset = await data.ingestDataset({ uri: input.data.uri, query: input.data.query, ...(input.data.format ? { format: input.data.format } : {}) });
+    // labelled items of the model's review queue (active learning) join the source's rows
+    const dataset = await data.ingestDataset({ uri: input.data.uri, query: input.data.query, ...(input.data.format ? { format: input.data.format } : {}), reviewed: { model: input.model, target: input.target } });
     status.datasetId = dataset.datasetId;
+    if (dataset.reviewedRows) status.reviewedRows = dataset.reviewedRows;
 
     enter('validate');
     const validation = await quick.validateDataset({
@@ -131,7 +139,15 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('register');
     const { version } = await quick.registerModelVersion({
       modelName: input.model, runId, onnxDigest: trained.onnxDigest, signature: trained.signature, metrics: evaluation.metrics,
-      params: { ...trained.params, ...(evaluation.smokeDigest ? { smokeDigest: evaluation.smokeDigest } : {}) }, datasetId: dataset.datasetId, requestedBy: input.requestedBy,
+      params: {
+        ...trained.params,
+        ...(evaluation.smokeDigest ? { smokeDigest: evaluation.smokeDigest } : {}),
+        ...(evaluation.referenceDigest ? { referenceDigest: evaluation.referenceDigest } : {}),
+        ...(evaluation.evaluationDigest ? { evaluationDigest: evaluation.evaluationDigest } : {}),
+        pipeline: recipeOf(input),
+        ...(input.trigger ? { trigger: input.trigger } : {}),
+      },
+      datasetId: dataset.datasetId, requestedBy: input.requestedBy,
     });
     status.modelVersion = version;
 

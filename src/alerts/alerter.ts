@@ -1,0 +1,352 @@
+/**
+ * Raising alerts: each occurrence is recorded in the `alerts` table, then sent to Slack and/or a
+ * signed webhook, unless the same problem was announced recently (dedup) or the model has already
+ * been loud enough this hour (rate limit).
+ *
+ * Built to be called from a Temporal activity, which may run more than once for one occurrence:
+ * - `id` is the occurrence's natural key; raising it again returns what was decided the first time
+ *   and never sends a second message, except to channels that failed (those are tried again);
+ * - when every channel fails, `raise` records 'failed' and throws, so the activity's retry policy
+ *   (not a retry loop in here) decides when to try again;
+ * - the decision (send, suppress, record) is taken in a short transaction under one advisory lock, so
+ *   two workers raising the same problem at once send one message. The network calls happen after
+ *   that transaction: on the embedded store a transaction holds the whole database, and a Slack call
+ *   can take seconds. While an attempt sends, the row is 'sending' with `sent_at` = when it started;
+ *   after LEASE_MS without an outcome the attempt is taken to have died and the row can be claimed again.
+ *
+ * State per row: pending (inserted, not yet decided) → sending → sent | failed, or suppressed / recorded.
+ * `sent_at` is when the latest delivery that reached someone started; dedup and rate limit count
+ * rows that are 'sent' or 'sending' by it. `body` holds the content and, once decided, the reason.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Pool, PoolClient } from 'pg';
+import type { Config } from '../config';
+import { createSlackClient, postSlackAlert } from './slack-alerts';
+import { postWebhook } from './webhook';
+
+export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook';
+export type { WebhookPayload } from './webhook';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface AlertInput {
+  /** Natural key of this occurrence, e.g. "<monitor check id>:drift": a retried activity raises it once. */
+  id: string;
+  /** The problem, e.g. "drift:<model>": the same key is announced at most once per dedup window. */
+  dedupKey: string;
+  model?: string;
+  severity: Severity;
+  title: string;
+  summary: string;
+  /** The numbers behind the alert, shown side by side in Slack and sent as they are to the webhook. */
+  fields: Record<string, string | number>;
+  link?: string;
+}
+
+export type AlertState = 'sent' | 'suppressed' | 'recorded' | 'failed';
+
+export interface AlertOutcome {
+  id: string;
+  state: AlertState;
+  reason?: string;
+  /** Per channel ("slack", "webhook"): "sent ..." or "failed: <why>". */
+  channels: Record<string, string>;
+}
+
+export interface AlertRecord {
+  id: string;
+  dedupKey: string;
+  model: string | null;
+  severity: Severity;
+  title: string;
+  summary: string;
+  fields: Record<string, string | number>;
+  link: string | null;
+  state: string;
+  reason: string | null;
+  channels: Record<string, string>;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+export interface AlerterOptions {
+  alerts: Config['alerts'];
+  slack: Config['slack'];
+  log?: (line: string) => void;
+  /** The clock for every timestamp the alerter writes or compares (tests move it). */
+  now?: () => Date;
+  /** Per-call timeouts; the defaults suit production (webhook 5 s, Slack 10 s). */
+  webhookTimeoutMs?: number;
+  slackTimeoutMs?: number;
+}
+
+/** The alert itself is malformed: retrying cannot help (list it as non-retryable in the activity). */
+export class AlertInputError extends Error {
+  override name = 'AlertInputError';
+}
+
+/** Every configured channel failed; the outcome (stored as 'failed') says how. Retrying may help. */
+export class AlertDeliveryError extends Error {
+  override name = 'AlertDeliveryError';
+  constructor(readonly outcome: AlertOutcome) {
+    super(`alert ${outcome.id} was not delivered: ${outcome.reason}`);
+  }
+}
+
+/** Another attempt is sending this alert right now; retry later to get its outcome. */
+export class AlertBusyError extends Error {
+  override name = 'AlertBusyError';
+}
+
+// Longer than both channels' timeouts together, so a slow but live attempt is not taken over.
+const LEASE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+// One advisory lock for every alert decision: they are rare and take milliseconds.
+const DECISION_LOCK = 728_311_009;
+const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+const MAX_FIELDS = 40;
+
+// Fields are stored as [name, value] pairs: jsonb reorders object keys, and the caller's order is
+// the order people read them in.
+interface AlertBody { summary: string; fields: Array<[string, string | number]>; link?: string; reason?: string }
+interface AlertRow {
+  id: string; dedup_key: string; model_name: string | null; severity: Severity; title: string; body: AlertBody;
+  state: string; channels: Record<string, string>; created_at: Date; sent_at: Date | null;
+}
+interface Channel { name: string; send(row: AlertRow, now: Date): Promise<string> }
+type Plan = { done: AlertOutcome } | { row: AlertRow; send: Channel[]; claimedAt: Date; previousSentAt: Date | null };
+
+const isSent = (v: string | undefined): boolean => v !== undefined && (v === 'sent' || v.startsWith('sent '));
+
+export class Alerter {
+  private readonly channels: Channel[] = [];
+  private readonly log: (line: string) => void;
+  private readonly now: () => Date;
+
+  constructor(private readonly pool: Pool, private readonly o: AlerterOptions) {
+    this.log = o.log ?? ((line) => console.log(line));
+    this.now = o.now ?? (() => new Date());
+    const { alerts, slack } = o;
+    if (slack.botToken && alerts.slackChannel) {
+      const client: WebClient = createSlackClient(slack.botToken, slack.apiUrl, o.slackTimeoutMs ?? 10_000);
+      const channel = alerts.slackChannel;
+      this.channels.push({
+        name: 'slack',
+        send: async (row) => {
+          const posted = await postSlackAlert(client, channel, { ...contentOf(row), severity: row.severity });
+          return `sent ${posted.channel} ${posted.ts}`;
+        },
+      });
+    } else if (slack.botToken || alerts.slackChannel) {
+      this.log(`alerts: Slack is half configured (${slack.botToken ? 'no channel: set SLACK_ALERT_CHANNEL or SLACK_APPROVAL_CHANNEL' : 'no token: set SLACK_BOT_TOKEN'}); not sending alerts to Slack`);
+    }
+    if (alerts.webhookUrl) {
+      const url = alerts.webhookUrl;
+      if (!alerts.webhookSecret) this.log('alerts: MLOPS_ALERT_WEBHOOK_SECRET is not set; webhook requests go out unsigned');
+      this.channels.push({
+        name: 'webhook',
+        send: async (row, now) => {
+          const c = contentOf(row);
+          await postWebhook(url, alerts.webhookSecret, {
+            id: row.id, severity: row.severity, title: row.title, summary: c.summary, fields: c.fields,
+            model: row.model_name, link: c.link ?? null, createdAt: new Date(row.created_at).toISOString(),
+          }, { now, timeoutMs: o.webhookTimeoutMs ?? 5_000 });
+          return 'sent';
+        },
+      });
+    }
+  }
+
+  /** Names of the channels alerts go to: "slack", "webhook"; empty when alerts are only recorded. */
+  get channelNames(): string[] {
+    return this.channels.map((c) => c.name);
+  }
+
+  async raise(input: AlertInput): Promise<AlertOutcome> {
+    const alert = validateAlert(input);
+    const now = this.now();
+    const body: AlertBody = { summary: alert.summary, fields: Object.entries(alert.fields), ...(alert.link ? { link: alert.link } : {}) };
+    await this.pool.query(
+      `INSERT INTO alerts (id, dedup_key, model_name, severity, title, body, state, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (id) DO NOTHING`,
+      [alert.id, alert.dedupKey, alert.model ?? null, alert.severity, alert.title, JSON.stringify(body), now],
+    );
+    const plan = await this.decide(alert.id, now);
+    if ('done' in plan) return plan.done;
+    return this.deliver(plan);
+  }
+
+  /** Under the decision lock: return the stored outcome, suppress, record, or claim the row for sending. */
+  private async decide(id: string, now: Date): Promise<Plan> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [DECISION_LOCK]);
+      const { rows } = await client.query<AlertRow>('SELECT * FROM alerts WHERE id = $1 FOR UPDATE', [id]);
+      const row = rows[0];
+      if (!row) throw new Error(`alert ${id} vanished after it was recorded`);
+      const plan = await this.plan(client, row, now);
+      await client.query('COMMIT');
+      return plan;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async plan(client: PoolClient, row: AlertRow, now: Date): Promise<Plan> {
+    if (row.state === 'suppressed' || row.state === 'recorded') return { done: outcomeOf(row) };
+    if (row.state === 'sending' && row.sent_at && now.getTime() - new Date(row.sent_at).getTime() < LEASE_MS) {
+      throw new AlertBusyError(`alert ${row.id} is being sent by another attempt since ${new Date(row.sent_at).toISOString()}; try again shortly`);
+    }
+    // Left: sent (maybe with failed channels), failed, pending, or a 'sending' whose attempt died.
+    const stored = row.channels ?? {};
+    const delivered = Object.values(stored).some(isSent);
+    let send: Channel[];
+    if (delivered) {
+      // Someone was told already: only finish the channels that failed, never re-decide.
+      send = this.channels.filter((c) => stored[c.name] !== undefined && !isSent(stored[c.name]));
+      if (send.length === 0) {
+        if (row.state !== 'sent') await client.query(`UPDATE alerts SET state = 'sent' WHERE id = $1`, [row.id]);
+        return { done: outcomeOf({ ...row, state: 'sent' }) };
+      }
+    } else {
+      if (this.channels.length === 0) {
+        const reason = 'no alert channel configured';
+        await this.settle(client, row.id, 'recorded', reason);
+        this.log(`alert ${row.id} recorded, not sent: ${reason} (set SLACK_BOT_TOKEN with SLACK_ALERT_CHANNEL, or MLOPS_ALERT_WEBHOOK_URL) — ${row.title}`);
+        return { done: { id: row.id, state: 'recorded', reason, channels: stored } };
+      }
+      const reason = await this.suppression(client, row, now);
+      if (reason) {
+        await this.settle(client, row.id, 'suppressed', reason);
+        this.log(`alert ${row.id} suppressed (${reason}) — ${row.title}`);
+        return { done: { id: row.id, state: 'suppressed', reason, channels: stored } };
+      }
+      send = this.channels;
+    }
+    await client.query(`UPDATE alerts SET state = 'sending', sent_at = $2 WHERE id = $1`, [row.id, now]);
+    return { row, send, claimedAt: now, previousSentAt: row.sent_at && delivered ? new Date(row.sent_at) : null };
+  }
+
+  /** Why this alert should not be sent now, or undefined: a recent duplicate, or the model's hourly budget spent. */
+  private async suppression(client: PoolClient, row: AlertRow, now: Date): Promise<string | undefined> {
+    const since = new Date(now.getTime() - this.o.alerts.dedupMs);
+    const dup = await client.query<{ id: string }>(
+      `SELECT id FROM alerts WHERE dedup_key = $1 AND id <> $2 AND state IN ('sent', 'sending') AND sent_at > $3
+       ORDER BY sent_at DESC, id LIMIT 1`,
+      [row.dedup_key, row.id, since],
+    );
+    if (dup.rows[0]) return `duplicate of ${dup.rows[0].id}`;
+    // Alerts without a model (platform-wide ones) share one budget.
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM alerts WHERE model_name IS NOT DISTINCT FROM $1 AND id <> $2
+         AND state IN ('sent', 'sending') AND sent_at > $3`,
+      [row.model_name, row.id, new Date(now.getTime() - HOUR_MS)],
+    );
+    const limit = this.o.alerts.ratePerHour;
+    if (rows[0].n >= limit) return `rate limit: ${rows[0].n} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
+    return undefined;
+  }
+
+  private async settle(client: PoolClient, id: string, state: AlertState, reason: string): Promise<void> {
+    await client.query(`UPDATE alerts SET state = $2, body = (body - 'reason') || jsonb_build_object('reason', $3::text) WHERE id = $1`, [id, state, reason]);
+  }
+
+  /** Sends to the claimed channels at once, then stores each channel's outcome. */
+  private async deliver(plan: { row: AlertRow; send: Channel[]; claimedAt: Date; previousSentAt: Date | null }): Promise<AlertOutcome> {
+    const { row, claimedAt } = plan;
+    const results = await Promise.all(plan.send.map(async (c): Promise<[string, string]> => {
+      try {
+        return [c.name, await c.send(row, claimedAt)];
+      } catch (err) {
+        return [c.name, `failed: ${oneLine((err as Error).message)}`];
+      }
+    }));
+    const channels = { ...(row.channels ?? {}), ...Object.fromEntries(results) };
+    const configured = new Set(this.channelNames);
+    const failed = Object.entries(channels).filter(([name, v]) => configured.has(name) && !isSent(v));
+    const state: AlertState = Object.values(channels).some(isSent) ? 'sent' : 'failed';
+    const listed = failed.map(([n, v]) => `${n} (${v.replace(/^failed: /, '')})`).join(', ');
+    const reason = failed.length === 0 ? undefined : state === 'failed' ? `every channel failed: ${listed}` : `not delivered to ${listed}`;
+    const sentAt = results.some(([, v]) => isSent(v)) ? claimedAt : plan.previousSentAt;
+    const updated = await this.pool.query(
+      `UPDATE alerts SET state = $2, channels = $3, sent_at = $4,
+         body = (body - 'reason') || CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', $5::text) END
+       WHERE id = $1 AND state = 'sending' AND sent_at = $6`,
+      [row.id, state, JSON.stringify(channels), sentAt, reason ?? null, claimedAt],
+    );
+    if (updated.rowCount === 0) this.log(`alert ${row.id}: another attempt took over while this one was sending; its outcome was not stored`);
+    const outcome: AlertOutcome = { id: row.id, state, channels, ...(reason ? { reason } : {}) };
+    const sentTo = results.filter(([, v]) => isSent(v)).map(([n]) => n);
+    if (sentTo.length > 0) this.log(`alert ${row.id} sent to ${sentTo.join(' and ')} — ${row.title}`);
+    if (state === 'failed') throw new AlertDeliveryError(outcome);
+    if (reason) this.log(`alert ${row.id}: ${reason}`);
+    return outcome;
+  }
+}
+
+/** Alerts newest first, optionally for one model. */
+export async function listAlerts(pool: Pool, filter: { model?: string; limit?: number } = {}): Promise<AlertRecord[]> {
+  const limit = filter.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AlertInputError('limit must be a whole number from 1 to 1000');
+  const { rows } = await pool.query<AlertRow>(
+    `SELECT * FROM alerts WHERE ($1::text IS NULL OR model_name = $1) ORDER BY created_at DESC, id LIMIT $2`,
+    [filter.model ?? null, limit],
+  );
+  return rows.map((r) => {
+    const c = contentOf(r);
+    return {
+      id: r.id, dedupKey: r.dedup_key, model: r.model_name, severity: r.severity, title: r.title,
+      summary: c.summary, fields: c.fields, link: c.link ?? null, state: r.state, reason: r.body?.reason ?? null,
+      channels: r.channels ?? {}, createdAt: new Date(r.created_at).toISOString(), sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null,
+    };
+  });
+}
+
+function contentOf(row: AlertRow): { title: string; summary: string; fields: Record<string, string | number>; link?: string; model?: string } {
+  const fields = row.body?.fields;
+  return {
+    title: row.title, summary: row.body?.summary ?? '', fields: Array.isArray(fields) ? Object.fromEntries(fields) : (fields ?? {}),
+    ...(row.body?.link ? { link: row.body.link } : {}), ...(row.model_name ? { model: row.model_name } : {}),
+  };
+}
+
+function outcomeOf(row: AlertRow): AlertOutcome {
+  return { id: row.id, state: row.state as AlertState, channels: row.channels ?? {}, ...(row.body?.reason ? { reason: row.body.reason } : {}) };
+}
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 300);
+
+/** Checks an alert before anything is stored; throws AlertInputError naming the first problem. */
+export function validateAlert(a: AlertInput): AlertInput {
+  const fail = (message: string): never => { throw new AlertInputError(`invalid alert: ${message}`); };
+  if (a === null || typeof a !== 'object') fail('expected an object');
+  const text = (name: string, v: unknown, max: number) => {
+    if (typeof v !== 'string' || v.trim() === '') fail(`${name} must be a non-empty string`);
+    if ((v as string).length > max) fail(`${name} is longer than ${max} characters`);
+  };
+  text('id', a.id, 200);
+  text('dedupKey', a.dedupKey, 200);
+  text('title', a.title, 500);
+  if (a.model !== undefined) text('model', a.model, 200);
+  if (typeof a.summary !== 'string') fail('summary must be a string');
+  if (a.summary.length > 10_000) fail('summary is longer than 10000 characters');
+  if (!SEVERITIES.includes(a.severity)) fail(`severity must be one of ${SEVERITIES.join(', ')} (got ${JSON.stringify(a.severity)})`);
+  if (a.fields === null || typeof a.fields !== 'object' || Array.isArray(a.fields)) fail('fields must be an object of names to numbers or strings');
+  const entries = Object.entries(a.fields);
+  if (entries.length > MAX_FIELDS) fail(`at most ${MAX_FIELDS} fields (got ${entries.length})`);
+  for (const [k, v] of entries) {
+    if (k.trim() === '') fail('field names must not be empty');
+    // JSON would turn NaN and Infinity into null: the number shown would not be the number measured.
+    if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string') fail(`field ${JSON.stringify(k)} must be a finite number or a string`);
+  }
+  if (a.link !== undefined) {
+    let url: URL | undefined;
+    try { url = new URL(a.link); } catch { /* reported below */ }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`link must be an http(s) URL (got ${JSON.stringify(a.link)})`);
+  }
+  return a;
+}

@@ -1,0 +1,130 @@
+/**
+ * Routes of monitoring and maintenance: a model's checks and settings, reports, retraining, schedules,
+ * the review queue (active learning) and alerts.
+ */
+import express from 'express';
+import { Pool } from 'pg';
+import { listAlerts } from '../alerts/alerter';
+import { ApiError } from '../errors';
+import { renderDriftReport } from '../reports/drift-report';
+import { renderVersionReport } from '../reports/version-report';
+import { ArtifactStore } from '../store/artifacts';
+import { getCheck } from '../store/monitoring';
+import * as registry from '../store/registry';
+import { labelReviewItem, listReview } from '../store/review';
+import type { EvaluationDetails } from '../activities/pipeline';
+import { limitOf, modelName, route, versionNumber } from './http';
+import { MonitoringService, monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';
+import { parseBody } from './pipeline-service';
+import { z } from 'zod';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
+const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
+
+export function monitoringRoutes(deps: { pool: Pool; artifacts: ArtifactStore; monitoring: MonitoringService; uiUrl: (id: string) => string }): express.Router {
+  const { pool, artifacts, monitoring } = deps;
+  const router = express.Router();
+
+  router.get('/v1/models/:name/monitoring', route(async (req, res) => {
+    res.json(await monitoring.overview(modelName(req)));
+  }));
+  router.put('/v1/models/:name/monitoring', route(async (req, res) => {
+    res.json(await monitoring.configure(modelName(req), parseBody(monitorConfigSchema, req.body ?? {})));
+  }));
+  router.post('/v1/models/:name/monitoring/run', route(async (req, res) => {
+    res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
+  }));
+  const loadCheck = async (model: string, id: string) => {
+    const check = await getCheck(pool, id);
+    if (!check || check.model !== model) throw new ApiError('not_found', `model "${model}" has no monitoring check "${id}"`);
+    return check;
+  };
+  router.get('/v1/models/:name/monitoring/checks/:checkId', route(async (req, res) => {
+    res.json(await loadCheck(modelName(req), String(req.params.checkId)));
+  }));
+  router.get('/v1/models/:name/monitoring/checks/:checkId/report', route(async (req, res) => {
+    const check = await loadCheck(modelName(req), String(req.params.checkId));
+    res.type('html').send(renderDriftReport({
+      model: check.model, version: check.version, checkId: check.id, checkedAt: check.checkedAt,
+      window: { ...check.window, rows: check.rows, labelled: check.labelled },
+      drift: check.drift,
+      ...(check.quality ? { quality: numeric(check.quality) } : {}),
+      ...(check.serving ? { serving: { requests: check.serving.requests, errorRate: check.serving.errorRate, p99Ms: check.serving.p99Ms } } : {}),
+      breaches: check.breaches.map((b) => `${b.kind}: ${b.message}`),
+      links: [
+        { label: 'This check in the Temporal Web UI', href: deps.uiUrl(check.id) },
+        { label: `Report of version ${check.version}`, href: `/v1/models/${encodeURIComponent(check.model)}/versions/${check.version}/report` },
+      ],
+    }));
+  }));
+  router.get('/v1/models/:name/versions/:version/report', route(async (req, res) => {
+    const model = modelName(req);
+    const version = await registry.getVersion(pool, model, versionNumber(req));
+    if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
+    const digest = version.params.evaluationDigest as string | undefined;
+    const details = digest ? (JSON.parse((await artifacts.get(digest)).toString('utf8')) as EvaluationDetails) : undefined;
+    res.type('html').send(renderVersionReport({
+      model, version: version.version, status: version.status, createdAt: version.createdAt,
+      task: version.signature.task ?? 'binary', metrics: numeric(version.metrics), classes: version.signature.classes,
+      ...(details?.roc ? { roc: details.roc } : {}),
+      ...(details?.pr ? { pr: details.pr } : {}),
+      ...(details?.confusion ? { confusion: details.confusion } : {}),
+      ...(details?.scatter ? { scatter: details.scatter } : {}),
+      links: [{ label: `Run ${version.runId} in the Temporal Web UI`, href: deps.uiUrl(version.runId) }],
+    }));
+  }));
+  router.post('/v1/models/:name/retrain', route(async (req, res) => {
+    const result = await monitoring.retrain(modelName(req), parseBody(retrainRequestSchema, req.body ?? {}), req.get('Idempotency-Key') ?? undefined);
+    res.status(result.retraining === 'started' ? 202 : 409).json(result);
+  }));
+
+  router.get('/v1/schedules', route(async (req, res) => {
+    res.json({ schedules: await monitoring.schedules(typeof req.query.model === 'string' ? req.query.model : undefined) });
+  }));
+  router.post('/v1/schedules', route(async (req, res) => {
+    const created = await monitoring.createSchedule(parseBody(scheduleRequestSchema, req.body));
+    res.status(201).location(`/v1/schedules/${created.id}`).json(created);
+  }));
+  router.get('/v1/schedules/:id', route(async (req, res) => {
+    res.json(await monitoring.schedule(String(req.params.id)));
+  }));
+  for (const change of ['pause', 'unpause'] as const) {
+    router.post(`/v1/schedules/:id/${change}`, route(async (req, res) => {
+      const id = String(req.params.id);
+      await monitoring.changeSchedule(id, change, parseBody(scheduleChangeSchema, req.body ?? {}).note);
+      res.json(await monitoring.schedule(id));
+    }));
+  }
+  router.delete('/v1/schedules/:id', route(async (req, res) => {
+    await monitoring.changeSchedule(String(req.params.id), 'delete');
+    res.status(204).end();
+  }));
+
+  router.get('/v1/review', route(async (req, res) => {
+    const state = req.query.state === undefined ? 'open' : String(req.query.state);
+    if (state !== 'open' && state !== 'labelled') throw new ApiError('invalid_request', 'state is "open" or "labelled"');
+    const model = typeof req.query.model === 'string' ? req.query.model : undefined;
+    res.json({ items: await listReview(pool, { model, state, limit: limitOf(req.query.limit) }) });
+  }));
+  router.post('/v1/review/:id/label', route(async (req, res) => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new ApiError('not_found', `no review item has the id "${id}"`);
+    const body = parseBody(labelSchema, req.body);
+    const item = await labelReviewItem(pool, id, String(body.label), body.by ?? 'api');
+    if (!item) throw new ApiError('not_found', `no review item has the id "${id}"`);
+    await registry.recordAudit(pool, { actor: body.by ?? 'api', action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
+    res.json(item);
+  }));
+
+  router.get('/v1/alerts', route(async (req, res) => {
+    const model = typeof req.query.model === 'string' ? req.query.model : undefined;
+    res.json({ alerts: await listAlerts(pool, { model, limit: limitOf(req.query.limit) }) });
+  }));
+  return router;
+}
+
+/** The numeric entries of a record (metrics may carry counts and strings beside the numbers). */
+function numeric(record: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as Record<string, number>;
+}

@@ -1,0 +1,139 @@
+/**
+ * The pieces of monitoring below the workflows: the retraining claim (one at a time, cool-down,
+ * idempotent), the source watermark, monitor settings, the review queue and its way into the next
+ * training dataset, prediction uncertainty, and served instances read as profile columns.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sourceWatermark } from '../src/ingest/sources';
+import { instanceProfileColumns } from '../src/ml/profile-columns';
+import { appendRecords, cellText, getColumn, tableFromTextRows } from '../src/ml/table';
+import { uncertainty } from '../src/serving/model-server';
+import { PredictionLog } from '../src/serving/prediction-log';
+import { advanceWatermark, claimRetraining, getMonitorConfig, updateMonitorConfig } from '../src/store/monitoring';
+import { labelledExamples, labelReviewItem, listReview } from '../src/store/review';
+import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
+
+for (const backend of availableBackends()) {
+  describe(`monitoring store on ${backend}`, () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await createTestDatabase(backend);
+      await db.pool.query("INSERT INTO registered_models (name) VALUES ('m')");
+    });
+    after(async () => { await db?.close(); });
+
+    it('grants one retraining at a time, the same run again, and none during the cool-down', async () => {
+      const running = new Set<string>();
+      const isRunning = async (id: string) => running.has(id);
+      assert.deepEqual(await claimRetraining(db.pool, 'm', 'retrain-m-1', 0, isRunning), { granted: true });
+      running.add('retrain-m-1');
+      // a retried activity asks again for the same run: same answer
+      assert.deepEqual(await claimRetraining(db.pool, 'm', 'retrain-m-1', 0, isRunning), { granted: true });
+      const busy = await claimRetraining(db.pool, 'm', 'retrain-m-2', 0, isRunning);
+      assert.equal(busy.granted, false);
+      assert.match((busy as { reason: string }).reason, /retrain-m-1 is still running/);
+      running.delete('retrain-m-1');
+      const cooling = await claimRetraining(db.pool, 'm', 'retrain-m-2', 3600_000, isRunning);
+      assert.equal(cooling.granted, false);
+      assert.match((cooling as { reason: string }).reason, /cooling down/);
+      assert.deepEqual(await claimRetraining(db.pool, 'm', 'retrain-m-2', 0, isRunning), { granted: true });
+    });
+
+    it('concurrent claims for different runs: exactly one wins', async () => {
+      await db.pool.query("INSERT INTO registered_models (name) VALUES ('race')");
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => claimRetraining(db.pool, 'race', `retrain-race-${i}`, 3600_000, async () => true)));
+      assert.equal(results.filter((r) => r.granted).length, 1, JSON.stringify(results));
+    });
+
+    it('a source watermark is recorded on first sight and reports a change only when it moves', async () => {
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1'), { changed: false, previous: null });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1'), { changed: false, previous: 'file:10:1' });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:20:2'), { changed: true, previous: 'file:10:1' });
+    });
+
+    it('monitor settings merge over the defaults and over what is stored', async () => {
+      assert.equal((await getMonitorConfig(db.pool, 'm')).windowMinutes, 60);
+      await updateMonitorConfig(db.pool, 'm', { windowMinutes: 15, drift: { driftShare: 0.3 } });
+      const after = await updateMonitorConfig(db.pool, 'm', { retrain: { cooldownMinutes: 5 } });
+      assert.equal(after.windowMinutes, 15);
+      assert.equal(after.drift.driftShare, 0.3);
+      assert.equal(after.retrain.cooldownMinutes, 5);
+      assert.equal(after.retrain.onDrift, true);
+      assert.deepEqual(await getMonitorConfig(db.pool, 'm'), after);
+    });
+
+    it('uncertain predictions enter the review queue with the log, and a label becomes feedback and a training example', async () => {
+      const log = new PredictionLog(db.pool);
+      const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
+      log.add({ id: ids[0], model: 'm', version: 1, instance: { x: 1, c: 'a' }, output: { label: 'yes', probabilities: { no: 0.45, yes: 0.55 } }, review: { measure: 'margin', uncertainty: 0.9 } });
+      log.add({ id: ids[1], model: 'm', version: 1, instance: { x: 2, c: 'b' }, output: { label: 'no', probabilities: { no: 0.98, yes: 0.02 } } });
+      log.add({ id: ids[2], model: 'm', version: 1, instance: { x: 3 }, output: { label: 'no', probabilities: { no: 0.52, yes: 0.48 } }, review: { measure: 'margin', uncertainty: 0.96 } });
+      await log.flush();
+      const open = await listReview(db.pool, { model: 'm' });
+      assert.deepEqual(open.map((i) => i.predictionId), [ids[2], ids[0]], 'least certain first; the sure one is not queued');
+      assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM prediction_log')).rows[0].n, 3);
+
+      const item = await labelReviewItem(db.pool, ids[2], 'yes', 'bob');
+      assert.equal(item?.label, 'yes');
+      assert.equal(item?.labelledBy, 'bob');
+      assert.equal(await labelReviewItem(db.pool, '44444444-4444-4444-8444-444444444444', 'yes', 'bob'), undefined);
+      const feedback = await db.pool.query('SELECT label FROM feedback WHERE prediction_id = $1', [ids[2]]);
+      assert.equal(feedback.rows[0].label, 'yes');
+      assert.deepEqual((await listReview(db.pool, { model: 'm' })).map((i) => i.predictionId), [ids[0]]);
+      assert.deepEqual((await listReview(db.pool, { model: 'm', state: 'labelled' })).map((i) => i.predictionId), [ids[2]]);
+      assert.deepEqual(await labelledExamples(db.pool, 'm'), [{ instance: { x: 3 }, label: 'yes' }]);
+    });
+  });
+}
+
+describe('monitoring helpers', () => {
+  it('uncertainty: 1 - margin of the top two, or entropy over its maximum', () => {
+    const margin = uncertainty('margin', [0.1, 0.5, 0.4], 0, 3);
+    assert.ok(Math.abs(margin.value - 0.9) < 1e-12);
+    assert.equal(margin.enters(0.1), true);
+    assert.equal(margin.enters(0.05), false);
+    const sure = uncertainty('margin', [0, 0.02, 0.98], 0, 3);
+    assert.equal(sure.enters(0.1), false);
+    const even = uncertainty('entropy', [0.5, 0.5], 0, 2);
+    assert.ok(Math.abs(even.value - 1) < 1e-12);
+    assert.equal(even.enters(0.9), true);
+    const offset = uncertainty('entropy', [9, 9, 1, 0], 2, 2);
+    assert.equal(offset.value, 0, 'reads the row at its offset; a certain answer has zero entropy');
+  });
+
+  it('served instances become profile columns; absent, null and non-numeric values count as missing', () => {
+    const [x, c] = instanceProfileColumns([{ x: 1.5, c: 'a' }, { x: null, c: 2 }, { c: null }, { x: 'nope', c: '' }, { x: '4' }], { numeric: ['x'], categorical: ['c'] });
+    assert.equal(x.kind, 'numeric');
+    assert.deepEqual(Array.from(x.values as Float64Array), [1.5, NaN, NaN, NaN, 4]);
+    assert.deepEqual(c.values, ['a', '2', null, null, null]);
+  });
+
+  it('labelled examples append to a table: missing columns empty, text columns stay text', () => {
+    const table = tableFromTextRows(['x', 'c', 'y'], [['1', 'a', 'no'], ['2', 'b', 'yes']]);
+    const grown = appendRecords(table, [{ x: 3, y: 'yes', extra: 'ignored' }, { c: 7, y: 'no' }]);
+    assert.equal(grown.rowCount, 4);
+    const [x, c, y] = ['x', 'c', 'y'].map((n) => getColumn(grown, n)!);
+    assert.equal(x.kind, 'number');
+    assert.deepEqual([0, 1, 2, 3].map((r) => cellText(x, r)), ['1', '2', '3', null]);
+    assert.equal(c.kind, 'string');
+    assert.deepEqual([0, 1, 2, 3].map((r) => cellText(c, r)), ['a', 'b', null, '7']);
+    assert.deepEqual([0, 1, 2, 3].map((r) => cellText(y, r)), ['no', 'yes', 'yes', 'no']);
+    assert.equal(getColumn(grown, 'extra'), undefined);
+  });
+
+  it('a file source watermark moves when the file changes; a missing file is a clear error', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watermark-'));
+    const file = path.join(dir, 'data.csv');
+    fs.writeFileSync(file, 'a,b\n1,2\n');
+    const first = await sourceWatermark({ uri: file });
+    assert.equal(await sourceWatermark({ uri: file }), first);
+    fs.appendFileSync(file, '3,4\n');
+    assert.notEqual(await sourceWatermark({ uri: file }), first);
+    await assert.rejects(sourceWatermark({ uri: path.join(dir, 'gone.csv') }), /not found/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
