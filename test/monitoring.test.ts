@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApiStack, startApiStack } from './helpers/api-stack';
@@ -55,6 +56,12 @@ async function slackStandIn(): Promise<{ url: string; messages: Record<string, u
   };
 }
 
+/** The `mlops` command against the test's API (not as a child of the test runner, whose variables it must not see). */
+function mlopsCli(apiUrl: string) {
+  const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
+  return (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl }, encoding: 'utf8', timeout: 120_000 });
+}
+
 describe('monitoring, drift and retraining', () => {
   let stack: ApiStack;
   let slack: Awaited<ReturnType<typeof slackStandIn>>;
@@ -90,6 +97,7 @@ describe('monitoring, drift and retraining', () => {
     assert.equal((await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', by: 'alice' })).status, 202);
     const deployed = await waitPipeline(started.body.id, ['deployed']);
     assert.equal(deployed.modelVersion, 1);
+    assert.equal(deployed.reportUrl, '/v1/models/weather/versions/1/report');
 
     const schedules = await call('GET', '/v1/schedules?model=weather');
     assert.equal(schedules.status, 200);
@@ -266,9 +274,39 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(r.status, 409, JSON.stringify(r.body));
     assert.equal(r.body.retraining, 'skipped');
     assert.match(r.body.reason, /still running/);
+    const mlops = mlopsCli(stack.api.url);
+    const retrain = mlops('retrain', 'weather');
+    assert.equal(retrain.status, 1);
+    assert.match(retrain.stderr, /still running/);
     if (process.env.RECORD_HISTORIES) {
       const history = JSON.parse(historyToJSON(await stack.temporal.client.workflow.getHandle(r.body.requestId).fetchHistory()));
       fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', 'retrain-model-skipped.json'), JSON.stringify({ workflowId: r.body.requestId, history }));
     }
+  });
+
+  it('new rows at the training source are noticed; the CLI shows the check, the schedules and the review queue', async () => {
+    fs.appendFileSync(source, toCsv(winter).split('\n').slice(1).join('\n'));
+    const run = await call('POST', '/v1/models/weather/monitoring/run');
+    assert.ok(run.body.check.breaches.some((b: { kind: string; message: string }) => b.kind === 'new-data' && b.message.includes('weather-source.csv')), JSON.stringify(run.body.check.breaches));
+    // drift outranks new data as the trigger; a retraining still runs, so none starts
+    assert.equal(run.body.action.trigger, 'drift');
+    assert.equal(run.body.action.retraining, 'skipped');
+
+    const mlops = mlopsCli(stack.api.url);
+    const drift = mlops('drift', 'weather');
+    assert.equal(drift.status, 0, drift.stderr);
+    assert.match(drift.stdout, /drift: YES/);
+    assert.match(drift.stdout, /temp_max\s+ks/);
+    assert.match(drift.stdout, /breach \(new-data\)/);
+    assert.match(drift.stdout, /report: http/);
+    const schedules = mlops('schedule', 'list', '--model', 'weather');
+    assert.equal(schedules.status, 0, schedules.stderr);
+    assert.match(schedules.stdout, /monitor-weather\s+monitor\s+weather\s+every 1h/);
+    const review = mlops('review', 'list', '--model', 'weather', '--labelled');
+    assert.equal(review.status, 0, review.stderr);
+    assert.equal(review.stdout.trim().split('\n').length, 4, review.stdout);
+    const bad = mlops('schedule', 'create', '--model', 'weather');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--every/);
   });
 });

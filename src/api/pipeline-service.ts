@@ -94,6 +94,8 @@ export interface PipelineView extends Partial<PipelineStatus> {
   startedAt?: string;
   closedAt?: string;
   uiUrl: string;
+  /** The registered version's HTML report (ROC, precision-recall, confusion matrix). */
+  reportUrl?: string;
 }
 
 export class PipelineService {
@@ -136,8 +138,13 @@ export class PipelineService {
     return { id, uiUrl: this.o.uiUrl(id) };
   }
 
-  /** Current status of a run, from its query while it runs and from its result once closed. */
+  /** Current status of a run, from its query while it runs and from its result once closed; links the version's report once registered. */
   async get(id: string): Promise<PipelineView> {
+    const view = await this.read(id);
+    return view.modelVersion && view.model ? { ...view, reportUrl: `/v1/models/${encodeURIComponent(view.model)}/versions/${view.modelVersion}/report` } : view;
+  }
+
+  private async read(id: string): Promise<PipelineView> {
     const handle = this.client.workflow.getHandle(id);
     let description;
     try {

@@ -5,9 +5,12 @@
  * evaluates at the effective sample size.
  *
  * Accuracy target: agree with scipy 1.17 (cephes / its `_ksstats` module) to about 1e-12 relative where
- * the value is not tiny. The algorithms are the published ones scipy also follows (Simard & L'Ecuyer's
- * selection between Durbin's matrix method, Pomeranz's recursion, the Pelz-Good expansion and the
- * Smirnov-Birnbaum-Tingey sum); the code is written from the papers' formulas.
+ * the value is not subnormal, so that our p-values are scipy's. The algorithms are the published ones
+ * scipy follows too: Simard & L'Ecuyer's choice, by n and n x², between Durbin's matrix method,
+ * Pomeranz's recursion, the Pelz-Good expansion and the Smirnov-Birnbaum-Tingey sum, with scipy's
+ * switch points so the same method answers on both sides. The Smirnov sum differs in how its terms are
+ * evaluated (binomial probabilities in Loader's saddle-point form, where cephes uses double-double
+ * powers): as accurate, and several times faster for large n.
  */
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -362,8 +365,10 @@ function pomeranzCdf(n: number, d: number): number {
 }
 
 /**
- * Pelz and Good's expansion of P(D_n <= x) in powers of 1/√n (Li-Chien and Korolyuk's series rewritten
- * through Jacobi's theta identity, so it converges for small x √n).
+ * Pelz and Good's expansion P(D_n <= x) ≈ K0(z) + K1(z)/√n + K2(z)/n + K3(z)/n^1.5 with z = x √n:
+ * Li-Chien's and Korolyuk's series rewritten through Jacobi's theta identity so that it converges fast
+ * for the small z where the direct series does not. Each K_i is a theta-like sum over odd m of a
+ * polynomial in m² times q^(m²), q = exp(-π² / 8z²); K2 and K3 add a sum over all integers k.
  */
 function pelzGoodCdf(n: number, x: number): number {
   if (x <= 0) return 0;
@@ -373,55 +378,44 @@ function pelzGoodCdf(n: number, x: number): number {
   const z4 = z2 * z2;
   const z6 = z4 * z2;
   const pi2 = Math.PI * Math.PI;
-  const pi4 = pi2 * pi2;
-  const pi6 = pi4 * pi2;
-  const logQ = -pi2 / 8 / z2;
-  if (logQ < -708) return 0;
+  const logQ = -pi2 / (8 * z2);
+  if (logQ < -708) return 0; // every term underflows
   const q = Math.exp(logQ);
-  // coefficients of the odd-index theta sums of K1, K2, K3 as polynomials in m^2 = (2k-1)^2
-  const k1a = -z2;
-  const k1b = pi2 / 4;
-  const k2a = 6 * z6 + 2 * z4;
-  const k2b = ((2 * z4 - 5 * z2) * pi2) / 4;
-  const k2c = (pi4 * (1 - 2 * z2)) / 16;
-  const k3d = (pi6 * (5 - 30 * z2)) / 64;
-  const k3c = (pi4 * (-60 * z2 + 212 * z4)) / 16;
-  const k3b = (pi2 * (135 * z4 - 96 * z6)) / 4;
-  const k3a = -30 * z6 - 90 * z4 * z4;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  // the polynomials in m² of K1, K2, K3 (K0's is 1), as coefficient lists from m⁰ upwards
+  const poly1 = [-z2, pi2 / 4];
+  const poly2 = [6 * z6 + 2 * z4, ((2 * z4 - 5 * z2) * pi2) / 4, (pi2 * pi2 * (1 - 2 * z2)) / 16];
+  const poly3 = [-30 * z6 - 90 * z4 * z4, (pi2 * (135 * z4 - 96 * z6)) / 4, (pi2 * pi2 * (212 * z4 - 60 * z2)) / 16, (pi2 * pi2 * pi2 * (5 - 30 * z2)) / 64];
+  const at = (poly: number[], m2: number) => { let v = 0; for (let i = poly.length - 1; i >= 0; i--) v = v * m2 + poly[i]; return v; };
+  // Σ_k c(m_k) q^(m_k²) over m_k = 2k - 1, nested from the last term: consecutive exponents differ by 8k
   const terms = Math.ceil((16 * z) / Math.PI);
-  // Horner in q^8k over k = terms..1, the sums running over q^((2k-1)^2)
+  const odd = [0, 0, 0, 0];
   for (let k = terms; k >= 1; k--) {
-    const m = 2 * k - 1;
-    const m2 = m * m;
-    const m4 = m2 * m2;
-    const qk = Math.pow(q, 8 * k);
-    s0 = s0 * qk + 1;
-    s1 = s1 * qk + (k1a + k1b * m2);
-    s2 = s2 * qk + (k2a + k2b * m2 + k2c * m4);
-    s3 = s3 * qk + (k3a + k3b * m2 + k3c * m4 + k3d * m4 * m2);
+    const m2 = (2 * k - 1) ** 2;
+    const step = Math.pow(q, 8 * k);
+    odd[0] = odd[0] * step + 1;
+    odd[1] = odd[1] * step + at(poly1, m2);
+    odd[2] = odd[2] * step + at(poly2, m2);
+    odd[3] = odd[3] * step + at(poly3, m2);
   }
-  const scale = q * Math.sqrt(2 * Math.PI);
-  s0 = (s0 * scale) / z;
-  s1 = (s1 * scale) / (6 * z4);
-  s2 = (s2 * scale) / (72 * z4 * z2 * z);
-  s3 = (s3 * scale) / (6480 * z4 * z6);
-  // the even-index sums of K2 and K3
-  const q2 = Math.exp(-pi2 / 2 / z2);
-  let even2 = 0;
-  let even3 = 0;
-  const sqrt3z = Math.sqrt(3) * z;
+  const root2pi = Math.sqrt(2 * Math.PI);
+  const k0 = (odd[0] * q * root2pi) / z;
+  const k1 = (odd[1] * q * root2pi) / (6 * z4);
+  let k2 = (odd[2] * q * root2pi) / (72 * z6 * z);
+  let k3 = (odd[3] * q * root2pi) / (6480 * z6 * z4);
+  // the sums over all k of K2 and K3, with r = exp(-π² / 2z²)
+  const r = Math.exp(-pi2 / (2 * z2));
+  let all2 = 0;
+  let all3 = 0;
   for (let k = terms; k >= 1; k--) {
-    const k2 = k * k;
-    const w = Math.pow(q2, k2);
-    even2 += k2 * w;
-    const kpi = Math.PI * k;
-    even3 += (sqrt3z + kpi) * (sqrt3z - kpi) * k2 * w;
+    const k2sq = k * k;
+    const weight = k2sq * Math.pow(r, k2sq);
+    all2 += weight;
+    all3 += (3 * z2 - pi2 * k2sq) * weight;
   }
-  s2 += (even2 * pi2 * Math.sqrt(2 * Math.PI)) / (-36 * z2 * z);
-  s3 += (even3 * pi2 * Math.sqrt(2 * Math.PI)) / (216 * z6);
+  k2 -= (all2 * pi2 * root2pi) / (36 * z2 * z);
+  k3 += (all3 * pi2 * root2pi) / (216 * z6);
   const rootN = Math.sqrt(n);
-  return s0 + s1 / rootN + s2 / n + s3 / (n * rootN);
+  return k0 + k1 / rootN + k2 / n + k3 / (n * rootN);
 }
 
 const clip01 = (p: number) => Math.min(1, Math.max(0, p));
