@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApiStack, startApiStack } from './helpers/api-stack';
@@ -56,10 +56,16 @@ async function slackStandIn(): Promise<{ url: string; messages: Record<string, u
   };
 }
 
-/** The `mlops` command against the test's API (not as a child of the test runner, whose variables it must not see). */
+/**
+ * The `mlops` command against the test's API, run asynchronously: the API lives in this process and
+ * must keep answering while the command waits. The runner's own variables are not passed on.
+ */
 function mlopsCli(apiUrl: string) {
   const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
-  return (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl }, encoding: 'utf8', timeout: 120_000 });
+  return (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl }, encoding: 'utf8', timeout: 120_000 },
+      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
+  });
 }
 
 describe('monitoring, drift and retraining', () => {
@@ -275,8 +281,8 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(r.body.retraining, 'skipped');
     assert.match(r.body.reason, /still running/);
     const mlops = mlopsCli(stack.api.url);
-    const retrain = mlops('retrain', 'weather');
-    assert.equal(retrain.status, 1);
+    const retrain = await mlops('retrain', 'weather');
+    assert.equal(retrain.status, 1, JSON.stringify(retrain));
     assert.match(retrain.stderr, /still running/);
     if (process.env.RECORD_HISTORIES) {
       const history = JSON.parse(historyToJSON(await stack.temporal.client.workflow.getHandle(r.body.requestId).fetchHistory()));
@@ -293,19 +299,19 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(run.body.action.retraining, 'skipped');
 
     const mlops = mlopsCli(stack.api.url);
-    const drift = mlops('drift', 'weather');
+    const drift = await mlops('drift', 'weather');
     assert.equal(drift.status, 0, drift.stderr);
     assert.match(drift.stdout, /drift: YES/);
     assert.match(drift.stdout, /temp_max\s+ks/);
     assert.match(drift.stdout, /breach \(new-data\)/);
     assert.match(drift.stdout, /report: http/);
-    const schedules = mlops('schedule', 'list', '--model', 'weather');
+    const schedules = await mlops('schedule', 'list', '--model', 'weather');
     assert.equal(schedules.status, 0, schedules.stderr);
     assert.match(schedules.stdout, /monitor-weather\s+monitor\s+weather\s+every 1h/);
-    const review = mlops('review', 'list', '--model', 'weather', '--labelled');
+    const review = await mlops('review', 'list', '--model', 'weather', '--labelled');
     assert.equal(review.status, 0, review.stderr);
     assert.equal(review.stdout.trim().split('\n').length, 4, review.stdout);
-    const bad = mlops('schedule', 'create', '--model', 'weather');
+    const bad = await mlops('schedule', 'create', '--model', 'weather');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--every/);
   });
