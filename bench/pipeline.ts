@@ -12,7 +12,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ApiClient } from '../src/cli/api-client';
 import { loadConfig } from '../src/config';
-import { openStores, startApi, startInfrastructure, startWorker } from '../src/stack/runtime';
+import { ensureAdminKey, openStores, startApi, startInfrastructure, startWorker } from '../src/stack/runtime';
 
 const DATASETS = path.join(__dirname, '..', 'datasets');
 const CASES = [
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const stores = await openStores(config, infra.databaseUrl);
   const { worker, done } = await startWorker(config, infra, stores);
   const apiServer = await startApi(config, infra, stores, () => undefined);
-  const api = new ApiClient(apiServer.url);
+  const api = new ApiClient(apiServer.url, ensureAdminKey(config));
   console.log(`embedded stack up in ${((Date.now() - setup) / 1000).toFixed(1)} s (${os.cpus().length} cores)`);
   try {
     for (const c of CASES) {

@@ -55,6 +55,8 @@ const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.SERVING_CONNECTIONS ?? 16);
 const BATCH = 100;
 const CLK_TCK = 100;
+/** The admin key of the benchmark's stacks (predict itself is open, as by default). */
+const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789';
 
 type Instance = Record<string, number>;
 
@@ -319,7 +321,7 @@ async function paced(label: string, o: LoadOptions & { overallRate: number }): P
 
 async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${route}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${route} -> ${res.status}: ${text.slice(0, 500)}`);
@@ -405,7 +407,7 @@ async function main(): Promise<void> {
   const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
 
   const stackEnv: NodeJS.ProcessEnv = {
-    ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: String(apiPort), MLOPS_TEMPORAL_PORT: String(temporalPort),
+    ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_ADMIN_KEY: BENCH_ADMIN_KEY, MLOPS_API_PORT: String(apiPort), MLOPS_TEMPORAL_PORT: String(temporalPort),
     MLOPS_TEMPORAL_UI_PORT: String(uiPort), MLOPS_PGLITE_PORT: String(pglitePort),
     ...(temporalCli() ? { TEMPORAL_CLI_PATH: temporalCli() } : {}),
   };

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Config, ConfigError, loadConfig } from './config';
+import { adminKeyFile, Config, ConfigError, loadConfig } from './config';
 import { ApiClient } from './cli/api-client';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   // The SDK's info logs (webpack's bundle report among them) drown the progress the CLI prints.
   if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN') });
-  const api = new ApiClient(config.api.url);
+  const api = new ApiClient(config.api.url, cliKey(config));
   switch (command) {
     case 'up':
       await up(config, { keepRunning: true });
@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
       let ok = false;
       await up(config, {
         keepRunning: values['keep-running'] ?? false,
-        demo: async (apiUrl, uiUrl) => { ok = await runDemo(new ApiClient(apiUrl), { dataset: bundledDataset(), uiUrl, log }); },
+        demo: async (apiUrl, uiUrl) => { ok = await runDemo(new ApiClient(apiUrl, cliKey(config)), { dataset: bundledDataset(), uiUrl, log }); },
       });
       return ok ? 0 : 1;
     }
@@ -218,6 +218,17 @@ async function main(argv: string[]): Promise<number> {
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
+  }
+}
+
+/** The key the CLI sends: MLOPS_API_KEY, else the admin key (MLOPS_ADMIN_KEY or the one `mlops up` wrote). */
+function cliKey(config: Config): string | undefined {
+  if (config.api.apiKey) return config.api.apiKey;
+  if (config.api.adminKey) return config.api.adminKey;
+  try {
+    return fs.readFileSync(adminKeyFile(config), 'utf8').trim();
+  } catch {
+    return undefined;
   }
 }
 

@@ -33,7 +33,12 @@ const schema = z.object({
   MLOPS_API_HOST: z.string().default('127.0.0.1'),
   /** Where the CLI finds the API; default http://127.0.0.1:<MLOPS_API_PORT>. */
   MLOPS_API_URL: optionalString,
+  /** Accepted as an admin API key; unset: one is generated into <MLOPS_DATA_DIR>/admin-key at first start. */
   MLOPS_ADMIN_KEY: optionalString,
+  /** The key the CLI sends (default: the admin key, from MLOPS_ADMIN_KEY or the data dir's admin-key file). */
+  MLOPS_API_KEY: optionalString,
+  /** Predict and feedback: open to anyone (default), or only with an API key. */
+  MLOPS_PREDICT_AUTH: z.enum(['open', 'key']).default('open'),
   /** Task queue shared by workers and clients. */
   MLOPS_TASK_QUEUE: z.string().default('mlops'),
   /** Largest JSON body the API accepts. */
@@ -56,6 +61,18 @@ const schema = z.object({
   MLOPS_REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   /** How often each deployed model's monitor runs (a Temporal Schedule interval such as 1h or 15m). */
   MLOPS_MONITOR_EVERY: z.string().regex(/^\d+(s|m|h|d)$/, 'an interval such as 30m, 1h or 1d').default('1h'),
+  /**
+   * Privacy. The HMAC key that pseudonymises PII columns and data-subject ids in the prediction log
+   * (base64, at least 32 bytes; unset: PII columns are dropped rather than pseudonymised).
+   */
+  MLOPS_PII_KEY: optionalString,
+  /**
+   * AES-256-GCM key (base64 of 32 bytes) that encrypts logged prediction inputs at rest, and its id
+   * (stored with every row, for rotation). Older keys still needed for reading: "id:base64,id:base64".
+   */
+  MLOPS_ENCRYPTION_KEY: optionalString,
+  MLOPS_ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  MLOPS_DECRYPTION_KEYS: optionalString,
   /** Commit the code was built from, recorded with every model version. */
   MLOPS_CODE_VERSION: optionalString,
   /** S3-compatible artifact store: setting the bucket switches it on (default: a folder in the data dir). */
@@ -96,7 +113,7 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; keepPreviousMs: number; adminKey?: string };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key' };
   /** What serving keeps, and for how long. */
   retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
@@ -107,6 +124,8 @@ export interface Config {
   /** Where artifacts live: the data dir's folder, or an S3-compatible bucket. */
   artifacts: { kind: 'local' } | { kind: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   slack: { botToken?: string; signingSecret?: string; approvalChannel?: string; apiUrl?: string };
+  /** Privacy of the prediction log: pseudonymisation key, encryption key and older keys by id. */
+  privacy: { piiKey?: Buffer; encryption?: { keyId: string; key: Buffer }; decryptionKeys: Record<string, Buffer> };
   /** Where alerts go, and how often. */
   alerts: { slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number };
 }
@@ -128,6 +147,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MLOPS_ALERT_WEBHOOK_URL && !e.MLOPS_ALERT_WEBHOOK_SECRET) {
     throw new ConfigError('invalid configuration: MLOPS_ALERT_WEBHOOK_URL needs MLOPS_ALERT_WEBHOOK_SECRET, which signs every alert it receives');
   }
+  if (e.MLOPS_ADMIN_KEY !== undefined && e.MLOPS_ADMIN_KEY.length < 16) {
+    throw new ConfigError('invalid configuration: MLOPS_ADMIN_KEY must be at least 16 characters (it is the admin password of the API)');
+  }
+  const key32 = (name: string, value: string) => {
+    const bytes = Buffer.from(value, 'base64');
+    if (bytes.length !== 32) throw new ConfigError(`invalid configuration: ${name} must be 32 bytes in base64 (openssl rand -base64 32), got ${bytes.length} bytes`);
+    return bytes;
+  };
+  const piiKey = e.MLOPS_PII_KEY ? Buffer.from(e.MLOPS_PII_KEY, 'base64') : undefined;
+  if (piiKey && piiKey.length < 32) throw new ConfigError('invalid configuration: MLOPS_PII_KEY must be at least 32 bytes in base64 (openssl rand -base64 32)');
+  const decryptionKeys: Record<string, Buffer> = {};
+  for (const entry of (e.MLOPS_DECRYPTION_KEYS ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [id, value] = entry.split(':');
+    if (!id || !value) throw new ConfigError(`invalid configuration: MLOPS_DECRYPTION_KEYS takes "id:base64" entries separated by commas, got "${entry.slice(0, 20)}..."`);
+    decryptionKeys[id] = key32(`MLOPS_DECRYPTION_KEYS (${id})`, value);
+  }
+  const encryption = e.MLOPS_ENCRYPTION_KEY ? { keyId: e.MLOPS_ENCRYPTION_KEY_ID, key: key32('MLOPS_ENCRYPTION_KEY', e.MLOPS_ENCRYPTION_KEY) } : undefined;
+  if (encryption) decryptionKeys[encryption.keyId] = encryption.key;
   if (e.MLOPS_S3_PREFIX && !e.MLOPS_S3_PREFIX.endsWith('/')) {
     throw new ConfigError(`invalid configuration: MLOPS_S3_PREFIX must end with "/", got "${e.MLOPS_S3_PREFIX}"`);
   }
@@ -151,6 +188,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatch: e.MLOPS_MAX_BATCH,
       keepPreviousMs: e.MLOPS_KEEP_PREVIOUS_SECONDS * 1000,
       adminKey: e.MLOPS_ADMIN_KEY,
+      apiKey: e.MLOPS_API_KEY,
+      predictAuth: e.MLOPS_PREDICT_AUTH,
     },
     codeVersion: e.MLOPS_CODE_VERSION,
     review: { measure: e.MLOPS_REVIEW_MEASURE, threshold: e.MLOPS_REVIEW_THRESHOLD ?? (e.MLOPS_REVIEW_MEASURE === 'entropy' ? 0.9 : 0.1) },
@@ -168,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       approvalChannel: e.SLACK_APPROVAL_CHANNEL,
       apiUrl: e.SLACK_API_URL,
     },
+    privacy: { ...(piiKey ? { piiKey } : {}), ...(encryption ? { encryption } : {}), decryptionKeys },
     alerts: {
       slackChannel: e.SLACK_ALERT_CHANNEL ?? e.SLACK_APPROVAL_CHANNEL,
       webhookUrl: e.MLOPS_ALERT_WEBHOOK_URL,
@@ -176,6 +216,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerHour: e.MLOPS_ALERT_RATE_PER_HOUR,
     },
   };
+}
+
+/** The admin key file `mlops up` writes when MLOPS_ADMIN_KEY is unset. */
+export function adminKeyFile(config: Config): string {
+  return path.join(config.dataDir, 'admin-key');
 }
 
 /** Link to a workflow run in the Temporal Web UI. */

@@ -32,6 +32,10 @@ export interface WorkerDeps {
   alerts?: ActivityDeps['alerts'];
   /** Interval of the monitor schedule each newly deployed model gets (default: none is created). */
   monitorEvery?: string;
+  /** Keys that read encrypted logged inputs (drift, reviewed examples). */
+  privacy?: ActivityDeps['privacy'];
+  /** The API's public address, for links in Slack messages. */
+  apiUrl?: string;
 }
 
 async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
@@ -49,7 +53,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
-      pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts,
+      pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery ? { monitorSchedule: { taskQueue: deps.taskQueue, every: deps.monitorEvery } } : {}),
     }),
     maxCachedWorkflows: 200,

@@ -16,7 +16,8 @@ import { ModelServer } from '../src/serving/model-server';
 import { createPool } from '../src/store/db';
 import { toCanonicalCsv } from '../src/ml/csv';
 import { RunningApi, Stores } from '../src/stack/runtime';
-import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
+import { ADMIN_AUTH, ApiStack, Reply, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
+import { AccessControl } from '../src/api/access';
 import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { syntheticLogistic } from './helpers/synthetic';
@@ -345,11 +346,11 @@ describe('HTTP API', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
     const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false });
-    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, maxBody: '1kb', uiUrl: (id) => id }));
+    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ pool: deadPool, adminKey: TEST_ADMIN_KEY, predict: 'open' }), slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      const list = await fetch(`${url}/v1/models`);
+      const list = await fetch(`${url}/v1/models`, { headers: ADMIN_AUTH });
       assert.equal(list.status, 503);
       assert.equal(((await list.json()) as { error: { code: string } }).error.code, 'unavailable');
       const ready = await fetch(`${url}/readyz`);

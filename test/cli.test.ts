@@ -93,12 +93,15 @@ describe('mlops command line', () => {
     assert.ok(fs.existsSync(path.join(dataDir, 'pgdata')), 'the metadata store lives in the data dir');
   });
 
+  /** The admin key `mlops up` generated into the data dir (no MLOPS_ADMIN_KEY is set here). */
+  const auth = () => ({ authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim()}` });
+
   it('when `mlops up` gets Ctrl-C, then it stops everything it started and exits 0', async () => {
     const stack = await startStack();
     const ready = await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/readyz`);
     assert.equal(ready.status, 200);
     // the model the demo deployed is served again after a restart
-    const models = (await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`)).json()) as { models: { productionVersion: number }[] };
+    const models = (await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`, { headers: auth() })).json()) as { models: { productionVersion: number }[] };
     assert.equal(models.models[0].productionVersion, 1);
     assert.match(await stack.stop(), /stopped/);
     const temporalStillUp = await new Promise((resolve) => {
@@ -111,7 +114,7 @@ describe('mlops command line', () => {
 
   it('when the whole stack restarts while a run waits for approval, then the run resumes and deploys', async () => {
     const api = `http://127.0.0.1:${env.MLOPS_API_PORT}`;
-    const status = async (id: string) => (await (await fetch(`${api}/v1/pipelines/${id}`)).json()) as { state: string; stage: string };
+    const status = async (id: string) => (await (await fetch(`${api}/v1/pipelines/${id}`, { headers: auth() })).json()) as { state: string; stage: string };
     const waitState = async (id: string, state: string) => {
       const deadline = Date.now() + 60_000;
       for (let s = await status(id); s.state !== state; s = await status(id)) {
@@ -122,7 +125,7 @@ describe('mlops command line', () => {
 
     const first = await startStack();
     const started = (await (await fetch(`${api}/v1/pipelines`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', ...auth() },
       body: JSON.stringify({ model: 'restart', data: { uri: path.join(REPO_ROOT, 'datasets', 'iris.csv') }, target: 'species', approval: { mode: 'manual' } }),
     })).json()) as { id: string };
     await waitState(started.id, 'awaiting_approval');
@@ -131,7 +134,7 @@ describe('mlops command line', () => {
     // Temporal's SQLite file and the PGlite data survive; the run is still waiting when the stack returns.
     const second = await startStack();
     await waitState(started.id, 'awaiting_approval');
-    const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve', by: 'after-restart' }) });
+    const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify({ decision: 'approve', by: 'after-restart' }) });
     assert.equal(decided.status, 202);
     await waitState(started.id, 'deployed');
     const predicted = (await (await fetch(`${api}/v1/models/restart/predict`, {

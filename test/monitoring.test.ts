@@ -12,7 +12,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { ApiStack, startApiStack } from './helpers/api-stack';
+import { ADMIN_AUTH, ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { REPO_ROOT } from './helpers/temporal';
 
 const WEATHER = path.join(REPO_ROOT, 'datasets', 'seattle-weather.csv');
@@ -63,7 +63,7 @@ async function slackStandIn(): Promise<{ url: string; messages: Record<string, u
 function mlopsCli(apiUrl: string) {
   const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
   return (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl }, encoding: 'utf8', timeout: 120_000 },
+    execFile(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl, MLOPS_API_KEY: TEST_ADMIN_KEY }, encoding: 'utf8', timeout: 120_000 },
       (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
   });
 }
@@ -212,14 +212,14 @@ describe('monitoring, drift and retraining', () => {
   it('the drift report and the version report render the numbers, and /metrics exports them', async () => {
     const overview = await call('GET', '/v1/models/weather/monitoring');
     const id = overview.body.checks[0].id;
-    const report = await fetch(`${stack.api.url}/v1/models/weather/monitoring/checks/${id}/report`);
+    const report = await fetch(`${stack.api.url}/v1/models/weather/monitoring/checks/${id}/report`, { headers: ADMIN_AUTH });
     assert.equal(report.status, 200);
     assert.match(report.headers.get('content-type') ?? '', /text\/html/);
     const html = await report.text();
     for (const f of FEATURES) assert.ok(html.includes(f), `${f} in the drift report`);
     assert.match(html, /<svg/);
 
-    const version = await fetch(`${stack.api.url}/v1/models/weather/versions/1/report`);
+    const version = await fetch(`${stack.api.url}/v1/models/weather/versions/1/report`, { headers: ADMIN_AUTH });
     assert.equal(version.status, 200);
     const versionHtml = await version.text();
     assert.match(versionHtml, /ROC/);

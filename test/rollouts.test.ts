@@ -14,7 +14,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RunningApi, Stores } from '../src/stack/runtime';
 import * as registry from '../src/store/registry';
-import { ApiStack, startApiStack } from './helpers/api-stack';
+import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { REPO_ROOT } from './helpers/temporal';
@@ -222,7 +222,7 @@ describe('rollouts', () => {
     const second = `http://127.0.0.1:${port}`;
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'api'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: String(port), TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_TASK_QUEUE: 'rollout-test' },
+      env: { ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: String(port), TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_TASK_QUEUE: 'rollout-test', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -2,6 +2,7 @@ import { ActivityDeps, createPipelineActivities } from './pipeline';
 import { createRegistryActivities } from './registry';
 import { createRolloutActivities } from './rollout';
 import { createMonitoringActivities } from './monitoring';
+import { createApprovalActivities } from './approvals';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
 export type { PipelineActivities, FeatureSpec } from './pipeline';
@@ -12,8 +13,10 @@ export { createRolloutActivities, DEFAULT_THRESHOLDS, ROLLOUT_REFUSED } from './
 export type { RolloutActivities, CanaryThresholds, Comparison } from './rollout';
 export { createMonitoringActivities } from './monitoring';
 export type { MonitoringActivities, CheckSummary } from './monitoring';
+export { createApprovalActivities } from './approvals';
+export type { ApprovalActivities } from './approvals';
 
 /** Every activity the worker runs. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps) };
+  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps) };
 }

@@ -13,6 +13,7 @@ import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metri
 import { instanceProfileColumns } from '../ml/profile-columns';
 import type { ReferenceProfile } from '../ml/reference-profile';
 import { redactUri, sourceWatermark } from '../ingest/sources';
+import { DecryptionError, readStored } from '../privacy/encryption';
 import { latencyQuantile, readServingStats } from '../serving/serving-stats';
 import type { ArtifactStore } from '../store/artifacts';
 import {
@@ -31,6 +32,8 @@ export interface MonitoringDeps {
   /** Asks Temporal whether a retraining run is still going; without it a claim trusts the cool-down alone. */
   client?: Client;
   alerts?: { alerts: Config['alerts']; slack: Config['slack']; uiUrl?: (workflowId: string) => string };
+  /** Keys that read encrypted logged inputs (drift needs them); without them encrypted rows are left out. */
+  privacy?: Pick<Config['privacy'], 'decryptionKeys'>;
 }
 
 export interface CheckSummary {
@@ -74,7 +77,27 @@ export function windowQuality(signature: registry.ModelSignature, rows: Labelled
   return { labelled: known.length, accuracy: m.accuracy, precision: m.macroPrecision, recall: m.macroRecall };
 }
 
-export function createMonitoringActivities({ pool, artifacts, client, alerts }: MonitoringDeps) {
+/**
+ * Logged inputs in clear. A row that cannot be decrypted (its key is not configured in this worker, or
+ * it was altered) is left out of the drift sample and counted, so one bad row cannot stop monitoring.
+ */
+export function readLoggedInstances(rows: { id: string; instance: unknown; key_id: string | null }[], keys: Record<string, Buffer>): { instances: Record<string, unknown>[]; unreadable: number; problems: string[] } {
+  const instances: Record<string, unknown>[] = [];
+  const problems = new Set<string>();
+  let unreadable = 0;
+  for (const r of rows) {
+    try {
+      instances.push(readStored(r.instance, r.key_id, keys, r.id) as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      unreadable++;
+      problems.add(err.message);
+    }
+  }
+  return { instances, unreadable, problems: [...problems] };
+}
+
+export function createMonitoringActivities({ pool, artifacts, client, alerts, privacy }: MonitoringDeps) {
   const alerter = alerts ? new Alerter(pool, { alerts: alerts.alerts, slack: alerts.slack }) : undefined;
 
   return {
@@ -95,16 +118,18 @@ export function createMonitoringActivities({ pool, artifacts, client, alerts }: 
       const breaches: Breach[] = [];
 
       ctx.heartbeat({ phase: 'reading traffic' });
-      const { rows: logged } = await pool.query(
-        `SELECT instance FROM prediction_log WHERE model_name = $1 AND version = $2 AND at >= $3 AND at <= $4 ORDER BY at DESC LIMIT $5`,
+      const { rows: stored } = await pool.query(
+        `SELECT id, instance, key_id FROM prediction_log WHERE model_name = $1 AND version = $2 AND at >= $3 AND at <= $4 ORDER BY at DESC LIMIT $5`,
         [input.model, production.version, from, to, MAX_CHECK_ROWS],
       );
+      const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {});
+      if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
       let drift = null;
       const referenceDigest = production.params.referenceDigest as string | undefined;
       if (referenceDigest && logged.length >= config.minRows) {
         const reference = JSON.parse((await artifacts.get(referenceDigest)).toString('utf8')) as ReferenceProfile;
         ctx.heartbeat({ phase: 'drift', rows: logged.length });
-        drift = detectDrift(reference, instanceProfileColumns(logged.map((r) => r.instance), layout), config.drift);
+        drift = detectDrift(reference, instanceProfileColumns(logged, layout), config.drift);
         if (drift.datasetDrift) {
           const names = drift.features.filter((f) => f.drifted).map((f) => `${f.name} (PSI ${f.psi.toFixed(2)})`);
           breaches.push({ kind: 'drift', message: `${drift.driftedFeatures} of ${drift.features.length} features drifted (${(drift.driftedShare * 100).toFixed(0)}%, the limit is ${(drift.settings.driftShare * 100).toFixed(0)}%): ${names.join(', ')}` });

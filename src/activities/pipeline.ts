@@ -45,8 +45,12 @@ export interface ActivityDeps {
   client?: Client;
   /** Where monitoring alerts go; without it they are only logged. */
   alerts?: MonitoringDeps['alerts'];
+  /** The API's public address, for links in messages (reports). */
+  apiUrl?: string;
   /** Task queue and interval of each deployed model's monitor schedule; without it deployments are not scheduled for monitoring. */
   monitorSchedule?: { taskQueue: string; every: string };
+  /** Keys that read encrypted inputs of the prediction log and review queue (monitoring, reviewed examples). */
+  privacy?: MonitoringDeps['privacy'];
 }
 
 /**
@@ -234,7 +238,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         throw err;
       }
       Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
-      const reviewed = input.reviewed ? await labelledExamples(pool, input.reviewed.model) : [];
+      const reviewed = input.reviewed ? await labelledExamples(pool, input.reviewed.model, deps.privacy?.decryptionKeys) : [];
       if (reviewed.length > 0) read = { ...read, table: withReviewedRows(read.table, input.reviewed!.target, reviewed) };
       const canonical = Buffer.from(toCanonicalCsv(read.table), 'utf8');
       const datasetId = await artifacts.put(canonical);

@@ -15,9 +15,15 @@ import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { AccessControl, actorOf, RouteSpec, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import { MonitoringService } from './monitoring-service';
 import { monitoringRoutes } from './monitoring-routes';
+import { governanceRoutes } from './governance-routes';
+import { adminRoutes } from './admin-routes';
+import { decide } from './decisions';
+import { slackRoutes } from './slack-routes';
+import type { Config } from '../config';
 import { ArtifactStore } from '../store/artifacts';
 import { openApiDocument } from './openapi';
 import { openLineageEvents } from './openlineage';
@@ -35,6 +41,10 @@ export interface AppDeps {
   rollouts: RolloutService;
   monitoring: MonitoringService;
   artifacts: ArtifactStore;
+  access: AccessControl;
+  slack: Config['slack'];
+  /** Keys of the prediction log's privacy: subjects' pseudonyms and decryption for their export. */
+  privacy: Config['privacy'];
   maxBody: string;
   uiUrl: (workflowId: string) => string;
   log?: (line: string) => void;
@@ -47,7 +57,7 @@ function datasetId(value: unknown): string {
 }
 
 const feedbackItem = z.strictObject({ predictionId: z.string().uuid(), label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]) });
-const feedbackSchema = z.union([feedbackItem, z.strictObject({ items: z.array(feedbackItem).min(1).max(10_000) })]);
+export const feedbackSchema = z.union([feedbackItem, z.strictObject({ items: z.array(feedbackItem).min(1).max(10_000) })]);
 
 /** The registry's refusals, in the API's words. */
 function registryCall<T>(work: Promise<T>): Promise<T> {
@@ -58,39 +68,47 @@ function registryCall<T>(work: Promise<T>): Promise<T> {
 }
 
 
+const routesOf = new WeakMap<express.Express, RouteSpec[]>();
+
+/** Every route of an app made by createApp, with the access it needs (the route-by-role test walks it). */
+export function routeTable(app: express.Express): RouteSpec[] {
+  return routesOf.get(app) ?? [];
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const { pool, models, pipelines } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value));
   app.use(express.json({ limit: deps.maxBody, strict: true, type: ['application/json', 'application/*+json'] }));
+  const r = new SecuredRoutes(express.Router(), deps.access);
 
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  app.get('/readyz', route(async (_req, res) => {
+  r.get('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
+  r.get('/readyz', 'open', route(async (_req, res) => {
     const checks: Record<string, string> = {};
     await pool.query('SELECT 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
     await deps.client.workflowService.getSystemInfo({}).then(() => { checks.temporal = 'ok'; }, (e: Error) => { checks.temporal = e.message; });
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   }));
-  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
-  app.get('/metrics', route(async (_req, res) => {
+  r.get('/openapi.json', 'open', (_req, res) => { res.json(openApiDocument); });
+  r.get('/metrics', 'open', route(async (_req, res) => {
     res.type(models.metrics.contentType).send(await models.metrics.metrics());
   }));
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApiDocument as unknown as swaggerUi.JsonObject));
 
-  app.post('/v1/pipelines', route(async (req, res) => {
+  r.post('/v1/pipelines', 'scientist', route(async (req, res) => {
     const body = parseBody(pipelineRequestSchema, req.body);
     const key = req.get('Idempotency-Key') ?? undefined;
-    const started = await pipelines.start(body, { requestedBy: 'api', idempotencyKey: key });
+    const started = await pipelines.start(body, { requestedBy: actorOf(res), idempotencyKey: key });
     res.status(202).location(`/v1/pipelines/${started.id}`).json(started);
   }));
-  app.get('/v1/pipelines/:id', route(async (req, res) => {
+  r.get('/v1/pipelines/:id', 'viewer', route(async (req, res) => {
     res.json(await pipelines.get(String(req.params.id)));
   }));
-  app.post('/v1/pipelines/:id/approval', route(async (req, res) => {
+  r.post('/v1/pipelines/:id/approval', 'approver', route(async (req, res) => {
     const body = parseBody(approvalRequestSchema, req.body);
-    const result = await pipelines.decide(String(req.params.id), { decision: body.decision, comment: body.comment, by: body.by ?? 'api' });
+    const result = await decide(pool, pipelines, String(req.params.id), { decision: body.decision, comment: body.comment, by: actorOf(res, body.by), channel: 'api' });
     res.status(202).json(result);
   }));
 
@@ -99,19 +117,19 @@ export function createApp(deps: AppDeps): express.Express {
     if (!dataset) throw new ApiError('not_found', `dataset version "${value}" does not exist`);
     return dataset;
   };
-  app.get('/v1/datasets', route(async (req, res) => {
+  r.get('/v1/datasets', 'viewer', route(async (req, res) => {
     const source = typeof req.query.source === 'string' ? req.query.source : undefined;
     res.json({ datasets: await listDatasets(pool, { source, limit: limitOf(req.query.limit) }) });
   }));
-  app.get('/v1/datasets/:id', route(async (req, res) => {
+  r.get('/v1/datasets/:id', 'viewer', route(async (req, res) => {
     res.json(await loadDataset(req.params.id));
   }));
-  app.get('/v1/datasets/:id/diff/:other', route(async (req, res) => {
+  r.get('/v1/datasets/:id/diff/:other', 'viewer', route(async (req, res) => {
     const [a, b] = [await loadDataset(req.params.id), await loadDataset(req.params.other)];
     res.json({ from: a.id, to: b.id, ...diffStatistics(a.statistics, b.statistics, { before: a.rowCount, after: b.rowCount }) });
   }));
 
-  app.get('/v1/lineage/datasets/:id', route(async (req, res) => {
+  r.get('/v1/lineage/datasets/:id', 'viewer', route(async (req, res) => {
     const lineage = await datasetLineage(pool, datasetId(req.params.id));
     if (!lineage) throw new ApiError('not_found', `dataset version "${req.params.id}" does not exist`);
     res.json(lineage);
@@ -123,28 +141,28 @@ export function createApp(deps: AppDeps): express.Express {
     if (!lineage) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
     return lineage;
   };
-  app.get('/v1/lineage/models/:name/versions/:version', route(async (req, res) => {
+  r.get('/v1/lineage/models/:name/versions/:version', 'viewer', route(async (req, res) => {
     const lineage = await lineageOf(req);
     res.json({ ...lineage, run: { ...lineage.run, uiUrl: deps.uiUrl(lineage.run.runId) } });
   }));
-  app.get('/v1/lineage/models/:name/versions/:version/openlineage', route(async (req, res) => {
+  r.get('/v1/lineage/models/:name/versions/:version/openlineage', 'viewer', route(async (req, res) => {
     res.json({ events: openLineageEvents(await lineageOf(req)) });
   }));
 
-  app.get('/v1/runs', route(async (req, res) => {
+  r.get('/v1/runs', 'viewer', route(async (req, res) => {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
     res.json({ runs: await listRuns(pool, { model, limit: limitOf(req.query.limit) }) });
   }));
-  app.get('/v1/runs/:id', route(async (req, res) => {
+  r.get('/v1/runs/:id', 'viewer', route(async (req, res) => {
     const run = await getRun(pool, String(req.params.id));
     if (!run) throw new ApiError('not_found', `training run "${req.params.id}" does not exist`);
     res.json({ ...run, tuningTrials: await listTrials(pool, run.runId) });
   }));
 
-  app.get('/v1/models', route(async (_req, res) => {
+  r.get('/v1/models', 'viewer', route(async (_req, res) => {
     res.json({ models: await registry.listModels(pool) });
   }));
-  app.get('/v1/models/:name', route(async (req, res) => {
+  r.get('/v1/models/:name', 'viewer', route(async (req, res) => {
     const name = modelName(req);
     const versions = await registry.listVersions(pool, name);
     if (versions.length === 0) throw new ApiError('not_found', `model "${name}" does not exist`);
@@ -157,7 +175,7 @@ export function createApp(deps: AppDeps): express.Express {
       history: await registry.listVersionEvents(pool, name),
     });
   }));
-  app.get('/v1/models/:name/versions/:version', route(async (req, res) => {
+  r.get('/v1/models/:name/versions/:version', 'viewer', route(async (req, res) => {
     const name = modelName(req);
     const number = versionNumber(req);
     const version = await registry.getVersion(pool, name, number);
@@ -178,12 +196,12 @@ export function createApp(deps: AppDeps): express.Express {
       },
     });
   }));
-  app.put('/v1/models/:name/aliases/:alias', route(async (req, res) => {
+  r.put('/v1/models/:name/aliases/:alias', 'approver', route(async (req, res) => {
     const name = modelName(req);
     const alias = String(req.params.alias);
     if (!registry.ALIAS_NAME.test(alias)) throw new ApiError('invalid_request', `"${alias}" is not a valid alias name: lower-case letters, digits, - and _, starting with a letter`);
     const body = parseBody(aliasRequestSchema, req.body);
-    const actor = body.by ?? 'api';
+    const actor = actorOf(res, body.by);
     if (alias === registry.PRODUCTION_ALIAS) {
       const current = await registry.getAliasVersion(pool, name, alias);
       if (current?.version !== body.version) {
@@ -196,35 +214,35 @@ export function createApp(deps: AppDeps): express.Express {
     }
     res.json({ name, aliases: await registry.listAliases(pool, name) });
   }));
-  app.post('/v1/models/:name/rollback', route(async (req, res) => {
+  r.post('/v1/models/:name/rollback', 'approver', route(async (req, res) => {
     const name = modelName(req);
     const body = parseBody(rollbackRequestSchema, req.body ?? {});
-    const result = await deps.registryOps.rollback({ model: name, toVersion: body.toVersion, actor: body.by ?? 'api', reason: body.reason }, req.get('Idempotency-Key') ?? undefined);
+    const result = await deps.registryOps.rollback({ model: name, toVersion: body.toVersion, actor: actorOf(res, body.by), reason: body.reason }, req.get('Idempotency-Key') ?? undefined);
     // this replica serves the restored version before answering; others follow the notification
     await models.refresh();
     res.json(result);
   }));
-  app.post('/v1/models/:name/deployments', route(async (req, res) => {
+  r.post('/v1/models/:name/deployments', 'approver', route(async (req, res) => {
     const name = modelName(req);
     const body = parseBody(rolloutRequestSchema, req.body);
     if (!(await registry.getVersion(pool, name, body.version))) throw new ApiError('not_found', `model "${name}" has no version ${body.version}`);
-    const started = await deps.rollouts.start(name, body, req.get('Idempotency-Key') ?? undefined);
+    const started = await deps.rollouts.start(name, { ...body, by: actorOf(res, body.by) }, req.get('Idempotency-Key') ?? undefined);
     res.status(202).location(`/v1/models/${name}/deployments/${started.id}`).json(started);
   }));
-  app.get('/v1/models/:name/deployments', route(async (req, res) => {
+  r.get('/v1/models/:name/deployments', 'viewer', route(async (req, res) => {
     const name = modelName(req);
     res.json({ rollouts: await deps.rollouts.list(name), deployments: await registry.listDeployments(pool, name), serving: models.served().find((m) => m.name === name) ?? null });
   }));
-  app.get('/v1/models/:name/deployments/:id', route(async (req, res) => {
+  r.get('/v1/models/:name/deployments/:id', 'viewer', route(async (req, res) => {
     res.json(await deps.rollouts.get(modelName(req), String(req.params.id)));
   }));
   for (const action of ['promote', 'abort'] as const) {
-    app.post(`/v1/models/:name/deployments/:id/${action}`, route(async (req, res) => {
+    r.post(`/v1/models/:name/deployments/:id/${action}`, 'approver', route(async (req, res) => {
       const body = parseBody(decisionSchema, req.body ?? {});
-      res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, body));
+      res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, { ...body, by: actorOf(res, body.by) }));
     }));
   }
-  app.post('/v1/feedback', route(async (req, res) => {
+  r.post('/v1/feedback', 'predict', route(async (req, res) => {
     const body = parseBody(feedbackSchema, req.body);
     const items = 'items' in body ? body.items : [body];
     const result = await recordFeedback(pool, items.map((i) => ({ predictionId: i.predictionId, label: String(i.label) })));
@@ -232,13 +250,13 @@ export function createApp(deps: AppDeps): express.Express {
       ? { error: { code: 'not_found', message: `no served prediction has the id(s) ${result.unknown.slice(0, 5).join(', ')}`, details: result } }
       : result);
   }));
-  app.post('/v1/models/:name/versions/:version/reproduce', route(async (req, res) => {
+  r.post('/v1/models/:name/versions/:version/reproduce', 'scientist', route(async (req, res) => {
     const name = modelName(req);
     const number = versionNumber(req);
-    const by = typeof req.body?.by === 'string' ? req.body.by : 'api';
+    const by = actorOf(res, req.body?.by);
     res.json(await deps.registryOps.reproduce({ model: name, version: number, actor: by }, req.get('Idempotency-Key') ?? undefined));
   }));
-  app.post('/v1/models/:name/predict', route(async (req, res) => {
+  r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {
     const name = modelName(req);
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
@@ -246,7 +264,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await models.predict(name, (req.body as { instances?: unknown }).instances, req.get('X-Routing-Key') ?? undefined));
   }));
 
-  app.use(monitoringRoutes({ pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl }));
+  monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl });
+  governanceRoutes(r, { pool, config: deps.privacy });
+  adminRoutes(r, { pool });
+  slackRoutes(r, { pool, pipelines, slack: deps.slack });
+  app.use(r.router);
+  routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

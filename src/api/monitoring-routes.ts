@@ -2,8 +2,8 @@
  * Routes of monitoring and maintenance: a model's checks and settings, reports, retraining, schedules,
  * the review queue (active learning) and alerts.
  */
-import express from 'express';
 import { Pool } from 'pg';
+import type { Config } from '../config';
 import { listAlerts } from '../alerts/alerter';
 import { ApiError } from '../errors';
 import { renderDriftReport } from '../reports/drift-report';
@@ -13,26 +13,31 @@ import { getCheck } from '../store/monitoring';
 import * as registry from '../store/registry';
 import { labelReviewItem, listReview } from '../store/review';
 import type { EvaluationDetails } from '../activities/pipeline';
+import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import { MonitoringService, monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';
 import { parseBody } from './pipeline-service';
 import { z } from 'zod';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
-const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
+export const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
+export const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
 
-export function monitoringRoutes(deps: { pool: Pool; artifacts: ArtifactStore; monitoring: MonitoringService; uiUrl: (id: string) => string }): express.Router {
+export function monitoringRoutes(router: SecuredRoutes, deps: {
+  pool: Pool; artifacts: ArtifactStore; monitoring: MonitoringService; uiUrl: (id: string) => string;
+  /** Keys that decrypt review items' inputs (encrypted at rest when MLOPS_ENCRYPTION_KEY is set). */
+  privacy?: Pick<Config['privacy'], 'decryptionKeys'>;
+}): void {
+  const keys = deps.privacy?.decryptionKeys ?? {};
   const { pool, artifacts, monitoring } = deps;
-  const router = express.Router();
 
-  router.get('/v1/models/:name/monitoring', route(async (req, res) => {
+  router.get('/v1/models/:name/monitoring', 'viewer', route(async (req, res) => {
     res.json(await monitoring.overview(modelName(req)));
   }));
-  router.put('/v1/models/:name/monitoring', route(async (req, res) => {
+  router.put('/v1/models/:name/monitoring', 'approver', route(async (req, res) => {
     res.json(await monitoring.configure(modelName(req), parseBody(monitorConfigSchema, req.body ?? {})));
   }));
-  router.post('/v1/models/:name/monitoring/run', route(async (req, res) => {
+  router.post('/v1/models/:name/monitoring/run', 'scientist', route(async (req, res) => {
     res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
   }));
   const loadCheck = async (model: string, id: string) => {
@@ -40,10 +45,10 @@ export function monitoringRoutes(deps: { pool: Pool; artifacts: ArtifactStore; m
     if (!check || check.model !== model) throw new ApiError('not_found', `model "${model}" has no monitoring check "${id}"`);
     return check;
   };
-  router.get('/v1/models/:name/monitoring/checks/:checkId', route(async (req, res) => {
+  router.get('/v1/models/:name/monitoring/checks/:checkId', 'viewer', route(async (req, res) => {
     res.json(await loadCheck(modelName(req), String(req.params.checkId)));
   }));
-  router.get('/v1/models/:name/monitoring/checks/:checkId/report', route(async (req, res) => {
+  router.get('/v1/models/:name/monitoring/checks/:checkId/report', 'viewer', route(async (req, res) => {
     const check = await loadCheck(modelName(req), String(req.params.checkId));
     res.type('html').send(renderDriftReport({
       model: check.model, version: check.version, checkId: check.id, checkedAt: check.checkedAt,
@@ -58,7 +63,7 @@ export function monitoringRoutes(deps: { pool: Pool; artifacts: ArtifactStore; m
       ],
     }));
   }));
-  router.get('/v1/models/:name/versions/:version/report', route(async (req, res) => {
+  router.get('/v1/models/:name/versions/:version/report', 'viewer', route(async (req, res) => {
     const model = modelName(req);
     const version = await registry.getVersion(pool, model, versionNumber(req));
     if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
@@ -74,54 +79,55 @@ export function monitoringRoutes(deps: { pool: Pool; artifacts: ArtifactStore; m
       links: [{ label: `Run ${version.runId} in the Temporal Web UI`, href: deps.uiUrl(version.runId) }],
     }));
   }));
-  router.post('/v1/models/:name/retrain', route(async (req, res) => {
-    const result = await monitoring.retrain(modelName(req), parseBody(retrainRequestSchema, req.body ?? {}), req.get('Idempotency-Key') ?? undefined);
+  router.post('/v1/models/:name/retrain', 'scientist', route(async (req, res) => {
+    const body = parseBody(retrainRequestSchema, req.body ?? {});
+    const result = await monitoring.retrain(modelName(req), { ...body, by: actorOf(res, body.by) }, req.get('Idempotency-Key') ?? undefined);
     res.status(result.retraining === 'started' ? 202 : 409).json(result);
   }));
 
-  router.get('/v1/schedules', route(async (req, res) => {
+  router.get('/v1/schedules', 'viewer', route(async (req, res) => {
     res.json({ schedules: await monitoring.schedules(typeof req.query.model === 'string' ? req.query.model : undefined) });
   }));
-  router.post('/v1/schedules', route(async (req, res) => {
+  router.post('/v1/schedules', 'scientist', route(async (req, res) => {
     const created = await monitoring.createSchedule(parseBody(scheduleRequestSchema, req.body));
     res.status(201).location(`/v1/schedules/${created.id}`).json(created);
   }));
-  router.get('/v1/schedules/:id', route(async (req, res) => {
+  router.get('/v1/schedules/:id', 'viewer', route(async (req, res) => {
     res.json(await monitoring.schedule(String(req.params.id)));
   }));
   for (const change of ['pause', 'unpause'] as const) {
-    router.post(`/v1/schedules/:id/${change}`, route(async (req, res) => {
+    router.post(`/v1/schedules/:id/${change}`, 'scientist', route(async (req, res) => {
       const id = String(req.params.id);
       await monitoring.changeSchedule(id, change, parseBody(scheduleChangeSchema, req.body ?? {}).note);
       res.json(await monitoring.schedule(id));
     }));
   }
-  router.delete('/v1/schedules/:id', route(async (req, res) => {
+  router.delete('/v1/schedules/:id', 'scientist', route(async (req, res) => {
     await monitoring.changeSchedule(String(req.params.id), 'delete');
     res.status(204).end();
   }));
 
-  router.get('/v1/review', route(async (req, res) => {
+  router.get('/v1/review', 'viewer', route(async (req, res) => {
     const state = req.query.state === undefined ? 'open' : String(req.query.state);
     if (state !== 'open' && state !== 'labelled') throw new ApiError('invalid_request', 'state is "open" or "labelled"');
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
-    res.json({ items: await listReview(pool, { model, state, limit: limitOf(req.query.limit) }) });
+    res.json({ items: await listReview(pool, { model, state, limit: limitOf(req.query.limit), keys }) });
   }));
-  router.post('/v1/review/:id/label', route(async (req, res) => {
+  router.post('/v1/review/:id/label', 'scientist', route(async (req, res) => {
     const id = String(req.params.id);
     if (!UUID.test(id)) throw new ApiError('not_found', `no review item has the id "${id}"`);
     const body = parseBody(labelSchema, req.body);
-    const item = await labelReviewItem(pool, id, String(body.label), body.by ?? 'api');
+    const actor = actorOf(res, body.by);
+    const item = await labelReviewItem(pool, id, String(body.label), actor, keys);
     if (!item) throw new ApiError('not_found', `no review item has the id "${id}"`);
-    await registry.recordAudit(pool, { actor: body.by ?? 'api', action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
+    await registry.recordAudit(pool, { actor, action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
     res.json(item);
   }));
 
-  router.get('/v1/alerts', route(async (req, res) => {
+  router.get('/v1/alerts', 'viewer', route(async (req, res) => {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
     res.json({ alerts: await listAlerts(pool, { model, limit: limitOf(req.query.limit) }) });
   }));
-  return router;
 }
 
 /** The numeric entries of a record (metrics may carry counts and strings beside the numbers). */

@@ -173,14 +173,24 @@ export class PipelineService {
     return { ...(queried ?? {}), ...base, state: 'failed', error };
   }
 
-  /** Sends a person's decision; refused unless the run is waiting for one. */
-  async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string }> {
+  /**
+   * Sends a person's decision; refused unless the run is waiting for one, and — where the model's policy
+   * says so — when the person started the run (four-eyes) or already approved it.
+   */
+  async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string; approvals?: number; required?: number }> {
     const view = await this.get(id);
     if (view.state !== 'awaiting_approval') {
       throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (state: ${view.state}${view.stage ? `, stage: ${view.stage}` : ''})`);
     }
+    const governance = view.approval?.governance;
+    if (governance?.fourEyes && view.requestedBy && decision.by === view.requestedBy) {
+      throw new ApiError('forbidden', `four-eyes: ${decision.by} started this run and cannot decide on it; another approver must`);
+    }
+    if (decision.decision === 'approve' && view.approval?.received?.some((r) => r.counted && r.decision === 'approve' && r.by === decision.by)) {
+      throw new ApiError('conflict', `${decision.by} already approved this run; it needs ${governance?.approvers ?? 1} distinct approvers`);
+    }
     await this.client.workflow.getHandle(id).signal(approvalSignal, decision);
-    return { id, decision: decision.decision };
+    return { id, decision: decision.decision, ...(governance ? { approvals: (view.approval?.approvals ?? 0) + (decision.decision === 'approve' ? 1 : 0), required: governance.approvers } : {}) };
   }
 }
 

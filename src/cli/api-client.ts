@@ -8,14 +8,15 @@ export class ApiCallError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  /** `key`: sent as `Authorization: Bearer <key>` (the API refuses most routes without one). */
+  constructor(readonly baseUrl: string, private readonly key?: string) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.key ? { authorization: `Bearer ${this.key}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

@@ -22,7 +22,9 @@ import { Feeds } from './feeds';
 import { instancesToFeeds } from './instances';
 import { runClassifier, runRegressor, Session } from './onnx-runner';
 import { PredictionCounter } from './prediction-counter';
-import { PredictionLog } from './prediction-log';
+import { LogPrivacy, PredictionLog } from './prediction-log';
+import type { PrivacyPolicy } from '../privacy/pii';
+import { listPrivacyPolicies } from '../store/privacy';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
 import { openTested, SmokeSample } from './smoke';
 
@@ -63,8 +65,13 @@ export interface ModelServerOptions {
    * class probabilities are within `threshold`; `entropy`: the normalised entropy is above it.
    */
   review?: { measure: 'margin' | 'entropy' | 'off'; threshold: number };
-  /** Days kept: the prediction log with its feedback, and the serving statistics (default 30 and 7). */
+  /** Days kept: the prediction log with its feedback and review items, and the serving statistics (default 30 and 7). */
   retention?: { predictionLogDays: number; servingStatsDays: number };
+  /**
+   * Keys that protect logged inputs: PII columns are pseudonymised with `piiKey` (dropped without it),
+   * inputs are encrypted with `encryption`. Each model's PII policy is read with the routing.
+   */
+  privacy?: LogPrivacy;
   log?: (line: string) => void;
 }
 
@@ -106,6 +113,8 @@ export class ModelServer {
   private retiredAt = new Map<string, number>();
   /** Versions whose smoke test failed here, by digest: not tried again. */
   private refused = new Map<string, string>();
+  /** PII policies by model, reloaded with the routing so a request never waits for the store. */
+  private policies = new Map<string, PrivacyPolicy>();
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -125,7 +134,7 @@ export class ModelServer {
   constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {
     this.counter = new PredictionCounter(pool, options.countFlushMs);
     this.stats = new ServingStats(pool, options.replica ?? `replica-${process.pid}`);
-    this.predictionLog = new PredictionLog(pool);
+    this.predictionLog = new PredictionLog(pool, { privacy: options.privacy });
     const log = this.predictionLog;
     new Gauge({ name: 'mlops_prediction_log_dropped', help: 'Predictions not logged because the log fell behind', registers: [this.metrics], collect() { this.set(log.dropped); } });
   }
@@ -152,12 +161,16 @@ export class ModelServer {
     void this.prune().catch(() => undefined);
   }
 
-  /** Deletes prediction log entries, feedback and statistics past their retention. Any replica may run it. */
+  /**
+   * Deletes prediction log entries, their feedback and review items (which copy the logged input, so
+   * they age with it, labelled or not), and statistics past their retention. Any replica may run it.
+   */
   async prune(): Promise<void> {
     const { predictionLogDays, servingStatsDays } = this.options.retention ?? { predictionLogDays: 30, servingStatsDays: 7 };
     await this.pool.query(
-      `WITH old AS (DELETE FROM prediction_log WHERE at < now() - make_interval(secs => $1 * 86400) RETURNING id)
-       DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM old)`,
+      `WITH old AS (DELETE FROM prediction_log WHERE at < now() - make_interval(secs => $1 * 86400) RETURNING id),
+            old_review AS (DELETE FROM review_queue WHERE created_at < now() - make_interval(secs => $1 * 86400) RETURNING prediction_id)
+       DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM old UNION SELECT prediction_id FROM old_review)`,
       [predictionLogDays],
     );
     await this.pool.query('DELETE FROM serving_stats WHERE window_start < now() - make_interval(secs => $1 * 86400)', [servingStatsDays]);
@@ -217,7 +230,8 @@ export class ModelServer {
   }
 
   private async reload(): Promise<void> {
-    const [production, routes] = await Promise.all([listProductionVersions(this.pool), listRoutes(this.pool)]);
+    const [production, routes, policies] = await Promise.all([listProductionVersions(this.pool), listRoutes(this.pool), listPrivacyPolicies(this.pool)]);
+    this.policies = policies;
     const next = new Map<string, Routing>();
     for (const p of production) {
       if (this.stopped) return;
@@ -321,12 +335,13 @@ export class ModelServer {
       const list = instances as unknown[];
       const sample = this.options.logSample ?? 1;
       const review = this.options.review;
+      const policy = this.policies.get(name);
       predictions.forEach((p, i) => {
         if (sample < 1 && Math.random() >= sample) return;
         const { id, ...output } = p;
         const unsure = review && review.measure !== 'off' && width > 1 ? uncertainty(review.measure, outputs, i * width, width) : undefined;
         this.predictionLog.add({
-          id, model: name, version: chosen.version, instance: list[i], output,
+          id, model: name, version: chosen.version, instance: list[i], output, policy,
           ...(unsure !== undefined && unsure.enters(review!.threshold) ? { review: { measure: review!.measure as 'margin' | 'entropy', uncertainty: unsure.value } } : {}),
         });
       });

@@ -4,6 +4,7 @@
  * `mlops worker` and `mlops api` run one each against the configured (or default local) services.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -11,13 +12,14 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createApp } from '../api/app';
+import { createApp, routeTable } from '../api/app';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
 import { MonitoringService } from '../api/monitoring-service';
+import { AccessControl, RouteSpec } from '../api/access';
 import { registerMonitoringMetrics } from '../serving/monitoring-metrics';
 import { RolloutService } from '../api/rollout-service';
-import { Config, workflowUiUrl } from '../config';
+import { adminKeyFile, Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
 import { S3ArtifactStore } from '../store/s3-artifacts';
 import { ArtifactStore, LocalArtifactStore } from '../store/artifacts';
@@ -135,8 +137,31 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     codeVersion: codeVersion(config),
     alerts: { alerts: config.alerts, slack: config.slack, uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id) },
     monitorEvery: config.monitor.every,
+    privacy: config.privacy,
+    apiUrl: config.api.url,
   });
   return { worker, done: worker.run().finally(() => client.connection.close()) };
+}
+
+/**
+ * The admin key: MLOPS_ADMIN_KEY, else the one in the data dir's `admin-key` file, created (readable by
+ * this user only) at first start, so a fresh machine needs no manual step and the CLI finds it.
+ */
+export function ensureAdminKey(config: Config): string {
+  if (config.api.adminKey) return config.api.adminKey;
+  const file = adminKeyFile(config);
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const key = `mlk_admin_${randomBytes(32).toString('base64url')}`;
+    try {
+      fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+      return key;
+    } catch {
+      return fs.readFileSync(file, 'utf8').trim(); // another process wrote it first
+    }
+  }
 }
 
 export interface RunningApi {
@@ -144,6 +169,8 @@ export interface RunningApi {
   client: Client;
   /** Writes buffered prediction logs and serving statistics now (tests; they are written every second anyway). */
   flush(): Promise<void>;
+  /** Every route with the access it needs. */
+  routes: RouteSpec[];
   stop(): Promise<void>;
 }
 
@@ -152,14 +179,15 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
   registerMonitoringMetrics(models.metrics, stores.pool);
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, maxBody: config.api.maxBody, uiUrl, log });
+  const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
@@ -171,6 +199,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
     url: `http://${host}:${address.port}`,
     client,
     flush: () => models.flush(),
+    routes: routeTable(app),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -304,6 +304,85 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX review_queue_labelled ON review_queue (model_name, labelled_at) WHERE label IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'API keys, Slack users, approval policies and messages, audit chain, subjects in the prediction log',
+    sql: `
+      -- API keys: only a hash of the secret is kept; the secret is shown once, at creation
+      CREATE TABLE api_keys (
+        id            text PRIMARY KEY,             -- the public part of the key (mlk_<id>_<secret>)
+        name          text NOT NULL,
+        role          text NOT NULL CHECK (role IN ('viewer', 'scientist', 'approver', 'admin')),
+        secret_hash   text NOT NULL,                -- sha256 of the secret (256 random bits, so no stretching needed)
+        created_by    text NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        expires_at    timestamptz,
+        revoked_at    timestamptz,
+        last_used_at  timestamptz
+      );
+      -- who may press the buttons of a Slack approval message
+      CREATE TABLE slack_users (
+        slack_user_id text PRIMARY KEY,
+        name          text NOT NULL,
+        role          text NOT NULL CHECK (role IN ('viewer', 'scientist', 'approver', 'admin')),
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- per model: distinct approvers required, four-eyes, reminders, escalation, auto-approval
+      CREATE TABLE approval_policies (
+        model_name    text PRIMARY KEY,
+        policy        jsonb NOT NULL,
+        updated_by    text NOT NULL,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- the Slack message asking for a run's approval, so a retried activity posts it once and the outcome updates it
+      CREATE TABLE slack_messages (
+        message_key   text PRIMARY KEY,             -- <run id>:approval
+        channel       text,
+        ts            text,
+        state         text NOT NULL,                -- posting, posted, updated
+        created_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- signed Slack deliveries already handled: the same request replayed is refused
+      CREATE TABLE slack_deliveries (
+        digest        text PRIMARY KEY,             -- sha256 of timestamp and body
+        received_at   timestamptz NOT NULL DEFAULT now()
+      );
+      -- tamper evidence: every audit entry carries the hash of the one before it
+      ALTER TABLE audit_events ADD COLUMN prev_hash text;
+      ALTER TABLE audit_events ADD COLUMN hash text;
+      -- privacy: the (pseudonymised) data subject of a logged prediction, and the key that encrypted its payload
+      ALTER TABLE prediction_log ADD COLUMN subject text;
+      ALTER TABLE prediction_log ADD COLUMN key_id text;
+      CREATE INDEX prediction_log_subject ON prediction_log (subject) WHERE subject IS NOT NULL;
+    `,
+  },
+  {
+    version: 11,
+    name: 'privacy policies, subjects and keys in the review queue, append-only audit log',
+    sql: `
+      -- per model: which request columns are personal data (pseudonymise or drop) and which names the data subject
+      CREATE TABLE privacy_policies (
+        model_name    text PRIMARY KEY,             -- no foreign key: a policy may be set before the model's first run
+        policy        jsonb NOT NULL,
+        updated_by    text NOT NULL,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- review items copy the logged input, so they carry its subject and encryption key too (erasure, rotation)
+      ALTER TABLE review_queue ADD COLUMN subject text;
+      ALTER TABLE review_queue ADD COLUMN key_id text;
+      CREATE INDEX review_queue_subject ON review_queue (subject) WHERE subject IS NOT NULL;
+      -- the audit log only grows: changing or deleting entries is refused here, and the hash chain shows it if done anyway
+      CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_events is append-only: % is not allowed', TG_OP;
+      END
+      $$;
+      CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+      CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

@@ -6,6 +6,7 @@
 import { Pool } from 'pg';
 import type { DataSchema } from '../ml/schema';
 import type { Task } from '../ml/task';
+import { appendAudit, NewAuditEvent } from './audit';
 
 export type VersionStatus = 'pending_approval' | 'approved' | 'rejected' | 'deployed' | 'archived';
 
@@ -373,13 +374,12 @@ export async function getServableVersion(pool: Pool, modelName: string, version:
   return rows[0] && servable(rows[0]);
 }
 
-/** Appends an audit event once per key. */
-export async function recordAudit(pool: Pool, e: { key?: string; actor: string; action: string; subject: string; details?: unknown }): Promise<void> {
-  await pool.query(
-    `INSERT INTO audit_events (event_key, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (event_key) DO NOTHING`,
-    [e.key ?? null, e.actor, e.action, e.subject, JSON.stringify(e.details ?? {})],
-  );
+/**
+ * Appends an audit event once per key, to the hash chain of audit.ts (the log is append-only and
+ * tamper-evident; `verifyAuditChain` checks it).
+ */
+export async function recordAudit(pool: Pool, e: NewAuditEvent): Promise<void> {
+  await appendAudit(pool, e);
 }
 
 /** The data schema kept with a model (inferred from its first registered version's dataset). */

@@ -1,8 +1,14 @@
 /**
  * Active learning's review queue: served predictions the model was unsure of wait here for a person's
  * label. Labelled items join the next training dataset of their model.
+ *
+ * An item's input is a copy of the logged one: pseudonymised by the model's PII policy and, when
+ * encryption is on, encrypted; readers pass the decryption keys by id. A row whose key is not among
+ * them is refused with a DecryptionError that names the key (a configuration to fix, not data to skip:
+ * a person labels what they see, and training must not silently lose examples).
  */
 import { Pool } from 'pg';
+import { readStored } from '../privacy/encryption';
 
 export interface ReviewItem {
   predictionId: string;
@@ -18,16 +24,16 @@ export interface ReviewItem {
   labelledAt: string | null;
 }
 
-function toItem(r: any): ReviewItem {
+function toItem(r: any, keys: Record<string, Buffer>): ReviewItem {
   return {
     predictionId: r.prediction_id, model: r.model_name, version: r.version, measure: r.measure, uncertainty: r.uncertainty,
-    instance: r.instance, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
+    instance: readStored(r.instance, r.key_id, keys, r.prediction_id) as Record<string, unknown>, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
     labelledBy: r.labelled_by, labelledAt: r.labelled_at ? new Date(r.labelled_at).toISOString() : null,
   };
 }
 
 /** Open items, least certain first (or labelled ones, newest first). */
-export async function listReview(pool: Pool, o: { model?: string; state?: 'open' | 'labelled'; limit?: number } = {}): Promise<ReviewItem[]> {
+export async function listReview(pool: Pool, o: { model?: string; state?: 'open' | 'labelled'; limit?: number; keys?: Record<string, Buffer> } = {}): Promise<ReviewItem[]> {
   const labelled = o.state === 'labelled';
   const { rows } = await pool.query(
     `SELECT * FROM review_queue
@@ -35,7 +41,7 @@ export async function listReview(pool: Pool, o: { model?: string; state?: 'open'
       ORDER BY ${labelled ? 'labelled_at DESC' : 'uncertainty DESC, created_at'} LIMIT $3`,
     [o.model ?? null, labelled, o.limit ?? 50],
   );
-  return rows.map(toItem);
+  return rows.map((r) => toItem(r, o.keys ?? {}));
 }
 
 export async function countOpenReview(pool: Pool): Promise<{ model: string; open: number }[]> {
@@ -47,7 +53,7 @@ export async function countOpenReview(pool: Pool): Promise<{ model: string; open
  * Labels an item (a later label replaces an earlier one) and records it as feedback for the prediction,
  * so quality monitoring counts it too. Returns undefined for an unknown id.
  */
-export async function labelReviewItem(pool: Pool, predictionId: string, label: string, by: string): Promise<ReviewItem | undefined> {
+export async function labelReviewItem(pool: Pool, predictionId: string, label: string, by: string, keys: Record<string, Buffer> = {}): Promise<ReviewItem | undefined> {
   const { rows } = await pool.query(
     `WITH labelled AS (
         UPDATE review_queue SET label = $2, labelled_by = $3, labelled_at = now() WHERE prediction_id = $1 RETURNING *
@@ -58,14 +64,14 @@ export async function labelReviewItem(pool: Pool, predictionId: string, label: s
      SELECT * FROM labelled`,
     [predictionId, label, by],
   );
-  return rows[0] && toItem(rows[0]);
+  return rows[0] && toItem(rows[0], keys);
 }
 
 /** Every labelled item of the model: its input and the label, for the next training dataset. */
-export async function labelledExamples(pool: Pool, model: string): Promise<{ instance: Record<string, unknown>; label: string }[]> {
+export async function labelledExamples(pool: Pool, model: string, keys: Record<string, Buffer> = {}): Promise<{ instance: Record<string, unknown>; label: string }[]> {
   const { rows } = await pool.query(
-    'SELECT instance, label FROM review_queue WHERE model_name = $1 AND label IS NOT NULL ORDER BY labelled_at, prediction_id',
+    'SELECT prediction_id, instance, key_id, label FROM review_queue WHERE model_name = $1 AND label IS NOT NULL ORDER BY labelled_at, prediction_id',
     [model],
   );
-  return rows.map((r) => ({ instance: r.instance, label: r.label }));
+  return rows.map((r) => ({ instance: readStored(r.instance, r.key_id, keys, r.prediction_id) as Record<string, unknown>, label: r.label }));
 }

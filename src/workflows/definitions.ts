@@ -84,12 +84,33 @@ export interface ApprovalDecision {
   decision: 'approve' | 'reject';
   by: string;
   comment?: string;
+  /** Where the person decided: the API (and CLI) or a Slack button. */
+  channel?: 'api' | 'slack';
 }
 
 export interface ApprovalRecord extends ApprovalDecision {
   /** Who or what decided: a person through a channel, the policy, or the timeout. */
   via: 'signal' | 'policy' | 'timeout';
   at: string;
+}
+
+/** A decision as the run received it, and whether it counted (and why not). */
+export interface ReceivedDecision extends ApprovalDecision {
+  at: string;
+  counted: boolean;
+  reason?: string;
+}
+
+/**
+ * The model's approval policy as the run applies it (set per model by an admin; the defaults: one
+ * approver who is not the person who started the run).
+ */
+export interface GovernancePolicy {
+  approvers: number;
+  fourEyes: boolean;
+  reminders: string[];
+  escalationChannel?: string;
+  autoApprove?: { thresholds: Record<string, number>; requireSameSchema: boolean };
 }
 
 /** Held-out metrics by name: classifiers report accuracy, AUC or macro F1, log loss...; regressors RMSE, MAE, R². */
@@ -131,7 +152,23 @@ export interface PipelineStatus {
   cached?: { train?: { fromRun: string } };
   modelVersion?: number;
   onnxDigest?: string;
-  approval: { policy: ApprovalPolicy; thresholdsPassed?: boolean; thresholdFailures?: string[]; decision?: ApprovalRecord; ignoredSignals: number };
+  approval: {
+    policy: ApprovalPolicy;
+    thresholdsPassed?: boolean;
+    thresholdFailures?: string[];
+    decision?: ApprovalRecord;
+    ignoredSignals: number;
+    /** The model's governance policy, once the run reached approval. */
+    governance?: GovernancePolicy;
+    /** How the data's columns differ from production's (the low-risk auto-approval needs none). */
+    schemaChanges?: string[];
+    /** Every decision received while awaiting approval, counted or not. */
+    received?: ReceivedDecision[];
+    /** Distinct approvals so far, of `governance.approvers` needed. */
+    approvals?: number;
+  };
+  /** Who started the run (four-eyes: they may not approve it). */
+  requestedBy?: string;
   deploymentId?: number;
   error?: string;
   /** What started the run, when not a person. */

@@ -13,9 +13,14 @@ import {
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
 import type { RegistryActivities, TrainingOutputs } from '../activities/registry';
+import type { ApprovalActivities } from '../activities/approvals';
 import {
   ApprovalDecision,
   ApprovalPolicy,
+  ApprovalRecord,
+  ChampionComparison,
+  GovernancePolicy,
+  ReceivedDecision,
   approvalSignal,
   LOWER_IS_BETTER,
   MetricSummary,
@@ -27,6 +32,7 @@ import {
   statusQuery,
 } from './definitions';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { TuningTrial } from '../store/runs';
 import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
@@ -37,7 +43,7 @@ const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInter
 const data = proxyActivities<PipelineActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry });
 // Training in a worker thread: heartbeats at least every 2 s, so a dead worker is noticed in 10 s.
 const compute = proxyActivities<PipelineActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry });
-const quick = proxyActivities<PipelineActivities & RegistryActivities>({ startToCloseTimeout: '1 minute', retry });
+const quick = proxyActivities<PipelineActivities & RegistryActivities & ApprovalActivities>({ startToCloseTimeout: '1 minute', retry });
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72 hours';
 
@@ -64,18 +70,89 @@ export function recipeOf(input: PipelineInput): PipelineInput {
   return recipe;
 }
 
+/** What the approval request shows: the version, its metrics against the champion, its data. */
+type ApprovalRequest = { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId: string; requestedBy?: string };
+
+/**
+ * The decisions a run awaiting approval receives under a governance policy: the first rejection ends
+ * it; approvals count once per person, never from the person who started the run when four-eyes
+ * applies, and approve once enough distinct people agreed. Every decision is kept, counted or not.
+ */
+export class Ballot {
+  readonly received: ReceivedDecision[] = [];
+  readonly approvals: ApprovalDecision[] = [];
+  outcome: ApprovalDecision | undefined;
+
+  constructor(private readonly policy: GovernancePolicy, private readonly requestedBy?: string) {}
+
+  receive(d: ApprovalDecision, at: string): void {
+    const refuse = (reason: string) => { this.received.push({ ...d, at, counted: false, reason }); };
+    if (this.outcome) return refuse('the decision was already taken');
+    if (this.policy.fourEyes && this.requestedBy && d.by === this.requestedBy) return refuse(`four-eyes: ${d.by} started this run and cannot decide on it`);
+    if (d.decision === 'approve' && this.approvals.some((a) => a.by === d.by)) return refuse(`${d.by} already approved`);
+    this.received.push({ ...d, at, counted: true });
+    if (d.decision === 'reject') { this.outcome = d; return; }
+    this.approvals.push(d);
+    if (this.approvals.length >= this.policy.approvers) {
+      const names = this.approvals.map((a) => a.by);
+      this.outcome = { ...d, by: names.join(', '), comment: this.approvals.map((a) => a.comment).filter(Boolean).join(' / ') || undefined };
+    }
+  }
+}
+
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineStatus> {
   const runId = workflowInfo().workflowId;
   const policy: ApprovalPolicy = { mode: input.approval?.mode ?? 'manual', thresholds: input.approval?.thresholds ?? {}, timeout: input.approval?.timeout ?? DEFAULT_APPROVAL_TIMEOUT };
-  const status: PipelineStatus = { state: 'running', stage: 'ingest', model: input.model, warnings: [], approval: { policy, ignoredSignals: 0 }, ...(input.trigger ? { trigger: input.trigger } : {}) };
+  const status: PipelineStatus = {
+    state: 'running', stage: 'ingest', model: input.model, warnings: [], approval: { policy, ignoredSignals: 0 },
+    ...(input.trigger ? { trigger: input.trigger } : {}), ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+  };
   let pending: ApprovalDecision | undefined;
 
   setHandler(statusQuery, () => status);
+  // Set when the run applies the model's governance policy (runs recorded before it take one decision).
+  let ballot: Ballot | undefined;
   setHandler(approvalSignal, (decision) => {
     // Decisions count only while the run waits for one; early, late or repeated ones are noted, not used.
-    if (status.state === 'awaiting_approval' && pending === undefined) pending = decision;
+    if (status.state === 'awaiting_approval' && ballot) {
+      ballot.receive(decision, workflowTime());
+      status.approval.approvals = ballot.approvals.length;
+    }
+    else if (status.state === 'awaiting_approval' && pending === undefined) pending = decision;
     else status.approval.ignoredSignals++;
   });
+
+  /**
+   * Waits for the policy's number of distinct approvals (or one rejection), asking in Slack, reminding
+   * before the deadline and escalating at it. A timeout rejects.
+   */
+  const awaitApprovals = async (governance: GovernancePolicy, timeout: string, request: ApprovalRequest): Promise<ApprovalRecord> => {
+    ballot = new Ballot(governance, input.requestedBy);
+    status.approval.received = ballot.received;
+    status.approval.approvals = 0;
+    status.state = 'awaiting_approval';
+    await quick.requestApproval({ ...request, required: governance.approvers });
+    const total = msToNumber(timeout as Duration);
+    const started = Date.now();
+    // reminders fire this long before the deadline, the earliest first
+    const reminders = governance.reminders.map((r) => total - msToNumber(r as Duration)).filter((at) => at > 0).sort((a, b) => a - b);
+    for (let i = 0; ; i++) {
+      const wakeAt = i < reminders.length ? reminders[i] : total;
+      const decided = await condition(() => ballot!.outcome !== undefined, Math.max(1, wakeAt - (Date.now() - started)));
+      status.approval.approvals = ballot.approvals.length;
+      if (decided) break;
+      if (i < reminders.length) {
+        await quick.remindApproval({ runId, model: input.model, version: request.version, reminder: i + 1, remainingMs: total - wakeAt, approvals: ballot.approvals.length, required: governance.approvers });
+        continue;
+      }
+      status.state = 'running';
+      if (governance.escalationChannel) await quick.escalateApproval({ runId, model: input.model, version: request.version, channel: governance.escalationChannel, timeout });
+      return { decision: 'reject', by: 'system:timeout', comment: `no decision within ${timeout} (${ballot.approvals.length} of ${governance.approvers} approvals)`, via: 'timeout', at: workflowTime() };
+    }
+    status.state = 'running';
+    status.approval.approvals = ballot.approvals.length;
+    return { ...ballot.outcome!, via: 'signal', at: workflowTime() };
+  };
 
   const enter = (stage: Stage) => {
     status.stage = stage;
@@ -159,6 +236,21 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       status.approval.decision = failures.length === 0
         ? { decision: 'approve', by: 'policy:auto', comment: 'all thresholds passed', via: 'policy', at: workflowTime() }
         : { decision: 'reject', by: 'policy:auto', comment: `thresholds missed: ${failures.join('; ')}`, via: 'policy', at: workflowTime() };
+    } else if (patched('approval-governance')) {
+      // The model's policy: low-risk auto-approval, several distinct approvers, four-eyes, Slack,
+      // reminders and escalation. Histories recorded before it replay through the branch below.
+      const context = await quick.approvalContext({ modelName: input.model, datasetId: dataset.datasetId, runId });
+      const governance = context.policy;
+      status.approval.governance = governance;
+      status.approval.schemaChanges = context.schemaChanges;
+      const lowRisk = governance.autoApprove && thresholdFailures(evaluation.metrics, governance.autoApprove.thresholds).length === 0
+        && (!governance.autoApprove.requireSameSchema || context.schemaChanges.length === 0) && context.hasProduction;
+      if (lowRisk) {
+        status.approval.decision = { decision: 'approve', by: 'policy:low-risk', comment: 'every auto-approval threshold passed and the data schema is unchanged', via: 'policy', at: workflowTime() };
+      } else {
+        status.approval.decision = await awaitApprovals(governance, policy.timeout!, { runId, model: input.model, version, metrics: evaluation.metrics, champion: evaluation.champion, datasetId: dataset.datasetId, requestedBy: input.requestedBy });
+      }
+      await quick.closeApprovalRequest({ runId, model: input.model, version, decision: status.approval.decision });
     } else {
       status.state = 'awaiting_approval';
       const decided = await condition(() => pending !== undefined, policy.timeout as Duration);

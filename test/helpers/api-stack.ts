@@ -13,6 +13,10 @@ import { startTemporal } from './temporal';
 
 export interface Reply { status: number; body: any; headers: Headers }
 
+/** The admin key of every test stack; `call` sends it unless the request sets its own Authorization. */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+export const ADMIN_AUTH = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
+
 export interface ApiStack {
   temporal: TestWorkflowEnvironment;
   db: TestDatabase;
@@ -20,8 +24,11 @@ export interface ApiStack {
   api: RunningApi;
   config: Config;
   dataDir: string;
-  /** A JSON request to the API (or to `base`): the body as JSON, or `raw` text as it is. */
-  call(method: string, url: string, body?: unknown, o?: { raw?: string; headers?: Record<string, string>; base?: string }): Promise<Reply>;
+  /**
+   * A JSON request to the API (or to `base`): the body as JSON, or `raw` text as it is. Sent with the
+   * admin key unless `headers` has an Authorization of its own or `anonymous` is set.
+   */
+  call(method: string, url: string, body?: unknown, o?: { raw?: string; headers?: Record<string, string>; base?: string; anonymous?: boolean }): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -29,7 +36,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const temporal = await startTemporal();
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
-  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', ...o.env });
+  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, ...o.env });
   const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores);
@@ -37,13 +44,15 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   return {
     temporal, db, stores, api, config, dataDir,
     async call(method, url, body, c = {}) {
+      const auth = c.anonymous || Object.keys(c.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? {} : ADMIN_AUTH;
       const response = await fetch(`${c.base ?? api.url}${url}`, {
         method,
-        headers: body !== undefined || c.raw !== undefined ? { 'content-type': 'application/json', ...c.headers } : c.headers ?? {},
+        headers: { ...auth, ...(body !== undefined || c.raw !== undefined ? { 'content-type': 'application/json' } : {}), ...c.headers },
         body: c.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+      const json = (response.headers.get('content-type') ?? '').includes('json');
+      return { status: response.status, body: text ? (json ? JSON.parse(text) : text) : undefined, headers: response.headers };
     },
     async close() {
       await api.stop();

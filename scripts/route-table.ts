@@ -1,0 +1,59 @@
+/**
+ * Prints every route of the API with the access it needs, as the markdown table docs/api.md carries,
+ * from the app's own route table, so the table cannot drift from the code:
+ *   npx tsx scripts/route-table.ts
+ * The app is composed offline: nothing connects (a lazy Temporal connection, a pool never queried),
+ * since only the routes are read.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { Pool } from 'pg';
+import { createApp, routeTable } from '../src/api/app';
+import { AccessControl, RouteSpec } from '../src/api/access';
+import { MonitoringService } from '../src/api/monitoring-service';
+import { OPERATIONS } from '../src/api/openapi-operations';
+import { openApiPath } from '../src/api/openapi';
+import { PipelineService } from '../src/api/pipeline-service';
+import { RegistryService } from '../src/api/registry-service';
+import { RolloutService } from '../src/api/rollout-service';
+import { loadConfig } from '../src/config';
+import { ModelServer } from '../src/serving/model-server';
+import { LocalArtifactStore } from '../src/store/artifacts';
+
+export function offlineRoutes(): RouteSpec[] {
+  const config = loadConfig({});
+  const client = new Client({ connection: Connection.lazy() });
+  const pool = new Pool({ connectionString: 'postgres://offline@127.0.0.1:1/none' });
+  const artifacts = new LocalArtifactStore('/nonexistent');
+  const o = { taskQueue: 'offline', uiUrl: (id: string) => id };
+  const app = createApp({
+    client, pool, artifacts, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
+    models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
+    pipelines: new PipelineService(client, { ...o, useSearchAttributes: false }),
+    registryOps: new RegistryService(client, o),
+    rollouts: new RolloutService(client, pool, o),
+    monitoring: new MonitoringService(client, pool, { ...o, every: '1h' }),
+    access: new AccessControl({ pool, adminKey: 'offline', predict: 'open' }),
+  });
+  return routeTable(app);
+}
+
+const ACCESS: Record<string, string> = {
+  open: 'open',
+  predict: 'open, or any key with `MLOPS_PREDICT_AUTH=key`',
+};
+
+export function routeTableMarkdown(routes: RouteSpec[]): string {
+  const rows = routes.map((r) => {
+    const key = `${r.method.toUpperCase()} ${openApiPath(r.path)}`;
+    const summary = (OPERATIONS[key]?.summary ?? '(undocumented)').replace(/\|/g, '\\|');
+    return `| \`${r.method.toUpperCase()} ${r.path}\` | ${ACCESS[r.access] ?? r.access} | ${summary} |`;
+  });
+  return ['| route | needs | does |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+if (require.main === module) {
+  const routes = offlineRoutes();
+  process.stdout.write(`${routeTableMarkdown(routes)}\n`);
+  // the lazy connection and the pool hold nothing open, but say so explicitly
+  process.exit(0);
+}

@@ -1,0 +1,113 @@
+/**
+ * Activities of the approval stage under a model's governance policy: what the policy is and whether
+ * the data's schema changed, and the Slack messages — the request with its buttons, reminders in its
+ * thread, the escalation, and the request rewritten with the outcome. Each message is keyed in
+ * `slack_messages`, so a retried activity does not post it again. Without a Slack bot token and
+ * channel, the messages are skipped and the run waits for decisions through the API.
+ */
+import { Context } from '@temporalio/activity';
+import type { WebClient } from '@slack/web-api';
+import { Pool } from 'pg';
+import { createSlackClient } from '../alerts/slack-alerts';
+import type { Config } from '../config';
+import { approvalOutcomeMessage, approvalRequestMessage, messageKey } from '../slack/approval-messages';
+import { getDataset } from '../store/datasets';
+import { getApprovalPolicy } from '../store/governance';
+import * as registry from '../store/registry';
+import type { ApprovalRecord, ChampionComparison, GovernancePolicy, MetricSummary } from '../workflows/definitions';
+
+export interface ApprovalDeps {
+  pool: Pool;
+  alerts?: { slack: Config['slack']; uiUrl?: (workflowId: string) => string };
+  /** The API's public address, for links to reports. */
+  apiUrl?: string;
+}
+
+/** Columns added, removed or retyped between production's training data and this run's. */
+export function schemaChanges(before: { name: string; type: string }[], after: { name: string; type: string }[]): string[] {
+  const old = new Map(before.map((c) => [c.name, c.type]));
+  const now = new Map(after.map((c) => [c.name, c.type]));
+  const changes: string[] = [];
+  for (const [name, type] of now) {
+    if (!old.has(name)) changes.push(`added ${name} (${type})`);
+    else if (old.get(name) !== type) changes.push(`${name}: ${old.get(name)} -> ${type}`);
+  }
+  for (const [name, type] of old) if (!now.has(name)) changes.push(`removed ${name} (${type})`);
+  return changes;
+}
+
+export function createApprovalActivities({ pool, alerts, apiUrl }: ApprovalDeps) {
+  const slack = alerts?.slack;
+  const channel = slack?.approvalChannel;
+  let client: WebClient | undefined;
+  const slackClient = () => (client ??= createSlackClient(slack!.botToken!, slack!.apiUrl, 10_000));
+  const enabled = () => !!(slack?.botToken && channel);
+
+  /** Posts once per key: a retry finds the message it already posted. Returns where it went. */
+  async function postOnce(key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string }> {
+    const { rows } = await pool.query('SELECT channel, ts FROM slack_messages WHERE message_key = $1', [key]);
+    if (rows[0]?.ts) return { channel: rows[0].channel, ts: rows[0].ts };
+    await pool.query("INSERT INTO slack_messages (message_key, state) VALUES ($1, 'posting') ON CONFLICT (message_key) DO NOTHING", [key]);
+    const res = await slackClient().chat.postMessage({ channel: target, unfurl_links: false, ...message });
+    const posted = { channel: String(res.channel ?? target), ts: String(res.ts ?? '') };
+    await pool.query("UPDATE slack_messages SET channel = $2, ts = $3, state = 'posted' WHERE message_key = $1", [key, posted.channel, posted.ts]);
+    return posted;
+  }
+
+  return {
+    /** The model's approval policy, how the run's data schema differs from production's, and whether there is a production version. */
+    async approvalContext(input: { modelName: string; datasetId: string; runId: string }): Promise<{ policy: GovernancePolicy; schemaChanges: string[]; hasProduction: boolean }> {
+      const policy = await getApprovalPolicy(pool, input.modelName);
+      const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+      if (!production) return { policy, schemaChanges: [], hasProduction: false };
+      const [before, after] = await Promise.all([getDataset(pool, production.datasetId), getDataset(pool, input.datasetId)]);
+      return { policy, schemaChanges: schemaChanges(before?.columns ?? [], after?.columns ?? []), hasProduction: true };
+    },
+
+    /** Records the request in the audit log and posts it to the approval channel with its buttons. */
+    async requestApproval(input: { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId: string; required: number; requestedBy?: string }): Promise<{ posted: boolean }> {
+      await registry.recordAudit(pool, { key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required } });
+      if (!enabled()) return { posted: false };
+      const links = {
+        ...(alerts?.uiUrl ? { run: alerts.uiUrl(input.runId) } : {}),
+        ...(apiUrl ? { report: `${apiUrl}/v1/models/${encodeURIComponent(input.model)}/versions/${input.version}/report` } : {}),
+      };
+      await postOnce(messageKey(input.runId, 'approval'), channel!, approvalRequestMessage({ ...input, links }));
+      return { posted: true };
+    },
+
+    /** A reminder in the request's thread: how long is left and how many approvals are in. */
+    async remindApproval(input: { runId: string; model: string; version: number; reminder: number; remainingMs: number; approvals: number; required: number }): Promise<void> {
+      await registry.recordAudit(pool, { key: `${input.runId}:reminder:${input.reminder}`, actor: 'system', action: 'approval.reminded', subject: `${input.model}@${input.version}`, details: input });
+      if (!enabled()) return;
+      const request = (await pool.query('SELECT ts FROM slack_messages WHERE message_key = $1', [messageKey(input.runId, 'approval')])).rows[0];
+      const hours = (input.remainingMs / 3_600_000).toFixed(1);
+      await postOnce(messageKey(input.runId, `reminder:${input.reminder}`), channel!, {
+        text: `Reminder: ${input.model} v${input.version} still needs approval (${input.approvals} of ${input.required}); it is rejected in ${hours} h without a decision.`,
+        ...(request?.ts ? { thread_ts: request.ts } : {}),
+      });
+    },
+
+    /** Tells the escalation channel that a run timed out without enough approvals. */
+    async escalateApproval(input: { runId: string; model: string; version: number; channel: string; timeout: string }): Promise<void> {
+      await registry.recordAudit(pool, { key: `${input.runId}:escalation`, actor: 'system', action: 'approval.escalated', subject: `${input.model}@${input.version}`, details: input });
+      if (!slack?.botToken) return;
+      const run = alerts?.uiUrl ? ` <${alerts.uiUrl(input.runId)}|run>` : '';
+      await postOnce(messageKey(input.runId, 'escalation'), input.channel, {
+        text: `:rotating_light: ${input.model} v${input.version} got no approval decision within ${input.timeout} and was rejected.${run}`,
+      });
+    },
+
+    /** Rewrites the request with the outcome, so nobody presses a button of a decided run. */
+    async closeApprovalRequest(input: { runId: string; model: string; version: number; decision: ApprovalRecord }): Promise<void> {
+      if (!enabled()) return;
+      const { rows } = await pool.query('SELECT channel, ts FROM slack_messages WHERE message_key = $1', [messageKey(input.runId, 'approval')]);
+      if (!rows[0]?.ts) return; // auto-approved: nothing was posted
+      await slackClient().chat.update({ channel: rows[0].channel, ts: rows[0].ts, ...approvalOutcomeMessage(input) });
+      await pool.query("UPDATE slack_messages SET state = 'updated' WHERE message_key = $1", [messageKey(input.runId, 'approval')]);
+      Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`);
+    },
+  };
+}
+
+export type ApprovalActivities = ReturnType<typeof createApprovalActivities>;

@@ -1,0 +1,146 @@
+/**
+ * Who may call what. Every route is registered through `SecuredRoutes` with the least role it needs
+ * (or `open`), so the table of routes and roles exists in one place: the route-by-role test walks it,
+ * and the OpenAPI document shows it. Callers present `Authorization: Bearer <key>`: an API key from the
+ * store, or the configured admin key. Refusals are 401 (no valid key) or 403 (a valid key whose role is
+ * too low), and both are written to the audit log; an address that keeps presenting bad keys gets
+ * 429s for them.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Pool } from 'pg';
+import { allows, Role } from '../auth/roles';
+import { ApiError } from '../errors';
+import { verifyApiKey } from '../store/api-keys';
+import { recordAudit } from '../store/registry';
+
+export type Access = Role | 'open' | 'predict';
+
+export interface Principal {
+  /** Who, in the audit log and approvals: the API key's name (a person or a system), `admin` for the configured admin key. */
+  name: string;
+  role: Role;
+  keyId?: string;
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  access: Access;
+}
+
+export interface AccessOptions {
+  pool: Pool;
+  /** MLOPS_ADMIN_KEY: accepted as an admin, so first start and scripts need no manual step. */
+  adminKey: string;
+  /** Predict and feedback: `open` to anyone, or `key` (any valid key; viewer is enough). */
+  predict: 'open' | 'key';
+  /** Bad keys one address may present per minute before it gets 429s. */
+  failuresPerMinute?: number;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Resolves bearer tokens to principals and enforces roles per route. */
+export class AccessControl {
+  private readonly adminDigest: Buffer;
+  private failures = new Map<string, { count: number; since: number }>();
+
+  constructor(private readonly o: AccessOptions) {
+    this.adminDigest = digest(o.adminKey);
+  }
+
+  /** The principal behind the request's bearer token: undefined without one, 'invalid' for a bad one. */
+  async authenticate(req: Request): Promise<Principal | 'invalid' | undefined> {
+    const header = req.get('authorization');
+    if (!header) return undefined;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) return 'invalid';
+    const token = match[1];
+    if (timingSafeEqual(digest(token), this.adminDigest)) return { name: 'admin', role: 'admin' };
+    const key = await verifyApiKey(this.o.pool, token);
+    return key ? { name: key.name, role: key.role, keyId: key.id } : 'invalid';
+  }
+
+  /** Middleware: lets the request through when its principal's role allows `access`, else 401/403. */
+  guard(access: Access): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+      this.check(access, req, res).then(() => next(), next);
+    };
+  }
+
+  private async check(access: Access, req: Request, res: Response): Promise<void> {
+    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return;
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const principal = await this.authenticate(req);
+    if (principal === undefined || principal === 'invalid') {
+      if (principal === 'invalid') {
+        // guessing keys from one address soon earns 429s, which say nothing about the guesses (valid keys still pass)
+        if (this.throttled(address)) throw new ApiError('rate_limited', 'too many requests with invalid API keys from this address; wait a minute');
+        this.fail(address);
+        await this.audit('access.unauthenticated', 'anonymous', req, { reason: 'invalid API key', address });
+      }
+      throw new ApiError('unauthorized', principal === 'invalid'
+        ? 'the API key is not valid (unknown, revoked, expired or malformed)'
+        : 'this route needs an API key: send "Authorization: Bearer <key>"');
+    }
+    const required: Role = access === 'predict' ? 'viewer' : access;
+    if (!allows(principal.role, required)) {
+      await this.audit('access.forbidden', principal.name, req, { role: principal.role, required, address });
+      throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
+    }
+    res.locals.principal = principal;
+  }
+
+  private throttled(address: string): boolean {
+    const f = this.failures.get(address);
+    if (!f) return false;
+    if (Date.now() - f.since > 60_000) { this.failures.delete(address); return false; }
+    return f.count >= (this.o.failuresPerMinute ?? 20);
+  }
+
+  private fail(address: string): void {
+    const f = this.failures.get(address);
+    if (!f || Date.now() - f.since > 60_000) this.failures.set(address, { count: 1, since: Date.now() });
+    else f.count++;
+    if (this.failures.size > 10_000) this.failures.clear(); // a flood of addresses must not grow memory without bound
+  }
+
+  private async audit(action: string, actor: string, req: Request, details: Record<string, unknown>): Promise<void> {
+    // a data subject's id is personal data: refused attempts on subject routes are recorded by the route's pattern
+    const where = req.path.startsWith('/v1/subjects/') ? (req.route?.path as string | undefined) ?? '/v1/subjects/:id' : req.path;
+    await recordAudit(this.o.pool, { actor, action, subject: `${req.method} ${where}`, details }).catch(() => undefined);
+  }
+}
+
+/** The principal a guarded handler runs for. */
+export function principalOf(res: Response): Principal | undefined {
+  return res.locals.principal as Principal | undefined;
+}
+
+/**
+ * Who a request acts as, for the audit trail and approvals: the key's principal. Only the admin key may
+ * name the person it acts for (`by` in the body), as scripts and bridges acting for people do.
+ */
+export function actorOf(res: Response, by?: unknown): string {
+  const principal = principalOf(res);
+  if (!principal) return typeof by === 'string' && by ? by : 'anonymous';
+  return principal.name === 'admin' && typeof by === 'string' && by ? by : principal.name;
+}
+
+/** Routes registered with the access they need; `routes` lists them all. */
+export class SecuredRoutes {
+  readonly routes: RouteSpec[] = [];
+
+  constructor(readonly router: express.Router, private readonly access: AccessControl) {}
+
+  private add(method: RouteSpec['method'], path: string, access: Access, handlers: RequestHandler[]): void {
+    this.routes.push({ method, path, access });
+    this.router[method](path, this.access.guard(access), ...handlers);
+  }
+
+  get(path: string, access: Access, ...handlers: RequestHandler[]): void { this.add('get', path, access, handlers); }
+  post(path: string, access: Access, ...handlers: RequestHandler[]): void { this.add('post', path, access, handlers); }
+  put(path: string, access: Access, ...handlers: RequestHandler[]): void { this.add('put', path, access, handlers); }
+  delete(path: string, access: Access, ...handlers: RequestHandler[]): void { this.add('delete', path, access, handlers); }
+}

@@ -1,0 +1,257 @@
+/**
+ * What the OpenAPI document says about each operation: summary, parameters, request body and answers.
+ * Who may call an operation is not written here: the document takes it from the app's route table.
+ * Request and response bodies are named zod schemas (the request ones are the very schemas the routes
+ * parse with), turned into JSON Schema by ./openapi.ts.
+ */
+import { z } from 'zod';
+import { MODEL_NAME } from './pipeline-service';
+import { ALIAS_NAME } from '../store/registry';
+import { GOVERNANCE_OPERATIONS } from './governance-docs';
+
+export interface ParameterDoc {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  description?: string;
+  schema: z.ZodType;
+}
+
+/** A JSON body (a component's name), an HTML or Prometheus text page, or nothing (204). */
+export type ResponseDoc = { description: string } & ({ json: string } | { html: true } | { text: true } | { empty: true });
+
+export interface OperationDoc {
+  summary: string;
+  parameters?: ParameterDoc[];
+  /** The request body: a component's name, sent as JSON unless `mediaType` says otherwise. */
+  body?: { component: string; required: boolean; mediaType?: string };
+  responses: Record<number, ResponseDoc>;
+  /** Statuses answered with the Error body. 401, 403 and 429 (access) and 400/413 (any body) are added for every operation they apply to. */
+  errors?: number[];
+}
+
+const modelName: ParameterDoc = { name: 'name', in: 'path', required: true, schema: z.string().regex(MODEL_NAME) };
+// versions are stored as PostgreSQL integers: nothing above 2^31 - 1 can exist
+const version: ParameterDoc = { name: 'version', in: 'path', required: true, schema: z.number().int().min(1).max(2 ** 31 - 1) };
+const pathId = (name = 'id', schema: z.ZodType = z.string()): ParameterDoc => ({ name, in: 'path', required: true, schema });
+const datasetId = (name: string) => pathId(name, z.string().regex(/^[0-9a-f]{64}$/));
+const limit: ParameterDoc = { name: 'limit', in: 'query', schema: z.number().int().min(1).max(1000).default(100) };
+const query = (name: string, description?: string): ParameterDoc => ({ name, in: 'query', schema: z.string(), ...(description ? { description } : {}) });
+const slackUserId = pathId('id', z.string().regex(/^[UW][A-Z0-9]{2,20}$/));
+const idempotencyKey: ParameterDoc = {
+  name: 'Idempotency-Key', in: 'header', schema: z.string(),
+  description: 'Repeating a request with the same key joins the same workflow run instead of starting another.',
+};
+
+const ok = (json: string, description = 'OK'): ResponseDoc => ({ description, json });
+const html: ResponseDoc = { description: 'HTML report', html: true };
+const deleted: ResponseDoc = { description: 'Deleted', empty: true };
+const body = (component: string, required = true) => ({ component, required });
+
+/** Keyed by `METHOD /path/{param}`: the route table's method and path, in OpenAPI's template syntax. */
+export const OPERATIONS: Record<string, OperationDoc> = {
+  'GET /healthz': { summary: 'Liveness', responses: { 200: ok('Health') } },
+  'GET /readyz': { summary: 'Readiness: database and Temporal reachable', responses: { 200: ok('Readiness'), 503: ok('Readiness', 'Not ready: `checks` says which dependency failed') } },
+  'GET /openapi.json': { summary: 'This document', responses: { 200: ok('OpenApiDocument', 'OpenAPI 3.1 document') } },
+  'GET /metrics': {
+    summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; shadow agreement; dropped log entries; the latest monitoring check per model and the open review queue',
+    responses: { 200: { description: 'Prometheus text format', text: true } },
+  },
+
+  'POST /v1/pipelines': {
+    summary: 'Start a training pipeline (ingest, validate, train with tuning, evaluate, approve, deploy) as a Temporal workflow',
+    parameters: [idempotencyKey],
+    body: body('PipelineRequest'),
+    responses: { 202: ok('PipelineStarted', 'Started; `Location` names the run') },
+  },
+  'GET /v1/pipelines/{id}': {
+    summary: 'Status of a pipeline run: state, stage, metrics, champion comparison, approval, model version, error',
+    parameters: [pathId()],
+    responses: { 200: ok('PipelineStatus') }, errors: [404],
+  },
+  'POST /v1/pipelines/{id}/approval': {
+    summary: 'Approve or reject a run that awaits approval (the `approval` signal)',
+    parameters: [pathId()], body: body('ApprovalRequest'),
+    responses: { 202: ok('ApprovalSent', 'Signal sent') }, errors: [404, 409],
+  },
+
+  'GET /v1/datasets': {
+    summary: 'Dataset versions, newest first, with source, row count, columns and parent (the version the same source held before)',
+    parameters: [query('source', 'only versions read from this source URI'), limit],
+    responses: { 200: ok('DatasetList') },
+  },
+  'GET /v1/datasets/{id}': {
+    summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns, parent and per-column statistics',
+    parameters: [datasetId('id')], responses: { 200: ok('Dataset') }, errors: [404],
+  },
+  'GET /v1/datasets/{id}/diff/{other}': {
+    summary: 'Schema and statistics changes from one dataset version to another: columns added, removed or retyped; per column missing share, range, mean (also in standard deviations), spread, median, categories',
+    parameters: [datasetId('id'), datasetId('other')], responses: { 200: ok('DatasetDiff') }, errors: [404],
+  },
+  'GET /v1/lineage/datasets/{id}': {
+    summary: 'Downstream of a dataset version: later versions of its source, runs trained on it, the model versions they registered (with aliases and prediction counts)',
+    parameters: [datasetId('id')], responses: { 200: ok('DatasetLineage') }, errors: [404],
+  },
+  'GET /v1/lineage/models/{name}/versions/{version}': {
+    summary: 'Lineage of a model version: dataset (and its parent), training run, status history, aliases, deployments, prediction counts',
+    parameters: [modelName, version], responses: { 200: ok('VersionLineage') }, errors: [404],
+  },
+  'GET /v1/lineage/models/{name}/versions/{version}/openlineage': {
+    summary: 'The same lineage as OpenLineage RunEvents (spec 2-0-2): the training run reads the dataset and writes the model version; each deployment reads the model version',
+    parameters: [modelName, version], responses: { 200: ok('OpenLineageEvents') }, errors: [404],
+  },
+  'GET /v1/runs': {
+    summary: 'Training runs (experiment tracking), newest first: task, family, dataset, seed, chosen params, every trial, ONNX digest, code version, training time, test metrics',
+    parameters: [query('model'), limit], responses: { 200: ok('RunList') },
+  },
+  'GET /v1/runs/{id}': { summary: 'One training run, with the trials of its random or halving search', parameters: [pathId()], responses: { 200: ok('Run') }, errors: [404] },
+
+  'GET /v1/models': { summary: 'Registered models with their latest and production versions', responses: { 200: ok('ModelList') } },
+  'GET /v1/models/{name}': {
+    summary: 'A model with its versions, aliases, data schema, deployments and the history of every status change (who, why)',
+    parameters: [modelName], responses: { 200: ok('Model') }, errors: [404],
+  },
+  'GET /v1/models/{name}/versions/{version}': {
+    summary: 'A model version with its status history, aliases and lineage (dataset, run, artifact, code, deployments, prediction counts)',
+    parameters: [modelName, version], responses: { 200: ok('ModelVersion') }, errors: [404],
+  },
+  'PUT /v1/models/{name}/aliases/{alias}': {
+    summary: 'Point an alias (champion, challenger, staging, any lower-case name) at a version; `production` deploys it and takes only versions that were approved',
+    parameters: [modelName, pathId('alias', z.string().regex(ALIAS_NAME)), idempotencyKey], body: body('AliasRequest'),
+    responses: { 200: ok('Aliases') }, errors: [404, 409],
+  },
+  'POST /v1/models/{name}/rollback': {
+    summary: 'Move production back to the version it held before (or `toVersion`), through the `rollback` workflow; this replica serves it before answering',
+    parameters: [modelName, idempotencyKey], body: body('RollbackRequest', false),
+    responses: { 200: ok('RollbackResult') }, errors: [404, 409],
+  },
+  'POST /v1/models/{name}/versions/{version}/reproduce': {
+    summary: 'Train the version again from its lineage record (dataset version, spec, settings, seed, chosen strength) through the `reproduce` workflow and say whether the ONNX file is byte-identical',
+    parameters: [modelName, version, idempotencyKey], body: body('ReproduceRequest', false),
+    responses: { 200: ok('ReproduceResult') }, errors: [404, 409],
+  },
+  'POST /v1/models/{name}/deployments': {
+    summary: 'Roll a version out as a workflow: `blue-green` (smoke test, atomic switch, bake, switch back on a breach), `canary` (traffic steps, each baked and compared with production; a breach rolls back and alerts) or `shadow` (mirror a share of traffic, report agreement)',
+    parameters: [modelName, idempotencyKey], body: body('RolloutRequest'),
+    responses: { 202: ok('RolloutStarted', 'Started') }, errors: [404],
+  },
+  'GET /v1/models/{name}/deployments': {
+    summary: 'Rollouts of a model (newest first), its deployments, and what this replica serves (production and any canary or shadow)',
+    parameters: [modelName], responses: { 200: ok('Deployments') },
+  },
+  'GET /v1/models/{name}/deployments/{id}': {
+    summary: 'One rollout: its record and the workflow status (state, step, traffic share, comparisons with production, decision, reason)',
+    parameters: [modelName, pathId()], responses: { 200: ok('Rollout') }, errors: [404],
+  },
+  'POST /v1/models/{name}/deployments/{id}/promote': {
+    summary: 'Promote a running canary now (or end a blue-green bake or shadow period early)',
+    parameters: [modelName, pathId()], body: body('RolloutDecision', false),
+    responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
+  },
+  'POST /v1/models/{name}/deployments/{id}/abort': {
+    summary: 'Abort a running rollout: the canary or shadow route is removed; a blue-green switch is undone',
+    parameters: [modelName, pathId()], body: body('RolloutDecision', false),
+    responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
+  },
+  'POST /v1/models/{name}/predict': {
+    summary: 'Score rows with the production version (or a canary, for its share of requests; `X-Routing-Key` keeps one caller on one version)',
+    parameters: [modelName, { name: 'X-Routing-Key', in: 'header', schema: z.string(), description: 'sticky routing during a canary: one key, one version' }],
+    body: body('PredictRequest'),
+    responses: { 200: ok('PredictResponse') }, errors: [404],
+  },
+  'POST /v1/feedback': {
+    summary: 'Ground truth for served predictions, by the `id` each prediction carries; used for live accuracy in monitoring and canary analysis',
+    body: body('FeedbackRequest'),
+    responses: { 200: ok('FeedbackResult', 'Recorded; `unknown` lists ids no served prediction has') },
+    errors: [404],
+  },
+
+  'GET /v1/models/{name}/monitoring': {
+    summary: 'Monitoring of a model: its settings, its monitor schedule, and its latest checks (drift per feature, quality over labelled feedback, serving health, breaches, the retraining each started)',
+    parameters: [modelName], responses: { 200: ok('Monitoring') }, errors: [404],
+  },
+  'PUT /v1/models/{name}/monitoring': {
+    summary: 'Change monitoring settings (merged over the stored ones); `every` creates or changes the monitor schedule',
+    parameters: [modelName], body: body('MonitorConfigRequest', false),
+    responses: { 200: ok('MonitoringChanged') }, errors: [404],
+  },
+  'POST /v1/models/{name}/monitoring/run': {
+    summary: 'Check the model now (runs the `modelMonitor` workflow and waits for it): drift and quality over the window; alerts and starts retraining on a breach',
+    parameters: [modelName, idempotencyKey], responses: { 200: ok('MonitorRun') }, errors: [404],
+  },
+  'GET /v1/models/{name}/monitoring/checks/{checkId}': {
+    summary: 'One monitoring check', parameters: [modelName, pathId('checkId')], responses: { 200: ok('MonitorCheck') }, errors: [404],
+  },
+  'GET /v1/models/{name}/monitoring/checks/{checkId}/report': {
+    summary: 'HTML report of a check: reference-against-current histogram of every feature with its KS or chi-square test, PSI, Jensen-Shannon and Wasserstein values; quality and serving numbers',
+    parameters: [modelName, pathId('checkId')], responses: { 200: html }, errors: [404],
+  },
+  'GET /v1/models/{name}/versions/{version}/report': {
+    summary: 'HTML report of a model version: test metrics, ROC and precision-recall curves, confusion matrix (regression: predicted against actual)',
+    parameters: [modelName, version], responses: { 200: html }, errors: [404],
+  },
+  'POST /v1/models/{name}/retrain': {
+    summary: 'Retrain now with the production version\'s recipe (through the `retrainModel` workflow); refused (409) while another retraining of the model runs',
+    parameters: [modelName, idempotencyKey], body: body('RetrainRequest', false),
+    responses: { 202: ok('RetrainResult', 'Started'), 409: ok('RetrainResult', 'Not started: `reason` says why') }, errors: [404],
+  },
+
+  'GET /v1/schedules': {
+    summary: 'Monitor and retraining schedules (Temporal Schedules, also in the Web UI)', parameters: [query('model')], responses: { 200: ok('ScheduleList') },
+  },
+  'POST /v1/schedules': {
+    summary: 'Create a schedule: `monitor` (runs modelMonitor) or `retrain` (runs retrainModel), every interval or on a cron expression (UTC)',
+    body: body('ScheduleRequest'), responses: { 201: ok('Schedule', 'Created') }, errors: [404, 409],
+  },
+  'GET /v1/schedules/{id}': { summary: 'One schedule with its next and recent runs', parameters: [pathId()], responses: { 200: ok('Schedule') }, errors: [404] },
+  'DELETE /v1/schedules/{id}': { summary: 'Delete a schedule', parameters: [pathId()], responses: { 204: deleted }, errors: [404] },
+  'POST /v1/schedules/{id}/pause': { summary: 'Pause a schedule', parameters: [pathId()], body: body('ScheduleChange', false), responses: { 200: ok('Schedule') }, errors: [404] },
+  'POST /v1/schedules/{id}/unpause': { summary: 'Resume a paused schedule', parameters: [pathId()], body: body('ScheduleChange', false), responses: { 200: ok('Schedule') }, errors: [404] },
+
+  'GET /v1/review': {
+    summary: 'Active learning: predictions the model was unsure of (margin between the top two classes, or normalised entropy), least certain first; or the labelled ones',
+    parameters: [query('model'), { name: 'state', in: 'query', schema: z.enum(['open', 'labelled']).default('open') }, limit],
+    responses: { 200: ok('ReviewList') },
+  },
+  'POST /v1/review/{id}/label': {
+    summary: 'Label a review item (also recorded as feedback); labelled items join the next training dataset of the model',
+    parameters: [pathId('id', z.uuid())], body: body('LabelRequest'), responses: { 200: ok('ReviewItem') }, errors: [404],
+  },
+  'GET /v1/alerts': {
+    summary: 'Alerts raised (monitoring breaches, rollout rollbacks), newest first, with what was sent where and what was suppressed (duplicate, rate limit)',
+    parameters: [query('model'), limit], responses: { 200: ok('AlertList') },
+  },
+
+  'POST /v1/keys': {
+    summary: 'Create an API key with a role; the token is in this answer only',
+    body: body('KeyRequest'), responses: { 201: ok('ApiKeyCreated', 'Created') },
+  },
+  'GET /v1/keys': { summary: 'API keys (never their secrets), newest first', responses: { 200: ok('ApiKeyList') } },
+  'DELETE /v1/keys/{id}': { summary: 'Revoke an API key for good', parameters: [pathId()], responses: { 200: ok('ApiKey', 'Revoked') }, errors: [404] },
+  'GET /v1/slack/users': { summary: 'Slack users allowed to press approval buttons, with their roles', responses: { 200: ok('SlackUserList') } },
+  'PUT /v1/slack/users/{id}': {
+    summary: 'Register a Slack user (U... or W... id) with a role', parameters: [slackUserId], body: body('SlackUserRequest'),
+    responses: { 200: ok('SlackUser') },
+  },
+  'DELETE /v1/slack/users/{id}': { summary: 'Remove a Slack user', parameters: [slackUserId], responses: { 204: deleted }, errors: [404] },
+  'GET /v1/models/{name}/approval-policy': {
+    summary: 'The approval policy a model\'s runs apply (approvers needed, four-eyes, reminders, escalation, low-risk auto-approval)',
+    parameters: [modelName], responses: { 200: ok('ApprovalPolicyResult') }, errors: [404],
+  },
+  'PUT /v1/models/{name}/approval-policy': {
+    summary: 'Set a model\'s approval policy (allowed before the model\'s first run)',
+    parameters: [modelName], body: body('ApprovalPolicyRequest'), responses: { 200: ok('ApprovalPolicyResult') }, errors: [404],
+  },
+  'POST /slack/interactions': {
+    summary: 'Slack\'s signed callback when someone presses Approve or Reject on an approval message: the signature and timestamp are checked, a replay is refused, and the Slack user must be registered with the approver role',
+    parameters: [
+      { name: 'X-Slack-Signature', in: 'header', required: true, description: '`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing secret', schema: z.string() },
+      { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, description: 'Unix seconds; more than 300 s away from now is refused', schema: z.string() },
+    ],
+    body: { component: 'SlackInteraction', required: true, mediaType: 'application/x-www-form-urlencoded' },
+    responses: { 200: ok('SlackDecision', 'Decision recorded') },
+    // 404 while SLACK_SIGNING_SECRET is unset; 409 for a replayed delivery or a run not awaiting approval
+    errors: [401, 403, 404, 409],
+  },
+  ...GOVERNANCE_OPERATIONS,
+};

@@ -1,0 +1,378 @@
+/**
+ * What the API answers, as zod schemas. They are not used to build responses (the stores' own types do
+ * that); they describe them, so the OpenAPI document can carry their JSON Schema and the tests can
+ * parse live answers with them. Objects whose fields we know completely are strict, so a field the
+ * code adds without documenting it fails the tests; free-form parts (model params, lineage facets)
+ * are loose on purpose.
+ */
+import { z } from 'zod';
+import { ErrorCode, STATUS_OF } from '../errors';
+import { ROLES } from '../auth/roles';
+
+// The app's JSON replacer writes NaN and ±Infinity as null, so any computed number may arrive as null.
+const num = z.number().nullable();
+const int = z.number().int();
+const count = z.number().int().min(0);
+// Every timestamp is written by Date#toISOString: UTC, with a Z.
+const iso = z.iso.datetime();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const metrics = z.record(z.string(), num);
+const free = z.record(z.string(), z.unknown());
+
+export const errorSchema = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(Object.keys(STATUS_OF) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const healthSchema = z.strictObject({ status: z.literal('ok') });
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.string()) });
+
+// ---- pipelines
+
+export const pipelineStartedSchema = z.strictObject({ id: z.string(), uiUrl: z.string() });
+
+const decisionFields = {
+  decision: z.enum(['approve', 'reject']),
+  by: z.string(),
+  comment: z.string().optional(),
+  channel: z.enum(['api', 'slack']).optional(),
+};
+const trainingTrial = z.strictObject({ trial: int, rung: int, l2: num, fraction: num, validationLoss: num, iterations: int, trainMs: num });
+const retrainTrigger = z.strictObject({ kind: z.enum(['drift', 'quality', 'new-data', 'schedule', 'manual']), reason: z.string(), checkId: z.string().optional() });
+
+export const pipelineStatusSchema = z.strictObject({
+  id: z.string(),
+  state: z.enum(['running', 'awaiting_approval', 'deployed', 'rejected', 'failed']),
+  // absent while a run has not answered its first status query yet
+  stage: z.enum(['ingest', 'validate', 'tune', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done']).optional(),
+  model: z.string().optional(),
+  datasetId: sha256.optional(),
+  task: z.enum(['binary', 'multiclass', 'regression']).optional(),
+  kind: z.enum(['logistic', 'softmax', 'ridge', 'mlp', 'gbdt']).optional(),
+  warnings: z.array(z.string()).optional(),
+  metrics: metrics.optional(),
+  confusion: z.array(z.array(count)).optional(),
+  slices: z.array(z.strictObject({ column: z.string(), value: z.string(), n: count, metrics })).optional(),
+  tuning: z.strictObject({
+    strategy: z.string(),
+    trials: z.array(trainingTrial),
+    best: z.strictObject({ trial: int, l2: num, validationLoss: num }).optional(),
+  }).optional(),
+  champion: z.strictObject({ version: int, metrics: metrics.optional(), skipped: z.string().optional() }).optional(),
+  params: free.optional(),
+  cached: z.strictObject({ train: z.strictObject({ fromRun: z.string() }).optional() }).optional(),
+  modelVersion: int.optional(),
+  onnxDigest: sha256.optional(),
+  approval: z.strictObject({
+    policy: z.strictObject({ mode: z.enum(['manual', 'auto']), thresholds: metrics.optional(), timeout: z.string().optional() }),
+    thresholdsPassed: z.boolean().optional(),
+    thresholdFailures: z.array(z.string()).optional(),
+    decision: z.strictObject({ ...decisionFields, via: z.enum(['signal', 'policy', 'timeout']), at: iso }).optional(),
+    ignoredSignals: count,
+    governance: z.strictObject({
+      approvers: int, fourEyes: z.boolean(), reminders: z.array(z.string()), escalationChannel: z.string().optional(),
+      autoApprove: z.strictObject({ thresholds: metrics, requireSameSchema: z.boolean() }).optional(),
+    }).optional(),
+    schemaChanges: z.array(z.string()).optional(),
+    received: z.array(z.strictObject({ ...decisionFields, at: iso, counted: z.boolean(), reason: z.string().optional() })).optional(),
+    approvals: count.optional(),
+  }).optional(),
+  requestedBy: z.string().optional(),
+  deploymentId: int.optional(),
+  error: z.string().optional(),
+  trigger: retrainTrigger.optional(),
+  reviewedRows: count.optional(),
+  startedAt: iso.optional(),
+  closedAt: iso.optional(),
+  uiUrl: z.string(),
+  reportUrl: z.string().optional(),
+});
+
+// `approvals` of `required`, once the run applies a governance policy (several approvers may be needed)
+const approvalProgress = { approvals: count.optional(), required: int.optional() };
+export const approvalSentSchema = z.strictObject({ id: z.string(), decision: z.enum(['approve', 'reject']), ...approvalProgress });
+export const slackDecisionSchema = z.strictObject({ ok: z.literal(true), decision: z.enum(['approve', 'reject']), runId: z.string(), ...approvalProgress });
+
+// ---- datasets, runs, lineage
+
+const datasetFields = {
+  id: sha256,
+  sourceUri: z.string(),
+  sourceKind: z.string(),
+  rowCount: count,
+  columns: z.array(z.strictObject({ name: z.string(), type: z.enum(['number', 'string']) })),
+  byteSize: count,
+  parentId: sha256.nullable(),
+  createdAt: iso,
+};
+export const datasetSummarySchema = z.strictObject(datasetFields);
+const columnStatistics = z.discriminatedUnion('type', [
+  z.strictObject({
+    name: z.string(), type: z.literal('number'), count, missing: count, min: num, max: num, mean: num, std: num,
+    quantiles: z.strictObject({ p05: num, p25: num, p50: num, p75: num, p95: num }), distinct: count,
+  }),
+  z.strictObject({ name: z.string(), type: z.literal('string'), count, missing: count, distinct: count, top: z.array(z.strictObject({ value: z.string(), count })) }),
+]);
+export const datasetSchema = z.strictObject({ ...datasetFields, statistics: z.array(columnStatistics) });
+export const datasetListSchema = z.strictObject({ datasets: z.array(datasetSummarySchema) });
+
+const change = z.strictObject({ before: num, after: num });
+export const datasetDiffSchema = z.strictObject({
+  from: sha256,
+  to: sha256,
+  rows: change,
+  added: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+  removed: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+  retyped: z.array(z.strictObject({ name: z.string(), before: z.string(), after: z.string() })),
+  // per column: missingRatio, distinct, and for numbers min, max, mean (with shiftInStd), std, median; for text categories
+  columns: z.array(z.looseObject({ name: z.string(), type: z.enum(['number', 'string']), notable: z.boolean() })),
+});
+
+const runFields = {
+  runId: z.string(),
+  modelName: z.string(),
+  task: z.string(),
+  kind: z.string(),
+  datasetId: sha256,
+  seed: int,
+  params: free,
+  trials: z.array(z.strictObject({ l2: num, validationLoss: num, iterations: int })),
+  onnxDigest: sha256,
+  codeVersion: z.string().nullable(),
+  trainMs: num,
+  metrics: metrics.nullable(),
+  createdAt: iso,
+  evaluatedAt: iso.nullable(),
+};
+export const runListSchema = z.strictObject({ runs: z.array(z.strictObject(runFields)) });
+export const runSchema = z.strictObject({ ...runFields, tuningTrials: z.array(trainingTrial) });
+
+const deployment = z.strictObject({
+  id: int, deployKey: z.string(), modelName: z.string(), version: int, previousVersion: int.nullable(),
+  strategy: z.string(), actor: z.string(), reason: z.string().nullable(), createdAt: iso,
+});
+const versionEvent = z.strictObject({
+  version: int, event: z.string(), fromStatus: z.string().nullable(), toStatus: z.string().nullable(),
+  alias: z.string().nullable(), actor: z.string(), reason: z.string().nullable(), at: iso,
+});
+const predictionCount = z.strictObject({ predictions: count, requests: count, lastAt: iso.nullable() });
+const versionStatus = z.enum(['pending_approval', 'approved', 'rejected', 'deployed', 'archived']);
+
+export const versionLineageSchema = z.strictObject({
+  model: z.string(), version: int, status: versionStatus, onnxDigest: sha256, codeVersion: z.string().nullable(), createdAt: iso,
+  dataset: z.union([datasetSummarySchema, z.strictObject({ id: sha256 })]),
+  run: z.looseObject({ runId: z.string(), uiUrl: z.string() }),
+  deployments: z.array(deployment),
+  aliases: z.array(z.string()),
+  predictions: predictionCount,
+  history: z.array(versionEvent),
+});
+export const datasetLineageSchema = z.strictObject({
+  dataset: datasetSummarySchema,
+  children: z.array(sha256),
+  runs: z.array(z.strictObject({ runId: z.string(), model: z.string(), kind: z.string(), createdAt: iso, cachedFrom: z.string().optional() })),
+  versions: z.array(z.strictObject({ model: z.string(), version: int, status: z.string(), aliases: z.array(z.string()), predictions: count })),
+});
+// OpenLineage RunEvents (spec 2-0-2): the spec owns their shape, so only its frame is checked here.
+export const openLineageSchema = z.strictObject({
+  events: z.array(z.looseObject({ eventType: z.enum(['START', 'COMPLETE']), eventTime: iso, run: z.looseObject({ runId: z.uuid() }), job: z.looseObject({ namespace: z.string(), name: z.string() }), producer: z.string(), schemaURL: z.string() })),
+});
+
+// ---- models and serving
+
+export const modelListSchema = z.strictObject({
+  models: z.array(z.strictObject({ name: z.string(), createdAt: iso, latestVersion: int.nullable(), productionVersion: int.nullable(), versionCount: count })),
+});
+const signature = z.strictObject({
+  task: z.enum(['binary', 'multiclass', 'regression']).optional(),
+  features: z.array(z.string()),
+  numeric: z.array(z.string()).optional(),
+  categorical: z.array(z.string()).optional(),
+  classes: z.array(z.string()),
+  input: z.string().optional(),
+  output: z.string(),
+  unused: z.array(z.string()).optional(),
+});
+const versionFields = {
+  version: int, runId: z.string(), onnxDigest: sha256, signature,
+  // evaluation metrics: numbers, and a few counts or lists beside them
+  metrics: free,
+  datasetId: sha256, codeVersion: z.string().nullable(), status: versionStatus, createdAt: iso,
+};
+export const modelSchema = z.strictObject({
+  name: z.string(),
+  aliases: z.record(z.string(), int),
+  // the data schema the first version fixed (column types, ranges, categories, missing share)
+  schema: z.looseObject({ columns: z.array(z.looseObject({ name: z.string(), type: z.enum(['number', 'string']) })) }).nullable(),
+  versions: z.array(z.strictObject(versionFields)),
+  deployments: z.array(deployment),
+  history: z.array(versionEvent),
+});
+export const modelVersionSchema = z.strictObject({
+  ...versionFields,
+  modelName: z.string(),
+  params: free,
+  aliases: z.array(z.string()),
+  history: z.array(versionEvent),
+  lineage: z.strictObject({
+    dataset: z.union([datasetSchema, z.strictObject({ id: sha256 })]),
+    run: z.strictObject({ id: z.string(), uiUrl: z.string() }),
+    artifact: z.strictObject({ onnxSha256: sha256 }),
+    codeVersion: z.string().nullable(),
+    deployments: z.array(deployment),
+    predictions: predictionCount,
+  }),
+});
+export const aliasesSchema = z.strictObject({ name: z.string(), aliases: z.record(z.string(), int) });
+export const rollbackResultSchema = z.strictObject({ deployment, workflowId: z.string(), uiUrl: z.string() });
+export const reproduceResultSchema = z.strictObject({
+  identical: z.boolean(), registeredDigest: sha256, reproducedDigest: sha256, datasetId: sha256, l2: num, trainMs: num, workflowId: z.string(), uiUrl: z.string(),
+});
+
+export const predictResponseSchema = z.strictObject({
+  predictions: z.array(z.union([
+    z.strictObject({ id: z.uuid(), label: z.string(), probabilities: z.record(z.string(), num) }),
+    z.strictObject({ id: z.uuid(), value: num }),
+  ])),
+  model: z.strictObject({ name: z.string(), version: int }),
+});
+export const feedbackResultSchema = z.strictObject({ accepted: count, unknown: z.array(z.string()) });
+
+// ---- rollouts
+
+const rolloutState = z.enum(['running', 'promoted', 'rolled_back', 'aborted', 'completed', 'failed']);
+const rolloutFields = {
+  id: z.string(), modelName: z.string(), version: int, fromVersion: int.nullable(), strategy: z.string(), state: rolloutState,
+  step: int.nullable(), percent: num, analysis: z.unknown(), actor: z.string(), startedAt: iso, endedAt: iso.nullable(),
+};
+const versionSummary = z.strictObject({
+  version: int, requests: count, errorRate: num, p99Ms: num, accuracy: num, labelled: count, shadowRows: count.optional(), agreement: num.optional(),
+});
+export const rolloutSchema = z.strictObject({
+  ...rolloutFields,
+  status: z.strictObject({
+    strategy: z.enum(['blue-green', 'canary', 'shadow']),
+    model: z.string(), version: int, fromVersion: int.nullable(),
+    state: z.enum(['preparing', 'running', 'promoted', 'completed', 'rolled_back', 'aborted']),
+    step: int, percent: num,
+    comparisons: z.array(z.strictObject({ at: iso, candidate: versionSummary, production: versionSummary, psi: num, breaches: z.array(z.string()), conclusive: z.boolean() })),
+    decision: z.strictObject({ by: z.string(), reason: z.string().optional(), action: z.enum(['promote', 'abort']) }).optional(),
+    reason: z.string().optional(),
+  }).optional(),
+  error: z.string().optional(),
+  uiUrl: z.string(),
+});
+export const rolloutStartedSchema = z.strictObject({ id: z.string(), strategy: z.enum(['blue-green', 'canary', 'shadow']), uiUrl: z.string() });
+export const rolloutDecisionSentSchema = z.strictObject({ id: z.string(), action: z.enum(['promote', 'abort']) });
+export const deploymentsSchema = z.strictObject({
+  rollouts: z.array(z.strictObject(rolloutFields)),
+  deployments: z.array(deployment),
+  serving: z.strictObject({
+    name: z.string(), version: int, digest: sha256,
+    candidate: z.strictObject({ version: int, mode: z.enum(['canary', 'shadow']), percent: num }).optional(),
+  }).nullable(),
+});
+
+// ---- monitoring, schedules, review, alerts
+
+const monitorConfig = z.strictObject({
+  windowMinutes: int,
+  minRows: int,
+  drift: z.strictObject({ alpha: num, bonferroni: z.boolean(), psiThreshold: num, minPsi: num, driftShare: num, psiFloor: num }).partial(),
+  quality: z.strictObject({ maxDrop: num, minAccuracy: num.optional(), minLabelled: int }),
+  serving: z.strictObject({ maxErrorRate: num }),
+  retrain: z.strictObject({ onDrift: z.boolean(), onQuality: z.boolean(), onNewData: z.boolean(), cooldownMinutes: num }),
+});
+const breach = z.strictObject({ kind: z.enum(['drift', 'quality', 'new-data', 'errors']), message: z.string() });
+// `trigger` is what asked: a breach kind, or `manual` / `schedule` when retraining was requested
+const actionOf = (extra: z.ZodRawShape = {}) => z.discriminatedUnion('retraining', [
+  z.strictObject({ retraining: z.literal('started'), runId: z.string(), trigger: z.string(), ...extra }),
+  z.strictObject({ retraining: z.literal('skipped'), reason: z.string(), trigger: z.string(), ...extra }),
+  z.strictObject({ retraining: z.literal('failed'), reason: z.string(), trigger: z.string(), ...extra }),
+]);
+const checkAction = actionOf();
+const featureDrift = z.strictObject({
+  name: z.string(), kind: z.enum(['numeric', 'categorical']), test: z.enum(['ks', 'chi2']), statistic: num, pvalue: num, psi: num, jensenShannon: num,
+  wasserstein: num.optional(), drifted: z.boolean(), missing: z.strictObject({ reference: num, current: num }),
+  bins: z.strictObject({ labels: z.array(z.string()), reference: z.array(num), current: z.array(num) }),
+});
+const checkFields = {
+  id: z.string(), model: z.string(), version: int, checkedAt: iso, window: z.strictObject({ from: iso, to: iso }), rows: count, labelled: count,
+  drift: z.strictObject({
+    referenceRows: count, currentRows: count, features: z.array(featureDrift), driftedFeatures: count, driftedShare: num, datasetDrift: z.boolean(),
+    settings: z.strictObject({ alpha: num, bonferroni: z.boolean(), psiThreshold: num, minPsi: num, driftShare: num, psiFloor: num }),
+  }).nullable(),
+  quality: z.strictObject({ labelled: count, accuracy: num.optional(), precision: num.optional(), recall: num.optional(), auc: num.optional(), baseline: num.optional() }).nullable(),
+  serving: z.strictObject({ requests: count, errors: count, errorRate: num, p99Ms: num }).nullable(),
+  breaches: z.array(breach),
+  action: checkAction.nullable(),
+};
+export const monitorCheckSchema = z.strictObject(checkFields);
+export const scheduleSchema = z.strictObject({
+  id: z.string(),
+  kind: z.enum(['monitor', 'retrain', 'other']),
+  model: z.string().optional(),
+  workflowType: z.string().optional(),
+  every: z.array(z.string()).optional(),
+  cron: z.array(z.string()).optional(),
+  paused: z.boolean(),
+  note: z.string().optional(),
+  nextRuns: z.array(iso),
+  recentRuns: z.array(z.strictObject({ at: iso, workflowId: z.string() })),
+});
+export const scheduleListSchema = z.strictObject({ schedules: z.array(scheduleSchema) });
+export const monitoringSchema = z.strictObject({
+  model: z.string(),
+  config: monitorConfig,
+  schedule: scheduleSchema.nullable(),
+  checks: z.array(z.strictObject({ ...checkFields, uiUrl: z.string() })),
+});
+export const monitoringChangedSchema = z.strictObject({ config: monitorConfig, schedule: scheduleSchema.nullable() });
+export const monitorRunSchema = z.strictObject({
+  id: z.string(),
+  uiUrl: z.string(),
+  check: z.strictObject({
+    checkId: z.string(), model: z.string(), version: int.optional(), rows: count, labelled: count,
+    datasetDrift: z.boolean().optional(), driftedShare: num.optional(), breaches: z.array(breach),
+    retrain: z.strictObject({ trigger: z.enum(['drift', 'quality', 'new-data']), reason: z.string() }).optional(),
+  }),
+  alert: z.strictObject({ state: z.string(), reason: z.string().optional() }).optional(),
+  action: checkAction.optional(),
+});
+// 202 when retraining started, 409 when it was skipped (another one runs, or the cool-down)
+export const retrainResultSchema = actionOf({ requestId: z.string(), uiUrl: z.string().optional() });
+
+export const reviewItemSchema = z.strictObject({
+  predictionId: z.uuid(), model: z.string(), version: int, measure: z.enum(['margin', 'entropy']), uncertainty: num,
+  instance: free, output: z.unknown(), createdAt: iso, label: z.string().nullable(), labelledBy: z.string().nullable(), labelledAt: iso.nullable(),
+});
+export const reviewListSchema = z.strictObject({ items: z.array(reviewItemSchema) });
+
+export const alertListSchema = z.strictObject({
+  alerts: z.array(z.strictObject({
+    id: z.string(), dedupKey: z.string(), model: z.string().nullable(), severity: z.enum(['info', 'warning', 'critical']), title: z.string(),
+    summary: z.string(), fields: z.record(z.string(), z.union([z.string(), z.number()])), link: z.string().nullable(), state: z.string(),
+    reason: z.string().nullable(), channels: z.record(z.string(), z.string()), createdAt: iso, sentAt: iso.nullable(),
+  })),
+});
+
+// ---- access and governance
+
+const role = z.enum(ROLES);
+export const apiKeySchema = z.strictObject({
+  id: z.string(), name: z.string(), role, createdBy: z.string(), createdAt: iso, expiresAt: iso.nullable(), revokedAt: iso.nullable(), lastUsedAt: iso.nullable(),
+});
+export const apiKeyCreatedSchema = apiKeySchema.extend({ token: z.string(), note: z.string() });
+export const apiKeyListSchema = z.strictObject({ keys: z.array(apiKeySchema) });
+export const slackUserSchema = z.strictObject({ slackUserId: z.string(), name: z.string(), role });
+export const slackUserListSchema = z.strictObject({ users: z.array(slackUserSchema) });
+export const approvalPolicyResultSchema = z.strictObject({
+  model: z.string(),
+  policy: z.strictObject({
+    approvers: int, fourEyes: z.boolean(), reminders: z.array(z.string()), escalationChannel: z.string().optional(),
+    autoApprove: z.strictObject({ thresholds: metrics, requireSameSchema: z.boolean() }).optional(),
+  }),
+});

@@ -1,0 +1,84 @@
+/**
+ * `POST /slack/interactions`: Slack's signed callbacks when someone presses Approve or Reject on an
+ * approval message. The signature is checked on the raw body, a replayed delivery is refused, the Slack
+ * user must be registered with at least the approver role, and the decision then goes the same way as
+ * one from the API (four-eyes, one approval per person, only while the run waits). Every refusal is
+ * audited; the person who pressed the button is told what happened in an ephemeral message.
+ */
+import express from 'express';
+import type { WebClient } from '@slack/web-api';
+import { Pool } from 'pg';
+import { createSlackClient } from '../alerts/slack-alerts';
+import { allows } from '../auth/roles';
+import type { Config } from '../config';
+import { ApiError } from '../errors';
+import { APPROVE_ACTION, deliveryDigest, REJECT_ACTION } from '../slack/approval-messages';
+import { slackSignatureProblem } from '../slack/signature';
+import { getSlackUser } from '../store/governance';
+import { recordAudit } from '../store/registry';
+import { SecuredRoutes } from './access';
+import { decide } from './decisions';
+import { route } from './http';
+import { PipelineService } from './pipeline-service';
+
+interface BlockActions {
+  type: string;
+  user?: { id?: string; username?: string };
+  channel?: { id?: string };
+  actions?: { action_id?: string; value?: string }[];
+}
+
+export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines: PipelineService; slack: Config['slack'] }): void {
+  const { pool, pipelines, slack } = deps;
+  let client: WebClient | undefined;
+  const tell = async (channel: string | undefined, user: string | undefined, text: string) => {
+    if (!slack.botToken || !channel || !user) return;
+    client ??= createSlackClient(slack.botToken, slack.apiUrl, 5_000);
+    await client.chat.postEphemeral({ channel, user, text }).catch(() => undefined); // telling is a courtesy; the decision stands
+  };
+  const refuse = async (action: string, details: Record<string, unknown>, error: ApiError): Promise<never> => {
+    await recordAudit(pool, { actor: String(details.slackUser ?? 'unknown'), action, subject: 'POST /slack/interactions', details: { ...details, reason: error.message } });
+    throw error;
+  };
+
+  // the raw body: Slack signs the bytes it sent, before any parsing
+  routes.post('/slack/interactions', 'open', express.raw({ type: () => true, limit: '64kb' }), route(async (req, res) => {
+    if (!slack.signingSecret) throw new ApiError('not_found', 'Slack interactions are not enabled here: set SLACK_SIGNING_SECRET');
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const timestamp = req.get('x-slack-request-timestamp');
+    const problem = slackSignatureProblem(slack.signingSecret, timestamp, body, req.get('x-slack-signature'));
+    if (problem) await refuse('slack.refused', { address: req.ip }, new ApiError('unauthorized', problem));
+    const fresh = await pool.query('INSERT INTO slack_deliveries (digest) VALUES ($1) ON CONFLICT (digest) DO NOTHING RETURNING 1', [deliveryDigest(timestamp!, body)]);
+    if (fresh.rowCount === 0) await refuse('slack.replayed', { address: req.ip }, new ApiError('conflict', 'this signed request was already handled'));
+
+    let payload: BlockActions;
+    try {
+      payload = JSON.parse(new URLSearchParams(body).get('payload') ?? '') as BlockActions;
+    } catch {
+      throw new ApiError('invalid_request', 'the body must be form data with a JSON "payload" field');
+    }
+    const action = payload.actions?.[0];
+    const runId = action?.value;
+    if (payload.type !== 'block_actions' || !action || ![APPROVE_ACTION, REJECT_ACTION].includes(action.action_id ?? '') || !runId) {
+      throw new ApiError('invalid_request', 'not an approval button press (block_actions with an approve or reject action)');
+    }
+    const slackUser = payload.user?.id ?? '';
+    const channel = payload.channel?.id;
+    const user = slackUser ? await getSlackUser(pool, slackUser) : undefined;
+    if (!user || !allows(user.role, 'approver')) {
+      const why = user ? `Slack user ${slackUser} (${user.name}) has the ${user.role} role; approving needs approver` : `Slack user ${slackUser || '(none)'} is not registered; an admin adds them with PUT /v1/slack/users/<id>`;
+      await tell(channel, slackUser, `Your decision was not recorded: ${why}.`);
+      await refuse('slack.refused', { slackUser, runId }, new ApiError('forbidden', why));
+    }
+    const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
+    try {
+      const result = await decide(pool, pipelines, runId, { decision, by: user!.name, channel: 'slack', comment: `from Slack (${slackUser})` });
+      const progress = result.required && result.required > 1 && decision === 'approve' ? ` (${result.approvals} of ${result.required} approvals)` : '';
+      await tell(channel, slackUser, `Recorded: you ${decision === 'approve' ? 'approved' : 'rejected'} run ${runId}${progress}.`);
+      res.json({ ok: true, decision, runId, ...(result.required ? { approvals: result.approvals, required: result.required } : {}) });
+    } catch (err) {
+      if (err instanceof ApiError) await tell(channel, slackUser, `Your decision was not recorded: ${err.message}`);
+      throw err;
+    }
+  }));
+}

@@ -1,0 +1,166 @@
+/**
+ * The audit log, append-only and hash-chained. Each entry stores the hash of the entry before it
+ * (`prev_hash`) and its own `hash` = SHA-256 of that previous hash and a canonical serialisation of the
+ * entry (id, actor, action, subject, details, at). Changing an entry's content, deleting an entry from the
+ * middle or reordering entries breaks the chain at a place `verifyAuditChain` names.
+ *
+ * Writers are serialised by one transaction-scoped advisory lock: read the last hash, compute, insert,
+ * commit. Without it two writers (API replicas, a worker) could both link to the same predecessor and
+ * fork the chain. On the embedded PGlite every connection shares one session, but its socket server
+ * hands the session to one connection for the whole of a transaction, which serialises the same way.
+ *
+ * Entries written before the chain existed (no hash) are counted as "unchained" and skipped; the first
+ * chained entry links to the genesis value. An entry without a hash after the chain began is a break.
+ *
+ * What the chain cannot show on its own: entries cut off at the end, or a whole chain recomputed by
+ * someone who can write to the database. Recording the head hash (`verifyAuditChain().head`) somewhere
+ * else, now and then, closes that gap (see docs/governance.md).
+ */
+import { createHash } from 'node:crypto';
+import { Pool } from 'pg';
+
+/** prev_hash of the first chained entry. */
+export const AUDIT_GENESIS = '0'.repeat(64);
+
+/** The advisory lock every audit writer takes (other locks: migrations 728_311_001, alerts 728_311_009). */
+const AUDIT_LOCK = 728_311_010;
+
+export interface NewAuditEvent {
+  /** Natural key: a retried activity records its event once. */
+  key?: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details?: unknown;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  key: string | null;
+  actor: string;
+  action: string;
+  subject: string;
+  details: unknown;
+  prevHash: string | null;
+  hash: string | null;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries examined (all of them when ok; up to and including the broken one otherwise). */
+  entries: number;
+  /** Entries written before the chain existed, skipped. */
+  unchained: number;
+  /** The last chained entry examined: record its hash elsewhere to notice a truncated or rewritten log later. */
+  head?: { id: number; hash: string };
+  firstBroken?: { id: number; reason: string };
+}
+
+/**
+ * JSON with object keys sorted at every level and no whitespace, so the same entry always serialises
+ * to the same bytes, whatever order its details were built or stored in (jsonb reorders keys).
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  const entries = Object.keys(value as Record<string, unknown>).sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** The hash of an entry, given the hash of the one before it. `at` is ISO 8601 in UTC with milliseconds. */
+export function auditEntryHash(prevHash: string, e: { id: number; actor: string; action: string; subject: string; details: unknown; at: string }): string {
+  const body = canonicalJson({ id: e.id, actor: e.actor, action: e.action, subject: e.subject, details: e.details, at: e.at });
+  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+}
+
+/** Appends an event to the chain, once per key. */
+export async function appendAudit(pool: Pool, e: NewAuditEvent): Promise<void> {
+  // what jsonb will give back: undefined members gone, dates as strings; the hash covers exactly that
+  const details = JSON.parse(JSON.stringify(e.details ?? {})) as unknown;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // the lock first, in its own statement: a read in the same statement would use a snapshot taken before the wait
+    await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+    if (e.key !== undefined) {
+      const { rows } = await client.query('SELECT 1 FROM audit_events WHERE event_key = $1', [e.key]);
+      if (rows.length > 0) { await client.query('COMMIT'); return; }
+    }
+    const { rows: [next] } = await client.query<{ id: number; at: Date; prev: string | null }>(
+      `SELECT nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint AS id,
+              date_trunc('milliseconds', now()) AS at,
+              (SELECT hash FROM audit_events WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1) AS prev`,
+    );
+    // the time is cut to milliseconds so that what is hashed survives the round trip through a JS Date
+    const at = new Date(next.at).toISOString();
+    const prevHash = next.prev ?? AUDIT_GENESIS;
+    const hash = auditEntryHash(prevHash, { id: Number(next.id), actor: e.actor, action: e.action, subject: e.subject, details, at });
+    await client.query(
+      `INSERT INTO audit_events (id, event_key, at, actor, action, subject, details, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (event_key) DO NOTHING`,
+      [next.id, e.key ?? null, at, e.actor, e.action, e.subject, JSON.stringify(details), prevHash, hash],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function toEntry(r: any): AuditEntry {
+  return {
+    id: Number(r.id), at: new Date(r.at).toISOString(), key: r.event_key, actor: r.actor, action: r.action, subject: r.subject,
+    details: r.details, prevHash: r.prev_hash, hash: r.hash,
+  };
+}
+
+/** Newest first, optionally only one action or subject, and only entries older than `before` (an id: paging). */
+export async function listAudit(pool: Pool, o: { limit?: number; action?: string; subject?: string; before?: number } = {}): Promise<AuditEntry[]> {
+  const { rows } = await pool.query(
+    `SELECT * FROM audit_events
+      WHERE ($1::text IS NULL OR action = $1) AND ($2::text IS NULL OR subject = $2) AND ($3::bigint IS NULL OR id < $3)
+      ORDER BY id DESC LIMIT $4`,
+    [o.action ?? null, o.subject ?? null, o.before ?? null, o.limit ?? 100],
+  );
+  return rows.map(toEntry);
+}
+
+/** Recomputes the chain from the first entry, in pages, and names the first entry that breaks it. */
+export async function verifyAuditChain(pool: Pool, o: { pageSize?: number } = {}): Promise<AuditVerification> {
+  const pageSize = o.pageSize ?? 5000;
+  let entries = 0;
+  let unchained = 0;
+  let prev: string | undefined; // undefined until the first chained entry
+  let head: AuditVerification['head'];
+  let after = -1;
+  for (;;) {
+    const { rows } = await pool.query('SELECT * FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2', [after, pageSize]);
+    for (const r of rows) {
+      const e = toEntry(r);
+      entries++;
+      after = e.id;
+      const broken = (reason: string): AuditVerification => ({ ok: false, entries, unchained, ...(head ? { head } : {}), firstBroken: { id: e.id, reason } });
+      if (e.hash === null && e.prevHash === null) {
+        if (prev === undefined) { unchained++; continue; }
+        return broken('the entry has no hash although the chain had begun before it (written around the chain, or its hash removed)');
+      }
+      const expected = prev ?? AUDIT_GENESIS;
+      if (e.prevHash !== expected) {
+        return broken(prev === undefined
+          ? 'the first chained entry does not start from the genesis value (entries before it were deleted)'
+          : 'its prev_hash is not the hash of the entry before it (an entry before it was deleted, or entries were reordered)');
+      }
+      if (e.hash !== auditEntryHash(expected, e)) return broken('its content does not match its hash (changed after it was written)');
+      prev = e.hash!;
+      head = { id: e.id, hash: e.hash! };
+    }
+    if (rows.length < pageSize) break;
+  }
+  return { ok: true, entries, unchained, ...(head ? { head } : {}) };
+}

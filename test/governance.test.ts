@@ -1,0 +1,252 @@
+/**
+ * Governance on the real stack: API keys and roles over every route (the whole route-by-role matrix),
+ * Slack approvals through a stand-in for Slack's Web API and really signed interaction payloads, the
+ * approval policy (two distinct approvers, four-eyes, low-risk auto-approval, reminders, escalation),
+ * and the refusals each leave an audit entry.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { RouteSpec } from '../src/api/access';
+import { ROLES, Role, allows } from '../src/auth/roles';
+import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/approval-messages';
+import { signSlackRequest } from '../src/slack/signature';
+import { ApiStack, startApiStack } from './helpers/api-stack';
+import { BREAST_CANCER } from './helpers/pipeline-env';
+
+const SIGNING_SECRET = 'slack-signing-secret-for-tests';
+
+/** Slack's Web API as far as the platform uses it, recording every call. */
+async function slackStandIn(): Promise<{ url: string; calls: { method: string; body: Record<string, any> }[]; close(): Promise<void> }> {
+  const calls: { method: string; body: Record<string, any> }[] = [];
+  let ts = 1_700_000_000;
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => {
+      const body: Record<string, any> = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
+      for (const k of ['blocks']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k]);
+      const method = String(req.url).replace(/^\/api\//, '');
+      calls.push({ method, body });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: body.ts ?? `${ts++}.000100` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+/** A button press as Slack sends it: form data with a JSON payload, signed with the signing secret. */
+function buttonPress(o: { user: string; runId: string; action?: string; secret?: string; timestamp?: number }): { raw: string; headers: Record<string, string> } {
+  const payload = { type: 'block_actions', user: { id: o.user }, channel: { id: 'C-APPROVALS' }, actions: [{ action_id: o.action ?? APPROVE_ACTION, value: o.runId }] };
+  const raw = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(o.timestamp ?? Math.floor(Date.now() / 1000));
+  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signSlackRequest(o.secret ?? SIGNING_SECRET, timestamp, raw) } };
+}
+
+describe('governance: keys, roles, Slack approvals and policies', () => {
+  let stack: ApiStack;
+  let slack: Awaited<ReturnType<typeof slackStandIn>>;
+  const keys: Partial<Record<Role, string>> = {};
+  const people: Record<string, string> = {};
+
+  /** A request as the admin (default), as a key's holder, anonymously (null), or a raw Slack press (unauthenticated). */
+  const call = (method: string, url: string, body?: unknown, key?: string | null, press?: { raw: string; headers: Record<string, string> }) => {
+    if (press) return stack.call(method, url, undefined, { raw: press.raw, headers: press.headers, anonymous: true });
+    if (key === null) return stack.call(method, url, body, { anonymous: true });
+    return stack.call(method, url, body, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+  };
+  const auditOf = async (action: string) => (await stack.stores.pool.query('SELECT actor, subject, details FROM audit_events WHERE action = $1 ORDER BY id', [action])).rows;
+  const waitState = async (id: string, states: string[]) => {
+    for (;;) {
+      const s = await call('GET', `/v1/pipelines/${id}`);
+      if (states.includes(s.body.state) || s.body.state === 'failed') { assert.ok(states.includes(s.body.state), JSON.stringify(s.body)); return s.body; }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  };
+  const posted = (method: string) => slack.calls.filter((c) => c.method === method);
+
+  before(async () => {
+    slack = await slackStandIn();
+    stack = await startApiStack({ env: { SLACK_BOT_TOKEN: 'xoxb-governance', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_APPROVAL_CHANNEL: '#approvals', SLACK_API_URL: slack.url, MLOPS_TASK_QUEUE: 'governance' } });
+    for (const role of ROLES) {
+      const created = await call('POST', '/v1/keys', { name: `${role}-key`, role });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.match(created.body.token, /^mlk_[a-z0-9]{12}_/);
+      keys[role] = created.body.token;
+    }
+    for (const name of ['carol', 'alice', 'bob']) people[name] = (await call('POST', '/v1/keys', { name, role: 'approver' })).body.token;
+  });
+  after(async () => {
+    await stack?.close();
+    await slack?.close();
+  });
+
+  it('every route answers 401 without a key, 403 below its role and neither at or above it; open routes do not care', async () => {
+    const routes: RouteSpec[] = stack.api.routes;
+    assert.ok(routes.length >= 50, `expected the whole API in the route table, got ${routes.length}`);
+    const fill = (p: string) => p.replace(/:name/g, 'nobody').replace(/:version/g, '1').replace(/:alias/g, 'champion').replace(/:other/g, 'f'.repeat(64)).replace(/:id|:checkId/g, 'no-such-thing');
+    const problems: string[] = [];
+    for (const r of routes) {
+      const url = fill(r.path);
+      const body = r.method === 'post' || r.method === 'put' ? {} : undefined;
+      const anonymous = await call(r.method.toUpperCase(), url, body, null);
+      if (r.access === 'open' || r.access === 'predict') {
+        const withKey = await call(r.method.toUpperCase(), url, body, keys.admin);
+        if (anonymous.status !== withKey.status) problems.push(`${r.method} ${r.path} (${r.access}): ${anonymous.status} without a key, ${withKey.status} with one`);
+        continue;
+      }
+      if (anonymous.status !== 401) problems.push(`${r.method} ${r.path}: ${anonymous.status} without a key, expected 401`);
+      for (const role of ROLES) {
+        const res = await call(r.method.toUpperCase(), url, body, keys[role]);
+        const expected = allows(role, r.access) ? 'neither 401 nor 403' : '403';
+        const ok = allows(role, r.access) ? res.status !== 401 && res.status !== 403 : res.status === 403;
+        if (!ok) problems.push(`${r.method} ${r.path} as ${role}: ${res.status} ${JSON.stringify(res.body)?.slice(0, 120)}, expected ${expected}`);
+        if (res.status >= 500) problems.push(`${r.method} ${r.path} as ${role}: ${res.status}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('keys: the token is shown once, revoked and expired keys are refused, bad keys are audited and throttled', async () => {
+    const list = await call('GET', '/v1/keys');
+    assert.ok(list.body.keys.length >= 7);
+    assert.ok(list.body.keys.every((k: Record<string, unknown>) => !('token' in k) && !('secretHash' in k)), 'no secret in the list');
+    const temp = await call('POST', '/v1/keys', { name: 'temp', role: 'viewer' });
+    assert.equal((await call('GET', '/v1/models', undefined, temp.body.token)).status, 200);
+    assert.equal((await call('DELETE', `/v1/keys/${temp.body.id}`)).status, 200);
+    assert.equal((await call('GET', '/v1/models', undefined, temp.body.token)).status, 401);
+    const expiring = await call('POST', '/v1/keys', { name: 'expiring', role: 'viewer', expiresInDays: 1 });
+    await stack.stores.pool.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", [expiring.body.id]);
+    assert.equal((await call('GET', '/v1/models', undefined, expiring.body.token)).status, 401);
+    for (const bad of [{ name: '', role: 'viewer' }, { name: 'x', role: 'root' }, { name: 'x', role: 'viewer', expiresInDays: 0 }]) {
+      assert.equal((await call('POST', '/v1/keys', bad)).status, 400, JSON.stringify(bad));
+    }
+    assert.equal((await call('DELETE', '/v1/keys/nonexistent1')).status, 404);
+    assert.ok((await auditOf('key.created')).length >= 9);
+    assert.equal((await auditOf('key.revoked')).length, 1);
+
+    const forged = `mlk_${'a'.repeat(12)}_${'b'.repeat(43)}`;
+    assert.equal((await call('GET', '/v1/models', undefined, forged)).status, 401);
+    assert.ok((await auditOf('access.unauthenticated')).length >= 1);
+    assert.equal((await call('POST', '/v1/pipelines/x/approval', { decision: 'approve' }, keys.viewer)).status, 403);
+    const forbidden = await auditOf('access.forbidden');
+    assert.ok(forbidden.some((a) => a.actor === 'viewer-key' && a.subject === 'POST /v1/pipelines/x/approval'), JSON.stringify(forbidden));
+    let last = 0;
+    for (let i = 0; i < 25; i++) last = (await call('GET', '/v1/models', undefined, forged)).status;
+    assert.equal(last, 429, 'an address presenting bad keys is throttled');
+  });
+
+  it('a run needing two approvers asks in Slack; four-eyes, unknown users, forged and replayed presses are refused and audited; the outcome rewrites the message', async () => {
+    for (const [id, name, role] of [['UALICE', 'alice', 'approver'], ['UBOB', 'bob', 'approver'], ['UVIC', 'vic', 'viewer']]) {
+      assert.equal((await call('PUT', `/v1/slack/users/${id}`, { name, role })).status, 200);
+    }
+    assert.equal((await call('PUT', '/v1/slack/users/not-an-id', { name: 'x', role: 'viewer' })).status, 400);
+    const policy = await call('PUT', '/v1/models/gov/approval-policy', { approvers: 2, fourEyes: true });
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
+    assert.equal((await call('PUT', '/v1/models/gov/approval-policy', { approvers: 9 })).status, 400);
+    assert.equal((await call('PUT', '/v1/models/gov/approval-policy', { approvers: 2 }, keys.approver)).status, 403);
+
+    const started = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis' }, people.carol);
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const runId = started.body.id;
+    const waiting = await waitState(runId, ['awaiting_approval']);
+    assert.equal(waiting.requestedBy, 'carol');
+    assert.equal(waiting.approval.governance.approvers, 2);
+
+    // the request in Slack: model, metrics, data version, links, buttons carrying the run id
+    const request = posted('chat.postMessage').find((c) => JSON.stringify(c.body.blocks ?? '').includes(runId));
+    assert.ok(request, JSON.stringify(slack.calls.map((c) => c.method)));
+    assert.equal(request!.body.channel, '#approvals');
+    const blocks = JSON.stringify(request!.body.blocks);
+    for (const part of ['gov', 'auc', 'accuracy', waiting.datasetId.slice(0, 12), 'run in Temporal', '/v1/models/gov/versions/1/report', APPROVE_ACTION, REJECT_ACTION, 'carol']) assert.ok(blocks.includes(part), `${part} in the message`);
+
+    // refusals, each with the right status and an audit entry
+    const fourEyes = await call('POST', `/v1/pipelines/${runId}/approval`, { decision: 'approve' }, people.carol);
+    assert.equal(fourEyes.status, 403);
+    assert.match(fourEyes.body.error.message, /four-eyes/);
+    const forged = buttonPress({ user: 'UALICE', runId, secret: 'not-the-secret' });
+    assert.equal((await call('POST', '/slack/interactions', undefined, undefined, forged)).status, 401);
+    const stale = buttonPress({ user: 'UALICE', runId, timestamp: Math.floor(Date.now() / 1000) - 600 });
+    assert.equal((await call('POST', '/slack/interactions', undefined, undefined, stale)).status, 401);
+    assert.equal((await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UNOBODY', runId }))).status, 403);
+    assert.equal((await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UVIC', runId }))).status, 403);
+    const unsigned = await call('POST', '/slack/interactions', undefined, undefined, { raw: 'payload=%7B%7D', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(unsigned.status, 401);
+
+    const alice = buttonPress({ user: 'UALICE', runId });
+    const first = await call('POST', '/slack/interactions', undefined, undefined, alice);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.approvals, 1);
+    assert.equal(first.body.required, 2);
+    assert.equal((await call('POST', '/slack/interactions', undefined, undefined, alice)).status, 409, 'the same signed request replayed');
+    for (;;) { // the signal is in once the run's status shows it
+      if ((await call('GET', `/v1/pipelines/${runId}`)).body.approval.approvals === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const again = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UALICE', runId, timestamp: Math.floor(Date.now() / 1000) + 1 }));
+    assert.equal(again.status, 409, 'a double click');
+    assert.match(again.body.error.message, /already approved/);
+
+    const bob = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UBOB', runId }));
+    assert.equal(bob.status, 200, JSON.stringify(bob.body));
+    const done = await waitState(runId, ['deployed']);
+    assert.equal(done.approval.decision.decision, 'approve');
+    assert.equal(done.approval.decision.by, 'alice, bob');
+    assert.deepEqual(done.approval.received.filter((r: { counted: boolean }) => r.counted).map((r: { by: string; channel: string }) => `${r.by}/${r.channel}`), ['alice/slack', 'bob/slack']);
+
+    const late = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UALICE', runId, action: REJECT_ACTION, timestamp: Math.floor(Date.now() / 1000) + 2 }));
+    assert.equal(late.status, 409, 'a click after the run ended');
+    assert.match(late.body.error.message, /not awaiting approval/);
+
+    const updated = posted('chat.update');
+    assert.equal(updated.length, 1);
+    assert.equal(updated[0].body.ts, request!.body.ts ?? updated[0].body.ts);
+    assert.match(JSON.stringify(updated[0].body.blocks), /Approved gov v1 \(by alice, bob\)/);
+    assert.ok(!JSON.stringify(updated[0].body.blocks).includes(APPROVE_ACTION), 'no buttons left');
+    const told = posted('chat.postEphemeral').map((c) => `${c.body.user}: ${c.body.text}`);
+    assert.ok(told.some((t) => t.startsWith('UNOBODY: Your decision was not recorded')), told.join('\n'));
+    assert.ok(told.some((t) => t.startsWith('UALICE: Recorded: you approved') && t.includes('1 of 2')), told.join('\n'));
+
+    const refusedSlack = await auditOf('slack.refused');
+    assert.ok(refusedSlack.length >= 5, JSON.stringify(refusedSlack));
+    assert.ok(refusedSlack.some((a) => /signature does not match/.test(a.details.reason)));
+    assert.ok(refusedSlack.some((a) => /more than 300 s/.test(a.details.reason)));
+    assert.ok(refusedSlack.some((a) => a.actor === 'UNOBODY'));
+    assert.equal((await auditOf('slack.replayed')).length, 1);
+    const refusedApprovals = (await auditOf('approval.refused')).map((a) => a.details.reason);
+    assert.ok(refusedApprovals.some((r) => /four-eyes/.test(r)));
+    assert.ok(refusedApprovals.some((r) => /already approved/.test(r)));
+    assert.ok(refusedApprovals.some((r) => /not awaiting approval/.test(r)));
+
+    if (process.env.RECORD_HISTORIES) {
+      fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', 'training-pipeline-two-approvers.json'), historyToJSON(await stack.temporal.client.workflow.getHandle(runId).fetchHistory()));
+    }
+  });
+
+  it('a low-risk run is approved by the policy; an undecided one is reminded, escalated and rejected at its timeout', async () => {
+    await call('PUT', '/v1/models/gov/approval-policy', { approvers: 2, fourEyes: true, autoApprove: { thresholds: { auc: 0.9 } } });
+    const lowRisk = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: 5 }, people.carol);
+    const auto = await waitState(lowRisk.body.id, ['deployed']);
+    assert.equal(auto.approval.decision.by, 'policy:low-risk');
+    assert.deepEqual(auto.approval.schemaChanges, []);
+
+    const before = posted('chat.postMessage').length;
+    await call('PUT', '/v1/models/gov/approval-policy', { approvers: 1, fourEyes: true, reminders: ['4 seconds'], escalationChannel: '#ml-escalations' });
+    const slow = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: 6, approval: { mode: 'manual', timeout: '8 seconds' } }, people.carol);
+    const rejected = await waitState(slow.body.id, ['rejected']);
+    assert.equal(rejected.approval.decision.by, 'system:timeout');
+    assert.equal(rejected.approval.decision.via, 'timeout');
+    const after = posted('chat.postMessage').slice(before);
+    const ask = after.find((c) => c.body.channel === '#approvals' && c.body.blocks);
+    const reminder = after.find((c) => /Reminder: gov v\d still needs approval \(0 of 1\)/.test(c.body.text));
+    const escalation = after.find((c) => c.body.channel === '#ml-escalations');
+    assert.ok(ask && reminder && escalation, JSON.stringify(after.map((c) => [c.body.channel, c.body.text])));
+    assert.ok(reminder!.body.thread_ts, 'the reminder is in the request thread');
+    assert.match(escalation!.body.text, /no approval decision within 8 seconds/);
+    assert.ok((await auditOf('approval.escalated')).length >= 1);
+  });
+});
