@@ -11,6 +11,7 @@ import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
 import { runMonitoringCommand } from './cli/monitoring-commands';
+import { runAccessCommand } from './cli/access-commands';
 import type { TrainingRun } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
@@ -54,6 +55,11 @@ Monitoring and maintenance (through the API)
   schedule pause|resume|delete <schedule-id>
   review list [--model m] [--labelled] | review label <prediction-id> <label>
   alerts [--model m]
+
+Access and governance (through the API, with an admin key: MLOPS_API_KEY, MLOPS_ADMIN_KEY or <data dir>/admin-key)
+  keys list | keys create <name> --role viewer|scientist|approver|admin [--expires-days N] | keys revoke <id>
+  slack-users list | slack-users set <slack user id> <name> <role> | slack-users remove <id>
+  policy <model> [--approvers 2] [--four-eyes|--no-four-eyes] [--remind "1 hour"] [--escalate #channel] [--auto-approve auc=0.9]
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
@@ -216,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
     default:
       if (await runRegistryCommand(command, rest, api, log)) return 0;
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
+      if (await runAccessCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
   }

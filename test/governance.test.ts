@@ -14,7 +14,8 @@ import type { RouteSpec } from '../src/api/access';
 import { ROLES, Role, allows } from '../src/auth/roles';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/approval-messages';
 import { signSlackRequest } from '../src/slack/signature';
-import { ApiStack, startApiStack } from './helpers/api-stack';
+import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
+import { mlopsCli } from './helpers/cli';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
@@ -135,9 +136,29 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.equal((await call('POST', '/v1/pipelines/x/approval', { decision: 'approve' }, keys.viewer)).status, 403);
     const forbidden = await auditOf('access.forbidden');
     assert.ok(forbidden.some((a) => a.actor === 'viewer-key' && a.subject === 'POST /v1/pipelines/x/approval'), JSON.stringify(forbidden));
+
+    // the same through the CLI
+    const mlops = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
+    const created = await mlops('keys', 'create', 'ci-bot', '--role', 'scientist', '--expires-days', '30');
+    assert.equal(created.status, 0, created.stderr);
+    const token = /token \(shown once; store it now\): (mlk_\S+)/.exec(created.stdout)?.[1];
+    assert.ok(token, created.stdout);
+    const id = /created key ([a-z0-9]{12})/.exec(created.stdout)![1];
+    const listed = await mlops('keys', 'list');
+    assert.match(listed.stdout, new RegExp(`${id}\\s+ci-bot\\s+scientist`));
+    assert.ok(!listed.stdout.includes(token!), 'the list never shows a token');
+    assert.equal((await mlopsCli(stack.api.url, token!)('keys', 'list')).status, 1, 'a scientist may not list keys');
+    assert.equal((await mlops('keys', 'revoke', id)).status, 0);
+    assert.equal((await call('GET', '/v1/models', undefined, token)).status, 401);
+    const wrong = await mlops('keys', 'create', 'x', '--role', 'emperor');
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /role/);
+
+    // guessing: an address presenting bad keys is throttled, last so the other checks see plain 401s
     let last = 0;
     for (let i = 0; i < 25; i++) last = (await call('GET', '/v1/models', undefined, forged)).status;
     assert.equal(last, 429, 'an address presenting bad keys is throttled');
+    assert.equal((await call('GET', '/v1/models', undefined, keys.viewer)).status, 200, 'valid keys still pass');
   });
 
   it('a run needing two approvers asks in Slack; four-eyes, unknown users, forged and replayed presses are refused and audited; the outcome rewrites the message', async () => {

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ADMIN_AUTH, ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
+import { mlopsCli } from './helpers/cli';
 import { REPO_ROOT } from './helpers/temporal';
 
 const WEATHER = path.join(REPO_ROOT, 'datasets', 'seattle-weather.csv');
@@ -54,18 +54,6 @@ async function slackStandIn(): Promise<{ url: string; messages: Record<string, u
     messages,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
-}
-
-/**
- * The `mlops` command against the test's API, run asynchronously: the API lives in this process and
- * must keep answering while the command waits. The runner's own variables are not passed on.
- */
-function mlopsCli(apiUrl: string) {
-  const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
-  return (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: apiUrl, MLOPS_API_KEY: TEST_ADMIN_KEY }, encoding: 'utf8', timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
-  });
 }
 
 describe('monitoring, drift and retraining', () => {
@@ -280,7 +268,7 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(r.status, 409, JSON.stringify(r.body));
     assert.equal(r.body.retraining, 'skipped');
     assert.match(r.body.reason, /still running/);
-    const mlops = mlopsCli(stack.api.url);
+    const mlops = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
     const retrain = await mlops('retrain', 'weather');
     assert.equal(retrain.status, 1, JSON.stringify(retrain));
     assert.match(retrain.stderr, /still running/);
@@ -298,7 +286,7 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(run.body.action.trigger, 'drift');
     assert.equal(run.body.action.retraining, 'skipped');
 
-    const mlops = mlopsCli(stack.api.url);
+    const mlops = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
     const drift = await mlops('drift', 'weather');
     assert.equal(drift.status, 0, drift.stderr);
     assert.match(drift.stdout, /drift: YES/);

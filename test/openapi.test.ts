@@ -40,7 +40,9 @@ describe('OpenAPI document', () => {
     const template = templateOf(url);
     const op = operation(method, template);
     assert.ok(op, `${method} ${template} is not documented`);
-    const documented = op.responses[String(reply.status)];
+    const listed = op.responses[String(reply.status)] as { $ref?: string } | undefined;
+    // shared error answers are references to #/components/responses/<name>
+    const documented = (listed?.$ref ? doc.components.responses[listed.$ref.split('/').pop() as keyof typeof doc.components.responses] : listed) as Operation['responses'][string] | undefined;
     assert.ok(documented, `${method} ${url} answered ${reply.status}, which the document does not list for ${template}: ${JSON.stringify(reply.body)}`);
     exercised.add(`${method} ${template} ${reply.status}`);
     const [mediaType, media] = Object.entries(documented.content ?? {})[0] ?? [];
@@ -102,8 +104,8 @@ describe('OpenAPI document', () => {
   });
 
   it('resolves every reference, and generates request bodies from the schemas the routes validate with', () => {
-    const refs = JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g);
-    for (const [, name] of refs) assert.ok(name in doc.components.schemas, `unresolved reference ${name}`);
+    const refs = JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/(schemas|responses)\/([^"]+)"/g);
+    for (const [, kind, name] of refs) assert.ok(name in doc.components[kind as 'schemas' | 'responses'], `unresolved reference ${kind}/${name}`);
     const pipeline = doc.components.schemas.PipelineRequest as { additionalProperties?: boolean; required?: string[]; properties: Record<string, { pattern?: string }> };
     assert.equal(pipeline.additionalProperties, false, 'strict zod objects refuse unknown fields, and the document says so');
     assert.deepEqual(pipeline.required, ['model', 'data', 'target']);

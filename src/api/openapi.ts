@@ -119,15 +119,16 @@ function componentSchemas(): Record<string, JsonSchema> {
 /** Express's `/v1/models/:name` as OpenAPI's `/v1/models/{name}`. */
 export const openApiPath = (expressPath: string) => expressPath.replace(/:(\w+)/g, '{$1}');
 
-const ERRORS: Record<number, string> = {
-  400: '`invalid_request` (a parameter or field is wrong; `details.problems` lists them) or `invalid_json`',
-  401: '`unauthorized`: no API key, or one that is unknown, revoked, expired or malformed',
-  403: '`forbidden`: the key\'s role is below the one this operation needs',
-  404: '`not_found`',
-  409: '`conflict`: the resource is not in a state that allows this',
-  413: '`payload_too_large`: the body exceeds MLOPS_MAX_BODY',
-  429: '`rate_limited`: too many invalid keys from this address within a minute',
-  503: '`unavailable`: Temporal or the database is unreachable; try again shortly',
+/** Error answers, shared by every operation through `#/components/responses/<name>`. */
+const ERRORS: Record<number, { name: string; description: string }> = {
+  400: { name: 'InvalidRequest', description: '`invalid_request` (a parameter or field is wrong; `details.problems` lists them) or `invalid_json`' },
+  401: { name: 'Unauthorized', description: '`unauthorized`: no API key, or one that is unknown, revoked, expired or malformed' },
+  403: { name: 'Forbidden', description: '`forbidden`: the key\'s role is below the one this operation needs' },
+  404: { name: 'NotFound', description: '`not_found`' },
+  409: { name: 'Conflict', description: '`conflict`: the resource is not in a state that allows this' },
+  413: { name: 'PayloadTooLarge', description: '`payload_too_large`: the body exceeds MLOPS_MAX_BODY' },
+  429: { name: 'RateLimited', description: '`rate_limited`: too many invalid keys from this address within a minute' },
+  503: { name: 'Unavailable', description: '`unavailable`: Temporal or the database is unreachable; try again shortly' },
 };
 const json = (ref: string, mediaType = 'application/json') => ({ [mediaType]: { schema: { $ref: componentRef(ref) } } });
 
@@ -167,7 +168,7 @@ function operationOf(key: string, path: string, doc: OperationDoc | undefined, a
   if (!NO_DEPENDENCIES.has(key)) errors.add(503);
   const answers: Record<string, object> = {};
   for (const [status, r] of Object.entries(doc?.responses ?? { 200: { description: 'OK', json: 'OpenApiDocument' } })) answers[status] = responseOf(r as ResponseDoc);
-  for (const status of [...errors].sort()) answers[status] ??= { description: ERRORS[status], content: json('Error') };
+  for (const status of [...errors].sort((a, b) => a - b)) answers[status] ??= { $ref: `#/components/responses/${ERRORS[status].name}` };
   return {
     summary: doc?.summary ?? '(undocumented)',
     ...(auth ? { description: auth.description, security: auth.security, 'x-required-role': access } : {}),
@@ -202,6 +203,7 @@ export function buildOpenApiDocument(routes?: readonly RouteSpec[]) {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`mlk_...`, from POST /v1/keys) or the configured MLOPS_ADMIN_KEY' } },
+      responses: Object.fromEntries(Object.values(ERRORS).map(({ name, description }) => [name, { description, content: json('Error') }])),
       schemas: componentSchemas(),
     },
   };
