@@ -12,6 +12,7 @@ import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
 import { runMonitoringCommand } from './cli/monitoring-commands';
 import { runAccessCommand } from './cli/access-commands';
+import { runGovernanceCommand } from './cli/governance-commands';
 import type { TrainingRun } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
@@ -60,6 +61,7 @@ Access and governance (through the API, with an admin key: MLOPS_API_KEY, MLOPS_
   keys list | keys create <name> --role viewer|scientist|approver|admin [--expires-days N] | keys revoke <id>
   slack-users list | slack-users set <slack user id> <name> <role> | slack-users remove <id>
   policy <model> [--approvers 2] [--four-eyes|--no-four-eyes] [--remind "1 hour"] [--escalate #channel] [--auto-approve auc=0.9]
+  audit list [--limit N] [--action a] [--subject s] [--json] | audit verify [--json]
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
@@ -223,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
       if (await runRegistryCommand(command, rest, api, log)) return 0;
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
       if (await runAccessCommand(command, rest, api, log)) return 0;
+      if (await runGovernanceCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
   }

@@ -285,7 +285,7 @@ describe('HTTP API', () => {
     const model = await call('GET', '/v1/models/fleet');
     assert.deepEqual(model.body.aliases, { champion: v1.modelVersion, production: v1.modelVersion });
     const v1History = model.body.history.filter((e: any) => e.version === v1.modelVersion).map((e: any) => [e.event, e.actor]);
-    assert.deepEqual(v1History, [['registered', 'api'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'alice'], ['deployed', 'oncall']]);
+    assert.deepEqual(v1History, [['registered', 'admin'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'alice'], ['deployed', 'oncall']]);
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: v1.modelVersion }), 409, 'conflict', /already in production/);
     assertError(await call('POST', '/v1/models/nobody/rollback', {}), 404, 'not_found');
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: 0 }), 400, 'invalid_request');

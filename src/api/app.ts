@@ -264,7 +264,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await models.predict(name, (req.body as { instances?: unknown }).instances, req.get('X-Routing-Key') ?? undefined));
   }));
 
-  monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl });
+  monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl, privacy: deps.privacy });
   governanceRoutes(r, { pool, config: deps.privacy });
   adminRoutes(r, { pool });
   slackRoutes(r, { pool, pipelines, slack: deps.slack });

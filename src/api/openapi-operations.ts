@@ -26,7 +26,11 @@ export interface OperationDoc {
   /** The request body: a component's name, sent as JSON unless `mediaType` says otherwise. */
   body?: { component: string; required: boolean; mediaType?: string };
   responses: Record<number, ResponseDoc>;
-  /** Statuses answered with the Error body. 401, 403 and 429 (access) and 400/413 (any body) are added for every operation they apply to. */
+  /**
+   * Further statuses answered with the Error body. The builder adds those that follow from the route
+   * itself: 400 (any request may carry bad JSON), 401/403/429 (its access), 404 (a path parameter),
+   * 413 (a body) and 503 (a dependency down).
+   */
   errors?: number[];
 }
 

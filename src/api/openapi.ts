@@ -211,6 +211,19 @@ export function buildOpenApiDocument(routes?: readonly RouteSpec[]) {
 
 export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;
 
+const served = new WeakMap<readonly RouteSpec[], { count: number; document: OpenApiDocument }>();
+/**
+ * The document for /openapi.json: built once per route table (about 10 ms), again only if routes were
+ * added since.
+ */
+export function openApiDocumentOf(routes: readonly RouteSpec[]): OpenApiDocument {
+  const hit = served.get(routes);
+  if (hit && hit.count === routes.length) return hit.document;
+  const document = buildOpenApiDocument(routes);
+  served.set(routes, { count: routes.length, document });
+  return document;
+}
+
 /**
  * Kept until app.ts builds the document from its own route table (then it goes). It is built on
  * first serialisation, not at load: the schemas it needs come from app.ts, which imports this module.
