@@ -1,11 +1,13 @@
-# mlops-temporal: one image for both `mlops worker` and `mlops api`.
+# mlops-temporal: one image for both `mlops api` and `mlops worker`.
 #
-#   docker build -t mlops-temporal .
+#   docker build -t mlops-temporal --build-arg MLOPS_CODE_VERSION="$(git rev-parse HEAD)" .
 #   docker run --rm mlops-temporal api       # the default command
 #   docker run --rm mlops-temporal worker
 #
-# Both connect to TEMPORAL_ADDRESS and DATABASE_URL (see docker-compose.yml) and keep the
-# content-addressed artifacts under /data, which worker and API must share.
+# Both connect to a Temporal cluster (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE) and PostgreSQL
+# (DATABASE_URL); the image holds no Temporal CLI and no database. Artifacts live in an S3 bucket
+# (MLOPS_S3_*) or under /data, which then must be shared by workers and API replicas.
+# See docs/deployment.md; test/packaging.test.ts checks what this file claims.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -13,11 +15,15 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # swagger-ui-dist pulls in @scarf/scarf, whose install script reports installs over the network.
-ENV SCARF_ANALYTICS=false
+# onnxruntime-node's install script downloads the CUDA provider from NuGet on linux/x64 unless told
+# to skip; the CPU binaries it needs ship inside the npm package (bin/napi-v6/linux/<arch>).
+# .npmrc says onnxruntime-node-install=skip (npm hands it to the script as
+# npm_config_onnxruntime_node_install); ONNXRUNTIME_NODE_INSTALL says it again for npm versions
+# that stop passing unknown .npmrc keys on.
+ENV SCARF_ANALYTICS=false \
+    ONNXRUNTIME_NODE_INSTALL=skip
 
-# Dependencies first, so code changes do not reinstall them. .npmrc sets
-# onnxruntime-node-install=skip: the CPU binaries ship inside the npm package, and the
-# install script would otherwise try to download extra ones.
+# Dependencies first, so code changes do not reinstall them.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 
@@ -26,18 +32,21 @@ COPY src/ src/
 COPY scripts/ scripts/
 COPY datasets/ datasets/
 COPY bin/ bin/
-# tsc into dist/, then the prebuilt workflow bundle dist/workflow-bundle.js, so workers never
-# run webpack at start; then keep only production dependencies for the runtime stage, without
-# the macOS and Windows native binaries of onnxruntime-node and the Temporal core bridge
-# (about 300 MB; the Linux x64 and arm64 ones stay).
+# tsc into dist/, then the prebuilt workflow bundle dist/workflow-bundle.js, so workers never run
+# webpack at start (and need no writable code folder); then keep only production dependencies,
+# without the macOS and Windows native binaries of onnxruntime-node and the Temporal core bridge
+# and the bridge's Rust sources (about 300 MB; the Linux x64 and arm64 binaries stay).
 RUN npm run build \
+ && test -s dist/workflow-bundle.js \
  && npm prune --omit=dev \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin \
            node_modules/onnxruntime-node/bin/napi-v*/win32 \
            node_modules/@temporalio/core-bridge/releases/*-apple-darwin \
-           node_modules/@temporalio/core-bridge/releases/*-windows-*
+           node_modules/@temporalio/core-bridge/releases/*-windows-* \
+           node_modules/@temporalio/core-bridge/sdk-core \
+           node_modules/@temporalio/core-bridge/src
 
-# ---- runtime ----
+# ---- runtime: production dependencies and the compiled code, as an unprivileged user ----
 FROM ${NODE_IMAGE} AS runtime
 
 # Commit the image was built from, recorded with every model version (git is not in the image).
@@ -45,11 +54,12 @@ ARG MLOPS_CODE_VERSION=""
 
 ENV NODE_ENV=production \
     MLOPS_API_HOST=0.0.0.0 \
+    MLOPS_API_PORT=8080 \
     MLOPS_DATA_DIR=/data \
     MLOPS_CODE_VERSION=${MLOPS_CODE_VERSION}
 
-# An unprivileged user; the application files stay root-owned and read-only to it, and only
-# /data is writable. /data is created before VOLUME so a fresh named volume inherits its owner.
+# An unprivileged user; the application files stay root-owned and read-only to it, and only /data
+# (and /tmp) is written. /data is created before VOLUME so a fresh named volume inherits its owner.
 RUN groupadd --gid 10001 mlops \
  && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/mlops --shell /usr/sbin/nologin mlops \
  && mkdir -p /data \
@@ -62,14 +72,19 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/datasets ./datasets
 
-USER 10001:10001
+# Fail the build, not the first request, when a native module cannot load on this base image:
+# onnxruntime-node's CPU binary (serving) and the Temporal core bridge (worker and client).
+RUN node -e "require('onnxruntime-node'); require('@temporalio/core-bridge'); console.log('native modules load')"
+
+USER root
 VOLUME /data
 EXPOSE 8080
 
-# Liveness of the API. A worker serves no HTTP, so the check passes for it: the role comes from
-# MLOPS_ROLE when set, else from the command PID 1 runs (node bin/mlops.js <command>).
+# Liveness of the API (/healthz: the process serves HTTP). A worker serves no HTTP, so the check
+# passes for any command other than `api` and `up`, read from PID 1's command line
+# (node bin/mlops.js <command>, possibly behind an init such as docker-init or tini).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "let r=process.env.MLOPS_ROLE;if(!r){try{const a=require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0');r=a[a.findIndex((x)=>x.endsWith('mlops.js'))+1]}catch{r='api'}}if(r!=='api'&&r!=='up')process.exit(0);fetch('http://127.0.0.1:'+(process.env.MLOPS_API_PORT||8080)+'/healthz').then((s)=>process.exit(s.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "let c='api';try{const a=require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0');const i=a.findIndex((x)=>x.endsWith('mlops.js'));if(i>=0&&a[i+1])c=a[i+1]}catch{}if(c!=='api'&&c!=='up')process.exit(0);fetch('http://127.0.0.1:'+(process.env.MLOPS_API_PORT||8080)+'/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["node", "bin/mlops.js"]
 CMD ["api"]

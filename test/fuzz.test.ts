@@ -29,7 +29,8 @@ const EXAMPLES = process.env.FUZZ_EXAMPLES ?? '20';
 function runTo(file: string, argv: string[], env: Record<string, string>, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(file, 'w');
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+    // in the output's folder: Hypothesis keeps caches (.hypothesis/) in its working directory
+    const child = spawn(argv[0], argv.slice(1), { cwd: path.dirname(file), env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => { clearTimeout(timer); fs.closeSync(out); resolve(code); });
@@ -78,7 +79,10 @@ describe('fuzzing the API from its OpenAPI document', () => {
       '--phases', 'examples,fuzzing',
       '--max-examples', EXAMPLES,
       '--seed', SEED,
-      '--workers', '2',
+      // one request at a time: the embedded store's socket server interleaves concurrent extended-protocol
+      // queries from different connections (pglite-socket, electric-sql/pglite#1046), which turns into
+      // random 500s that say nothing about the API
+      '--workers', '1',
       // a request that hangs is a failure too, but must not stall the run
       '--request-timeout', '15',
       '--generation-database', 'none',

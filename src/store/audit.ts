@@ -4,10 +4,9 @@
  * entry (id, actor, action, subject, details, at). Changing an entry's content, deleting an entry from the
  * middle or reordering entries breaks the chain at a place `verifyAuditChain` names.
  *
- * Writers are serialised by one transaction-scoped advisory lock: read the last hash, compute, insert,
- * commit. Without it two writers (API replicas, a worker) could both link to the same predecessor and
- * fork the chain. On the embedded PGlite every connection shares one session, but its socket server
- * hands the session to one connection for the whole of a transaction, which serialises the same way.
+ * Writers (API replicas, workers) race without locks: a unique index on `prev_hash` lets one entry follow
+ * each hash, so two writers that read the same end of the chain cannot both link to it; the loser reads
+ * the new end and tries again (see appendAudit).
  *
  * Entries written before the chain existed (no hash) are counted as "unchained" and skipped; the first
  * chained entry links to the genesis value. An entry without a hash after the chain began is a break.
@@ -21,9 +20,6 @@ import { Pool } from 'pg';
 
 /** prev_hash of the first chained entry. */
 export const AUDIT_GENESIS = '0'.repeat(64);
-
-/** The advisory lock every audit writer takes (other locks: migrations 728_311_001, alerts 728_311_009). */
-const AUDIT_LOCK = 728_311_010;
 
 export interface NewAuditEvent {
   /** Natural key: a retried activity records its event once. */
@@ -76,20 +72,22 @@ export function auditEntryHash(prevHash: string, e: { id: number; actor: string;
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
-/** Appends an event to the chain, once per key. */
+/**
+ * Appends an event to the chain, once per key. No transaction: the entry names the hash it follows,
+ * and a unique index on `prev_hash` lets only one entry follow each hash, so of two writers racing for
+ * the same place one wins and the other reads the new end and tries again (with a fresh id, keeping id
+ * order and chain order the same). Explicit transactions are avoided on purpose: the embedded store's
+ * socket server shares one session between connections, where a transaction is a hazard to everyone.
+ */
 export async function appendAudit(pool: Pool, e: NewAuditEvent): Promise<void> {
   // what jsonb will give back: undefined members gone, dates as strings; the hash covers exactly that
   const details = JSON.parse(JSON.stringify(e.details ?? {})) as unknown;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    // the lock first, in its own statement: a read in the same statement would use a snapshot taken before the wait
-    await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+  for (let attempt = 1; ; attempt++) {
     if (e.key !== undefined) {
-      const { rows } = await client.query('SELECT 1 FROM audit_events WHERE event_key = $1', [e.key]);
-      if (rows.length > 0) { await client.query('COMMIT'); return; }
+      const { rows } = await pool.query('SELECT 1 FROM audit_events WHERE event_key = $1', [e.key]);
+      if (rows.length > 0) return;
     }
-    const { rows: [next] } = await client.query<{ id: number; at: Date; prev: string | null }>(
+    const { rows: [next] } = await pool.query<{ id: number; at: Date; prev: string | null }>(
       `SELECT nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint AS id,
               date_trunc('milliseconds', now()) AS at,
               (SELECT hash FROM audit_events WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1) AS prev`,
@@ -98,18 +96,19 @@ export async function appendAudit(pool: Pool, e: NewAuditEvent): Promise<void> {
     const at = new Date(next.at).toISOString();
     const prevHash = next.prev ?? AUDIT_GENESIS;
     const hash = auditEntryHash(prevHash, { id: Number(next.id), actor: e.actor, action: e.action, subject: e.subject, details, at });
-    await client.query(
-      `INSERT INTO audit_events (id, event_key, at, actor, action, subject, details, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (event_key) DO NOTHING`,
-      [next.id, e.key ?? null, at, e.actor, e.action, e.subject, JSON.stringify(details), prevHash, hash],
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
+    try {
+      await pool.query(
+        `INSERT INTO audit_events (id, event_key, at, actor, action, subject, details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (event_key) DO NOTHING`,
+        [next.id, e.key ?? null, at, e.actor, e.action, e.subject, JSON.stringify(details), prevHash, hash],
+      );
+      return;
+    } catch (err) {
+      // another entry took this place in the chain first: follow it instead
+      const lost = (err as { code?: string; constraint?: string }).code === '23505' && /prev/.test(String((err as { constraint?: string }).constraint ?? (err as Error).message));
+      if (!lost || attempt >= 100) throw err;
+    }
   }
 }
 

@@ -381,6 +381,8 @@ const MIGRATIONS: Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
       CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+      -- one entry may follow each hash: two writers racing for the same place cannot fork the chain
+      CREATE UNIQUE INDEX audit_events_prev_hash ON audit_events (prev_hash);
     `,
   },
 ];
