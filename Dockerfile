@@ -76,7 +76,7 @@ COPY --from=build /app/datasets ./datasets
 # onnxruntime-node's CPU binary (serving) and the Temporal core bridge (worker and client).
 RUN node -e "require('onnxruntime-node'); require('@temporalio/core-bridge'); console.log('native modules load')"
 
-USER root
+USER 10001:10001
 VOLUME /data
 EXPOSE 8080
 

@@ -8,10 +8,9 @@
  *   and never sends a second message, except to channels that failed (those are tried again);
  * - when every channel fails, `raise` records 'failed' and throws, so the activity's retry policy
  *   (not a retry loop in here) decides when to try again;
- * - the decision (send, suppress, record) is taken in a short transaction under one advisory lock, so
- *   two workers raising the same problem at once send one message. The network calls happen after
- *   that transaction: on the embedded store a transaction holds the whole database, and a Slack call
- *   can take seconds. While an attempt sends, the row is 'sending' with `sent_at` = when it started;
+ * - decisions (send, suppress, record) are taken one at a time in a process, and the claim to send is a
+ *   compare-and-set on the row, so one alert is sent by one attempt. The network calls happen after
+ *   the claim (a Slack call can take seconds). While an attempt sends, the row is 'sending' with `sent_at` = when it started;
  *   after LEASE_MS without an outcome the attempt is taken to have died and the row can be claimed again.
  *
  * State per row: pending (inserted, not yet decided) → sending → sent | failed, or suppressed / recorded.
@@ -19,7 +18,7 @@
  * rows that are 'sent' or 'sending' by it. `body` holds the content and, once decided, the reason.
  */
 import type { WebClient } from '@slack/web-api';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { createSlackClient, postSlackAlert } from './slack-alerts';
 import { postWebhook } from './webhook';
@@ -101,8 +100,6 @@ export class AlertBusyError extends Error {
 // Longer than both channels' timeouts together, so a slow but live attempt is not taken over.
 const LEASE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-// One advisory lock for every alert decision: they are rare and take milliseconds.
-const DECISION_LOCK = 728_311_009;
 const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 const MAX_FIELDS = 40;
 
@@ -122,6 +119,8 @@ export class Alerter {
   private readonly channels: Channel[] = [];
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
+  /** Decisions in this process, one after another. */
+  private deciding: Promise<void> = Promise.resolve();
 
   constructor(private readonly pool: Pool, private readonly o: AlerterOptions) {
     this.log = o.log ?? ((line) => console.log(line));
@@ -176,27 +175,26 @@ export class Alerter {
     return this.deliver(plan);
   }
 
-  /** Under the decision lock: return the stored outcome, suppress, record, or claim the row for sending. */
-  private async decide(id: string, now: Date): Promise<Plan> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [DECISION_LOCK]);
-      const { rows } = await client.query<AlertRow>('SELECT * FROM alerts WHERE id = $1 FOR UPDATE', [id]);
+  /**
+   * One decision at a time in this process: return the stored outcome, suppress, record, or claim the
+   * row for sending. The claim is a compare-and-set on the row's state, so two processes cannot both
+   * send one alert; without an explicit transaction, because the embedded store shares one database
+   * session between connections and a transaction there can take other connections' writes with it.
+   * (Across processes, two different alerts with the same dedup key decided in the same instant may both
+   * be sent: a window of milliseconds, accepted.)
+   */
+  private decide(id: string, now: Date): Promise<Plan> {
+    const run = this.deciding.then(async () => {
+      const { rows } = await this.pool.query<AlertRow>('SELECT * FROM alerts WHERE id = $1', [id]);
       const row = rows[0];
       if (!row) throw new Error(`alert ${id} vanished after it was recorded`);
-      const plan = await this.plan(client, row, now);
-      await client.query('COMMIT');
-      return plan;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return this.plan(this.pool, row, now);
+    });
+    this.deciding = run.then(() => undefined, () => undefined);
+    return run;
   }
 
-  private async plan(client: PoolClient, row: AlertRow, now: Date): Promise<Plan> {
+  private async plan(client: Pool, row: AlertRow, now: Date): Promise<Plan> {
     if (row.state === 'suppressed' || row.state === 'recorded') return { done: outcomeOf(row) };
     if (row.state === 'sending' && row.sent_at && now.getTime() - new Date(row.sent_at).getTime() < LEASE_MS) {
       throw new AlertBusyError(`alert ${row.id} is being sent by another attempt since ${new Date(row.sent_at).toISOString()}; try again shortly`);
@@ -227,18 +225,28 @@ export class Alerter {
       }
       send = this.channels;
     }
-    await client.query(`UPDATE alerts SET state = 'sending', sent_at = $2 WHERE id = $1`, [row.id, now]);
+    const claimed = await client.query(
+      `UPDATE alerts SET state = 'sending', sent_at = $2 WHERE id = $1 AND state = $3 AND sent_at IS NOT DISTINCT FROM $4 RETURNING 1`,
+      [row.id, now, row.state, row.sent_at],
+    );
+    if (claimed.rowCount !== 1) throw new AlertBusyError(`alert ${row.id} changed while this attempt decided; try again shortly`);
     return { row, send, claimedAt: now, previousSentAt: row.sent_at && delivered ? new Date(row.sent_at) : null };
   }
 
   /** Why this alert should not be sent now, or undefined: a recent duplicate, or the model's hourly budget spent. */
-  private async suppression(client: PoolClient, row: AlertRow, now: Date): Promise<string | undefined> {
+  private async suppression(client: Pool, row: AlertRow, now: Date): Promise<string | undefined> {
     const since = new Date(now.getTime() - this.o.alerts.dedupMs);
-    const dup = await client.query<{ id: string }>(
-      `SELECT id FROM alerts WHERE dedup_key = $1 AND id <> $2 AND state IN ('sent', 'sending') AND sent_at > $3
-       ORDER BY sent_at DESC, id LIMIT 1`,
-      [row.dedup_key, row.id, since],
+    // the dedup slot, taken in one statement so two processes cannot both take it: free, ours already,
+    // or held by an alert last sent before the window
+    const slot = await client.query<{ alert_id: string }>(
+      `INSERT INTO alert_dedup (dedup_key, alert_id, sent_at) VALUES ($1, $2, $3)
+       ON CONFLICT (dedup_key) DO UPDATE SET alert_id = EXCLUDED.alert_id, sent_at = EXCLUDED.sent_at
+         WHERE alert_dedup.alert_id = EXCLUDED.alert_id OR alert_dedup.sent_at <= $4
+       RETURNING alert_id`,
+      [row.dedup_key, row.id, now, since],
     );
+    const dup = slot.rows.length > 0 ? { rows: [] as { id: string }[] }
+      : { rows: (await client.query<{ id: string }>('SELECT alert_id AS id FROM alert_dedup WHERE dedup_key = $1', [row.dedup_key])).rows };
     if (dup.rows[0]) return `duplicate of ${dup.rows[0].id}`;
     // Alerts without a model (platform-wide ones) share one budget.
     const { rows } = await client.query<{ n: number }>(
@@ -247,12 +255,20 @@ export class Alerter {
       [row.model_name, row.id, new Date(now.getTime() - HOUR_MS)],
     );
     const limit = this.o.alerts.ratePerHour;
-    if (rows[0].n >= limit) return `rate limit: ${rows[0].n} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
+    if (rows[0].n >= limit) {
+      await this.releaseDedup(row);
+      return `rate limit: ${rows[0].n} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
+    }
     return undefined;
   }
 
-  private async settle(client: PoolClient, id: string, state: AlertState, reason: string): Promise<void> {
+  private async settle(client: Pool, id: string, state: AlertState, reason: string): Promise<void> {
     await client.query(`UPDATE alerts SET state = $2, body = (body - 'reason') || jsonb_build_object('reason', $3::text) WHERE id = $1`, [id, state, reason]);
+  }
+
+  /** Gives up the dedup slot this alert holds (it was not sent after all). */
+  private async releaseDedup(row: AlertRow): Promise<void> {
+    await this.pool.query('DELETE FROM alert_dedup WHERE dedup_key = $1 AND alert_id = $2', [row.dedup_key, row.id]);
   }
 
   /** Sends to the claimed channels at once, then stores each channel's outcome. */
@@ -282,7 +298,10 @@ export class Alerter {
     const outcome: AlertOutcome = { id: row.id, state, channels, ...(reason ? { reason } : {}) };
     const sentTo = results.filter(([, v]) => isSent(v)).map(([n]) => n);
     if (sentTo.length > 0) this.log(`alert ${row.id} sent to ${sentTo.join(' and ')} — ${row.title}`);
-    if (state === 'failed') throw new AlertDeliveryError(outcome);
+    if (state === 'failed') {
+      await this.releaseDedup(row); // nobody was told: the next alert of this problem must not count as its duplicate
+      throw new AlertDeliveryError(outcome);
+    }
     if (reason) this.log(`alert ${row.id}: ${reason}`);
     return outcome;
   }

@@ -358,7 +358,7 @@ const MIGRATIONS: Migration[] = [
   },
   {
     version: 11,
-    name: 'privacy policies, subjects and keys in the review queue, append-only audit log',
+    name: 'privacy policies, subjects and keys in the review queue, append-only audit log, alert dedup slots',
     sql: `
       -- per model: which request columns are personal data (pseudonymise or drop) and which names the data subject
       CREATE TABLE privacy_policies (
@@ -381,6 +381,12 @@ const MIGRATIONS: Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
       CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+      -- which alert holds each dedup key's window: taken in one statement, so two processes cannot both send
+      CREATE TABLE alert_dedup (
+        dedup_key     text PRIMARY KEY,
+        alert_id      text NOT NULL,
+        sent_at       timestamptz NOT NULL
+      );
       -- one entry may follow each hash: two writers racing for the same place cannot fork the chain
       CREATE UNIQUE INDEX audit_events_prev_hash ON audit_events (prev_hash);
     `,

@@ -30,6 +30,7 @@ while :; do
     echo "$list" | grep -qw MlopsStage || missing="$missing --name MlopsStage --type Keyword"
     if [ -z "$missing" ]; then echo "search attributes MlopsModel and MlopsStage exist"; exit 0; fi
     # word splitting of $missing is intended: it holds the --name/--type flags
+    # shellcheck disable=SC2086
     temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" $missing || true
   }
   attempt=$((attempt + 1))
