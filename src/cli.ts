@@ -82,7 +82,7 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
     const stores = await openStores(config, infra.databaseUrl);
     stopAll.push(() => stores.pool.end());
     const { worker, done } = await startWorker(config, infra, stores);
-    stopAll.push(async () => { worker.shutdown(); await done; });
+    stopAll.push(async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await done; });
     const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log);
     stopAll.push(() => api.stop());
     log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
@@ -106,7 +106,8 @@ async function standaloneWorker(config: Config): Promise<void> {
   const stores = await openStores(config, endpoints.databaseUrl);
   const { worker, done } = await startWorker(config, endpoints, stores);
   log(`worker polling task queue "${config.temporal.taskQueue}" on ${endpoints.temporalAddress}`);
-  void untilSignal().then(() => worker.shutdown());
+  // the SDK's runtime drains workers on SIGTERM/SIGINT itself; ask only if it has not begun
+  void untilSignal().then(() => { if (worker.getState() === 'RUNNING') worker.shutdown(); });
   await done;
   await stores.pool.end();
 }
