@@ -61,6 +61,7 @@ describe('monitoring, drift and retraining', () => {
   let slack: Awaited<ReturnType<typeof slackStandIn>>;
   let source: string;
   let quiet = '';
+  const served: { id: string; label: string }[] = [];
   const summer = days('2012/04/01', '2012/09/30');
   const winter = days('2012/11/01', '2013/02/28');
 
@@ -121,6 +122,7 @@ describe('monitoring, drift and retraining', () => {
     for (let i = 0; i < instances.length; i += 20) {
       const r = await call('POST', '/v1/models/weather/predict', { instances: instances.slice(i, i + 20) });
       assert.equal(r.status, 200, JSON.stringify(r.body));
+      served.push(...r.body.predictions.map((p: { id: string; label: string }) => ({ id: p.id, label: p.label })));
     }
     await stack.api.flush();
 
@@ -278,9 +280,16 @@ describe('monitoring, drift and retraining', () => {
     }
   });
 
-  it('new rows at the training source are noticed; the CLI shows the check, the schedules and the review queue', async () => {
+  it('new rows at the training source and a quality drop in labelled feedback are noticed; the CLI shows the check, the schedules and the review queue', async () => {
     fs.appendFileSync(source, toCsv(winter).split('\n').slice(1).join('\n'));
+    // ground truth arrives and says the model was wrong every time: quality falls below the evaluation's
+    const feedback = await call('POST', '/v1/feedback', { items: served.map((p) => ({ predictionId: p.id, label: p.label === 'yes' ? 'no' : 'yes' })) });
+    assert.equal(feedback.status, 200, JSON.stringify(feedback.body));
     const run = await call('POST', '/v1/models/weather/monitoring/run');
+    const quality = run.body.check.breaches.find((b: { kind: string }) => b.kind === 'quality');
+    assert.ok(quality, JSON.stringify(run.body.check.breaches));
+    assert.match(quality.message, /accuracy 0\.\d+ on 120 labelled predictions is below 0\.\d+ \(evaluation: 0\.\d+\)/);
+    assert.equal(run.body.check.labelled, 120);
     assert.ok(run.body.check.breaches.some((b: { kind: string; message: string }) => b.kind === 'new-data' && b.message.includes('weather-source.csv')), JSON.stringify(run.body.check.breaches));
     // drift outranks new data as the trigger; a retraining still runs, so none starts
     assert.equal(run.body.action.trigger, 'drift');
