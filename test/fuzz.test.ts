@@ -8,7 +8,8 @@
  * out: it generated ~2,400 cases and took over six minutes here. No operation is excluded: the ones
  * that start workflows (pipelines, retraining, reproduce, rollouts) mostly meet unknown models and data
  * and end fast; where the fuzzer reuses `cancer` from a list answer they run for real, which is the point.
- * The seed is fixed so a run is repeatable; FUZZ_SEED picks another, FUZZ_EXAMPLES more examples.
+ * The seed is fixed so a run is repeatable; FUZZ_SEED picks another, FUZZ_EXAMPLES more examples,
+ * FUZZ_SHRINK=1 minimal failing examples.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -87,6 +88,9 @@ describe('fuzzing the API from its OpenAPI document', () => {
       // reproduce retraining a model, takes a few seconds); and a broken build stops after ten findings
       '--request-timeout', '10',
       '--max-failures', '10',
+      // shrinking replays a failure many times over, which for a slow one (a workflow that fails after
+      // its retries) took minutes; FUZZ_SHRINK=1 turns it back on to get minimal examples
+      ...(process.env.FUZZ_SHRINK === '1' ? [] : ['--no-shrink']),
       '--generation-database', 'none',
       // the admin key is sent as given; generated bad keys would only trip the 429 throttle
       '--generation-with-security-parameters', 'false',

@@ -25,7 +25,7 @@ import { decide } from './decisions';
 import { slackRoutes } from './slack-routes';
 import type { Config } from '../config';
 import { ArtifactStore } from '../store/artifacts';
-import { openApiDocument } from './openapi';
+import { openApiDocumentOf } from './openapi';
 import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
@@ -81,6 +81,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value));
   app.use(express.json({ limit: deps.maxBody, strict: true, type: ['application/json', 'application/*+json'] }));
+  // PostgreSQL text and jsonb cannot hold U+0000: refuse it at the door rather than fail in a query with a 500
+  app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', 'text may not contain the NUL character (U+0000)') : undefined));
   const r = new SecuredRoutes(express.Router(), deps.access);
 
   r.get('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
@@ -91,11 +93,11 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   }));
-  r.get('/openapi.json', 'open', (_req, res) => { res.json(openApiDocument); });
+  r.get('/openapi.json', 'open', (_req, res) => { res.json(openApiDocumentOf(r.routes)); });
   r.get('/metrics', 'open', route(async (_req, res) => {
     res.type(models.metrics.contentType).send(await models.metrics.metrics());
   }));
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApiDocument as unknown as swaggerUi.JsonObject));
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerUrl: '/openapi.json' }));
 
   r.post('/v1/pipelines', 'scientist', route(async (req, res) => {
     const body = parseBody(pipelineRequestSchema, req.body);
@@ -298,5 +300,12 @@ function isDependencyDown(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
   }
+  return false;
+}
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v));
   return false;
 }

@@ -18,7 +18,7 @@ export function modelName(req: Request): string {
 
 export function versionNumber(req: Request): number {
   const number = Number(req.params.version);
-  if (!Number.isInteger(number) || number < 1) throw new ApiError('invalid_request', `version must be a positive integer, got "${req.params.version}"`);
+  if (!Number.isInteger(number) || number < 1 || number > 2 ** 31 - 1) throw new ApiError('invalid_request', `version must be a whole number from 1 to 2147483647, got "${req.params.version}"`);
   return number;
 }
 

@@ -12,13 +12,13 @@ import type { ReproduceInput, RollbackInput } from '../workflows/registry-operat
 import { rootMessage } from './pipeline-service';
 
 export const rollbackRequestSchema = z.strictObject({
-  toVersion: z.number().int().min(1).optional(),
+  toVersion: z.number().int().min(1).max(2 ** 31 - 1).optional(),
   reason: z.string().max(2000).optional(),
   by: z.string().min(1).max(200).optional(),
 });
 
 export const aliasRequestSchema = z.strictObject({
-  version: z.number().int().min(1),
+  version: z.number().int().min(1).max(2 ** 31 - 1),
   reason: z.string().max(2000).optional(),
   by: z.string().min(1).max(200).optional(),
 });

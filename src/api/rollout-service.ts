@@ -11,7 +11,7 @@ import { abortSignal, promoteSignal, RolloutInput, rolloutStatusQuery, RolloutSt
 const WORKFLOW = { 'blue-green': 'blueGreenDeployment', canary: 'canaryRollout', shadow: 'shadowDeployment' } as const;
 
 export const rolloutRequestSchema = z.strictObject({
-  version: z.number().int().min(1),
+  version: z.number().int().min(1).max(2 ** 31 - 1),
   strategy: z.enum(['blue-green', 'canary', 'shadow']),
   steps: z.array(z.number().positive().max(100)).min(1).max(20)
     .refine((s) => s.every((p, i) => i === 0 || p > s[i - 1]), 'steps must increase')

@@ -49,6 +49,70 @@ export async function startEmbeddedPostgres(o: { dataDir: string; port: number; 
   };
 }
 
+/** The socket server's query queue (pglite-socket 0.2.x internals, pinned in package.json). */
+interface QueryQueue {
+  queue: { handlerId: number; message: Uint8Array; resolve(bytes: number): void; reject(err: unknown): void; onData(data: Uint8Array): void }[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  db: { isInTransaction(): boolean; runExclusive<T>(fn: () => Promise<T>): Promise<T>; execProtocolRawStream(m: Uint8Array, o: { onRawData(d: Uint8Array): void }): Promise<unknown> };
+  processQueue(): Promise<void>;
+  clearTransactionIfNeeded(handlerId: number): Promise<void>;
+}
+
+// Extended-protocol messages that leave a query unfinished until the connection's Sync:
+// Parse, Bind, Describe, Execute, Close, Flush.
+const EXTENDED = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]);
+
+/**
+ * The socket server runs every connection's messages on PGlite's single session, one message at a
+ * time, keeping the session for one connection only while it is inside a transaction. node-postgres
+ * sends a parameterised query as Parse, Bind, Describe, Execute, Sync, so another connection's
+ * messages could run between them: a statement landed inside someone else's transaction (and vanished
+ * with its rollback), or an unnamed prepared statement was replaced under a query ("unnamed prepared
+ * statement does not exist"; upstream electric-sql/pglite#1046). This keeps the session for the
+ * connection from its first extended-protocol message to its Sync, as it already does for transactions,
+ * and keeps serving the queue when one message fails instead of stalling it.
+ */
+function keepExtendedQueriesWhole(q: QueryQueue): void {
+  let midQuery = false;
+  q.processQueue = async function processQueue(this: QueryQueue) {
+    if (this.processing || this.queue.length === 0) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        const owner = this.lastHandlerId;
+        let item;
+        if (owner !== null && (midQuery || this.db.isInTransaction())) {
+          const i = this.queue.findIndex((m) => m.handlerId === owner);
+          if (i === -1) break; // the owner's next message has not arrived yet; it restarts the queue
+          item = this.queue.splice(i, 1)[0];
+        } else {
+          item = this.queue.shift()!;
+        }
+        let bytes = 0;
+        try {
+          await this.db.runExclusive(() => this.db.execProtocolRawStream(item.message, { onRawData: (d) => { bytes += d.length; item.onData(d); } }));
+        } catch (err) {
+          item.reject(err);
+          continue;
+        }
+        this.lastHandlerId = item.handlerId;
+        midQuery = EXTENDED.has(item.message[0]);
+        item.resolve(bytes);
+      }
+    } finally {
+      this.processing = false;
+    }
+  };
+  const clear = q.clearTransactionIfNeeded.bind(q);
+  q.clearTransactionIfNeeded = async (handlerId: number) => {
+    // a connection that went away mid-query must not keep the session
+    if (q.lastHandlerId === handlerId) midQuery = false;
+    await clear(handlerId);
+    if (!q.processing) await q.processQueue();
+  };
+}
+
 /** The thread's side: open the database, serve it, close it cleanly when asked. */
 async function serve(o: Options): Promise<void> {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -56,6 +120,7 @@ async function serve(o: Options): Promise<void> {
   const port = parentPort!;
   const db = await PGlite.create(o.dataDir);
   const server = new PGLiteSocketServer({ db, port: o.port, host: o.host, maxConnections: 16 });
+  keepExtendedQueriesWhole((server as unknown as { queryQueue: QueryQueue }).queryQueue);
   try {
     await server.start();
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { Pool } from 'pg';
 import type { DriftResult, DriftSettings } from '../ml/reference-profile';
+import type { RetrainTrigger } from '../workflows/definitions';
 
 export interface MonitorConfig {
   /** Traffic the check looks at: the last this many minutes. */
@@ -98,10 +99,11 @@ export interface MonitorCheck {
   action: CheckAction | null;
 }
 
+/** What a check (or a schedule, or a person) did about retraining, and why it was asked for. */
 export type CheckAction =
-  | { retraining: 'started'; runId: string; trigger: Trigger }
-  | { retraining: 'skipped'; reason: string; trigger: Trigger }
-  | { retraining: 'failed'; reason: string; trigger: Trigger };
+  | { retraining: 'started'; runId: string; trigger: RetrainTrigger['kind'] }
+  | { retraining: 'skipped'; reason: string; trigger: RetrainTrigger['kind'] }
+  | { retraining: 'failed'; reason: string; trigger: RetrainTrigger['kind'] };
 
 function toCheck(r: any): MonitorCheck {
   return {

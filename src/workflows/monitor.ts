@@ -34,7 +34,7 @@ export function retrainRunId(causeId: string): string {
 /** Claims the model's retraining slot and starts the pipeline as an independent run. */
 async function startRetraining(model: string, runId: string, trigger: RetrainTrigger, ignoreCooldown = false): Promise<CheckAction> {
   const claim = await quick.claimRetraining({ model, runId, trigger, ignoreCooldown });
-  if (!claim.granted) return { retraining: 'skipped', reason: claim.reason, trigger: trigger.kind as CheckAction['trigger'] };
+  if (!claim.granted) return { retraining: 'skipped', reason: claim.reason, trigger: trigger.kind };
   try {
     await startChild(trainingPipeline, {
       workflowId: runId,
@@ -43,9 +43,9 @@ async function startRetraining(model: string, runId: string, trigger: RetrainTri
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
-    return { retraining: 'started', runId, trigger: trigger.kind as CheckAction['trigger'] };
+    return { retraining: 'started', runId, trigger: trigger.kind };
   } catch (err) {
-    return { retraining: 'failed', reason: (err as Error).message, trigger: trigger.kind as CheckAction['trigger'] };
+    return { retraining: 'failed', reason: (err as Error).message, trigger: trigger.kind };
   }
 }
 
