@@ -176,6 +176,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     const runId = started.body.id;
     const waiting = await waitState(runId, ['awaiting_approval']);
     assert.equal(waiting.requestedBy, 'carol');
+    assert.ok((await auditOf('pipeline.started')).some((a) => a.actor === 'carol' && a.subject === runId), 'the start is audited');
     assert.equal(waiting.approval.governance.approvers, 2);
 
     // the request in Slack: model, metrics, data version, links, buttons carrying the run id
@@ -269,5 +270,10 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.ok(reminder!.body.thread_ts, 'the reminder is in the request thread');
     assert.match(escalation!.body.text, /no approval decision within 8 seconds/);
     assert.ok((await auditOf('approval.escalated')).length >= 1);
+    // configuration changes are audited too, and the chain still verifies
+    assert.ok((await auditOf('approval_policy.set')).length >= 3);
+    const verified = await call('GET', '/v1/audit/verify');
+    assert.equal(verified.status, 200);
+    assert.equal(verified.body.ok, true, JSON.stringify(verified.body));
   });
 });

@@ -9,6 +9,7 @@ import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { ApiError, STATUS_OF } from '../errors';
 import { diffStatistics } from '../ml/dataset-diff';
+import { redactUri } from '../ingest/sources';
 import { getDataset, listDatasets } from '../store/datasets';
 import { datasetLineage, versionLineage } from '../store/lineage';
 import { getRun, listRuns, listTrials } from '../store/runs';
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): express.Express {
     const body = parseBody(pipelineRequestSchema, req.body);
     const key = req.get('Idempotency-Key') ?? undefined;
     const started = await pipelines.start(body, { requestedBy: actorOf(res), idempotencyKey: key });
+    await registry.recordAudit(pool, { key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: redactUri(body.data.uri), target: body.target, approval: body.approval?.mode ?? 'manual' } });
     res.status(202).location(`/v1/pipelines/${started.id}`).json(started);
   }));
   r.get('/v1/pipelines/:id', 'viewer', route(async (req, res) => {
@@ -214,6 +216,7 @@ export function createApp(deps: AppDeps): express.Express {
     } else {
       await registryCall(registry.setAlias(pool, name, alias, body.version, { actor, reason: body.reason }));
     }
+    await registry.recordAudit(pool, { actor, action: 'alias.moved', subject: `${name}@${body.version}`, details: { alias, reason: body.reason } });
     res.json({ name, aliases: await registry.listAliases(pool, name) });
   }));
   r.post('/v1/models/:name/rollback', 'approver', route(async (req, res) => {

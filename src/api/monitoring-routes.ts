@@ -35,7 +35,10 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     res.json(await monitoring.overview(modelName(req)));
   }));
   router.put('/v1/models/:name/monitoring', 'approver', route(async (req, res) => {
-    res.json(await monitoring.configure(modelName(req), parseBody(monitorConfigSchema, req.body ?? {})));
+    const body = parseBody(monitorConfigSchema, req.body ?? {});
+    const result = await monitoring.configure(modelName(req), body);
+    await registry.recordAudit(pool, { actor: actorOf(res), action: 'monitoring.configured', subject: modelName(req), details: body });
+    res.json(result);
   }));
   router.post('/v1/models/:name/monitoring/run', 'scientist', route(async (req, res) => {
     res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
@@ -90,6 +93,7 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   }));
   router.post('/v1/schedules', 'scientist', route(async (req, res) => {
     const created = await monitoring.createSchedule(parseBody(scheduleRequestSchema, req.body));
+    await registry.recordAudit(pool, { actor: actorOf(res), action: 'schedule.created', subject: created.id, details: req.body });
     res.status(201).location(`/v1/schedules/${created.id}`).json(created);
   }));
   router.get('/v1/schedules/:id', 'viewer', route(async (req, res) => {
@@ -98,12 +102,15 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   for (const change of ['pause', 'unpause'] as const) {
     router.post(`/v1/schedules/:id/${change}`, 'scientist', route(async (req, res) => {
       const id = String(req.params.id);
-      await monitoring.changeSchedule(id, change, parseBody(scheduleChangeSchema, req.body ?? {}).note);
+      const note = parseBody(scheduleChangeSchema, req.body ?? {}).note;
+      await monitoring.changeSchedule(id, change, note);
+      await registry.recordAudit(pool, { actor: actorOf(res), action: `schedule.${change}d`, subject: id, details: { note } });
       res.json(await monitoring.schedule(id));
     }));
   }
   router.delete('/v1/schedules/:id', 'scientist', route(async (req, res) => {
     await monitoring.changeSchedule(String(req.params.id), 'delete');
+    await registry.recordAudit(pool, { actor: actorOf(res), action: 'schedule.deleted', subject: String(req.params.id), details: {} });
     res.status(204).end();
   }));
 
