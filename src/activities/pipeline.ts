@@ -10,7 +10,8 @@ import type { MonitoringDeps } from './monitoring';
 import { ensureMonitorSchedule } from '../schedules';
 import { DataSource, readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
-import { averagePrecision, binaryMetrics, multiclassMetrics, precisionRecallCurve, regressionMetrics, rocAuc, rocCurve, thinCurve } from '../ml/metrics';
+import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
+import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
 import { buildReferenceProfile } from '../ml/reference-profile';
 import { labelledExamples } from '../store/review';
@@ -158,46 +159,6 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, d
 /** The source's rows followed by the review queue's labelled examples, the label in the target column. */
 function withReviewedRows(table: Table, target: string, reviewed: { instance: Record<string, unknown>; label: string }[]): Table {
   return appendRecords(table, reviewed.map((r) => ({ ...r.instance, [target]: r.label })));
-}
-
-/** Test-split labels and the model's outputs for them (row-major, `width` per row). */
-interface Scored { y: Float64Array; outputs: Float64Array | Float32Array; width: number }
-
-/**
- * What the version's report draws, computed once at evaluation: ROC and precision-recall curves
- * (binary), the confusion matrix (classifiers), predicted against actual (regression, a sample).
- */
-function evaluationDetails(task: Task, classes: string[], scored: Scored, confusion?: number[][]): EvaluationDetails {
-  const { y, outputs, width } = scored;
-  if (task === 'regression') {
-    const step = Math.max(1, Math.ceil(y.length / 2000));
-    const actual: number[] = [];
-    const predicted: number[] = [];
-    for (let i = 0; i < y.length; i += step) { actual.push(y[i]); predicted.push(outputs[i]); }
-    return { task, classes, scatter: { actual, predicted } };
-  }
-  if (task === 'multiclass') return { task, classes, ...(confusion ? { confusion } : {}) };
-  const score = Float64Array.from(y, (_, i) => outputs[i * width + 1]);
-  const roc = rocCurve(y, score);
-  const pr = precisionRecallCurve(y, score);
-  const rocThin = thinCurve(roc.fpr, roc.tpr, 400);
-  const prThin = thinCurve(pr.recall, pr.precision, 400);
-  const matrix = [[0, 0], [0, 0]];
-  for (let i = 0; i < y.length; i++) matrix[y[i]][score[i] >= 0.5 ? 1 : 0]++;
-  return {
-    task, classes, confusion: matrix,
-    roc: { fpr: rocThin.xs, tpr: rocThin.ys, auc: rocAuc(y, score) },
-    pr: { recall: prThin.xs, precision: prThin.ys, averagePrecision: averagePrecision(y, score) },
-  };
-}
-
-export interface EvaluationDetails {
-  task: Task;
-  classes: string[];
-  roc?: { fpr: number[]; tpr: number[]; auc: number };
-  pr?: { recall: number[]; precision: number[]; averagePrecision: number };
-  confusion?: number[][];
-  scatter?: { actual: number[]; predicted: number[] };
 }
 
 /** The target encoded for the task, and the seeded split (the one training used). */

@@ -12,7 +12,7 @@ import { ArtifactStore } from '../store/artifacts';
 import { getCheck } from '../store/monitoring';
 import * as registry from '../store/registry';
 import { labelReviewItem, listReview } from '../store/review';
-import type { EvaluationDetails } from '../activities/pipeline';
+import type { EvaluationDetails } from '../ml/evaluation-details';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import { MonitoringService, monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';

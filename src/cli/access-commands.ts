@@ -7,13 +7,9 @@ import { ConfigError } from '../config';
 import type { ApiKey } from '../store/api-keys';
 import type { ApprovalPolicy, SlackUser } from '../store/governance';
 import { ApiClient } from './api-client';
+import { table } from './table';
 
 const enc = encodeURIComponent;
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
 
 export function formatKeys(keys: ApiKey[]): string {
   if (keys.length === 0) return 'no API keys (the admin key from MLOPS_ADMIN_KEY or the data dir is always accepted)';

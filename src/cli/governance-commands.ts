@@ -6,11 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
 import type { AuditEntry, AuditVerification } from '../store/audit';
 import { ApiClient } from './api-client';
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
+import { table } from './table';
 
 export function formatAudit(entries: AuditEntry[]): string {
   if (entries.length === 0) return 'the audit log is empty';

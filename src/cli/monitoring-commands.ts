@@ -8,15 +8,11 @@ import type { MonitorCheck } from '../store/monitoring';
 import type { ReviewItem } from '../store/review';
 import type { ScheduleView } from '../schedules';
 import { ApiClient } from './api-client';
+import { table } from './table';
 
 const enc = encodeURIComponent;
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 const who = () => process.env.USER ?? 'cli';
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
 
 export function formatCheck(c: MonitorCheck): string {
   const lines = [`check ${c.id} of ${c.model}@${c.version} at ${c.checkedAt}: ${c.rows} predictions, ${c.labelled} labelled (${c.window.from} .. ${c.window.to})`];

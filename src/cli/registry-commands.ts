@@ -8,17 +8,13 @@ import type { DatasetDiff } from '../ml/dataset-diff';
 import type { DatasetVersion } from '../store/datasets';
 import type { VersionLineage } from '../store/lineage';
 import { ApiClient } from './api-client';
+import { table } from './table';
 
 /** `name@3` -> { model: 'name', version: 3 }. */
 export function parseModelRef(ref: string | undefined, command: string): { model: string; version: number } {
   const match = /^([A-Za-z0-9][A-Za-z0-9_-]*)@(\d+)$/.exec(ref ?? '');
   if (!match || Number(match[2]) < 1) throw new ConfigError(`${command} needs <model>@<version>, e.g. churn@3${ref ? `; got "${ref}"` : ''}`);
   return { model: match[1], version: Number(match[2]) };
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
 const short = (digest: string | null | undefined) => (digest ? digest.slice(0, 12) : '-');
