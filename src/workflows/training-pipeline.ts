@@ -133,13 +133,14 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.state = 'awaiting_approval';
     await quick.requestApproval({ ...request, required: governance.approvers });
     const total = msToNumber(timeout as Duration);
-    const started = Date.now();
-    // reminders fire this long before the deadline, the earliest first
+    // reminders fire this long before the deadline, the earliest first; the waits between them add up to
+    // the timeout, counted by Temporal timers (no clock is read here)
     const reminders = governance.reminders.map((r) => total - msToNumber(r as Duration)).filter((at) => at > 0).sort((a, b) => a - b);
+    let waited = 0;
     for (let i = 0; ; i++) {
       const wakeAt = i < reminders.length ? reminders[i] : total;
-      const decided = await condition(() => ballot!.outcome !== undefined, Math.max(1, wakeAt - (Date.now() - started)));
-      status.approval.approvals = ballot.approvals.length;
+      const decided = await condition(() => ballot!.outcome !== undefined, Math.max(1, wakeAt - waited));
+      waited = wakeAt;
       if (decided) break;
       if (i < reminders.length) {
         await quick.remindApproval({ runId, model: input.model, version: request.version, reminder: i + 1, remainingMs: total - wakeAt, approvals: ballot.approvals.length, required: governance.approvers });
@@ -150,7 +151,6 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       return { decision: 'reject', by: 'system:timeout', comment: `no decision within ${timeout} (${ballot.approvals.length} of ${governance.approvers} approvals)`, via: 'timeout', at: workflowTime() };
     }
     status.state = 'running';
-    status.approval.approvals = ballot.approvals.length;
     return { ...ballot.outcome!, via: 'signal', at: workflowTime() };
   };
 
