@@ -21,8 +21,8 @@ import { BREAST_CANCER } from './helpers/pipeline-env';
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
 
 /** Slack's Web API as far as the platform uses it, recording every call. */
-async function slackStandIn(): Promise<{ url: string; calls: { method: string; body: Record<string, any> }[]; close(): Promise<void> }> {
-  const calls: { method: string; body: Record<string, any> }[] = [];
+async function slackStandIn(): Promise<{ url: string; calls: { method: string; body: Record<string, any>; ts: string }[]; close(): Promise<void> }> {
+  const calls: { method: string; body: Record<string, any>; ts: string }[] = [];
   let ts = 1_700_000_000;
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -31,9 +31,10 @@ async function slackStandIn(): Promise<{ url: string; calls: { method: string; b
       const body: Record<string, any> = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
       for (const k of ['blocks']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k]);
       const method = String(req.url).replace(/^\/api\//, '');
-      calls.push({ method, body });
+      const answered = body.ts ?? `${ts++}.000100`;
+      calls.push({ method, body, ts: answered });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: body.ts ?? `${ts++}.000100` }));
+      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -153,6 +154,18 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     const wrong = await mlops('keys', 'create', 'x', '--role', 'emperor');
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /role/);
+    for (const [args, message] of [
+      [['keys', 'create', 'x', '--role', 'viewer', '--expires-days', 'soon'], /--expires-days takes a whole number/],
+      [['keys', 'revoke'], /keys takes list, create/],
+      [['policy', 'gov', '--auto-approve', 'auc'], /--auto-approve takes metric=value/],
+      [['policy'], /policy needs a model/],
+      [['monitor', 'gov', '--window', 'long'], /--window takes a number/],
+      [['slack-users', 'set', 'U1'], /slack-users takes list, set/],
+    ] as const) {
+      const r = await mlops(...args);
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
 
     // guessing: an address presenting bad keys is throttled, last so the other checks see plain 401s
     let last = 0;
@@ -226,7 +239,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
 
     const updated = posted('chat.update');
     assert.equal(updated.length, 1);
-    assert.equal(updated[0].body.ts, request!.body.ts ?? updated[0].body.ts);
+    assert.equal(updated[0].body.ts, request!.ts, 'the request message itself is rewritten');
     assert.match(JSON.stringify(updated[0].body.blocks), /Approved gov v1 \(by alice, bob\)/);
     assert.ok(!JSON.stringify(updated[0].body.blocks).includes(APPROVE_ACTION), 'no buttons left');
     const told = posted('chat.postEphemeral').map((c) => `${c.body.user}: ${c.body.text}`);
@@ -267,7 +280,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     const reminder = after.find((c) => /Reminder: gov v\d still needs approval \(0 of 1\)/.test(c.body.text));
     const escalation = after.find((c) => c.body.channel === '#ml-escalations');
     assert.ok(ask && reminder && escalation, JSON.stringify(after.map((c) => [c.body.channel, c.body.text])));
-    assert.ok(reminder!.body.thread_ts, 'the reminder is in the request thread');
+    assert.equal(reminder!.body.thread_ts, ask!.ts, 'the reminder is in the request thread');
     assert.match(escalation!.body.text, /no approval decision within 8 seconds/);
     assert.ok((await auditOf('approval.escalated')).length >= 1);
     // configuration changes are audited too, and the chain still verifies
