@@ -45,6 +45,13 @@ const schema = z.object({
   MLOPS_MAX_BODY: z.string().default('2mb'),
   /** Most instances in one predict call. */
   MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
+  /**
+   * Micro-batching: concurrent predict requests for one version run as one inference. A batch stays
+   * open this many milliseconds (0: until the end of the current event-loop turn, adding no wait) and
+   * holds at most MLOPS_MICRO_BATCH_MAX_ROWS rows (1: no batching).
+   */
+  MLOPS_MICRO_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(0),
+  MLOPS_MICRO_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(256),
   /** Seconds a replaced version stays loaded in each API replica, for an instant rollback. */
   MLOPS_KEEP_PREVIOUS_SECONDS: z.coerce.number().min(0).default(300),
   /** Share of served predictions kept in the prediction log (1 = all, 0 = none). */
@@ -113,7 +120,7 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key' };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key' };
   /** What serving keeps, and for how long. */
   retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
@@ -186,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: (e.MLOPS_API_URL ?? `http://127.0.0.1:${e.MLOPS_API_PORT}`).replace(/\/$/, ''),
       maxBody: e.MLOPS_MAX_BODY,
       maxBatch: e.MLOPS_MAX_BATCH,
+      microBatch: { windowMs: e.MLOPS_MICRO_BATCH_WINDOW_MS, maxRows: e.MLOPS_MICRO_BATCH_MAX_ROWS },
       keepPreviousMs: e.MLOPS_KEEP_PREVIOUS_SECONDS * 1000,
       adminKey: e.MLOPS_ADMIN_KEY,
       apiKey: e.MLOPS_API_KEY,

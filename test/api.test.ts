@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../src/api/app';
 import { PipelineService } from '../src/api/pipeline-service';
@@ -152,7 +153,9 @@ describe('HTTP API', () => {
     const p = predicted.body.predictions[0];
     assert.equal(p.label, 'malignant');
     // ground truth for a served prediction, by its id (the log is written within a second)
-    assert.match(p.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // time-ordered (UUID version 7), so the log's primary key grows at one end
+    assert.match(p.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(Math.abs(parseInt(p.id.replaceAll('-', '').slice(0, 12), 16) - Date.now()) < 60_000, `${p.id} carries the time it was made`);
     let feedback: Reply;
     for (let tries = 0; ; tries++) {
       feedback = await call('POST', '/v1/feedback', { items: [{ predictionId: p.id, label: 'malignant' }, { predictionId: '00000000-0000-4000-8000-000000000000', label: 'benign' }] });
@@ -370,6 +373,44 @@ describe('HTTP API', () => {
     it('refuses malformed JSON and oversized bodies', async () => {
       assertError(await call('POST', '/v1/pipelines', undefined, '{"model": '), 400, 'invalid_json');
       assertError(await call('POST', '/v1/pipelines', { ...good, padding: 'x'.repeat(70_000) }), 413, 'payload_too_large');
+    });
+
+    it('reads plain JSON bodies itself, leaves compressed ones and other charsets to body-parser, and keeps the connection after a 413', async () => {
+      const base = stack.api.url;
+      // not an object or an array
+      assertError(await call('POST', '/v1/pipelines', undefined, '"just text"'), 400, 'invalid_json', /object or array/);
+      // an empty body is an empty object, as express.json() reads it: the fields are then missing
+      assertError(await call('POST', '/v1/pipelines', undefined, ''), 400, 'invalid_request', /model/);
+      // gzip and a +json type go through body-parser, to the same validation
+      const zipped = await fetch(`${base}/v1/pipelines`, { method: 'POST', headers: { ...ADMIN_AUTH, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zlib.gzipSync(JSON.stringify({ ...good, model: 'bad name!' })) });
+      assertError({ status: zipped.status, body: await zipped.json(), headers: zipped.headers }, 400, 'invalid_request', /model/);
+      assertError(await call('POST', '/v1/pipelines', undefined, JSON.stringify({ ...good, unexpected: 1 }), { 'content-type': 'application/vnd.api+json; charset=UTF-8' }), 400, 'invalid_request', /unexpected/i);
+      const latin = await fetch(`${base}/v1/pipelines`, { method: 'POST', headers: { ...ADMIN_AUTH, 'content-type': 'application/json; charset=latin1' }, body: '{}' });
+      assert.equal(latin.status, 400);
+      // too large by its declared length (answered before the body is read) and by what is sent without one
+      const chunked = await fetch(`${base}/v1/pipelines`, {
+        method: 'POST', headers: { ...ADMIN_AUTH, 'content-type': 'application/json' }, duplex: 'half',
+        body: new ReadableStream({ start(c) { for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode(' '.repeat(10_000))); c.close(); } }),
+      } as RequestInit);
+      assert.equal(chunked.status, 413);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (body: string, length = Buffer.byteLength(body)) => new Promise<{ status: number; text: string; socket: unknown }>((resolve, reject) => {
+        const req = http.request(`${base}/v1/pipelines`, { method: 'POST', agent, headers: { ...ADMIN_AUTH, 'content-type': 'application/json', 'content-length': length } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => resolve({ status: res.statusCode!, text, socket: req.socket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const big = JSON.stringify({ ...good, padding: 'x'.repeat(70_000) });
+      const refused = await send(big);
+      assert.equal(refused.status, 413, refused.text);
+      assert.equal(JSON.parse(refused.text).error.code, 'payload_too_large');
+      const next = await send(JSON.stringify({ ...good, model: 'bad name!' }));
+      assert.equal(next.status, 400, next.text);
+      assert.match(JSON.parse(next.text).error.message, /model/);
+      assert.equal(next.socket, refused.socket, 'the refused body was read to its end, so the connection was reused');
+      agent.destroy();
     });
 
     it('names each invalid or missing pipeline field', async () => {

@@ -7,7 +7,7 @@
  * 429s for them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Pool } from 'pg';
 import { allows, Role } from '../auth/roles';
 import { ApiError } from '../errors';
@@ -60,6 +60,11 @@ export class AccessControl {
     if (timingSafeEqual(digest(token), this.adminDigest)) return { name: 'admin', role: 'admin' };
     const key = await verifyApiKey(this.o.pool, token);
     return key ? { name: key.name, role: key.role, keyId: key.id } : 'invalid';
+  }
+
+  /** Whether a route with this access needs no key at all (its guard is then left out). */
+  isOpen(access: Access): boolean {
+    return access === 'open' || (access === 'predict' && this.o.predict === 'open');
   }
 
   /** Middleware: lets the request through when its principal's role allows `access`, else 401/403. */
@@ -128,15 +133,19 @@ export function actorOf(res: Response, by?: unknown): string {
   return principal.name === 'admin' && typeof by === 'string' && by ? by : principal.name;
 }
 
+/** Where routes are registered: an Express app or router. */
+export type RouteTarget = { [M in RouteSpec['method']]: (path: string, ...handlers: RequestHandler[]) => unknown };
+
 /** Routes registered with the access they need; `routes` lists them all. */
 export class SecuredRoutes {
   readonly routes: RouteSpec[] = [];
 
-  constructor(readonly router: express.Router, private readonly access: AccessControl) {}
+  constructor(readonly router: RouteTarget, private readonly access: AccessControl) {}
 
   private add(method: RouteSpec['method'], path: string, access: Access, handlers: RequestHandler[]): void {
     this.routes.push({ method, path, access });
-    this.router[method](path, this.access.guard(access), ...handlers);
+    if (this.access.isOpen(access)) this.router[method](path, ...handlers);
+    else this.router[method](path, this.access.guard(access), ...handlers);
   }
 
   get(path: string, access: Access, ...handlers: RequestHandler[]): void { this.add('get', path, access, handlers); }

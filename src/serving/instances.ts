@@ -1,12 +1,28 @@
 /** JSON instances from a request, checked against a version's signature and turned into input tensors. */
 import { ApiError } from '../errors';
 import type { ModelSignature } from '../store/registry';
-import { Feeds, feedsFor, layoutOf } from './feeds';
+import { Feeds, feedsFor, InputLayout, layoutOf } from './feeds';
 
 const MAX_REPORTED_PROBLEMS = 20;
 
+/** Rows checked against a signature, as the arrays tensors are made of (see feedsFor). */
+export interface Inputs {
+  layout: InputLayout;
+  rows: number;
+  /** Row-major, NaN where a value is missing. */
+  numeric: Float32Array;
+  /** Per categorical feature, one category per row ('' where missing). */
+  categorical: string[][];
+}
+
 /** Turns JSON instances into the model's input tensors, or explains every problem (up to 20). */
 export function instancesToFeeds(instances: unknown, signature: ModelSignature, maxBatch: number): { feeds: Feeds; rows: number } {
+  const { layout, rows, numeric, categorical } = checkInstances(instances, signature, maxBatch);
+  return { feeds: feedsFor(layout, rows, numeric, categorical), rows };
+}
+
+/** Checks JSON instances against a signature and reads them into input arrays, or explains every problem (up to 20). */
+export function checkInstances(instances: unknown, signature: ModelSignature, maxBatch: number): Inputs {
   if (!Array.isArray(instances)) throw new ApiError('invalid_request', '"instances" must be an array of objects, one per row');
   if (instances.length === 0) throw new ApiError('invalid_request', '"instances" is empty; send at least one row');
   if (instances.length > maxBatch) throw new ApiError('invalid_request', `"instances" has ${instances.length} rows; at most ${maxBatch} are allowed per request`);
@@ -42,6 +58,6 @@ export function instancesToFeeds(instances: unknown, signature: ModelSignature, 
     });
   }
   if (problems.length > 0) throw new ApiError('invalid_request', `invalid instances: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, { problems });
-  return { feeds: feedsFor(layout, instances.length, numeric, categorical), rows: instances.length };
+  return { layout, rows: instances.length, numeric, categorical };
 }
 

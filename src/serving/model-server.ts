@@ -9,7 +9,7 @@
  * is a pointer swap. Every answer is timed and counted (Prometheus, and short windows in the store for
  * rollout analysis) and logged with an id for feedback, all off the request's path.
  */
-import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedId } from 'uuid';
 import { Pool, PoolClient } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { binIndex } from '../ml/drift';
@@ -19,7 +19,8 @@ import { ArtifactStore } from '../store/artifacts';
 import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ModelSignature, ServableVersion } from '../store/registry';
 import { listRoutes, RouteMode } from '../store/rollouts';
 import { Feeds } from './feeds';
-import { instancesToFeeds } from './instances';
+import { checkInstances } from './instances';
+import { MicroBatcher, MicroBatchOptions, Outputs } from './micro-batcher';
 import { runClassifier, runRegressor, Session } from './onnx-runner';
 import { PredictionCounter } from './prediction-counter';
 import { LogPrivacy, PredictionLog } from './prediction-log';
@@ -34,7 +35,17 @@ interface LoadedVersion {
   digest: string;
   signature: ModelSignature;
   session: Session;
+  /** Runs this version's requests, joining concurrent ones into one inference. */
+  batcher: MicroBatcher;
   smoke?: SmokeSample;
+}
+
+interface Meters {
+  ok: { inc(): void };
+  error: { inc(): void };
+  latency: { observe(value: number): void };
+  rows: { observe(value: number): void };
+  runRows: { observe(value: number): void };
 }
 
 interface Routing {
@@ -72,7 +83,16 @@ export interface ModelServerOptions {
    * inputs are encrypted with `encryption`. Each model's PII policy is read with the routing.
    */
   privacy?: LogPrivacy;
+  /** Joining concurrent requests into one inference (default: within one event-loop turn, at most 256 rows). */
+  microBatch?: MicroBatchOptions;
   log?: (line: string) => void;
+}
+
+/** One inference: a classifier's class probabilities, or a regressor's values. */
+async function run(signature: ModelSignature, session: Session, feeds: Feeds): Promise<Outputs> {
+  if (signature.task === 'regression') return { values: await runRegressor(session, feeds), width: 1 };
+  const { probabilities, classes } = await runClassifier(session, feeds);
+  return { values: probabilities, width: classes };
 }
 
 const BINARY_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -115,6 +135,7 @@ export class ModelServer {
   private refused = new Map<string, string>();
   /** PII policies by model, reloaded with the routing so a request never waits for the store. */
   private policies = new Map<string, PrivacyPolicy>();
+  private meters = new Map<string, Meters>();
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -128,6 +149,7 @@ export class ModelServer {
   private readonly requestsTotal = new Counter({ name: 'mlops_predict_requests_total', help: 'Predict requests answered by a model version, by outcome', labelNames: ['model', 'version', 'outcome'], registers: [this.metrics] });
   private readonly latency = new Histogram({ name: 'mlops_predict_latency_seconds', help: 'Time to validate, route, run and format a predict request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_MS.map((ms) => ms / 1000), registers: [this.metrics] });
   private readonly batchRows = new Histogram({ name: 'mlops_predict_batch_rows', help: 'Rows per predict request', labelNames: ['model', 'version'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.metrics] });
+  private readonly runRows = new Histogram({ name: 'mlops_inference_batch_rows', help: 'Rows per ONNX run: concurrent requests joined into one (micro-batching)', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [this.metrics] });
   private readonly share = new Gauge({ name: 'mlops_traffic_share_percent', help: 'Share of requests routed to a version (shadow: share mirrored)', labelNames: ['model', 'version', 'role'], registers: [this.metrics] });
   private readonly shadowRows = new Counter({ name: 'mlops_shadow_rows_total', help: 'Rows scored by a shadow version, by agreement with production', labelNames: ['model', 'version', 'agreed'], registers: [this.metrics] });
 
@@ -217,7 +239,10 @@ export class ModelServer {
     if (known) return known;
     const opened = await openTested(this.artifacts, v);
     if ('problem' in opened) return this.refuse(v, opened.problem);
-    const loaded = { name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session: opened.session, smoke: opened.sample };
+    const loaded: LoadedVersion = {
+      name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session: opened.session, smoke: opened.sample,
+      batcher: new MicroBatcher((feeds) => run(v.signature, opened.session, feeds), this.options.microBatch ?? { windowMs: 0, maxRows: 256 }, (rows) => this.metersOf(loaded).runRows.observe(rows)),
+    };
     this.loaded.set(key(v.modelName, v.version), loaded);
     return loaded;
   }
@@ -311,24 +336,25 @@ export class ModelServer {
     const candidate = routing.candidate;
     const toCandidate = candidate?.mode === 'canary' && (routingKey !== undefined ? stableShare(routingKey) : Math.random() * 100) < candidate.percent;
     const chosen = toCandidate ? candidate!.loaded : routing.stable;
-    const { feeds, rows } = instancesToFeeds(instances, chosen.signature, this.options.maxBatch);
+    const inputs = checkInstances(instances, chosen.signature, this.options.maxBatch);
+    const rows = inputs.rows;
     const started = performance.now();
     let outputs: Float32Array | Float64Array;
     let width: number;
     try {
-      ({ outputs, width } = await this.run(chosen, feeds));
+      ({ values: outputs, width } = await chosen.batcher.run(inputs));
     } catch (err) {
       this.stats.error(name, chosen.version);
-      this.requestsTotal.inc({ model: name, version: String(chosen.version), outcome: 'error' });
+      this.metersOf(chosen).error.inc();
       this.options.log?.(`inference failed on ${name}@${chosen.version}: ${(err as Error).message}`);
       throw new ApiError('internal', `model "${name}" version ${chosen.version} failed to answer`);
     }
     const predictions = this.format(chosen, outputs, width, rows);
     const ms = performance.now() - started;
-    const version = String(chosen.version);
-    this.requestsTotal.inc({ model: name, version, outcome: 'ok' });
-    this.latency.observe({ model: name, version }, ms / 1000);
-    this.batchRows.observe({ model: name, version }, rows);
+    const meters = this.metersOf(chosen);
+    meters.ok.inc();
+    meters.latency.observe(ms / 1000);
+    meters.rows.observe(rows);
     this.stats.request(name, chosen.version, ms, this.bins(routing, chosen, outputs, width, rows));
     this.counter.add(name, chosen.version, rows);
     if (this.options.logPredictions !== false && (this.options.logSample ?? 1) > 0) {
@@ -352,16 +378,28 @@ export class ModelServer {
     return { predictions, model: { name, version: chosen.version } };
   }
 
-  private async run(v: LoadedVersion, feeds: Feeds): Promise<{ outputs: Float32Array | Float64Array; width: number }> {
-    if (v.signature.task === 'regression') return { outputs: await runRegressor(v.session, feeds), width: 1 };
-    const { probabilities, classes } = await runClassifier(v.session, feeds);
-    return { outputs: probabilities, width: classes };
+  /** A version's labelled metrics, looked up once: prom-client hashes the labels on every labelled call. */
+  private metersOf(v: LoadedVersion): Meters {
+    const k = key(v.name, v.version);
+    let meters = this.meters.get(k);
+    if (!meters) {
+      const labels = { model: v.name, version: String(v.version) };
+      meters = {
+        ok: this.requestsTotal.labels({ ...labels, outcome: 'ok' }),
+        error: this.requestsTotal.labels({ ...labels, outcome: 'error' }),
+        latency: this.latency.labels(labels),
+        rows: this.batchRows.labels(labels),
+        runRows: this.runRows.labels(labels),
+      };
+      this.meters.set(k, meters);
+    }
+    return meters;
   }
 
   private format(v: LoadedVersion, outputs: Float32Array | Float64Array, width: number, rows: number): Prediction[] {
     const predictions: Prediction[] = [];
     if (v.signature.task === 'regression') {
-      for (let i = 0; i < rows; i++) predictions.push({ id: randomUUID(), value: outputs[i] });
+      for (let i = 0; i < rows; i++) predictions.push({ id: timeOrderedId(), value: outputs[i] });
       return predictions;
     }
     const labels = v.signature.classes;
@@ -372,7 +410,7 @@ export class ModelServer {
         probs[labels[k]] = outputs[i * width + k];
         if (outputs[i * width + k] >= outputs[i * width + best]) best = k; // ties go to the later class, as in evaluation
       }
-      predictions.push({ id: randomUUID(), label: labels[best], probabilities: probs });
+      predictions.push({ id: timeOrderedId(), label: labels[best], probabilities: probs });
     }
     return predictions;
   }
@@ -403,9 +441,10 @@ export class ModelServer {
 
   /** Scores mirrored rows with the shadow version and records how often it agrees with production. */
   private async shadow(routing: Routing, v: LoadedVersion, instances: unknown[], answered: Prediction[]): Promise<void> {
-    const { feeds, rows } = instancesToFeeds(instances, v.signature, this.options.maxBatch);
+    const inputs = checkInstances(instances, v.signature, this.options.maxBatch);
+    const rows = inputs.rows;
     const started = performance.now();
-    const { outputs, width } = await this.run(v, feeds);
+    const { values: outputs, width } = await v.batcher.run(inputs);
     const ms = performance.now() - started;
     const mine = this.format(v, outputs, width, rows);
     let agreed = 0;

@@ -89,10 +89,11 @@ export class PredictionLog {
       const batch = this.buffer.slice(0, size);
       const stored = await protectBatch(batch, this.o.privacy);
       // one JSON document per batch: a single native stringify, instead of escaping thousands of array elements;
+      // read as json, not jsonb, so only the values stored as jsonb are converted
       // the uncertain ones also enter the review queue, in the same statement
       await this.pool.query(
         `WITH x AS (
-            SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, model text, version int, instance jsonb, output jsonb, review jsonb, subject text, key_id text)
+            SELECT * FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance jsonb, output jsonb, review jsonb, subject text, key_id text)
          ), logged AS (
             INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
             SELECT id, model, version, instance, output, subject, key_id FROM x

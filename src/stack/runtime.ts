@@ -179,7 +179,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
   registerMonitoringMetrics(models.metrics, stores.pool);
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
