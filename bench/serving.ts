@@ -15,6 +15,8 @@
  *
  * Cases:
  *   1. bare Express answering {"ok":true} after express.json() parsed the same body (bench/serving_express.ts)
+ *   1b. the smallest Express + onnxruntime-node server one could write (bench/serving_prototype.ts): the same
+ *      body and ONNX file, no validation beyond types, no routing, logging or metrics
  *   2. our POST /v1/models/cancer/predict on `mlops up` (validation, routing, prediction log, statistics
  *      and Prometheus metrics on: the defaults), at peak; then at 70% of that peak with autocannon's
  *      `overallRate`, and with an evenly paced open-loop generator
@@ -32,16 +34,17 @@
  * full load (the 70% phases follow the peak phase on a warm server). Latencies are recorded per response in milliseconds with decimals (autocannon's own
  * histogram keeps whole milliseconds only). Note that autocannon's rate limit is a per-second quota per
  * connection: each second opens with the connections sending back to back until the quota is used, so its
- * "70%" run is bursty; the paced run spreads the same rate evenly (1 ms ticks) and times each request
- * from the moment it was handed to the HTTP agent (queueing for a socket included).
+ * "70%" run is bursty; the paced run (bench/paced-load.ts: raw keep-alive sockets, 16 of them, about a third
+ * of the CPU of Node's http client per request) spreads the same rate evenly (1 ms ticks) and times each request from the moment it
+ * was due, so waiting for a free connection counts.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { pacedLoad } from './paced-load';
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/store/registry';
@@ -263,57 +266,21 @@ async function measure(label: string, o: LoadOptions, warmup = true): Promise<Re
 
 /** Open-loop generator: `rate` requests per second spread evenly over 1 ms ticks, at most CONNECTIONS sockets. */
 async function paced(label: string, o: LoadOptions & { overallRate: number }): Promise<Result> {
-  const url = new URL(o.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const body = Buffer.from(o.body);
-  const lat = new Latencies();
-  let ok = 0;
-  let failed = 0;
-  let sent = 0;
-  let inFlight = 0;
-  const send = () => {
-    const started = performance.now();
-    sent++;
-    inFlight++;
-    const req = http.request({
-      agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': body.length },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        inFlight--;
-        if (res.statusCode! >= 200 && res.statusCode! < 300) { ok++; lat.add(performance.now() - started); } else failed++;
-      });
-    });
-    req.on('error', () => { inFlight--; failed++; });
-    req.end(body);
-  };
   const cpu0 = o.serverPid ? treeCpuSeconds(o.serverPid) : 0;
   const gen0 = process.cpuUsage();
   const machine0 = machineTicks();
-  const t0 = performance.now();
   const startUs = monoUs();
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now() - t0;
-      if (now >= o.seconds * 1000) { resolve(); return; }
-      const due = Math.floor((now * o.overallRate) / 1000);
-      while (sent < due) send();
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
+  const r = await pacedLoad({ url: o.url, body: o.body, rate: o.overallRate, seconds: o.seconds, connections: CONNECTIONS });
   phases.push({ label, startUs, endUs: monoUs() });
-  const elapsed = (performance.now() - t0) / 1000;
   const gen = process.cpuUsage(gen0);
   const machineCpu = machineBusy(machine0, machineTicks());
-  const serverCpu = o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / elapsed : undefined;
-  for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 10) await sleep(10);
-  agent.destroy();
+  const serverCpu = o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / r.elapsedSeconds : undefined;
+  const lat = new Latencies();
+  for (const ms of r.latencies) lat.add(ms);
   return {
-    label, rps: ok / elapsed, rows: (ok * o.rows) / elapsed, ...lat.summary(), ok, failed,
-    serverCpu, genCpu: (gen.user + gen.system) / 1e6 / elapsed, machineCpu,
-    note: `${sent} sent at ${o.overallRate}/s`,
+    label, rps: r.ok / r.elapsedSeconds, rows: (r.ok * o.rows) / r.elapsedSeconds, ...lat.summary(), ok: r.ok, failed: r.failed,
+    serverCpu, genCpu: (gen.user + gen.system) / 1e6 / r.elapsedSeconds, machineCpu,
+    note: `${r.sent} sent at ${o.overallRate}/s`,
   };
 }
 
@@ -401,7 +368,7 @@ async function main(): Promise<void> {
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   logsDir = logs;
-  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort] = await freePorts(7);
+  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort] = await freePorts(8);
 
   const mlflowWhy = mlflowUnavailable();
   const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
@@ -449,6 +416,16 @@ async function main(): Promise<void> {
     log('measuring: bare Express...');
     const express = await measure('1. bare Express, constant JSON', { url: `http://127.0.0.1:${expressPort}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: ex.proc.pid });
     results.push(express);
+
+    // ---- 1b. the smallest Express + onnxruntime-node server (no validation, routing, logging or metrics)
+    const onnxFile = path.join(work, 'model.onnx');
+    fs.writeFileSync(onnxFile, onnx);
+    const protoLog = path.join(logs, 'prototype.log');
+    const proto = startChild('prototype', process.execPath, ['--import', 'tsx', path.join(__dirname, 'serving_prototype.ts'), String(prototypePort), onnxFile, signature.features.join(',')], process.env, protoLog, 'SIGTERM');
+    await waitForHttp(`http://127.0.0.1:${prototypePort}/healthz`, proto, 60_000, protoLog);
+    log('measuring: Express + onnxruntime-node prototype...');
+    results.push(await measure('1b. Express + onnxruntime-node prototype', { url: `http://127.0.0.1:${prototypePort}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: proto.proc.pid }));
+    await proto.stop();
 
     // ---- 2. our predict: peak, then 70% of it two ways; 5. 100-row batches
     /** Runs one of our phases and notes what the server's own metrics saw meanwhile. */
@@ -565,6 +542,8 @@ async function main(): Promise<void> {
   log('| target | measured | verdict |');
   log('| --- | --- | --- |');
   log(`| our predict >= 80% of bare Express's request rate | ${fmt(ours.rps)} / ${fmt(express.rps)} = ${pct(ours.rps / express.rps)} | ${verdict(ours.rps >= 0.8 * express.rps)} |`);
+  const prototype = results.find((r) => r.label.startsWith('1b. '));
+  if (prototype) log(`| (for reference) the Express + onnxruntime-node prototype | ${fmt(prototype.rps)} / ${fmt(express.rps)} = ${pct(prototype.rps / express.rps)}; ours / prototype = ${pct(ours.rps / prototype.rps)} | - |`);
   log(`| p99 < 5 ms at 70% of our peak (autocannon overallRate ${fmt(Math.round(ours.rps * 0.7))}/s) | p99 ${fmt(at70.p99, 2)} ms at ${fmt(at70.rps)} req/s | ${verdict(at70.p99 < 5)} |`);
   log(`| p99 < 5 ms at 70% of our peak (evenly paced) | p99 ${fmt(at70paced.p99, 2)} ms at ${fmt(at70paced.rps)} req/s | ${verdict(at70paced.p99 < 5)} |`);
   log(mlflow

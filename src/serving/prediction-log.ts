@@ -4,10 +4,10 @@
  * because of them. When the store falls behind, the buffer is bounded and further entries are dropped
  * and counted rather than letting memory grow.
  *
- * Privacy is applied when a batch is written, off the request's path: PII columns are pseudonymised or
- * dropped by the model's policy (captured with the entry at predict time), the subject's pseudonym goes
- * to its own column, and with an encryption key the input is encrypted (outputs stay in clear: live
- * accuracy and quality checks aggregate them in SQL). Review items get the same protected input.
+ * Privacy is applied as an entry is added: PII columns are pseudonymised or dropped by the model's
+ * policy, the subject's pseudonym goes to its own column, and with an encryption key the input is
+ * encrypted (outputs stay in clear: live accuracy and quality checks aggregate them in SQL). Review
+ * items get the same protected input.
  */
 import { Pool } from 'pg';
 import type { Config } from '../config';
@@ -42,24 +42,17 @@ export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}):
   };
 }
 
-/** Rows protected between two yields to the event loop (about 7 ms of hashing and encryption). */
-const PROTECT_SLICE = 256;
-
-/**
- * Protects a batch in slices, letting requests run in between: encrypting 5,000 rows of 30 columns takes
- * some 130 ms, a stall no request should wait behind.
- */
-async function protectBatch(batch: LoggedPrediction[], privacy?: LogPrivacy): Promise<ReturnType<typeof protectEntry>[]> {
-  const stored: ReturnType<typeof protectEntry>[] = [];
-  for (let i = 0; i < batch.length; i += PROTECT_SLICE) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    for (let j = i; j < Math.min(i + PROTECT_SLICE, batch.length); j++) stored.push(protectEntry(batch[j], privacy));
-  }
-  return stored;
-}
+/** Rows per INSERT: small enough that building and sending one never stalls requests for long. */
+const BATCH_ROWS = 1000;
 
 export class PredictionLog {
-  private buffer: LoggedPrediction[] = [];
+  /**
+   * Entries protected and serialised as they come (a few microseconds each, spread over the requests),
+   * so nothing large is built at flush time, and only strings, not parsed request bodies, wait here.
+   */
+  private rows: string[] = [];
+  /** The entries that also enter the review queue (a copy of their row). */
+  private reviews: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** Entries dropped because the buffer was full (exposed as a metric). */
@@ -73,8 +66,10 @@ export class PredictionLog {
   }
 
   add(entry: LoggedPrediction): void {
-    if (this.buffer.length >= (this.o.maxBuffered ?? 100_000)) { this.dropped++; return; }
-    this.buffer.push(entry);
+    if (this.rows.length >= (this.o.maxBuffered ?? 100_000)) { this.dropped++; return; }
+    const row = JSON.stringify(protectEntry(entry, this.o.privacy));
+    this.rows.push(row);
+    if (entry.review) this.reviews.push(row);
   }
 
   /** Writes what is buffered, in batches; one flush at a time. */
@@ -84,28 +79,30 @@ export class PredictionLog {
   }
 
   private async write(): Promise<void> {
-    const size = this.o.batchRows ?? 5000;
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, size);
-      const stored = await protectBatch(batch, this.o.privacy);
-      // one JSON document per batch: a single native stringify, instead of escaping thousands of array elements;
-      // read as json, not jsonb, so only the values stored as jsonb are converted
-      // the uncertain ones also enter the review queue, in the same statement
+    const size = this.o.batchRows ?? BATCH_ROWS;
+    // the log first: a review item names its logged prediction
+    while (this.rows.length > 0) {
+      const batch = this.rows.slice(0, size);
+      // one JSON document per batch, read as json (not jsonb): the stored columns are json too
       await this.pool.query(
-        `WITH x AS (
-            SELECT * FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance jsonb, output jsonb, review jsonb, subject text, key_id text)
-         ), logged AS (
-            INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
-            SELECT id, model, version, instance, output, subject, key_id FROM x
-            ON CONFLICT DO NOTHING
-         )
-         INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output, subject, key_id)
-         SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output, subject, key_id
-           FROM x WHERE review IS NOT NULL
+        `INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
+         SELECT id, model, version, instance, output, subject, key_id
+           FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, subject text, key_id text)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(stored)],
+        [`[${batch.join(',')}]`],
       );
-      this.buffer.splice(0, batch.length);
+      this.rows.splice(0, batch.length);
+    }
+    while (this.reviews.length > 0) {
+      const batch = this.reviews.slice(0, size);
+      await this.pool.query(
+        `INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output, subject, key_id)
+         SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output, subject, key_id
+           FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, review json, subject text, key_id text)
+         ON CONFLICT DO NOTHING`,
+        [`[${batch.join(',')}]`],
+      );
+      this.reviews.splice(0, batch.length);
     }
   }
 
