@@ -21,8 +21,10 @@ const EXPORTED = [
   'mlops_predict_requests_total', 'mlops_traffic_share_percent', 'mlops_shadow_rows_total', 'mlops_prediction_log_dropped',
   'mlops_drift_share', 'mlops_dataset_drift', 'mlops_feature_psi', 'mlops_feature_drift_pvalue', 'mlops_model_quality',
   'mlops_monitor_last_check_timestamp_seconds', 'mlops_review_queue_open',
+  // prom-client's default process metrics, those the dashboard shows
+  'nodejs_eventloop_lag_p99_seconds',
 ];
-const HISTOGRAMS = ['mlops_predict_latency_seconds', 'mlops_predict_batch_rows'];
+const HISTOGRAMS = ['mlops_predict_latency_seconds', 'mlops_predict_batch_rows', 'mlops_inference_batch_rows', 'nodejs_gc_duration_seconds'];
 const SERIES_OF_HISTOGRAMS = HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]);
 
 // Words in PromQL that look like names but are not metrics.
@@ -184,8 +186,8 @@ describe('Prometheus rules and the Grafana dashboard', () => {
       assert.ok(names.length > 0, `${q.where}: no metric in ${q.expr}`);
       assert.deepEqual(names.filter((n) => !known.has(n)), [], `${q.where} selects unknown metrics: ${q.expr}`);
       names.forEach((n) => seen.add(n.replace(/_(bucket|sum|count)$/, '')));
-      // Every per-model metric follows the model picker; only the prediction log counter has no model label.
-      if (q.where.startsWith('panel') && !names.includes('mlops_prediction_log_dropped')) assert.match(q.expr, /model=~"\$model"/, `${q.where} ignores $model`);
+      // Every per-model metric follows the model picker; the prediction log counter and the process's own metrics have no model label.
+      if (q.where.startsWith('panel') && !names.some((n) => n === 'mlops_prediction_log_dropped' || n.startsWith('nodejs_'))) assert.match(q.expr, /model=~"\$model"/, `${q.where} ignores $model`);
     }
     assert.deepEqual([...EXPORTED, ...HISTOGRAMS].filter((m) => !seen.has(m)), [], 'metrics without a panel');
 

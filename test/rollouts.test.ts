@@ -150,6 +150,10 @@ describe('rollouts', () => {
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`mlops_predict_requests_total\\{model="canary-good",version="${v2}",outcome="ok"\\} \\d+`));
     assert.match(metrics, /mlops_predict_latency_seconds_bucket\{le="0.005",model="canary-good"/);
+    // rows per ONNX run (micro-batching), and the process's own health: event-loop delay and GC pauses
+    assert.match(metrics, new RegExp(`mlops_inference_batch_rows_count\\{model="canary-good",version="${v2}"\\} [1-9]`));
+    assert.match(metrics, /^nodejs_eventloop_lag_p99_seconds \d/m);
+    assert.match(metrics, /^nodejs_gc_duration_seconds_count\{kind="minor"\} \d/m);
   });
 
   it('when a canary answers unlike production, then the analysis rolls it back and no request fails', async () => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApp, routeTable } from '../api/app';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
@@ -182,6 +183,8 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
   registerMonitoringMetrics(models.metrics, stores.pool);
+  // the process itself: event-loop delay, GC pauses by kind, heap; what a serving tail is made of
+  collectDefaultMetrics({ register: models.metrics });
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
