@@ -471,6 +471,15 @@ describe('HTTP API', () => {
       assertError(await predict({ instances: [ok, 'row'] }), 400, 'invalid_request', /instances\[1\] must be an object/);
       const many = await predict({ instances: [missing, { ...ok, area_mean: true }] });
       assert.equal(many.body.error.details.problems.length, 2);
+      // one row with every kind of problem: what is missing and unknown first, then each wrong value
+      const { texture_mean: _also, ...twoMissing } = missing;
+      const all = await predict({ instances: [ok, { ...twoMissing, shoe_size: 44, area_mean: 'big', perimeter_mean: { value: 1 } }] });
+      assert.deepEqual(all.body.error.details.problems, [
+        'instances[1] is missing feature(s): radius_mean, texture_mean',
+        `instances[1] has unknown feature(s): shoe_size (the model takes ${header.join(', ')})`,
+        'instances[1].perimeter_mean must be a number or null, got object',
+        'instances[1].area_mean must be a number or null, got string',
+      ]);
     });
   });
 });
