@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Client } from 'pg';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,19 @@ for (const backend of availableBackends()) {
       assert.deepEqual(await migrate(db.pool), []);
       const { rows } = await db.pool.query('SELECT version FROM schema_migrations');
       assert.deepEqual(rows.map((r) => r.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    });
+
+    // the embedded store's own limit; PostgreSQL's is its max_connections, shared here with the other test files
+    it('serves as many connections at once as a machine full of processes opens', { skip: backend !== 'pglite' }, async () => {
+      // beyond what one pool opens: `mlops up` and several `mlops api` processes each hold a pool and a LISTEN
+      const clients = Array.from({ length: 60 }, () => new Client({ connectionString: db.url }));
+      try {
+        await Promise.all(clients.map((c) => c.connect()));
+        const answers = await Promise.all(clients.map((c, i) => c.query('SELECT $1::int AS i', [i])));
+        assert.deepEqual(answers.map((a) => a.rows[0].i), clients.map((_, i) => i));
+      } finally {
+        await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      }
     });
 
     it('registers one version per run, however often the registration is retried', async () => {

@@ -49,6 +49,9 @@ export async function startEmbeddedPostgres(o: { dataDir: string; port: number; 
   };
 }
 
+/** Connections the embedded store accepts at once, from all processes together. */
+export const MAX_CONNECTIONS = 256;
+
 /** The socket server's query queue (pglite-socket 0.2.x internals, pinned in package.json). */
 interface QueryQueue {
   queue: { handlerId: number; message: Uint8Array; resolve(bytes: number): void; reject(err: unknown): void; onData(data: Uint8Array): void }[];
@@ -119,7 +122,10 @@ async function serve(o: Options): Promise<void> {
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const port = parentPort!;
   const db = await PGlite.create(o.dataDir);
-  const server = new PGLiteSocketServer({ db, port: o.port, host: o.host, maxConnections: 16 });
+  // Connections only queue onto the one session, so they cost little; the limit must cover every
+  // process on the machine (each pool holds up to 5, plus a LISTEN connection). At 16, a third
+  // `mlops api` beside `mlops up` was refused ("Connection terminated unexpectedly").
+  const server = new PGLiteSocketServer({ db, port: o.port, host: o.host, maxConnections: MAX_CONNECTIONS });
   keepExtendedQueriesWhole((server as unknown as { queryQueue: QueryQueue }).queryQueue);
   try {
     await server.start();
