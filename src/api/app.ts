@@ -7,7 +7,9 @@ import express, { NextFunction, Request, Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { Client } from '@temporalio/client';
 import { Pool } from 'pg';
-import { ApiError, STATUS_OF } from '../errors';
+import { ApiError } from '../errors';
+import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
+import { predictAnswer, writeJson } from './predict-fast-path';
 import { plainJsonBody } from './json-body';
 import { diffStatistics } from '../ml/dataset-diff';
 import { redactUri } from '../ingest/sources';
@@ -86,21 +88,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(plainJsonBody(deps.maxBody));
   app.use(express.json({ limit: deps.maxBody, strict: true, type: ['application/json', 'application/*+json'] }));
   // PostgreSQL text and jsonb cannot hold U+0000: refuse it at the door rather than fail in a query with a 500
-  app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', 'text may not contain the NUL character (U+0000)') : undefined));
+  app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', NUL_REFUSED) : undefined));
   // routes straight on the app, not in a nested router: one dispatch less on every request
   const r = new SecuredRoutes(app, deps.access);
 
   // first: the router tries routes in order, and predict is by far the most called
   r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {
-    const name = modelName(req);
-    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-      throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
-    }
-    const answer = await models.predict(name, (req.body as { instances?: unknown }).instances, req.get('X-Routing-Key') ?? undefined);
-    // written directly: res.json's content negotiation and header helpers cost more than the model here
-    const text = JSON.stringify(answer);
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
+    // most predict requests never get here (src/api/predict-fast-path.ts); those that do are answered alike
+    writeJson(res, 200, await predictAnswer(models, modelName(req), req.body, req.get('X-Routing-Key') ?? undefined));
   }));
   r.get('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
   r.get('/readyz', 'open', route(async (_req, res) => {
@@ -289,39 +284,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toApiError(err);
     if (e.code === 'internal') deps.log?.(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);
-    res.status(STATUS_OF[e.code]).json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+    const { status, body } = errorAnswer(e);
+    res.status(status).json(body);
   });
   return app;
 }
 
-/** Maps what handlers and body parsing throw onto the API's error vocabulary. */
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `the body is not valid JSON: ${e.message}`);
-  if (e?.type === 'entity.too.large') return new ApiError('payload_too_large', 'the body is larger than the server accepts');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('invalid_request', e.message ?? 'unsupported encoding');
-  if (e?.status && e.status >= 400 && e.status < 500) return new ApiError('invalid_request', e.message ?? 'bad request');
-  if (isDependencyDown(err)) return new ApiError('unavailable', 'a service the API depends on (Temporal or the database) is unreachable; try again shortly');
-  return new ApiError('internal', 'internal error');
-}
-
-/** Connection failures to Temporal (gRPC UNAVAILABLE) or PostgreSQL: a 503, not a bug. */
-function isDependencyDown(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
-  }
-  return false;
-}
-
-/** Whether a parsed JSON value holds U+0000 in any string or key (plain loops: it runs on every predict body). */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) {
-    for (const item of value) if (holdsNul(item)) return true;
-    return false;
-  }
-  for (const key in value) if (key.includes('\u0000') || holdsNul((value as Record<string, unknown>)[key])) return true;
-  return false;
-}

@@ -14,6 +14,7 @@ import { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp, routeTable } from '../api/app';
+import { withPredictFastPath } from '../api/predict-fast-path';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
 import { MonitoringService } from '../api/monitoring-service';
@@ -191,7 +192,8 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth });
   const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
-  const server = http.createServer(app);
+  // predict requests skip Express when they can (src/api/predict-fast-path.ts)
+  const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, open: config.api.predictAuth === 'open', log }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
     server.listen(config.api.port, config.api.host, () => resolve());

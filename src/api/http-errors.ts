@@ -1,0 +1,42 @@
+/** The API's error answers, shared by the Express app and the predict fast path so both speak alike. */
+import { ApiError, STATUS_OF } from '../errors';
+
+/** Maps what handlers and body parsing throw onto the API's error vocabulary. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `the body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large') return new ApiError('payload_too_large', 'the body is larger than the server accepts');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('invalid_request', e.message ?? 'unsupported encoding');
+  if (e?.status && e.status >= 400 && e.status < 500) return new ApiError('invalid_request', e.message ?? 'bad request');
+  if (isDependencyDown(err)) return new ApiError('unavailable', 'a service the API depends on (Temporal or the database) is unreachable; try again shortly');
+  return new ApiError('internal', 'internal error');
+}
+
+/** Connection failures to Temporal (gRPC UNAVAILABLE) or PostgreSQL: a 503, not a bug. */
+function isDependencyDown(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
+  }
+  return false;
+}
+
+/** The status and JSON body of an error answer. */
+export function errorAnswer(e: ApiError): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+  return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } } };
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000: such a request is refused at the door rather than failing in a query with a 500. */
+export const NUL_REFUSED = 'text may not contain the NUL character (U+0000)';
+
+/** Whether a parsed JSON value holds U+0000 in any string or key (plain loops: it runs on every predict body). */
+export function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsNul(item)) return true;
+    return false;
+  }
+  for (const key in value) if (key.includes('\u0000') || holdsNul((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
