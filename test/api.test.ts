@@ -456,6 +456,39 @@ describe('HTTP API', () => {
       assertError(await call('POST', '/v1/pipelines/x/approval', { decision: 'maybe' }), 400, 'invalid_request', /decision/);
     });
 
+    it('answers predict alike in front of Express and through it, errors included', async () => {
+      // the canonical form is answered by the fast path; a trailing slash or a query goes through Express
+      const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',').slice(0, 30);
+      const ok = Object.fromEntries(header.map((h) => [h, 1]));
+      const bodies: [string, string | undefined, Record<string, string>?][] = [
+        ['a valid row', JSON.stringify({ instances: [ok] })],
+        ['not JSON', '{"instances": ['],
+        ['not an object', '"text"'],
+        ['an array', JSON.stringify([ok])],
+        ['a missing feature', JSON.stringify({ instances: [{ ...ok, radius_mean: undefined }] })],
+        ['NUL in a key', JSON.stringify({ instances: [{ ...ok, 'bad\u0000key': 1 }] })],
+        ['too large', JSON.stringify({ instances: [ok], padding: 'x'.repeat(70_000) })],
+      ];
+      for (const [what, raw] of bodies) {
+        const fast = await call('POST', '/v1/models/cancer/predict', undefined, raw);
+        const viaExpress = await call('POST', '/v1/models/cancer/predict?via=express', undefined, raw);
+        assert.equal(fast.status, viaExpress.status, `${what}: ${JSON.stringify(fast.body)} / ${JSON.stringify(viaExpress.body)}`);
+        if (fast.status === 200) {
+          assert.deepEqual(fast.body.predictions.map((p: { probabilities: unknown }) => p.probabilities), viaExpress.body.predictions.map((p: { probabilities: unknown }) => p.probabilities), what);
+        } else {
+          assert.equal(fast.body.error.code, viaExpress.body.error.code, what);
+          assert.equal(fast.body.error.message, viaExpress.body.error.message, what);
+        }
+        assert.equal(fast.headers.get('content-type'), 'application/json; charset=utf-8', what);
+      }
+      for (const path of ['/v1/models/no-such-model/predict', '/v1/models/no-such-model/predict/']) {
+        assertError(await call('POST', path, { instances: [ok] }), 404, 'not_found', /no deployed version/);
+      }
+      // a routing key reaches the model server either way
+      const keyed = await call('POST', '/v1/models/cancer/predict', { instances: [ok] }, undefined, { 'x-routing-key': 'user-7' });
+      assert.equal(keyed.status, 200);
+    });
+
     it('checks prediction requests against the model signature', async () => {
       const header = fs.readFileSync(BREAST_CANCER, 'utf8').split('\n')[0].split(',').slice(0, 30);
       const ok = Object.fromEntries(header.map((h) => [h, 1]));
