@@ -50,9 +50,8 @@ export class AccessControl {
     this.adminDigest = digest(o.adminKey);
   }
 
-  /** The principal behind the request's bearer token: undefined without one, 'invalid' for a bad one. */
-  async authenticate(req: Request): Promise<Principal | 'invalid' | undefined> {
-    const header = req.get('authorization');
+  /** The principal behind an Authorization header's bearer token: undefined without one, 'invalid' for a bad one. */
+  async authenticate(header: string | undefined): Promise<Principal | 'invalid' | undefined> {
     if (!header) return undefined;
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) return 'invalid';
@@ -75,15 +74,26 @@ export class AccessControl {
   }
 
   private async check(access: Access, req: Request, res: Response): Promise<void> {
-    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return;
-    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const principal = await this.authenticate(req);
+    // a data subject's id is personal data: refused attempts on subject routes are recorded by the route's pattern
+    const where = req.path.startsWith('/v1/subjects/') ? (req.route?.path as string | undefined) ?? '/v1/subjects/:id' : req.path;
+    const principal = await this.admit(access, { authorization: req.get('authorization'), address: req.ip ?? req.socket.remoteAddress ?? 'unknown', method: req.method, where });
+    if (principal) res.locals.principal = principal;
+  }
+
+  /**
+   * The principal a request acts as when its role allows `access` (none for open access); otherwise a
+   * 401, 403 or 429 to throw, with refusals audited. `where` names the route in the audit log.
+   */
+  async admit(access: Access, request: { authorization: string | undefined; address: string; method: string; where: string }): Promise<Principal | undefined> {
+    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return undefined;
+    const { address } = request;
+    const principal = await this.authenticate(request.authorization);
     if (principal === undefined || principal === 'invalid') {
       if (principal === 'invalid') {
         // guessing keys from one address soon earns 429s, which say nothing about the guesses (valid keys still pass)
         if (this.throttled(address)) throw new ApiError('rate_limited', 'too many requests with invalid API keys from this address; wait a minute');
         this.fail(address);
-        await this.audit('access.unauthenticated', 'anonymous', req, { reason: 'invalid API key', address });
+        await this.audit('access.unauthenticated', 'anonymous', request, { reason: 'invalid API key', address });
       }
       throw new ApiError('unauthorized', principal === 'invalid'
         ? 'the API key is not valid (unknown, revoked, expired or malformed)'
@@ -91,10 +101,10 @@ export class AccessControl {
     }
     const required: Role = access === 'predict' ? 'viewer' : access;
     if (!allows(principal.role, required)) {
-      await this.audit('access.forbidden', principal.name, req, { role: principal.role, required, address });
+      await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address });
       throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
     }
-    res.locals.principal = principal;
+    return principal;
   }
 
   private throttled(address: string): boolean {
@@ -111,10 +121,8 @@ export class AccessControl {
     if (this.failures.size > 10_000) this.failures.clear(); // a flood of addresses must not grow memory without bound
   }
 
-  private async audit(action: string, actor: string, req: Request, details: Record<string, unknown>): Promise<void> {
-    // a data subject's id is personal data: refused attempts on subject routes are recorded by the route's pattern
-    const where = req.path.startsWith('/v1/subjects/') ? (req.route?.path as string | undefined) ?? '/v1/subjects/:id' : req.path;
-    await recordAudit(this.o.pool, { actor, action, subject: `${req.method} ${where}`, details }).catch(() => undefined);
+  private async audit(action: string, actor: string, request: { method: string; where: string }, details: Record<string, unknown>): Promise<void> {
+    await recordAudit(this.o.pool, { actor, action, subject: `${request.method} ${request.where}`, details }).catch(() => undefined);
   }
 }
 

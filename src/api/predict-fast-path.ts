@@ -1,14 +1,16 @@
 /**
  * Predict in front of Express. Express's router, request and response helpers cost more than the model
  * itself, and they set the tail: evenly paced at 4,144 requests/s on the benchmark machine, a bare
- * node:http server answered with a p99 of 2–4 ms and bare Express with 15–21 ms (bench/RESULTS.md). So a
- * `POST /v1/models/<name>/predict` with a plain JSON body, on a deployment where predict needs no key, is
- * answered here; every other request, odd forms of this one included, goes on to the Express app, where
- * the same route is registered, documented and answered alike (predictAnswer, the same errors).
+ * node:http server answered with a p99 of 2–4 ms and bare Express with 11–21 ms (bench/RESULTS.md). So a
+ * `POST /v1/models/<name>/predict` with a plain JSON body is answered here, its key checked by the same
+ * AccessControl when predict needs one; every other request, odd forms of this one included, goes on to
+ * the Express app, where the same route is registered, documented and answered alike (predictAnswer,
+ * the same errors, body first and key second as there).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ApiError } from '../errors';
 import type { ModelServer } from '../serving/model-server';
+import type { AccessControl } from './access';
 import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
 import { isPlainJson, readPlainJson, sizeInBytes } from './json-body';
 import { MODEL_NAME } from './pipeline-service';
@@ -33,8 +35,8 @@ export interface FastPathOptions {
   models: ModelServer;
   /** MLOPS_MAX_BODY. */
   maxBody: string;
-  /** Whether predict is open to callers without a key (MLOPS_PREDICT_AUTH=open); otherwise Express checks keys. */
-  open: boolean;
+  /** Who may predict (MLOPS_PREDICT_AUTH): anyone, or any valid key. */
+  access: AccessControl;
   log?: (line: string) => void;
 }
 
@@ -42,7 +44,7 @@ export interface FastPathOptions {
 export function withPredictFastPath(app: RequestListener, o: FastPathOptions): RequestListener {
   const maxBytes = sizeInBytes(o.maxBody);
   return (req, res) => {
-    const name = o.open && req.method === 'POST' ? PREDICT_PATH.exec(req.url ?? '')?.[1] : undefined;
+    const name = req.method === 'POST' ? PREDICT_PATH.exec(req.url ?? '')?.[1] : undefined;
     if (name === undefined || !MODEL_NAME.test(name) || !isPlainJson(req)) { app(req, res); return; }
     void answer(req, res, name, maxBytes, o);
   };
@@ -52,6 +54,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, name: string, m
   try {
     const body = await readPlainJson(req, maxBytes);
     if (holdsNul(body)) throw new ApiError('invalid_request', NUL_REFUSED);
+    await o.access.admit('predict', { authorization: req.headers.authorization, address: req.socket.remoteAddress ?? 'unknown', method: 'POST', where: req.url ?? '' });
     const routingKey = req.headers['x-routing-key'];
     writeJson(res, 200, await predictAnswer(o.models, name, body, Array.isArray(routingKey) ? routingKey[0] : routingKey));
   } catch (err) {

@@ -193,7 +193,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth });
   const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
-  const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, open: config.api.predictAuth === 'open', log }));
+  const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
     server.listen(config.api.port, config.api.host, () => resolve());
