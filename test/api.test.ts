@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -484,6 +485,12 @@ describe('HTTP API', () => {
       for (const path of ['/v1/models/no-such-model/predict', '/v1/models/no-such-model/predict/']) {
         assertError(await call('POST', path, { instances: [ok] }), 404, 'not_found', /no deployed version/);
       }
+      // a client that leaves half-way through its body: the server lets go of it and keeps answering
+      const socket = net.connect(Number(new URL(stack.api.url).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /v1/models/cancer/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"instances": [');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
       // a routing key reaches the model server either way
       const keyed = await call('POST', '/v1/models/cancer/predict', { instances: [ok] }, undefined, { 'x-routing-key': 'user-7' });
       assert.equal(keyed.status, 200);

@@ -49,10 +49,14 @@ export function readPlainJson(req: IncomingMessage, maxBytes: number): Promise<u
       }
     };
     const onError = (err: Error) => { cleanup(); reject(err); };
-    const cleanup = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); };
+    // a client that goes away mid-body: nothing else would settle the promise
+    // (as body-parser's 'request aborted', a 400 nobody will read)
+    const onClose = () => { cleanup(); reject(Object.assign(new Error('the client closed the connection before the body ended'), { status: 400, type: 'request.aborted' })); };
+    const cleanup = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('close', onClose); };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }
 
