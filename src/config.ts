@@ -2,6 +2,7 @@
  * The one place that reads the environment. Every setting has a default that makes `mlops up`
  * work on a fresh machine; a bad value stops the process at start with a message naming the key.
  */
+import bytes from 'bytes';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -42,7 +43,7 @@ const schema = z.object({
   /** Task queue shared by workers and clients. */
   MLOPS_TASK_QUEUE: z.string().default('mlops'),
   /** Largest JSON body the API accepts. */
-  MLOPS_MAX_BODY: z.string().default('2mb'),
+  MLOPS_MAX_BODY: z.string().refine((v) => (bytes.parse(v) ?? NaN) > 0, 'must be a size such as 2mb or 512kb').default('2mb'),
   /** Most instances in one predict call. */
   MLOPS_MAX_BATCH: z.coerce.number().int().min(1).default(1000),
   /**

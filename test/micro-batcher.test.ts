@@ -71,7 +71,7 @@ describe('micro-batching', () => {
     const b = batcher({ windowMs: 0, maxRows: 4 });
     runs.length = 0;
     const answers = await Promise.all([b.run(inputsOf(2, 1)), b.run(inputsOf(2, 2)), b.run(inputsOf(2, 3)), b.run(inputsOf(5, 4))]);
-    assert.deepEqual(runs.sort(), [2, 4, 5].sort());
+    assert.deepEqual(runs.sort((a, b) => a - b), [2, 4, 5]);
     assert.deepEqual(answers.map((a) => a.values.length / a.width), [2, 2, 2, 5]);
   });
 

@@ -61,9 +61,15 @@ export class AccessControl {
     return key ? { name: key.name, role: key.role, keyId: key.id } : 'invalid';
   }
 
+  /** The least role a route with this access needs; undefined when it needs no key at all. */
+  private requiredRole(access: Access): Role | undefined {
+    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return undefined;
+    return access === 'predict' ? 'viewer' : access;
+  }
+
   /** Whether a route with this access needs no key at all (its guard is then left out). */
   isOpen(access: Access): boolean {
-    return access === 'open' || (access === 'predict' && this.o.predict === 'open');
+    return this.requiredRole(access) === undefined;
   }
 
   /** Middleware: lets the request through when its principal's role allows `access`, else 401/403. */
@@ -85,7 +91,8 @@ export class AccessControl {
    * 401, 403 or 429 to throw, with refusals audited. `where` names the route in the audit log.
    */
   async admit(access: Access, request: { authorization: string | undefined; address: string; method: string; where: string }): Promise<Principal | undefined> {
-    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return undefined;
+    const required = this.requiredRole(access);
+    if (required === undefined) return undefined;
     const { address } = request;
     const principal = await this.authenticate(request.authorization);
     if (principal === undefined || principal === 'invalid') {
@@ -99,7 +106,6 @@ export class AccessControl {
         ? 'the API key is not valid (unknown, revoked, expired or malformed)'
         : 'this route needs an API key: send "Authorization: Bearer <key>"');
     }
-    const required: Role = access === 'predict' ? 'viewer' : access;
     if (!allows(principal.role, required)) {
       await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address });
       throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);

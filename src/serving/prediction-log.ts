@@ -45,6 +45,16 @@ export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}):
 /** Rows per INSERT: small enough that building and sending one never stalls requests for long. */
 const BATCH_ROWS = 1000;
 
+// Each batch is one JSON document read as json (not jsonb): the stored columns are json too.
+const LOG_INSERT = `INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
+  SELECT id, model, version, instance, output, subject, key_id
+    FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, subject text, key_id text)
+  ON CONFLICT DO NOTHING`;
+const REVIEW_INSERT = `INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output, subject, key_id)
+  SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output, subject, key_id
+    FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, review json, subject text, key_id text)
+  ON CONFLICT DO NOTHING`;
+
 export class PredictionLog {
   /**
    * Entries protected and serialised as they come (a few microseconds each, spread over the requests),
@@ -68,7 +78,9 @@ export class PredictionLog {
   }
 
   add(entry: LoggedPrediction): void {
-    if (this.rows.length >= (this.o.maxBuffered ?? 100_000)) { this.dropped++; return; }
+    // both buffers are bounded: the review one can lag behind if only its inserts fail
+    const max = this.o.maxBuffered ?? 100_000;
+    if (this.rows.length >= max || this.reviews.length >= max) { this.dropped++; return; }
     const row = JSON.stringify(protectEntry(entry, this.o.privacy));
     this.rows.push(row);
     if (entry.review) this.reviews.push(row);
@@ -81,30 +93,18 @@ export class PredictionLog {
   }
 
   private async write(): Promise<void> {
-    const size = this.o.batchRows ?? BATCH_ROWS;
     // the log first: a review item names its logged prediction
-    while (this.rows.length > 0) {
-      const batch = this.rows.slice(0, size);
-      // one JSON document per batch, read as json (not jsonb): the stored columns are json too
-      await this.pool.query(
-        `INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
-         SELECT id, model, version, instance, output, subject, key_id
-           FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, subject text, key_id text)
-         ON CONFLICT DO NOTHING`,
-        [`[${batch.join(',')}]`],
-      );
-      this.rows.splice(0, batch.length);
-    }
-    while (this.reviews.length > 0) {
-      const batch = this.reviews.slice(0, size);
-      await this.pool.query(
-        `INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output, subject, key_id)
-         SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output, subject, key_id
-           FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, review json, subject text, key_id text)
-         ON CONFLICT DO NOTHING`,
-        [`[${batch.join(',')}]`],
-      );
-      this.reviews.splice(0, batch.length);
+    await this.insertAll(this.rows, LOG_INSERT);
+    await this.insertAll(this.reviews, REVIEW_INSERT);
+  }
+
+  /** Inserts a buffer's rows in batches, each as one JSON document; a row leaves the buffer once stored. */
+  private async insertAll(buffer: string[], sql: string): Promise<void> {
+    const size = this.o.batchRows ?? BATCH_ROWS;
+    while (buffer.length > 0) {
+      const batch = buffer.slice(0, size);
+      await this.pool.query(sql, [`[${batch.join(',')}]`]);
+      buffer.splice(0, batch.length);
     }
   }
 
