@@ -66,6 +66,19 @@ for (const backend of availableBackends()) {
       assert.deepEqual(await getMonitorConfig(db.pool, 'm'), after);
     });
 
+    it('the log keeps any text exactly, over several batches (rows wait as bytes and go as one JSON array per batch)', async () => {
+      await db.pool.query("INSERT INTO registered_models (name) VALUES ('text')");
+      const log = new PredictionLog(db.pool, { batchRows: 2 });
+      const texts = ['café', '東京', 'emoji 🚀', 'quote " and backslash \\', 'tab\tand newline\n', 'plain'];
+      const ids = texts.map((_, i) => `aaaaaaaa-aaaa-4aaa-8aaa-${String(i).padStart(12, '0')}`);
+      texts.forEach((c, i) => log.add({ id: ids[i], model: 'text', version: 1, instance: { x: i + 0.5, c }, output: { value: i } }));
+      await log.flush();
+      const { rows } = await db.pool.query("SELECT id, instance, output FROM prediction_log WHERE model_name = 'text' ORDER BY id");
+      assert.deepEqual(rows.map((r) => r.id), ids);
+      assert.deepEqual(rows.map((r) => r.instance), texts.map((c, i) => ({ x: i + 0.5, c })));
+      assert.deepEqual(rows.map((r) => r.output), texts.map((_, i) => ({ value: i })));
+    });
+
     it('uncertain predictions enter the review queue with the log, and a label becomes feedback and a training example', async () => {
       const log = new PredictionLog(db.pool);
       const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
@@ -75,7 +88,7 @@ for (const backend of availableBackends()) {
       await log.flush();
       const open = await listReview(db.pool, { model: 'm' });
       assert.deepEqual(open.map((i) => i.predictionId), [ids[2], ids[0]], 'least certain first; the sure one is not queued');
-      assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM prediction_log')).rows[0].n, 3);
+      assert.equal((await db.pool.query("SELECT count(*)::int AS n FROM prediction_log WHERE model_name = 'm'")).rows[0].n, 3);
 
       const item = await labelReviewItem(db.pool, ids[2], 'yes', 'bob');
       assert.equal(item?.label, 'yes');
