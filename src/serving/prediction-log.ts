@@ -30,16 +30,21 @@ export interface LoggedPrediction {
 export type LogPrivacy = Pick<Config['privacy'], 'piiKey' | 'encryption'>;
 
 /** An entry as it is stored: the input protected, and the subject's pseudonym and the key id beside it. */
-export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}): Omit<LoggedPrediction, 'policy'> & { subject: string | null; key_id: string | null } {
-  const { policy, ...rest } = entry;
-  const { instance, subject } = applyPolicy(entry.instance, policy, privacy.piiKey);
+export type StoredEntry = Omit<LoggedPrediction, 'policy'> & { subject: string | null; key_id: string | null };
+
+export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}): StoredEntry {
+  const { instance, subject } = applyPolicy(entry.instance, entry.policy, privacy.piiKey);
   const encryption = privacy.encryption;
-  return {
-    ...rest,
+  // field by field: object rest and spread copy through a slow path, and this runs for every prediction
+  const stored: StoredEntry = {
+    id: entry.id, model: entry.model, version: entry.version,
     instance: encryption ? seal(encryption.key, instance, entry.id) : instance,
+    output: entry.output,
     subject: subject ?? null,
     key_id: encryption ? encryption.keyId : null,
   };
+  if (entry.review) stored.review = entry.review;
+  return stored;
 }
 
 /** Rows per INSERT: small enough that building and sending one never stalls requests for long. */
