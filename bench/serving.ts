@@ -40,32 +40,27 @@
  * of the CPU of Node's http client per request) spreads the same rate evenly (1 ms ticks) and times each request from the moment it
  * was due, so waiting for a free connection counts.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { Child, CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, treeCpuSeconds, waitForHttp } from './harness';
 import { pacedLoad } from './paced-load';
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/store/registry';
 
-const ROOT = path.join(__dirname, '..');
-const CSV = path.join(ROOT, 'datasets', 'breast-cancer-wisconsin.csv');
-const TARGET = 'diagnosis';
-const MODEL = 'cancer';
+
 const SECONDS = Number(process.env.SERVING_SECONDS ?? 10);
 /** Turns of bare Express, prototype and ours at peak (their median is compared). */
 const ROUNDS = Number(process.env.SERVING_ROUNDS ?? 3);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.SERVING_CONNECTIONS ?? 16);
 const BATCH = 100;
-const CLK_TCK = 100;
 /** The admin key of the benchmark's stacks (predict itself is open, as by default). */
 const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789';
 
-type Instance = Record<string, number>;
 
 interface Result {
   label: string;
@@ -85,136 +80,11 @@ interface Result {
 /** The children's logs, kept when the run fails. */
 let logsDir: string | undefined;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (line: string) => process.stdout.write(`${line}\n`);
-
-// ---------------------------------------------------------------------------------------------- data
-
-function readDataset(): { features: string[]; instances: Instance[] } {
-  const lines = fs.readFileSync(CSV, 'utf8').trim().split('\n');
-  const header = lines[0].split(',');
-  const features = header.filter((h) => h !== TARGET);
-  const instances = lines.slice(1).map((line) => {
-    const cells = line.split(',');
-    const row: Instance = {};
-    header.forEach((h, j) => { if (h !== TARGET) row[h] = Number(cells[j]); });
-    return row;
-  });
-  return { features, instances };
-}
-
-// ------------------------------------------------------------------------------------------ processes
-
-interface Child { name: string; proc: ChildProcess; exited: Promise<number | null>; stop(): Promise<void> }
-
-const children = new Set<Child>();
-
-/** Starts a process in its own process group with its output in a log file. */
-function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, stopSignal: NodeJS.Signals): Child {
-  const out = fs.openSync(logFile, 'a');
-  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', out, out], detached: true });
-  fs.closeSync(out);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const child: Child = {
-    name, proc, exited,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill(stopSignal);
-        const done = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
-        if (!done) {
-          log(`  ${name} did not stop within 60 s of ${stopSignal}; killing its process group`);
-          try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* gone */ }
-          await exited;
-        }
-      }
-      // whatever it started and left behind in its group (uvicorn under mlflow, say)
-      try { process.kill(-proc.pid!, 'SIGTERM'); } catch { /* none left */ }
-      children.delete(child);
-    },
-  };
-  children.add(child);
-  return child;
-}
-
-async function stopAll(): Promise<void> {
-  for (const c of [...children].reverse()) await c.stop().catch(() => undefined);
-}
-
-/** Polls a URL until it answers 200; fails early if the process exits. */
-async function waitForHttp(url: string, child: Child, timeoutMs: number, logFile: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void child.exited.then(() => { exited = true; });
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`${child.name} exited before answering ${url}; its log (${logFile}) ends:\n${tail(logFile)}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await sleep(250);
-  }
-  throw new Error(`${child.name} did not answer ${url} within ${timeoutMs / 1000} s; its log (${logFile}) ends:\n${tail(logFile)}`);
-}
-
-function tail(file: string, lines = 15): string {
-  try { return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
-}
-
-/** Ports below the ephemeral range, free now. */
-async function freePorts(count: number): Promise<number[]> {
-  const isFree = (port: number) => new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-  const ports: number[] = [];
-  for (let p = 12_000 + (process.pid % 4_000) * 4; ports.length < count; p++) {
-    if (p >= 32_000) p = 12_000;
-    if (await isFree(p)) ports.push(p);
-  }
-  return ports;
-}
-
-/** Busy and total jiffies of the whole machine, from /proc/stat. */
-function machineTicks(): { busy: number; total: number } {
-  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = fields[3] + (fields[4] ?? 0);
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-
-/** Share of all cores busy between two readings (0..1). */
-const machineBusy = (a: { busy: number; total: number }, b: { busy: number; total: number }) => (b.busy - a.busy) / Math.max(1, b.total - a.total);
-
 /** When SERVING_CPU_PROF is set: phase boundaries on the monotonic clock V8's profiler uses (microseconds). */
 const phases: { label: string; startUs: number; endUs: number }[] = [];
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** CPU time (s) of a process and all its descendants, from /proc. */
-function treeCpuSeconds(root: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch { /* exited meanwhile */ }
-  }
-  let ticks = 0;
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    ticks += stats.get(pid)?.ticks ?? 0;
-    for (const [child, s] of stats) if (s.ppid === pid) queue.push(child);
-  }
-  return ticks / CLK_TCK;
-}
-
 // ----------------------------------------------------------------------------------------------- load
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -313,12 +183,6 @@ async function metricsOf(base: string): Promise<{ latencySum: number; latencyCou
     latencySum: total('mlops_predict_latency_seconds_sum'), latencyCount: total('mlops_predict_latency_seconds_count'), logDropped: total('mlops_prediction_log_dropped'),
     runCount: total('mlops_inference_batch_rows_count'), runRows: total('mlops_inference_batch_rows_sum'),
   };
-}
-
-function temporalCli(): string | undefined {
-  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
-  const cached = path.join(ROOT, '.cache', 'tools', 'temporal', 'bin', 'temporal');
-  return fs.existsSync(cached) ? cached : undefined;
 }
 
 // --------------------------------------------------------------------------------------------- mlflow
