@@ -6,6 +6,9 @@ import bytes from 'bytes';
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Micro-batching when nothing is set: a batch closes at the end of its event-loop turn, and holds up to 256 rows. */
+export const MICRO_BATCH_DEFAULTS = { windowMs: 0, maxRows: 256 } as const;
+
 const optionalString = z
   .string()
   .optional()
@@ -51,8 +54,8 @@ const schema = z.object({
    * open this many milliseconds (0: until the end of the current event-loop turn, adding no wait) and
    * holds at most MLOPS_MICRO_BATCH_MAX_ROWS rows (1: no batching).
    */
-  MLOPS_MICRO_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(0),
-  MLOPS_MICRO_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(256),
+  MLOPS_MICRO_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(MICRO_BATCH_DEFAULTS.windowMs),
+  MLOPS_MICRO_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(MICRO_BATCH_DEFAULTS.maxRows),
   /** Seconds a replaced version stays loaded in each API replica, for an instant rollback. */
   MLOPS_KEEP_PREVIOUS_SECONDS: z.coerce.number().min(0).default(300),
   /** Share of served predictions kept in the prediction log (1 = all, 0 = none). */

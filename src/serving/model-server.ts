@@ -14,6 +14,7 @@ import { Pool, PoolClient } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { binIndex } from '../ml/drift';
 import { quantileSorted } from '../ml/statistics';
+import { MICRO_BATCH_DEFAULTS } from '../config';
 import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
 import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ModelSignature, ServableVersion } from '../store/registry';
@@ -246,7 +247,7 @@ export class ModelServer {
     if ('problem' in opened) return this.refuse(v, opened.problem);
     const loaded: LoadedVersion = {
       name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session: opened.session, smoke: opened.sample,
-      batcher: new MicroBatcher((feeds) => run(v.signature, opened.session, feeds), this.options.microBatch ?? { windowMs: 0, maxRows: 256 }, (rows) => this.metersOf(loaded).runRows.observe(rows)),
+      batcher: new MicroBatcher((feeds) => run(v.signature, opened.session, feeds), this.options.microBatch ?? MICRO_BATCH_DEFAULTS, (rows) => this.metersOf(loaded).runRows.observe(rows)),
     };
     this.loaded.set(key(v.modelName, v.version), loaded);
     return loaded;
