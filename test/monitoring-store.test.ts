@@ -4,6 +4,7 @@
  * training dataset, prediction uncertainty, and served instances read as profile columns.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,12 @@ import { sourceWatermark } from '../src/ingest/sources';
 import { instanceProfileColumns } from '../src/ml/profile-columns';
 import { appendRecords, cellText, getColumn, tableFromTextRows } from '../src/ml/table';
 import { uncertainty } from '../src/serving/model-server';
+import { readLoggedInstances } from '../src/activities/monitoring';
+import { pseudonym } from '../src/privacy/pii';
 import { PredictionLog } from '../src/serving/prediction-log';
+import { saveDataset } from '../src/store/datasets';
+import { exportSubject } from '../src/store/privacy';
+import { registerVersion } from '../src/store/registry';
 import { advanceWatermark, claimRetraining, getMonitorConfig, updateMonitorConfig } from '../src/store/monitoring';
 import { labelledExamples, labelReviewItem, listReview } from '../src/store/review';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
@@ -77,6 +83,42 @@ for (const backend of availableBackends()) {
       assert.deepEqual(rows.map((r) => r.id), ids);
       assert.deepEqual(rows.map((r) => r.instance), texts.map((c, i) => ({ x: i + 0.5, c })));
       assert.deepEqual(rows.map((r) => r.output), texts.map((_, i) => ({ value: i })));
+    });
+
+    it('an input holding exactly the features is stored as values and every reader names them again', async () => {
+      await saveDataset(db.pool, { id: 'e'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'x', type: 'number' }], byteSize: 10, statistics: [] });
+      await db.pool.query("INSERT INTO registered_models (name) VALUES ('packed')");
+      const signature = { features: ['x', 'c'], classes: ['no', 'yes'], input: 'features', output: 'probabilities' };
+      await registerVersion(db.pool, { modelName: 'packed', runId: 'packed-1', onnxDigest: 'a'.repeat(64), signature: signature as never, metrics: {}, params: {}, datasetId: 'e'.repeat(64) });
+      const piiKey = randomBytes(32);
+      const key = randomBytes(32);
+      const log = new PredictionLog(db.pool, { privacy: { piiKey, encryption: { keyId: 'k', key } } });
+      const [exact, extra] = ['bbbbbbbb-bbbb-4bbb-8bbb-000000000001', 'bbbbbbbb-bbbb-4bbb-8bbb-000000000002'];
+      const output = { label: 'yes', probabilities: { no: 0.45, yes: 0.55 } };
+      const review = { measure: 'margin' as const, uncertainty: 0.9 };
+      // the subject column is dropped by the policy, so the first row then holds exactly the features
+      const policy = { pii: {}, subjectColumn: 'customer_id' };
+      log.add({ id: exact, model: 'packed', version: 1, instance: { c: 'a', customer_id: 'c-1', x: 1.5 }, output, review, policy, features: signature.features });
+      log.add({ id: extra, model: 'packed', version: 1, instance: { x: 2, c: 'b', note: 'kept' }, output, review, features: signature.features });
+      await log.flush();
+
+      const unsealed = new PredictionLog(db.pool);
+      const clear = 'bbbbbbbb-bbbb-4bbb-8bbb-000000000003';
+      unsealed.add({ id: clear, model: 'packed', version: 1, instance: { x: 3, c: 'c' }, output, features: signature.features });
+      await unsealed.flush();
+      const raw = await db.pool.query('SELECT instance FROM prediction_log WHERE id = $1', [clear]);
+      assert.deepEqual(raw.rows[0].instance, [3, 'c'], 'stored as values in signature order');
+
+      const named = { x: 1.5, c: 'a' };
+      const keys = { k: key };
+      const { rows } = await db.pool.query("SELECT id, instance, key_id FROM prediction_log WHERE model_name = 'packed' ORDER BY id");
+      assert.deepEqual(readLoggedInstances(rows, keys, signature.features).instances, [named, { x: 2, c: 'b', note: 'kept' }, { x: 3, c: 'c' }]);
+      const open = await listReview(db.pool, { model: 'packed', keys });
+      assert.deepEqual(open.map((i) => i.instance).sort((a, b) => Number(a.x) - Number(b.x)), [named, { x: 2, c: 'b', note: 'kept' }]);
+      assert.deepEqual((await labelReviewItem(db.pool, exact, 'no', 'carol', keys))?.instance, named);
+      assert.deepEqual(await labelledExamples(db.pool, 'packed', keys), [{ instance: named, label: 'no' }]);
+      const { predictions } = await exportSubject(db.pool, pseudonym(piiKey, 'c-1'), keys);
+      assert.deepEqual(predictions.map((p) => p.instance), [named]);
     });
 
     it('uncertain predictions enter the review queue with the log, and a label becomes feedback and a training example', async () => {

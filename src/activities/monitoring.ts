@@ -14,6 +14,7 @@ import { instanceProfileColumns } from '../ml/profile-columns';
 import type { ReferenceProfile } from '../ml/reference-profile';
 import { redactUri, sourceWatermark } from '../ingest/sources';
 import { DecryptionError, readStored } from '../privacy/encryption';
+import { unpackInstance } from '../serving/logged-instance';
 import { latencyQuantile, readServingStats } from '../serving/serving-stats';
 import type { ArtifactStore } from '../store/artifacts';
 import {
@@ -78,16 +79,16 @@ export function windowQuality(signature: registry.ModelSignature, rows: Labelled
 }
 
 /**
- * Logged inputs in clear. A row that cannot be decrypted (its key is not configured in this worker, or
+ * Logged inputs in clear, named by the serving version's `features` when they were stored as values. A row that cannot be decrypted (its key is not configured in this worker, or
  * it was altered) is left out of the drift sample and counted, so one bad row cannot stop monitoring.
  */
-export function readLoggedInstances(rows: { id: string; instance: unknown; key_id: string | null }[], keys: Record<string, Buffer>): { instances: Record<string, unknown>[]; unreadable: number; problems: string[] } {
+export function readLoggedInstances(rows: { id: string; instance: unknown; key_id: string | null }[], keys: Record<string, Buffer>, features?: readonly string[]): { instances: Record<string, unknown>[]; unreadable: number; problems: string[] } {
   const instances: Record<string, unknown>[] = [];
   const problems = new Set<string>();
   let unreadable = 0;
   for (const r of rows) {
     try {
-      instances.push(readStored(r.instance, r.key_id, keys, r.id) as Record<string, unknown>);
+      instances.push(unpackInstance(readStored(r.instance, r.key_id, keys, r.id), features) as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof DecryptionError)) throw err;
       unreadable++;
@@ -122,7 +123,7 @@ export function createMonitoringActivities({ pool, artifacts, client, alerts, pr
         `SELECT id, instance, key_id FROM prediction_log WHERE model_name = $1 AND version = $2 AND at >= $3 AND at <= $4 ORDER BY at DESC LIMIT $5`,
         [input.model, production.version, from, to, MAX_CHECK_ROWS],
       );
-      const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {});
+      const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {}, signature.features);
       if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
       let drift = null;
       const referenceDigest = production.params.referenceDigest as string | undefined;

@@ -372,7 +372,7 @@ export class ModelServer {
         if (sample < 1 && Math.random() >= sample) continue;
         // built field by field: object rest and conditional spread allocate far more, on every request
         const p = predictions[i];
-        const entry: LoggedPrediction = { id: p.id, model: name, version: chosen.version, instance: list[i], output: withoutId(p), policy };
+        const entry: LoggedPrediction = { id: p.id, model: name, version: chosen.version, instance: list[i], output: withoutId(p), policy, features: chosen.signature.features };
         const unsure = review && review.measure !== 'off' && width > 1 ? uncertainty(review.measure, outputs, i * width, width) : undefined;
         if (unsure !== undefined && unsure.enters(review!.threshold)) entry.review = { measure: review!.measure as 'margin' | 'entropy', uncertainty: unsure.value };
         this.predictionLog.add(entry);

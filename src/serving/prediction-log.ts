@@ -7,12 +7,14 @@
  * Privacy is applied as an entry is added: PII columns are pseudonymised or dropped by the model's
  * policy, the subject's pseudonym goes to its own column, and with an encryption key the input is
  * encrypted (outputs stay in clear: live accuracy and quality checks aggregate them in SQL). Review
- * items get the same protected input.
+ * items get the same protected input. An input holding exactly the model's features is kept as their
+ * values in signature order (./logged-instance.ts); readers name them again.
  */
 import { Pool } from 'pg';
 import type { Config } from '../config';
 import { seal } from '../privacy/encryption';
 import { applyPolicy, PrivacyPolicy } from '../privacy/pii';
+import { packInstance } from './logged-instance';
 
 export interface LoggedPrediction {
   id: string;
@@ -24,16 +26,19 @@ export interface LoggedPrediction {
   review?: { measure: 'margin' | 'entropy'; uncertainty: number };
   /** The model's PII policy when the prediction was served. */
   policy?: PrivacyPolicy;
+  /** The serving version's features, in signature order: an input holding exactly these is stored as values. */
+  features?: readonly string[];
 }
 
 /** Keys for what the log stores: the pseudonymisation key and the key that encrypts inputs. */
 export type LogPrivacy = Pick<Config['privacy'], 'piiKey' | 'encryption'>;
 
 /** An entry as it is stored: the input protected, and the subject's pseudonym and the key id beside it. */
-export type StoredEntry = Omit<LoggedPrediction, 'policy'> & { subject: string | null; key_id: string | null };
+export type StoredEntry = Omit<LoggedPrediction, 'policy' | 'features'> & { subject: string | null; key_id: string | null };
 
 export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}): StoredEntry {
-  const { instance, subject } = applyPolicy(entry.instance, entry.policy, privacy.piiKey);
+  const { instance: protectedInstance, subject } = applyPolicy(entry.instance, entry.policy, privacy.piiKey);
+  const instance = packInstance(protectedInstance, entry.features);
   const encryption = privacy.encryption;
   // field by field: object rest and spread copy through a slow path, and this runs for every prediction
   const stored: StoredEntry = {

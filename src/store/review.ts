@@ -9,6 +9,7 @@
  */
 import { Pool } from 'pg';
 import { readStored } from '../privacy/encryption';
+import { unpackInstance } from '../serving/logged-instance';
 
 export interface ReviewItem {
   predictionId: string;
@@ -24,10 +25,14 @@ export interface ReviewItem {
   labelledAt: string | null;
 }
 
+/** SQL for the features of the version that served row `alias`: stored inputs are named by them again. */
+const featuresOf = (alias: string) =>
+  `(SELECT v.signature->'features' FROM model_versions v WHERE v.model_name = ${alias}.model_name AND v.version = ${alias}.version) AS features`;
+
 function toItem(r: any, keys: Record<string, Buffer>): ReviewItem {
   return {
     predictionId: r.prediction_id, model: r.model_name, version: r.version, measure: r.measure, uncertainty: r.uncertainty,
-    instance: readStored(r.instance, r.key_id, keys, r.prediction_id) as Record<string, unknown>, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
+    instance: unpackInstance(readStored(r.instance, r.key_id, keys, r.prediction_id), r.features) as Record<string, unknown>, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
     labelledBy: r.labelled_by, labelledAt: r.labelled_at ? new Date(r.labelled_at).toISOString() : null,
   };
 }
@@ -36,7 +41,7 @@ function toItem(r: any, keys: Record<string, Buffer>): ReviewItem {
 export async function listReview(pool: Pool, o: { model?: string; state?: 'open' | 'labelled'; limit?: number; keys?: Record<string, Buffer> } = {}): Promise<ReviewItem[]> {
   const labelled = o.state === 'labelled';
   const { rows } = await pool.query(
-    `SELECT * FROM review_queue
+    `SELECT q.*, ${featuresOf('q')} FROM review_queue q
       WHERE ($1::text IS NULL OR model_name = $1) AND (label IS NOT NULL) = $2
       ORDER BY ${labelled ? 'labelled_at DESC' : 'uncertainty DESC, created_at'} LIMIT $3`,
     [o.model ?? null, labelled, o.limit ?? 50],
@@ -61,7 +66,7 @@ export async function labelReviewItem(pool: Pool, predictionId: string, label: s
         INSERT INTO feedback (prediction_id, label) SELECT prediction_id, $2 FROM labelled
         ON CONFLICT (prediction_id) DO UPDATE SET label = EXCLUDED.label, at = now()
      )
-     SELECT * FROM labelled`,
+     SELECT l.*, ${featuresOf('l')} FROM labelled l`,
     [predictionId, label, by],
   );
   return rows[0] && toItem(rows[0], keys);
@@ -70,8 +75,8 @@ export async function labelReviewItem(pool: Pool, predictionId: string, label: s
 /** Every labelled item of the model: its input and the label, for the next training dataset. */
 export async function labelledExamples(pool: Pool, model: string, keys: Record<string, Buffer> = {}): Promise<{ instance: Record<string, unknown>; label: string }[]> {
   const { rows } = await pool.query(
-    'SELECT prediction_id, instance, key_id, label FROM review_queue WHERE model_name = $1 AND label IS NOT NULL ORDER BY labelled_at, prediction_id',
+    `SELECT prediction_id, instance, key_id, label, ${featuresOf('q')} FROM review_queue q WHERE model_name = $1 AND label IS NOT NULL ORDER BY labelled_at, prediction_id`,
     [model],
   );
-  return rows.map((r) => ({ instance: readStored(r.instance, r.key_id, keys, r.prediction_id) as Record<string, unknown>, label: r.label }));
+  return rows.map((r) => ({ instance: unpackInstance(readStored(r.instance, r.key_id, keys, r.prediction_id), r.features) as Record<string, unknown>, label: r.label }));
 }
