@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packInstance, unpackInstance } from '../src/serving/logged-instance';
+import { packInstance, unpackInstance } from '../src/store/logged-instance';
 
 const features = ['x', 'c', 'y'];
 

@@ -13,10 +13,10 @@ import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metri
 import { instanceProfileColumns } from '../ml/profile-columns';
 import type { ReferenceProfile } from '../ml/reference-profile';
 import { redactUri, sourceWatermark } from '../ingest/sources';
-import { DecryptionError, readStored } from '../privacy/encryption';
-import { unpackInstance } from '../serving/logged-instance';
+import { DecryptionError } from '../privacy/encryption';
 import { latencyQuantile, readServingStats } from '../serving/serving-stats';
 import type { ArtifactStore } from '../store/artifacts';
+import { readLoggedInput } from '../store/logged-instance';
 import {
   advanceWatermark, Breach, CheckAction, claimRetraining, getCheck, getMonitorConfig, QualityWindow,
   recordCheckAction, saveCheck, ServingWindow, Trigger,
@@ -79,8 +79,9 @@ export function windowQuality(signature: registry.ModelSignature, rows: Labelled
 }
 
 /**
- * Logged inputs in clear, named by the serving version's `features` when they were stored as values. A row that cannot be decrypted (its key is not configured in this worker, or
- * it was altered) is left out of the drift sample and counted, so one bad row cannot stop monitoring.
+ * Logged inputs in clear, named by the serving version's `features` when they were stored as values. A
+ * row that cannot be decrypted (its key is not configured in this worker, or it was altered) is left
+ * out of the drift sample and counted, so one bad row cannot stop monitoring.
  */
 export function readLoggedInstances(rows: { id: string; instance: unknown; key_id: string | null }[], keys: Record<string, Buffer>, features?: readonly string[]): { instances: Record<string, unknown>[]; unreadable: number; problems: string[] } {
   const instances: Record<string, unknown>[] = [];
@@ -88,7 +89,7 @@ export function readLoggedInstances(rows: { id: string; instance: unknown; key_i
   let unreadable = 0;
   for (const r of rows) {
     try {
-      instances.push(unpackInstance(readStored(r.instance, r.key_id, keys, r.id), features) as Record<string, unknown>);
+      instances.push(readLoggedInput(r.instance, r.key_id, keys, r.id, features) as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof DecryptionError)) throw err;
       unreadable++;

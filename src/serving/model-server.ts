@@ -384,7 +384,7 @@ export class ModelServer {
     return { predictions, model: { name, version: chosen.version } };
   }
 
-  /** A version's labelled metrics, looked up once: prom-client hashes the labels on every labelled call. */
+  /** A version's labelled metrics, looked up once: prom-client checks and copies the labels on every labelled call (it still hashes them per observation). */
   private metersOf(v: LoadedVersion): Meters {
     const k = key(v.name, v.version);
     let meters = this.meters.get(k);

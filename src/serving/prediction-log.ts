@@ -8,13 +8,13 @@
  * policy, the subject's pseudonym goes to its own column, and with an encryption key the input is
  * encrypted (outputs stay in clear: live accuracy and quality checks aggregate them in SQL). Review
  * items get the same protected input. An input holding exactly the model's features is kept as their
- * values in signature order (./logged-instance.ts); readers name them again.
+ * values in signature order (src/store/logged-instance.ts); readers name them again.
  */
 import { Pool } from 'pg';
 import type { Config } from '../config';
 import { seal } from '../privacy/encryption';
 import { applyPolicy, PrivacyPolicy } from '../privacy/pii';
-import { packInstance } from './logged-instance';
+import { packInstance } from '../store/logged-instance';
 
 export interface LoggedPrediction {
   id: string;

@@ -5,8 +5,7 @@
 import { Pool } from 'pg';
 import type { PrivacyPolicy } from '../privacy/pii';
 import { DEPLOYMENTS_CHANNEL } from './registry';
-import { readStored } from '../privacy/encryption';
-import { unpackInstance } from '../serving/logged-instance';
+import { readLoggedInput, servingFeaturesSql } from './logged-instance';
 
 export interface StoredPrivacyPolicy {
   model: string;
@@ -93,7 +92,7 @@ export async function exportSubject(pool: Pool, subject: string, keys: Record<st
   const { rows } = await pool.query(
     `SELECT COALESCE(p.id, r.prediction_id) AS id, COALESCE(p.model_name, r.model_name) AS model_name, COALESCE(p.version, r.version) AS version,
             COALESCE(p.at, r.created_at) AS at, COALESCE(p.instance, r.instance) AS instance, COALESCE(p.output, r.output) AS output,
-            (SELECT v.signature->'features' FROM model_versions v WHERE v.model_name = COALESCE(p.model_name, r.model_name) AND v.version = COALESCE(p.version, r.version)) AS features,
+            ${servingFeaturesSql('COALESCE(p.model_name, r.model_name)', 'COALESCE(p.version, r.version)')} AS features,
             CASE WHEN p.id IS NOT NULL THEN p.key_id ELSE r.key_id END AS key_id,
             f.label AS feedback_label, f.at AS feedback_at,
             r.prediction_id AS review_id, r.label AS review_label, r.labelled_by, r.labelled_at
@@ -106,7 +105,7 @@ export async function exportSubject(pool: Pool, subject: string, keys: Record<st
   );
   const predictions = rows.slice(0, MAX_EXPORT_ROWS).map((r): SubjectPrediction => ({
     id: r.id, model: r.model_name, version: r.version, at: new Date(r.at).toISOString(),
-    instance: unpackInstance(readStored(r.instance, r.key_id, keys, r.id), r.features),
+    instance: readLoggedInput(r.instance, r.key_id, keys, r.id, r.features),
     output: r.output,
     feedback: r.feedback_label !== null ? { label: r.feedback_label, at: new Date(r.feedback_at).toISOString() } : null,
     review: r.review_id !== null ? { label: r.review_label, labelledBy: r.labelled_by, labelledAt: r.labelled_at ? new Date(r.labelled_at).toISOString() : null } : null,

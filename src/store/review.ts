@@ -8,8 +8,7 @@
  * a person labels what they see, and training must not silently lose examples).
  */
 import { Pool } from 'pg';
-import { readStored } from '../privacy/encryption';
-import { unpackInstance } from '../serving/logged-instance';
+import { readLoggedInput, servingFeaturesSql } from './logged-instance';
 
 export interface ReviewItem {
   predictionId: string;
@@ -25,14 +24,13 @@ export interface ReviewItem {
   labelledAt: string | null;
 }
 
-/** SQL for the features of the version that served row `alias`: stored inputs are named by them again. */
-const featuresOf = (alias: string) =>
-  `(SELECT v.signature->'features' FROM model_versions v WHERE v.model_name = ${alias}.model_name AND v.version = ${alias}.version) AS features`;
+/** The serving version's features beside a review row (`alias`): stored inputs are named by them again. */
+const featuresOf = (alias: string) => `${servingFeaturesSql(`${alias}.model_name`, `${alias}.version`)} AS features`;
 
 function toItem(r: any, keys: Record<string, Buffer>): ReviewItem {
   return {
     predictionId: r.prediction_id, model: r.model_name, version: r.version, measure: r.measure, uncertainty: r.uncertainty,
-    instance: unpackInstance(readStored(r.instance, r.key_id, keys, r.prediction_id), r.features) as Record<string, unknown>, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
+    instance: readLoggedInput(r.instance, r.key_id, keys, r.prediction_id, r.features) as Record<string, unknown>, output: r.output, createdAt: new Date(r.created_at).toISOString(), label: r.label,
     labelledBy: r.labelled_by, labelledAt: r.labelled_at ? new Date(r.labelled_at).toISOString() : null,
   };
 }
@@ -78,5 +76,5 @@ export async function labelledExamples(pool: Pool, model: string, keys: Record<s
     `SELECT prediction_id, instance, key_id, label, ${featuresOf('q')} FROM review_queue q WHERE model_name = $1 AND label IS NOT NULL ORDER BY labelled_at, prediction_id`,
     [model],
   );
-  return rows.map((r) => ({ instance: unpackInstance(readStored(r.instance, r.key_id, keys, r.prediction_id), r.features) as Record<string, unknown>, label: r.label }));
+  return rows.map((r) => ({ instance: readLoggedInput(r.instance, r.key_id, keys, r.prediction_id, r.features) as Record<string, unknown>, label: r.label }));
 }

@@ -9,6 +9,8 @@
  * names of the version that served them.
  */
 
+import { readStored } from '../privacy/encryption';
+
 /** The input as stored: its values in `features` order when it holds exactly those keys, else itself. */
 export function packInstance(instance: unknown, features: readonly string[] | undefined): unknown {
   if (!features || instance === null || typeof instance !== 'object' || Array.isArray(instance)) return instance;
@@ -33,4 +35,14 @@ export function unpackInstance(stored: unknown, features: readonly string[] | nu
   const row: Record<string, unknown> = {};
   for (let i = 0; i < features.length; i++) row[features[i]] = stored[i];
   return row;
+}
+
+/** A stored input in clear and named: decrypted when it was encrypted, then named by the serving version's features. */
+export function readLoggedInput(stored: unknown, keyId: string | null | undefined, keys: Record<string, Buffer>, id: string, features: readonly string[] | null | undefined): unknown {
+  return unpackInstance(readStored(stored, keyId, keys, id), features);
+}
+
+/** SQL for the features of the version that served a row, given SQL for its model name and version: readers select it beside the input. */
+export function servingFeaturesSql(model: string, version: string): string {
+  return `(SELECT v.signature->'features' FROM model_versions v WHERE v.model_name = ${model} AND v.version = ${version})`;
 }
