@@ -14,6 +14,7 @@ import { instanceProfileColumns } from '../src/ml/profile-columns';
 import { appendRecords, cellText, getColumn, tableFromTextRows } from '../src/ml/table';
 import { uncertainty } from '../src/serving/model-server';
 import { readLoggedInstances } from '../src/activities/monitoring';
+import { readStored } from '../src/privacy/encryption';
 import { pseudonym } from '../src/privacy/pii';
 import { PredictionLog } from '../src/serving/prediction-log';
 import { saveDataset } from '../src/store/datasets';
@@ -111,6 +112,8 @@ for (const backend of availableBackends()) {
 
       const named = { x: 1.5, c: 'a' };
       const keys = { k: key };
+      const sealed = await db.pool.query('SELECT instance, key_id FROM prediction_log WHERE id = $1', [exact]);
+      assert.deepEqual(readStored(sealed.rows[0].instance, sealed.rows[0].key_id, keys, exact), [1.5, 'a'], 'packed before it was encrypted');
       const { rows } = await db.pool.query("SELECT id, instance, key_id FROM prediction_log WHERE model_name = 'packed' ORDER BY id");
       assert.deepEqual(readLoggedInstances(rows, keys, signature.features).instances, [named, { x: 2, c: 'b', note: 'kept' }, { x: 3, c: 'c' }]);
       const open = await listReview(db.pool, { model: 'packed', keys });
