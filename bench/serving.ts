@@ -20,13 +20,13 @@
  *      body and ONNX file, no validation beyond types, no routing, logging or metrics
  *   2. our POST /v1/models/cancer/predict on `mlops up` (validation, routing, prediction log, statistics
  *      and Prometheus metrics on: the defaults), at peak; then at 70% of that peak with autocannon's
- *      `overallRate`, and with an evenly paced open-loop generator
+ *      `overallRate` (the tail under evenly paced load, with native generators, is bench/serving_tail.ts)
  *   3. in-process onnxruntime-node `session.run` on the same ONNX bytes, single-row runs back to back
  *   4. `mlflow models serve` (default: one uvicorn worker, --env-manager local) with a scikit-learn
  *      LogisticRegression on standardised features trained on the same CSV (bench/serving_mlflow.py)
  *   5. 100-row batches to our predict (and to mlflow), as rows per second
  *   cases 1, 1b and 2 at peak run in turns, SERVING_ROUNDS times, so the machine's drift moves them alike
- *   controls and diagnostics: bare Express at the same 70% rate, both ways (1c, 1d) (what the HTTP layer, the
+ *   controls and diagnostics: bare Express at the same 70% rate (1c) (what the HTTP layer, the
  *   generator and the shared 2 cores alone do to the tail); our predict on a separate `mlops api` process, with PGlite, the
  *   worker and Temporal left in `mlops up`; per phase, the mean time inside ModelServer.predict and the
  *   prediction-log entries dropped, read from the server's /metrics
@@ -36,9 +36,7 @@
  * full load (the 70% phases follow the peak phase on a warm server). Latencies are recorded per response in milliseconds with decimals (autocannon's own
  * histogram keeps whole milliseconds only). Note that autocannon's rate limit is a per-second quota per
  * connection: each second opens with the connections sending back to back until the quota is used, so its
- * "70%" run is bursty; the paced run (bench/paced-load.ts: raw keep-alive sockets, 16 of them, about a third
- * of the CPU of Node's http client per request) spreads the same rate evenly (1 ms ticks) and times each request from the moment it
- * was due, so waiting for a free connection counts.
+ * "70%" run is bursty, and it times each request from when it was sent, not from when it was due.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,7 +44,6 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Child, CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, treeCpuSeconds, waitForHttp } from './harness';
-import { pacedLoad } from './paced-load';
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/store/registry';
@@ -141,26 +138,6 @@ async function measure(label: string, o: LoadOptions, warmup = true): Promise<Re
     label, rps: ok / duration, rows: (ok * o.rows) / duration, ...s, ok, failed: failed + result.errors + result.timeouts,
     serverCpu: o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / elapsed : undefined,
     genCpu: (gen.user + gen.system) / 1e6 / elapsed, machineCpu,
-  };
-}
-
-/** Open-loop generator: `rate` requests per second spread evenly over 1 ms ticks, at most CONNECTIONS sockets. */
-async function paced(label: string, o: LoadOptions & { overallRate: number }): Promise<Result> {
-  const cpu0 = o.serverPid ? treeCpuSeconds(o.serverPid) : 0;
-  const gen0 = process.cpuUsage();
-  const machine0 = machineTicks();
-  const startUs = monoUs();
-  const r = await pacedLoad({ url: o.url, body: o.body, rate: o.overallRate, seconds: o.seconds, connections: CONNECTIONS });
-  phases.push({ label, startUs, endUs: monoUs() });
-  const gen = process.cpuUsage(gen0);
-  const machineCpu = machineBusy(machine0, machineTicks());
-  const serverCpu = o.serverPid ? (treeCpuSeconds(o.serverPid) - cpu0) / r.elapsedSeconds : undefined;
-  const lat = new Latencies();
-  for (const ms of r.latencies) lat.add(ms);
-  return {
-    label, rps: r.ok / r.elapsedSeconds, rows: (r.ok * o.rows) / r.elapsedSeconds, ...lat.summary(), ok: r.ok, failed: r.failed,
-    serverCpu, genCpu: (gen.user + gen.system) / 1e6 / r.elapsedSeconds, machineCpu,
-    note: `${r.sent} sent at ${o.overallRate}/s`,
   };
 }
 
@@ -316,16 +293,13 @@ async function main(): Promise<void> {
     }
     await proto.stop();
     const ours = { rps: median(results.filter((r) => r.label.startsWith('2. ')).map((r) => r.rps)) };
-    // ---- 2b, 2c: 70% of our median peak, bursty and paced; 1c, 1d: bare Express at the same rate, both ways
+    // ---- 2b: 70% of our median peak (autocannon's rate; the evenly paced tail is bench/serving_tail.ts); 1c: bare Express at the same rate
     const rate70 = Math.max(1, Math.round(ours.rps * 0.7));
     log(`measuring: our predict at 70% of peak (${rate70} req/s), autocannon overallRate...`);
     results.push(await ourPhase(() => measure(`2b. our predict, ${rate70}/s (70%), autocannon overallRate`, { url: predictUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: up.proc.pid }, false)));
-    log(`measuring: our predict at 70% of peak (${rate70} req/s), paced...`);
-    results.push(await ourPhase(() => paced(`2c. our predict, ${rate70}/s (70%), paced open loop`, { url: predictUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: up.proc.pid })));
-    log(`measuring (control): bare Express at the same ${rate70} req/s, both ways...`);
+    log(`measuring (control): bare Express at the same ${rate70} req/s...`);
     const exUrl = `http://127.0.0.1:${expressPort}/v1/models/${MODEL}/predict`;
     results.push(await measure(`1c. bare Express, ${rate70}/s, autocannon overallRate`, { url: exUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: ex.proc.pid }, false));
-    results.push(await paced(`1d. bare Express, ${rate70}/s, paced open loop`, { url: exUrl, body: body1, seconds: SECONDS, rows: 1, overallRate: rate70, serverPid: ex.proc.pid }));
     await ex.stop();
     log(`measuring: our predict, ${BATCH}-row batches...`);
     results.push(await ourPhase(() => measure(`5. our predict, ${BATCH}-row batches`, { url: predictUrl, body: body100, seconds: SECONDS, rows: BATCH, serverPid: up.proc.pid })));
@@ -415,8 +389,7 @@ async function main(): Promise<void> {
   /** Ours against Express round by round (each pair measured minutes apart), and their median. */
   const shares = ourRounds.map((r, i) => r.rps / expressRounds[i].rps);
   const at70 = results.find((r) => r.label.startsWith('2b. '))!;
-  const at70paced = results.find((r) => r.label.startsWith('2c. '))!;
-  const express70paced = results.find((r) => r.label.startsWith('1d. '))!;
+  const express70 = results.find((r) => r.label.startsWith('1c. '))!;
   const ourBatch = results.find((r) => r.label.startsWith('5. '))!;
   log('');
   log(table([...results].sort((a, b) => (a.label < b.label ? -1 : 1))));
@@ -426,15 +399,14 @@ async function main(): Promise<void> {
   log('| --- | --- | --- |');
   log(`| our predict >= 80% of bare Express's request rate | medians ${fmt(ours.rps)} / ${fmt(express.rps)} = ${pct(ours.rps / express.rps)}; round by round ${shares.map(pct).join(', ')} | ${verdict(median(shares) >= 0.8)} |`);
   log(`| (for reference) the Express + onnxruntime-node prototype | median ${fmt(prototype.rps)} = ${pct(prototype.rps / express.rps)} of bare Express; ours / prototype = ${pct(ours.rps / prototype.rps)} | - |`);
-  log(`| p99 < 5 ms at 70% of our peak (autocannon overallRate ${fmt(Math.round(ours.rps * 0.7))}/s) | p99 ${fmt(at70.p99, 2)} ms at ${fmt(at70.rps)} req/s | ${verdict(at70.p99 < 5)} |`);
-  log(`| p99 < 5 ms at 70% of our peak (evenly paced) | p99 ${fmt(at70paced.p99, 2)} ms at ${fmt(at70paced.rps)} req/s (bare Express at the same rate: p99 ${fmt(express70paced.p99, 2)} ms) | ${verdict(at70paced.p99 < 5)} |`);
+  log(`| p99 < 5 ms at 70% of our peak (autocannon overallRate ${fmt(Math.round(ours.rps * 0.7))}/s; evenly paced with oha: bench/serving_tail.ts) | p99 ${fmt(at70.p99, 2)} ms at ${fmt(at70.rps)} req/s (bare Express at the same rate: p99 ${fmt(express70.p99, 2)} ms) | ${verdict(at70.p99 < 5)} |`);
   log(mlflow
     ? `| >= 5x mlflow's request rate | ${fmt(ours.rps)} / ${fmt(mlflow.rps)} = ${(ours.rps / mlflow.rps).toFixed(1)}x | ${verdict(ours.rps >= 5 * mlflow.rps)} |`
     : '| >= 5x mlflow\'s request rate | mlflow skipped | - |');
   log(`| (for reference) ${BATCH}-row batches to our predict | ${fmt(ourBatch.rows)} rows/s = ${(ourBatch.rows / ours.rps).toFixed(1)}x the single-row request rate; in-process single-row session.run ${fmt(inproc.rps)} runs/s | - |`);
   log('');
   for (const n of notes) log(`- ${n}`);
-  log(`- server CPU: the server's process tree (for mlops up: Node with API, worker and PGlite, plus the Temporal dev server; for mlflow: its CLI and uvicorn) in % of one core; generator CPU: this process (autocannon / paced client / in-process runs), % of one core; machine CPU: all ${os.cpus().length} cores together (100% = all busy), whoever used them`);
+  log(`- server CPU: the server's process tree (for mlops up: Node with API, worker and PGlite, plus the Temporal dev server; for mlflow: its CLI and uvicorn) in % of one core; generator CPU: this process (autocannon / in-process runs), % of one core; machine CPU: all ${os.cpus().length} cores together (100% = all busy), whoever used them`);
   if (process.env.SERVING_CPU_PROF) {
     fs.writeFileSync(path.join(path.resolve(process.env.SERVING_CPU_PROF), 'phases.json'), JSON.stringify(phases, null, 1));
     log(`- CPU profiles and phases.json in ${path.resolve(process.env.SERVING_CPU_PROF)}: node --import tsx bench/serving_profile.ts ${process.env.SERVING_CPU_PROF}`);

@@ -1,87 +1,115 @@
 /**
- * Tail latency against load: what sets our predict's p99 at a given share of its peak.
+ * Tail latency against load: p50, p90 and p99 of our predict at shares of its own peak, beside a yardstick
+ * measured the same way.
  *
  *   npm ci
- *   node --import tsx bench/serving_tail.ts                       (about 4 minutes)
+ *   node --import tsx bench/serving_tail.ts       (about 9 minutes; the first run also builds oha, about 7)
  *
- * `mlops up` (the embedded stack) starts in a fresh directory and trains and deploys the 30-feature
- * breast-cancer model. A separate `mlops api` then serves it, as an API replica does in production, in
- * two configurations taken in turns: the prediction log on (every prediction, the default) and off
- * (MLOPS_PREDICTION_LOG_SAMPLE=0). For each: the peak request rate (autocannon, 16 connections, after a
- * 2 s warm-up), then evenly paced open-loop load (bench/paced-load.ts, latency counted from each request's
- * due time) at fractions of that peak, with p50, p90, p99 and the share of a core the API's request thread
- * used (from /proc).
+ * The load comes from native generators, installed by bench/install-load-tools.sh when missing: the peak
+ * from wrk (closed loop, 16 connections), the paced load from oha (open loop at an even rate, 16
+ * connections, --latency-correction: each latency counts from when its request was due, so a server
+ * that falls behind shows it). A Node generator on the same two cores measured mostly itself: against a
+ * bare node:http server at 3,000 requests/s it reported a p99 of 8 ms where oha reports 2 ms.
  *
- * Where taskset exists and the machine has two cores or more, the API's request thread gets core 0 to
- * itself and every other thread (the API's helpers, the stack, this generator) the other cores, set
- * again before every phase. On two shared cores the generator and the store otherwise take turns on the
- * request thread's core, and the tail measures the scheduler. TAIL_PIN=0 turns it off.
+ * Three servers take turns, every round:
+ *   fixed cost     bench/serving_fixed_cost.ts: bare node:http burning TAIL_FIXED_COST_US (default 80) µs
+ *                  of CPU per request, no garbage, batching, logging or store. Its peak is near ours, so it
+ *                  shows what this machine allows one Node thread at that load.
+ *   ours, log on   a separate `mlops api` (an API replica) serving the model trained on `mlops up`: the
+ *                  defaults, every prediction logged to the embedded store
+ *   ours, log off  the same with MLOPS_PREDICTION_LOG_SAMPLE=0
+ * For each: a 2 s warm-up, the peak over TAIL_SECONDS, then paced load at TAIL_LOADS of that peak, with the
+ * share of a core the server's main thread used (from /proc). Nothing is pinned: the servers, the stack and
+ * the generators share the machine's cores as a deployment on it would.
  *
- * Settings (environment): TAIL_ROUNDS (default 2), TAIL_SECONDS (each paced phase, default 8),
- * TAIL_LOADS (fractions of the peak, default 0.3,0.5,0.7,0.85), TEMPORAL_CLI_PATH.
+ * Settings (environment): TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8), TAIL_LOADS
+ * (default 0.3,0.5,0.7), TAIL_FIXED_COST_US, TEMPORAL_CLI_PATH.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { Child, CSV, freePorts, log, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, waitForHttp } from './harness';
-import { pacedLoad } from './paced-load';
+import { CSV, freePorts, log, MODEL, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, waitForHttp } from './harness';
 
-const ROUNDS = Number(process.env.TAIL_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.TAIL_ROUNDS ?? 3);
 const SECONDS = Number(process.env.TAIL_SECONDS ?? 8);
-const LOADS = (process.env.TAIL_LOADS ?? '0.3,0.5,0.7,0.85').split(',').map(Number);
+const LOADS = (process.env.TAIL_LOADS ?? '0.3,0.5,0.7').split(',').map(Number);
+const FIXED_COST_US = Number(process.env.TAIL_FIXED_COST_US ?? 80);
 const CONNECTIONS = 16;
 const ADMIN_KEY = 'bench-admin-key-0123456789';
-const CONFIGS = [
-  { name: 'log on', env: {} },
-  { name: 'log off', env: { MLOPS_PREDICTION_LOG_SAMPLE: '0' } },
-];
+const OHA = path.join(ROOT, '.cache', 'tools', 'oha', 'bin', 'oha');
 
-interface Row { round: number; config: string; load: string; rate: number; p50: number; p90: number; p99: number; thread: number }
+interface Server { name: string; start(port: number, logFile: string): ReturnType<typeof startChild>; path: string }
+interface Row { round: number; server: string; load: string; rate: number; p50: number; p90: number; p99: number; thread: number }
 
-const cpus = os.cpus().length;
-const canPin = process.env.TAIL_PIN !== '0' && cpus >= 2 && spawnSync('taskset', ['-V']).status === 0;
-const others = `1-${cpus - 1}`;
-
-function threadsOf(pid: number): number[] {
-  try { return fs.readdirSync(`/proc/${pid}/task`).map(Number); } catch { return []; }
+function installTools(): void {
+  if (spawnSync('wrk', ['-v']).error === undefined && fs.existsSync(OHA)) return;
+  log('installing the load generators (bench/install-load-tools.sh)');
+  const r = spawnSync('bash', [path.join(ROOT, 'bench', 'install-load-tools.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('bench/install-load-tools.sh failed: wrk and oha are needed');
 }
 
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* exited meanwhile */ }
-  }
-  const found = [root];
-  for (let i = 0; i < found.length; i++) for (const [pid, ppid] of parent) if (ppid === found[i]) found.push(pid);
-  return found;
-}
-
-/** The API's request thread on core 0; every other thread of the API, the stack and this process elsewhere. */
-function pin(apiPid: number, stackPid: number): void {
-  if (!canPin) return;
-  const set = (cpuList: string, tid: number) => spawnSync('taskset', ['-pc', cpuList, String(tid)], { stdio: 'ignore' });
-  for (const pid of [...descendants(apiPid), ...descendants(stackPid), process.pid]) {
-    for (const tid of threadsOf(pid)) set(tid === apiPid ? '0' : others, tid);
-  }
-}
-
-/** CPU seconds of one thread (the process's main thread when tid = pid). */
-function threadCpuSeconds(pid: number, tid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+/** CPU seconds of a process's main thread. */
+function mainThreadCpuSeconds(pid: number): number {
+  const text = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function cannon(url: string, body: string, seconds: number): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: seconds }, (err, r) => (err ? reject(err) : resolve(r)));
-  });
+/** Closed-loop request rate with wrk: the peak. */
+function wrkRate(url: string, script: string, seconds: number): number {
+  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  if (/Non-2xx or 3xx responses/.test(r.stdout) || /Socket errors/.test(r.stdout)) throw new Error(`wrk saw failures:\n${r.stdout}`);
+  const rate = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  if (!rate) throw new Error(`no rate in wrk's output:\n${r.stdout}`);
+  return Number(rate[1]);
+}
+
+interface OhaReport {
+  latencyPercentiles: Record<string, number | null>;
+  statusCodeDistribution: Record<string, number>;
+  errorDistribution: Record<string, number>;
+}
+
+/** Evenly paced open-loop load with oha; latencies in ms from each request's due time. */
+function ohaPaced(url: string, bodyFile: string, rate: number, seconds: number): { p50: number; p90: number; p99: number } {
+  const r = spawnSync(OHA, ['-z', `${seconds}s`, '-q', String(rate), '-c', String(CONNECTIONS), '--latency-correction', '-w', '--no-tui',
+    '-m', 'POST', '-H', 'content-type: application/json', '-D', bodyFile, '--output-format', 'json', url], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`oha failed: ${r.stderr}`);
+  const report = JSON.parse(r.stdout) as OhaReport;
+  const bad = Object.entries(report.statusCodeDistribution).filter(([code]) => !code.startsWith('2'));
+  if (bad.length > 0 || Object.keys(report.errorDistribution).length > 0) {
+    throw new Error(`requests failed at ${rate}/s: ${JSON.stringify({ status: report.statusCodeDistribution, errors: report.errorDistribution })}`);
+  }
+  const ms = (k: string) => (report.latencyPercentiles[k] ?? NaN) * 1000;
+  return { p50: ms('p50'), p90: ms('p90'), p99: ms('p99') };
+}
+
+async function measure(round: number, server: Server, port: number, logs: string, files: { body: string; script: string }): Promise<Row[]> {
+  const logFile = path.join(logs, `${server.name.replace(/\W+/g, '-')}-${round}.log`);
+  const child = server.start(port, logFile);
+  const url = `http://127.0.0.1:${port}${server.path}`;
+  const rows: Row[] = [];
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, child, 120_000, logFile);
+    wrkRate(url, files.script, 2);
+    const peak = wrkRate(url, files.script, SECONDS);
+    log(`round ${round}, ${server.name}: peak ${Math.round(peak)} req/s`);
+    for (const load of LOADS) {
+      const rate = Math.round(peak * load);
+      const cpu0 = mainThreadCpuSeconds(child.proc.pid!);
+      const t0 = performance.now();
+      const r = ohaPaced(url, files.body, rate, SECONDS);
+      const thread = (mainThreadCpuSeconds(child.proc.pid!) - cpu0) / ((performance.now() - t0) / 1000);
+      const row = { round, server: server.name, load: `${Math.round(load * 100)}%`, rate, ...r, thread };
+      log(`  ${row.load} (${rate}/s): p50 ${r.p50.toFixed(2)} p90 ${r.p90.toFixed(2)} p99 ${r.p99.toFixed(2)} ms, main thread ${Math.round(thread * 100)}% of a core`);
+      rows.push(row);
+    }
+  } finally {
+    await child.stop();
+  }
+  return rows;
 }
 
 async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
@@ -91,52 +119,39 @@ async function api<T>(base: string, method: string, route: string, body?: unknow
   return JSON.parse(text) as T;
 }
 
-async function measureConfig(round: number, config: (typeof CONFIGS)[number], stackEnv: NodeJS.ProcessEnv, port: number, stack: Child, logs: string, body: string): Promise<Row[]> {
-  const logFile = path.join(logs, `mlops-api-${round}-${config.name.replace(' ', '-')}.log`);
-  const apiChild = startChild(`mlops api (${config.name})`, process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(port), ...config.env }, logFile, 'SIGINT');
-  const url = `http://127.0.0.1:${port}/v1/models/${MODEL}/predict`;
-  const rows: Row[] = [];
-  try {
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, apiChild, 120_000, logFile);
-    const pid = apiChild.proc.pid!;
-    pin(pid, stack.proc.pid!);
-    await cannon(url, body, 2);
-    pin(pid, stack.proc.pid!);
-    const peak = (await cannon(url, body, SECONDS)).requests.average;
-    log(`round ${round}, ${config.name}: peak ${Math.round(peak)} req/s`);
-    for (const load of LOADS) {
-      const rate = Math.round(peak * load);
-      pin(pid, stack.proc.pid!);
-      const cpu0 = threadCpuSeconds(pid, pid);
-      const r = await pacedLoad({ url, body, rate, seconds: SECONDS, connections: CONNECTIONS });
-      const thread = (threadCpuSeconds(pid, pid) - cpu0) / r.elapsedSeconds;
-      if (r.failed > 0) throw new Error(`${r.failed} requests failed at ${rate}/s`);
-      const sorted = Float64Array.from(r.latencies).sort();
-      const row = { round, config: config.name, load: `${Math.round(load * 100)}%`, rate, p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), thread };
-      log(`  ${row.load} (${rate}/s): p50 ${row.p50.toFixed(2)} p90 ${row.p90.toFixed(2)} p99 ${row.p99.toFixed(2)} ms, request thread ${Math.round(thread * 100)}% of a core`);
-      rows.push(row);
-    }
-  } finally {
-    await apiChild.stop();
-  }
-  return rows;
-}
-
 async function main(): Promise<void> {
+  installTools();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-tail-'));
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs);
-  const [apiPort, temporalPort, uiPort, pglitePort, replicaPort] = await freePorts(5);
+  const [apiPort, temporalPort, uiPort, pglitePort, serverPort] = await freePorts(5);
   const stackEnv: NodeJS.ProcessEnv = {
     ...process.env, MLOPS_DATA_DIR: path.join(work, 'data'), MLOPS_ADMIN_KEY: ADMIN_KEY, MLOPS_API_PORT: String(apiPort),
     MLOPS_TEMPORAL_PORT: String(temporalPort), MLOPS_TEMPORAL_UI_PORT: String(uiPort), MLOPS_PGLITE_PORT: String(pglitePort),
     ...(temporalCli() ? { TEMPORAL_CLI_PATH: temporalCli() } : {}),
   };
-  log(`${cpus} cores; ${canPin ? 'request thread pinned to core 0, everything else to cores ' + others : 'no pinning'}`);
+  const body = JSON.stringify({ instances: [readDataset().instances[0]] });
+  const files = { body: path.join(work, 'body.json'), script: path.join(work, 'post.lua') };
+  fs.writeFileSync(files.body, body);
+  fs.writeFileSync(files.script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[${body}]==]\n`);
+  const cli = path.join(ROOT, 'src', 'cli.ts');
+  const replica = (name: string, env: NodeJS.ProcessEnv): Server => ({
+    name, path: `/v1/models/${MODEL}/predict`,
+    start: (port, logFile) => startChild(name, process.execPath, ['--import', 'tsx', cli, 'api'], { ...stackEnv, MLOPS_API_PORT: String(port), ...env }, logFile, 'SIGINT'),
+  });
+  const servers: Server[] = [
+    {
+      name: `fixed cost (${FIXED_COST_US} µs)`, path: '/',
+      start: (port, logFile) => startChild('fixed cost', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_fixed_cost.ts'), String(port), String(FIXED_COST_US)], process.env, logFile, 'SIGTERM'),
+    },
+    replica('ours, log on', {}),
+    replica('ours, log off', { MLOPS_PREDICTION_LOG_SAMPLE: '0' }),
+  ];
+  log(`${os.cpus().length} cores; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
   let failed = false;
   try {
     const upLog = path.join(logs, 'mlops-up.log');
-    const stack = startChild('mlops up', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'up'], stackEnv, upLog, 'SIGINT');
+    const stack = startChild('mlops up', process.execPath, ['--import', 'tsx', cli, 'up'], stackEnv, upLog, 'SIGINT');
     const base = `http://127.0.0.1:${apiPort}`;
     await waitForHttp(`${base}/healthz`, stack, 300_000, upLog);
     const { id } = await api<{ id: string }>(base, 'POST', '/v1/pipelines', { model: MODEL, data: { uri: CSV }, target: TARGET, approval: { mode: 'auto' } });
@@ -144,16 +159,16 @@ async function main(): Promise<void> {
       state = (await api<{ state: string }>(base, 'GET', `/v1/pipelines/${id}`)).state;
       if (state === 'rejected' || state === 'failed') throw new Error(`pipeline ${id} ended ${state}`);
     }
-    const body = JSON.stringify({ instances: [readDataset().instances[0]] });
     const rows: Row[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const config of CONFIGS) rows.push(...(await measureConfig(round, config, stackEnv, replicaPort, stack, logs, body)));
+      for (const server of servers) rows.push(...(await measure(round, server, serverPort, logs, files)));
     }
-    log('\n| load | log on: p50 / p90 / p99 ms (request thread) | log off: p50 / p90 / p99 ms (request thread) |\n| --- | --- | --- |');
+    log(`\nCells: p50 / p90 / **p99** ms at that rate (main thread's share of a core), round by round.\n`);
+    log(`| load | ${servers.map((s) => s.name).join(' | ')} |\n| --- |${servers.map(() => ' --- |').join('')}`);
     for (const load of LOADS.map((l) => `${Math.round(l * 100)}%`)) {
-      const cell = (config: string) => rows.filter((r) => r.config === config && r.load === load)
+      const cell = (server: string) => rows.filter((r) => r.server === server && r.load === load)
         .map((r) => `${r.p50.toFixed(1)} / ${r.p90.toFixed(1)} / **${r.p99.toFixed(1)}** at ${r.rate}/s (${Math.round(r.thread * 100)}%)`).join('; ');
-      log(`| ${load} | ${cell('log on')} | ${cell('log off')} |`);
+      log(`| ${load} | ${servers.map((s) => cell(s.name)).join(' | ')} |`);
     }
   } catch (err) {
     failed = true;
