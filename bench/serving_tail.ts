@@ -11,35 +11,44 @@
  * that falls behind shows it). A Node generator on the same two cores measured mostly itself: against a
  * bare node:http server at 3,000 requests/s it reported a p99 of 8 ms where oha reports 2 ms.
  *
- * Three servers take turns, every round:
- *   fixed cost     bench/serving_fixed_cost.ts: bare node:http burning TAIL_FIXED_COST_US (default 80) µs
- *                  of CPU per request, no garbage, batching, logging or store. Its peak is near ours, so it
- *                  shows what this machine allows one Node thread at that load.
- *   ours, log on   a separate `mlops api` (an API replica) serving the model trained on `mlops up`: the
- *                  defaults, every prediction logged to the embedded store
- *   ours, log off  the same with MLOPS_PREDICTION_LOG_SAMPLE=0
- * For each: a 2 s warm-up, the peak over TAIL_SECONDS, then paced load at TAIL_LOADS of that peak, with the
- * share of a core the server's main thread used (from /proc). Nothing is pinned: the servers, the stack and
- * the generators share the machine's cores as a deployment on it would.
+ * The servers (TAIL_SERVERS, default fixed,on,off) take turns, every round:
+ *   fixed     bench/serving_fixed_cost.ts: bare node:http burning TAIL_FIXED_COST_US (default 80) µs of CPU
+ *             per request, no garbage, batching, logging or store. Its peak is near ours, so it shows what
+ *             this machine allows one Node thread at that load (0 µs: bare node:http answering a constant).
+ *   on        ours, log on: a separate `mlops api` (an API replica) serving the model trained on
+ *             `mlops up`, with the defaults: every prediction logged to the embedded store
+ *   off       ours, log off: the same with MLOPS_PREDICTION_LOG_SAMPLE=0
+ *   express   bare Express parsing the body and answering a constant (bench/serving_express.ts)
+ * For each: a 2 s warm-up, the peak over TAIL_SECONDS, then paced load at TAIL_LOADS of that peak (or at
+ * the fixed TAIL_RATES, requests/s), with the share of a core the server's main thread used (from /proc).
+ * Nothing is pinned: the servers, the stack and the generators share the machine's cores as a deployment
+ * on it would. `mlops up` starts only when `on` or `off` is among the servers.
  *
- * Settings (environment): TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8), TAIL_LOADS
- * (default 0.3,0.5,0.7), TAIL_FIXED_COST_US, TEMPORAL_CLI_PATH.
+ * Settings (environment): TAIL_SERVERS, TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8),
+ * TAIL_LOADS (default 0.3,0.5,0.7), TAIL_RATES (instead of TAIL_LOADS), TAIL_FIXED_COST_US, TEMPORAL_CLI_PATH.
+ * Why predict is answered in front of Express (src/api/predict-fast-path.ts), rerun:
+ *   TAIL_SERVERS=express,fixed TAIL_FIXED_COST_US=0 TAIL_RATES=4144 node --import tsx bench/serving_tail.ts
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CSV, freePorts, log, MODEL, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, waitForHttp } from './harness';
+import { Child, CSV, freePorts, log, MODEL, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, waitForHttp } from './harness';
 
 const ROUNDS = Number(process.env.TAIL_ROUNDS ?? 3);
 const SECONDS = Number(process.env.TAIL_SECONDS ?? 8);
 const LOADS = (process.env.TAIL_LOADS ?? '0.3,0.5,0.7').split(',').map(Number);
+/** Fixed rates in requests/s, measured instead of shares of the peak when set. */
+const RATES = process.env.TAIL_RATES ? process.env.TAIL_RATES.split(',').map(Number) : undefined;
+const KINDS = ['fixed', 'on', 'off', 'express'] as const;
+type Kind = (typeof KINDS)[number];
+const SERVERS = (process.env.TAIL_SERVERS ?? 'fixed,on,off').split(',').map((s) => s.trim()) as Kind[];
 const FIXED_COST_US = Number(process.env.TAIL_FIXED_COST_US ?? 80);
 const CONNECTIONS = 16;
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const OHA = path.join(ROOT, '.cache', 'tools', 'oha', 'bin', 'oha');
 
-interface Server { name: string; start(port: number, logFile: string): ReturnType<typeof startChild>; path: string }
+interface Server { name: string; start(port: number, logFile: string): Child; path: string }
 interface Row { round: number; server: string; load: string; rate: number; p50: number; p90: number; p99: number; thread: number }
 
 function installTools(): void {
@@ -96,14 +105,14 @@ async function measure(round: number, server: Server, port: number, logs: string
     wrkRate(url, files.script, 2);
     const peak = wrkRate(url, files.script, SECONDS);
     log(`round ${round}, ${server.name}: peak ${Math.round(peak)} req/s`);
-    for (const load of LOADS) {
-      const rate = Math.round(peak * load);
+    for (const load of RATES ?? LOADS) {
+      const rate = RATES ? load : Math.round(peak * load);
       const cpu0 = mainThreadCpuSeconds(child.proc.pid!);
       const t0 = performance.now();
       const r = ohaPaced(url, files.body, rate, SECONDS);
       const thread = (mainThreadCpuSeconds(child.proc.pid!) - cpu0) / ((performance.now() - t0) / 1000);
-      const row = { round, server: server.name, load: `${Math.round(load * 100)}%`, rate, ...r, thread };
-      log(`  ${row.load} (${rate}/s): p50 ${r.p50.toFixed(2)} p90 ${r.p90.toFixed(2)} p99 ${r.p99.toFixed(2)} ms, main thread ${Math.round(thread * 100)}% of a core`);
+      const row = { round, server: server.name, load: loadLabel(load), rate, ...r, thread };
+      log(`  ${RATES ? row.load : `${row.load} (${rate}/s)`}: p50 ${r.p50.toFixed(2)} p90 ${r.p90.toFixed(2)} p99 ${r.p99.toFixed(2)} ms, main thread ${Math.round(thread * 100)}% of a core`);
       rows.push(row);
     }
   } finally {
@@ -112,6 +121,8 @@ async function measure(round: number, server: Server, port: number, logs: string
   return rows;
 }
 
+const loadLabel = (load: number) => (RATES ? `${load}/s` : `${Math.round(load * 100)}%`);
+
 async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${route}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -119,7 +130,22 @@ async function api<T>(base: string, method: string, route: string, body?: unknow
   return JSON.parse(text) as T;
 }
 
+/** `mlops up` in the benchmark's directory, with the model trained and deployed: the replicas' stack. */
+async function deployModel(stackEnv: NodeJS.ProcessEnv, apiPort: number, logs: string): Promise<void> {
+  const upLog = path.join(logs, 'mlops-up.log');
+  const stack = startChild('mlops up', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'up'], stackEnv, upLog, 'SIGINT');
+  const base = `http://127.0.0.1:${apiPort}`;
+  await waitForHttp(`${base}/healthz`, stack, 300_000, upLog);
+  const { id } = await api<{ id: string }>(base, 'POST', '/v1/pipelines', { model: MODEL, data: { uri: CSV }, target: TARGET, approval: { mode: 'auto' } });
+  for (let state = ''; state !== 'deployed'; await sleep(100)) {
+    state = (await api<{ state: string }>(base, 'GET', `/v1/pipelines/${id}`)).state;
+    if (state === 'rejected' || state === 'failed') throw new Error(`pipeline ${id} ended ${state}`);
+  }
+}
+
 async function main(): Promise<void> {
+  const unknown = SERVERS.filter((s) => !KINDS.includes(s));
+  if (unknown.length > 0) throw new Error(`TAIL_SERVERS: unknown ${unknown.join(', ')}; choose among ${KINDS.join(', ')}`);
   installTools();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-tail-'));
   const logs = path.join(work, 'logs');
@@ -139,33 +165,30 @@ async function main(): Promise<void> {
     name, path: `/v1/models/${MODEL}/predict`,
     start: (port, logFile) => startChild(name, process.execPath, ['--import', 'tsx', cli, 'api'], { ...stackEnv, MLOPS_API_PORT: String(port), ...env }, logFile, 'SIGINT'),
   });
-  const servers: Server[] = [
-    {
+  const known: Record<Kind, Server> = {
+    fixed: {
       name: `fixed cost (${FIXED_COST_US} µs)`, path: '/',
       start: (port, logFile) => startChild('fixed cost', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_fixed_cost.ts'), String(port), String(FIXED_COST_US)], process.env, logFile, 'SIGTERM'),
     },
-    replica('ours, log on', {}),
-    replica('ours, log off', { MLOPS_PREDICTION_LOG_SAMPLE: '0' }),
-  ];
+    on: replica('ours, log on', {}),
+    off: replica('ours, log off', { MLOPS_PREDICTION_LOG_SAMPLE: '0' }),
+    express: {
+      name: 'bare Express', path: `/v1/models/${MODEL}/predict`,
+      start: (port, logFile) => startChild('bare Express', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_express.ts'), String(port)], process.env, logFile, 'SIGTERM'),
+    },
+  };
+  const servers = SERVERS.map((s) => known[s]);
   log(`${os.cpus().length} cores; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
   let failed = false;
   try {
-    const upLog = path.join(logs, 'mlops-up.log');
-    const stack = startChild('mlops up', process.execPath, ['--import', 'tsx', cli, 'up'], stackEnv, upLog, 'SIGINT');
-    const base = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${base}/healthz`, stack, 300_000, upLog);
-    const { id } = await api<{ id: string }>(base, 'POST', '/v1/pipelines', { model: MODEL, data: { uri: CSV }, target: TARGET, approval: { mode: 'auto' } });
-    for (let state = ''; state !== 'deployed'; await sleep(100)) {
-      state = (await api<{ state: string }>(base, 'GET', `/v1/pipelines/${id}`)).state;
-      if (state === 'rejected' || state === 'failed') throw new Error(`pipeline ${id} ended ${state}`);
-    }
+    if (SERVERS.includes('on') || SERVERS.includes('off')) await deployModel(stackEnv, apiPort, logs);
     const rows: Row[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const server of servers) rows.push(...(await measure(round, server, serverPort, logs, files)));
     }
     log(`\nCells: p50 / p90 / **p99** ms at that rate (main thread's share of a core), round by round.\n`);
     log(`| load | ${servers.map((s) => s.name).join(' | ')} |\n| --- |${servers.map(() => ' --- |').join('')}`);
-    for (const load of LOADS.map((l) => `${Math.round(l * 100)}%`)) {
+    for (const load of (RATES ?? LOADS).map(loadLabel)) {
       const cell = (server: string) => rows.filter((r) => r.server === server && r.load === load)
         .map((r) => `${r.p50.toFixed(1)} / ${r.p90.toFixed(1)} / **${r.p99.toFixed(1)}** at ${r.rate}/s (${Math.round(r.thread * 100)}%)`).join('; ');
       log(`| ${load} | ${servers.map((s) => cell(s.name)).join(' | ')} |`);
