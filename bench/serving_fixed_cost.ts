@@ -3,7 +3,8 @@
  * burns a fixed CPU time per request and answers a constant. It has no garbage to speak of, no batching,
  * no logging and no store, so its latency against load is what the machine, the kernel's loopback and the
  * load generator allow a single Node thread with that cost per request. Our predict is compared with it
- * at the same shares of each one's own peak.
+ * at the same shares of each one's own peak; at 0 µs, paced at our predict's own rates, it is the floor
+ * under ours (bench/serving_tail.ts, `floor`).
  *
  *   node --import tsx bench/serving_fixed_cost.ts <port> [microseconds per request, default 80]
  */

@@ -1,9 +1,10 @@
 /**
- * Tail latency against load: p50, p90 and p99 of our predict at shares of its own peak, beside a yardstick
- * measured the same way.
+ * Tail latency against load: p50, p90 and p99 of our predict at shares of its own peak, each beside the
+ * floor: a bare node:http server paced at the very same rates.
  *
  *   npm ci
- *   node --import tsx bench/serving_tail.ts       (about 9 minutes; the first run also builds oha, about 7)
+ *   node --import tsx bench/serving_tail.ts       (about 13 minutes; the first run also builds oha, about 7)
+ *   TAIL_STORE=postgres node --import tsx bench/serving_tail.ts        (the store as a deployment runs it)
  *
  * The load comes from native generators, installed by bench/install-load-tools.sh when missing: the peak
  * from wrk (closed loop, 16 connections), the paced load from oha (open loop at an even rate, 16
@@ -11,7 +12,7 @@
  * that falls behind shows it). A Node generator on the same two cores measured mostly itself: against a
  * bare node:http server at 3,000 requests/s it reported a p99 of 8 ms where oha reports 2 ms.
  *
- * The servers (TAIL_SERVERS, default fixed,on,off) take turns, every round:
+ * The servers (TAIL_SERVERS, default on,floor,off,floor) take turns, every round:
  *   fixed     bench/serving_fixed_cost.ts: bare node:http burning TAIL_FIXED_COST_US (default 80) µs of CPU
  *             per request, no garbage, batching, logging or store. Its peak is near ours, so it shows what
  *             this machine allows one Node thread at that load (0 µs: bare node:http answering a constant).
@@ -19,12 +20,19 @@
  *             `mlops up`, with the defaults: every prediction logged to the embedded store
  *   off       ours, log off: the same with MLOPS_PREDICTION_LOG_SAMPLE=0
  *   express   bare Express parsing the body and answering a constant (bench/serving_express.ts)
+ *   floor     bare node:http parsing the body and answering a constant (the fixed-cost server at 0 µs),
+ *             paced at the very rates the server before it in the round was: what this machine, its
+ *             loopback and the generator allow any server at that rate, the floor under ours
  * For each: a 2 s warm-up, the peak over TAIL_SECONDS, then paced load at TAIL_LOADS of that peak (or at
  * the fixed TAIL_RATES, requests/s), with the share of a core the server's main thread used (from /proc).
  * Nothing is pinned: the servers, the stack and the generators share the machine's cores as a deployment
  * on it would. `mlops up` starts only when `on` or `off` is among the servers.
  *
- * Settings (environment): TAIL_SERVERS, TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8),
+ * The store (TAIL_STORE): `pglite` (default) is `mlops up`'s embedded store, as on the quick start;
+ * `postgres` is a PostgreSQL server from Debian's packages (scripts/start-postgres.sh, fsync on), as a
+ * deployment runs, on the same two cores.
+ *
+ * Settings (environment): TAIL_SERVERS, TAIL_STORE, TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8),
  * TAIL_LOADS (default 0.3,0.5,0.7), TAIL_RATES (instead of TAIL_LOADS), TAIL_FIXED_COST_US, TEMPORAL_CLI_PATH.
  * Why predict is answered in front of Express (src/api/predict-fast-path.ts), rerun:
  *   TAIL_SERVERS=express,fixed TAIL_FIXED_COST_US=0 TAIL_RATES=4144 node --import tsx bench/serving_tail.ts
@@ -40,15 +48,21 @@ const SECONDS = Number(process.env.TAIL_SECONDS ?? 8);
 const LOADS = (process.env.TAIL_LOADS ?? '0.3,0.5,0.7').split(',').map(Number);
 /** Fixed rates in requests/s, measured instead of shares of the peak when set. */
 const RATES = process.env.TAIL_RATES ? process.env.TAIL_RATES.split(',').map(Number) : undefined;
-const KINDS = ['fixed', 'on', 'off', 'express'] as const;
+const KINDS = ['fixed', 'on', 'off', 'express', 'floor'] as const;
 type Kind = (typeof KINDS)[number];
-const SERVERS = (process.env.TAIL_SERVERS ?? 'fixed,on,off').split(',').map((s) => s.trim()) as Kind[];
+const SERVERS = (process.env.TAIL_SERVERS ?? 'on,floor,off,floor').split(',').map((s) => s.trim()) as Kind[];
+const STORES = ['pglite', 'postgres'] as const;
+const STORE = (process.env.TAIL_STORE ?? 'pglite') as (typeof STORES)[number];
 const FIXED_COST_US = Number(process.env.TAIL_FIXED_COST_US ?? 80);
 const CONNECTIONS = 16;
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const OHA = path.join(ROOT, '.cache', 'tools', 'oha', 'bin', 'oha');
 
-interface Server { name: string; start(port: number, logFile: string): Child; path: string }
+interface Server {
+  name: string; start(port: number, logFile: string): Child; path: string;
+  /** Paced at the rates (and under the labels) of the server measured before it in the round. */
+  followsPrevious?: boolean;
+}
 interface Row { round: number; server: string; load: string; rate: number; p50: number; p90: number; p99: number; thread: number }
 
 function installTools(): void {
@@ -95,7 +109,7 @@ function ohaPaced(url: string, bodyFile: string, rate: number, seconds: number):
   return { p50: ms('p50'), p90: ms('p90'), p99: ms('p99') };
 }
 
-async function measure(round: number, server: Server, port: number, logs: string, files: { body: string; script: string }): Promise<Row[]> {
+async function measure(round: number, server: Server, port: number, logs: string, files: { body: string; script: string }, previous: Row[]): Promise<Row[]> {
   const logFile = path.join(logs, `${server.name.replace(/\W+/g, '-')}-${round}.log`);
   const child = server.start(port, logFile);
   const url = `http://127.0.0.1:${port}${server.path}`;
@@ -105,13 +119,15 @@ async function measure(round: number, server: Server, port: number, logs: string
     wrkRate(url, files.script, 2);
     const peak = wrkRate(url, files.script, SECONDS);
     log(`round ${round}, ${server.name}: peak ${Math.round(peak)} req/s`);
-    for (const load of RATES ?? LOADS) {
-      const rate = RATES ? load : Math.round(peak * load);
+    const plan = server.followsPrevious
+      ? previous.map((r) => ({ rate: r.rate, label: r.load }))
+      : (RATES ?? LOADS).map((load) => ({ rate: RATES ? load : Math.round(peak * load), label: loadLabel(load) }));
+    for (const { rate, label } of plan) {
       const cpu0 = mainThreadCpuSeconds(child.proc.pid!);
       const t0 = performance.now();
       const r = ohaPaced(url, files.body, rate, SECONDS);
       const thread = (mainThreadCpuSeconds(child.proc.pid!) - cpu0) / ((performance.now() - t0) / 1000);
-      const row = { round, server: server.name, load: loadLabel(load), rate, ...r, thread };
+      const row = { round, server: server.name, load: label, rate, ...r, thread };
       log(`  ${RATES ? row.load : `${row.load} (${rate}/s)`}: p50 ${r.p50.toFixed(2)} p90 ${r.p90.toFixed(2)} p99 ${r.p99.toFixed(2)} ms, main thread ${Math.round(thread * 100)}% of a core`);
       rows.push(row);
     }
@@ -119,6 +135,24 @@ async function measure(round: number, server: Server, port: number, logs: string
     await child.stop();
   }
   return rows;
+}
+
+/** A PostgreSQL server for the stack, durable as a deployment's (fsync on); `dir` lies outside the
+ * root-only work directory, since the server runs as the postgres user when we are root. */
+function startPostgres(port: number, dir: string): { url: string; stop(): void } {
+  const env = { ...process.env, PG_TEST_PORT: String(port), PG_TEST_DIR: dir, PG_FSYNC: 'on' };
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'start-postgres.sh')], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = /TEST_DATABASE_URL=(\S+)/.exec(r.stdout ?? '')?.[1];
+  if (r.status !== 0 || !url) throw new Error('scripts/start-postgres.sh failed');
+  return {
+    url,
+    stop() {
+      const bin = fs.readdirSync('/usr/lib/postgresql').sort().map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`).at(-1)!;
+      const asPg = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin]] as const : [bin, []] as const;
+      spawnSync(asPg[0], [...asPg[1], '-D', path.join(dir, 'data'), '-m', 'fast', 'stop'], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const loadLabel = (load: number) => (RATES ? `${load}/s` : `${Math.round(load * 100)}%`);
@@ -146,15 +180,19 @@ async function deployModel(stackEnv: NodeJS.ProcessEnv, apiPort: number, logs: s
 async function main(): Promise<void> {
   const unknown = SERVERS.filter((s) => !KINDS.includes(s));
   if (unknown.length > 0) throw new Error(`TAIL_SERVERS: unknown ${unknown.join(', ')}; choose among ${KINDS.join(', ')}`);
+  if (SERVERS[0] === 'floor') throw new Error('TAIL_SERVERS: floor is paced at the rates of the server before it, so it cannot come first');
+  if (!STORES.includes(STORE)) throw new Error(`TAIL_STORE: unknown ${STORE}; choose among ${STORES.join(', ')}`);
   installTools();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-tail-'));
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs);
-  const [apiPort, temporalPort, uiPort, pglitePort, serverPort] = await freePorts(5);
+  const [apiPort, temporalPort, uiPort, pglitePort, serverPort, postgresPort] = await freePorts(6);
+  const postgres = STORE === 'postgres' ? startPostgres(postgresPort, `${work}-postgres`) : undefined;
   const stackEnv: NodeJS.ProcessEnv = {
     ...process.env, MLOPS_DATA_DIR: path.join(work, 'data'), MLOPS_ADMIN_KEY: ADMIN_KEY, MLOPS_API_PORT: String(apiPort),
     MLOPS_TEMPORAL_PORT: String(temporalPort), MLOPS_TEMPORAL_UI_PORT: String(uiPort), MLOPS_PGLITE_PORT: String(pglitePort),
     ...(temporalCli() ? { TEMPORAL_CLI_PATH: temporalCli() } : {}),
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
   };
   const body = JSON.stringify({ instances: [readDataset().instances[0]] });
   const files = { body: path.join(work, 'body.json'), script: path.join(work, 'post.lua') };
@@ -172,19 +210,28 @@ async function main(): Promise<void> {
     },
     on: replica('ours, log on', {}),
     off: replica('ours, log off', { MLOPS_PREDICTION_LOG_SAMPLE: '0' }),
+    floor: {
+      name: 'floor', path: '/', followsPrevious: true,
+      start: (port, logFile) => startChild('floor', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_fixed_cost.ts'), String(port), '0'], process.env, logFile, 'SIGTERM'),
+    },
     express: {
       name: 'bare Express', path: `/v1/models/${MODEL}/predict`,
       start: (port, logFile) => startChild('bare Express', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_express.ts'), String(port)], process.env, logFile, 'SIGTERM'),
     },
   };
-  const servers = SERVERS.map((s) => known[s]);
-  log(`${os.cpus().length} cores; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
+  // a floor is named after the server whose rates it follows, so each has its own column
+  const servers = SERVERS.map((s, i) => (s === 'floor' ? { ...known.floor, name: `floor at ${known[SERVERS[i - 1]].name}'s rates` } : known[s]));
+  log(`${os.cpus().length} cores; store ${STORE}; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
   let failed = false;
   try {
     if (SERVERS.includes('on') || SERVERS.includes('off')) await deployModel(stackEnv, apiPort, logs);
     const rows: Row[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const server of servers) rows.push(...(await measure(round, server, serverPort, logs, files)));
+      let previous: Row[] = [];
+      for (const server of servers) {
+        previous = await measure(round, server, serverPort, logs, files, previous);
+        rows.push(...previous);
+      }
     }
     log(`\nCells: p50 / p90 / **p99** ms at that rate (main thread's share of a core), round by round.\n`);
     log(`| load | ${servers.map((s) => s.name).join(' | ')} |\n| --- |${servers.map(() => ' --- |').join('')}`);
@@ -199,6 +246,7 @@ async function main(): Promise<void> {
     console.error(`logs: ${logs}`);
   } finally {
     await stopAll();
+    postgres?.stop();
     if (!failed) fs.rmSync(work, { recursive: true, force: true });
   }
   process.exitCode = failed ? 1 : 0;

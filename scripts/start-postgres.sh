@@ -5,6 +5,8 @@
 set -euo pipefail
 PORT="${PG_TEST_PORT:-55432}"
 DIR="${PG_TEST_DIR:-/tmp/mlops-test-pg}"
+# Tests need no durability; a benchmark of a real deployment's store sets PG_FSYNC=on.
+FSYNC="${PG_FSYNC:-off}"
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 if [ -z "$(bindir)" ]; then
@@ -26,7 +28,7 @@ if ! "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
   [ "$(id -u)" -eq 0 ] && chown postgres "$DIR"
   as_pg "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
   as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
-    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=$FSYNC -c max_connections=200" start >&2
 fi
 echo "export TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
 echo "export PG_TEST_DIR=$DIR"
