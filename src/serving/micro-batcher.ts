@@ -1,6 +1,6 @@
 /**
  * Runs concurrent predict requests for one model version as one inference. An ONNX run has a fixed cost
- * (about 15 µs here, plus an event-loop turn onnxruntime-node waits before each run) that dwarfs a
+ * (about 15 µs here, run on the request thread: src/serving/onnx-runner.ts) that dwarfs a
  * linear model's per-row cost, so requests that arrive together share it: the first request opens a
  * batch, every request that arrives before it closes joins it, and the outputs are split back per request.
  *
