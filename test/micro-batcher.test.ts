@@ -11,7 +11,7 @@ import type { InputLayout } from '../src/serving/feeds';
 import type { Inputs } from '../src/serving/instances';
 import { MicroBatcher, MicroBatchOptions, Outputs } from '../src/serving/micro-batcher';
 import { createSession, runClassifier, Session } from '../src/serving/onnx-runner';
-import { syntheticLogistic } from './helpers/synthetic';
+import { syntheticLogistic, syntheticWithPlan } from './helpers/synthetic';
 
 const layout: InputLayout = { numeric: ['x2', 'x3'], categorical: ['plan'] };
 const PLANS = ['basic', 'pro', 'team', 'never-seen', ''];
@@ -31,10 +31,7 @@ describe('micro-batching', () => {
   }, o, (rows) => runs.push(rows));
 
   before(async () => {
-    const { table } = syntheticLogistic({ rows: 2_000, weights: [2, -1, 0.5], bias: 0, seed: 5 });
-    const x1 = table.columns[0];
-    assert.ok(x1.kind === 'number');
-    table.columns.push({ name: 'plan', kind: 'string', dictionary: ['basic', 'pro', 'team'], codes: Int32Array.from(x1.values, (v) => (v > 0.5 ? 1 : v > -0.5 ? 2 : 0)) });
+    const { table } = syntheticWithPlan({ rows: 2_000, seed: 5 });
     const d = prepareData(table, { target: 'label', numeric: ['x2', 'x3'], categorical: ['plan'], task: 'binary', seed: 2 });
     const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-3] });
     session = await createSession(exportLogisticToOnnx(d.recipe, model));

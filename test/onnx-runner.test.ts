@@ -12,7 +12,7 @@ import { prepareData } from '../src/ml/prepare';
 import { trainRidge } from '../src/ml/ridge';
 import { feedsFor, InputLayout } from '../src/serving/feeds';
 import { createSession, runClassifier, runRegressor, SESSION_OPTIONS } from '../src/serving/onnx-runner';
-import { syntheticLogistic } from './helpers/synthetic';
+import { syntheticWithPlan } from './helpers/synthetic';
 
 const layout: InputLayout = { numeric: ['x2', 'x3'], categorical: ['plan'] };
 const PLANS = ['basic', 'pro', 'team', 'never-seen', ''];
@@ -28,10 +28,7 @@ describe('ONNX sessions', () => {
   let regressor: Uint8Array;
 
   before(() => {
-    const { table } = syntheticLogistic({ rows: 1_000, weights: [2, -1, 0.5], bias: 0, seed: 9 });
-    const x1 = table.columns[0];
-    assert.ok(x1.kind === 'number');
-    table.columns.push({ name: 'plan', kind: 'string', dictionary: ['basic', 'pro', 'team'], codes: Int32Array.from(x1.values, (v) => (v > 0.5 ? 1 : v > -0.5 ? 2 : 0)) });
+    const { table } = syntheticWithPlan({ rows: 1_000, seed: 9 });
     const d = prepareData(table, { target: 'label', numeric: ['x2', 'x3'], categorical: ['plan'], task: 'binary', seed: 3 });
     const { model } = trainLogistic(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes as [string, string], l2Grid: [1e-3] });
     classifier = exportLogisticToOnnx(d.recipe, model);

@@ -35,3 +35,15 @@ export function syntheticLogistic(o: { rows: number; weights: number[]; bias: nu
     },
   };
 }
+
+/**
+ * The same with a text feature, `plan` (basic, pro or team, from x1), so models get a numeric and a
+ * categorical input.
+ */
+export function syntheticWithPlan(o: { rows: number; seed: number }): Synthetic {
+  const { table, features } = syntheticLogistic({ rows: o.rows, weights: [2, -1, 0.5], bias: 0, seed: o.seed });
+  const x1 = table.columns[0];
+  if (x1.kind !== 'number') throw new Error('x1 is numeric');
+  table.columns.push({ name: 'plan', kind: 'string', dictionary: ['basic', 'pro', 'team'], codes: Int32Array.from(x1.values, (v) => (v > 0.5 ? 1 : v > -0.5 ? 2 : 0)) });
+  return { table, features: [...features, 'plan'] };
+}
