@@ -147,9 +147,7 @@ function startPostgres(port: number, dir: string): { url: string; stop(): void }
   return {
     url,
     stop() {
-      const bin = fs.readdirSync('/usr/lib/postgresql').sort().map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`).at(-1)!;
-      const asPg = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin]] as const : [bin, []] as const;
-      spawnSync(asPg[0], [...asPg[1], '-D', path.join(dir, 'data'), '-m', 'fast', 'stop'], { stdio: 'ignore' });
+      spawnSync('bash', [path.join(ROOT, 'scripts', 'stop-postgres.sh'), dir], { stdio: 'ignore' });
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

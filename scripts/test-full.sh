@@ -5,10 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/start-postgres.sh)"
-stop_pg() {
-  local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -m fast stop >/dev/null 2>&1 || true
-  else "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -m fast stop >/dev/null 2>&1 || true; fi
-}
-trap stop_pg EXIT
+trap 'scripts/stop-postgres.sh "$PG_TEST_DIR"' EXIT
 npm test

@@ -3,9 +3,8 @@
  *
  * A session is onnxruntime-node's native session, used directly. The package's public InferenceSession
  * wraps the same synchronous native run in a setImmediate and a promise, so every ONNX run waited one
- * more event-loop turn, and under evenly arriving requests (small micro-batches, so a run or two per
- * request) that turn cost the request thread 7–11% of its CPU at 6,000 single-row requests/s
- * (bench/RESULTS.md). `onnxruntime-node/dist/binding` is typed but is not the package's main entry, so the
+ * more event-loop turn. Without that turn, bench/serving_tail.ts measured a replica's median peak
+ * 12–20% higher (bench/RESULTS.md, before and after). `onnxruntime-node/dist/binding` is typed but is not the package's main entry, so the
  * package is pinned to an exact version in package.json, and test/onnx-runner.test.ts checks this path
  * against the public one.
  */
