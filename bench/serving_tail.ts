@@ -20,17 +20,23 @@
  *             `mlops up`, with the defaults: every prediction logged to the embedded store
  *   off       ours, log off: the same with MLOPS_PREDICTION_LOG_SAMPLE=0
  *   express   bare Express parsing the body and answering a constant (bench/serving_express.ts)
+ *   prototype the smallest Express + onnxruntime-node server (bench/serving_prototype.ts) running the
+ *             deployed model's ONNX file: the issue's yardsticks, bare Express and this, held to the
+ *             target at shares of their own peaks
  *   floor     bare node:http parsing the body and answering a constant (the fixed-cost server at 0 µs),
  *             paced at the very rates the server before it in the round was: what this machine, its
  *             loopback and the generator allow any server at that rate, the floor under ours
  * For each: a 2 s warm-up, the peak over TAIL_SECONDS, then paced load at TAIL_LOADS of that peak (or at
  * the fixed TAIL_RATES, requests/s), with the share of a core the server's main thread used (from /proc).
  * Nothing is pinned: the servers, the stack and the generators share the machine's cores as a deployment
- * on it would. `mlops up` starts only when `on` or `off` is among the servers.
+ * on it would. `mlops up` starts only when `on`, `off` or `prototype` is among the servers.
  *
  * The store (TAIL_STORE): `pglite` (default) is `mlops up`'s embedded store, as on the quick start;
  * `postgres` is a PostgreSQL server from Debian's packages (scripts/start-postgres.sh, fsync on), as a
  * deployment runs, on the same two cores.
+ *
+ * Every server runs on the Node that runs the benchmark (process.execPath): start it with another to
+ * compare runtimes.
  *
  * Settings (environment): TAIL_SERVERS, TAIL_STORE, TAIL_ROUNDS (default 3), TAIL_SECONDS (each phase, default 8),
  * TAIL_LOADS (default 0.3,0.5,0.7), TAIL_RATES (instead of TAIL_LOADS), TAIL_FIXED_COST_US, TEMPORAL_CLI_PATH.
@@ -48,7 +54,7 @@ const SECONDS = Number(process.env.TAIL_SECONDS ?? 8);
 const LOADS = (process.env.TAIL_LOADS ?? '0.3,0.5,0.7').split(',').map(Number);
 /** Fixed rates in requests/s, measured instead of shares of the peak when set. */
 const RATES = process.env.TAIL_RATES ? process.env.TAIL_RATES.split(',').map(Number) : undefined;
-const KINDS = ['fixed', 'on', 'off', 'express', 'floor'] as const;
+const KINDS = ['fixed', 'on', 'off', 'express', 'prototype', 'floor'] as const;
 type Kind = (typeof KINDS)[number];
 const SERVERS = (process.env.TAIL_SERVERS ?? 'on,floor,off,floor').split(',').map((s) => s.trim()) as Kind[];
 const STORES = ['pglite', 'postgres'] as const;
@@ -185,6 +191,8 @@ async function main(): Promise<void> {
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs);
   const [apiPort, temporalPort, uiPort, pglitePort, serverPort, postgresPort] = await freePorts(6);
+  const onnxFile = path.join(work, 'model.onnx');
+  let features: string[] = [];
   const postgres = STORE === 'postgres' ? startPostgres(postgresPort, `${work}-postgres`) : undefined;
   const stackEnv: NodeJS.ProcessEnv = {
     ...process.env, MLOPS_DATA_DIR: path.join(work, 'data'), MLOPS_ADMIN_KEY: ADMIN_KEY, MLOPS_API_PORT: String(apiPort),
@@ -212,6 +220,10 @@ async function main(): Promise<void> {
       name: 'floor', path: '/', followsPrevious: true,
       start: (port, logFile) => startChild('floor', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_fixed_cost.ts'), String(port), '0'], process.env, logFile, 'SIGTERM'),
     },
+    prototype: {
+      name: 'Express + onnxruntime-node prototype', path: `/v1/models/${MODEL}/predict`,
+      start: (port, logFile) => startChild('prototype', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_prototype.ts'), String(port), onnxFile, features.join(',')], process.env, logFile, 'SIGTERM'),
+    },
     express: {
       name: 'bare Express', path: `/v1/models/${MODEL}/predict`,
       start: (port, logFile) => startChild('bare Express', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serving_express.ts'), String(port)], process.env, logFile, 'SIGTERM'),
@@ -219,10 +231,16 @@ async function main(): Promise<void> {
   };
   // a floor is named after the server whose rates it follows, so each has its own column
   const servers = SERVERS.map((s, i) => (s === 'floor' ? { ...known.floor, name: `floor at ${known[SERVERS[i - 1]].name}'s rates` } : known[s]));
-  log(`${os.cpus().length} cores; store ${STORE}; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
+  log(`Node ${process.version}, ${os.cpus().length} cores; store ${STORE}; wrk for the peak, oha for paced load (${CONNECTIONS} connections each)`);
   let failed = false;
   try {
-    if (SERVERS.includes('on') || SERVERS.includes('off')) await deployModel(stackEnv, apiPort, logs);
+    if (SERVERS.some((s) => s === 'on' || s === 'off' || s === 'prototype')) {
+      await deployModel(stackEnv, apiPort, logs);
+      // the prototype serves the very ONNX file the pipeline deployed
+      const version = await api<{ onnxDigest: string; signature: { features: string[] } }>(`http://127.0.0.1:${apiPort}`, 'GET', `/v1/models/${MODEL}/versions/1`);
+      fs.copyFileSync(path.join(stackEnv.MLOPS_DATA_DIR!, 'artifacts', 'sha256', version.onnxDigest.slice(0, 2), version.onnxDigest), onnxFile);
+      features = version.signature.features;
+    }
     const rows: Row[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       let previous: Row[] = [];

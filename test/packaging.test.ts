@@ -127,9 +127,9 @@ describe('Dockerfile', () => {
   const runtime = dockerfile.instructions.filter((i) => i.stage === 'runtime');
   const last = (kw: string) => runtime.filter((i) => i.keyword === kw).at(-1);
 
-  it('builds in a build stage and runs from a slim Node.js 20 stage', () => {
+  it('builds in a build stage and runs from a slim Node.js 24 (LTS) stage', () => {
     assert.deepEqual(dockerfile.stages.map((s) => s.name), ['build', 'runtime']);
-    assert.match(dockerfile.args.NODE_IMAGE ?? '', /^node:20-bookworm-slim$/, 'ARG NODE_IMAGE defaults to node:20-bookworm-slim');
+    assert.match(dockerfile.args.NODE_IMAGE ?? '', /^node:24-bookworm-slim$/, 'ARG NODE_IMAGE defaults to node:24-bookworm-slim');
     for (const s of dockerfile.stages) assert.equal(s.from, '${NODE_IMAGE}', `stage ${s.name} starts FROM \${NODE_IMAGE}`);
   });
 
