@@ -1,8 +1,8 @@
 /**
  * Predict in front of Express. Express's router, request and response helpers cost more than the model
- * itself, and they set the tail: evenly paced at 4,144 requests/s on the benchmark machine (oha), a bare
- * node:http server answered with a p99 of 0.8–1.0 ms and bare Express with 15–70 ms (bench/serving_tail.ts,
- * figures in bench/RESULTS.md). So a
+ * itself, and they set the tail: evenly paced at 4,144 requests/s on the benchmark machine (oha, Node 20),
+ * a bare node:http server answered with a p99 of 0.8–1.0 ms and bare Express with 15–70 ms
+ * (bench/serving_tail.ts, figures in bench/RESULTS.md; Express is faster on Node 24, still not free). So a
  * `POST /v1/models/<name>/predict` with a plain JSON body is answered here, its key checked by the same
  * AccessControl when predict needs one; every other request, odd forms of this one included, goes on to
  * the Express app, where the same route is registered, documented and answered alike (predictAnswer,
