@@ -774,12 +774,15 @@ describe('GitHub workflows', () => {
     assert.ok(context.some((e) => e.includes('runner')), 'the runner context is not available in job-level env');
   });
 
-  it('ci.yml: Node 20, npm ci, typecheck, the full test suite, and an image build that is not pushed', () => {
+  it('ci.yml: Node 20 and 24 (the image\'s), npm ci, typecheck, the full test suite, and an image build that is not pushed', () => {
     const ci = parsed['.github/workflows/ci.yml'];
     assert.ok('push' in ci.on && 'pull_request' in ci.on);
     const steps: Json[] = ci.jobs.test.steps;
     assert.ok(steps.some((s) => String(s.uses).startsWith('actions/checkout@')));
-    assert.equal(String(steps.find((s) => String(s.uses).startsWith('actions/setup-node@'))?.with['node-version']), '20');
+    assert.deepEqual(ci.jobs.test.strategy.matrix.node, [20, 24]);
+    assert.equal(String(steps.find((s) => String(s.uses).startsWith('actions/setup-node@'))?.with['node-version']), '${{ matrix.node }}');
+    const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(read('Dockerfile'))?.[1];
+    assert.ok(ci.jobs.test.strategy.matrix.node.includes(Number(image)), `the image's Node ${image} is tested`);
     const runs = steps.map((s) => s.run).filter(Boolean);
     for (const cmd of ['npm ci', 'npm run typecheck', 'npm run test:full']) assert.ok(runs.includes(cmd), cmd);
     const build = ci.jobs.image.steps.find((s: Json) => String(s.uses).startsWith('docker/build-push-action@'));
