@@ -4,9 +4,9 @@
  * A session is onnxruntime-node's native session, used directly. The package's public InferenceSession
  * wraps the same synchronous native run in a setImmediate and a promise, so every ONNX run waited one
  * more event-loop turn. Without that turn, bench/serving_tail.ts measured a replica's median peak
- * 12–20% higher (bench/RESULTS.md, before and after). `onnxruntime-node/dist/binding` is typed but is not the package's main entry, so the
- * package is pinned to an exact version in package.json, and test/onnx-runner.test.ts checks this path
- * against the public one.
+ * 12–20% higher (bench/RESULTS.md, before and after). `onnxruntime-node/dist/binding` is typed but is not
+ * the package's main entry, so the package is pinned to an exact version in package.json, and
+ * test/onnx-runner.test.ts checks this path against the public one.
  */
 import { Tensor } from 'onnxruntime-node';
 import { binding, initOrt } from 'onnxruntime-node/dist/binding';
