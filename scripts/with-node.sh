@@ -18,7 +18,11 @@ esac
 dir="$PWD/.cache/tools/node-$major"
 if [ ! -x "$dir/bin/node" ]; then
   tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "node-linux-$arch@$major" >/dev/null)
+  if ! (cd "$tmp" && npm pack --silent "node-linux-$arch@$major" >/dev/null 2>&1); then
+    rm -rf "$tmp"
+    echo "with-node.sh: npm has no node-linux-$arch@$major (a Node major, such as 24)" >&2
+    exit 1
+  fi
   mkdir -p "$dir"
   tar -xzf "$tmp"/node-linux-*.tgz -C "$dir" --strip-components=1
   rm -rf "$tmp"

@@ -754,6 +754,31 @@ function runLines(workflow: Json): string[] {
     .flatMap((s: Json) => String(s.run).replace(/\\\n\s*/g, ' ').split('\n'));
 }
 
+describe('scripts/with-node.sh and .ci/run', () => {
+  const script = path.join(ROOT, 'scripts', 'with-node.sh');
+
+  it('refuses to run without a Node major, or with one npm does not have, saying so', () => {
+    const r = run('bash', [script]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.output, /usage: scripts\/with-node.sh MAJOR COMMAND/);
+    const unknown = run('bash', [script, '99', 'true']);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.output, /npm has no node-linux-\w+@99/);
+    assert.ok(!fs.existsSync(path.join(ROOT, '.cache', 'tools', 'node-99', 'bin', 'node')));
+  });
+
+  it('runs a command, and the Node it starts, on the container image\'s Node major', () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(read('Dockerfile'))?.[1];
+    assert.ok(image, 'the Dockerfile names a node:<major> image');
+    // npm pack fetches the runtime the first time (.ci/run has done so before the suite runs)
+    const r = spawnSync('bash', [script, image, 'node', '-p', 'process.versions.node'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('.')[0], image);
+    // .ci/run takes the same major from the Dockerfile, so the image's runtime is what CI tests
+    assert.match(read('.ci/run'), /scripts\/with-node\.sh "\$\{image_node:\?[^}]*\}" npm run test:full/);
+  });
+});
+
 describe('GitHub workflows', () => {
   const files = ['.github/workflows/ci.yml', '.github/workflows/model-ci.yml'];
   const parsed: Record<string, Json> = Object.fromEntries(files.map((f) => [f, YAML.parse(read(f))]));
