@@ -7,6 +7,7 @@ PORT="${PG_TEST_PORT:-55432}"
 DIR="${PG_TEST_DIR:-/tmp/mlops-test-pg}"
 # Tests need no durability; a benchmark of a real deployment's store sets PG_FSYNC=on.
 FSYNC="${PG_FSYNC:-off}"
+case "$FSYNC" in on | off) ;; *) echo "start-postgres.sh: PG_FSYNC must be on or off, not \"$FSYNC\"" >&2; exit 2 ;; esac
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 if [ -z "$(bindir)" ]; then

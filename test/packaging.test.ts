@@ -754,7 +754,16 @@ function runLines(workflow: Json): string[] {
     .flatMap((s: Json) => String(s.run).replace(/\\\n\s*/g, ' ').split('\n'));
 }
 
-describe('scripts/with-node.sh and .ci/run', () => {
+describe('CI scripts: with-node.sh, start-postgres.sh, .ci/run', () => {
+  it('start-postgres.sh refuses a PG_FSYNC other than on or off before touching anything', () => {
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'start-postgres.sh')], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, PG_FSYNC: 'maybe', PG_TEST_DIR: path.join(os.tmpdir(), 'mlops-never-made') },
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /PG_FSYNC must be on or off, not "maybe"/);
+    assert.ok(!fs.existsSync(path.join(os.tmpdir(), 'mlops-never-made')));
+  });
+
   const script = path.join(ROOT, 'scripts', 'with-node.sh');
 
   it('refuses to run without a Node major, or with one npm does not have, saying so', () => {
