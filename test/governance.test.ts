@@ -16,11 +16,13 @@ import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/approval-messages';
 import { signSlackRequest } from '../src/slack/signature';
 import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { mlopsCli } from './helpers/cli';
+import { eventually } from './helpers/eventually';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
+const SLACK_LATENCY_MS = 300;
 
-/** Slack's Web API as far as the platform uses it, recording every call. */
+/** Slack's Web API as far as the platform uses it, recording every call and answering as slowly as Slack can. */
 async function slackStandIn(): Promise<{ url: string; calls: { method: string; body: Record<string, any>; ts: string }[]; close(): Promise<void> }> {
   const calls: { method: string; body: Record<string, any>; ts: string }[] = [];
   let ts = 1_700_000_000;
@@ -32,9 +34,13 @@ async function slackStandIn(): Promise<{ url: string; calls: { method: string; b
       for (const k of ['blocks']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k]);
       const method = String(req.url).replace(/^\/api\//, '');
       const answered = body.ts ?? `${ts++}.000100`;
-      calls.push({ method, body, ts: answered });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
+      // A real round trip to Slack takes a few hundred ms, and a message counts as posted once Slack has
+      // answered: what the tests read from the run must not depend on Slack being quicker.
+      setTimeout(() => {
+        calls.push({ method, body, ts: answered });
+        res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
+      }, SLACK_LATENCY_MS);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -62,13 +68,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     return stack.call(method, url, body, key ? { headers: { authorization: `Bearer ${key}` } } : {});
   };
   const auditOf = async (action: string) => (await stack.stores.pool.query('SELECT actor, subject, details FROM audit_events WHERE action = $1 ORDER BY id', [action])).rows;
-  const waitState = async (id: string, states: string[]) => {
-    for (;;) {
-      const s = await call('GET', `/v1/pipelines/${id}`);
-      if (states.includes(s.body.state) || s.body.state === 'failed') { assert.ok(states.includes(s.body.state), JSON.stringify(s.body)); return s.body; }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  };
+  const waitState = (id: string, states: string[]) => stack.waitRun(id, states);
   const posted = (method: string) => slack.calls.filter((c) => c.method === method);
 
   before(async () => {
@@ -214,11 +214,12 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.ok((await auditOf('pipeline.started')).some((a) => a.actor === 'carol' && a.subject === runId), 'the start is audited');
     assert.equal(waiting.approval.governance.approvers, 2);
 
-    // the request in Slack: model, metrics, data version, links, buttons carrying the run id
-    const request = posted('chat.postMessage').find((c) => JSON.stringify(c.body.blocks ?? '').includes(runId));
-    assert.ok(request, JSON.stringify(slack.calls.map((c) => c.method)));
-    assert.equal(request!.body.channel, '#approvals');
-    const blocks = JSON.stringify(request!.body.blocks);
+    // the request in Slack: model, metrics, data version, links, buttons carrying the run id. The run
+    // counts presses from the moment it waits, so the message may land a moment after the state shows it.
+    const request = await eventually(() => `the approval request in Slack; calls: ${JSON.stringify(slack.calls.map((c) => c.method))}`,
+      () => posted('chat.postMessage').find((c) => JSON.stringify(c.body.blocks ?? '').includes(runId)));
+    assert.equal(request.body.channel, '#approvals');
+    const blocks = JSON.stringify(request.body.blocks);
     for (const part of ['gov', 'auc', 'accuracy', waiting.datasetId.slice(0, 12), 'run in Temporal', '/v1/models/gov/versions/1/report', APPROVE_ACTION, REJECT_ACTION, 'carol']) assert.ok(blocks.includes(part), `${part} in the message`);
 
     // refusals, each with the right status and an audit entry
@@ -240,10 +241,8 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.equal(first.body.approvals, 1);
     assert.equal(first.body.required, 2);
     assert.equal((await call('POST', '/slack/interactions', undefined, undefined, alice)).status, 409, 'the same signed request replayed');
-    for (;;) { // the signal is in once the run's status shows it
-      if ((await call('GET', `/v1/pipelines/${runId}`)).body.approval.approvals === 1) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // the signal is in once the run's status shows it
+    await eventually('the first approval in the run\'s status', async () => (await call('GET', `/v1/pipelines/${runId}`)).body.approval.approvals === 1 || undefined);
     const again = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UALICE', runId, timestamp: Math.floor(Date.now() / 1000) + 1 }));
     assert.equal(again.status, 409, 'a double click');
     assert.match(again.body.error.message, /already approved/);
@@ -261,7 +260,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
 
     const updated = posted('chat.update');
     assert.equal(updated.length, 1);
-    assert.equal(updated[0].body.ts, request!.ts, 'the request message itself is rewritten');
+    assert.equal(updated[0].body.ts, request.ts, 'the request message itself is rewritten');
     assert.match(JSON.stringify(updated[0].body.blocks), /Approved gov v1 \(by alice, bob\)/);
     assert.ok(!JSON.stringify(updated[0].body.blocks).includes(APPROVE_ACTION), 'no buttons left');
     const told = posted('chat.postEphemeral').map((c) => `${c.body.user}: ${c.body.text}`);

@@ -66,13 +66,7 @@ describe('monitoring, drift and retraining', () => {
   const winter = days('2012/11/01', '2013/02/28');
 
   const call = (method: string, url: string, body?: unknown) => stack.call(method, url, body);
-  const waitPipeline = async (id: string, states: string[]) => {
-    for (;;) {
-      const s = await call('GET', `/v1/pipelines/${id}`);
-      if (states.includes(s.body.state) || s.body.state === 'failed') { assert.ok(states.includes(s.body.state), JSON.stringify(s.body)); return s.body; }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  };
+  const waitPipeline = (id: string, states: string[]) => stack.waitRun(id, states);
 
   before(async () => {
     slack = await slackStandIn();

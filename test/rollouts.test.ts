@@ -17,6 +17,7 @@ import * as registry from '../src/store/registry';
 import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
+import { eventually } from './helpers/eventually';
 import { REPO_ROOT } from './helpers/temporal';
 
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
@@ -38,11 +39,13 @@ describe('rollouts', () => {
   /** Trains a version of `model` (auto-approved, so it deploys), from `file` when given. */
   const train = async (model: string, seed: number, file = BREAST_CANCER, target = 'diagnosis') => {
     const started = await call('POST', '/v1/pipelines', { model, data: { uri: file }, target, approval: { mode: 'auto' }, seed });
-    for (;;) {
-      const s = await call('GET', `/v1/pipelines/${started.body.id}`);
-      if (['deployed', 'rejected', 'failed'].includes(s.body.state)) { assert.equal(s.body.state, 'deployed', JSON.stringify(s.body)); return s.body.modelVersion as number; }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let last: any;
+    const s = await eventually(() => `${model} to train and deploy; last: ${JSON.stringify(last)}`, async () => {
+      last = (await call('GET', `/v1/pipelines/${started.body.id}`)).body;
+      return ['deployed', 'rejected', 'failed'].includes(last.state) ? last : undefined;
+    });
+    assert.equal(s.state, 'deployed', JSON.stringify(s));
+    return s.modelVersion as number;
   };
 
   /** Steady predict traffic on a model until stopped: every answer's status and serving version. */
@@ -63,18 +66,18 @@ describe('rollouts', () => {
   };
 
   const waitRollout = async (model: string, id: string, historyFile?: string) => {
-    for (;;) {
+    let last: any;
+    const done = await eventually(() => `rollout ${id} of ${model} to end; last: ${JSON.stringify(last)}`, async () => {
       const r = await call('GET', `/v1/models/${model}/deployments/${id}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      if (r.body.error || !['running', 'preparing'].includes(r.body.status?.state ?? r.body.state)) {
-        // with RECORD_HISTORIES=1, keep the history for test/replay.test.ts
-        if (historyFile && process.env.RECORD_HISTORIES) {
-          fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', historyFile), historyToJSON(await temporal.client.workflow.getHandle(id).fetchHistory()));
-        }
-        return r.body;
-      }
-      await new Promise((r) => setTimeout(r, 200));
+      last = r.body;
+      return r.body.error || !['running', 'preparing'].includes(r.body.status?.state ?? r.body.state) ? r.body : undefined;
+    }, { everyMs: 200 });
+    // with RECORD_HISTORIES=1, keep the history for test/replay.test.ts
+    if (historyFile && process.env.RECORD_HISTORIES) {
+      fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', historyFile), historyToJSON(await temporal.client.workflow.getHandle(id).fetchHistory()));
     }
+    return done;
   };
 
   const assertConflict = (r: { status: number; body: any }, message: RegExp) => {
@@ -127,12 +130,7 @@ describe('rollouts', () => {
     const started = await call('POST', '/v1/models/canary-good/deployments', { version: v2, strategy: 'canary', steps: [30, 60, 100], bakeSeconds: 3 });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     // during a step, one routing key always sees one version
-    let during: any;
-    for (;;) {
-      during = await call('GET', `/v1/models/canary-good/deployments/${started.body.id}`);
-      if (during.body.status?.percent === 30) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually('the canary at its first step, 30%', async () => (await call('GET', `/v1/models/canary-good/deployments/${started.body.id}`)).body.status?.percent === 30 || undefined);
     await new Promise((r) => setTimeout(r, 300));
     const sticky = new Set<number>();
     for (let i = 0; i < 10; i++) sticky.add((await call('POST', '/v1/models/canary-good/predict', { instances: [rows[0]] }, api.url, { 'X-Routing-Key': 'user-42' })).body.model.version);

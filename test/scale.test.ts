@@ -18,6 +18,7 @@ import { toCanonicalCsv } from '../src/ml/csv';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
+import { eventually } from './helpers/eventually';
 import { syntheticLogistic } from './helpers/synthetic';
 import { REPO_ROOT, startTemporal } from './helpers/temporal';
 
@@ -56,11 +57,13 @@ describe('two workers and two API replicas on one Temporal server and one Postgr
     return { status: r.status, body: text ? JSON.parse(text) : undefined };
   };
   const waitFor = async (id: string, states: string[], base = apis[0]) => {
-    for (;;) {
-      const s = await call(base, 'GET', `/v1/pipelines/${id}`);
-      if (states.includes(s.body?.state) || s.body?.state === 'failed') { assert.ok(states.includes(s.body.state), JSON.stringify(s.body)); return s.body; }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    let last: any;
+    const s = await eventually(() => `run ${id} to be ${states.join(' or ')}; last: ${JSON.stringify(last)}`, async () => {
+      last = (await call(base, 'GET', `/v1/pipelines/${id}`)).body;
+      return states.includes(last?.state) || last?.state === 'failed' ? last : undefined;
+    }, { everyMs: 200 });
+    assert.ok(states.includes(s.state), JSON.stringify(s));
+    return s;
   };
   const servedVersion = async (base: string, model: string, instance: Record<string, number>) => (await call(base, 'POST', `/v1/models/${model}/predict`, { instances: [instance] })).body?.model?.version;
   const flower = { sepal_length: 6.9, sepal_width: 3.1, petal_length: 5.4, petal_width: 2.1 };
@@ -144,12 +147,11 @@ describe('two workers and two API replicas on one Temporal server and one Postgr
     fs.writeFileSync(csv, toCanonicalCsv(table));
     const run = await call(apis[0], 'POST', '/v1/pipelines', { model: 'drain', data: { uri: csv }, target: 'label', approval: { mode: 'auto' }, trainer: { search: { l2: Array.from({ length: 12 }, (_, i) => 10 ** (-5 + i * 0.4)) } } });
     assert.equal(run.status, 202, JSON.stringify(run.body));
-    for (;;) {
+    await eventually('the run to reach training', async () => {
       const s = await call(apis[0], 'GET', `/v1/pipelines/${run.body.id}`);
-      if (s.body.stage === 'train') break;
       assert.notEqual(s.body.state, 'failed', JSON.stringify(s.body));
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return s.body.stage === 'train' || undefined;
+    }, { everyMs: 50 });
     // stop both workers' polling one after the other is not the point: stop the one running the training
     const history = await temporal.client.workflow.getHandle(run.body.id).fetchHistory();
     const training = [...(history.events ?? [])].reverse().find((e) => e.activityTaskStartedEventAttributes?.identity)?.activityTaskStartedEventAttributes?.identity ?? '';

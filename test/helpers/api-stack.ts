@@ -2,6 +2,7 @@
  * The whole platform in this process for HTTP tests: a real Temporal dev server, a metadata store, a
  * worker running every activity, and the API on a free port, with a small JSON client for it.
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Config, loadConfig } from '../../src/config';
 import { openStores, RunningApi, startApi, startWorker, Stores } from '../../src/stack/runtime';
 import { Backend, createTestDatabase, TestDatabase } from './database';
+import { eventually } from './eventually';
 import { startTemporal } from './temporal';
 
 export interface Reply { status: number; body: any; headers: Headers }
@@ -29,6 +31,8 @@ export interface ApiStack {
    * admin key unless `headers` has an Authorization of its own or `anonymous` is set.
    */
   call(method: string, url: string, body?: unknown, o?: { raw?: string; headers?: Record<string, string>; base?: string; anonymous?: boolean }): Promise<Reply>;
+  /** Polls a pipeline run until its state is one of `states` and returns its status; a run that fails instead fails the test. */
+  waitRun(id: string, states: string[]): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -41,7 +45,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores);
   const api = await startApi(config, endpoints, stores, () => undefined);
-  return {
+  const stack: ApiStack = {
     temporal, db, stores, api, config, dataDir,
     async call(method, url, body, c = {}) {
       const auth = c.anonymous || Object.keys(c.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? {} : ADMIN_AUTH;
@@ -54,6 +58,15 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
       const json = (response.headers.get('content-type') ?? '').includes('json');
       return { status: response.status, body: text ? (json ? JSON.parse(text) : text) : undefined, headers: response.headers };
     },
+    async waitRun(id, states) {
+      let last: any;
+      const run = await eventually(() => `run ${id} to be ${states.join(' or ')}; last: ${JSON.stringify(last)}`, async () => {
+        last = (await stack.call('GET', `/v1/pipelines/${id}`)).body;
+        return states.includes(last?.state) || last?.state === 'failed' ? last : undefined;
+      }, { everyMs: 150 });
+      assert.ok(states.includes(run.state), JSON.stringify(run));
+      return run;
+    },
     async close() {
       await api.stop();
       worker.worker.shutdown();
@@ -64,4 +77,5 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return stack;
 }
