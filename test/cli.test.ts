@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findTemporalCli } from '../src/stack/temporal-cli';
+import { mlopsCli } from './helpers/cli';
 import { REPO_ROOT, TOOLS_DIR } from './helpers/temporal';
 
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
@@ -208,6 +210,20 @@ describe('mlops command line', () => {
       const run = mlops(...args);
       assert.equal(run.status, 1, `mlops ${args.join(' ')}`);
       assert.match(run.stderr, message, `mlops ${args.join(' ')}`);
+    }
+  });
+
+  it('when something other than the API answers, then the command says so instead of failing to parse', async () => {
+    const proxy = http.createServer((_req, res) => { res.writeHead(502, { 'content-type': 'text/html' }); res.end('<html><body>502 Bad Gateway</body></html>'); });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const run = await mlopsCli(`http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, 'any-key')('models');
+      assert.equal(run.status, 1);
+      assert.match(run.stderr, /GET \/v1\/models -> 502, not a JSON answer: <html><body>502 Bad Gateway/);
+      assert.match(run.stderr, /is MLOPS_API_URL the platform's API\?/);
+      assert.doesNotMatch(run.stderr, /SyntaxError|\n\s+at /, 'no parser error or stack trace');
+    } finally {
+      proxy.close();
     }
   });
 

@@ -1,5 +1,8 @@
 /** A small JSON client for the platform's HTTP API, used by the CLI and the demo. */
 
+/** Who the CLI says is acting where the API records a person; the API takes it only from the admin key, and records a named key's own name otherwise. */
+export const cliUser = (): string => process.env.USER ?? 'cli';
+
 /** The API answered with an error body; the message is the server's. */
 export class ApiCallError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -23,7 +26,13 @@ export class ApiClient {
       throw new Error(`cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`mlops up\` running? Set MLOPS_API_URL otherwise`);
     }
     const text = await response.text();
-    const parsed = text ? JSON.parse(text) : undefined;
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // something other than the API answered (a proxy's error page, another service on the port)
+      throw new ApiCallError(response.status, 'not_json', `${method} ${path} -> ${response.status}, not a JSON answer: ${text.slice(0, 200)}; is MLOPS_API_URL the platform's API?`);
+    }
     if (!response.ok) {
       const e = parsed?.error ?? {};
       throw new ApiCallError(response.status, e.code ?? 'unknown', `${method} ${path} -> ${response.status} ${e.code ?? ''}: ${e.message ?? text}`);
