@@ -349,7 +349,7 @@ describe('privacy over HTTP', () => {
     assert.match(again.body.warnings[0], /"precipitation" is a feature/);
     await call('PUT', '/v1/models/weather/privacy', { pii: { email: 'pseudonymise' }, subjectColumn: 'customer_id' });
     // serving replicas pick the policy up with their next routing reload (notification or poll)
-    await new Promise((r) => setTimeout(r, 1500));
+    await stack.api.refresh();
 
     const answered = await call('POST', '/v1/models/weather/predict', { instances: [row('alice-17', 'alice@example.com', 0), row('alice-17', 'alice@example.com', 1), row('bob-42', 'bob@example.com', 2)] });
     assert.equal(answered.status, 200, JSON.stringify(answered.body));

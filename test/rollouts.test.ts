@@ -164,7 +164,9 @@ describe('rollouts', () => {
     const traffic = load('canary-bad');
     const started = await call('POST', '/v1/models/canary-bad/deployments', { version: bad, strategy: 'canary', steps: [50, 100], bakeSeconds: 3 });
     const done = await waitRollout('canary-bad', started.body.id, 'canary-rolled-back.json');
-    await new Promise((r) => setTimeout(r, 1500)); // every replica drops the route within its one-second poll
+    await api.refresh(); // as every replica does on the notification, or at its next poll
+    const reloaded = traffic.seen.length; // the few requests in flight were routed before the reload
+    await eventually('requests answered after the reload', () => traffic.seen.length > reloaded + 10 || undefined, { everyMs: 20 });
     const seen = await traffic.stop();
     assert.equal(done.status.state, 'rolled_back', JSON.stringify(done.status));
     assert.match(done.status.reason, /output distribution shifted: PSI/);
@@ -213,7 +215,7 @@ describe('rollouts', () => {
     assert.ok(listed.every((r: any) => /failed its smoke test/.test(r.analysis.refused)), JSON.stringify(listed));
     // forced past the workflow straight into the registry, the replica still refuses it
     await registry.deployVersion(stores.pool, 'guarded', corrupt, 'forced', { actor: 'test' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await api.refresh();
     const r = await call('POST', '/v1/models/guarded/predict', { instances: [rows[0]] });
     assert.equal(r.status, 200);
     assert.equal(r.body.model.version, v1, 'the previous version keeps serving');

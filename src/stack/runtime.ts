@@ -171,6 +171,8 @@ export interface RunningApi {
   client: Client;
   /** Writes buffered prediction logs and serving statistics now (tests; they are written every second anyway). */
   flush(): Promise<void>;
+  /** Reloads routing from the registry now (tests; it otherwise follows notifications within a second, and polls). */
+  refresh(): Promise<void>;
   /** Every route with the access it needs. */
   routes: RouteSpec[];
   stop(): Promise<void>;
@@ -204,6 +206,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
     url: `http://${host}:${address.port}`,
     client,
     flush: () => models.flush(),
+    refresh: () => models.refresh(),
     routes: routeTable(app),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
