@@ -47,6 +47,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LocalArtifactStore } from '../src/store/artifacts';
 import { Child, CSV, freePorts, log, MODEL, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, waitForHttp } from './harness';
 
 const ROUNDS = Number(process.env.TAIL_ROUNDS ?? 3);
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
       await deployModel(stackEnv, apiPort, logs);
       // the prototype serves the very ONNX file the pipeline deployed
       const version = await api<{ onnxDigest: string; signature: { features: string[] } }>(`http://127.0.0.1:${apiPort}`, 'GET', `/v1/models/${MODEL}/versions/1`);
-      fs.copyFileSync(path.join(stackEnv.MLOPS_DATA_DIR!, 'artifacts', 'sha256', version.onnxDigest.slice(0, 2), version.onnxDigest), onnxFile);
+      fs.writeFileSync(onnxFile, await new LocalArtifactStore(path.join(stackEnv.MLOPS_DATA_DIR!, 'artifacts')).get(version.onnxDigest));
       features = version.signature.features;
     }
     const rows: Row[] = [];

@@ -68,7 +68,6 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     return stack.call(method, url, body, key ? { headers: { authorization: `Bearer ${key}` } } : {});
   };
   const auditOf = async (action: string) => (await stack.stores.pool.query('SELECT actor, subject, details FROM audit_events WHERE action = $1 ORDER BY id', [action])).rows;
-  const waitState = (id: string, states: string[]) => stack.waitRun(id, states);
   const posted = (method: string) => slack.calls.filter((c) => c.method === method);
 
   before(async () => {
@@ -209,7 +208,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     const started = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis' }, people.carol);
     assert.equal(started.status, 202, JSON.stringify(started.body));
     const runId = started.body.id;
-    const waiting = await waitState(runId, ['awaiting_approval']);
+    const waiting = await stack.waitRun(runId, ['awaiting_approval']);
     assert.equal(waiting.requestedBy, 'carol');
     assert.ok((await auditOf('pipeline.started')).some((a) => a.actor === 'carol' && a.subject === runId), 'the start is audited');
     assert.equal(waiting.approval.governance.approvers, 2);
@@ -249,7 +248,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
 
     const bob = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UBOB', runId }));
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
-    const done = await waitState(runId, ['deployed']);
+    const done = await stack.waitRun(runId, ['deployed']);
     assert.equal(done.approval.decision.decision, 'approve');
     assert.equal(done.approval.decision.by, 'alice, bob');
     assert.deepEqual(done.approval.received.filter((r: { counted: boolean }) => r.counted).map((r: { by: string; channel: string }) => `${r.by}/${r.channel}`), ['alice/slack', 'bob/slack']);
@@ -286,14 +285,14 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
   it('a low-risk run is approved by the policy; an undecided one is reminded, escalated and rejected at its timeout', async () => {
     await call('PUT', '/v1/models/gov/approval-policy', { approvers: 2, fourEyes: true, autoApprove: { thresholds: { auc: 0.9 } } });
     const lowRisk = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: 5 }, people.carol);
-    const auto = await waitState(lowRisk.body.id, ['deployed']);
+    const auto = await stack.waitRun(lowRisk.body.id, ['deployed']);
     assert.equal(auto.approval.decision.by, 'policy:low-risk');
     assert.deepEqual(auto.approval.schemaChanges, []);
 
     const before = posted('chat.postMessage').length;
     await call('PUT', '/v1/models/gov/approval-policy', { approvers: 1, fourEyes: true, reminders: ['4 seconds'], escalationChannel: '#ml-escalations' });
     const slow = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: 6, approval: { mode: 'manual', timeout: '8 seconds' } }, people.carol);
-    const rejected = await waitState(slow.body.id, ['rejected']);
+    const rejected = await stack.waitRun(slow.body.id, ['rejected']);
     assert.equal(rejected.approval.decision.by, 'system:timeout');
     assert.equal(rejected.approval.decision.via, 'timeout');
     const after = posted('chat.postMessage').slice(before);

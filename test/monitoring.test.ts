@@ -66,7 +66,6 @@ describe('monitoring, drift and retraining', () => {
   const winter = days('2012/11/01', '2013/02/28');
 
   const call = (method: string, url: string, body?: unknown) => stack.call(method, url, body);
-  const waitPipeline = (id: string, states: string[]) => stack.waitRun(id, states);
 
   before(async () => {
     slack = await slackStandIn();
@@ -82,9 +81,9 @@ describe('monitoring, drift and retraining', () => {
   it('a model deployed from summer data gets an hourly monitor schedule, visible through the API', async () => {
     const started = await call('POST', '/v1/pipelines', { model: 'weather', data: { uri: source }, target: 'wet', features: FEATURES, positiveClass: 'yes', seed: 7 });
     assert.equal(started.status, 202, JSON.stringify(started.body));
-    await waitPipeline(started.body.id, ['awaiting_approval']);
+    await stack.waitRun(started.body.id, ['awaiting_approval']);
     assert.equal((await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', by: 'alice' })).status, 202);
-    const deployed = await waitPipeline(started.body.id, ['deployed']);
+    const deployed = await stack.waitRun(started.body.id, ['deployed']);
     assert.equal(deployed.modelVersion, 1);
     assert.equal(deployed.reportUrl, '/v1/models/weather/versions/1/report');
 
@@ -173,7 +172,7 @@ describe('monitoring, drift and retraining', () => {
     assert.match(text, /PSI/);
 
     // the retraining run records why it started, took the labelled items, and waits for a person
-    const retraining = await waitPipeline(action.runId, ['awaiting_approval']);
+    const retraining = await stack.waitRun(action.runId, ['awaiting_approval']);
     assert.equal(retraining.trigger.kind, 'drift');
     assert.equal(retraining.trigger.checkId, check.checkId);
     assert.equal(retraining.reviewedRows, 3);

@@ -39,13 +39,7 @@ describe('rollouts', () => {
   /** Trains a version of `model` (auto-approved, so it deploys), from `file` when given. */
   const train = async (model: string, seed: number, file = BREAST_CANCER, target = 'diagnosis') => {
     const started = await call('POST', '/v1/pipelines', { model, data: { uri: file }, target, approval: { mode: 'auto' }, seed });
-    let last: any;
-    const s = await eventually(() => `${model} to train and deploy; last: ${JSON.stringify(last)}`, async () => {
-      last = (await call('GET', `/v1/pipelines/${started.body.id}`)).body;
-      return ['deployed', 'rejected', 'failed'].includes(last.state) ? last : undefined;
-    });
-    assert.equal(s.state, 'deployed', JSON.stringify(s));
-    return s.modelVersion as number;
+    return (await stack.waitRun(started.body.id, ['deployed'])).modelVersion as number;
   };
 
   /** Steady predict traffic on a model until stopped: every answer's status and serving version. */
@@ -131,7 +125,7 @@ describe('rollouts', () => {
     assert.equal(started.status, 202, JSON.stringify(started.body));
     // during a step, one routing key always sees one version
     await eventually('the canary at its first step, 30%', async () => (await call('GET', `/v1/models/canary-good/deployments/${started.body.id}`)).body.status?.percent === 30 || undefined);
-    await new Promise((r) => setTimeout(r, 300));
+    await api.refresh();
     const sticky = new Set<number>();
     for (let i = 0; i < 10; i++) sticky.add((await call('POST', '/v1/models/canary-good/predict', { instances: [rows[0]] }, api.url, { 'X-Routing-Key': 'user-42' })).body.model.version);
     assert.equal(sticky.size, 1, 'a routing key sticks to one version');

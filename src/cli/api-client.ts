@@ -1,6 +1,9 @@
 /** A small JSON client for the platform's HTTP API, used by the CLI and the demo. */
 
-/** Who the CLI says is acting where the API records a person; the API takes it only from the admin key, and records a named key's own name otherwise. */
+/**
+ * Who the CLI says is acting where the API records a person. The API takes it only from the admin key;
+ * for any other key it records the key's own name.
+ */
 export const cliUser = (): string => process.env.USER ?? 'cli';
 
 /** The API answered with an error body; the message is the server's. */

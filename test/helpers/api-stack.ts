@@ -13,6 +13,9 @@ import { Backend, createTestDatabase, TestDatabase } from './database';
 import { eventually } from './eventually';
 import { startTemporal } from './temporal';
 
+/** A pipeline run in one of these states will not change again. */
+const FINAL_STATES = ['deployed', 'rejected', 'failed'];
+
 export interface Reply { status: number; body: any; headers: Headers }
 
 /** The admin key of every test stack; `call` sends it unless the request sets its own Authorization. */
@@ -31,7 +34,7 @@ export interface ApiStack {
    * admin key unless `headers` has an Authorization of its own or `anonymous` is set.
    */
   call(method: string, url: string, body?: unknown, o?: { raw?: string; headers?: Record<string, string>; base?: string; anonymous?: boolean }): Promise<Reply>;
-  /** Polls a pipeline run until its state is one of `states` and returns its status; a run that fails instead fails the test. */
+  /** Polls a pipeline run until its state is one of `states` and returns its status; a run that ends otherwise fails the test. */
   waitRun(id: string, states: string[]): Promise<any>;
   close(): Promise<void>;
 }
@@ -62,7 +65,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
       let last: any;
       const run = await eventually(() => `run ${id} to be ${states.join(' or ')}; last: ${JSON.stringify(last)}`, async () => {
         last = (await stack.call('GET', `/v1/pipelines/${id}`)).body;
-        return states.includes(last?.state) || last?.state === 'failed' ? last : undefined;
+        return states.includes(last?.state) || FINAL_STATES.includes(last?.state) ? last : undefined;
       }, { everyMs: 150 });
       assert.ok(states.includes(run.state), JSON.stringify(run));
       return run;
