@@ -10,7 +10,6 @@ import type { MonitoringDeps } from './monitoring';
 import { ensureMonitorSchedule } from '../schedules';
 import { DataSource, readSource, redactUri, SourceError } from '../ingest/sources';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
-import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
 import { buildReferenceProfile } from '../ml/reference-profile';
@@ -23,6 +22,7 @@ import { MlpOptions } from '../ml/mlp';
 import { RecipeSpec } from '../ml/recipe';
 import { detectAnomalies, inferSchema } from '../ml/schema';
 import { Split } from '../ml/split';
+import { metricsOnRows, SliceProgress, sliceMetrics } from '../ml/slices';
 import { SearchCandidate } from '../ml/search';
 import { ModelKind, Task } from '../ml/task';
 import { tableStatistics } from '../ml/statistics';
@@ -113,20 +113,8 @@ export interface FeatureSpec {
   seed: number;
 }
 
-/** Metrics for the task on test rows `picked` (indices into the test split), from the model's outputs. */
-function metricsOf(task: Task, y: Float64Array, outputs: Float64Array | Float32Array, width: number, picked?: number[]): { metrics: MetricSummary; confusion?: number[][] } {
-  const rows = picked ?? Array.from({ length: y.length }, (_, i) => i);
-  const ys = Float64Array.from(rows, (i) => y[i]);
-  if (task === 'regression') return { metrics: numbersOf(regressionMetrics(ys, Float64Array.from(rows, (i) => outputs[i]))) };
-  if (task === 'binary') return { metrics: numbersOf(binaryMetrics(ys, Float64Array.from(rows, (i) => outputs[i * width + 1]))) };
-  const probabilities = new Float64Array(rows.length * width);
-  rows.forEach((i, k) => { for (let c = 0; c < width; c++) probabilities[k * width + c] = outputs[i * width + c]; });
-  const { confusion, ...rest } = multiclassMetrics(ys, probabilities, width);
-  return { metrics: numbersOf(rest), confusion };
-}
-
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
-async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = []): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
+async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
   try {
     const feeds = tableFeeds(layout, table, data.split.test);
@@ -135,22 +123,16 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, d
     let width = 1;
     if (data.task === 'regression') outputs = await runRegressor(session, feeds);
     else ({ probabilities: outputs, classes: width } = await runClassifier(session, feeds));
-    const overall = { ...metricsOf(data.task, y, outputs, width), scored: { y, outputs, width } };
+    const scored = { y, outputs, width };
+    const overall = { ...metricsOnRows(data.task, scored), scored };
     if (sliceBy.length === 0) return overall;
     // The same predictions, grouped by the value of each slicing column (missing counts as its own slice).
-    const slices: SliceMetrics[] = [];
-    for (const name of sliceBy) {
+    const test = data.split.test;
+    const columns = sliceBy.map((name) => {
       const column = getColumn(table, name)!;
-      const groups = new Map<string, number[]>();
-      data.split.test.forEach((row, i) => {
-        const value = cellText(column, row) ?? '(missing)';
-        groups.set(value, [...(groups.get(value) ?? []), i]);
-      });
-      for (const [value, rows] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        slices.push({ column: name, value, n: rows.length, metrics: metricsOf(data.task, y, outputs, width, rows).metrics });
-      }
-    }
-    return { ...overall, slices };
+      return { name, keyOf: (i: number) => cellText(column, test[i]) ?? '(missing)' };
+    });
+    return { ...overall, slices: await sliceMetrics(data.task, scored, columns, onSlice) };
   } finally {
     await session.release();
   }
@@ -168,11 +150,6 @@ function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
   const task = spec.task ?? 'binary';
   const { classes, y } = encodeTarget(table, { ...spec, task });
   return { task, classes, y, split: splitRows(y, task, spec.seed) };
-}
-
-/** The numeric fields of a metrics object, as the plain record that crosses history. */
-function numbersOf(metrics: object): MetricSummary {
-  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => typeof v === 'number')) as MetricSummary;
 }
 
 export function createPipelineActivities(deps: ActivityDeps) {
@@ -312,7 +289,13 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const data = targetSplit(table, input);
       ctx.heartbeat({ phase: 'scoring' });
       const onnx = await artifacts.get(input.onnxDigest);
-      const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy);
+      // Slicing a large split takes a while: a heartbeat after each slice, and a turn of the event loop so
+      // the SDK sends it (it encodes heartbeats asynchronously) before the next slice is computed.
+      const onSlice = async (progress: SliceProgress) => {
+        ctx.heartbeat({ phase: 'slicing', ...progress });
+        await new Promise((resolve) => setImmediate(resolve));
+      };
+      const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy, onSlice);
       // a few test rows and what the file answers for them: every replica replays them before serving it
       const signature: registry.ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
       const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
