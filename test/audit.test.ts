@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'pg';
-import { AUDIT_GENESIS, auditEntryHash, canonicalJson, listAudit, verifyAuditChain } from '../src/store/audit';
+import { canonicalJson } from '../src/canonical-json';
+import { AUDIT_GENESIS, auditEntryHash, listAudit, verifyAuditChain } from '../src/store/audit';
 import { createPool } from '../src/store/db';
 import { recordAudit } from '../src/store/registry';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';

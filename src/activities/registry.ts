@@ -5,6 +5,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
+import { canonicalJson } from '../canonical-json';
 import { ArtifactStore } from '../store/artifacts';
 import * as registry from '../store/registry';
 import { ActivityDeps, FeatureSpec, TrainingRecipe, trainingJob } from './pipeline';
@@ -17,16 +18,6 @@ export interface TrainingOutputs {
   onnxDigest: string;
   signature: registry.ModelSignature;
   params: Record<string, unknown>;
-}
-
-/** JSON with object keys sorted, so equal inputs hash equally whatever order they were built in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson } from '../store/audit';
+import { canonicalJson } from '../canonical-json';
 
 export type PiiAction = 'pseudonymise' | 'drop';
 

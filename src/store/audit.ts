@@ -1,7 +1,7 @@
 /**
  * The audit log, append-only and hash-chained. Each entry stores the hash of the entry before it
- * (`prev_hash`) and its own `hash` = SHA-256 of that previous hash and a canonical serialisation of the
- * entry (id, actor, action, subject, details, at). Changing an entry's content, deleting an entry from the
+ * (`prev_hash`) and its own `hash` = SHA-256 of that previous hash and the canonical JSON (RFC 8785, whose
+ * keys are sorted, so jsonb's reordering does not matter) of the entry (id, actor, action, subject, details, at). Changing an entry's content, deleting an entry from the
  * middle or reordering entries breaks the chain at a place `verifyAuditChain` names.
  *
  * Writers (API replicas, workers) race without locks: a unique index on `prev_hash` lets one entry follow
@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
+import { canonicalJson } from '../canonical-json';
 
 /** prev_hash of the first chained entry. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -51,19 +52,6 @@ export interface AuditVerification {
   /** The last chained entry examined: record its hash elsewhere to notice a truncated or rewritten log later. */
   head?: { id: number; hash: string };
   firstBroken?: { id: number; reason: string };
-}
-
-/**
- * JSON with object keys sorted at every level and no whitespace, so the same entry always serialises
- * to the same bytes, whatever order its details were built or stored in (jsonb reorders keys).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const entries = Object.keys(value as Record<string, unknown>).sort()
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
 }
 
 /** The hash of an entry, given the hash of the one before it. `at` is ISO 8601 in UTC with milliseconds. */
