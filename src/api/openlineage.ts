@@ -3,14 +3,20 @@
  * the training run (START, COMPLETE) reads a dataset version and writes a model version; each
  * deployment (COMPLETE) reads a model version and writes the model's serving endpoint.
  */
-import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { v5 as uuidv5 } from 'uuid';
 import type { VersionLineage } from '../store/lineage';
 
 /** A URN rather than a web address: the project publishes no URL of its own to name here. */
 const PRODUCER = 'urn:mlops-temporal:0.1.0';
 const RUN_EVENT_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
-const facetSchema = (name: string) => `https://openlineage.io/spec/facets/1-0-0/${name}.json#/$defs/${name}`;
+/** The standard facets used, at the versions whose schemas the tests validate them with (test/fixtures/openlineage). */
+const FACET_VERSIONS = { SchemaDatasetFacet: '1-2-0', DatasourceDatasetFacet: '1-0-1' } as const;
+const facetSchema = (name: keyof typeof FACET_VERSIONS) => `https://openlineage.io/spec/facets/${FACET_VERSIONS[name]}/${name}.json#/$defs/${name}`;
 export const NAMESPACE = 'mlops';
+/** The UUID namespace of run ids: itself name-based, from the producer's URN in RFC 9562's URL namespace (URNs are URIs). */
+export const RUN_ID_NAMESPACE = uuidv5(`${PRODUCER}:openlineage-runs`, uuidv5.URL);
 
 export interface OpenLineageEvent {
   eventType: 'START' | 'COMPLETE';
@@ -23,16 +29,21 @@ export interface OpenLineageEvent {
   schemaURL: string;
 }
 
-/** OpenLineage wants UUID run ids: a stable one derived from our id (name-based, version 5 layout). */
+/** OpenLineage wants UUID run ids: a stable one derived from our id (workflow id or deploy key), UUID version 5. */
 export function runUuid(id: string): string {
-  const h = createHash('sha256').update(`${NAMESPACE}:${id}`).digest('hex').split('');
-  h[12] = '5';
-  h[16] = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  const s = h.join('');
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+  return uuidv5(id, RUN_ID_NAMESPACE);
 }
 
-const facet = (name: string, body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: facetSchema(name), ...body });
+/**
+ * The data source as the URI the DatasourceDatasetFacet asks for: URLs (and `connection:<name>`) as they
+ * are, an absolute file path as a file: URL; anything else (a relative path) has no URI to give.
+ */
+function sourceUri(source: string): string | undefined {
+  if (path.isAbsolute(source)) return pathToFileURL(source).href;
+  return /^[a-z][a-z0-9+.-]*:/i.test(source) && URL.canParse(source) ? source : undefined;
+}
+
+const facet = (name: keyof typeof FACET_VERSIONS, body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: facetSchema(name), ...body });
 const custom = (body: Record<string, unknown>) => ({ _producer: PRODUCER, _schemaURL: 'urn:mlops-temporal:facets:docs/lineage.md', ...body });
 
 export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
@@ -47,7 +58,7 @@ export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
       name: l.dataset.id,
       facets: {
         schema: facet('SchemaDatasetFacet', { fields: l.dataset.columns.map((c) => ({ name: c.name, type: c.type })) }),
-        dataSource: facet('DatasourceDatasetFacet', { name: l.dataset.sourceKind, uri: l.dataset.sourceUri }),
+        dataSource: facet('DatasourceDatasetFacet', { name: l.dataset.sourceKind, ...(sourceUri(l.dataset.sourceUri) ? { uri: sourceUri(l.dataset.sourceUri) } : {}) }),
         mlops_dataset: custom({ sha256: l.dataset.id, rowCount: l.dataset.rowCount, parent: l.dataset.parentId }),
       },
     }
