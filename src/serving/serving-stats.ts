@@ -8,6 +8,12 @@ import { Pool } from 'pg';
 
 /** Upper bounds of the latency buckets, in milliseconds (the last bucket is everything above). */
 export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
+/** Index of the latency bucket of a request that took `ms` (shared with the rollout simulation). */
+export function latencyBucket(ms: number): number {
+  let b = 0;
+  while (b < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[b]) b++;
+  return b;
+}
 /** Length of a statistics window; windows are written within half a window of closing. */
 export const WINDOW_MS = 1000;
 /** How long after a moment its statistics are surely in the store. */
@@ -61,9 +67,7 @@ export class ServingStats {
     const w = this.window(model, version, Date.now());
     w.requests++;
     w.rows += bins.length;
-    let b = 0;
-    while (b < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[b]) b++;
-    w.latency[b]++;
+    w.latency[latencyBucket(ms)]++;
     for (const bin of bins) {
       while (w.outputs.length <= bin) w.outputs.push(0);
       w.outputs[bin]++;
