@@ -18,6 +18,7 @@ import { RolloutService } from '../src/api/rollout-service';
 import { loadConfig } from '../src/config';
 import { ModelServer } from '../src/serving/model-server';
 import { LocalArtifactStore } from '../src/store/artifacts';
+import { sourcePolicy } from '../src/ingest/source-policy';
 
 export function offlineRoutes(): RouteSpec[] {
   const config = loadConfig({});
@@ -26,13 +27,13 @@ export function offlineRoutes(): RouteSpec[] {
   const artifacts = new LocalArtifactStore('/nonexistent');
   const o = { taskQueue: 'offline', uiUrl: (id: string) => id };
   const app = createApp({
-    client, pool, artifacts, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
+    client, pool, artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
-    pipelines: new PipelineService(client, { ...o, useSearchAttributes: false }),
+    pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, pool, sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
     rollouts: new RolloutService(client, pool, o),
     monitoring: new MonitoringService(client, pool, { ...o, every: '1h' }),
-    access: new AccessControl({ pool, adminKey: 'offline', predict: 'open' }),
+    access: new AccessControl({ pool, adminKey: 'offline', predict: 'open', feedback: 'key' }),
   });
   return routeTable(app);
 }
@@ -40,6 +41,7 @@ export function offlineRoutes(): RouteSpec[] {
 const ACCESS: Record<string, string> = {
   open: 'open',
   predict: 'open, or any key with `MLOPS_PREDICT_AUTH=key`',
+  feedback: 'any key, or open with `MLOPS_FEEDBACK_AUTH=open`',
 };
 
 export function routeTableMarkdown(routes: RouteSpec[]): string {

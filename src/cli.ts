@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { adminKeyFile, Config, ConfigError, loadConfig } from './config';
-import { ApiClient, cliUser } from './cli/api-client';
+import { ApiClient } from './cli/api-client';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
@@ -192,10 +192,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'approve':
     case 'reject': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { comment: { type: 'string' }, by: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { comment: { type: 'string' } } });
       if (!positionals[0]) throw new ConfigError(`${command} needs a pipeline id`);
       const result = await api.post(`/v1/pipelines/${encodeURIComponent(positionals[0])}/approval`, {
-        decision: command, ...(values.comment ? { comment: values.comment } : {}), by: values.by ?? cliUser(),
+        decision: command, ...(values.comment ? { comment: values.comment } : {}),
       });
       log(JSON.stringify(result));
       return 0;

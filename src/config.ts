@@ -41,8 +41,22 @@ const schema = z.object({
   MLOPS_ADMIN_KEY: optionalString,
   /** The key the CLI sends (default: the admin key, from MLOPS_ADMIN_KEY or the data dir's admin-key file). */
   MLOPS_API_KEY: optionalString,
-  /** Predict and feedback: open to anyone (default), or only with an API key. */
+  /** Predict: open to anyone (default), or only with an API key. */
   MLOPS_PREDICT_AUTH: z.enum(['open', 'key']).default('open'),
+  /**
+   * Feedback (ground-truth labels, which drive canary live accuracy and quality-triggered retraining):
+   * only with an API key (default), or open to anyone who can reach the API.
+   */
+  MLOPS_FEEDBACK_AUTH: z.enum(['open', 'key']).default('key'),
+  /**
+   * Folders (absolute, comma-separated) that file sources may be read from; never MLOPS_DATA_DIR. Unset:
+   * the working directory. The bundled datasets are always readable.
+   */
+  MLOPS_DATA_ROOTS: optionalString,
+  /** host or host:port entries (comma-separated) that URL sources may reach although they resolve to internal addresses. */
+  MLOPS_URL_ALLOW: optionalString,
+  /** Largest dataset upload (POST /v1/datasets). */
+  MLOPS_MAX_UPLOAD: z.string().refine((v) => (bytes.parse(v) ?? NaN) > 0, 'must be a size such as 1gb or 200mb').default('1gb'),
   /** Task queue shared by workers and clients. */
   MLOPS_TASK_QUEUE: z.string().default('mlops'),
   /** Largest JSON body the API accepts. */
@@ -124,7 +138,9 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key' };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key' };
+  /** Where data may come from: file roots, internal hosts allowed for URLs, the upload limit in bytes. */
+  sources: { dataRoots: string[]; urlAllow: string[]; maxUploadBytes: number };
   /** What serving keeps, and for how long. */
   retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
@@ -176,6 +192,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const encryption = e.MLOPS_ENCRYPTION_KEY ? { keyId: e.MLOPS_ENCRYPTION_KEY_ID, key: key32('MLOPS_ENCRYPTION_KEY', e.MLOPS_ENCRYPTION_KEY) } : undefined;
   if (encryption) decryptionKeys[encryption.keyId] = encryption.key;
+  const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const dataRoots = e.MLOPS_DATA_ROOTS === undefined ? [process.cwd()] : list(e.MLOPS_DATA_ROOTS);
+  for (const root of dataRoots) {
+    if (!path.isAbsolute(root)) throw new ConfigError(`invalid configuration: MLOPS_DATA_ROOTS takes absolute folders separated by commas, got "${root}"`);
+  }
+  const urlAllow = list(e.MLOPS_URL_ALLOW);
+  for (const entry of urlAllow) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/i.test(entry)) throw new ConfigError(`invalid configuration: MLOPS_URL_ALLOW takes host or host:port entries separated by commas, got "${entry}"`);
+  }
   if (e.MLOPS_S3_PREFIX && !e.MLOPS_S3_PREFIX.endsWith('/')) {
     throw new ConfigError(`invalid configuration: MLOPS_S3_PREFIX must end with "/", got "${e.MLOPS_S3_PREFIX}"`);
   }
@@ -202,7 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adminKey: e.MLOPS_ADMIN_KEY,
       apiKey: e.MLOPS_API_KEY,
       predictAuth: e.MLOPS_PREDICT_AUTH,
+      feedbackAuth: e.MLOPS_FEEDBACK_AUTH,
     },
+    sources: { dataRoots, urlAllow, maxUploadBytes: bytes.parse(e.MLOPS_MAX_UPLOAD)! },
     codeVersion: e.MLOPS_CODE_VERSION,
     review: { measure: e.MLOPS_REVIEW_MEASURE, threshold: e.MLOPS_REVIEW_THRESHOLD ?? (e.MLOPS_REVIEW_MEASURE === 'entropy' ? 0.9 : 0.1) },
     monitor: { every: e.MLOPS_MONITOR_EVERY },

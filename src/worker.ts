@@ -20,6 +20,7 @@ export interface WorkerDeps {
   taskQueue: string;
   pool: Pool;
   artifacts: ArtifactStore;
+  sources: ActivityDeps['sources'];
   codeVersion?: string;
   /** Override the activities, e.g. to inject failures in tests. */
   activities?: object;
@@ -53,7 +54,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
-      pool: deps.pool, artifacts: deps.artifacts, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts, apiUrl: deps.apiUrl, privacy: deps.privacy,
+      pool: deps.pool, artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery ? { monitorSchedule: { taskQueue: deps.taskQueue, every: deps.monitorEvery } } : {}),
     }),
     maxCachedWorkflows: 200,

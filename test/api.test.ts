@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -29,7 +30,6 @@ describe('HTTP API', () => {
   let db: TestDatabase;
   let stores: Stores;
   let api: RunningApi;
-  let dataDir: string;
   let fileServer: http.Server;
   let fileServerUrl: string;
 
@@ -55,9 +55,6 @@ describe('HTTP API', () => {
   };
 
   before(async () => {
-    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test' } });
-    ({ db, stores, api, dataDir } = stack);
-
     // An unseen dataset, served over HTTP: numeric target 0/1, some missing values.
     const { table } = syntheticLogistic({ rows: 2_000, weights: [1.2, -0.8, 0.6, 0], bias: -0.2, seed: 21, means: [50, 3, -10, 0], scales: [10, 1, 4, 2] });
     const label = table.columns.find((c) => c.name === 'label')!;
@@ -70,6 +67,10 @@ describe('HTTP API', () => {
     });
     await new Promise<void>((r) => fileServer.listen(0, '127.0.0.1', () => r()));
     fileServerUrl = `http://127.0.0.1:${(fileServer.address() as { port: number }).port}`;
+    // loopback is an internal address: the file server's exact host and port are allowed, nothing else
+    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test', MLOPS_URL_ALLOW: new URL(fileServerUrl).host } });
+    ({ db, stores, api } = stack);
+
   });
 
   after(async () => {
@@ -106,7 +107,11 @@ describe('HTTP API', () => {
     const waiting = await waitFor(started.body.id, ['awaiting_approval']);
     assert.equal(waiting.stage, 'approve');
     assert.ok(waiting.metrics.auc > 0.95);
-    const approved = await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', comment: 'ship it', by: 'reviewer' });
+    // the approver is whoever signed in: a key named "reviewer", not a name in the body
+    const reviewer = await call('POST', '/v1/keys', { name: 'reviewer', role: 'approver' });
+    const asReviewer = { authorization: `Bearer ${reviewer.body.token}` };
+    assertError(await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', by: 'someone-else' }, undefined, asReviewer), 403, 'forbidden', /cannot name someone else/);
+    const approved = await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', comment: 'ship it' }, undefined, asReviewer);
     assert.equal(approved.status, 202);
     const done = await waitFor(started.body.id, ['deployed', 'rejected', 'failed']);
     assert.equal(done.state, 'deployed');
@@ -223,7 +228,8 @@ describe('HTTP API', () => {
   });
 
   it('when a model is versioned, aliased and rolled back under load, then serving follows at once and lineage tells the story', async () => {
-    const file = path.join(dataDir, 'fleet.csv');
+    // under a data root (the temporary folder), never in the platform's data dir
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-fleet-')), 'fleet.csv');
     const original = fs.readFileSync(BREAST_CANCER, 'utf8');
     fs.writeFileSync(file, original);
     const train = async () => {
@@ -251,7 +257,7 @@ describe('HTTP API', () => {
     assertError(await call('GET', `/v1/datasets/${v1.datasetId}/diff/${'0'.repeat(64)}`), 404, 'not_found');
 
     // aliases: named ones point anywhere; production only at approved versions
-    const aliased = await call('PUT', '/v1/models/fleet/aliases/champion', { version: v1.modelVersion, reason: 'best so far', by: 'alice' });
+    const aliased = await call('PUT', '/v1/models/fleet/aliases/champion', { version: v1.modelVersion, reason: 'best so far' });
     assert.equal(aliased.status, 200, JSON.stringify(aliased.body));
     assert.deepEqual(aliased.body.aliases, { champion: v1.modelVersion, production: v2.modelVersion });
     assertError(await call('PUT', '/v1/models/fleet/aliases/Bad%20Name', { version: 1 }), 400, 'invalid_request', /not a valid alias name/);
@@ -274,7 +280,7 @@ describe('HTTP API', () => {
       }
     });
     await new Promise((r) => setTimeout(r, 200));
-    const rolled = await call('POST', '/v1/models/fleet/rollback', { reason: 'alerts fired', by: 'oncall' });
+    const rolled = await call('POST', '/v1/models/fleet/rollback', { reason: 'alerts fired' });
     assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
     assert.deepEqual([rolled.body.deployment.version, rolled.body.deployment.previousVersion, rolled.body.deployment.strategy], [v1.modelVersion, v2.modelVersion, 'rollback']);
     assert.match(rolled.body.uiUrl, /rollback-fleet-/);
@@ -289,7 +295,7 @@ describe('HTTP API', () => {
     const model = await call('GET', '/v1/models/fleet');
     assert.deepEqual(model.body.aliases, { champion: v1.modelVersion, production: v1.modelVersion });
     const v1History = model.body.history.filter((e: any) => e.version === v1.modelVersion).map((e: any) => [e.event, e.actor]);
-    assert.deepEqual(v1History, [['registered', 'admin'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'alice'], ['deployed', 'oncall']]);
+    assert.deepEqual(v1History, [['registered', 'admin'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'admin'], ['deployed', 'admin']]);
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: v1.modelVersion }), 409, 'conflict', /already in production/);
     assertError(await call('POST', '/v1/models/nobody/rollback', {}), 404, 'not_found');
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: 0 }), 400, 'invalid_request');
@@ -330,10 +336,12 @@ describe('HTTP API', () => {
   });
 
   it('when the data cannot be read, then the run fails with a message that says why', async () => {
-    const started = await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: '/no/such/file.csv' }, target: 'y' });
+    assertError(await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: '/no/such/file.csv' }, target: 'y' }), 400, 'invalid_request', /outside the folders this server reads data from \(MLOPS_DATA_ROOTS/);
+    const missing = path.join(os.tmpdir(), 'mlops-no-such-folder', 'file.csv');
+    const started = await call('POST', '/v1/pipelines', { model: 'missing', data: { uri: missing }, target: 'y' });
     const done = await waitFor(started.body.id, ['failed', 'deployed', 'rejected']);
     assert.equal(done.state, 'failed');
-    assert.match(done.error, /data file not found: \/no\/such\/file.csv/);
+    assert.ok(done.error.includes(`data file not found: ${missing}`), done.error);
   });
 
   it('when the same Idempotency-Key is sent twice, then one run is started', async () => {
@@ -349,8 +357,8 @@ describe('HTTP API', () => {
   it('when the database is unreachable, then reads answer 503 and readiness says which check failed', async () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
-    const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false });
-    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ pool: deadPool, adminKey: TEST_ADMIN_KEY, predict: 'open' }), slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', uiUrl: (id) => id }));
+    const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false, pool: deadPool, sources: stores.sources.policy });
+    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ pool: deadPool, adminKey: TEST_ADMIN_KEY, predict: 'open', feedback: 'key' }), secrets: stores.secrets, maxUploadBytes: 1024, slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {

@@ -136,7 +136,7 @@ describe('mlops command line', () => {
     // Temporal's SQLite file and the PGlite data survive; the run is still waiting when the stack returns.
     const second = await startStack();
     await waitState(started.id, 'awaiting_approval');
-    const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify({ decision: 'approve', by: 'after-restart' }) });
+    const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify({ decision: 'approve' }) });
     assert.equal(decided.status, 202);
     await waitState(started.id, 'deployed');
     const predicted = (await (await fetch(`${api}/v1/models/restart/predict`, {

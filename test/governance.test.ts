@@ -103,8 +103,8 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
       if (anonymous.status !== 401) problems.push(`${r.method} ${r.path}: ${anonymous.status} without a key, expected 401`);
       for (const role of ROLES) {
         const res = await call(r.method.toUpperCase(), url, body, keys[role]);
-        // with MLOPS_PREDICT_AUTH=key, predict and feedback take any valid key
-        const allowed = r.access === 'predict' || allows(role, r.access);
+        // with MLOPS_PREDICT_AUTH=key, predict takes any valid key; feedback always does
+        const allowed = r.access === 'predict' || r.access === 'feedback' || allows(role, r.access);
         const expected = allowed ? 'neither 401 nor 403' : '403';
         const ok = allowed ? res.status !== 401 && res.status !== 403 : res.status === 403;
         if (!ok) problems.push(`${r.method} ${r.path} as ${role}: ${res.status} ${JSON.stringify(res.body)?.slice(0, 120)}, expected ${expected}`);
@@ -266,12 +266,13 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.ok(told.some((t) => t.startsWith('UNOBODY: Your decision was not recorded')), told.join('\n'));
     assert.ok(told.some((t) => t.startsWith('UALICE: Recorded: you approved') && t.includes('1 of 2')), told.join('\n'));
 
+    // signed presses by people who may not decide are audited; unsigned, forged and replayed ones are counted
     const refusedSlack = await auditOf('slack.refused');
-    assert.ok(refusedSlack.length >= 5, JSON.stringify(refusedSlack));
-    assert.ok(refusedSlack.some((a) => /signature does not match/.test(a.details.reason)));
-    assert.ok(refusedSlack.some((a) => /more than 300 s/.test(a.details.reason)));
-    assert.ok(refusedSlack.some((a) => a.actor === 'UNOBODY'));
-    assert.equal((await auditOf('slack.replayed')).length, 1);
+    assert.deepEqual(refusedSlack.map((a) => a.actor).sort(), ['UNOBODY', 'UVIC'], JSON.stringify(refusedSlack));
+    assert.equal((await auditOf('slack.replayed')).length, 0);
+    const metrics = (await call('GET', '/metrics')).body as string;
+    assert.match(metrics, /mlops_slack_refused_total\{reason="signature"\} 3\b/, 'the forged, stale and unsigned requests');
+    assert.match(metrics, /mlops_slack_refused_total\{reason="replayed"\} 1\b/);
     const refusedApprovals = (await auditOf('approval.refused')).map((a) => a.details.reason);
     assert.ok(refusedApprovals.some((r) => /four-eyes/.test(r)));
     assert.ok(refusedApprovals.some((r) => /already approved/.test(r)));

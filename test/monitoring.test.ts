@@ -82,7 +82,7 @@ describe('monitoring, drift and retraining', () => {
     const started = await call('POST', '/v1/pipelines', { model: 'weather', data: { uri: source }, target: 'wet', features: FEATURES, positiveClass: 'yes', seed: 7 });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     await stack.waitRun(started.body.id, ['awaiting_approval']);
-    assert.equal((await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve', by: 'alice' })).status, 202);
+    assert.equal((await call('POST', `/v1/pipelines/${started.body.id}/approval`, { decision: 'approve' })).status, 202);
     const deployed = await stack.waitRun(started.body.id, ['deployed']);
     assert.equal(deployed.modelVersion, 1);
     assert.equal(deployed.reportUrl, '/v1/models/weather/versions/1/report');
@@ -126,7 +126,7 @@ describe('monitoring, drift and retraining', () => {
     const sorted = review.body.items.map((i: { uncertainty: number }) => i.uncertainty);
     assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), 'least certain first');
     for (const item of review.body.items.slice(0, 3)) {
-      const labelled = await call('POST', `/v1/review/${item.predictionId}/label`, { label: 'yes', by: 'bob' });
+      const labelled = await call('POST', `/v1/review/${item.predictionId}/label`, { label: 'yes' });
       assert.equal(labelled.status, 200, JSON.stringify(labelled.body));
       assert.equal(labelled.body.label, 'yes');
     }
@@ -259,7 +259,7 @@ describe('monitoring, drift and retraining', () => {
   });
 
   it('a manual retraining while one runs is refused with the reason', async () => {
-    const r = await call('POST', '/v1/models/weather/retrain', { reason: 'try again', by: 'carol' });
+    const r = await call('POST', '/v1/models/weather/retrain', { reason: 'try again' });
     assert.equal(r.status, 409, JSON.stringify(r.body));
     assert.equal(r.body.retraining, 'skipped');
     assert.match(r.body.reason, /still running/);

@@ -16,6 +16,7 @@ import { groupRows, ScoredRows, SliceColumn, sliceMetrics, SliceProgress } from 
 import { Task } from '../src/ml/task';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { createTestDatabase, TestDatabase } from './helpers/database';
+import { testSources } from './helpers/sources';
 
 /** Scored rows of a task with a text column (some values missing) and a numeric one to slice by. */
 function scoredRows(task: Task, n: number, seed: number): { scored: ScoredRows; region: (string | null)[]; tier: number[] } {
@@ -108,7 +109,7 @@ describe('the evaluation activity while slicing', () => {
   });
 
   it('heartbeats after every slice of every column, and reports the slices', async () => {
-    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')) });
+    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: testSources() });
     const env = new MockActivityEnvironment();
     const heartbeats: { phase?: string; column?: string; value?: string }[] = [];
     env.on('heartbeat', (d) => heartbeats.push(d as (typeof heartbeats)[number]));

@@ -14,6 +14,7 @@ import { createRng } from '../src/ml/random';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { getDataset } from '../src/store/datasets';
 import { createTestDatabase, TestDatabase } from './helpers/database';
+import { testSources } from './helpers/sources';
 
 const CSV = 'a,b,label\n1,x,yes\n2,y,no\n3.5,,yes\n';
 
@@ -42,14 +43,19 @@ async function* chunked(text: string, rng: () => number): AsyncIterable<string> 
 
 describe('data sources and ingestion', () => {
   let db: TestDatabase;
+  let warehouse: TestDatabase;
   let server: http.Server;
   let base: string;
   let dir: string;
   let statusFor500 = 500;
   let largeCsv = '';
+  // loopback is allowed for this file's own server; the source database is a plain one, not the platform's
+  let ctx: ReturnType<typeof testSources>;
 
   before(async () => {
     db = await createTestDatabase();
+    warehouse = await createTestDatabase(undefined, { migrate: false });
+    ctx = testSources({ urlAllow: ['127.0.0.1'], connections: { warehouse: warehouse.url, platform: db.url } });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-sources-'));
     fs.writeFileSync(path.join(dir, 'data.csv'), CSV);
     // the same table, spelled differently: CRLF, quotes, a trailing zero
@@ -73,25 +79,26 @@ describe('data sources and ingestion', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    await db.pool.query('CREATE TABLE customers (age integer, plan text, spend numeric, churned boolean)');
-    await db.pool.query("INSERT INTO customers VALUES (31, 'pro', 12.5, true), (45, 'free', 0, false), (NULL, 'pro', 3.25, false)");
+    await warehouse.pool.query('CREATE TABLE customers (age integer, plan text, spend numeric, churned boolean)');
+    await warehouse.pool.query("INSERT INTO customers VALUES (31, 'pro', 12.5, true), (45, 'free', 0, false), (NULL, 'pro', 3.25, false)");
   });
   after(async () => {
     server.close();
     await db.close();
+    await warehouse.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads CSV from a path, a file:// URL and http', async () => {
     for (const uri of [path.join(dir, 'data.csv'), `file://${path.join(dir, 'data.csv')}`, `${base}/data.csv`]) {
-      const { table } = await readSource({ uri });
+      const { table } = await readSource({ uri }, ctx);
       assert.equal(table.rowCount, 3);
       assert.deepEqual(table.columns.map((c) => `${c.name}:${c.kind}`), ['a:number', 'b:string', 'label:string']);
     }
   });
 
   it('reads the rows of a PostgreSQL query, typing columns like CSV', async () => {
-    const { kind, table } = await readSource({ uri: db.url, query: 'SELECT age, plan, spend, churned FROM customers ORDER BY spend DESC' });
+    const { kind, table } = await readSource({ connection: 'warehouse', query: 'SELECT age, plan, spend, churned FROM customers ORDER BY spend DESC' }, ctx);
     assert.equal(kind, 'postgres');
     assert.equal(table.rowCount, 3);
     assert.deepEqual(table.columns.map((c) => `${c.name}:${c.kind}`), ['age:number', 'plan:string', 'spend:number', 'churned:string']);
@@ -101,7 +108,7 @@ describe('data sources and ingestion', () => {
 
   it('fetches a large query result in cursor batches, reporting progress after each', async () => {
     const progress: number[] = [];
-    const { table } = await readSource({ uri: db.url, query: 'SELECT g AS id, g % 7 AS bucket, (g % 2)::text AS flag FROM generate_series(1, 25000) AS g' }, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
+    const { table } = await readSource({ connection: 'warehouse', query: 'SELECT g AS id, g % 7 AS bucket, (g % 2)::text AS flag FROM generate_series(1, 25000) AS g' }, ctx, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
     assert.equal(table.rowCount, 25_000);
     assert.deepEqual(progress, [10_000, 20_000, 25_000]);
     const id = table.columns[0];
@@ -109,35 +116,36 @@ describe('data sources and ingestion', () => {
   });
 
   it('says whether a failed source is worth retrying', async () => {
-    await assert.rejects(readSource({ uri: path.join(dir, 'nope.csv') }), (e: SourceError) => e.retryable === false && /not found/.test(e.message));
-    await assert.rejects(readSource({ uri: `${base}/missing.csv` }), (e: SourceError) => e.retryable === false && /HTTP 404/.test(e.message));
-    await assert.rejects(readSource({ uri: `${base}/flaky.csv` }), (e: SourceError) => e.retryable === true && /HTTP 500/.test(e.message));
-    await assert.rejects(readSource({ uri: db.url }), /needs a SQL "query"/);
-    await assert.rejects(readSource({ uri: db.url, query: 'SELECT * FROM no_such_table' }), (e: SourceError) => !e.retryable && /query failed/.test(e.message));
+    await assert.rejects(readSource({ uri: path.join(dir, 'nope.csv') }, ctx), (e: SourceError) => e.retryable === false && /not found/.test(e.message));
+    await assert.rejects(readSource({ uri: `${base}/missing.csv` }, ctx), (e: SourceError) => e.retryable === false && /HTTP 404/.test(e.message));
+    await assert.rejects(readSource({ uri: `${base}/flaky.csv` }, ctx), (e: SourceError) => e.retryable === true && /HTTP 500/.test(e.message));
+    await assert.rejects(readSource({ connection: 'warehouse', query: ' ' }, ctx), /needs a SQL "query"/);
+    await assert.rejects(readSource({ connection: 'warehouse', query: 'SELECT * FROM no_such_table' }, ctx), (e: SourceError) => !e.retryable && /query failed/.test(e.message));
+    await assert.rejects(readSource({ connection: 'nobody', query: 'SELECT 1' }, ctx), (e: SourceError) => !e.retryable && /no connection is named "nobody"/.test(e.message));
   });
 
   it('reads JSON Lines into the same table and content address as the equivalent CSV', async () => {
-    const { table } = await readSource({ uri: path.join(dir, 'data.jsonl') });
+    const { table } = await readSource({ uri: path.join(dir, 'data.jsonl') }, ctx);
     assert.equal(toCanonicalCsv(table), CSV);
-    await assert.rejects(readSource({ uri: path.join(dir, 'nested.jsonl') }), /line 2, field "a" holds a nested object/);
+    await assert.rejects(readSource({ uri: path.join(dir, 'nested.jsonl') }, ctx), /line 2, field "a" holds a nested object/);
   });
 
   it('reads a paged JSON API page by page, by body links and Link headers, into the same table', async () => {
     const progress: number[] = [];
-    const { table } = await readSource({ uri: `${base}/api/customers?page=1`, format: 'json' }, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
+    const { table } = await readSource({ uri: `${base}/api/customers?page=1`, format: 'json' }, ctx, (p) => { if (p.rows !== undefined) progress.push(p.rows); });
     assert.equal(toCanonicalCsv(table), CSV);
     assert.deepEqual(progress, [1, 2, 3]);
-    await assert.rejects(readSource({ uri: `${base}/api/loop`, format: 'json' }), /loops back to/);
-    await assert.rejects(readSource({ uri: `${base}/api/broken`, format: 'json' }), /page 1 of .* is not valid JSON/);
+    await assert.rejects(readSource({ uri: `${base}/api/loop`, format: 'json' }, ctx), /loops back to/);
+    await assert.rejects(readSource({ uri: `${base}/api/broken`, format: 'json' }, ctx), /page 1 of .* is not valid JSON/);
     fs.writeFileSync(path.join(dir, 'records.json'), JSON.stringify({ records: [{ a: 1, b: 'x', label: 'yes' }, { a: 2, b: 'y', label: 'no' }, { a: 3.5, label: 'yes' }] }));
-    assert.equal(toCanonicalCsv((await readSource({ uri: path.join(dir, 'records.json') })).table), CSV);
+    assert.equal(toCanonicalCsv((await readSource({ uri: path.join(dir, 'records.json') }, ctx)).table), CSV);
   });
 
   it('reads a byte-order mark as nothing and refuses other encodings and broken quoting clearly', async () => {
-    const { table } = await readSource({ uri: path.join(dir, 'bom.csv') });
+    const { table } = await readSource({ uri: path.join(dir, 'bom.csv') }, ctx);
     assert.deepEqual(table.columns.map((c) => c.name), ['a', 'label']);
-    await assert.rejects(readSource({ uri: path.join(dir, 'latin1.csv') }), /latin1\.csv is not valid UTF-8 text/);
-    await assert.rejects(readSource({ uri: path.join(dir, 'quote.csv') }), /malformed CSV: .*[Qq]uote/);
+    await assert.rejects(readSource({ uri: path.join(dir, 'latin1.csv') }, ctx), /latin1\.csv is not valid UTF-8 text/);
+    await assert.rejects(readSource({ uri: path.join(dir, 'quote.csv') }, ctx), /malformed CSV: .*[Qq]uote/);
   });
 
   it('streams CSV and JSON Lines cut at any point into the same table as a whole read', async () => {
@@ -163,10 +171,10 @@ describe('data sources and ingestion', () => {
     largeCsv = text;
     const expected = parseCsv(text);
     const progress: number[] = [];
-    const fromFile = await readSource({ uri: file }, (p) => { if (p.bytes !== undefined) progress.push(p.bytes); });
+    const fromFile = await readSource({ uri: file }, ctx, (p) => { if (p.bytes !== undefined) progress.push(p.bytes); });
     assert.deepEqual(fromFile.table, expected);
     assert.ok(progress.length >= 3 && progress.at(-1) === Buffer.byteLength(text), `progress ${progress}`);
-    assert.deepEqual((await readSource({ uri: `${base}/large.csv` })).table, expected);
+    assert.deepEqual((await readSource({ uri: `${base}/large.csv` }, ctx)).table, expected);
     assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('mlops-download-')), [], 'the downloaded copy is removed');
   });
 
@@ -176,7 +184,7 @@ describe('data sources and ingestion', () => {
 
   it('stores identical content once, however it was spelled or fetched', async () => {
     const artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
-    const activities = createPipelineActivities({ pool: db.pool, artifacts });
+    const activities = createPipelineActivities({ pool: db.pool, artifacts, sources: ctx });
     const env = new MockActivityEnvironment();
     type Ingested = Awaited<ReturnType<typeof activities.ingestDataset>>;
     const a = (await env.run(activities.ingestDataset, { uri: path.join(dir, 'data.csv') })) as Ingested;
@@ -190,7 +198,7 @@ describe('data sources and ingestion', () => {
   });
 
   it('turns unreadable and malformed data into non-retryable failures', async () => {
-    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')) });
+    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: ctx });
     const env = new MockActivityEnvironment();
     await assert.rejects(env.run(activities.ingestDataset, { uri: path.join(dir, 'broken.csv') }), (e: ApplicationFailure) => e.type === 'DataFormatError' && e.nonRetryable);
     await assert.rejects(env.run(activities.ingestDataset, { uri: `${base}/missing.csv` }), (e: ApplicationFailure) => e.type === 'DataSourceError' && e.nonRetryable);

@@ -12,7 +12,7 @@ import { detectDrift } from '../ml/reference-profile';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
 import { instanceProfileColumns } from '../ml/profile-columns';
 import type { ReferenceProfile } from '../ml/reference-profile';
-import { redactUri, sourceWatermark } from '../ingest/sources';
+import { SourceContext, sourceName, sourceWatermark } from '../ingest/sources';
 import { DecryptionError } from '../privacy/encryption';
 import { latencyQuantile, readServingStats } from '../serving/serving-stats';
 import type { ArtifactStore } from '../store/artifacts';
@@ -30,6 +30,8 @@ export const MAX_CHECK_ROWS = 200_000;
 export interface MonitoringDeps {
   pool: Pool;
   artifacts: ArtifactStore;
+  /** Reads the training source's watermark (new-data checks) under the same policy as ingestion. */
+  sources: SourceContext;
   /** Asks Temporal whether a retraining run is still going; without it a claim trusts the cool-down alone. */
   client?: Client;
   alerts?: { alerts: Config['alerts']; slack: Config['slack']; uiUrl?: (workflowId: string) => string };
@@ -99,7 +101,7 @@ export function readLoggedInstances(rows: { id: string; instance: unknown; key_i
   return { instances, unreadable, problems: [...problems] };
 }
 
-export function createMonitoringActivities({ pool, artifacts, client, alerts, privacy }: MonitoringDeps) {
+export function createMonitoringActivities({ pool, artifacts, sources, client, alerts, privacy }: MonitoringDeps) {
   const alerter = alerts ? new Alerter(pool, { alerts: alerts.alerts, slack: alerts.slack }) : undefined;
 
   return {
@@ -166,9 +168,10 @@ export function createMonitoringActivities({ pool, artifacts, client, alerts, pr
       const recipe = production.params.pipeline as PipelineInput | undefined;
       if (recipe) {
         try {
-          const mark = await sourceWatermark(recipe.data);
+          // a stored dataset version never changes
+          const mark = 'dataset' in recipe.data ? undefined : await sourceWatermark(recipe.data, sources);
           if (mark && (await advanceWatermark(pool, input.model, mark)).changed) {
-            breaches.push({ kind: 'new-data', message: `the training source ${redactUri(recipe.data.uri)} changed since the last check` });
+            breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in recipe.data ? recipe.data.dataset : sourceName(recipe.data)} changed since the last check` });
           }
         } catch (err) {
           ctx.log.warn(`monitor ${input.checkId}: the training source could not be checked for new data: ${(err as Error).message}`);

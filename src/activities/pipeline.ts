@@ -8,7 +8,8 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { MonitoringDeps } from './monitoring';
 import { ensureMonitorSchedule } from '../schedules';
-import { DataSource, readSource, redactUri, SourceError } from '../ingest/sources';
+import { readSource, SourceContext, SourceError, sourceName } from '../ingest/sources';
+import { SourceRefused } from '../ingest/source-policy';
 import { CsvFormatError, parseCsv, toCanonicalCsv } from '../ml/csv';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
@@ -29,18 +30,20 @@ import { tableStatistics } from '../ml/statistics';
 import { appendRecords, cellText, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
-import { getDataset, saveDataset } from '../store/datasets';
+import { getDataset, storeDatasetTable } from '../store/datasets';
 import { recordEvaluation, recordTraining, recordTrial, TuningTrial } from '../store/runs';
 import * as registry from '../store/registry';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { buildSmokeSample } from '../serving/smoke';
 import { trainInThread, TrainingJob } from './training-thread';
-import type { ApprovalRecord, ChampionComparison, MetricSummary, SliceMetrics } from '../workflows/definitions';
+import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, SliceMetrics } from '../workflows/definitions';
 
 export interface ActivityDeps {
   pool: Pool;
   artifacts: ArtifactStore;
+  /** Where data may be read from (the source policy) and the URLs behind connection names. */
+  sources: SourceContext;
   codeVersion?: string;
   /** For activities that look at or schedule workflows (monitoring). */
   client?: Client;
@@ -152,6 +155,7 @@ function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
   return { task, classes, y, split: splitRows(y, task, spec.seed) };
 }
 
+
 export function createPipelineActivities(deps: ActivityDeps) {
   const { pool, artifacts, codeVersion } = deps;
   async function loadTable(datasetId: string): Promise<Table> {
@@ -161,35 +165,36 @@ export function createPipelineActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Reads the source, stores its canonical CSV content-addressed, and records the dataset version. */
-    async ingestDataset(input: DataSource & { reviewed?: { model: string; target: string } }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string; reviewedRows?: number }> {
+    /**
+     * Reads the source (or a stored dataset version), stores its canonical CSV content-addressed, and
+     * records the dataset version. Sources the policy refuses fail for good, as do malformed files.
+     */
+    async ingestDataset(input: PipelineData & { reviewed?: { model: string; target: string } }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number; sourceKind: string; reviewedRows?: number }> {
       Context.current().heartbeat({ phase: 'reading' });
-      let read;
-      try {
-        read = await readSource(input, (progress) => Context.current().heartbeat({ phase: 'reading', ...progress }));
-      } catch (err) {
-        if (err instanceof SourceError) {
-          if (err.retryable) throw err;
-          throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
+      let read: { kind: string; table: Table };
+      let name: string;
+      if ('dataset' in input) {
+        read = { kind: 'dataset', table: await loadTable(input.dataset) };
+        name = `dataset:${input.dataset}`;
+      } else {
+        try {
+          read = await readSource(input, deps.sources, (progress) => Context.current().heartbeat({ phase: 'reading', ...progress }));
+        } catch (err) {
+          if (err instanceof SourceRefused) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
+          if (err instanceof SourceError) {
+            if (err.retryable) throw err;
+            throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
+          }
+          if (err instanceof CsvFormatError) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.format);
+          throw err;
         }
-        if (err instanceof CsvFormatError) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.format);
-        throw err;
+        name = sourceName(input);
       }
       Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
       const reviewed = input.reviewed ? await labelledExamples(pool, input.reviewed.model, deps.privacy?.decryptionKeys) : [];
       if (reviewed.length > 0) read = { ...read, table: withReviewedRows(read.table, input.reviewed!.target, reviewed) };
-      const canonical = Buffer.from(toCanonicalCsv(read.table), 'utf8');
-      const datasetId = await artifacts.put(canonical);
-      await saveDataset(pool, {
-        id: datasetId,
-        sourceUri: redactUri(input.uri),
-        sourceKind: read.kind,
-        rowCount: read.table.rowCount,
-        columns: read.table.columns.map((c) => ({ name: c.name, type: c.kind })),
-        byteSize: canonical.length,
-        statistics: tableStatistics(read.table),
-      });
-      return { datasetId, rowCount: read.table.rowCount, columnCount: read.table.columns.length, byteSize: canonical.length, sourceKind: read.kind, ...(reviewed.length ? { reviewedRows: reviewed.length } : {}) };
+      const stored = await storeDatasetTable(pool, artifacts, read.table, { sourceUri: name, sourceKind: read.kind });
+      return { ...stored, sourceKind: read.kind, ...(reviewed.length ? { reviewedRows: reviewed.length } : {}) };
     },
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */

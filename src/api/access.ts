@@ -14,7 +14,7 @@ import { ApiError } from '../errors';
 import { verifyApiKey } from '../store/api-keys';
 import { recordAudit } from '../store/registry';
 
-export type Access = Role | 'open' | 'predict';
+export type Access = Role | 'open' | 'predict' | 'feedback';
 
 export interface Principal {
   /** Who, in the audit log and approvals: the API key's name (a person or a system), `admin` for the configured admin key. */
@@ -33,21 +33,44 @@ export interface AccessOptions {
   pool: Pool;
   /** MLOPS_ADMIN_KEY: accepted as an admin, so first start and scripts need no manual step. */
   adminKey: string;
-  /** Predict and feedback: `open` to anyone, or `key` (any valid key; viewer is enough). */
+  /** Predict: `open` to anyone, or `key` (any valid key; viewer is enough). */
   predict: 'open' | 'key';
+  /** Feedback: `key` (any valid key), or `open` to anyone who can reach the API. */
+  feedback: 'open' | 'key';
   /** Bad keys one address may present per minute before it gets 429s. */
   failuresPerMinute?: number;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/**
+ * Refused credentials per address and minute (bad API keys, forged Slack signatures): past the budget,
+ * an address gets 429s, which say nothing about its guesses and cost the server almost nothing.
+ */
+export class FailureThrottle {
+  private failures = new Map<string, { count: number; since: number }>();
+
+  constructor(private readonly perMinute = 20) {}
+
+  /** Counts one failure of `address`; throws a 429 with `message` once its budget for the minute is spent. */
+  count(address: string, message: string): void {
+    const now = Date.now();
+    const f = this.failures.get(address);
+    if (f && now - f.since <= 60_000 && f.count >= this.perMinute) throw new ApiError('rate_limited', message);
+    if (!f || now - f.since > 60_000) this.failures.set(address, { count: 1, since: now });
+    else f.count++;
+    if (this.failures.size > 10_000) this.failures.clear(); // a flood of addresses must not grow memory without bound
+  }
+}
+
 /** Resolves bearer tokens to principals and enforces roles per route. */
 export class AccessControl {
   private readonly adminDigest: Buffer;
-  private failures = new Map<string, { count: number; since: number }>();
+  private readonly badKeys: FailureThrottle;
 
   constructor(private readonly o: AccessOptions) {
     this.adminDigest = digest(o.adminKey);
+    this.badKeys = new FailureThrottle(o.failuresPerMinute);
   }
 
   /** The principal behind an Authorization header's bearer token: undefined without one, 'invalid' for a bad one. */
@@ -63,8 +86,8 @@ export class AccessControl {
 
   /** The least role a route with this access needs; undefined when it needs no key at all. */
   private requiredRole(access: Access): Role | undefined {
-    if (access === 'open' || (access === 'predict' && this.o.predict === 'open')) return undefined;
-    return access === 'predict' ? 'viewer' : access;
+    if (access === 'open' || (access === 'predict' && this.o.predict === 'open') || (access === 'feedback' && this.o.feedback === 'open')) return undefined;
+    return access === 'predict' || access === 'feedback' ? 'viewer' : access;
   }
 
   /** Whether a route with this access needs no key at all (its guard is then left out). */
@@ -98,8 +121,7 @@ export class AccessControl {
     if (principal === undefined || principal === 'invalid') {
       if (principal === 'invalid') {
         // guessing keys from one address soon earns 429s, which say nothing about the guesses (valid keys still pass)
-        if (this.throttled(address)) throw new ApiError('rate_limited', 'too many requests with invalid API keys from this address; wait a minute');
-        this.fail(address);
+        this.badKeys.count(address, 'too many requests with invalid API keys from this address; wait a minute');
         await this.audit('access.unauthenticated', 'anonymous', request, { reason: 'invalid API key', address });
       }
       throw new ApiError('unauthorized', principal === 'invalid'
@@ -113,20 +135,6 @@ export class AccessControl {
     return principal;
   }
 
-  private throttled(address: string): boolean {
-    const f = this.failures.get(address);
-    if (!f) return false;
-    if (Date.now() - f.since > 60_000) { this.failures.delete(address); return false; }
-    return f.count >= (this.o.failuresPerMinute ?? 20);
-  }
-
-  private fail(address: string): void {
-    const f = this.failures.get(address);
-    if (!f || Date.now() - f.since > 60_000) this.failures.set(address, { count: 1, since: Date.now() });
-    else f.count++;
-    if (this.failures.size > 10_000) this.failures.clear(); // a flood of addresses must not grow memory without bound
-  }
-
   private async audit(action: string, actor: string, request: { method: string; where: string }, details: Record<string, unknown>): Promise<void> {
     await recordAudit(this.o.pool, { actor, action, subject: `${request.method} ${request.where}`, details }).catch(() => undefined);
   }
@@ -138,13 +146,17 @@ export function principalOf(res: Response): Principal | undefined {
 }
 
 /**
- * Who a request acts as, for the audit trail and approvals: the key's principal. Only the admin key may
- * name the person it acts for (`by` in the body), as scripts and bridges acting for people do.
+ * Who a request acts as, for the audit trail and approvals: the key's name, and nobody else. The shared
+ * admin key is one person, `admin`. A body may repeat the caller's own name in `by` (older clients do);
+ * naming someone else is refused, so one key cannot count as two approvers.
  */
 export function actorOf(res: Response, by?: unknown): string {
   const principal = principalOf(res);
-  if (!principal) return typeof by === 'string' && by ? by : 'anonymous';
-  return principal.name === 'admin' && typeof by === 'string' && by ? by : principal.name;
+  const name = principal?.name ?? 'anonymous';
+  if (by !== undefined && by !== name) {
+    throw new ApiError('forbidden', `a request acts as the key that signed it ("${name}"); "by" cannot name someone else`);
+  }
+  return name;
 }
 
 /** Where routes are registered: an Express app or router. */

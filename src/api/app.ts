@@ -12,13 +12,14 @@ import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
 import { predictAnswer, writeJson } from './predict-fast-path';
 import { plainJsonBody } from './json-body';
 import { diffStatistics } from '../ml/dataset-diff';
-import { redactUri } from '../ingest/sources';
 import { getDataset, listDatasets } from '../store/datasets';
 import { datasetLineage, versionLineage } from '../store/lineage';
 import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
-import { approvalRequestSchema, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { approvalRequestSchema, describeSource, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { dataRoutes } from './data-routes';
+import type { SecretsKeys } from '../store/connections';
 import { AccessControl, actorOf, RouteSpec, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import { MonitoringService } from './monitoring-service';
@@ -46,6 +47,10 @@ export interface AppDeps {
   monitoring: MonitoringService;
   artifacts: ArtifactStore;
   access: AccessControl;
+  /** Seals connection credentials (data routes). */
+  secrets: SecretsKeys;
+  /** Largest dataset upload, in bytes. */
+  maxUploadBytes: number;
   slack: Config['slack'];
   /** Keys of the prediction log's privacy: subjects' pseudonyms and decryption for their export. */
   privacy: Config['privacy'];
@@ -99,9 +104,13 @@ export function createApp(deps: AppDeps): express.Express {
   }));
   r.get('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
   r.get('/readyz', 'open', route(async (_req, res) => {
-    const checks: Record<string, string> = {};
-    await pool.query('SELECT 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
-    await deps.client.workflowService.getSystemInfo({}).then(() => { checks.temporal = 'ok'; }, (e: Error) => { checks.temporal = e.message; });
+    // anyone may ask, so the answer names the failed check and nothing more; the operator's log has the error
+    const checks: Record<string, 'ok' | 'failed'> = {};
+    const probe = async (name: string, work: Promise<unknown>) => {
+      await work.then(() => { checks[name] = 'ok'; }, (e: Error) => { checks[name] = 'failed'; deps.log?.(`readiness: ${name} failed: ${e.message}`); });
+    };
+    await probe('database', pool.query('SELECT 1'));
+    await probe('temporal', deps.client.workflowService.getSystemInfo({}));
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   }));
@@ -115,7 +124,7 @@ export function createApp(deps: AppDeps): express.Express {
     const body = parseBody(pipelineRequestSchema, req.body);
     const key = req.get('Idempotency-Key') ?? undefined;
     const started = await pipelines.start(body, { requestedBy: actorOf(res), idempotencyKey: key });
-    await registry.recordAudit(pool, { key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: redactUri(body.data.uri), target: body.target, approval: body.approval?.mode ?? 'manual' } });
+    await registry.recordAudit(pool, { key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: describeSource(body.data), target: body.target, approval: body.approval?.mode ?? 'manual' } });
     res.status(202).location(`/v1/pipelines/${started.id}`).json(started);
   }));
   r.get('/v1/pipelines/:id', 'viewer', route(async (req, res) => {
@@ -258,7 +267,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, { ...body, by: actorOf(res, body.by) }));
     }));
   }
-  r.post('/v1/feedback', 'predict', route(async (req, res) => {
+  r.post('/v1/feedback', 'feedback', route(async (req, res) => {
     const body = parseBody(feedbackSchema, req.body);
     const items = 'items' in body ? body.items : [body];
     const result = await recordFeedback(pool, items.map((i) => ({ predictionId: i.predictionId, label: String(i.label) })));
@@ -276,7 +285,8 @@ export function createApp(deps: AppDeps): express.Express {
   monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl, privacy: deps.privacy });
   governanceRoutes(r, { pool, config: deps.privacy });
   adminRoutes(r, { pool });
-  slackRoutes(r, { pool, pipelines, slack: deps.slack });
+  dataRoutes(r, { pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
+  slackRoutes(r, { pool, pipelines, slack: deps.slack, metrics: models.metrics });
   routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));

@@ -2,24 +2,55 @@
 import { randomBytes, createHash } from 'node:crypto';
 import path from 'node:path';
 import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
+import { redactUri, sourceKind } from '../ingest/sources';
+import { checkFile, SourcePolicy, SourceRefused } from '../ingest/source-policy';
+import { guardedRequest } from '../ingest/guarded-http';
+import { CONNECTION_NAME, getConnection } from '../store/connections';
+import { getDataset } from '../store/datasets';
 import { MODEL_KINDS, ModelKind } from '../ml/task';
 import {
   ApprovalDecision,
   approvalSignal,
   MODEL_NAME_KEY,
   PIPELINE_WORKFLOW,
+  PipelineData,
   PipelineInput,
   PipelineStatus,
   statusQuery,
 } from '../workflows/definitions';
 
+/**
+ * Where a run's data comes from: `{uri, format?}` (a file under MLOPS_DATA_ROOTS or an http(s) URL),
+ * `{connection, query}` (a connection an admin registered), or `{dataset}` (a stored dataset version).
+ * A connection string in `uri` is refused for every role: only admins choose what a query may reach.
+ */
+export const dataSourceSchema = z.strictObject({
+  uri: z.string().min(1).max(4096).optional(),
+  format: z.enum(['csv', 'jsonl', 'json']).optional(),
+  connection: z.string().regex(CONNECTION_NAME, 'connection names are lower-case letters, digits, "-" and "_", starting with a letter').optional(),
+  query: z.string().min(1).max(100_000).optional(),
+  dataset: z.string().regex(/^[0-9a-f]{64}$/, 'a dataset id is the 64 hex digits POST /v1/datasets or GET /v1/datasets gave').optional(),
+}).transform((d, ctx): PipelineData => {
+  const given = (['uri', 'connection', 'dataset'] as const).filter((k) => d[k] !== undefined);
+  const fail = (message: string) => { ctx.addIssue({ code: 'custom', message }); return z.NEVER; };
+  if (given.length !== 1) return fail('name exactly one source: "uri" (a file or http(s) URL), "connection" with a "query", or "dataset"');
+  if (d.uri !== undefined) {
+    if (/^postgres(ql)?:/i.test(d.uri) || d.query !== undefined) return fail('connection strings are not accepted; name a connection an admin registered: {"connection": "<name>", "query": "SELECT ..."}');
+    return { uri: d.uri, ...(d.format ? { format: d.format } : {}) };
+  }
+  if (d.format !== undefined) return fail('"format" applies to a "uri" source only');
+  if (d.connection !== undefined) return d.query === undefined ? fail('a "connection" source needs a "query"') : { connection: d.connection, query: d.query };
+  return d.query === undefined ? { dataset: d.dataset! } : fail('a "dataset" source takes no "query"');
+});
+
 const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
-  data: z.strictObject({ uri: z.string().min(1), query: z.string().min(1).optional(), format: z.enum(['csv', 'jsonl', 'json']).optional() }),
+  data: dataSourceSchema,
   target: z.string().min(1),
   features: z.array(z.string().min(1)).min(1).optional(),
   positiveClass: z.string().min(1).optional(),
@@ -101,8 +132,34 @@ export interface PipelineView extends Partial<PipelineStatus> {
 export class PipelineService {
   constructor(
     private readonly client: Client,
-    private readonly o: { taskQueue: string; uiUrl: (id: string) => string; useSearchAttributes: boolean },
+    private readonly o: { taskQueue: string; uiUrl: (id: string) => string; useSearchAttributes: boolean; pool: Pool; sources: SourcePolicy },
   ) {}
+
+  /**
+   * Checks a source before a run starts, so a refused one is a 400 now rather than a failed run later:
+   * files under the data roots, URLs that reach no internal address, connections and datasets that exist.
+   * Returns the source with a file path made absolute. The worker checks again when it reads.
+   */
+  async checkSource(data: PipelineData): Promise<PipelineData> {
+    try {
+      if ('uri' in data) {
+        const kind = sourceKind(data.uri);
+        if (kind === 'http') await checkRedirects(this.o.sources, data.uri);
+        else if (kind === 'postgres') throw new SourceRefused('connection strings are not accepted; name a connection an admin registered', 'source');
+        else checkFile(this.o.sources, data.uri);
+        return kind === 'file' && !/^file:/i.test(data.uri) ? { ...data, uri: path.resolve(data.uri) } : data;
+      }
+    } catch (err) {
+      if (err instanceof SourceRefused) throw new ApiError('invalid_request', err.message, { setting: err.setting });
+      throw err;
+    }
+    if ('connection' in data) {
+      if (!(await getConnection(this.o.pool, data.connection))) throw new ApiError('invalid_request', `no connection is named "${data.connection}"; an admin registers it (mlops connections add, PUT /v1/connections/${data.connection})`);
+      return data;
+    }
+    if (!(await getDataset(this.o.pool, data.dataset))) throw new ApiError('invalid_request', `dataset version "${data.dataset}" does not exist; upload it with POST /v1/datasets`);
+    return data;
+  }
 
   /** Starts a run. With an idempotency key, repeating the call returns the same run. */
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
@@ -110,12 +167,12 @@ export class PipelineService {
     if (kind !== undefined && !(MODEL_KINDS as string[]).includes(kind)) {
       throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported; available: ${MODEL_KINDS.join(', ')}`);
     }
-    const uri = /^[a-z][a-z0-9+.-]*:\/\//i.test(request.data.uri) ? request.data.uri : path.resolve(request.data.uri);
+    const data = await this.checkSource(request.data);
     const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
     const id = `train-${request.model}-${suffix}`;
     const input: PipelineInput = {
       model: request.model,
-      data: { uri, query: request.data.query, ...(request.data.format ? { format: request.data.format } : {}) },
+      data,
       target: request.target,
       features: request.features,
       positiveClass: request.positiveClass,
@@ -131,7 +188,7 @@ export class PipelineService {
       taskQueue: this.o.taskQueue,
       workflowId: id,
       args: [input],
-      memo: { model: request.model, target: request.target, data: uri },
+      memo: { model: request.model, target: request.target, data: describeSource(data) },
       workflowIdConflictPolicy: 'USE_EXISTING',
       ...(this.o.useSearchAttributes ? { typedSearchAttributes: [{ key: MODEL_NAME_KEY, value: request.model }] } : {}),
     });
@@ -192,6 +249,27 @@ export class PipelineService {
     await this.client.workflow.getHandle(id).signal(approvalSignal, decision);
     return { id, decision: decision.decision, ...(governance ? { approvals: (view.approval?.approvals ?? 0) + (decision.decision === 'approve' ? 1 : 0), required: governance.approvers } : {}) };
   }
+}
+
+/**
+ * Checks a URL source and where it redirects, by asking for its headers now: a redirect to an internal
+ * address is refused before the run starts. Only refusals count here; a server that is down or refuses
+ * HEAD is the run's problem (it retries), not the request's.
+ */
+async function checkRedirects(policy: SourcePolicy, uri: string): Promise<void> {
+  try {
+    const response = await guardedRequest(policy, uri, { method: 'HEAD', timeoutMs: 10_000 });
+    response.body.resume();
+  } catch (err) {
+    if (err instanceof SourceRefused) throw err;
+  }
+}
+
+/** A source as the audit log and the memo show it: never with a password. */
+export function describeSource(data: PipelineData): string {
+  if ('connection' in data) return `connection:${data.connection}`;
+  if ('dataset' in data) return `dataset:${data.dataset}`;
+  return redactUri(data.uri);
 }
 
 /** The innermost message of a failure chain: the activity's own words, not "Activity task failed". */

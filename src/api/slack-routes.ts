@@ -2,12 +2,15 @@
  * `POST /slack/interactions`: Slack's signed callbacks when someone presses Approve or Reject on an
  * approval message. The signature is checked on the raw body, a replayed delivery is refused, the Slack
  * user must be registered with at least the approver role, and the decision then goes the same way as
- * one from the API (four-eyes, one approval per person, only while the run waits). Every refusal is
- * audited; the person who pressed the button is told what happened in an ephemeral message.
+ * one from the API (four-eyes, one approval per person, only while the run waits). Refusals of signed
+ * requests are audited; unsigned and forged ones come from anyone, so they are throttled per address
+ * (like invalid API keys) and counted in `mlops_slack_refused_total`, never one audit entry each. The
+ * person who pressed the button is told what happened in an ephemeral message.
  */
 import express from 'express';
 import type { WebClient } from '@slack/web-api';
 import { Pool } from 'pg';
+import { Counter, Registry } from 'prom-client';
 import { createSlackClient } from '../alerts/slack-alerts';
 import { allows } from '../auth/roles';
 import type { Config } from '../config';
@@ -16,7 +19,7 @@ import { APPROVE_ACTION, deliveryDigest, REJECT_ACTION } from '../slack/approval
 import { slackSignatureProblem } from '../slack/signature';
 import { getSlackUser } from '../store/governance';
 import { recordAudit } from '../store/registry';
-import { SecuredRoutes } from './access';
+import { FailureThrottle, SecuredRoutes } from './access';
 import { decide } from './decisions';
 import { route } from './http';
 import { PipelineService } from './pipeline-service';
@@ -28,8 +31,10 @@ interface BlockActions {
   actions?: { action_id?: string; value?: string }[];
 }
 
-export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines: PipelineService; slack: Config['slack'] }): void {
+export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines: PipelineService; slack: Config['slack']; metrics: Registry }): void {
   const { pool, pipelines, slack } = deps;
+  const untrusted = new FailureThrottle();
+  const refusedUnsigned = new Counter({ name: 'mlops_slack_refused_total', help: 'Slack interaction requests refused before they were trusted, by reason', labelNames: ['reason'], registers: [deps.metrics] });
   let client: WebClient | undefined;
   const tell = async (channel: string | undefined, user: string | undefined, text: string) => {
     if (!slack.botToken || !channel || !user) return;
@@ -46,10 +51,20 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
     if (!slack.signingSecret) throw new ApiError('not_found', 'Slack interactions are not enabled here: set SLACK_SIGNING_SECRET');
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const timestamp = req.get('x-slack-request-timestamp');
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const problem = slackSignatureProblem(slack.signingSecret, timestamp, body, req.get('x-slack-signature'));
-    if (problem) await refuse('slack.refused', { address: req.ip }, new ApiError('unauthorized', problem));
+    if (problem) {
+      refusedUnsigned.inc({ reason: 'signature' });
+      untrusted.count(address, 'too many unsigned or forged Slack requests from this address; wait a minute');
+      throw new ApiError('unauthorized', problem);
+    }
     const fresh = await pool.query('INSERT INTO slack_deliveries (digest) VALUES ($1) ON CONFLICT (digest) DO NOTHING RETURNING 1', [deliveryDigest(timestamp!, body)]);
-    if (fresh.rowCount === 0) await refuse('slack.replayed', { address: req.ip }, new ApiError('conflict', 'this signed request was already handled'));
+    if (fresh.rowCount === 0) {
+      // a replay carries a real signature, but anyone who saw one request can send it again
+      refusedUnsigned.inc({ reason: 'replayed' });
+      untrusted.count(address, 'too many replayed Slack requests from this address; wait a minute');
+      throw new ApiError('conflict', 'this signed request was already handled');
+    }
 
     let payload: BlockActions;
     try {

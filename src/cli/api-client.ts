@@ -1,11 +1,5 @@
 /** A small JSON client for the platform's HTTP API, used by the CLI and the demo. */
 
-/**
- * Who the CLI says is acting where the API records a person. The API takes it only from the admin key;
- * for any other key it records the key's own name.
- */
-export const cliUser = (): string => process.env.USER ?? 'cli';
-
 /** The API answered with an error body; the message is the server's. */
 export class ApiCallError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {

@@ -37,8 +37,10 @@ export async function runDemo(api: ApiClient, o: DemoOptions): Promise<boolean> 
     const passed = view.approval?.thresholdsPassed;
     log(`  thresholds ${JSON.stringify(view.approval?.policy.thresholds)}: ${passed ? 'passed' : `missed (${view.approval?.thresholdFailures?.join('; ')})`}`);
     const decision = passed ? 'approve' : 'reject';
-    log(`  sending the approval signal: ${decision} (as a reviewer would, via POST /v1/pipelines/${started.id}/approval)`);
-    await api.post(`/v1/pipelines/${encodeURIComponent(started.id)}/approval`, { decision, by: 'demo-reviewer', comment: passed ? 'metrics pass the thresholds' : 'metrics below thresholds' });
+    // the reviewer is a person of their own: an approver key, not the admin key that started the run
+    const reviewer = await api.post<{ token: string; name: string }>('/v1/keys', { name: `demo-reviewer-${Date.now().toString(36)}`, role: 'approver', expiresInDays: 1 });
+    log(`  sending the approval signal: ${decision}, as ${reviewer.name} (an approver key of its own, via POST /v1/pipelines/${started.id}/approval)`);
+    await new ApiClient(api.baseUrl, reviewer.token).post(`/v1/pipelines/${encodeURIComponent(started.id)}/approval`, { decision, comment: passed ? 'metrics pass the thresholds' : 'metrics below thresholds' });
     view = await followPipeline(api, started.id, log, { stopAtApproval: false });
   }
   if (view.state !== 'deployed') {

@@ -7,7 +7,7 @@ import { ConfigError } from '../config';
 import type { MonitorCheck } from '../store/monitoring';
 import type { ReviewItem } from '../store/review';
 import type { ScheduleView } from '../schedules';
-import { ApiClient, cliUser } from './api-client';
+import { ApiClient } from './api-client';
 import { table } from './table';
 
 const enc = encodeURIComponent;
@@ -88,7 +88,7 @@ export async function runMonitoringCommand(command: string, rest: string[], api:
     case 'retrain': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
       if (!positionals[0]) throw new ConfigError('retrain needs a model name');
-      const r = await api.request<{ retraining: string; runId?: string; reason?: string; uiUrl?: string }>('POST', `/v1/models/${enc(positionals[0])}/retrain`, { by: cliUser(), ...(values.reason ? { reason: values.reason } : {}) })
+      const r = await api.request<{ retraining: string; runId?: string; reason?: string; uiUrl?: string }>('POST', `/v1/models/${enc(positionals[0])}/retrain`, { ...(values.reason ? { reason: values.reason } : {}) })
         .catch((err) => { throw new Error(`retraining not started: ${(err as Error).message}`); });
       log(r.retraining === 'started' ? `retraining ${r.runId} started (workflow: ${r.uiUrl})` : `retraining ${r.retraining}: ${r.reason}`);
       return true;
@@ -124,7 +124,7 @@ export async function runMonitoringCommand(command: string, rest: string[], api:
         const { items } = await api.get<{ items: ReviewItem[] }>(`/v1/review${query ? `?${query}` : ''}`);
         log(values.json ? JSON.stringify(items, null, 2) : formatReview(items));
       } else if (sub === 'label' && id && label !== undefined) {
-        const item = await api.post<ReviewItem>(`/v1/review/${enc(id)}/label`, { label, by: cliUser() });
+        const item = await api.post<ReviewItem>(`/v1/review/${enc(id)}/label`, { label });
         log(`${item.predictionId} labelled "${item.label}"; it joins the next training dataset of ${item.model}`);
       } else {
         throw new ConfigError('review takes list [--model m] [--labelled], or label <prediction-id> <label>');

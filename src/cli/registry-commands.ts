@@ -7,7 +7,7 @@ import { ConfigError } from '../config';
 import type { DatasetDiff } from '../ml/dataset-diff';
 import type { DatasetVersion } from '../store/datasets';
 import type { VersionLineage } from '../store/lineage';
-import { ApiClient, cliUser } from './api-client';
+import { ApiClient } from './api-client';
 import { table } from './table';
 
 /** `name@3` -> { model: 'name', version: 3 }. */
@@ -87,7 +87,7 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
     }
     case 'reproduce': {
       const { model, version } = parseModelRef(rest[0], 'reproduce');
-      const r = await api.post<{ identical: boolean; registeredDigest: string; reproducedDigest: string; uiUrl: string }>(`/v1/models/${encodeURIComponent(model)}/versions/${version}/reproduce`, { by: cliUser() });
+      const r = await api.post<{ identical: boolean; registeredDigest: string; reproducedDigest: string; uiUrl: string }>(`/v1/models/${encodeURIComponent(model)}/versions/${version}/reproduce`, {});
       log(r.identical
         ? `${model}@${version} reproduced byte for byte: ${r.reproducedDigest}`
         : `${model}@${version} did NOT reproduce: registered ${r.registeredDigest}, retrained ${r.reproducedDigest}`);
@@ -95,29 +95,29 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
       return true;
     }
     case 'rollback': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { to: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { to: { type: 'string' }, reason: { type: 'string' } } });
       if (!positionals[0]) throw new ConfigError('rollback needs a model name');
       const to = values.to === undefined ? undefined : Number(values.to);
       if (to !== undefined && !(Number.isInteger(to) && to >= 1)) throw new ConfigError(`--to takes a version number, got "${values.to}"`);
       const r = await api.post<{ deployment: { version: number; previousVersion: number }; uiUrl: string }>(`/v1/models/${encodeURIComponent(positionals[0])}/rollback`, {
-        ...(to ? { toVersion: to } : {}), ...(values.reason ? { reason: values.reason } : {}), by: values.by ?? cliUser(),
+        ...(to ? { toVersion: to } : {}), ...(values.reason ? { reason: values.reason } : {}),
       });
       log(`${positionals[0]}: production ${r.deployment.previousVersion} -> ${r.deployment.version} (workflow: ${r.uiUrl})`);
       return true;
     }
     case 'alias': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' }, by: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
       const [model, alias, version] = positionals;
       if (!model || !alias || !version || !/^\d+$/.test(version)) throw new ConfigError('alias needs <model> <alias> <version>, e.g. alias churn champion 3');
       const r = await api.request<{ aliases: Record<string, number> }>('PUT', `/v1/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`, {
-        version: Number(version), ...(values.reason ? { reason: values.reason } : {}), by: values.by ?? cliUser(),
+        version: Number(version), ...(values.reason ? { reason: values.reason } : {}),
       });
       log(Object.entries(r.aliases).map(([a, v]) => `${a} -> ${v}`).join('\n'));
       return true;
     }
     case 'deploy': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: {
-        strategy: { type: 'string', default: 'canary' }, steps: { type: 'string' }, bake: { type: 'string' }, percent: { type: 'string' }, by: { type: 'string' }, wait: { type: 'boolean', default: false },
+        strategy: { type: 'string', default: 'canary' }, steps: { type: 'string' }, bake: { type: 'string' }, percent: { type: 'string' }, wait: { type: 'boolean', default: false },
       } });
       const [model, version] = positionals;
       if (!model || !version || !/^\d+$/.test(version)) throw new ConfigError('deploy needs <model> <version> [--strategy canary|blue-green|shadow] [--steps 5,25,50,100] [--bake <seconds>] [--percent <shadow share>]');
@@ -132,7 +132,6 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
       const started = await api.post<{ id: string; uiUrl: string }>(`/v1/models/${encodeURIComponent(model)}/deployments`, {
         version: Number(version), strategy: values.strategy, ...(steps ? { steps } : {}),
         ...(values.bake !== undefined ? { bakeSeconds: number('bake', values.bake) } : {}), ...(values.percent !== undefined ? { percent: number('percent', values.percent) } : {}),
-        by: values.by ?? cliUser(),
       });
       log(`rollout ${started.id} started (workflow: ${started.uiUrl})`);
       if (values.wait) {
@@ -160,10 +159,10 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
     }
     case 'promote':
     case 'abort': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' }, by: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
       const [model, id] = positionals;
       if (!model || !id) throw new ConfigError(`${command} needs <model> <rollout-id>`);
-      await api.post(`/v1/models/${encodeURIComponent(model)}/deployments/${encodeURIComponent(id)}/${command}`, { by: values.by ?? cliUser(), ...(values.reason ? { reason: values.reason } : {}) });
+      await api.post(`/v1/models/${encodeURIComponent(model)}/deployments/${encodeURIComponent(id)}/${command}`, { ...(values.reason ? { reason: values.reason } : {}) });
       log(`${command} sent to ${id}`);
       return true;
     }

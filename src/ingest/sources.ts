@@ -1,21 +1,22 @@
 /**
- * Reads a data source into a table: a CSV or JSON Lines file (path or file:// URL) or http(s) URL, or
- * the result of a SQL query against PostgreSQL. Errors say which source failed and whether retrying can help.
+ * Reads a data source into a table: a CSV, JSON Lines or JSON file under a data root (path or file://
+ * URL), an http(s) URL, or the result of a SQL query on a named PostgreSQL connection. Every source is
+ * checked by the source policy (source-policy.ts) as it is read. Errors say which source failed and
+ * whether retrying can help.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { TextDecoder } from 'node:util';
-import { Client } from 'pg';
-import Cursor from 'pg-cursor';
 import { CsvFormatError, parseCsvStream } from '../ml/csv';
 import { parseJsonLinesStream, RecordCollector, recordsOf, RECORD_FIELDS } from '../ml/jsonl';
-import { ColumnBuilder, Table } from '../ml/table';
+import { Table } from '../ml/table';
+import { guardedRequest, GuardedResponse } from './guarded-http';
+import { countPostgresQuery, PostgresSourceError, readPostgresQuery } from './postgres-source';
+import { checkFile, SourcePolicy, SourceRefused } from './source-policy';
 
 /** A source that cannot be read; `retryable` says whether trying again later might work. */
 export class SourceError extends Error {
@@ -25,19 +26,25 @@ export class SourceError extends Error {
 }
 
 export type SourceKind = 'file' | 'http' | 'postgres';
+export type FileFormat = 'csv' | 'jsonl' | 'json';
 
-export interface DataSource {
-  uri: string;
-  query?: string;
-  /** How to read a file or URL; by default from its extension (.jsonl/.ndjson, .json), else CSV. */
-  format?: 'csv' | 'jsonl' | 'json';
+/** A file or URL, or a SQL query on a connection an admin registered by name. */
+export type DataSource =
+  | { uri: string; /** How to read it; by default from its extension (.jsonl/.ndjson, .json), else CSV. */ format?: FileFormat }
+  | { connection: string; query: string };
+
+/** What reading needs besides the source: the policy, and the URL behind a connection's name. */
+export interface SourceContext {
+  policy: SourcePolicy;
+  /** The URL of a registered connection; undefined when no connection has the name. */
+  connectionUrl(name: string): Promise<string | undefined>;
 }
 
 /** Most pages a paged JSON source may have: a guard against endless pagination. */
 export const MAX_PAGES = 10_000;
 
 /** The `rel="next"` target of an HTTP Link header. */
-function linkNext(header: string | null): string | undefined {
+function linkNext(header: string | undefined): string | undefined {
   return header?.split(',').map((part) => /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part)?.[1]).find((u) => u !== undefined);
 }
 
@@ -55,7 +62,7 @@ function bodyNext(document: unknown): string | undefined {
  * object holding its records under items, data, results or records; the next page is named by a Link
  * header (rel="next") or a next / next_page / links.next field. Progress is reported after every page.
  */
-async function readJsonSource(uri: string, onProgress?: (p: Progress) => void): Promise<Table> {
+async function readJsonSource(policy: SourcePolicy, uri: string, onProgress?: (p: Progress) => void): Promise<Table> {
   const collector = new RecordCollector();
   const seen = new Set<string>();
   let next: string | undefined = uri;
@@ -65,7 +72,7 @@ async function readJsonSource(uri: string, onProgress?: (p: Progress) => void): 
     if (seen.has(next)) throw new SourceError(`pagination of ${uri} loops back to ${next}`, false);
     if (++pages > MAX_PAGES) throw new SourceError(`${uri} has more than ${MAX_PAGES} pages`, false);
     seen.add(next);
-    const page: { text: string; link: string | null } = sourceKind(next) === 'http' ? await fetchText(next) : { text: await readFileSource(next), link: null };
+    const page: { text: string; link: string | undefined } = sourceKind(next) === 'http' ? await fetchText(policy, next) : { text: await readFileSource(policy, next), link: undefined };
     bytes += page.text.length;
     let document: unknown;
     try {
@@ -94,9 +101,9 @@ export const MAX_SOURCE_BYTES = 512 * 1024 * 1024;
 /** Bytes read from a file per chunk while streaming. */
 const CHUNK_BYTES = 1 << 20;
 
-/** The local path of a file source, checked to exist and be a file. */
-async function localFile(uri: string): Promise<{ file: string; size: number }> {
-  const file = uri.startsWith('file://') ? fileURLToPath(uri) : path.resolve(uri);
+/** The local path of a file source, checked against the policy, to exist and to be a file. */
+async function localFile(policy: SourcePolicy, uri: string): Promise<{ file: string; size: number }> {
+  const file = checkFile(policy, uri);
   let stat;
   try {
     stat = await fs.stat(file);
@@ -107,8 +114,8 @@ async function localFile(uri: string): Promise<{ file: string; size: number }> {
   return { file, size: stat.size };
 }
 
-async function readFileSource(uri: string): Promise<string> {
-  const { file, size } = await localFile(uri);
+async function readFileSource(policy: SourcePolicy, uri: string): Promise<string> {
+  const { file, size } = await localFile(policy, uri);
   if (size > MAX_SOURCE_BYTES) throw new SourceError(`data file is ${size} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
   return decodeUtf8(await fs.readFile(file), file);
 }
@@ -138,15 +145,14 @@ function decodeChunk(decoder: TextDecoder, chunk: Buffer | undefined, source: st
  * to `use`; the file is removed afterwards. A second pass over the data (see parseCsvStream) reads the
  * file again instead of downloading again.
  */
-async function withDownload<T>(uri: string, use: (file: string) => Promise<T>, onBytes?: (bytes: number) => void): Promise<T> {
-  const response = await fetchResponse(uri);
+async function withDownload<T>(policy: SourcePolicy, uri: string, use: (file: string) => Promise<T>, onBytes?: (bytes: number) => void): Promise<T> {
+  const response = await fetchResponse(policy, uri);
   const file = path.join(os.tmpdir(), `mlops-download-${randomBytes(8).toString('hex')}`);
   try {
     try {
       let received = 0;
-      const counted = Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream<Uint8Array>);
-      counted.on('data', (chunk: Buffer) => { received += chunk.length; onBytes?.(received); });
-      await pipeline(counted, createWriteStream(file));
+      response.body.on('data', (chunk: Buffer) => { received += chunk.length; onBytes?.(received); });
+      await pipeline(response.body, createWriteStream(file));
     } catch (err) {
       throw new SourceError(`could not download ${uri}: ${(err as Error).message}`, true);
     }
@@ -165,15 +171,17 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
   }
 }
 
-/** GETs a URL; says whether a failure is worth retrying. */
-async function fetchResponse(uri: string): Promise<Response> {
-  let response: Response;
+/** GETs a URL under the policy; says whether a failure is worth retrying. Refusals pass through. */
+async function fetchResponse(policy: SourcePolicy, uri: string): Promise<GuardedResponse> {
+  let response: GuardedResponse;
   try {
-    response = await fetch(uri, { signal: AbortSignal.timeout(120_000) });
+    response = await guardedRequest(policy, uri);
   } catch (err) {
+    if (err instanceof SourceRefused) throw err;
     throw new SourceError(`could not fetch ${uri}: ${(err as Error).message}`, true);
   }
-  if (!response.ok) {
+  if (response.status < 200 || response.status >= 300) {
+    response.body.resume();
     // 5xx and 429 may pass; other statuses will not change on a retry.
     const retryable = response.status >= 500 || response.status === 429;
     throw new SourceError(`fetching ${uri} answered HTTP ${response.status}`, retryable);
@@ -181,51 +189,37 @@ async function fetchResponse(uri: string): Promise<Response> {
   return response;
 }
 
-/** GETs a URL as UTF-8 text (one JSON page), with its Link header. */
-async function fetchText(uri: string): Promise<{ text: string; link: string | null }> {
-  const response = await fetchResponse(uri);
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_SOURCE_BYTES) throw new SourceError(`${uri} is ${declared} bytes; the limit is ${MAX_SOURCE_BYTES}`, false);
-  return { text: decodeUtf8(new Uint8Array(await response.arrayBuffer()), uri), link: response.headers.get('link') };
+/** GETs a URL as UTF-8 text (one JSON page), with its Link header; at most MAX_SOURCE_BYTES. */
+async function fetchText(policy: SourcePolicy, uri: string): Promise<{ text: string; link: string | undefined }> {
+  const response = await fetchResponse(policy, uri);
+  const declared = Number(response.header('content-length') ?? 0);
+  const tooBig = () => new SourceError(`${uri} is larger than the limit of ${MAX_SOURCE_BYTES} bytes for one JSON page`, false);
+  if (declared > MAX_SOURCE_BYTES) { response.body.destroy(); throw tooBig(); }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_SOURCE_BYTES) { response.body.destroy(); throw tooBig(); }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`could not read ${uri}: ${(err as Error).message}`, true);
+  }
+  return { text: decodeUtf8(Buffer.concat(chunks), uri), link: response.header('link') };
 }
 
-/** Rows fetched per round trip from a PostgreSQL source. */
-export const POSTGRES_BATCH_ROWS = 10_000;
+/** The URL of a connection source; refused when no connection has the name. */
+async function connectionOf(context: SourceContext, name: string): Promise<string> {
+  const url = await context.connectionUrl(name);
+  if (!url) throw new SourceError(`no connection is named "${name}"; an admin registers it (mlops connections add, PUT /v1/connections/${name})`, false);
+  return url;
+}
 
-/**
- * Runs the query through a server-side cursor and fetches it in batches straight into column builders,
- * so a large result is never held as rows; `onProgress` hears the row count after every batch.
- */
-async function readPostgresSource(uri: string, query: string | undefined, onProgress?: (p: Progress) => void): Promise<Table> {
-  if (!query || query.trim() === '') throw new SourceError('a postgres:// source needs a SQL "query"', false);
-  const client = new Client({ connectionString: uri, connectionTimeoutMillis: 15_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new SourceError(`could not connect to the source database: ${(err as Error).message}`, true);
-  }
-  try {
-    // Rows come back as text so every source goes through the same type inference.
-    const cursor = client.query(new Cursor<(string | null)[]>(query, [], { rowMode: 'array', types: { getTypeParser: () => (v: string) => v } }));
-    let builders: ColumnBuilder[] | undefined;
-    let rows = 0;
-    for (;;) {
-      const { batch, fields } = await new Promise<{ batch: (string | null)[][]; fields: { name: string }[] }>((resolve, reject) => {
-        cursor.read(POSTGRES_BATCH_ROWS, (err, batch, result) => (err ? reject(err) : resolve({ batch, fields: result.fields })));
-      });
-      builders ??= fields.map((f) => new ColumnBuilder(f.name));
-      for (const row of batch) builders.forEach((b, j) => b.add(row[j]));
-      rows += batch.length;
-      onProgress?.({ rows });
-      if (batch.length < POSTGRES_BATCH_ROWS) break;
-    }
-    await cursor.close();
-    return { rowCount: rows, columns: (builders ?? []).map((b) => b.build()) };
-  } catch (err) {
-    throw new SourceError(`the source query failed: ${(err as Error).message}`, false);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+/** A PostgreSQL source's failure in this module's terms. */
+function pgError(err: unknown): unknown {
+  return err instanceof PostgresSourceError ? new SourceError(err.message, err.retryable) : err;
 }
 
 export interface Progress {
@@ -234,21 +228,35 @@ export interface Progress {
 }
 
 /** Reads any supported source into a table; long reads report progress (rows, bytes) as they go. */
-export async function readSource(source: DataSource, onProgress?: (p: Progress) => void): Promise<{ kind: SourceKind; table: Table }> {
+export async function readSource(source: DataSource, context: SourceContext, onProgress?: (p: Progress) => void): Promise<{ kind: SourceKind; table: Table }> {
+  if ('connection' in source) {
+    const url = await connectionOf(context, source.connection);
+    try {
+      return { kind: 'postgres', table: await readPostgresQuery(url, source.query, (rows) => onProgress?.({ rows })) };
+    } catch (err) {
+      throw pgError(err);
+    }
+  }
+  const { policy } = context;
   const kind = sourceKind(source.uri);
-  if (kind === 'postgres') return { kind, table: await readPostgresSource(source.uri, source.query, onProgress) };
+  if (kind === 'postgres') throw new SourceRefused('connection strings are not accepted as sources; name a connection an admin registered: {"connection": "<name>", "query": "SELECT ..."}', 'source');
   const format = source.format ?? formatOf(source.uri);
-  if (format === 'json') return { kind, table: await readJsonSource(source.uri, onProgress) };
-  // CSV and JSON Lines stream from the file (or a downloaded copy) into the columns
-  const parse = async (file: string, size: number): Promise<Table> => {
-    const chunks = () => textChunks(file, source.uri, (bytes) => onProgress?.({ bytes }));
-    const table = format === 'jsonl' ? await parseJsonLinesStream(chunks()) : await parseCsvStream(chunks);
-    onProgress?.({ rows: table.rowCount, bytes: size });
-    return table;
-  };
-  if (kind === 'http') return { kind, table: await withDownload(source.uri, async (file) => parse(file, (await fs.stat(file)).size), (bytes) => onProgress?.({ bytes })) };
-  const { file, size } = await localFile(source.uri);
-  return { kind, table: await parse(file, size) };
+  if (format === 'json') return { kind, table: await readJsonSource(policy, source.uri, onProgress) };
+  if (kind === 'http') return { kind, table: await withDownload(policy, source.uri, async (file) => readFile(file, format, source.uri, onProgress), (bytes) => onProgress?.({ bytes })) };
+  const { file } = await localFile(policy, source.uri);
+  return { kind, table: await readFile(file, format, source.uri, onProgress) };
+}
+
+/**
+ * Parses a local CSV or JSON Lines file into columns, streamed (the file may be larger than memory
+ * allows as text). `name` is what errors call it. Uploads use it too.
+ */
+export async function readFile(file: string, format: 'csv' | 'jsonl', name: string, onProgress?: (p: Progress) => void): Promise<Table> {
+  const size = (await fs.stat(file)).size;
+  const chunks = () => textChunks(file, name, (bytes) => onProgress?.({ bytes }));
+  const table = format === 'jsonl' ? await parseJsonLinesStream(chunks()) : await parseCsvStream(chunks);
+  onProgress?.({ rows: table.rowCount, bytes: size });
+  return table;
 }
 
 /** The format a path or URL's extension names (ignoring any query string): JSON Lines, JSON, else CSV. */
@@ -272,35 +280,38 @@ export function redactUri(uri: string): string {
 /**
  * A cheap fingerprint of a source's current state, for noticing new data without reading it: a file's
  * size and modification time; an HTTP resource's ETag, Last-Modified or length (from a HEAD request);
- * a PostgreSQL query's row count. Undefined when the source offers nothing to compare.
+ * a query's row count. Undefined when the source offers nothing to compare.
  */
-export async function sourceWatermark(source: DataSource): Promise<string | undefined> {
+export async function sourceWatermark(source: DataSource, context: SourceContext): Promise<string | undefined> {
+  if ('connection' in source) {
+    try {
+      return `rows:${await countPostgresQuery(await connectionOf(context, source.connection), source.query)}`;
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
+      throw new SourceError(`could not count the source's rows: ${(err as Error).message}`, true);
+    }
+  }
   const kind = sourceKind(source.uri);
   if (kind === 'file') {
-    const { file } = await localFile(source.uri);
+    const { file } = await localFile(context.policy, source.uri);
     const stat = await fs.stat(file);
     return `file:${stat.size}:${Math.trunc(stat.mtimeMs)}`;
   }
-  if (kind === 'http') {
-    let response: Response;
-    try {
-      response = await fetch(source.uri, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
-    } catch (err) {
-      throw new SourceError(`could not reach ${redactUri(source.uri)}: ${(err as Error).message}`, true);
-    }
-    if (!response.ok) return undefined;
-    const tag = response.headers.get('etag') ?? response.headers.get('last-modified') ?? response.headers.get('content-length');
-    return tag ? `http:${tag}` : undefined;
-  }
-  if (!source.query) return undefined;
-  const client = new Client({ connectionString: source.uri, connectionTimeoutMillis: 15_000 });
+  if (kind !== 'http') return undefined;
+  let response: GuardedResponse;
   try {
-    await client.connect();
-    const { rows } = await client.query(`SELECT count(*)::text AS n FROM (${source.query.replace(/;\s*$/, '')}) AS source`);
-    return `rows:${rows[0].n}`;
+    response = await guardedRequest(context.policy, source.uri, { method: 'HEAD', timeoutMs: 30_000 });
   } catch (err) {
-    throw new SourceError(`could not count the source's rows: ${(err as Error).message}`, true);
-  } finally {
-    await client.end().catch(() => undefined);
+    if (err instanceof SourceRefused) throw err;
+    throw new SourceError(`could not reach ${redactUri(source.uri)}: ${(err as Error).message}`, true);
   }
+  response.body.resume();
+  if (response.status < 200 || response.status >= 300) return undefined;
+  const tag = response.header('etag') ?? response.header('last-modified') ?? response.header('content-length');
+  return tag ? `http:${tag}` : undefined;
+}
+
+/** What a source is called in the dataset history and the audit log: never with a password in it. */
+export function sourceName(source: DataSource): string {
+  return 'connection' in source ? `connection:${source.connection}` : redactUri(source.uri);
 }

@@ -28,6 +28,9 @@ import { ArtifactStore, LocalArtifactStore } from '../store/artifacts';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrations';
 import { connectClient, ensureSearchAttributes } from '../temporal';
+import { SourceContext } from '../ingest/sources';
+import { sourcePolicy } from '../ingest/source-policy';
+import { connectionUrl, SecretsKeys } from '../store/connections';
 import { createWorker } from '../worker';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findTemporalCli } from './temporal-cli';
@@ -88,6 +91,10 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
 export interface Stores {
   pool: Pool;
   artifacts: ArtifactStore;
+  /** Where data may be read from, and the URLs behind connection names (unsealed with `secrets`). */
+  sources: SourceContext;
+  /** The key that seals connection credentials, and the keys that open older ones. */
+  secrets: SecretsKeys;
 }
 
 /** Connects to the metadata store, applies migrations, and opens the artifact store. */
@@ -102,8 +109,33 @@ export async function openStores(config: Config, databaseUrl: string): Promise<S
   const artifacts = config.artifacts.kind === 's3'
     ? new S3ArtifactStore({ ...config.artifacts })
     : new LocalArtifactStore(path.join(config.dataDir, 'artifacts'));
-  return { pool, artifacts };
+  const secrets = ensureSecretsKeys(config);
+  const policy = sourcePolicy({ dataRoots: config.sources.dataRoots, dataDir: config.dataDir, urlAllow: config.sources.urlAllow });
+  return { pool, artifacts, secrets, sources: { policy, connectionUrl: (name) => connectionUrl(pool, secrets, name) } };
 }
+
+/**
+ * The key that seals connection credentials: MLOPS_ENCRYPTION_KEY when set (as it must be when the API
+ * and the workers run on different machines), else one generated into the data dir at first start,
+ * readable by this user only.
+ */
+export function ensureSecretsKeys(config: Config): SecretsKeys {
+  const { encryption, decryptionKeys } = config.privacy;
+  if (encryption) return { keyId: encryption.keyId, key: encryption.key, decryptionKeys };
+  const file = path.join(config.dataDir, 'secrets-key');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch {
+    // it exists already (written by an earlier start or by another process)
+  }
+  const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key in base64; remove it only if no connection was registered with it`);
+  return { keyId: LOCAL_SECRETS_KEY_ID, key, decryptionKeys: { ...decryptionKeys, [LOCAL_SECRETS_KEY_ID]: key } };
+}
+
+/** The id of the generated secrets key in the data dir. */
+const LOCAL_SECRETS_KEY_ID = 'local';
 
 function redactUrl(url: string): string {
   try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return url; }
@@ -136,6 +168,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     taskQueue: config.temporal.taskQueue,
     pool: stores.pool,
     artifacts: stores.artifacts,
+    sources: stores.sources,
     codeVersion: codeVersion(config),
     alerts: { alerts: config.alerts, slack: config.slack, uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id) },
     monitorEvery: config.monitor.every,
@@ -188,12 +221,12 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   registerMonitoringMetrics(models.metrics, stores.pool);
   // the process itself: event-loop delay, GC pauses by kind, heap; what a serving tail is made of
   collectDefaultMetrics({ register: models.metrics });
-  const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes });
+  const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, pool: stores.pool, sources: stores.sources.policy });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
-  const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
+  const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,9 @@
 /** Dataset versions: immutable, keyed by the sha256 of their canonical CSV. */
 import { Pool } from 'pg';
-import type { ColumnStatistics } from '../ml/statistics';
+import { toCanonicalCsv } from '../ml/csv';
+import { ColumnStatistics, tableStatistics } from '../ml/statistics';
+import type { Table } from '../ml/table';
+import type { ArtifactStore } from './artifacts';
 
 export interface DatasetColumn {
   name: string;
@@ -38,6 +41,25 @@ export async function saveDataset(pool: Pool, d: Omit<DatasetVersion, 'createdAt
      ON CONFLICT (source_uri, dataset_id) DO UPDATE SET last_at = now()`,
     [d.sourceUri, d.id],
   );
+}
+
+/**
+ * Stores a table as a dataset version: its canonical CSV content-addressed, its statistics recorded.
+ * The same content stored again is the same version. Ingestion and uploads both end here.
+ */
+export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, table: Table, source: { sourceUri: string; sourceKind: string }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number }> {
+  const canonical = Buffer.from(toCanonicalCsv(table), 'utf8');
+  const datasetId = await artifacts.put(canonical);
+  await saveDataset(pool, {
+    id: datasetId,
+    sourceUri: source.sourceUri,
+    sourceKind: source.sourceKind,
+    rowCount: table.rowCount,
+    columns: table.columns.map((c) => ({ name: c.name, type: c.kind })),
+    byteSize: canonical.length,
+    statistics: tableStatistics(table),
+  });
+  return { datasetId, rowCount: table.rowCount, columnCount: table.columns.length, byteSize: canonical.length };
 }
 
 function toDataset(r: any): DatasetVersion {

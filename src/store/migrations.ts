@@ -401,6 +401,26 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE review_queue ALTER COLUMN instance TYPE json USING instance::json, ALTER COLUMN output TYPE json USING output::json;
     `,
   },
+  {
+    version: 13,
+    name: 'named source connections and the platform marker',
+    sql: `
+      -- PostgreSQL sources an admin registered: pipelines name one, never a connection string.
+      -- The URL (with its credentials) is stored sealed (AES-256-GCM), readable only with the key named.
+      CREATE TABLE source_connections (
+        name          text PRIMARY KEY,
+        sealed_url    jsonb NOT NULL,
+        key_id        text NOT NULL,
+        display       text NOT NULL,
+        created_by    text NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+      -- its presence in a database's catalog marks the database as a platform's: never usable as a source
+      CREATE TABLE mlops_platform_instance (id text PRIMARY KEY);
+      INSERT INTO mlops_platform_instance (id) VALUES (md5(random()::text || clock_timestamp()::text));
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

@@ -49,10 +49,19 @@ export interface TrainerSpec {
   search?: SearchSpec;
 }
 
+/**
+ * Where a run's data comes from: a file under a data root or an http(s) URL (`format`: csv, jsonl or
+ * json for paged APIs; by default from the extension, else CSV), a query on a connection an admin
+ * registered, or a dataset version already stored (an upload, or an earlier run's).
+ */
+export type PipelineData =
+  | { uri: string; format?: 'csv' | 'jsonl' | 'json' }
+  | { connection: string; query: string }
+  | { dataset: string };
+
 export interface PipelineInput {
   model: string;
-  /** `format`: csv, jsonl or json (paged APIs); by default from the extension, else CSV. */
-  data: { uri: string; query?: string; format?: 'csv' | 'jsonl' | 'json' };
+  data: PipelineData;
   target: string;
   /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
   features?: string[];

@@ -163,7 +163,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   try {
     enter('ingest');
     // labelled items of the model's review queue (active learning) join the source's rows
-    const dataset = await data.ingestDataset({ uri: input.data.uri, query: input.data.query, ...(input.data.format ? { format: input.data.format } : {}), reviewed: { model: input.model, target: input.target } });
+    const dataset = await data.ingestDataset({ ...input.data, reviewed: { model: input.model, target: input.target } });
     status.datasetId = dataset.datasetId;
     if (dataset.reviewedRows) status.reviewedRows = dataset.reviewedRows;
 

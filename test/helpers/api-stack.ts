@@ -12,6 +12,7 @@ import { openStores, RunningApi, startApi, startWorker, Stores } from '../../src
 import { Backend, createTestDatabase, TestDatabase } from './database';
 import { eventually } from './eventually';
 import { startTemporal } from './temporal';
+import { TEST_DATA_ROOTS } from './sources';
 
 /** A pipeline run in one of these states will not change again. */
 const FINAL_STATES = ['deployed', 'rejected', 'failed'];
@@ -43,7 +44,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const temporal = await startTemporal();
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
-  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, ...o.env });
+  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), ...o.env });
   const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores);

@@ -33,7 +33,8 @@ export function preferredBackend(): Backend {
   return process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 }
 
-export async function createTestDatabase(backend: Backend = preferredBackend()): Promise<TestDatabase> {
+/** A fresh database; `migrate: false` leaves it empty (a source database for tests, not a platform store). */
+export async function createTestDatabase(backend: Backend = preferredBackend(), o: { migrate?: boolean } = {}): Promise<TestDatabase> {
   if (backend === 'postgres') {
     const admin = process.env.TEST_DATABASE_URL;
     if (!admin) throw new Error('TEST_DATABASE_URL is not set');
@@ -45,7 +46,7 @@ export async function createTestDatabase(backend: Backend = preferredBackend()):
     const url = new URL(admin);
     url.pathname = `/${name}`;
     const pool = createPool(url.toString());
-    await migrate(pool);
+    if (o.migrate !== false) await migrate(pool);
     return {
       backend,
       url: url.toString(),
@@ -70,7 +71,7 @@ export async function createTestDatabase(backend: Backend = preferredBackend()):
     }
   }
   const pool = createPool(embedded.url);
-  await migrate(pool);
+  if (o.migrate !== false) await migrate(pool);
   return {
     backend,
     url: embedded.url,

@@ -15,6 +15,7 @@ import { WORKFLOWS_PATH } from '../../src/worker';
 import { PIPELINE_WORKFLOW, PipelineInput, PipelineStatus, statusQuery } from '../../src/workflows/definitions';
 import { createTestDatabase, TestDatabase } from './database';
 import { startTemporal } from './temporal';
+import { testSources } from './sources';
 
 export const BREAST_CANCER = path.resolve(__dirname, '..', '..', 'datasets', 'breast-cancer-wisconsin.csv');
 
@@ -40,7 +41,7 @@ export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersio
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const failOnceAfterWork = new Set<keyof (PipelineActivities & RegistryActivities)>();
   const calls = new Map<string, number>();
-  const real = createActivities({ pool: db.pool, artifacts, codeVersion: o.codeVersion ?? 'test' });
+  const real = createActivities({ pool: db.pool, artifacts, sources: testSources(), codeVersion: o.codeVersion ?? 'test' });
   const activities = Object.fromEntries(
     Object.entries(real).map(([name, fn]) => [name, async (...args: unknown[]) => {
       calls.set(name, (calls.get(name) ?? 0) + 1);
