@@ -428,6 +428,20 @@ function colourPixels(png: Png, hex: string): { count: number; minX: number; max
   return { count, minX, maxX, minY, maxY, bands };
 }
 
+/** The box around every pixel that is not the page's white background, or undefined for a blank page. */
+function contentBox(png: Png): { minX: number; maxX: number; minY: number; maxY: number } | undefined {
+  let minX = Infinity, maxX = -1, minY = Infinity, maxY = -1;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const i = (y * png.width + x) * png.channels;
+      if (png.data[i] !== 255 || png.data[i + 1] !== 255 || png.data[i + 2] !== 255) {
+        minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = y;
+      }
+    }
+  }
+  return maxY < 0 ? undefined : { minX, maxX, minY, maxY };
+}
+
 /** Charts' geometry from the DOM Chromium built: each path's extent, and the rects and circles drawn. */
 function chartGeometry(dom: string) {
   const svgs = [...dom.matchAll(/<svg\b[^>]*class="(chart-[a-z]+)"[\s\S]*?<\/svg>/g)].map((m) => {
@@ -495,8 +509,15 @@ describe('reports in headless Chromium', () => {
     else if (dir) console.log(`# reports kept in ${dir}`);
   });
 
-  it('screenshots at the requested size', () => {
-    for (const [name, png] of pngs) assert.deepEqual([png.width, png.height], [1200, 2400], name);
+  it('fits each page in its 1200 x 2400 screenshot, so the checks below see all of it', () => {
+    for (const [name, png] of pngs) {
+      const content = contentBox(png);
+      assert.ok(content, `${name}: the screenshot is blank`);
+      // the body's padding (32 px at the sides, 48 px below) stays white: nothing runs off the right
+      // edge, and the page ends above the bottom rather than being cut off there
+      assert.ok(content.minX >= 24 && content.maxX < png.width - 24, `${name}: content spans x ${content.minX}..${content.maxX} of ${png.width}`);
+      assert.ok(content.maxY < png.height - 40, `${name}: content reaches y ${content.maxY} of ${png.height}`);
+    }
   });
 
   it('binary report: ROC and PR paths with real extent, a 2x2 grid, each drawn in its colour', () => {
