@@ -1,31 +1,41 @@
 /**
  * The Prometheus rules and the Grafana dashboard, checked with Prometheus's own tools: promtool
  * (installed by scripts/install-promtool.sh when missing) parses the rules and runs their unit tests,
- * and parses every dashboard query. Metric names are checked against the ones the API exports, so a
- * renamed metric fails here instead of leaving a silent alert or an empty panel.
+ * and parses every dashboard query. Metric names are checked against what a running API's GET /metrics
+ * exposes (the whole stack, started here), so a renamed metric fails here instead of leaving a silent
+ * alert or an empty panel, and a new mlops_ metric without a panel fails too.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { ApiStack, startApiStack } from './helpers/api-stack';
 
 const ROOT = path.resolve(__dirname, '..');
 const RULES = path.join(ROOT, 'deploy', 'prometheus', 'alerts.yml');
 const RULE_TESTS = path.join(ROOT, 'deploy', 'prometheus', 'alerts_test.yml');
 const DASHBOARD = path.join(ROOT, 'deploy', 'grafana', 'mlops-dashboard.json');
 
-/** What GET /metrics exports (src/serving/model-server.ts and the monitoring gauges). */
-const EXPORTED = [
-  'mlops_predict_requests_total', 'mlops_traffic_share_percent', 'mlops_shadow_rows_total', 'mlops_prediction_log_dropped',
-  'mlops_drift_share', 'mlops_dataset_drift', 'mlops_feature_psi', 'mlops_feature_drift_pvalue', 'mlops_model_quality',
-  'mlops_monitor_last_check_timestamp_seconds', 'mlops_review_queue_open',
-  // prom-client's default process metrics, those the dashboard shows
-  'nodejs_eventloop_lag_p99_seconds',
-];
-const HISTOGRAMS = ['mlops_predict_latency_seconds', 'mlops_predict_batch_rows', 'mlops_inference_batch_rows', 'nodejs_gc_duration_seconds'];
-const SERIES_OF_HISTOGRAMS = HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]);
+/**
+ * The metric families of a Prometheus text exposition (from its # TYPE lines, which prom-client writes
+ * for every registered metric, with or without series yet), and the series names each family has.
+ */
+function exposedMetrics(text: string): { families: Map<string, string>; series: Set<string> } {
+  const families = new Map<string, string>();
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) families.set(m[1], m[2]);
+  const series = new Set<string>();
+  for (const [name, type] of families) {
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) series.add(name + suffix);
+    else if (type === 'summary') for (const suffix of ['', '_sum', '_count']) series.add(name + suffix);
+    else series.add(name);
+  }
+  return { families, series };
+}
+
+/** mlops_ metrics of the process rather than of a model (no model label). */
+const WITHOUT_MODEL = new Set(['mlops_prediction_log_dropped', 'mlops_slack_refused_total']);
 
 // Words in PromQL that look like names but are not metrics.
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2', 'inf', 'nan']);
@@ -123,15 +133,34 @@ describe('metric name extraction', () => {
 
 describe('Prometheus rules and the Grafana dashboard', () => {
   let promtool: string;
+  let stack: ApiStack;
+  /** Metric families the API exposes (name -> type), and every series name they give, with the recording rules' names. */
+  let exposed: Map<string, string>;
+  let known: Set<string>;
   const rules = readRules(RULES);
   const recorded = rules.filter((r) => r.kind === 'record').map((r) => r.name);
   const alerts = rules.filter((r) => r.kind === 'alert');
-  const known = new Set([...EXPORTED, ...SERIES_OF_HISTOGRAMS, ...recorded]);
 
-  before(() => {
+  before(async () => {
     // The script prints the binary's path on stdout; its progress goes to stderr, shown in the test output.
     promtool = execFileSync('bash', [path.join(ROOT, 'scripts', 'install-promtool.sh')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).trim();
     assert.ok(fs.existsSync(promtool), `install-promtool.sh printed ${JSON.stringify(promtool)}`);
+    // what Prometheus scrapes: GET /metrics of an API started as `mlops up` starts it
+    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'prometheus-rules' } });
+    const scraped = await stack.call('GET', '/metrics', undefined, { anonymous: true });
+    assert.equal(scraped.status, 200);
+    const metrics = exposedMetrics(String(scraped.body));
+    exposed = metrics.families;
+    known = new Set([...metrics.series, ...recorded]);
+  });
+  after(async () => { await stack?.close(); });
+
+  it('reads the metric families of the API\'s exposition', () => {
+    // the serving metrics, the monitoring gauges and the process's default metrics are all registered
+    for (const [name, type] of [['mlops_predict_requests_total', 'counter'], ['mlops_predict_latency_seconds', 'histogram'], ['mlops_drift_share', 'gauge'], ['nodejs_eventloop_lag_p99_seconds', 'gauge']]) {
+      assert.equal(exposed.get(name), type, name);
+    }
+    assert.ok(known.has('mlops_predict_latency_seconds_bucket') && !known.has('mlops_predict_latency_seconds'), 'a histogram is scraped as its _bucket, _sum and _count series');
   });
 
   it('promtool accepts the rules file, with every rule this test reads', () => {
@@ -186,10 +215,12 @@ describe('Prometheus rules and the Grafana dashboard', () => {
       assert.ok(names.length > 0, `${q.where}: no metric in ${q.expr}`);
       assert.deepEqual(names.filter((n) => !known.has(n)), [], `${q.where} selects unknown metrics: ${q.expr}`);
       names.forEach((n) => seen.add(n.replace(/_(bucket|sum|count)$/, '')));
-      // Every per-model metric follows the model picker; the prediction log counter and the process's own metrics have no model label.
-      if (q.where.startsWith('panel') && !names.some((n) => n === 'mlops_prediction_log_dropped' || n.startsWith('nodejs_'))) assert.match(q.expr, /model=~"\$model"/, `${q.where} ignores $model`);
+      // Every per-model metric follows the model picker; the prediction log counter, refused Slack requests and the process's own metrics have no model label.
+      if (q.where.startsWith('panel') && !names.some((n) => WITHOUT_MODEL.has(n) || n.startsWith('nodejs_'))) assert.match(q.expr, /model=~"\$model"/, `${q.where} ignores $model`);
     }
-    assert.deepEqual([...EXPORTED, ...HISTOGRAMS].filter((m) => !seen.has(m)), [], 'metrics without a panel');
+    const ours = [...exposed.keys()].filter((m) => m.startsWith('mlops_'));
+    assert.ok(ours.length >= 10, `mlops_ metrics: ${ours.join(', ')}`);
+    assert.deepEqual(ours.filter((m) => !seen.has(m)), [], 'metrics the API exposes without a panel');
 
     // promtool parses each query as a recording rule; Grafana's interval variables become durations.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-dashboard-'));
