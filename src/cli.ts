@@ -6,7 +6,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { adminKeyFile, Config, ConfigError, loadConfig } from './config';
-import { ApiClient } from './cli/api-client';
+import { ApiCallError, ApiClient } from './cli/api-client';
+import { runDataCommand, uploadDataset } from './cli/data-commands';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
@@ -27,19 +28,21 @@ Stack
   demo [--keep-running]      run the whole pipeline on the bundled dataset to a served model
 
 Pipelines (through the API at MLOPS_API_URL)
-  run --data <uri> --target <col> [--model <name>] [--query <sql>] [--features a,b]
-      [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
+  run (--data <path|url> | --connection <name> --query <sql> | --dataset <id>) --target <col>
+      [--model <name>] [--features a,b] [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
+      a local file the server may not read (outside its MLOPS_DATA_ROOTS) is uploaded first
   status <pipeline-id>
-  approve|reject <pipeline-id> [--comment <text>] [--by <name>]
+  approve|reject <pipeline-id> [--comment <text>]   (you are the key you send: MLOPS_API_KEY)
   models [<name>]
   runs [--model <name>]      training runs side by side: family, L2, trials, time, test metrics
   predict <model> --json '{"instances": [...]}'
 
 Versions, data and lineage (through the API)
   data list [--source <uri>] | data show <version> | data diff <version> <version>
+  data upload <file.csv|file.jsonl>   store a local file as a dataset version; prints its id
   lineage <model>@<version> [--openlineage] [--json]
   reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
-  rollback <model> [--to <version>] [--reason <text>] [--by <name>]
+  rollback <model> [--to <version>] [--reason <text>]
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
 
 Rollouts (through the API)
@@ -62,6 +65,7 @@ Access and governance (through the API, with an admin key: MLOPS_API_KEY, MLOPS_
   slack-users list | slack-users set <slack user id> <name> <role> | slack-users remove <id>
   policy <model> [--approvers 2] [--four-eyes|--no-four-eyes] [--remind "1 hour"] [--escalate #channel] [--auto-approve auc=0.9]
   audit list [--limit N] [--action a] [--subject s] [--json] | audit verify [--json]
+  connections list | connections add <name> --url postgres://user:pw@host/db | connections remove <name>
 `;
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
@@ -164,22 +168,36 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({
         args: rest,
         options: {
-          data: { type: 'string' }, target: { type: 'string' }, model: { type: 'string' }, query: { type: 'string' },
+          data: { type: 'string' }, connection: { type: 'string' }, dataset: { type: 'string' }, target: { type: 'string' }, model: { type: 'string' }, query: { type: 'string' },
           features: { type: 'string' }, 'positive-class': { type: 'string' }, auto: { type: 'boolean', default: false },
           threshold: { type: 'string', multiple: true }, timeout: { type: 'string' }, seed: { type: 'string' }, wait: { type: 'boolean', default: false },
         },
       });
-      if (!values.data || !values.target) throw new ConfigError('run needs --data <uri> and --target <column>');
-      const body = {
-        model: values.model ?? path.basename(values.data).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63),
-        data: { uri: values.data, ...(values.query ? { query: values.query } : {}) },
+      const sources = [values.data, values.connection, values.dataset].filter((v) => v !== undefined).length;
+      if (sources !== 1 || !values.target) throw new ConfigError('run needs one of --data <path|url>, --connection <name> --query <sql> or --dataset <id>, and --target <column>');
+      if (values.connection && !values.query) throw new ConfigError('--connection needs --query "SELECT ..."');
+      const model = values.model ?? path.basename(values.data ?? values.connection ?? 'dataset').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63);
+      const local = values.data && !/^[a-z][a-z0-9+.-]*:\/\//i.test(values.data) ? path.resolve(values.data) : undefined;
+      const data = values.connection ? { connection: values.connection, query: values.query } : values.dataset ? { dataset: values.dataset } : { uri: local ?? values.data };
+      const body = (source: unknown) => ({
+        model,
+        data: source,
         target: values.target,
         ...(values.features ? { features: values.features.split(',').map((f) => f.trim()) } : {}),
         ...(values['positive-class'] ? { positiveClass: values['positive-class'] } : {}),
         approval: { mode: values.auto ? 'auto' : 'manual', thresholds: parseThresholds(values.threshold), ...(values.timeout ? { timeout: values.timeout } : {}) },
         ...(values.seed ? { seed: Number(values.seed) } : {}),
-      };
-      const started = await api.post<{ id: string; uiUrl: string }>('/v1/pipelines', body);
+      });
+      let started: { id: string; uiUrl: string };
+      try {
+        started = await api.post<{ id: string; uiUrl: string }>('/v1/pipelines', body(data));
+      } catch (err) {
+        // the server reads files only under its data roots: a file of ours elsewhere travels as an upload
+        if (!(local && err instanceof ApiCallError && err.status === 400 && /MLOPS_DATA_ROOTS/.test(err.message) && fs.existsSync(local))) throw err;
+        const uploaded = await uploadDataset(api, local);
+        log(`uploaded ${local}: dataset ${uploaded.id} (${uploaded.rowCount} rows)`);
+        started = await api.post<{ id: string; uiUrl: string }>('/v1/pipelines', body({ dataset: uploaded.id }));
+      }
       log(`started ${started.id}\n  ${started.uiUrl}`);
       if (!values.wait) return 0;
       const final = await followPipeline(api, started.id, log, { stopAtApproval: false });
@@ -223,6 +241,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
+      if (await runDataCommand(command, rest, api, log)) return 0;
       if (await runRegistryCommand(command, rest, api, log)) return 0;
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
       if (await runAccessCommand(command, rest, api, log)) return 0;

@@ -13,7 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { signSlackRequest } from '../src/slack/signature';
 import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
+import { mlopsCli } from './helpers/cli';
 import { BREAST_CANCER } from './helpers/pipeline-env';
+import { REPO_ROOT } from './helpers/sources';
 
 const SIGNING_SECRET = 'attack-test-signing-secret';
 
@@ -46,7 +48,8 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     redirector = http.createServer((_req, res) => { res.writeHead(302, { location: `http://localhost:${(target.address() as { port: number }).port}/data.csv` }); res.end(); });
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', () => r()));
     redirectorUrl = `http://127.0.0.1:${(redirector.address() as { port: number }).port}`;
-    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'attacks', MLOPS_MAX_UPLOAD: '1mb', MLOPS_URL_ALLOW: new URL(redirectorUrl).host, SLACK_SIGNING_SECRET: SIGNING_SECRET } });
+    // the data roots: the repository and this test's own folder (other temporary folders are outside)
+    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'attacks', MLOPS_DATA_ROOTS: `${REPO_ROOT},${dir}`, MLOPS_MAX_UPLOAD: '1mb', MLOPS_URL_ALLOW: new URL(redirectorUrl).host, SLACK_SIGNING_SECRET: SIGNING_SECRET } });
     warehouse = await createTestDatabase(undefined, { migrate: false });
     await warehouse.pool.query('CREATE TABLE accounts (id integer, owner text)');
     await warehouse.pool.query("INSERT INTO accounts VALUES (1, 'ann'), (2, 'ben')");
@@ -144,6 +147,21 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     const [a, b] = [await stack.waitRun(fromFile.body.id, ['deployed']), await stack.waitRun(fromUpload.body.id, ['deployed'])];
     assert.equal(a.datasetId, uploaded.id, 'the same rows are the same dataset version, uploaded or read');
     assert.equal(b.datasetId, uploaded.id);
+  });
+
+  it('`mlops run --data` with a file the server may not read uploads it and trains on the upload', async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-elsewhere-'));
+    try {
+      const file = path.join(elsewhere, 'cancer.csv');
+      fs.copyFileSync(BREAST_CANCER, file);
+      const run = await mlopsCli(stack.api.url, keys.analyst)('run', '--data', file, '--target', 'diagnosis', '--model', 'cli-upload', '--auto', '--threshold', 'auc=0.5', '--wait');
+      assert.equal(run.status, 0, run.stderr + run.stdout);
+      assert.match(run.stdout, /uploaded .*cancer\.csv: dataset [0-9a-f]{64} \(569 rows\)/);
+      const versions = (await stack.call('GET', '/v1/models/cli-upload')).body.versions;
+      assert.equal(versions.length, 1);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('uploads: too large is a 413, malformed CSV and unknown types are 400s, viewers cannot upload', async () => {

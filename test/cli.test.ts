@@ -187,7 +187,12 @@ describe('mlops command line', () => {
   it('when command-line arguments are wrong, then each fails before doing anything, saying what is wrong', () => {
     const mlops = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: 'http://127.0.0.1:1' }, encoding: 'utf8', timeout: 60_000 });
     const cases: [string[], RegExp][] = [
-      [['run', '--target', 'y'], /run needs --data <uri> and --target <column>/],
+      [['run', '--target', 'y'], /run needs one of --data <path\|url>, --connection <name> --query <sql> or --dataset <id>, and --target <column>/],
+      [['run', '--data', 'x.csv', '--dataset', 'abc', '--target', 'y'], /run needs one of --data/],
+      [['run', '--connection', 'warehouse', '--target', 'y'], /--connection needs --query/],
+      [['connections', 'add', 'warehouse'], /connections add needs <name> --url/],
+      [['connections', 'drop'], /connections takes add <name> --url <postgres url> \| list \| remove <name>/],
+      [['data', 'upload'], /data upload needs <file>/],
       [['run', '--data', 'x.csv', '--target', 'y', '--threshold', 'auc=high'], /--threshold takes metric=value, got "auc=high"/],
       [['run', '--data', 'x.csv', '--bogus'], /Unknown option '--bogus'/],
       [['status'], /status needs a pipeline id/],
@@ -196,7 +201,7 @@ describe('mlops command line', () => {
       [['models'], /cannot reach the API at http:\/\/127\.0\.0\.1:1/],
       [['lineage', 'churn'], /lineage needs <model>@<version>, e\.g\. churn@3; got "churn"/],
       [['reproduce', 'churn@0'], /reproduce needs <model>@<version>/],
-      [['data', 'diff', 'abc'], /data takes list \[--source <uri>\], show <version>, or diff <version> <version>/],
+      [['data', 'diff', 'abc'], /data takes list \[--source <uri>\], show <version>, diff <version> <version>, or upload <file>/],
       [['rollback'], /rollback needs a model name/],
       [['rollback', 'churn', '--to', 'last'], /--to takes a version number, got "last"/],
       [['alias', 'churn', 'champion'], /alias needs <model> <alias> <version>/],

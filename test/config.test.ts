@@ -19,4 +19,22 @@ describe('configuration', () => {
       assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
     }
   });
+
+  it('reads where data may come from, with defaults that confine it', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.sources, { dataRoots: [process.cwd()], urlAllow: [], maxUploadBytes: 1024 ** 3 });
+    assert.equal(defaults.api.feedbackAuth, 'key');
+    const set = loadConfig({ MLOPS_DATA_ROOTS: '/srv/data, /mnt/shared', MLOPS_URL_ALLOW: 'minio.internal:9000,10.0.0.7,[fd00::1]:8080', MLOPS_MAX_UPLOAD: '200mb', MLOPS_FEEDBACK_AUTH: 'open' });
+    assert.deepEqual(set.sources, { dataRoots: ['/srv/data', '/mnt/shared'], urlAllow: ['minio.internal:9000', '10.0.0.7', '[fd00::1]:8080'], maxUploadBytes: 200 * 1024 ** 2 });
+    assert.equal(set.api.feedbackAuth, 'open');
+  });
+
+  it('refuses relative data roots, malformed allow-list entries and bad limits, naming them', () => {
+    for (const [name, value] of [
+      ['MLOPS_DATA_ROOTS', 'data'], ['MLOPS_DATA_ROOTS', '/srv,./x'], ['MLOPS_URL_ALLOW', 'http://minio:9000'], ['MLOPS_URL_ALLOW', 'host:port'],
+      ['MLOPS_URL_ALLOW', 'a/b'], ['MLOPS_MAX_UPLOAD', 'huge'], ['MLOPS_FEEDBACK_AUTH', 'maybe'],
+    ]) {
+      assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
+    }
+  });
 });

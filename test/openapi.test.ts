@@ -89,7 +89,7 @@ describe('OpenAPI document', () => {
       assert.ok(op, `${r.method.toUpperCase()} ${r.path} is missing from the document`);
       assert.ok(!op['x-undocumented'], `${r.method.toUpperCase()} ${template} has no entry in src/api/openapi-operations.ts`);
       assert.equal(op['x-required-role'], r.access, `${r.method.toUpperCase()} ${template}`);
-      const expected = r.access === 'open' ? [] : r.access === 'predict' ? [{ bearer: [] }, {}] : [{ bearer: [] }];
+      const expected = r.access === 'open' ? [] : r.access === 'predict' || r.access === 'feedback' ? [{ bearer: [] }, {}] : [{ bearer: [] }];
       assert.deepEqual(op.security, expected, `security of ${r.method.toUpperCase()} ${template}`);
       // every {param} of the template is declared as a path parameter
       for (const [, name] of template.matchAll(/\{(\w+)\}/g)) {

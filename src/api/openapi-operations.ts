@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { MODEL_NAME } from './pipeline-service';
 import { ALIAS_NAME } from '../store/registry';
+import { CONNECTION_NAME } from '../store/connections';
 import { GOVERNANCE_OPERATIONS } from './governance-docs';
 
 export interface ParameterDoc {
@@ -42,6 +43,7 @@ const datasetId = (name: string) => pathId(name, z.string().regex(/^[0-9a-f]{64}
 const limit: ParameterDoc = { name: 'limit', in: 'query', schema: z.number().int().min(1).max(1000).default(100) };
 const query = (name: string, description?: string): ParameterDoc => ({ name, in: 'query', schema: z.string(), ...(description ? { description } : {}) });
 const slackUserId = pathId('id', z.string().regex(/^[UW][A-Z0-9]{2,20}$/));
+const connectionName = pathId('name', z.string().regex(CONNECTION_NAME));
 const idempotencyKey: ParameterDoc = {
   name: 'Idempotency-Key', in: 'header', schema: z.string(),
   description: 'Repeating a request with the same key joins the same workflow run instead of starting another.',
@@ -83,6 +85,13 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Dataset versions, newest first, with source, row count, columns and parent (the version the same source held before)',
     parameters: [query('source', 'only versions read from this source URI'), limit],
     responses: { 200: ok('DatasetList') },
+  },
+  'POST /v1/datasets': {
+    summary: 'Upload a dataset (CSV as text/csv, or JSON Lines as application/x-ndjson; at most MLOPS_MAX_UPLOAD) and get the id of its dataset version, for `"data": {"dataset": "<id>"}` in a pipeline',
+    parameters: [query('format', 'csv or jsonl; default: from the content type'), query('name', 'what the dataset history calls the upload (upload:<name>)')],
+    body: { component: 'DatasetUpload', required: true, mediaType: 'text/csv' },
+    responses: { 201: ok('DatasetUploaded', 'Stored (the same rows uploaded again give the same id)') },
+    errors: [413],
   },
   'GET /v1/datasets/{id}': {
     summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns, parent and per-column statistics',
@@ -232,6 +241,13 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'GET /v1/keys': { summary: 'API keys (never their secrets), newest first', responses: { 200: ok('ApiKeyList') } },
   'DELETE /v1/keys/{id}': { summary: 'Revoke an API key for good', parameters: [pathId()], responses: { 200: ok('ApiKey', 'Revoked') }, errors: [404] },
+  'GET /v1/connections': { summary: 'PostgreSQL connections pipelines may name, without their credentials', responses: { 200: ok('ConnectionList') } },
+  'GET /v1/connections/{name}': { summary: 'One connection, without its credentials', parameters: [connectionName], responses: { 200: ok('Connection') }, errors: [404] },
+  'PUT /v1/connections/{name}': {
+    summary: 'Register or replace a PostgreSQL connection by name (its URL is sealed at rest and never returned). Refused with 403 when it reaches the platform\'s own database, 400 when it cannot connect',
+    parameters: [connectionName], body: body('ConnectionRequest'), responses: { 200: ok('Connection', 'Saved') },
+  },
+  'DELETE /v1/connections/{name}': { summary: 'Remove a connection', parameters: [connectionName], responses: { 204: deleted }, errors: [404] },
   'GET /v1/slack/users': { summary: 'Slack users allowed to press approval buttons, with their roles', responses: { 200: ok('SlackUserList') } },
   'PUT /v1/slack/users/{id}': {
     summary: 'Register a Slack user (U... or W... id) with a role', parameters: [slackUserId], body: body('SlackUserRequest'),

@@ -10,6 +10,7 @@ import { feedbackSchema } from './app';
 import { GOVERNANCE_REQUEST_COMPONENTS, GOVERNANCE_RESPONSE_COMPONENTS } from './governance-docs';
 import { approvalPolicySchema, keyRequestSchema, slackUserSchema as slackUserRequestSchema } from './admin-routes';
 import { labelSchema, scheduleChangeSchema } from './monitoring-routes';
+import { connectionRequestSchema } from './data-routes';
 import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';
 import { OPERATIONS, OperationDoc, ResponseDoc } from './openapi-operations';
 import { componentRef, componentsOf, JsonSchema, jsonSchemaOf } from './openapi-json-schema';
@@ -26,7 +27,9 @@ const predictRequestSchema = z.object({
   instances: z.array(z.record(z.string(), z.union([z.number(), z.string(), z.null()])).describe('numbers for numeric features, strings for text features, null for missing'))
     .min(1).describe('at most MLOPS_MAX_BATCH rows (default 1000)'),
 });
-const reproduceRequestSchema = z.object({ by: z.string().optional().describe('who asks (only the admin key may name someone else)') });
+const reproduceRequestSchema = z.object({ by: z.string().optional().describe('who asks: if given, the name of the key that signs the request (no one else)') });
+// an upload is the file's own bytes, streamed: CSV (or JSON Lines with its content type)
+const datasetUploadSchema = z.string().describe('the CSV text (header line first), or JSON Lines with Content-Type application/x-ndjson');
 // Slack posts form data; its `payload` field is the JSON of a block_actions interaction
 const slackInteractionSchema = z.object({ payload: z.string().describe('JSON: {"type": "block_actions", "user": {"id"}, "channel": {"id"}, "actions": [{"action_id", "value": <run id>}]}') });
 
@@ -50,6 +53,8 @@ const requestComponents = (): Record<string, z.ZodType> => ({
   SlackUserRequest: slackUserRequestSchema,
   ApprovalPolicyRequest: approvalPolicySchema,
   SlackInteraction: slackInteractionSchema,
+  DatasetUpload: datasetUploadSchema,
+  ConnectionRequest: connectionRequestSchema,
   ...GOVERNANCE_REQUEST_COMPONENTS,
 });
 
@@ -64,6 +69,9 @@ export const RESPONSE_COMPONENTS = {
   ApprovalSent: responses.approvalSentSchema,
   DatasetList: responses.datasetListSchema,
   Dataset: responses.datasetSchema,
+  DatasetUploaded: responses.datasetUploadedSchema,
+  Connection: responses.connectionSchema,
+  ConnectionList: responses.connectionListSchema,
   DatasetDiff: responses.datasetDiffSchema,
   DatasetLineage: responses.datasetLineageSchema,
   VersionLineage: responses.versionLineageSchema,
@@ -145,6 +153,9 @@ function accessOf(access: Access): { security: object[]; description: string; er
   if (access === 'predict') {
     // open by default; with MLOPS_PREDICT_AUTH=key any valid key: the empty requirement says "or no key"
     return { security: [{ bearer: [] }, {}], description: 'Open unless the server runs with `MLOPS_PREDICT_AUTH=key`; then any valid API key (viewer or above).', errors: [401, 429] };
+  }
+  if (access === 'feedback') {
+    return { security: [{ bearer: [] }, {}], description: 'Any valid API key (viewer or above); open to anyone when the server runs with `MLOPS_FEEDBACK_AUTH=open`.', errors: [401, 429] };
   }
   const errors = access === 'viewer' ? [401, 429] : [401, 403, 429];
   return { security: [{ bearer: [] }], description: `Needs an API key with the \`${access}\` role or above (viewer < scientist < approver < admin).`, errors };

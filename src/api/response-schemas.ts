@@ -28,7 +28,7 @@ export const errorSchema = z.strictObject({
 });
 
 export const healthSchema = z.strictObject({ status: z.literal('ok') });
-export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.string()) });
+export const readinessSchema = z.strictObject({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });
 
 // ---- pipelines
 
@@ -117,6 +117,9 @@ const columnStatistics = z.discriminatedUnion('type', [
   z.strictObject({ name: z.string(), type: z.literal('string'), count, missing: count, distinct: count, top: z.array(z.strictObject({ value: z.string(), count })) }),
 ]);
 export const datasetSchema = z.strictObject({ ...datasetFields, statistics: z.array(columnStatistics) });
+export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(['csv', 'jsonl']) });
+export const connectionSchema = z.strictObject({ name: z.string(), display: z.string().describe('the URL without its password'), createdBy: z.string(), createdAt: iso, updatedAt: iso });
+export const connectionListSchema = z.strictObject({ connections: z.array(connectionSchema) });
 export const datasetListSchema = z.strictObject({ datasets: z.array(datasetSummarySchema) });
 
 const change = z.strictObject({ before: num, after: num });

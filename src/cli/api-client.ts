@@ -12,12 +12,22 @@ export class ApiClient {
   constructor(readonly baseUrl: string, private readonly key?: string) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.send<T>(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
+  }
+
+  /** Sends a file's bytes as the body (streamed from disk), e.g. a dataset upload. */
+  async upload<T>(path: string, file: string, type: string): Promise<T> {
+    const { openAsBlob } = await import('node:fs');
+    return this.send<T>('POST', path, { type, data: await openAsBlob(file) });
+  }
+
+  private async send<T>(method: string, path: string, body?: { type: string; data: string | Blob }): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.key ? { authorization: `Bearer ${this.key}` } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...(body === undefined ? {} : { 'content-type': body.type }), ...(this.key ? { authorization: `Bearer ${this.key}` } : {}) },
+        body: body?.data,
       });
     } catch (err) {
       throw new Error(`cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`mlops up\` running? Set MLOPS_API_URL otherwise`);
@@ -43,5 +53,9 @@ export class ApiClient {
 
   post<T = unknown>(path: string, body: unknown): Promise<T> {
     return this.request<T>('POST', path, body);
+  }
+
+  put<T = unknown>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
   }
 }

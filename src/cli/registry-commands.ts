@@ -70,7 +70,7 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
         const diff = await api.get<DatasetDiff & { from: string; to: string }>(`/v1/datasets/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`);
         log(values.json ? JSON.stringify(diff, null, 2) : formatDiff(diff));
       } else {
-        throw new ConfigError('data takes list [--source <uri>], show <version>, or diff <version> <version>');
+        throw new ConfigError('data takes list [--source <uri>], show <version>, diff <version> <version>, or upload <file>');
       }
       return true;
     }
