@@ -1,8 +1,9 @@
 /**
  * The audit log, append-only and hash-chained. Each entry stores the hash of the entry before it
- * (`prev_hash`) and its own `hash` = SHA-256 of that previous hash and the canonical JSON (RFC 8785, whose
- * keys are sorted, so jsonb's reordering does not matter) of the entry (id, actor, action, subject, details, at). Changing an entry's content, deleting an entry from the
- * middle or reordering entries breaks the chain at a place `verifyAuditChain` names.
+ * (`prev_hash`) and its own `hash` = SHA-256 of that previous hash and the canonical JSON (RFC 8785:
+ * keys sorted, so jsonb's reordering does not matter) of the entry (id, actor, action, subject, details,
+ * at). Changing an entry's content, deleting an entry from the middle or reordering entries breaks the
+ * chain at a place `verifyAuditChain` names.
  *
  * Writers (API replicas, workers) race without locks: a unique index on `prev_hash` lets one entry follow
  * each hash, so two writers that read the same end of the chain cannot both link to it; the loser reads
