@@ -3,7 +3,11 @@
  * operation it generates valid and invalid requests (parameters, headers, bodies) and checks that no
  * answer is a 5xx and that every answer whose status is documented matches the documented schema.
  *
- * Bounded to fit a 2-core machine in about two minutes: 20 examples per operation, the `examples` and
+ * Runs against each store the tests have (the embedded PGlite, and PostgreSQL when TEST_DATABASE_URL is
+ * set), with four schemathesis workers sending requests at once, as clients do: concurrent requests
+ * must not turn into 500s on either store (FUZZ_WORKERS picks another count).
+ *
+ * Bounded to fit a 2-core machine in a few minutes per store: 20 examples per operation, the `examples` and
  * `fuzzing` phases only. Schemathesis's `coverage` phase (boundary values of every constraint) is left
  * out: it generated ~2,400 cases and took over six minutes here. No operation is excluded: the ones
  * that start workflows (pipelines, retraining, reproduce, rollouts) mostly meet unknown models and data
@@ -19,12 +23,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunningApi, startApi } from '../src/stack/runtime';
 import { ADMIN_AUTH, ApiStack, startApiStack } from './helpers/api-stack';
+import { availableBackends } from './helpers/database';
 import { appDocument } from './helpers/openapi';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { findSchemathesis, Schemathesis } from './helpers/schemathesis';
 
 const SEED = process.env.FUZZ_SEED ?? '20261127';
 const EXAMPLES = process.env.FUZZ_EXAMPLES ?? '20';
+const WORKERS = process.env.FUZZ_WORKERS ?? '4';
 
 /** Runs a command to its end (or kills it after `timeoutMs`), with its output in a file. */
 function runTo(file: string, argv: string[], env: Record<string, string>, timeoutMs: number): Promise<number | null> {
@@ -38,7 +44,7 @@ function runTo(file: string, argv: string[], env: Record<string, string>, timeou
   });
 }
 
-describe('fuzzing the API from its OpenAPI document', () => {
+for (const backend of availableBackends()) describe(`fuzzing the API from its OpenAPI document (${backend})`, () => {
   let st: Schemathesis;
   let stack: ApiStack;
   let dir: string;
@@ -48,7 +54,7 @@ describe('fuzzing the API from its OpenAPI document', () => {
 
   before(async () => {
     st = await findSchemathesis();
-    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'fuzz-test' } });
+    stack = await startApiStack({ backend, env: { MLOPS_TASK_QUEUE: `fuzz-test-${backend}` } });
     const endpoints = { temporalAddress: stack.temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: stack.db.url };
     replica = await startApi(stack.config, endpoints, stack.stores, (line) => serverLog.push(line));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-fuzz-'));
@@ -80,10 +86,9 @@ describe('fuzzing the API from its OpenAPI document', () => {
       '--phases', 'examples,fuzzing',
       '--max-examples', EXAMPLES,
       '--seed', SEED,
-      // one request at a time: the embedded store's socket server interleaves concurrent extended-protocol
-      // queries from different connections (pglite-socket, electric-sql/pglite#1046), which turns into
-      // random 500s that say nothing about the API
-      '--workers', '1',
+      // requests at once, as clients send them: the embedded store keeps each connection's query whole
+      // on PGlite's one session (src/stack/embedded-postgres.ts), so concurrency is part of what is tested
+      '--workers', WORKERS,
       // a request that hangs is a failure too, but must not stall the run (the slowest honest answer,
       // reproduce retraining a model, takes a few seconds); and a broken build stops after ten findings
       '--request-timeout', '10',
@@ -98,14 +103,14 @@ describe('fuzzing the API from its OpenAPI document', () => {
     ], st.env, 8 * 60_000);
     const text = fs.readFileSync(output, 'utf8');
     const cases = /(\d+) generated/.exec(text)?.[1] ?? '?';
-    t.diagnostic(`schemathesis: ${cases} test cases in ${Math.round((Date.now() - started) / 1000)} s, exit ${code}`);
+    t.diagnostic(`schemathesis on ${backend}: ${cases} test cases, ${WORKERS} workers, in ${Math.round((Date.now() - started) / 1000)} s, exit ${code}`);
     // on failure, show what it found: the FAILURES section names each operation, the check and a curl to reproduce it
     const first = ['ERRORS ===', 'FAILURES ==='].map((h) => text.indexOf(h)).filter((i) => i >= 0);
     const failures = first.length ? text.slice(Math.min(...first), text.lastIndexOf('SUMMARY')) : '';
     // the server's side of each 500: its message and the frames in our code
     const internal = serverLog.filter((l) => l.startsWith('internal error')).map((l) => l.split('\n').filter((f) => !f.includes('node_modules')).slice(0, 4).join('\n'));
     assert.equal(code, 0, [
-      `schemathesis found problems (seed ${SEED}):`, failures.slice(0, 12_000), text.slice(text.lastIndexOf('SUMMARY')).slice(0, 3000),
+      `schemathesis found problems on ${backend} (seed ${SEED}, ${WORKERS} workers):`, failures.slice(0, 12_000), text.slice(text.lastIndexOf('SUMMARY')).slice(0, 3000),
       'internal errors the server logged:', ...internal.slice(0, 10),
     ].join('\n'));
     assert.match(text, /Test cases:/);
