@@ -70,7 +70,7 @@ describe('monitoring, drift and retraining', () => {
   before(async () => {
     slack = await slackStandIn();
     stack = await startApiStack({ env: { SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: slack.url, SLACK_ALERT_CHANNEL: '#ml-alerts', MLOPS_REVIEW_THRESHOLD: '0.3' } });
-    source = path.join(stack.dataDir, 'weather-source.csv');
+    source = path.join(stack.files, 'weather-source.csv');
     fs.writeFileSync(source, toCsv(summer));
   });
   after(async () => {

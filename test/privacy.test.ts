@@ -335,7 +335,7 @@ describe('privacy over HTTP', () => {
   });
 
   it('predictions are logged pseudonymised and encrypted; a subject is exported, then erased with an audit entry', async () => {
-    const started = await call('POST', '/v1/pipelines', { model: 'weather', data: { uri: personalWeather(stack.dataDir) }, target: 'wet', features, positiveClass: 'yes', seed: 3, approval: { mode: 'auto' } });
+    const started = await call('POST', '/v1/pipelines', { model: 'weather', data: { uri: personalWeather(stack.files) }, target: 'wet', features, positiveClass: 'yes', seed: 3, approval: { mode: 'auto' } });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     await until(async () => {
       const s = await call('GET', `/v1/pipelines/${started.body.id}`);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toCanonicalCsv } from '../src/ml/csv';
+import { TEST_DATA_ROOTS } from './helpers/sources';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
@@ -39,7 +40,7 @@ describe('two workers and two API replicas on one Temporal server and one Postgr
   function start(command: 'worker' | 'api', extra: Record<string, string> = {}): Proc {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), command], {
       cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'scale-test', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, ...extra },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'scale-test', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -143,7 +144,7 @@ describe('two workers and two API replicas on one Temporal server and one Postgr
 
   it('SIGTERM drains a worker mid-training (the run completes once) and an API replica (requests in flight are answered)', async () => {
     const { table } = syntheticLogistic({ rows: 40_000, weights: Array.from({ length: 20 }, (_, j) => ((j % 5) - 2) / 2), bias: -0.3, seed: 5 });
-    const csv = path.join(dataDir, 'drain.csv');
+    const csv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-scale-data-')), 'drain.csv');
     fs.writeFileSync(csv, toCanonicalCsv(table));
     const run = await call(apis[0], 'POST', '/v1/pipelines', { model: 'drain', data: { uri: csv }, target: 'label', approval: { mode: 'auto' }, trainer: { search: { l2: Array.from({ length: 12 }, (_, i) => 10 ** (-5 + i * 0.4)) } } });
     assert.equal(run.status, 202, JSON.stringify(run.body));

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toCanonicalCsv } from '../src/ml/csv';
 import { PIPELINE_WORKFLOW, PipelineStatus } from '../src/workflows/definitions';
+import { TEST_DATA_ROOTS } from './helpers/sources';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { syntheticLogistic } from './helpers/synthetic';
 import { REPO_ROOT, startTemporal } from './helpers/temporal';
@@ -40,7 +41,7 @@ describe('a worker killed mid-training', () => {
   function startWorkerProcess(name: string): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'worker'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'crash-test' },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'crash-test' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -53,7 +54,7 @@ describe('a worker killed mid-training', () => {
 
   it('when the worker dies during training, then another finishes the run with one version and one deployment', async () => {
     const { table } = syntheticLogistic({ rows: 60_000, weights: Array.from({ length: 24 }, (_, j) => ((j % 5) - 2) / 2), bias: -0.5, seed: 99 });
-    const csv = path.join(dataDir, 'big.csv');
+    const csv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-crash-data-')), 'big.csv');
     fs.writeFileSync(csv, toCanonicalCsv(table));
     const grid = Array.from({ length: 40 }, (_, i) => 10 ** (-6 + i * 0.2));
 

@@ -30,6 +30,8 @@ export interface ApiStack {
   api: RunningApi;
   config: Config;
   dataDir: string;
+  /** A folder for the test's data files, under the stack's data roots (the data dir is not readable as a source). */
+  files: string;
   /**
    * A JSON request to the API (or to `base`): the body as JSON, or `raw` text as it is. Sent with the
    * admin key unless `headers` has an Authorization of its own or `anonymous` is set.
@@ -44,13 +46,14 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const temporal = await startTemporal();
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-files-'));
   const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), ...o.env });
   const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores);
   const api = await startApi(config, endpoints, stores, () => undefined);
   const stack: ApiStack = {
-    temporal, db, stores, api, config, dataDir,
+    temporal, db, stores, api, config, dataDir, files,
     async call(method, url, body, c = {}) {
       const auth = c.anonymous || Object.keys(c.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? {} : ADMIN_AUTH;
       const response = await fetch(`${c.base ?? api.url}${url}`, {
@@ -79,6 +82,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
       await db.close();
       await temporal.teardown();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(files, { recursive: true, force: true });
     },
   };
   return stack;
