@@ -8,7 +8,7 @@
  * Used by test/rollout-statistics.test.ts (asserts the bounds) and bench/rollout_analysis.ts (the table).
  */
 import { createRng } from '../src/ml/random';
-import { CanaryThresholds, DEFAULT_THRESHOLDS, judge, Observed } from '../src/ml/rollout-judge';
+import { CanaryThresholds, Check, DEFAULT_THRESHOLDS, judge, Observed } from '../src/ml/rollout-judge';
 import { LATENCY_BUCKETS_MS, latencyBucket } from '../src/serving/serving-stats';
 
 /** How a version behaves, as distributions to draw requests from. */
@@ -33,7 +33,7 @@ export const SCENARIOS: Record<'same' | 'errors' | 'accuracy' | 'slower' | 'shif
   same: { name: 'drawn from production\'s distribution', candidate: PRODUCTION, production: PRODUCTION },
   errors: { name: '5 points more errors (1% -> 6%)', candidate: { ...PRODUCTION, errorRate: 0.06 }, production: PRODUCTION },
   accuracy: { name: '10 points less live accuracy (90% -> 80%)', candidate: { ...PRODUCTION, accuracy: 0.8 }, production: PRODUCTION },
-  slower: { name: '3x slower (median 2 -> 6 ms)', candidate: { ...PRODUCTION, latencyMedianMs: 6 }, production: PRODUCTION },
+  slower: { name: '10x slower (median 2 -> 20 ms)', candidate: { ...PRODUCTION, latencyMedianMs: 20 }, production: PRODUCTION },
   shifted: { name: 'outputs shifted (logit +1.5)', candidate: { ...PRODUCTION, scoreMean: 2 }, production: PRODUCTION },
 };
 
@@ -52,6 +52,8 @@ export interface SimulationOptions {
   thresholds?: CanaryThresholds;
   maxExtensions?: number;
   seed?: number;
+  /** Another rule to judge a step with (the benchmark compares the one `judge` replaced); breaches name checks. */
+  verdict?: (candidate: Observed, production: Observed) => { conclusive: boolean; breaches: string[] };
 }
 
 export interface SimulationResult {
@@ -109,13 +111,13 @@ export function simulateRollouts(scenario: Scenario, o: SimulationOptions): Simu
       const perBake = Math.round((o.requestsPerBake * 100) / percent);
       const candidate = emptyObserved();
       const production = emptyObserved();
-      let verdict;
+      let verdict: { conclusive: boolean; breaches: string[]; checks?: Check[] };
       for (let extension = 0; ; extension++) {
         for (let i = 0; i < perBake; i++) {
           if (rng() * 100 < percent) serve(scenario.candidate, candidate);
           else serve(scenario.production, production);
         }
-        verdict = judge(candidate, production, thresholds, { looks: steps.length, latencyBounds: LATENCY_BUCKETS_MS });
+        verdict = o.verdict ? o.verdict(candidate, production) : judge(candidate, production, thresholds, { looks: steps.length, latencyBounds: LATENCY_BUCKETS_MS });
         if (verdict.breaches.length > 0 || verdict.conclusive) {
           judgedSteps++;
           result.bakesPerStep += extension + 1;
@@ -126,7 +128,8 @@ export function simulateRollouts(scenario: Scenario, o: SimulationOptions): Simu
       }
       if (verdict.breaches.length > 0) {
         outcome = 'rolled_back';
-        for (const c of verdict.checks) if (c.breach) result.byCheck[c.check] = (result.byCheck[c.check] ?? 0) + 1;
+        const named = verdict.checks ? verdict.checks.filter((c) => c.breach).map((c) => c.check) : verdict.breaches;
+        for (const check of named) result.byCheck[check] = (result.byCheck[check] ?? 0) + 1;
         break;
       }
       if (!verdict.conclusive) { outcome = 'held'; break; }

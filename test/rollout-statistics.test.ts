@@ -125,13 +125,13 @@ describe('two-sample tests', () => {
 });
 
 /** A version's counts for `judge`: latency in one of two buckets, outputs over ten bins. */
-const observed = (o: Partial<Observed> & { requests: number }): Observed => {
+const observed = (o: Partial<Observed> & { requests: number }): Observed & { latency: number[]; outputs: number[] } => {
   const answered = o.requests - (o.errors ?? 0);
   const latency = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0);
   latency[3] = Math.round(answered * 0.6);
   latency[4] = answered - latency[3];
   const outputs = new Array(10).fill(0).map((_, i) => Math.floor(answered / 10) + (i < answered % 10 ? 1 : 0));
-  return { errors: 0, latency, outputs, labelled: 0, correct: 0, ...o };
+  return { errors: 0, labelled: 0, correct: 0, ...o, latency, outputs };
 };
 const bounds = { latencyBounds: LATENCY_BUCKETS_MS };
 

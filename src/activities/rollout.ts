@@ -4,33 +4,19 @@
  * promoting or rolling back. Each is keyed by the rollout (the workflow id), so a retry repeats nothing.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { psi } from '../ml/drift';
+import { CanaryThresholds, Check, DEFAULT_THRESHOLDS, judge } from '../ml/rollout-judge';
 import { liveAccuracy } from '../serving/prediction-log';
-import { latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
+import { LATENCY_BUCKETS_MS, latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
 import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
 import { ActivityDeps, monitorDeployed } from './pipeline';
 import { Alerter } from '../alerts/alerter';
 
+export { DEFAULT_THRESHOLDS, judge };
+export type { CanaryThresholds };
+
 export const ROLLOUT_REFUSED = 'RolloutRefused';
-
-/** When a new version counts as worse than production. */
-export interface CanaryThresholds {
-  /** Largest rise in the share of failed requests (0.01 = one percentage point). */
-  maxErrorRateIncrease?: number;
-  /** Largest p99 latency as a multiple of production's (and up to 50 ms more is always tolerated). */
-  maxLatencyRatio?: number;
-  /** Largest PSI between the two versions' output distributions. */
-  maxPsi?: number;
-  /** Largest drop in live accuracy, once both have `minLabels` labelled predictions. */
-  maxAccuracyDrop?: number;
-  minLabels?: number;
-  /** Fewest requests the new version must have answered for a verdict; fewer is inconclusive. */
-  minRequests?: number;
-}
-
-export const DEFAULT_THRESHOLDS: Required<CanaryThresholds> = { maxErrorRateIncrease: 0.01, maxLatencyRatio: 2, maxPsi: 0.2, maxAccuracyDrop: 0.05, minLabels: 20, minRequests: 10 };
 
 export interface VersionSummary {
   version: number;
@@ -44,6 +30,7 @@ export interface VersionSummary {
   agreement?: number | null;
 }
 
+/** One step's comparison, as the workflow keeps it (its status shows the latest ten). */
 export interface Comparison {
   at: string;
   candidate: VersionSummary;
@@ -51,6 +38,13 @@ export interface Comparison {
   psi: number | null;
   breaches: string[];
   conclusive: boolean;
+}
+
+/** What the rollout's record keeps besides: every check with its p-value and level. */
+export interface StoredComparison extends Comparison {
+  checks: Check[];
+  alpha: number;
+  minRequests: number;
 }
 
 function summary(version: number, s: VersionStats, labels: { labelled: number; correct: number }): VersionSummary {
@@ -63,28 +57,6 @@ function summary(version: number, s: VersionStats, labels: { labelled: number; c
     labelled: labels.labelled,
     ...(s.shadowCompared > 0 ? { shadowRows: s.shadowCompared, agreement: s.shadowAgreed / s.shadowCompared } : {}),
   };
-}
-
-/** The verdict rules, apart from I/O so they can be read and tested on their own. */
-export function judge(candidate: VersionSummary, production: VersionSummary, outputs: { candidate: number[]; production: number[] }, t: Required<CanaryThresholds>): Pick<Comparison, 'psi' | 'breaches' | 'conclusive'> {
-  const breaches: string[] = [];
-  const conclusive = candidate.requests >= t.minRequests;
-  const bins = Math.max(outputs.candidate.length, outputs.production.length);
-  const pad = (v: number[]) => Array.from({ length: bins }, (_, i) => v[i] ?? 0);
-  const shift = bins > 1 && conclusive && production.requests > 0 ? psi(pad(outputs.production), pad(outputs.candidate)) : null;
-  if (!conclusive) return { psi: shift, breaches, conclusive };
-  if (candidate.errorRate !== null && candidate.errorRate - (production.errorRate ?? 0) > t.maxErrorRateIncrease) {
-    breaches.push(`error rate ${(candidate.errorRate * 100).toFixed(1)}% against production's ${((production.errorRate ?? 0) * 100).toFixed(1)}%`);
-  }
-  if (candidate.p99Ms !== null && production.p99Ms !== null && candidate.p99Ms > Math.max(production.p99Ms * t.maxLatencyRatio, production.p99Ms + 50)) {
-    breaches.push(`p99 latency ${candidate.p99Ms} ms against production's ${production.p99Ms} ms`);
-  }
-  if (shift !== null && shift > t.maxPsi) breaches.push(`output distribution shifted: PSI ${shift.toFixed(3)} > ${t.maxPsi}`);
-  if (candidate.accuracy !== null && production.accuracy !== null && candidate.labelled >= t.minLabels && production.labelled >= t.minLabels
-      && production.accuracy - candidate.accuracy > t.maxAccuracyDrop) {
-    breaches.push(`live accuracy ${(candidate.accuracy * 100).toFixed(1)}% against production's ${(production.accuracy * 100).toFixed(1)}%`);
-  }
-  return { psi: shift, breaches, conclusive };
 }
 
 const DEPLOYABLE: registry.VersionStatus[] = ['approved', 'deployed', 'archived'];
@@ -130,8 +102,11 @@ export function createRolloutActivities(deps: ActivityDeps) {
       return { since: new Date().toISOString() };
     },
 
-    /** Compares the new version with production on what every replica served since `since`. */
-    async analyzeRollout(input: { model: string; candidate: number; production: number; since: string; thresholds?: CanaryThresholds }): Promise<Comparison> {
+    /**
+     * Compares the new version with production on what every replica served since `since` (src/ml/rollout-judge.ts).
+     * `looks` is how many steps of the rollout are judged: its false-alarm rate is split over them.
+     */
+    async analyzeRollout(input: { model: string; candidate: number; production: number; since: string; thresholds?: CanaryThresholds; looks?: number }): Promise<Comparison> {
       const since = new Date(input.since);
       // the replicas' latest windows reach the store shortly after they close
       await new Promise((resolve) => setTimeout(resolve, STATS_LAG_MS));
@@ -139,12 +114,28 @@ export function createRolloutActivities(deps: ActivityDeps) {
         readServingStats(pool, input.model, input.candidate, since), readServingStats(pool, input.model, input.production, since),
         liveAccuracy(pool, input.model, input.candidate, since), liveAccuracy(pool, input.model, input.production, since),
       ]);
-      const candidate = summary(input.candidate, c, cl);
-      const production = summary(input.production, p, pl);
-      const verdict = judge(candidate, production, { candidate: c.outputs, production: p.outputs }, { ...DEFAULT_THRESHOLDS, ...input.thresholds });
-      const comparison: Comparison = { at: new Date().toISOString(), candidate, production, ...verdict };
-      await updateRollout(pool, rolloutId(), { analysis: comparison });
+      const thresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };
+      const { checks, alpha, ...verdict } = judge({ ...c, ...cl }, { ...p, ...pl }, thresholds, { looks: input.looks, latencyBounds: LATENCY_BUCKETS_MS });
+      const comparison: Comparison = { at: new Date().toISOString(), candidate: summary(input.candidate, c, cl), production: summary(input.production, p, pl), ...verdict };
+      const stored: StoredComparison = { ...comparison, checks, alpha, minRequests: thresholds.minRequests };
+      await updateRollout(pool, rolloutId(), { analysis: stored });
       return comparison;
+    },
+
+    /**
+     * Holds a rollout that had too little traffic to judge after every allowed bake: nothing moves (no
+     * promotion, no rollback) and people are alerted to decide (promote or abort). Raised once per hold.
+     */
+    async holdRollout(input: { model: string; step: number; reason: string }): Promise<void> {
+      const id = rolloutId();
+      await registry.recordAudit(pool, { key: `${id}:held:${input.step}`, actor: 'rollout-analysis', action: 'rollout.held', subject: input.model, details: { rolloutId: id, step: input.step, reason: input.reason } });
+      Context.current().log.warn(`ALERT rollout ${id} of ${input.model} held: ${input.reason}`);
+      await alerter?.raise({
+        id: `${id}:held:${input.step}`, dedupKey: `rollout:${input.model}:held`, model: input.model, severity: 'warning',
+        title: `${input.model}: rollout held, too little traffic to judge`, summary: `${input.reason}. Promote or abort it.`,
+        fields: { model: input.model, rollout: id, step: input.step },
+        ...(deps.alerts?.uiUrl ? { link: deps.alerts.uiUrl(id) } : {}),
+      }).catch((err) => Context.current().log.warn(`the hold alert of ${id} was not delivered: ${(err as Error).message}`));
     },
 
     /** Makes the version production (blue-green switch or canary promotion) and removes any route. */

@@ -21,11 +21,14 @@ export const rolloutRequestSchema = z.strictObject({
   thresholds: z.strictObject({
     maxErrorRateIncrease: z.number().min(0).max(1).optional(),
     maxLatencyRatio: z.number().min(1).optional(),
+    minLatencyIncreaseMs: z.number().min(0).optional(),
     maxPsi: z.number().positive().optional(),
     maxAccuracyDrop: z.number().min(0).max(1).optional(),
     minLabels: z.number().int().min(1).optional(),
     minRequests: z.number().int().min(1).optional(),
+    falseAlarmRate: z.number().positive().max(0.5).optional(),
   }).optional(),
+  maxExtensions: z.number().int().min(0).max(1000).optional(),
   by: z.string().min(1).max(200).optional(),
 }).refine((r) => r.strategy === 'canary' || r.steps === undefined, 'steps are for canary rollouts')
   .refine((r) => r.strategy === 'shadow' || r.percent === undefined, 'percent is for shadow deployments');

@@ -4,12 +4,15 @@
  *                        (replicas keep the previous version loaded).
  *   canaryRollout        smoke test, then traffic steps (5 -> 25 -> 50 -> 100 %) with a bake per step and a
  *                        comparison with production after each; a breach rolls back and alerts.
+ * A step is judged only once both versions have the minimum sample (src/ml/rollout-judge.ts): until then
+ * it bakes again, up to `maxExtensions` times; then the rollout holds where it is and alerts, for a
+ * person to promote or abort, rather than rolling back (or passing) on no evidence.
  *   shadowDeployment     smoke test, then mirror a share of traffic to the version without answering
  *                        with it, and report how often it agrees with production.
  * `promote` and `abort` signals let a person decide early; the `status` query shows the step and the
  * latest comparisons. Only references and small summaries cross history.
  */
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CanaryThresholds, Comparison, RolloutActivities } from '../activities/rollout';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['RolloutRefused'] };
@@ -17,8 +20,11 @@ const act = proxyActivities<RolloutActivities>({ startToCloseTimeout: '1 minute'
 
 export const DEFAULT_STEPS = [5, 25, 50, 100];
 export const DEFAULT_BAKE_SECONDS = 60;
-/** Bakes a step may be extended while the new version has too little traffic to judge. */
+/** Bakes a step may be extended while the new version has too little traffic to judge (default). */
 export const MAX_EXTENSIONS = 100;
+/** Patches (recorded histories took the older branch): hold instead of rolling back; blue-green bakes longer. */
+const HOLD_WHEN_INCONCLUSIVE = 'rollout-hold-when-inconclusive';
+const BLUE_GREEN_BAKES_LONGER = 'blue-green-bakes-longer';
 
 export interface Decision { by: string; reason?: string }
 export const promoteSignal = defineSignal<[Decision]>('promote');
@@ -34,6 +40,8 @@ export interface RolloutInput {
   /** Shadow: share of requests mirrored (default 100). */
   percent?: number;
   thresholds?: CanaryThresholds;
+  /** Extra bakes a step may take to reach the minimum sample before the rollout holds (default 100). */
+  maxExtensions?: number;
   actor: string;
 }
 
@@ -66,15 +74,25 @@ async function begin(strategy: RolloutStatus['strategy'], input: RolloutInput) {
   const record = (c: Comparison) => { status.comparisons = [...status.comparisons.slice(-9), c]; };
   /** Waits the bake time, or less if someone decides; returns the decision, if any. */
   const bake = async (seconds: number) => { await condition(() => status.decision !== undefined, seconds * 1000); return status.decision; };
+  /** Holds after too many inconclusive bakes: alerts once, then waits for a person's decision. */
+  const hold = async (step: number, reason: string) => {
+    status.reason = `held: ${reason}; promote or abort it`;
+    await act.holdRollout({ model: input.model, step, reason });
+    await condition(() => status.decision !== undefined);
+    return status.decision!;
+  };
   const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy, actor: input.actor });
   status.fromVersion = fromVersion;
   status.state = 'running';
-  return { status, record, bake, fromVersion };
+  return { status, record, bake, hold, fromVersion };
 }
 
 export async function canaryRollout(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake, fromVersion } = await begin('canary', input);
+  const { status, record, bake, hold, fromVersion } = await begin('canary', input);
   const steps = input.steps ?? DEFAULT_STEPS;
+  const maxExtensions = input.maxExtensions ?? MAX_EXTENSIONS;
+  // the rollout's false-alarm rate is split over the steps that are judged (all but the last, 100%)
+  const looks = Math.max(1, steps.filter((p) => p < 100).length);
   for (const [i, percent] of steps.entries()) {
     if (percent >= 100) break;
     const { since } = await act.routeTraffic({ model: input.model, version: input.version, mode: 'canary', percent, step: i + 1 });
@@ -82,23 +100,37 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutStatus>
     status.percent = percent;
     // a step is judged only on enough traffic: too little extends the bake rather than passing it
     for (let extension = 0; ; extension++) {
-      const decision = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
-      if (decision?.action === 'abort') {
+      let decision = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
+      if (decision === undefined) {
+        const comparison = await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion!, since, thresholds: input.thresholds, looks });
+        record(comparison);
+        if (comparison.breaches.length > 0) {
+          status.reason = `at ${percent}%: ${comparison.breaches.join('; ')}`;
+          await act.finishRollout({ model: input.model, state: 'rolled_back', actor: 'canary-analysis', reason: status.reason });
+          status.state = 'rolled_back';
+          return status;
+        }
+        if (comparison.conclusive) break;
+        const waiting = `at ${percent}%: too little traffic to judge after ${extension + 1} bakes (${comparison.candidate.requests} and ${comparison.production.requests} requests)`;
+        if (extension >= maxExtensions) {
+          if (!patched(HOLD_WHEN_INCONCLUSIVE)) {
+            status.reason = waiting;
+            await act.finishRollout({ model: input.model, state: 'rolled_back', actor: 'canary-analysis', reason: status.reason });
+            status.state = 'rolled_back';
+            return status;
+          }
+          decision = await hold(i + 1, waiting);
+        } else {
+          status.reason = `waiting for traffic ${waiting}`;
+          continue;
+        }
+      }
+      if (decision.action === 'abort') {
         await act.finishRollout({ model: input.model, state: 'aborted', actor: decision.by, reason: decision.reason ?? 'aborted by a person' });
         status.state = 'aborted';
         return status;
       }
-      if (decision?.action === 'promote') break;
-      const comparison = await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion!, since, thresholds: input.thresholds });
-      record(comparison);
-      if (comparison.breaches.length > 0 || (!comparison.conclusive && extension >= MAX_EXTENSIONS)) {
-        status.reason = comparison.breaches.length > 0 ? `at ${percent}%: ${comparison.breaches.join('; ')}` : `at ${percent}%: too little traffic to judge after ${extension + 1} bakes`;
-        await act.finishRollout({ model: input.model, state: 'rolled_back', actor: 'canary-analysis', reason: status.reason });
-        status.state = 'rolled_back';
-        return status;
-      }
-      if (comparison.conclusive) break;
-      status.reason = `waiting for traffic at ${percent}% (${comparison.candidate.requests} requests so far)`;
+      break; // promoted by a person
     }
     if (status.decision?.action === 'promote') break;
     status.reason = undefined;
@@ -112,11 +144,9 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutStatus>
 }
 
 export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake, fromVersion } = await begin('blue-green', input);
+  const { status, record, bake, hold, fromVersion } = await begin('blue-green', input);
   const bakeSeconds = input.bakeSeconds ?? DEFAULT_BAKE_SECONDS;
   const switched = await act.promoteRollout({ model: input.model, version: input.version, strategy: 'blue-green', actor: input.actor, reason: 'blue-green switch' });
-  // the previous version over the bake time before the switch is the baseline
-  const baselineSince = new Date(Date.parse(switched.createdAt) - bakeSeconds * 1000).toISOString();
   status.step = 1;
   status.percent = 100;
   if (fromVersion === null || bakeSeconds <= 0) {
@@ -124,21 +154,30 @@ export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutS
     status.state = 'completed';
     return status;
   }
-  const decision = await bake(bakeSeconds);
   let reason: string | undefined;
-  if (decision?.action === 'abort') reason = `switched back by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
-  else if (decision?.action !== 'promote') {
-    const comparison = await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion, since: baselineSince, thresholds: input.thresholds });
+  let decision: (Decision & { action: 'promote' | 'abort' }) | undefined;
+  for (let extension = 0; ; extension++) {
+    decision = await bake(bakeSeconds);
+    if (decision) break;
+    // the previous version over as long before the switch as the new one has served since is the baseline
+    const since = new Date(Date.parse(switched.createdAt) - (extension + 1) * bakeSeconds * 1000).toISOString();
+    const comparison = await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion, since, thresholds: input.thresholds, looks: 1 });
     record(comparison);
-    if (comparison.breaches.length > 0) reason = comparison.breaches.join('; ');
+    if (comparison.breaches.length > 0) { reason = comparison.breaches.join('; '); break; }
+    if (comparison.conclusive || !patched(BLUE_GREEN_BAKES_LONGER)) break;
+    const waiting = `too little traffic to judge after ${extension + 1} bakes (${comparison.candidate.requests} and ${comparison.production.requests} requests)`;
+    if (extension >= (input.maxExtensions ?? MAX_EXTENSIONS)) { decision = await hold(1, waiting); break; }
+    status.reason = `waiting for traffic: ${waiting}`;
   }
+  if (decision?.action === 'abort') reason = `switched back by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
   if (reason) {
     await act.finishRollout({ model: input.model, state: decision?.action === 'abort' ? 'aborted' : 'rolled_back', restoreVersion: fromVersion, actor: decision?.by ?? 'blue-green-analysis', reason });
     status.state = decision?.action === 'abort' ? 'aborted' : 'rolled_back';
     status.reason = reason;
     return status;
   }
-  await act.finishRollout({ model: input.model, state: 'completed', actor: input.actor, reason: 'the new version held through its bake time' });
+  status.reason = undefined;
+  await act.finishRollout({ model: input.model, state: 'completed', actor: input.actor, reason: decision ? `kept by ${decision.by}` : 'the new version held through its bake time' });
   status.state = 'completed';
   return status;
 }
