@@ -280,7 +280,7 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.ok(refusedApprovals.some((r) => /not awaiting approval/.test(r)));
 
     if (process.env.RECORD_HISTORIES) {
-      fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', 'training-pipeline-two-approvers.json'), historyToJSON(await stack.temporal.client.workflow.getHandle(runId).fetchHistory()));
+      fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', 'training-pipeline-two-approvers-update.json'), historyToJSON(await stack.temporal.client.workflow.getHandle(runId).fetchHistory()));
     }
   });
 

@@ -1,7 +1,7 @@
 /** Use cases for pipelines: start one, read its status, send a decision. Transport-free. */
 import { randomBytes, createHash } from 'node:crypto';
 import path from 'node:path';
-import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
@@ -13,14 +13,15 @@ import { getDataset } from '../store/datasets';
 import { MODEL_KINDS, ModelKind } from '../ml/task';
 import {
   ApprovalDecision,
-  approvalSignal,
+  APPROVAL_REFUSALS,
+  approvalUpdate,
   MODEL_NAME_KEY,
-  PIPELINE_WORKFLOW,
   PipelineData,
   PipelineInput,
   PipelineStatus,
   statusQuery,
 } from '../workflows/definitions';
+import { trainingPipeline } from '../workflows/training-pipeline';
 
 /**
  * Where a run's data comes from: `{uri, format?}` (a file under MLOPS_DATA_ROOTS or an http(s) URL),
@@ -184,7 +185,7 @@ export class PipelineService {
       requestedBy: o.requestedBy,
       useSearchAttributes: this.o.useSearchAttributes,
     };
-    await this.client.workflow.start(PIPELINE_WORKFLOW, {
+    await this.client.workflow.start(trainingPipeline, {
       taskQueue: this.o.taskQueue,
       workflowId: id,
       args: [input],
@@ -210,7 +211,7 @@ export class PipelineService {
       if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
       throw err;
     }
-    if (description.type !== PIPELINE_WORKFLOW) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+    if (description.type !== trainingPipeline.name) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
     const base = { id, startedAt: description.startTime.toISOString(), closedAt: description.closeTime?.toISOString(), uiUrl: this.o.uiUrl(id) };
     const status = description.status.name;
     if (status === 'COMPLETED') {
@@ -231,23 +232,31 @@ export class PipelineService {
   }
 
   /**
-   * Sends a person's decision; refused unless the run is waiting for one, and — where the model's policy
-   * says so — when the person started the run (four-eyes) or already approved it.
+   * Sends a person's decision as the run's `decide` update. The run's ballot is the only rulebook: it
+   * refuses a decision while the run is not waiting for one, from the person who started it (four-eyes),
+   * or a second approval by the same person; the caller gets its answer (counted, k of n) or its reason.
    */
-  async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string; approvals?: number; required?: number }> {
-    const view = await this.get(id);
-    if (view.state !== 'awaiting_approval') {
-      throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (state: ${view.state}${view.stage ? `, stage: ${view.stage}` : ''})`);
+  async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string; approvals: number; required: number; outcome?: string }> {
+    const handle = this.client.workflow.getHandle<typeof trainingPipeline>(id);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+      throw err;
     }
-    const governance = view.approval?.governance;
-    if (governance?.fourEyes && view.requestedBy && decision.by === view.requestedBy) {
-      throw new ApiError('forbidden', `four-eyes: ${decision.by} started this run and cannot decide on it; another approver must`);
+    if (description.type !== trainingPipeline.name) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+    if (description.status.name !== 'RUNNING') throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (state: ${(await this.read(id)).state})`);
+    try {
+      return { id, ...(await handle.executeUpdate(approvalUpdate, { args: [decision] })) };
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === APPROVAL_REFUSALS.fourEyes) throw new ApiError('forbidden', `${cause.message}; another approver must`);
+      if (cause instanceof ApplicationFailure && (cause.type === APPROVAL_REFUSALS.repeated || cause.type === APPROVAL_REFUSALS.notAwaiting)) throw new ApiError('conflict', `pipeline "${id}": ${cause.message}`);
+      // the run ended between the look and the update
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (it has ended)`);
+      throw err;
     }
-    if (decision.decision === 'approve' && view.approval?.received?.some((r) => r.counted && r.decision === 'approve' && r.by === decision.by)) {
-      throw new ApiError('conflict', `${decision.by} already approved this run; it needs ${governance?.approvers ?? 1} distinct approvers`);
-    }
-    await this.client.workflow.getHandle(id).signal(approvalSignal, decision);
-    return { id, decision: decision.decision, ...(governance ? { approvals: (view.approval?.approvals ?? 0) + (decision.decision === 'approve' ? 1 : 0), required: governance.approvers } : {}) };
   }
 }
 

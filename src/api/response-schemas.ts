@@ -93,8 +93,12 @@ export const pipelineStatusSchema = z.strictObject({
 
 // `approvals` of `required`, once the run applies a governance policy (several approvers may be needed)
 const approvalProgress = { approvals: count.optional(), required: int.optional() };
-export const approvalSentSchema = z.strictObject({ id: z.string(), decision: z.enum(['approve', 'reject']), ...approvalProgress });
-export const slackDecisionSchema = z.strictObject({ ok: z.literal(true), decision: z.enum(['approve', 'reject']), runId: z.string(), ...approvalProgress });
+export const approvalSentSchema = z.strictObject({
+  id: z.string(), decision: z.enum(['approve', 'reject']), approvals: count, required: int,
+  outcome: z.enum(['approve', 'reject']).optional().describe('set when this decision settled the run'),
+});
+
+export const slackDecisionSchema = z.strictObject({ ok: z.literal(true), decision: z.enum(['approve', 'reject']), runId: z.string(), ...approvalProgress, outcome: z.enum(['approve', 'reject']).optional() });
 
 // ---- datasets, runs, lineage
 

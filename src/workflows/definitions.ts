@@ -2,7 +2,7 @@
  * Messages, shapes and search attributes of the training pipeline, defined once and imported by the
  * workflow, the API, the CLI and the tests. Safe inside the workflow sandbox: no Node imports.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { GbdtOptions } from '../ml/gbdt';
 import type { Penalty } from '../ml/logistic';
@@ -186,7 +186,40 @@ export interface PipelineStatus {
   reviewedRows?: number;
 }
 
+/**
+ * A person's decision as a signal: kept so that clients and runs from before the `decide` update keep
+ * working. A signal gets no answer; decisions it carries are noted in `received` when refused.
+ */
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
+
+/** The run's own answer to a decision it accepted through the `decide` update. */
+export interface ApprovalAnswer {
+  decision: ApprovalDecision['decision'];
+  /** Distinct approvals so far, and how many the policy needs. */
+  approvals: number;
+  required: number;
+  /** Set when this decision settled the run. */
+  outcome?: ApprovalDecision['decision'];
+}
+
+/**
+ * Failure types of a refused `decide` update (the workflow's validator refuses it before it is
+ * recorded): the API maps them to HTTP statuses.
+ */
+export const APPROVAL_REFUSALS = {
+  /** The run is not waiting for a decision (still running, or already decided). */
+  notAwaiting: 'ApprovalNotAwaited',
+  /** Four-eyes: the person who started the run may not decide on it. */
+  fourEyes: 'ApprovalFourEyes',
+  /** The person already approved; the policy needs distinct people. */
+  repeated: 'ApprovalRepeated',
+} as const;
+
+/**
+ * A person's decision as an Update: the run's ballot (the only rulebook) validates it, and the caller
+ * gets the ballot's answer, or its refusal with one of APPROVAL_REFUSALS as the failure type.
+ */
+export const approvalUpdate = defineUpdate<ApprovalAnswer, [ApprovalDecision]>('decide');
 export const statusQuery = defineQuery<PipelineStatus>('status');
 
 /** Metrics where lower is better; a threshold on them is a maximum. */

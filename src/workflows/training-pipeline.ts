@@ -4,6 +4,7 @@
  * history, and a run can wait days for a person without holding anything but its state.
  */
 import {
+  ApplicationFailure,
   condition,
   patched,
   proxyActivities,
@@ -15,6 +16,8 @@ import type { PipelineActivities } from '../activities/pipeline';
 import type { RegistryActivities, TrainingOutputs } from '../activities/registry';
 import type { ApprovalActivities } from '../activities/approvals';
 import {
+  APPROVAL_REFUSALS,
+  ApprovalAnswer,
   ApprovalDecision,
   ApprovalPolicy,
   ApprovalRecord,
@@ -22,6 +25,7 @@ import {
   GovernancePolicy,
   ReceivedDecision,
   approvalSignal,
+  approvalUpdate,
   LOWER_IS_BETTER,
   MetricSummary,
   MODEL_NAME_KEY,
@@ -85,11 +89,17 @@ export class Ballot {
 
   constructor(private readonly policy: GovernancePolicy, private readonly requestedBy?: string) {}
 
+  /** Why the ballot would not count this decision, as a refusal type and reason; undefined when it would. */
+  refusal(d: ApprovalDecision): { type: string; reason: string } | undefined {
+    if (this.outcome) return { type: APPROVAL_REFUSALS.notAwaiting, reason: 'the decision was already taken' };
+    if (this.policy.fourEyes && this.requestedBy && d.by === this.requestedBy) return { type: APPROVAL_REFUSALS.fourEyes, reason: `four-eyes: ${d.by} started this run and cannot decide on it` };
+    if (d.decision === 'approve' && this.approvals.some((a) => a.by === d.by)) return { type: APPROVAL_REFUSALS.repeated, reason: `${d.by} already approved` };
+    return undefined;
+  }
+
   receive(d: ApprovalDecision, at: string): void {
-    const refuse = (reason: string) => { this.received.push({ ...d, at, counted: false, reason }); };
-    if (this.outcome) return refuse('the decision was already taken');
-    if (this.policy.fourEyes && this.requestedBy && d.by === this.requestedBy) return refuse(`four-eyes: ${d.by} started this run and cannot decide on it`);
-    if (d.decision === 'approve' && this.approvals.some((a) => a.by === d.by)) return refuse(`${d.by} already approved`);
+    const refused = this.refusal(d);
+    if (refused) { this.received.push({ ...d, at, counted: false, reason: refused.reason }); return; }
     this.received.push({ ...d, at, counted: true });
     if (d.decision === 'reject') { this.outcome = d; return; }
     this.approvals.push(d);
@@ -97,6 +107,11 @@ export class Ballot {
       const names = this.approvals.map((a) => a.by);
       this.outcome = { ...d, by: names.join(', '), comment: this.approvals.map((a) => a.comment).filter(Boolean).join(' / ') || undefined };
     }
+  }
+
+  /** What the person who sent an accepted decision is told. */
+  answer(d: ApprovalDecision): ApprovalAnswer {
+    return { decision: d.decision, approvals: this.approvals.length, required: this.policy.approvers, ...(this.outcome ? { outcome: this.outcome.decision } : {}) };
   }
 }
 
@@ -120,6 +135,26 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     }
     else if (status.state === 'awaiting_approval' && pending === undefined) pending = decision;
     else status.approval.ignoredSignals++;
+  });
+  // The same decision as an Update: the validator refuses what the ballot would not count, before
+  // anything is recorded, and the caller hears the ballot's own answer.
+  setHandler(approvalUpdate, (decision): ApprovalAnswer => {
+    if (ballot) {
+      ballot.receive(decision, workflowTime());
+      status.approval.approvals = ballot.approvals.length;
+      return ballot.answer(decision);
+    }
+    pending = decision; // a run from before governance policies: one decision settles it
+    return { decision: decision.decision, approvals: decision.decision === 'approve' ? 1 : 0, required: 1, outcome: decision.decision };
+  }, {
+    validator: (decision) => {
+      const refuse = (type: string, reason: string) => { throw ApplicationFailure.create({ type, message: reason, nonRetryable: true }); };
+      if (status.state !== 'awaiting_approval') refuse(APPROVAL_REFUSALS.notAwaiting, `the run is not awaiting approval (state: ${status.state}, stage: ${status.stage})`);
+      if (ballot) {
+        const refused = ballot.refusal(decision);
+        if (refused) refuse(refused.type, refused.reason);
+      } else if (pending !== undefined) refuse(APPROVAL_REFUSALS.notAwaiting, 'the decision was already taken');
+    },
   });
 
   /**
