@@ -36,7 +36,7 @@ import {
   statusQuery,
 } from './definitions';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../common/duration';
 import type { TuningTrial } from '../store/runs';
 import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
@@ -167,10 +167,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.approval.approvals = 0;
     status.state = 'awaiting_approval';
     await quick.requestApproval({ ...request, required: governance.approvers });
-    const total = msToNumber(timeout as Duration);
+    const total = durationMs(timeout);
     // reminders fire this long before the deadline, the earliest first; the waits between them add up to
     // the timeout, counted by Temporal timers (no clock is read here)
-    const reminders = governance.reminders.map((r) => total - msToNumber(r as Duration)).filter((at) => at > 0).sort((a, b) => a - b);
+    const reminders = governance.reminders.map((r) => total - durationMs(r)).filter((at) => at > 0).sort((a, b) => a - b);
     let waited = 0;
     for (let i = 0; ; i++) {
       const wakeAt = i < reminders.length ? reminders[i] : total;

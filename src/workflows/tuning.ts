@@ -4,7 +4,7 @@
  * them on a small share first and promotes the best third to each larger share (ASHA's rungs, run
  * rung by rung so the history stays small and the result repeats).
  */
-import { createRng } from '../ml/random';
+import { createRng } from '../common/random';
 
 export interface SearchSpec {
   strategy?: 'grid' | 'random' | 'halving';
