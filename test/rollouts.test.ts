@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RunningApi, Stores } from '../src/stack/runtime';
@@ -82,8 +82,13 @@ describe('rollouts', () => {
         for (const u of ready) if (!unknown.has(u.predictionId) || Date.now() - u.at > 5000) unlabelled.splice(unlabelled.indexOf(u), 1);
       }
     })();
-    return { seen, stop: async () => { running = false; await Promise.all([...loops, labelling]); return seen; } };
+    const traffic = { seen, stop: async () => { running = false; loads.delete(traffic); await Promise.all([...loops, labelling]); return seen; } };
+    loads.add(traffic);
+    return traffic;
   };
+  /** Traffic still running when a test ends (it failed before stopping it) is stopped, so the file can end. */
+  const loads = new Set<{ stop(): Promise<unknown> }>();
+  afterEach(async () => { await Promise.all([...loads].map((t) => t.stop())); });
 
   const waitRollout = async (model: string, id: string, historyFile?: string) => {
     let last: any;
@@ -430,6 +435,7 @@ describe('rollouts', () => {
   it('when a second API process runs, then it follows every change within a second, and killing one under traffic loses no request', async () => {
     const port = await freePort();
     const second = `http://127.0.0.1:${port}`;
+    let running = false;
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'api'], {
       cwd: REPO_ROOT,
       env: { ...process.env, MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: String(port), TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_TASK_QUEUE: 'rollout-test', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY },
@@ -452,7 +458,7 @@ describe('rollouts', () => {
       // traffic through both replicas, as a load balancer sends it: turn by turn, and a request whose
       // replica does not answer is sent to the other one
       const replicas = [second, api.url];
-      let running = true;
+      running = true;
       const answered: { replica: string; status: number; version?: number; id?: string; at: number }[] = [];
       const clients = Array.from({ length: 4 }, async (_, c) => {
         for (let i = c; running; i++) {
@@ -472,9 +478,12 @@ describe('rollouts', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const killedAt = Date.now();
-      await eventually('requests answered after the kill', () => answered.filter((a) => a.at > killedAt).length >= 50 || undefined, { everyMs: 20, timeoutMs: 30_000 });
-      running = false;
-      await Promise.all(clients);
+      try {
+        await eventually('requests answered after the kill', () => answered.filter((a) => a.at > killedAt).length >= 50 || undefined, { everyMs: 20, timeoutMs: 30_000 });
+      } finally {
+        running = false;
+        await Promise.all(clients);
+      }
       // no request was lost: every one was answered, by v2, and the survivor took the traffic after the kill
       assert.ok(answered.slice(0, sent).some((a) => a.replica === second), 'the killed replica answered before');
       assert.deepEqual(answered.filter((a) => a.status !== 200 || a.version !== v2), []);
@@ -488,6 +497,7 @@ describe('rollouts', () => {
       assert.equal(await served(api.url), v2);
       assert.equal((await registry.getAliasVersion(stores.pool, 'replicated', 'production'))?.version, v2);
     } finally {
+      running = false; // the clients stop even when the test failed midway
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
