@@ -43,7 +43,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { Child, CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, treeCpuSeconds, waitForHttp } from './harness';
+import { CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, treeCpuSeconds, waitForHttp } from './harness';
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/store/registry';
@@ -328,14 +328,14 @@ async function main(): Promise<void> {
   const inProcess = async (label: string, rows: Instance[], withFeeds: boolean, seconds: number): Promise<Result> => {
     let { feeds } = instancesToFeeds(rows, signature!, 1000);
     const warmEnd = performance.now() + 1000;
-    while (performance.now() < warmEnd) await session.run(feeds);
+    while (performance.now() < warmEnd) session.run(feeds);
     const lat = new Latencies();
     const gen0 = process.cpuUsage();
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     for (let now = t0; now < end;) {
       if (withFeeds) feeds = instancesToFeeds(rows, signature!, 1000).feeds;
-      await session.run(feeds);
+      session.run(feeds);
       const after = performance.now();
       lat.add(after - now);
       now = after;

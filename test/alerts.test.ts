@@ -48,8 +48,9 @@ async function close(server: http.Server): Promise<void> {
 async function startSlack() {
   const state = { mode: 'ok' as 'ok' | 'channel_not_found' | 'http500', requests: [] as SlackRequest[] };
   let n = 0;
-  const server = http.createServer(async (req, res) => {
-    const form = Object.fromEntries(new URLSearchParams(await readBody(req)));
+  // a body that fails to arrive ends that connection, instead of an unhandled rejection ending the tests
+  const server = http.createServer((req, res) => { readBody(req).then((body) => {
+    const form = Object.fromEntries(new URLSearchParams(body));
     state.requests.push({ path: req.url ?? '', authorization: req.headers.authorization, form, blocks: form.blocks ? JSON.parse(form.blocks) : [] });
     const json = (body: object) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (state.mode === 'http500') { res.writeHead(500).end('internal error'); return; }
@@ -58,7 +59,7 @@ async function startSlack() {
     if (state.mode === 'channel_not_found') { json({ ok: false, error: 'channel_not_found' }); return; }
     n++;
     json({ ok: true, channel: form.channel === '#ml-alerts' ? 'C0ALERTS' : form.channel, ts: `17000000${String(n).padStart(2, '0')}.000100` });
-  });
+  }, (err: Error) => res.destroy(err)); });
   const url = await listen(server);
   return Object.assign(state, { apiUrl: `${url}/api/`, close: () => close(server) });
 }
@@ -66,12 +67,11 @@ async function startSlack() {
 /** A webhook receiver that records what it got and answers with the status it is told (or never). */
 async function startReceiver() {
   const state = { status: 200, hang: false, requests: [] as WebhookRequest[] };
-  const server = http.createServer(async (req, res) => {
-    const raw = await readBody(req);
+  const server = http.createServer((req, res) => { readBody(req).then((raw) => {
     state.requests.push({ headers: req.headers, raw });
     if (state.hang) return; // no answer: the sender's timeout must end the wait
     res.writeHead(state.status, { 'content-type': 'text/plain' }).end(state.status < 300 ? 'ok' : 'receiver broke');
-  });
+  }, (err: Error) => res.destroy(err)); });
   const url = await listen(server);
   return Object.assign(state, { url: `${url}/hooks/alerts`, close: () => close(server) });
 }

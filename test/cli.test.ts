@@ -149,7 +149,7 @@ describe('mlops command line', () => {
     const mlops = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: { ...env, MLOPS_API_URL: api }, encoding: 'utf8', timeout: 120_000 });
     const lineage = mlops('lineage', 'restart@1');
     assert.equal(lineage.status, 0, lineage.stderr);
-    assert.match(lineage.stdout, /dataset +[0-9a-f]{64} \(150 rows from .*iris\.csv\)\n  -> run +train-restart-/);
+    assert.match(lineage.stdout, /dataset +[0-9a-f]{64} \(150 rows from .*iris\.csv\)\n {2}-> run +train-restart-/);
     assert.match(lineage.stdout, /-> model restart@1 \[deployed\].*aliases production/);
     assert.match(lineage.stdout, /-> deployment #\d+ direct by system/);
     const data = mlops('data', 'list');

@@ -33,7 +33,6 @@ import { loadConfig } from '../src/config';
 
 const ROOT = path.resolve(__dirname, '..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const clone = <T>(v: T): T => structuredClone(v);
 

@@ -17,7 +17,7 @@ import { datasetLineage, versionLineage } from '../store/lineage';
 import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
-import { approvalRequestSchema, describeSource, MODEL_NAME, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
+import { approvalRequestSchema, describeSource, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
 import { dataRoutes } from './data-routes';
 import type { SecretsKeys } from '../store/connections';
 import { AccessControl, actorOf, RouteSpec, SecuredRoutes } from './access';
@@ -290,7 +290,6 @@ export function createApp(deps: AppDeps): express.Express {
   routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toApiError(err);
     if (e.code === 'internal') deps.log?.(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);

@@ -168,7 +168,7 @@ export function ks2SampSorted(a: Float64Array, b: Float64Array, method: KsMethod
     if (h === 0) return { statistic: d, pvalue: 1, method: 'exact' };
     const p = n1 === n2 ? equalSizesExceedance(n1, h) : bandExitProbability(n1, n2, g, h);
     if (p >= 0 && p <= 1) return { statistic: d, pvalue: p, method: 'exact' };
-    mode = 'asymp'; // the count did not give a probability: fall back as scipy does
+    // the count did not give a probability: fall back to the asymptotic one below, as scipy does
   }
   const [big, small] = n1 >= n2 ? [n1, n2] : [n2, n1];
   const effective = roundHalfEven((big * small) / (big + small));

@@ -47,11 +47,11 @@ export function averagePrecision(y: ArrayLike<number>, score: ArrayLike<number>)
   let positives = 0;
   for (let i = 0; i < y.length; i++) if (y[i] === 1) positives++;
   if (positives === 0) return NaN;
-  let tp = 0, seen = 0, previousRecall = 0, ap = 0;
+  let tp = 0, previousRecall = 0, ap = 0;
   for (let i = 0; i < order.length; ) {
     let j = i;
     while (j < order.length && score[order[j]] === score[order[i]]) { if (y[order[j]] === 1) tp++; j++; }
-    seen = j;
+    const seen = j;
     const recall = tp / positives;
     ap += (recall - previousRecall) * (tp / seen);
     previousRecall = recall;

@@ -328,7 +328,8 @@ function pomeranzCdf(n: number, d: number): number {
   let previousStart = 0;
   let currentStart = 0;
   let exponent = 0;
-  let [j1, j2] = band(0);
+  let j1 = band(0)[0];
+  let j2: number;
   for (let i = 1; i < 2 * n + 2; i++) {
     const k1 = j1;
     [previous, current] = [current, previous];

@@ -40,6 +40,7 @@ export function formatPercent(value: number | null | undefined, decimals = 1): s
 export function safeHref(href: string): string {
   const trimmed = String(href ?? '').trim();
   // Browsers ignore tabs and newlines inside a scheme ("java\tscript:"), so judge the text without them.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is stripped here
   const compact = trimmed.replace(/[\u0000-\u0020]/g, '');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(compact);
   if (!scheme) return trimmed;

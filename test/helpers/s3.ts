@@ -34,7 +34,7 @@ export async function startS3Server(): Promise<S3TestServer> {
     let log = '';
     const timer = setTimeout(() => { child.kill(); reject(new Error(`moto did not start within 30 s:\n${log}`)); }, 30_000);
     const onData = (chunk: Buffer) => {
-      log += chunk;
+      log += chunk.toString();
       const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
       if (!match) return;
       clearTimeout(timer);
