@@ -91,7 +91,7 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
     stopAll.push(() => api.stop());
     log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
     log(`Temporal UI:   ${infra.temporalUiUrl}`);
-    log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite at ${infra.databaseUrl}`}`);
+    log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL on ${new URL(infra.databaseUrl).host} (cluster in ${path.join(config.dataDir, 'pgdata')})`}`);
     log(`API:           ${api.url}   (Swagger UI: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
     if (o.keepRunning) {

@@ -17,7 +17,7 @@ const optionalString = z
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 const schema = z.object({
-  /** Folder for the embedded stack: Temporal's SQLite file, PGlite data, artifacts, tools. */
+  /** Folder for the embedded stack: Temporal's SQLite file, the embedded PostgreSQL cluster, artifacts, tools. */
   MLOPS_DATA_DIR: z.string().default('.mlops'),
   /** host:port of an existing Temporal frontend; unset means "start the dev server ourselves". */
   TEMPORAL_ADDRESS: optionalString,
@@ -29,10 +29,12 @@ const schema = z.object({
   /** Port of the embedded Temporal dev server's frontend and Web UI. */
   MLOPS_TEMPORAL_PORT: port(7233),
   MLOPS_TEMPORAL_UI_PORT: port(8233),
-  /** PostgreSQL connection string; unset means "serve embedded PGlite over the wire protocol". */
+  /** PostgreSQL connection string; unset means "start the embedded PostgreSQL server ourselves". */
   DATABASE_URL: optionalString,
-  /** Port of the embedded PGlite socket server. */
-  MLOPS_PGLITE_PORT: port(5433),
+  /** Port of the embedded PostgreSQL server. */
+  MLOPS_PG_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The name of MLOPS_PG_PORT while the embedded store was PGlite; still read when MLOPS_PG_PORT is unset. */
+  MLOPS_PGLITE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MLOPS_API_PORT: port(8080),
   MLOPS_API_HOST: z.string().default('127.0.0.1'),
   /** Where the CLI finds the API; default http://127.0.0.1:<MLOPS_API_PORT>. */
@@ -72,6 +74,11 @@ const schema = z.object({
   MLOPS_MICRO_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(MICRO_BATCH_DEFAULTS.maxRows),
   /** Seconds a replaced version stays loaded in each API replica, for an instant rollback. */
   MLOPS_KEEP_PREVIOUS_SECONDS: z.coerce.number().min(0).default(300),
+  /**
+   * How often each API replica re-reads routing from the registry, besides following its NOTIFY
+   * (a safety net for a notification missed while the LISTEN connection was down); 0: NOTIFY only.
+   */
+  MLOPS_ROUTING_POLL_MS: z.coerce.number().int().min(0).default(1000),
   /** Share of served predictions kept in the prediction log (1 = all, 0 = none). */
   MLOPS_PREDICTION_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(1),
   /** Days the prediction log (with its feedback) and the serving statistics are kept. */
@@ -137,8 +144,8 @@ export interface Config {
     devServerUiPort: number;
     taskQueue: string;
   };
-  database: { url?: string; pglitePort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key' };
+  database: { url?: string; embeddedPort: number };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; routingPollMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key' };
   /** Where data may come from: file roots, internal hosts allowed for URLs, the upload limit in bytes. */
   sources: { dataRoots: string[]; urlAllow: string[]; maxUploadBytes: number };
   /** What serving keeps, and for how long. */
@@ -215,7 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServerUiPort: e.MLOPS_TEMPORAL_UI_PORT,
       taskQueue: e.MLOPS_TASK_QUEUE,
     },
-    database: { url: e.DATABASE_URL, pglitePort: e.MLOPS_PGLITE_PORT },
+    database: { url: e.DATABASE_URL, embeddedPort: e.MLOPS_PG_PORT ?? e.MLOPS_PGLITE_PORT ?? 5433 },
     api: {
       port: e.MLOPS_API_PORT,
       host: e.MLOPS_API_HOST,
@@ -224,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatch: e.MLOPS_MAX_BATCH,
       microBatch: { windowMs: e.MLOPS_MICRO_BATCH_WINDOW_MS, maxRows: e.MLOPS_MICRO_BATCH_MAX_ROWS },
       keepPreviousMs: e.MLOPS_KEEP_PREVIOUS_SECONDS * 1000,
+      routingPollMs: e.MLOPS_ROUTING_POLL_MS,
       adminKey: e.MLOPS_ADMIN_KEY,
       apiKey: e.MLOPS_API_KEY,
       predictAuth: e.MLOPS_PREDICT_AUTH,

@@ -68,7 +68,7 @@ describe('HTTP API', () => {
     await new Promise<void>((r) => fileServer.listen(0, '127.0.0.1', () => r()));
     fileServerUrl = `http://127.0.0.1:${(fileServer.address() as { port: number }).port}`;
     // loopback is an internal address: the file server's exact host and port are allowed, nothing else
-    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test', MLOPS_URL_ALLOW: new URL(fileServerUrl).host } });
+    stack = await startApiStack({ backend: 'embedded', env: { MLOPS_TASK_QUEUE: 'api-test', MLOPS_MAX_BODY: '64kb', MLOPS_MAX_BATCH: '50', MLOPS_CODE_VERSION: 'api-test', MLOPS_URL_ALLOW: new URL(fileServerUrl).host } });
     ({ db, stores, api } = stack);
 
   });
@@ -266,7 +266,7 @@ describe('HTTP API', () => {
 
     // roll back while predictions keep coming: none fail, and the next ones come from version 1
     const instance = Object.fromEntries(header.split(',').slice(0, 30).map((h, i) => [h, Number(rows[0].split(',')[i])]));
-    // this replica picks up version 2 within its one-second poll (PGlite sends no notifications)
+    // this replica picks up version 2 by NOTIFY (or, failing that, within its one-second poll)
     for (let tries = 0; (await call('POST', '/v1/models/fleet/predict', { instances: [instance] })).body.model.version !== v2.modelVersion; tries++) {
       assert.ok(tries < 50, 'version 2 never served');
       await new Promise((r) => setTimeout(r, 100));

@@ -70,7 +70,7 @@ describe('mlops command line', () => {
       TEMPORAL_CLI_PATH: cli,
       MLOPS_TEMPORAL_PORT: String(await freePort()),
       MLOPS_TEMPORAL_UI_PORT: String(await freePort()),
-      MLOPS_PGLITE_PORT: String(await freePort()),
+      MLOPS_PG_PORT: String(await freePort()),
       MLOPS_API_PORT: String(await freePort()),
     };
   });
@@ -133,7 +133,7 @@ describe('mlops command line', () => {
     await waitState(started.id, 'awaiting_approval');
     await first.stop();
 
-    // Temporal's SQLite file and the PGlite data survive; the run is still waiting when the stack returns.
+    // Temporal's SQLite file and the PostgreSQL cluster survive; the run is still waiting when the stack returns.
     const second = await startStack();
     await waitState(started.id, 'awaiting_approval');
     const decided = await fetch(`${api}/v1/pipelines/${started.id}/approval`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify({ decision: 'approve' }) });

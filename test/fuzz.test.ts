@@ -3,7 +3,7 @@
  * operation it generates valid and invalid requests (parameters, headers, bodies) and checks that no
  * answer is a 5xx and that every answer whose status is documented matches the documented schema.
  *
- * Runs against each store the tests have (the embedded PGlite, and PostgreSQL when TEST_DATABASE_URL is
+ * Runs against each store the tests have (the embedded PostgreSQL server, and yours when TEST_DATABASE_URL is
  * set), with four schemathesis workers sending requests at once, as clients do: concurrent requests
  * must not turn into 500s on either store (FUZZ_WORKERS picks another count).
  *
@@ -86,8 +86,8 @@ for (const backend of availableBackends()) describe(`fuzzing the API from its Op
       '--phases', 'examples,fuzzing',
       '--max-examples', EXAMPLES,
       '--seed', SEED,
-      // requests at once, as clients send them: the embedded store keeps each connection's query whole
-      // on PGlite's one session (src/stack/embedded-postgres.ts), so concurrency is part of what is tested
+      // requests at once, as clients send them, on a store that runs each connection's session apart:
+      // concurrency is part of what is tested
       '--workers', WORKERS,
       // a request that hangs is a failure too, but must not stall the run (the slowest honest answer,
       // reproduce retraining a model, takes a few seconds); and a broken build stops after ten findings

@@ -71,7 +71,7 @@ describe('OpenAPI document', () => {
   };
 
   before(async () => {
-    stack = await startApiStack({ backend: 'pglite', env: { MLOPS_TASK_QUEUE: 'openapi-test', MLOPS_CODE_VERSION: 'openapi-test' } });
+    stack = await startApiStack({ backend: 'embedded', env: { MLOPS_TASK_QUEUE: 'openapi-test', MLOPS_CODE_VERSION: 'openapi-test' } });
     routes = appRoutes();
     doc = buildOpenApiDocument(routes);
   });

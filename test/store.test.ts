@@ -35,7 +35,7 @@ for (const backend of availableBackends()) {
     });
 
     // the embedded store's own limit; PostgreSQL's is its max_connections, shared here with the other test files
-    it('serves as many connections at once as a machine full of processes opens', { skip: backend !== 'pglite' }, async () => {
+    it('serves as many connections at once as a machine full of processes opens', { skip: backend !== 'embedded' }, async () => {
       // beyond what one pool opens: `mlops up` and several `mlops api` processes each hold a pool and a LISTEN
       const clients = Array.from({ length: 60 }, () => new Client({ connectionString: db.url }));
       try {

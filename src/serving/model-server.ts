@@ -1,8 +1,8 @@
 /**
  * Serves models. Per model it routes between production (stable) and at most one other version: a
  * canary that answers a share of requests (sticky per routing key), or a shadow that scores a share of
- * them beside production without answering. Routing follows the registry through Postgres LISTEN/NOTIFY
- * with polling as the fallback (the embedded store delivers no notifications across connections).
+ * them beside production without answering. Routing follows the registry through Postgres LISTEN/NOTIFY,
+ * with a poll as the safety net (a notification sent while the LISTEN connection was down is not replayed).
  *
  * A version takes traffic only after its smoke test passes on this replica; one that fails leaves the
  * previous routing in place. A replaced version stays loaded for `keepPreviousMs`, so rolling back to it
@@ -60,6 +60,7 @@ interface Routing {
 export type Prediction = { id: string; label: string; probabilities: Record<string, number> } | { id: string; value: number };
 
 export interface ModelServerOptions {
+  /** How often routing is re-read besides following NOTIFY (default 1 s); 0: NOTIFY only. */
   pollIntervalMs?: number;
   maxBatch: number;
   /** How often prediction counts are written to the registry (default 5 s). */
@@ -182,8 +183,10 @@ export class ModelServer {
       this.listener = undefined;
     }
     const every = this.options.pollIntervalMs ?? 1000;
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), every);
-    this.timer.unref();
+    if (every > 0) {
+      this.timer = setInterval(() => void this.refresh().catch(() => undefined), every);
+      this.timer.unref();
+    }
     this.pruner = setInterval(() => void this.prune().catch(() => undefined), 3600_000);
     this.pruner.unref();
     void this.prune().catch(() => undefined);

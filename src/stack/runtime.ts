@@ -32,7 +32,7 @@ import { SourceContext } from '../ingest/sources';
 import { sourcePolicy } from '../ingest/source-policy';
 import { connectionUrl, SecretsKeys } from '../store/connections';
 import { createWorker } from '../worker';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres';
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
 
@@ -53,37 +53,48 @@ export function defaultEndpoints(config: Config): Endpoints {
   return {
     temporalAddress: config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`,
     temporalUiUrl: config.temporal.uiUrl ?? `http://localhost:${config.temporal.devServerUiPort}`,
-    databaseUrl: config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.pglitePort}/postgres`,
+    databaseUrl: config.database.url ?? embeddedDatabaseUrl(embeddedDataDir(config), config.database.embeddedPort),
   };
 }
 
-/** Starts what is not configured to exist already: the Temporal dev server and the embedded store. */
+/** Where the embedded PostgreSQL keeps its cluster. */
+function embeddedDataDir(config: Config): string {
+  return path.join(config.dataDir, 'pgdata');
+}
+
+/**
+ * Starts what is not configured to exist already: the Temporal dev server and the embedded store, side
+ * by side (a fresh PostgreSQL cluster takes a few seconds of initdb, as the dev server does to start).
+ */
 export async function startInfrastructure(config: Config, log: Log): Promise<Infrastructure> {
   const endpoints = defaultEndpoints(config);
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => { for (const s of stops.reverse()) await s().catch(() => undefined); };
-  try {
-    if (!config.temporal.address) {
-      const cliPath = await findTemporalCli({ cliPath: config.temporal.cliPath, toolsDir: path.join(config.dataDir, 'tools'), log });
-      const server = await startDevServer({
-        cliPath,
-        dataDir: path.join(config.dataDir, 'temporal'),
-        port: config.temporal.devServerPort,
-        uiPort: config.temporal.devServerUiPort,
-        namespace: config.temporal.namespace,
-      });
-      stops.push(() => server.stop());
-      endpoints.temporalAddress = server.address;
-      endpoints.temporalUiUrl = config.temporal.uiUrl ?? server.uiUrl ?? endpoints.temporalUiUrl;
-    }
-    if (!config.database.url) {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), port: config.database.pglitePort });
-      stops.push(() => pg.stop());
-      endpoints.databaseUrl = pg.url;
-    }
-  } catch (err) {
+  const temporal = async () => {
+    if (config.temporal.address) return;
+    const cliPath = await findTemporalCli({ cliPath: config.temporal.cliPath, toolsDir: path.join(config.dataDir, 'tools'), log });
+    const server = await startDevServer({
+      cliPath,
+      dataDir: path.join(config.dataDir, 'temporal'),
+      port: config.temporal.devServerPort,
+      uiPort: config.temporal.devServerUiPort,
+      namespace: config.temporal.namespace,
+    });
+    stops.push(() => server.stop());
+    endpoints.temporalAddress = server.address;
+    endpoints.temporalUiUrl = config.temporal.uiUrl ?? server.uiUrl ?? endpoints.temporalUiUrl;
+  };
+  const store = async () => {
+    if (config.database.url) return;
+    const pg = await startEmbeddedPostgres({ dataDir: embeddedDataDir(config), port: config.database.embeddedPort, log });
+    stops.push(() => pg.stop());
+    endpoints.databaseUrl = pg.url;
+  };
+  // both settle before a failure is reported, so whichever did start is stopped again
+  const failed = (await Promise.allSettled([temporal(), store()])).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await stop();
-    throw err;
+    throw failed.reason;
   }
   return { ...endpoints, stop };
 }
@@ -216,7 +227,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, pollIntervalMs: config.api.routingPollMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
   await models.start();
   registerMonitoringMetrics(models.metrics, stores.pool);
   // the process itself: event-loop delay, GC pauses by kind, heap; what a serving tail is made of

@@ -1,4 +1,4 @@
-/** Connection pools over `pg`; the embedded PGlite speaks the same wire protocol. */
+/** Connection pools over `pg`, for the embedded PostgreSQL server and any other alike. */
 import { Pool } from 'pg';
 
 // Postgres bigint (int8) and numeric come back as strings by default; our counters fit in a double.
