@@ -1,9 +1,11 @@
 /**
  * The embedded store `mlops up` starts: a real PostgreSQL server whose cluster lives in the data dir,
  * kept across restarts, reachable with its generated password only, run as an unprivileged user when
- * started as root; a data folder the PGlite store of earlier versions left is refused with what to do.
+ * started as root, and stopped at the next start when a killed process left it running; a data folder
+ * the PGlite store of earlier versions left is refused with what to do.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -90,6 +92,35 @@ describe('the embedded PostgreSQL server', () => {
     } finally {
       await listener.end();
       await server.stop();
+    }
+  });
+
+  it('stops the server an earlier start left running when its process was killed outright, and starts its own', async () => {
+    const dataDir = path.join(tempDir(), 'pgdata');
+    const port = await freePort();
+    // another process starts the store, writes a row, and is killed with SIGKILL: its server lives on
+    const code = `const { startEmbeddedPostgres } = require(${JSON.stringify(path.resolve(__dirname, '../src/stack/embedded-postgres.ts'))});
+      const { Client } = require('pg');
+      startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, durable: false }).then(async (s) => {
+        const c = new Client({ connectionString: s.url }); await c.connect();
+        await c.query('CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)'); await c.end();
+        console.log('up'); setInterval(() => undefined, 1000);
+      });`;
+    const first = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => { first.stdout.on('data', (d) => { if (String(d).includes('up')) resolve(); }); first.once('exit', () => reject(new Error('the first process exited early'))); });
+    const orphan = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    assert.doesNotThrow(() => process.kill(orphan, 0), 'the first server outlived its process');
+
+    const lines: string[] = [];
+    const second = await startEmbeddedPostgres({ dataDir, port, durable: false, log: (l) => lines.push(l) });
+    try {
+      assert.deepEqual(await query(second.url, 'SELECT n FROM kept'), [{ n: 7 }]);
+      assert.throws(() => process.kill(orphan, 0), /ESRCH/);
+      assert.match(lines.join('\n'), new RegExp(`stopping the embedded PostgreSQL \\(pid ${orphan}\\)`));
+    } finally {
+      await second.stop();
     }
   });
 

@@ -43,6 +43,8 @@ export const MAX_CONNECTIONS = 256;
 /** Marks a cluster this platform created, and holds its superuser password (mode 0600). */
 const MARKER = 'mlops-store.json';
 const SUPERUSER = 'postgres';
+/** The process that started the running server: when it is gone and the server is not, the server is an orphan. */
+const OWNER = 'mlops-owner.pid';
 /** The unprivileged account the server runs as when we are root. */
 const SERVER_ACCOUNT = 'postgres';
 
@@ -66,6 +68,7 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     log(`created a PostgreSQL cluster in ${o.dataDir}`);
   }
 
+  await stopOrphan(o.dataDir, log);
   const logFile = path.join(o.dataDir, 'server.log');
   const out = fs.openSync(logFile, 'w');
   const settings: Record<string, string | number> = {
@@ -93,6 +96,7 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
 
   try {
     await ready(child, o.dataDir, () => exited, logFile);
+    fs.writeFileSync(path.join(o.dataDir, OWNER), `${process.pid}\n`);
   } catch (err) {
     process.off('exit', onExit);
     if (exited === undefined) child.kill('SIGQUIT');
@@ -187,6 +191,42 @@ function run(file: string, args: string[], account: Account | undefined): Promis
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });
+}
+
+/**
+ * A server this data dir's earlier start left running because its process was killed outright (SIGKILL,
+ * OOM): it holds the data dir and the port, and nothing else will stop it. Stopped (fast shutdown) when
+ * the process recorded as its owner is gone; one whose owner lives belongs to another `mlops up`, and
+ * PostgreSQL's own refusal (postmaster.pid is locked) says so.
+ */
+async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<void> {
+  let pid: number;
+  let owner: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    owner = Number(fs.readFileSync(path.join(dataDir, OWNER), 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!(pid > 0) || !alive(pid) || !(owner > 0) || alive(owner)) return;
+  // postmaster.pid outlives a crash of the server itself (or of the machine): its pid may now be anyone's
+  if (!commandLine(pid).includes(dataDir)) return;
+  log(`stopping the embedded PostgreSQL (pid ${pid}) that an earlier start, process ${owner}, left running`);
+  process.kill(pid, 'SIGINT');
+  for (const deadline = Date.now() + 30_000; alive(pid); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) { process.kill(pid, 'SIGQUIT'); break; }
+  }
+}
+
+/** A process's command line (Linux's /proc, else ps), or '' when it cannot be read. */
+function commandLine(pid: number): string {
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '); } catch { /* not Linux */ }
+  const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+  return ps.status === 0 ? ps.stdout : '';
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** Ready when postmaster.pid names our child and says "ready" (PostgreSQL writes its status there). */
