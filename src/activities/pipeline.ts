@@ -17,15 +17,13 @@ import { buildReferenceProfile } from '../ml/reference-profile';
 import { labelledExamples } from '../store/review';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
-import { GbdtOptions } from '../ml/gbdt';
-import { Penalty } from '../ml/logistic';
-import { MlpOptions } from '../ml/mlp';
+import { defaultKind, FamilyParams, ModelKind } from '../ml/families';
 import { RecipeSpec } from '../ml/recipe';
 import { detectAnomalies, inferSchema } from '../ml/schema';
 import { Split } from '../ml/split';
 import { metricsOnRows, SliceProgress, sliceMetrics } from '../ml/slices';
 import { SearchCandidate } from '../ml/search';
-import { ModelKind, Task } from '../ml/task';
+import { Task } from '../ml/task';
 import { appendRecords, cellText, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
@@ -93,14 +91,14 @@ export function trainingRecipe(spec: FeatureSpec, l2: number): TrainingRecipe {
 /** The training thread's job for a spec: the dataset bytes and everything the fit reads. */
 export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[], done: SearchCandidate[] = [], fraction?: number): TrainingJob {
   return {
-    csv, task: spec.task ?? 'binary', kind: spec.kind ?? 'logistic', target: spec.target, ...layoutOf(spec), recipe: spec.recipe,
+    csv, task: spec.task ?? 'binary', kind: spec.kind ?? defaultKind('binary'), target: spec.target, ...layoutOf(spec), recipe: spec.recipe,
     modelParams: spec.modelParams, positiveClass: spec.positiveClass, seed: spec.seed, l2Grid, done, ...(fraction !== undefined ? { fraction } : {}),
   };
 }
 
 export interface FeatureSpec {
   datasetId: string;
-  /** Absent in runs recorded before multi-class and regression existed: binary, logistic. */
+  /** Absent in runs recorded before multi-class and regression existed: binary, and binary's default family. */
   task?: Task;
   kind?: ModelKind;
   target: string;
@@ -109,8 +107,8 @@ export interface FeatureSpec {
   numeric?: string[];
   categorical?: string[];
   recipe?: RecipeSpec;
-  /** Family settings (MLP). */
-  modelParams?: MlpOptions & GbdtOptions & { penalty?: Penalty };
+  /** Family settings, as the family's params schema accepted them. */
+  modelParams?: FamilyParams;
   positiveClass?: string;
   seed: number;
 }
@@ -241,7 +239,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       );
       const onnxDigest = await artifacts.put(outcome.onnx);
       const task = input.task ?? 'binary';
-      const kind = input.kind ?? 'logistic';
+      const kind = input.kind ?? defaultKind('binary');
       const params = {
         kind, task, l2: outcome.l2, ...(input.modelParams ? { modelParams: input.modelParams } : {}), seed: input.seed, recipe: outcome.recipe, search: outcome.search, rows: outcome.rows,
         training: trainingRecipe(input, outcome.l2),

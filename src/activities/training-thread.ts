@@ -6,17 +6,12 @@
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCsv } from '../ml/csv';
-import { GbdtOptions, trainGbdt } from '../ml/gbdt';
-import { Penalty, trainLogistic } from '../ml/logistic';
-import { MlpOptions, trainMlp } from '../ml/mlp';
-import { exportGbdtToOnnx, exportLogisticToOnnx, exportMlpToOnnx, exportRidgeToOnnx, exportSoftmaxToOnnx } from '../ml/onnx-export';
+import { FamilyParams, fitToOnnx, ModelKind } from '../ml/families';
 import { PreparedData, prepareData } from '../ml/prepare';
 import { createRng, shuffleInPlace } from '../ml/random';
 import { FittedRecipe, RecipeSpec } from '../ml/recipe';
-import { trainRidge } from '../ml/ridge';
 import { SearchCandidate, SearchOptions } from '../ml/search';
-import { trainSoftmax } from '../ml/softmax';
-import { ModelKind, Task } from '../ml/task';
+import { Task } from '../ml/task';
 
 export interface TrainingJob {
   csv: Uint8Array;
@@ -33,7 +28,7 @@ export interface TrainingJob {
   /** Share of the training rows to fit on (a seeded subset), for the cheap early rungs of a search. */
   fraction?: number;
   /** Settings of the family (MLP: hidden sizes, epochs, ...; gbdt: rounds, leaves, ...). */
-  modelParams?: MlpOptions & GbdtOptions & { penalty?: Penalty };
+  modelParams?: FamilyParams;
 }
 
 export interface TrainingOutcome {
@@ -64,25 +59,7 @@ export function runJob(job: TrainingJob, post: (m: Message) => void): void {
   };
   const { features, classes } = data;
   const { x, y } = job.fraction !== undefined && job.fraction < 1 ? subsample(data, job.fraction, job.seed) : data;
-  let fitted: { onnx: Uint8Array; l2: number; search: SearchCandidate[] };
-  if (job.kind === 'logistic') {
-    const penalty = job.modelParams?.penalty ?? 'l2';
-    const r = trainLogistic(x.train, y.train, x.validation, y.validation, { ...search, penalty, features, classes: classes as [string, string] });
-    // for an L1 fit, the searched strength is the L1 one
-    fitted = { onnx: exportLogisticToOnnx(data.recipe, r.model), l2: penalty === 'l1' ? r.model.l1! : r.model.l2, search: r.search };
-  } else if (job.kind === 'softmax') {
-    const r = trainSoftmax(x.train, y.train, x.validation, y.validation, { ...search, features, classes });
-    fitted = { onnx: exportSoftmaxToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
-  } else if (job.kind === 'mlp') {
-    const r = trainMlp(x.train, y.train, x.validation, y.validation, { ...search, ...job.modelParams, seed: job.seed, features, classes: job.task === 'regression' ? [] : classes });
-    fitted = { onnx: exportMlpToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
-  } else if (job.kind === 'gbdt') {
-    const r = trainGbdt(x.train, y.train, x.validation, y.validation, { ...search, ...job.modelParams, seed: job.seed, features, classes: job.task === 'regression' ? [] : classes });
-    fitted = { onnx: exportGbdtToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
-  } else {
-    const r = trainRidge(x.train, y.train, x.validation, y.validation, { ...search, features });
-    fitted = { onnx: exportRidgeToOnnx(data.recipe, r.model), l2: r.model.l2, search: r.search };
-  }
+  const fitted = fitToOnnx(job.kind, { task: job.task, features, classes, x, y, seed: job.seed, search }, job.modelParams, data.recipe);
   post({
     type: 'result',
     outcome: { ...fitted, classes, recipe: data.recipe, rows: { train: data.split.train.length, validation: data.split.validation.length, test: data.split.test.length } },

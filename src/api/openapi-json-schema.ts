@@ -43,6 +43,13 @@ function regexesOf(schema: unknown): RegExp[] {
 
 function correct(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
   const s = ctx.jsonSchema;
+  // a field that must be absent (`z.undefined().optional()`, e.g. `kind` in the trainer branch without
+  // one): zod has no JSON for undefined and writes {}, which would allow anything
+  if ((ctx.zodSchema as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'undefined') {
+    for (const key of Object.keys(s)) delete s[key];
+    s.not = {};
+    return;
+  }
   // zod writes the safe-integer limits on every int; they say nothing a reader needs
   if (s.type === 'integer') {
     if (s.maximum === SAFE_INTEGER) delete s.maximum;

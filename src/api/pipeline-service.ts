@@ -10,7 +10,7 @@ import { checkFile, SourcePolicy, SourceRefused } from '../ingest/source-policy'
 import { guardedRequest } from '../ingest/guarded-http';
 import { CONNECTION_NAME, getConnection } from '../store/connections';
 import { getDataset } from '../store/datasets';
-import { MODEL_KINDS, ModelKind } from '../ml/task';
+import { FAMILIES, MODEL_KINDS, sharedParams } from '../ml/families';
 import {
   ApprovalDecision,
   APPROVAL_REFUSALS,
@@ -49,6 +49,28 @@ export const dataSourceSchema = z.strictObject({
 
 const DURATION = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+const searchSchema = z.strictObject({
+  strategy: z.enum(['grid', 'random', 'halving']).optional(),
+  l2: z.array(z.number().positive().finite()).min(1).max(50).optional(),
+  trials: z.number().int().min(1).max(100).optional(),
+  l2Range: z.tuple([z.number().positive().finite(), z.number().positive().finite()])
+    .refine(([lo, hi]) => lo < hi, 'the range holds no value: its low end must be below its high end').optional(),
+  parallelism: z.number().int().min(1).max(16).optional(),
+}).refine((s) => !(s.l2 && s.strategy && s.strategy !== 'grid'), 'l2 lists grid points; random and halving sample from l2Range').optional();
+
+/**
+ * `trainer`, keyed by `kind`: one branch per model family (src/ml/families) with that family's params,
+ * and one without a kind (the family follows from the target, so only `l2` applies).
+ */
+const [firstFamily, ...otherFamilies] = FAMILIES.map((f) => z.strictObject({ kind: z.literal(f.kind), params: f.paramsSchema.optional(), search: searchSchema }));
+const trainerSchema = z.discriminatedUnion('kind', [
+  firstFamily, ...otherFamilies,
+  z.strictObject({ kind: z.undefined().optional(), params: sharedParams.optional(), search: searchSchema }),
+], {
+  error: (issue) => (issue.code === 'invalid_union' ? `${JSON.stringify((issue.input as { kind?: unknown } | undefined)?.kind)} is not supported; available: ${MODEL_KINDS.join(', ')}` : undefined),
+});
+
 export const pipelineRequestSchema = z.strictObject({
   model: z.string().regex(MODEL_NAME, 'model names are 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
   data: dataSourceSchema,
@@ -72,33 +94,7 @@ export const pipelineRequestSchema = z.strictObject({
     thresholds: z.record(z.string(), z.number().finite()).optional(),
     timeout: z.string().regex(DURATION, 'a duration such as "72 hours" or "30 minutes"').optional(),
   }).optional(),
-  trainer: z.strictObject({
-    kind: z.string().optional(),
-    params: z.strictObject({
-      l2: z.number().positive().finite().optional(),
-      // logistic only: which penalty the searched strength applies to
-      penalty: z.enum(['l2', 'l1']).optional(),
-      // mlp only
-      hidden: z.array(z.number().int().min(1).max(512)).min(1).max(2).optional(),
-      epochs: z.number().int().min(1).max(10_000).optional(),
-      batchSize: z.number().int().min(1).max(65_536).optional(),
-      learningRate: z.number().positive().max(1).optional(),
-      patience: z.number().int().min(1).max(1000).optional(),
-      // gbdt only (learningRate and patience too)
-      maxIter: z.number().int().min(1).max(10_000).optional(),
-      maxLeafNodes: z.number().int().min(2).max(4096).optional(),
-      minSamplesLeaf: z.number().int().min(1).max(1_000_000).optional(),
-      maxBins: z.number().int().min(2).max(255).optional(),
-    }).optional(),
-    search: z.strictObject({
-      strategy: z.enum(['grid', 'random', 'halving']).optional(),
-      l2: z.array(z.number().positive().finite()).min(1).max(50).optional(),
-      trials: z.number().int().min(1).max(100).optional(),
-      l2Range: z.tuple([z.number().positive().finite(), z.number().positive().finite()])
-        .refine(([lo, hi]) => lo < hi, 'the range holds no value: its low end must be below its high end').optional(),
-      parallelism: z.number().int().min(1).max(16).optional(),
-    }).refine((s) => !(s.l2 && s.strategy && s.strategy !== 'grid'), 'l2 lists grid points; random and halving sample from l2Range').optional(),
-  }).optional(),
+  trainer: trainerSchema.optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
 
@@ -164,10 +160,6 @@ export class PipelineService {
 
   /** Starts a run. With an idempotency key, repeating the call returns the same run. */
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
-    const kind = request.trainer?.kind;
-    if (kind !== undefined && !(MODEL_KINDS as string[]).includes(kind)) {
-      throw new ApiError('invalid_request', `trainer kind "${kind}" is not supported; available: ${MODEL_KINDS.join(', ')}`);
-    }
     const data = await this.checkSource(request.data);
     const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
     const id = `train-${request.model}-${suffix}`;
@@ -179,7 +171,7 @@ export class PipelineService {
       positiveClass: request.positiveClass,
       preprocessing: request.preprocessing,
       evaluation: request.evaluation,
-      trainer: { kind: kind as ModelKind | undefined, params: request.trainer?.params, search: request.trainer?.search },
+      trainer: { kind: request.trainer?.kind, params: request.trainer?.params, search: request.trainer?.search },
       approval: request.approval,
       seed: request.seed,
       requestedBy: o.requestedBy,

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, STATUS_OF } from '../errors';
 import { ROLES } from '../auth/roles';
+import { MODEL_KINDS } from '../ml/families';
 
 // The app's JSON replacer writes NaN and ±Infinity as null, so any computed number may arrive as null.
 const num = z.number().nullable();
@@ -51,7 +52,7 @@ export const pipelineStatusSchema = z.strictObject({
   model: z.string().optional(),
   datasetId: sha256.optional(),
   task: z.enum(['binary', 'multiclass', 'regression']).optional(),
-  kind: z.enum(['logistic', 'softmax', 'ridge', 'mlp', 'gbdt']).optional(),
+  kind: z.enum(MODEL_KINDS).optional(),
   warnings: z.array(z.string()).optional(),
   metrics: metrics.optional(),
   confusion: z.array(z.array(count)).optional(),

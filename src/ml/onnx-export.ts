@@ -7,6 +7,7 @@
  *   numeric: Where(IsNaN(x), impute, x) -> Sub(center) -> Div(scale); text: OneHotEncoder; Concat
  * then its head: logistic MatMul -> Add -> Sigmoid -> (1 - p, p); softmax MatMul -> Add -> Softmax,
  * both giving `probabilities` [N, K] in `classes` order; ridge MatMul -> Add giving `prediction` [N, 1].
+ * A new model family (families/) writes its head with `encode`, `tensor`, `node` and `valueInfo`.
  */
 import { onnx } from 'onnx-proto';
 import { GbdtModel } from './gbdt';
@@ -24,11 +25,13 @@ export const OUTPUT_NAME = 'probabilities';
 export const REGRESSION_OUTPUT = 'prediction';
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
-function tensor(name: string, dims: number[], values: ArrayLike<number>): onnx.ITensorProto {
+/** A float32 initializer. */
+export function tensor(name: string, dims: number[], values: ArrayLike<number>): onnx.ITensorProto {
   return { name, dims, dataType: FLOAT, floatData: Array.from(values, (v) => Math.fround(v)) };
 }
 
-function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {
+/** A float32 graph output (or input) of these dims; a string dim is symbolic ('N'). */
+export function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -40,7 +43,8 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
   };
 }
 
-function node(opType: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
+/** A node of the default ONNX domain, named after its first output. */
+export function node(opType: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
   return { opType, input, output, name: output[0], attribute };
 }
 
@@ -101,9 +105,10 @@ function stringInfo(name: string): onnx.IValueInfoProto {
 
 /**
  * Builds the graph: the recipe's nodes (impute, scale, one-hot, concatenate) produce `standardized`
- * [N, D]; the model's head maps it to the output. Deterministic bytes for the same inputs.
+ * [N, D]; the model's head maps it to the output (`probabilities` [N, K] or `prediction` [N, 1]).
+ * `kind` names the graph and is kept in the metadata with `props`. Deterministic bytes for the same inputs.
  */
-function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.ITensorProto[]; node: onnx.INodeProto[]; output: onnx.IValueInfoProto }, props: Record<string, string>): Uint8Array {
+export function encode(recipe: FittedRecipe, kind: string, head: { initializer: onnx.ITensorProto[]; node: onnx.INodeProto[]; output: onnx.IValueInfoProto }, props: Record<string, string>): Uint8Array {
   const dn = recipe.numeric.length;
   const input: onnx.IValueInfoProto[] = [];
   const initializer: onnx.ITensorProto[] = [];

@@ -1,14 +1,8 @@
-/** What kind of learning problem a target column poses, and which model families solve it. */
+/** What kind of learning problem a target column poses (the families that solve each are in families/). */
 import { labelCounts } from './target';
 import { cellText, Column, columnLength } from './table';
 
 export type Task = 'binary' | 'multiclass' | 'regression';
-export type ModelKind = 'logistic' | 'softmax' | 'ridge' | 'mlp' | 'gbdt';
-
-export const MODEL_KINDS: ModelKind[] = ['logistic', 'softmax', 'ridge', 'mlp', 'gbdt'];
-/** Tasks each family can learn. */
-export const KIND_TASKS: Record<ModelKind, Task[]> = { logistic: ['binary'], softmax: ['binary', 'multiclass'], ridge: ['regression'], mlp: ['binary', 'multiclass', 'regression'], gbdt: ['binary', 'multiclass', 'regression'] };
-export const DEFAULT_KIND: Record<Task, ModelKind> = { binary: 'logistic', multiclass: 'softmax', regression: 'ridge' };
 /** Most classes a classifier target may have; more usually means a numeric target or an id column. */
 export const MAX_CLASSES = 50;
 /** A numeric target with at most this many distinct whole numbers is read as classes. */

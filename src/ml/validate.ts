@@ -2,7 +2,8 @@
 import { labelCounts } from './target';
 import { Column, columnLength, getColumn, isMissing, Table } from './table';
 import { parseDerived } from './expressions';
-import { DEFAULT_KIND, inferTask, KIND_TASKS, MAX_CLASSES, ModelKind, Task } from './task';
+import { defaultKind, familyOf, ModelKind } from './families';
+import { inferTask, MAX_CLASSES, Task } from './task';
 
 /** Most categories a text feature may have to be one-hot encoded. */
 export const MAX_CATEGORIES = 50;
@@ -94,18 +95,21 @@ export function validateForTraining(table: Table, rules: ValidationRules): Valid
     if (missingTarget < 1) {
       task = inferTask(targetColumn);
       if (rules.kind) {
-        const allowed = KIND_TASKS[rules.kind];
-        // softmax learns two classes as well as many; ridge needs numbers; logistic needs exactly two labels
-        if (rules.kind === 'softmax' && task === 'regression' && classes.length <= MAX_CLASSES && targetColumn.kind === 'number') task = 'multiclass';
-        if (rules.kind === 'ridge' && task !== 'regression' && targetColumn.kind === 'number') task = 'regression';
+        const allowed = familyOf(rules.kind).tasks;
+        // A numeric target is read the way the family can learn it: as classes by a classifier that
+        // learns many (a few distinct numbers), as values by a regressor. Two labels stay two labels.
+        if (!allowed.includes(task) && targetColumn.kind === 'number') {
+          if (task === 'regression' && allowed.includes('multiclass') && classes.length <= MAX_CLASSES) task = 'multiclass';
+          else if (task !== 'regression' && allowed.includes('regression')) task = 'regression';
+        }
         if (!allowed.includes(task)) {
           const what = task === 'regression' ? 'a numeric target' : `${classes.length} classes`;
-          error(task === 'multiclass' || (task === 'regression' && rules.kind === 'logistic') ? 'not_binary' : 'kind_mismatch',
+          error(task === 'multiclass' || (task === 'regression' && !allowed.includes('multiclass')) ? 'not_binary' : 'kind_mismatch',
             `"${rules.kind}" learns ${allowed.join(' or ')} targets, but "${rules.target}" has ${what} (${classes.slice(0, 10).map((c) => c.label).join(', ')}${classes.length > 10 ? ', ...' : ''})`, rules.target);
         }
         kind = rules.kind;
       } else {
-        kind = DEFAULT_KIND[task];
+        kind = defaultKind(task);
       }
       if (task !== 'regression') {
         if (classes.length < 2) error('one_class', `target "${rules.target}" has a single class ("${classes[0]?.label}"); a classifier needs at least two`, rules.target);

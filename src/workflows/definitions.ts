@@ -4,13 +4,11 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { GbdtOptions } from '../ml/gbdt';
-import type { Penalty } from '../ml/logistic';
-import type { MlpOptions } from '../ml/mlp';
+import type { FamilyParams, ModelKind } from '../ml/families';
 import type { RecipeSpec } from '../ml/recipe';
 import type { TuningTrial } from '../store/runs';
 import type { SearchSpec } from './tuning';
-import type { ModelKind, Task } from '../ml/task';
+import type { Task } from '../ml/task';
 
 export const PIPELINE_WORKFLOW = 'trainingPipeline';
 
@@ -32,15 +30,10 @@ export interface ApprovalPolicy {
 }
 
 export interface TrainerSpec {
-  /** Model family; absent means the one that suits the target (logistic, softmax or ridge). */
+  /** Model family (src/ml/families); absent means the family that is the default for the target's task. */
   kind?: ModelKind;
-  /**
-   * `l2` for every family (for gbdt, on the leaf values); logistic takes `penalty: 'l1'` to make the
-   * searched strength an L1 penalty (sparse weights) instead. MLP also takes hidden sizes (1–2 layers),
-   * epochs, batchSize, learningRate, patience; gbdt takes maxIter, learningRate, maxLeafNodes,
-   * minSamplesLeaf, maxBins, patience.
-   */
-  params?: { l2?: number; penalty?: Penalty } & MlpOptions & GbdtOptions;
+  /** `l2` for every family, and the settings the family's params schema accepts. */
+  params?: FamilyParams;
   /**
    * Search over the L2 strength; the lowest validation loss wins. `grid` (default) tries `l2` inside one
    * training activity; `random` and `halving` sample `trials` points from `l2Range` and score each as
