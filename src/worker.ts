@@ -29,8 +29,12 @@ export interface WorkerDeps {
   identity?: string;
   /** For activities that look at workflows or create schedules (monitoring); the caller closes it. */
   client?: Client;
-  /** Where monitoring alerts go (default: only logged). */
-  alerts?: ActivityDeps['alerts'];
+  /** The process's one Alerter (default: alerts are only logged). */
+  alerter?: ActivityDeps['alerter'];
+  /** The process's one Slack client and the approval channel (default: no Slack messages). */
+  slack?: ActivityDeps['slack'];
+  /** Link to a workflow run in the Temporal Web UI, for alerts and messages. */
+  uiUrl?: ActivityDeps['uiUrl'];
   /** Interval of the monitor schedule each newly deployed model gets (default: none is created). */
   monitorEvery?: string;
   /** Keys that read encrypted logged inputs (drift, reviewed examples). */
@@ -54,7 +58,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
-      pool: deps.pool, artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerts: deps.alerts, apiUrl: deps.apiUrl, privacy: deps.privacy,
+      pool: deps.pool, artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery ? { monitorSchedule: { taskQueue: deps.taskQueue, every: deps.monitorEvery } } : {}),
     }),
     maxCachedWorkflows: 200,

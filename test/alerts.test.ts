@@ -11,7 +11,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   AlertBusyError, AlertDeliveryError, Alerter, AlertInput, AlertInputError, listAlerts, signWebhook, validateAlert, verifyWebhookSignature,
 } from '../src/alerts/alerter';
-import { formatValue, slackMessage } from '../src/alerts/slack-alerts';
+import type { Alert, AlertChannel } from '../src/alerts/channel';
+import { alertChannels } from '../src/alerts/channels';
+import { createSlackClient, formatValue, slackMessage } from '../src/alerts/slack-alerts';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
 
 const TOKEN = 'xoxb-test-token';
@@ -104,21 +106,20 @@ for (const backend of availableBackends()) {
       clock += 24 * 60 * MINUTE; // each test starts a day later: no dedup or rate window carries over
     });
 
+    /** An Alerter over the channels the registry builds from these settings, as the composition root builds it. */
     function alerter(o: { slack?: boolean; webhook?: boolean | string; secret?: string | null; dedupMs?: number; ratePerHour?: number; token?: string; webhookTimeoutMs?: number } = {}) {
       const webhookUrl = typeof o.webhook === 'string' ? o.webhook : o.webhook ? receiver.url : undefined;
-      return new Alerter(db.pool, {
-        alerts: {
-          slackChannel: o.slack === false ? undefined : '#ml-alerts',
-          webhookUrl,
-          webhookSecret: o.secret === null ? undefined : (o.secret ?? SECRET),
-          dedupMs: o.dedupMs ?? 60 * MINUTE,
-          ratePerHour: o.ratePerHour ?? 10,
-        },
-        slack: { botToken: o.slack === false ? undefined : (o.token ?? TOKEN), apiUrl: slack.apiUrl },
-        log: (line) => logs.push(line),
-        now: () => new Date(clock),
-        ...(o.webhookTimeoutMs ? { webhookTimeoutMs: o.webhookTimeoutMs } : {}),
-      });
+      const settings = {
+        slackChannel: o.slack === false ? undefined : '#ml-alerts',
+        webhookUrl,
+        webhookSecret: o.secret === null ? undefined : (o.secret ?? SECRET),
+        dedupMs: o.dedupMs ?? 60 * MINUTE,
+        ratePerHour: o.ratePerHour ?? 10,
+      };
+      const log = (line: string) => logs.push(line);
+      const client = o.slack === false ? undefined : createSlackClient(o.token ?? TOKEN, slack.apiUrl, 10_000);
+      const channels = alertChannels({ alerts: settings, slack: client, log, ...(o.webhookTimeoutMs ? { httpTimeoutMs: o.webhookTimeoutMs } : {}) });
+      return new Alerter(db.pool, { channels, dedupMs: settings.dedupMs, ratePerHour: settings.ratePerHour, log, now: () => new Date(clock) });
     }
 
     const drift = (id: string, model: string, extra: Partial<AlertInput> = {}): AlertInput => ({
@@ -385,11 +386,30 @@ for (const backend of availableBackends()) {
     });
 
     it('a half-configured Slack (token without channel, or channel without token) is not used, and the log says what is missing', async () => {
-      const noChannel = new Alerter(db.pool, { alerts: { dedupMs: 0, ratePerHour: 10 }, slack: { botToken: TOKEN, apiUrl: slack.apiUrl }, log: (l) => logs.push(l) });
-      const noToken = new Alerter(db.pool, { alerts: { slackChannel: '#x', dedupMs: 0, ratePerHour: 10 }, slack: { apiUrl: slack.apiUrl }, log: (l) => logs.push(l) });
-      assert.deepEqual([noChannel.channelNames, noToken.channelNames], [[], []]);
+      const log = (l: string) => logs.push(l);
+      const noChannel = alertChannels({ alerts: { dedupMs: 0, ratePerHour: 10 }, slack: createSlackClient(TOKEN, slack.apiUrl, 10_000), log });
+      const noToken = alertChannels({ alerts: { slackChannel: '#x', dedupMs: 0, ratePerHour: 10 }, log });
+      assert.deepEqual([noChannel, noToken], [[], []]);
       assert.match(logs[0], /no channel: set SLACK_ALERT_CHANNEL/);
       assert.match(logs[1], /no token: set SLACK_BOT_TOKEN/);
+    });
+
+    it('any AlertChannel gets the alert as stored and its receipt is kept; a failing one is retried alone', async () => {
+      const got: Alert[] = [];
+      let pagerUp = false;
+      const pager: AlertChannel = { name: 'pager', async send(alert) { if (!pagerUp) throw new Error('pager down'); got.push(alert); return `incident ${got.length}`; } };
+      const a = new Alerter(db.pool, { channels: [...alertChannels({ alerts: { webhookUrl: receiver.url, webhookSecret: SECRET, dedupMs: MINUTE, ratePerHour: 10 }, log: () => {} }), pager], dedupMs: MINUTE, ratePerHour: 10, now: () => new Date(clock) });
+      assert.deepEqual(a.channelNames, ['webhook', 'pager']);
+      const first = await a.raise(drift('ac-1', 'paged'));
+      assert.deepEqual([first.state, first.channels], ['sent', { webhook: 'sent', pager: 'failed: pager down' }]);
+      pagerUp = true;
+      const again = await a.raise(drift('ac-1', 'paged'));
+      assert.deepEqual(again.channels, { webhook: 'sent', pager: 'sent incident 1' });
+      assert.equal(receiver.requests.length, 1, 'the webhook, which had it, is not sent it again');
+      assert.deepEqual(got, [{
+        id: 'ac-1', severity: 'critical', title: 'Data drift on paged', summary: '3 of 10 features drifted since the last check',
+        fields: { 'drift share': 0.3, psi: 0.31234, rows: 1200 }, model: 'paged', link: 'http://localhost:8080/v1/models/paged/monitoring', createdAt: new Date(clock).toISOString(),
+      }]);
     });
 
     it('two attempts raising the same occurrence at once send one message; the loser is told to retry', async () => {

@@ -8,8 +8,6 @@
 import { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import { Pool } from 'pg';
-import { createSlackClient } from '../alerts/slack-alerts';
-import type { Config } from '../config';
 import { approvalOutcomeMessage, approvalRequestMessage, messageKey } from '../slack/approval-messages';
 import { getDataset } from '../store/datasets';
 import { getApprovalPolicy } from '../store/governance';
@@ -18,7 +16,10 @@ import type { ApprovalRecord, ChampionComparison, GovernancePolicy, MetricSummar
 
 export interface ApprovalDeps {
   pool: Pool;
-  alerts?: { slack: Config['slack']; uiUrl?: (workflowId: string) => string };
+  /** The process's one Slack client (SLACK_BOT_TOKEN) and where approval requests go (SLACK_APPROVAL_CHANNEL). */
+  slack?: { client: WebClient; approvalChannel?: string };
+  /** Link to a workflow run in the Temporal Web UI, for messages. */
+  uiUrl?: (workflowId: string) => string;
   /** The API's public address, for links to reports. */
   apiUrl?: string;
 }
@@ -36,12 +37,10 @@ export function schemaChanges(before: { name: string; type: string }[], after: {
   return changes;
 }
 
-export function createApprovalActivities({ pool, alerts, apiUrl }: ApprovalDeps) {
-  const slack = alerts?.slack;
+export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: ApprovalDeps) {
   const channel = slack?.approvalChannel;
-  let client: WebClient | undefined;
-  const slackClient = () => (client ??= createSlackClient(slack!.botToken!, slack!.apiUrl, 10_000));
-  const enabled = () => !!(slack?.botToken && channel);
+  const slackClient = () => slack!.client;
+  const enabled = () => !!(slack && channel);
 
   /** Posts once per key: a retry finds the message it already posted. Returns where it went. */
   async function postOnce(key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string }> {
@@ -69,7 +68,7 @@ export function createApprovalActivities({ pool, alerts, apiUrl }: ApprovalDeps)
       await registry.recordAudit(pool, { key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required } });
       if (!enabled()) return { posted: false };
       const links = {
-        ...(alerts?.uiUrl ? { run: alerts.uiUrl(input.runId) } : {}),
+        ...(uiUrl ? { run: uiUrl(input.runId) } : {}),
         ...(apiUrl ? { report: `${apiUrl}/v1/models/${encodeURIComponent(input.model)}/versions/${input.version}/report` } : {}),
       };
       await postOnce(messageKey(input.runId, 'approval'), channel!, approvalRequestMessage({ ...input, links }));
@@ -91,8 +90,8 @@ export function createApprovalActivities({ pool, alerts, apiUrl }: ApprovalDeps)
     /** Tells the escalation channel that a run timed out without enough approvals. */
     async escalateApproval(input: { runId: string; model: string; version: number; channel: string; timeout: string }): Promise<void> {
       await registry.recordAudit(pool, { key: `${input.runId}:escalation`, actor: 'system', action: 'approval.escalated', subject: `${input.model}@${input.version}`, details: input });
-      if (!slack?.botToken) return;
-      const run = alerts?.uiUrl ? ` <${alerts.uiUrl(input.runId)}|run>` : '';
+      if (!slack) return;
+      const run = uiUrl ? ` <${uiUrl(input.runId)}|run>` : '';
       await postOnce(messageKey(input.runId, 'escalation'), input.channel, {
         text: `:rotating_light: ${input.model} v${input.version} got no approval decision within ${input.timeout} and was rejected.${run}`,
       });

@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
-import { Alerter } from '../alerts/alerter';
+import type { AlertSink } from '../alerts/alerter';
 import type { Config } from '../config';
 import { detectDrift } from '../ml/reference-profile';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../ml/metrics';
@@ -34,7 +34,10 @@ export interface MonitoringDeps {
   sources: SourceContext;
   /** Asks Temporal whether a retraining run is still going; without it a claim trusts the cool-down alone. */
   client?: Client;
-  alerts?: { alerts: Config['alerts']; slack: Config['slack']; uiUrl?: (workflowId: string) => string };
+  /** Raises the alerts of breached checks; without it they are only logged. */
+  alerter?: AlertSink;
+  /** Link to a workflow run in the Temporal Web UI, for alerts. */
+  uiUrl?: (workflowId: string) => string;
   /** Keys that read encrypted logged inputs (drift needs them); without them encrypted rows are left out. */
   privacy?: Pick<Config['privacy'], 'decryptionKeys'>;
 }
@@ -101,8 +104,7 @@ export function readLoggedInstances(rows: { id: string; instance: unknown; key_i
   return { instances, unreadable, problems: [...problems] };
 }
 
-export function createMonitoringActivities({ pool, artifacts, sources, client, alerts, privacy }: MonitoringDeps) {
-  const alerter = alerts ? new Alerter(pool, { alerts: alerts.alerts, slack: alerts.slack }) : undefined;
+export function createMonitoringActivities({ pool, artifacts, sources, client, alerter, uiUrl, privacy }: MonitoringDeps) {
 
   return {
     /**
@@ -215,7 +217,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
         title: `${check.model}: ${kinds.join(', ')}`,
         summary: check.breaches.map((b) => b.message).join('\n'),
         fields,
-        ...(alerts?.uiUrl ? { link: alerts.uiUrl(check.id) } : {}),
+        ...(uiUrl ? { link: uiUrl(check.id) } : {}),
       });
       return { state: outcome.state, ...(outcome.reason ? { reason: outcome.reason } : {}) };
     },

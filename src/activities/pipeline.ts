@@ -6,6 +6,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
+import type { ApprovalDeps } from './approvals';
 import type { MonitoringDeps } from './monitoring';
 import { ensureMonitorSchedule } from '../schedules';
 import { readSource, SourceContext, SourceError, sourceName } from '../ingest/sources';
@@ -44,8 +45,12 @@ export interface ActivityDeps {
   codeVersion?: string;
   /** For activities that look at or schedule workflows (monitoring). */
   client?: Client;
-  /** Where monitoring alerts go; without it they are only logged. */
-  alerts?: MonitoringDeps['alerts'];
+  /** Raises monitoring and rollout alerts (the process's one Alerter); without it they are only logged. */
+  alerter?: MonitoringDeps['alerter'];
+  /** The process's one Slack client and the approval channel; without them approvals go through the API only. */
+  slack?: ApprovalDeps['slack'];
+  /** Link to a workflow run in the Temporal Web UI, for alerts and messages. */
+  uiUrl?: (workflowId: string) => string;
   /** The API's public address, for links in messages (reports). */
   apiUrl?: string;
   /** Task queue and interval of each deployed model's monitor schedule; without it deployments are not scheduled for monitoring. */

@@ -11,7 +11,6 @@ import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
 import { ActivityDeps, monitorDeployed } from './pipeline';
-import { Alerter } from '../alerts/alerter';
 
 export { DEFAULT_THRESHOLDS, judge };
 export type { CanaryThresholds };
@@ -63,7 +62,7 @@ const DEPLOYABLE: registry.VersionStatus[] = ['approved', 'deployed', 'archived'
 
 export function createRolloutActivities(deps: ActivityDeps) {
   const { pool, artifacts } = deps;
-  const alerter = deps.alerts ? new Alerter(pool, { alerts: deps.alerts.alerts, slack: deps.alerts.slack }) : undefined;
+  const { alerter, uiUrl } = deps;
   const rolloutId = () => { const info = Context.current().info; return info.workflowExecution?.workflowId ?? info.activityId; };
   return {
     /**
@@ -134,7 +133,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
         id: `${id}:held:${input.step}`, dedupKey: `rollout:${input.model}:held`, model: input.model, severity: 'warning',
         title: `${input.model}: rollout held, too little traffic to judge`, summary: `${input.reason}. Promote or abort it.`,
         fields: { model: input.model, rollout: id, step: input.step },
-        ...(deps.alerts?.uiUrl ? { link: deps.alerts.uiUrl(id) } : {}),
+        ...(uiUrl ? { link: uiUrl(id) } : {}),
       }).catch((err) => Context.current().log.warn(`the hold alert of ${id} was not delivered: ${(err as Error).message}`));
     },
 
@@ -167,7 +166,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
           id: `${id}:rolled_back`, dedupKey: `rollout:${input.model}`, model: input.model, severity: 'critical',
           title: `${input.model}: rollout rolled back`, summary: input.reason,
           fields: { model: input.model, rollout: id, ...(input.restoreVersion !== undefined ? { 'restored version': input.restoreVersion } : {}) },
-          ...(deps.alerts?.uiUrl ? { link: deps.alerts.uiUrl(id) } : {}),
+          ...(uiUrl ? { link: uiUrl(id) } : {}),
         }).catch((err) => Context.current().log.warn(`the rollback alert of ${id} was not delivered: ${(err as Error).message}`));
       }
     },

@@ -1,7 +1,8 @@
 /**
- * Raising alerts: each occurrence is recorded in the `alerts` table, then sent to Slack and/or a
- * signed webhook, unless the same problem was announced recently (dedup) or the model has already
- * been loud enough this hour (rate limit).
+ * Raising alerts: each occurrence is recorded in the `alerts` table, then sent to the configured
+ * channels (channels.ts: Slack, a signed webhook, ...), unless the same problem was announced recently
+ * (dedup) or the model has already been loud enough this hour (rate limit). One Alerter per process,
+ * built at the composition root.
  *
  * Built to be called from a Temporal activity, which may run more than once for one occurrence:
  * - `id` is the occurrence's natural key; raising it again returns what was decided the first time
@@ -17,16 +18,12 @@
  * `sent_at` is when the latest delivery that reached someone started; dedup and rate limit count
  * rows that are 'sent' or 'sending' by it. `body` holds the content and, once decided, the reason.
  */
-import type { WebClient } from '@slack/web-api';
 import type { Pool } from 'pg';
-import type { Config } from '../config';
-import { createSlackClient, postSlackAlert } from './slack-alerts';
-import { postWebhook } from './webhook';
+import type { Alert, AlertChannel, Severity } from './channel';
 
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook';
 export type { WebhookPayload } from './webhook';
-
-export type Severity = 'info' | 'warning' | 'critical';
+export type { Severity } from './channel';
 
 export interface AlertInput {
   /** Natural key of this occurrence, e.g. "<monitor check id>:drift": a retried activity raises it once. */
@@ -69,14 +66,20 @@ export interface AlertRecord {
 }
 
 export interface AlerterOptions {
-  alerts: Config['alerts'];
-  slack: Config['slack'];
+  /** Where alerts go (built by channels.ts from the settings); none: alerts are only recorded. */
+  channels: AlertChannel[];
+  /** The same dedup key is sent at most once per this many milliseconds. */
+  dedupMs: number;
+  /** At most this many alerts per model per hour are sent; the rest are recorded as suppressed. */
+  ratePerHour: number;
   log?: (line: string) => void;
   /** The clock for every timestamp the alerter writes or compares (tests move it). */
   now?: () => Date;
-  /** Per-call timeouts; the defaults suit production (webhook 5 s, Slack 10 s). */
-  webhookTimeoutMs?: number;
-  slackTimeoutMs?: number;
+}
+
+/** What activities need of the alerter: raise one occurrence, get what was decided. */
+export interface AlertSink {
+  raise(input: AlertInput): Promise<AlertOutcome>;
 }
 
 /** The alert itself is malformed: retrying cannot help (list it as non-retryable in the activity). */
@@ -110,53 +113,24 @@ interface AlertRow {
   id: string; dedup_key: string; model_name: string | null; severity: Severity; title: string; body: AlertBody;
   state: string; channels: Record<string, string>; created_at: Date; sent_at: Date | null;
 }
-interface Channel { name: string; send(row: AlertRow, now: Date): Promise<string> }
-type Plan = { done: AlertOutcome } | { row: AlertRow; send: Channel[]; claimedAt: Date; previousSentAt: Date | null };
+type Plan = { done: AlertOutcome } | { row: AlertRow; send: AlertChannel[]; claimedAt: Date; previousSentAt: Date | null };
 
 const isSent = (v: string | undefined): boolean => v !== undefined && (v === 'sent' || v.startsWith('sent '));
 
-export class Alerter {
-  private readonly channels: Channel[] = [];
+export class Alerter implements AlertSink {
+  private readonly channels: readonly AlertChannel[];
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
   /** Decisions in this process, one after another. */
   private deciding: Promise<void> = Promise.resolve();
 
   constructor(private readonly pool: Pool, private readonly o: AlerterOptions) {
+    this.channels = o.channels;
     this.log = o.log ?? ((line) => console.log(line));
     this.now = o.now ?? (() => new Date());
-    const { alerts, slack } = o;
-    if (slack.botToken && alerts.slackChannel) {
-      const client: WebClient = createSlackClient(slack.botToken, slack.apiUrl, o.slackTimeoutMs ?? 10_000);
-      const channel = alerts.slackChannel;
-      this.channels.push({
-        name: 'slack',
-        send: async (row) => {
-          const posted = await postSlackAlert(client, channel, { ...contentOf(row), severity: row.severity });
-          return `sent ${posted.channel} ${posted.ts}`;
-        },
-      });
-    } else if (slack.botToken || alerts.slackChannel) {
-      this.log(`alerts: Slack is half configured (${slack.botToken ? 'no channel: set SLACK_ALERT_CHANNEL or SLACK_APPROVAL_CHANNEL' : 'no token: set SLACK_BOT_TOKEN'}); not sending alerts to Slack`);
-    }
-    if (alerts.webhookUrl) {
-      const url = alerts.webhookUrl;
-      if (!alerts.webhookSecret) this.log('alerts: MLOPS_ALERT_WEBHOOK_SECRET is not set; webhook requests go out unsigned');
-      this.channels.push({
-        name: 'webhook',
-        send: async (row, now) => {
-          const c = contentOf(row);
-          await postWebhook(url, alerts.webhookSecret, {
-            id: row.id, severity: row.severity, title: row.title, summary: c.summary, fields: c.fields,
-            model: row.model_name, link: c.link ?? null, createdAt: new Date(row.created_at).toISOString(),
-          }, { now, timeoutMs: o.webhookTimeoutMs ?? 5_000 });
-          return 'sent';
-        },
-      });
-    }
   }
 
-  /** Names of the channels alerts go to: "slack", "webhook"; empty when alerts are only recorded. */
+  /** Names of the channels alerts go to ("slack", "webhook", ...); empty when alerts are only recorded. */
   get channelNames(): string[] {
     return this.channels.map((c) => c.name);
   }
@@ -202,7 +176,7 @@ export class Alerter {
     // Left: sent (maybe with failed channels), failed, pending, or a 'sending' whose attempt died.
     const stored = row.channels ?? {};
     const delivered = Object.values(stored).some(isSent);
-    let send: Channel[];
+    let send: AlertChannel[];
     if (delivered) {
       // Someone was told already: only finish the channels that failed, never re-decide.
       send = this.channels.filter((c) => stored[c.name] !== undefined && !isSent(stored[c.name]));
@@ -214,7 +188,7 @@ export class Alerter {
       if (this.channels.length === 0) {
         const reason = 'no alert channel configured';
         await this.settle(client, row.id, 'recorded', reason);
-        this.log(`alert ${row.id} recorded, not sent: ${reason} (set SLACK_BOT_TOKEN with SLACK_ALERT_CHANNEL, or MLOPS_ALERT_WEBHOOK_URL) — ${row.title}`);
+        this.log(`alert ${row.id} recorded, not sent: ${reason} (docs/alerting.md lists the channels and their settings) — ${row.title}`);
         return { done: { id: row.id, state: 'recorded', reason, channels: stored } };
       }
       const reason = await this.suppression(client, row, now);
@@ -223,7 +197,7 @@ export class Alerter {
         this.log(`alert ${row.id} suppressed (${reason}) — ${row.title}`);
         return { done: { id: row.id, state: 'suppressed', reason, channels: stored } };
       }
-      send = this.channels;
+      send = [...this.channels];
     }
     const claimed = await client.query(
       `UPDATE alerts SET state = 'sending', sent_at = $2 WHERE id = $1 AND state = $3 AND sent_at IS NOT DISTINCT FROM $4 RETURNING 1`,
@@ -235,7 +209,7 @@ export class Alerter {
 
   /** Why this alert should not be sent now, or undefined: a recent duplicate, or the model's hourly budget spent. */
   private async suppression(client: Pool, row: AlertRow, now: Date): Promise<string | undefined> {
-    const since = new Date(now.getTime() - this.o.alerts.dedupMs);
+    const since = new Date(now.getTime() - this.o.dedupMs);
     // the dedup slot, taken in one statement so two processes cannot both take it: free, ours already,
     // or held by an alert last sent before the window
     const slot = await client.query<{ alert_id: string }>(
@@ -254,7 +228,7 @@ export class Alerter {
          AND state IN ('sent', 'sending') AND sent_at > $3`,
       [row.model_name, row.id, new Date(now.getTime() - HOUR_MS)],
     );
-    const limit = this.o.alerts.ratePerHour;
+    const limit = this.o.ratePerHour;
     if (rows[0].n >= limit) {
       await this.releaseDedup(row);
       return `rate limit: ${rows[0].n} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
@@ -272,11 +246,13 @@ export class Alerter {
   }
 
   /** Sends to the claimed channels at once, then stores each channel's outcome. */
-  private async deliver(plan: { row: AlertRow; send: Channel[]; claimedAt: Date; previousSentAt: Date | null }): Promise<AlertOutcome> {
+  private async deliver(plan: { row: AlertRow; send: AlertChannel[]; claimedAt: Date; previousSentAt: Date | null }): Promise<AlertOutcome> {
     const { row, claimedAt } = plan;
+    const alert = alertOf(row);
     const results = await Promise.all(plan.send.map(async (c): Promise<[string, string]> => {
       try {
-        return [c.name, await c.send(row, claimedAt)];
+        const receipt = await c.send(alert, claimedAt);
+        return [c.name, receipt ? `sent ${receipt}` : 'sent'];
       } catch (err) {
         return [c.name, `failed: ${oneLine((err as Error).message)}`];
       }
@@ -330,6 +306,15 @@ function contentOf(row: AlertRow): { title: string; summary: string; fields: Rec
   return {
     title: row.title, summary: row.body?.summary ?? '', fields: Array.isArray(fields) ? Object.fromEntries(fields) : (fields ?? {}),
     ...(row.body?.link ? { link: row.body.link } : {}), ...(row.model_name ? { model: row.model_name } : {}),
+  };
+}
+
+/** The stored alert as channels receive it. */
+function alertOf(row: AlertRow): Alert {
+  const c = contentOf(row);
+  return {
+    id: row.id, severity: row.severity, title: row.title, summary: c.summary, fields: c.fields,
+    model: row.model_name, link: c.link ?? null, createdAt: new Date(row.created_at).toISOString(),
   };
 }
 

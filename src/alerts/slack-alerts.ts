@@ -1,8 +1,10 @@
 /**
- * Alerts as Slack messages: a Block Kit layout (title, summary, the numbers side by side, then
- * severity / model / link) plus a plain-text fallback for notifications and screen readers.
+ * The Slack alert channel: alerts as Slack messages, a Block Kit layout (title, summary, the numbers
+ * side by side, then severity / model / link) plus a plain-text fallback for notifications and screen
+ * readers, posted to SLACK_ALERT_CHANNEL with the process's one Slack client.
  */
 import { LogLevel, WebClient } from '@slack/web-api';
+import type { AlertChannelFactory } from './channel';
 
 export interface SlackAlert {
   severity: 'info' | 'warning' | 'critical';
@@ -36,6 +38,25 @@ export function createSlackClient(token: string, apiUrl: string | undefined, tim
     logLevel: LogLevel.ERROR,
   });
 }
+
+/** Slack, when the process has a Slack client (SLACK_BOT_TOKEN) and an alert channel; a half setting is logged. */
+export const slackChannel: AlertChannelFactory = ({ alerts, slack, log }) => {
+  const channel = alerts.slackChannel;
+  if (slack && channel) {
+    return {
+      name: 'slack',
+      async send(alert) {
+        const posted = await postSlackAlert(slack, channel, {
+          severity: alert.severity, title: alert.title, summary: alert.summary, fields: alert.fields,
+          ...(alert.model ? { model: alert.model } : {}), ...(alert.link ? { link: alert.link } : {}),
+        });
+        return `${posted.channel} ${posted.ts}`;
+      },
+    };
+  }
+  if (slack || channel) log(`alerts: Slack is half configured (${slack ? 'no channel: set SLACK_ALERT_CHANNEL or SLACK_APPROVAL_CHANNEL' : 'no token: set SLACK_BOT_TOKEN'}); not sending alerts to Slack`);
+  return undefined;
+};
 
 /** Posts the alert; returns the message's timestamp (Slack's id for it). Throws what Slack refused. */
 export async function postSlackAlert(client: WebClient, channel: string, alert: SlackAlert): Promise<{ channel: string; ts: string }> {

@@ -1,10 +1,11 @@
 /**
- * The generic alert webhook: every alert POSTed as JSON, signed so the receiver can tell it came from
- * us and was not replayed. The signature is `v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` with
+ * The webhook alert channel: every alert POSTed as JSON to MLOPS_ALERT_WEBHOOK_URL, signed so the
+ * receiver can tell it came from us and was not replayed. The signature is `v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` with
  * the shared secret; the timestamp (unix seconds) travels in its own header and is part of what is
  * signed, so an old request cannot be sent again with a fresh timestamp.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { AlertChannelFactory } from './channel';
 
 export const TIMESTAMP_HEADER = 'X-Mlops-Timestamp';
 export const SIGNATURE_HEADER = 'X-Mlops-Signature';
@@ -51,6 +52,20 @@ export function verifyWebhookSignature(
   const expected = Buffer.from(signWebhook(secret, ts, body).slice(SCHEME.length), 'hex');
   return timingSafeEqual(expected, Buffer.from(given, 'hex'));
 }
+
+/** The webhook, when MLOPS_ALERT_WEBHOOK_URL is set; unsigned (and logged) without a secret. */
+export const webhookChannel: AlertChannelFactory = ({ alerts, log, httpTimeoutMs }) => {
+  const url = alerts.webhookUrl;
+  if (!url) return undefined;
+  if (!alerts.webhookSecret) log('alerts: MLOPS_ALERT_WEBHOOK_SECRET is not set; webhook requests go out unsigned');
+  return {
+    name: 'webhook',
+    async send(a, at) {
+      const payload: WebhookPayload = { id: a.id, severity: a.severity, title: a.title, summary: a.summary, fields: a.fields, model: a.model, link: a.link, createdAt: a.createdAt };
+      await postWebhook(url, alerts.webhookSecret, payload, { now: at, timeoutMs: httpTimeoutMs ?? 5_000 });
+    },
+  };
+};
 
 /**
  * POSTs one alert. Resolves when the receiver answered 2xx; throws otherwise (non-2xx, a redirect,

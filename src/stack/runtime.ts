@@ -14,6 +14,8 @@ import { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp, routeTable } from '../api/app';
+import { createAlerter } from '../alerts/channels';
+import { createSlackClient } from '../alerts/slack-alerts';
 import { withPredictFastPath } from '../api/predict-fast-path';
 import { PipelineService } from '../api/pipeline-service';
 import { RegistryService } from '../api/registry-service';
@@ -172,6 +174,8 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
   const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
   await ensureSearchAttributes(client);
+  // one Slack client for the worker (alerts and approval requests), one Alerter over the configured channels
+  const slack = config.slack.botToken ? createSlackClient(config.slack.botToken, config.slack.apiUrl, 10_000) : undefined;
   const worker = await createWorker({
     client,
     address: endpoints.temporalAddress,
@@ -181,7 +185,9 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     artifacts: stores.artifacts,
     sources: stores.sources,
     codeVersion: codeVersion(config),
-    alerts: { alerts: config.alerts, slack: config.slack, uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id) },
+    alerter: createAlerter(stores.pool, config.alerts, { slack }),
+    ...(slack ? { slack: { client: slack, approvalChannel: config.slack.approvalChannel } } : {}),
+    uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id),
     monitorEvery: config.monitor.every,
     privacy: config.privacy,
     apiUrl: config.api.url,
