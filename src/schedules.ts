@@ -4,8 +4,10 @@
  * retraining on a calendar (`retrain-<model>`, a cron expression). Shared by the API, the CLI (through
  * the API) and the deployment activities, which give every newly deployed model its monitor.
  */
-import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, ScheduleSummary } from '@temporalio/client';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOptionsStartWorkflowAction, ScheduleOverlapPolicy, ScheduleSummary } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { RetrainTrigger } from './workflows/definitions';
+import { modelMonitor, retrainModel } from './workflows/monitor';
 
 export type ScheduleKind = 'monitor' | 'retrain';
 
@@ -49,10 +51,15 @@ export function scheduleProblem(r: ScheduleRequest): string | undefined {
   return undefined;
 }
 
-function workflowFor(r: ScheduleRequest): { workflowType: string; args: unknown[]; workflowId: string } {
-  if (r.kind === 'monitor') return { workflowType: 'modelMonitor', args: [{ model: r.model }], workflowId: `monitor-${r.model}` };
+/** The workflow a schedule starts, by reference (its type name follows the function), with typed arguments. */
+function actionFor(r: ScheduleRequest, taskQueue: string): ScheduleOptionsStartWorkflowAction<Workflow> {
+  if (r.kind === 'monitor') {
+    const monitor: ScheduleOptionsStartWorkflowAction<typeof modelMonitor> = { type: 'startWorkflow', taskQueue, workflowType: modelMonitor, args: [{ model: r.model }], workflowId: `monitor-${r.model}` };
+    return monitor;
+  }
   const trigger: RetrainTrigger = { kind: 'schedule', reason: `schedule ${scheduleId('retrain', r.model)} (${r.cron ?? `every ${r.every}`})` };
-  return { workflowType: 'retrainModel', args: [{ model: r.model, trigger }], workflowId: `retrain-request-${r.model}` };
+  const retrain: ScheduleOptionsStartWorkflowAction<typeof retrainModel> = { type: 'startWorkflow', taskQueue, workflowType: retrainModel, args: [{ model: r.model, trigger }], workflowId: `retrain-request-${r.model}` };
+  return retrain;
 }
 
 /** Creates the schedule; `replace` updates an existing one instead of refusing. */
@@ -61,7 +68,7 @@ export async function createSchedule(client: Client, taskQueue: string, r: Sched
   if (problem) throw new Error(problem);
   const id = scheduleId(r.kind, r.model);
   const spec = r.every ? { intervals: [{ every: r.every as `${number}${'s' | 'm' | 'h' | 'd'}` }] } : { cronExpressions: [r.cron!] };
-  const action = { type: 'startWorkflow' as const, taskQueue, ...workflowFor(r) };
+  const action = actionFor(r, taskQueue);
   try {
     await client.schedule.create({
       scheduleId: id,

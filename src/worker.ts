@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { ActivityDeps, createActivities } from './activities';
+import { ensureMonitorSchedule } from './schedules';
 import { ArtifactStore } from './store/artifacts';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -43,6 +44,11 @@ export interface WorkerDeps {
   apiUrl?: string;
 }
 
+/** What a deployment calls to give its model a monitor schedule: the schedules module, bound to a client. */
+function scheduleMonitorWith(client: Client, taskQueue: string, every: string): (model: string) => Promise<boolean> {
+  return (model) => ensureMonitorSchedule(client, taskQueue, model, every);
+}
+
 async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
   const file = bundlePath ?? (__filename.endsWith('.js') && fs.existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined);
   if (file) return { workflowBundle: { code: fs.readFileSync(file, 'utf8') } };
@@ -59,7 +65,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
       pool: deps.pool, artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
-      ...(deps.monitorEvery ? { monitorSchedule: { taskQueue: deps.taskQueue, every: deps.monitorEvery } } : {}),
+      ...(deps.monitorEvery && deps.client ? { scheduleMonitor: scheduleMonitorWith(deps.client, deps.taskQueue, deps.monitorEvery) } : {}),
     }),
     maxCachedWorkflows: 200,
     // Heartbeats (training progress, the search candidates scored) reach the server at least every

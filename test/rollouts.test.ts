@@ -341,7 +341,7 @@ describe('rollouts', () => {
     assert.equal((await statusOf('canary-held', id)).status.comparisons.length, held.status.comparisons.length);
     const promoted = await call('POST', `/v1/models/canary-held/deployments/${id}/promote`, { reason: 'a quiet model; looked fine' });
     assert.equal(promoted.status, 202, JSON.stringify(promoted.body));
-    const done = await waitRollout('canary-held', id, 'canary-held-promoted.json');
+    const done = await waitRollout('canary-held', id, 'canary-held-promoted-update.json');
     assert.equal(done.status.state, 'promoted');
     assert.deepEqual(done.status.decision, { by: 'admin', reason: 'a quiet model; looked fine', action: 'promote' });
     assert.equal((await registry.getAliasVersion(stores.pool, 'canary-held', 'production'))?.version, candidate);
@@ -357,7 +357,7 @@ describe('rollouts', () => {
     });
     const aborted = await call('POST', `/v1/models/canary-stopped/deployments/${id}/abort`, { reason: 'a customer complained' });
     assert.equal(aborted.status, 202, JSON.stringify(aborted.body));
-    const done = await waitRollout('canary-stopped', id, 'canary-aborted.json');
+    const done = await waitRollout('canary-stopped', id, 'canary-aborted-update.json');
     await api.refresh();
     const reloaded = traffic.seen.length;
     await eventually('requests answered after the reload', () => traffic.seen.length > reloaded + 20 || undefined, { everyMs: 20 });

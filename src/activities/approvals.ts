@@ -13,6 +13,7 @@ import { getDataset } from '../store/datasets';
 import { getApprovalPolicy } from '../store/governance';
 import * as registry from '../store/registry';
 import type { ApprovalRecord, ChampionComparison, GovernancePolicy, MetricSummary } from '../workflows/definitions';
+import { markPosted, markPosting, markUpdated, postedMessage } from '../store/slack';
 
 export interface ApprovalDeps {
   pool: Pool;
@@ -44,12 +45,12 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
 
   /** Posts once per key: a retry finds the message it already posted. Returns where it went. */
   async function postOnce(key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string }> {
-    const { rows } = await pool.query('SELECT channel, ts FROM slack_messages WHERE message_key = $1', [key]);
-    if (rows[0]?.ts) return { channel: rows[0].channel, ts: rows[0].ts };
-    await pool.query("INSERT INTO slack_messages (message_key, state) VALUES ($1, 'posting') ON CONFLICT (message_key) DO NOTHING", [key]);
+    const already = await postedMessage(pool, key);
+    if (already) return already;
+    await markPosting(pool, key);
     const res = await slackClient().chat.postMessage({ channel: target, unfurl_links: false, ...message });
     const posted = { channel: String(res.channel ?? target), ts: String(res.ts ?? '') };
-    await pool.query("UPDATE slack_messages SET channel = $2, ts = $3, state = 'posted' WHERE message_key = $1", [key, posted.channel, posted.ts]);
+    await markPosted(pool, key, posted);
     return posted;
   }
 
@@ -79,7 +80,7 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
     async remindApproval(input: { runId: string; model: string; version: number; reminder: number; remainingMs: number; approvals: number; required: number }): Promise<void> {
       await registry.recordAudit(pool, { key: `${input.runId}:reminder:${input.reminder}`, actor: 'system', action: 'approval.reminded', subject: `${input.model}@${input.version}`, details: input });
       if (!enabled()) return;
-      const request = (await pool.query('SELECT ts FROM slack_messages WHERE message_key = $1', [messageKey(input.runId, 'approval')])).rows[0];
+      const request = await postedMessage(pool, messageKey(input.runId, 'approval'));
       const hours = (input.remainingMs / 3_600_000).toFixed(1);
       await postOnce(messageKey(input.runId, `reminder:${input.reminder}`), channel!, {
         text: `Reminder: ${input.model} v${input.version} still needs approval (${input.approvals} of ${input.required}); it is rejected in ${hours} h without a decision.`,
@@ -100,10 +101,10 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
     /** Rewrites the request with the outcome, so nobody presses a button of a decided run. */
     async closeApprovalRequest(input: { runId: string; model: string; version: number; decision: ApprovalRecord }): Promise<void> {
       if (!enabled()) return;
-      const { rows } = await pool.query('SELECT channel, ts FROM slack_messages WHERE message_key = $1', [messageKey(input.runId, 'approval')]);
-      if (!rows[0]?.ts) return; // auto-approved: nothing was posted
-      await slackClient().chat.update({ channel: rows[0].channel, ts: rows[0].ts, ...approvalOutcomeMessage(input) });
-      await pool.query("UPDATE slack_messages SET state = 'updated' WHERE message_key = $1", [messageKey(input.runId, 'approval')]);
+      const request = await postedMessage(pool, messageKey(input.runId, 'approval'));
+      if (!request) return; // auto-approved: nothing was posted
+      await slackClient().chat.update({ channel: request.channel, ts: request.ts, ...approvalOutcomeMessage(input) });
+      await markUpdated(pool, messageKey(input.runId, 'approval'));
       Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`);
     },
   };

@@ -23,6 +23,8 @@ import {
 } from '../store/monitoring';
 import * as registry from '../store/registry';
 import type { PipelineInput, RetrainTrigger } from '../workflows/definitions';
+import { databaseNow } from '../store/db';
+import { labelledAnswers, loggedInputs } from '../store/prediction-log';
 
 /** Most logged predictions one check reads (the newest ones in the window). */
 export const MAX_CHECK_ROWS = 200_000;
@@ -116,18 +118,15 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
       const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
       if (!production) return { checkId: input.checkId, model: input.model, rows: 0, labelled: 0, breaches: [] };
       const config = await getMonitorConfig(pool, input.model);
-      const { rows: [clock] } = await pool.query('SELECT now() AS now');
-      const to = new Date(clock.now);
+      // the database's clock, which stamped the logged predictions, not this worker's
+      const to = await databaseNow(pool);
       const from = new Date(to.getTime() - config.windowMinutes * 60_000);
       const signature = production.signature;
       const layout = { numeric: signature.numeric ?? signature.features.filter((f) => !(signature.categorical ?? []).includes(f)), categorical: signature.categorical ?? [] };
       const breaches: Breach[] = [];
 
       ctx.heartbeat({ phase: 'reading traffic' });
-      const { rows: stored } = await pool.query(
-        `SELECT id, instance, key_id FROM prediction_log WHERE model_name = $1 AND version = $2 AND at >= $3 AND at <= $4 ORDER BY at DESC LIMIT $5`,
-        [input.model, production.version, from, to, MAX_CHECK_ROWS],
-      );
+      const stored = await loggedInputs(pool, { model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
       const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {}, signature.features);
       if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
       let drift = null;
@@ -143,11 +142,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
       }
 
       ctx.heartbeat({ phase: 'quality' });
-      const { rows: labelledRows } = await pool.query(
-        `SELECT p.output, f.label FROM prediction_log p JOIN feedback f ON f.prediction_id = p.id
-          WHERE p.model_name = $1 AND p.version = $2 AND p.at >= $3 AND p.at <= $4 LIMIT $5`,
-        [input.model, production.version, from, to, MAX_CHECK_ROWS],
-      );
+      const labelledRows = await labelledAnswers(pool, { model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
       const measured = windowQuality(signature, labelledRows as Labelled[]);
       const baseline = typeof production.metrics.accuracy === 'number' ? production.metrics.accuracy : undefined;
       const quality: QualityWindow | null = measured.labelled > 0 ? { ...measured, ...(baseline !== undefined ? { baseline } : {}) } : null;

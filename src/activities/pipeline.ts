@@ -8,7 +8,6 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { ApprovalDeps } from './approvals';
 import type { MonitoringDeps } from './monitoring';
-import { ensureMonitorSchedule } from '../schedules';
 import { readSource, SourceContext, SourceError, sourceName } from '../ingest/sources';
 import { SourceRefused } from '../ingest/source-policy';
 import { CsvFormatError, parseCsv } from '../ml/csv';
@@ -36,6 +35,7 @@ import { createSession, runClassifier, runRegressor } from '../serving/onnx-runn
 import { buildSmokeSample } from '../serving/smoke';
 import { trainInThread, TrainingJob } from './training-thread';
 import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, SliceMetrics } from '../workflows/definitions';
+import { FAILURE_TYPES } from '../workflows/activity-options';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -53,8 +53,11 @@ export interface ActivityDeps {
   uiUrl?: (workflowId: string) => string;
   /** The API's public address, for links in messages (reports). */
   apiUrl?: string;
-  /** Task queue and interval of each deployed model's monitor schedule; without it deployments are not scheduled for monitoring. */
-  monitorSchedule?: { taskQueue: string; every: string };
+  /**
+   * Gives a deployed model its monitor schedule (true when it created one); built where the Temporal
+   * client is (src/worker.ts). Without it deployments are not scheduled for monitoring.
+   */
+  scheduleMonitor?: (model: string) => Promise<boolean>;
   /** Keys that read encrypted inputs of the prediction log and review queue (monitoring, reviewed examples). */
   privacy?: MonitoringDeps['privacy'];
 }
@@ -64,11 +67,9 @@ export interface ActivityDeps {
  * A failure here must not undo the deployment: it is logged, and the API can create the schedule later.
  */
 export async function monitorDeployed(deps: ActivityDeps, model: string): Promise<void> {
-  if (!deps.client || !deps.monitorSchedule) return;
+  if (!deps.scheduleMonitor) return;
   try {
-    if (await ensureMonitorSchedule(deps.client, deps.monitorSchedule.taskQueue, model, deps.monitorSchedule.every)) {
-      Context.current().log.info(`monitor schedule created for ${model}, every ${deps.monitorSchedule.every}`);
-    }
+    if (await deps.scheduleMonitor(model)) Context.current().log.info(`monitor schedule created for ${model}`);
   } catch (err) {
     Context.current().log.warn(`could not create the monitor schedule of ${model}: ${(err as Error).message}`);
   }
@@ -76,10 +77,10 @@ export async function monitorDeployed(deps: ActivityDeps, model: string): Promis
 
 /** Failure types the workflow must not retry: the same input will fail the same way. */
 export const NON_RETRYABLE = {
-  source: 'DataSourceError',
-  format: 'DataFormatError',
-  validation: 'DataValidationError',
-  model: 'ModelError',
+  source: FAILURE_TYPES.dataSource,
+  format: FAILURE_TYPES.dataFormat,
+  validation: FAILURE_TYPES.dataValidation,
+  model: FAILURE_TYPES.model,
 } as const;
 
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];

@@ -10,8 +10,10 @@ import { ArtifactStore } from '../store/artifacts';
 import * as registry from '../store/registry';
 import { ActivityDeps, FeatureSpec, TrainingRecipe, trainingJob } from './pipeline';
 import { trainInThread } from './training-thread';
+import { FAILURE_TYPES } from '../workflows/activity-options';
+import { cachedStep, cacheStep, recordCacheHit } from '../store/step-cache';
 
-export const REGISTRY_ERRORS = { not_found: 'RegistryNotFound', conflict: 'RegistryConflict' } as const;
+export const REGISTRY_ERRORS = { not_found: FAILURE_TYPES.registryNotFound, conflict: FAILURE_TYPES.registryConflict } as const;
 
 /** What a training stage produced: all a later stage reads from it. */
 export interface TrainingOutputs {
@@ -79,30 +81,15 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
       const key = createHash('sha256')
         .update(canonicalJson({ stage: 'train', codeVersion, inputs: { datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed, search: input.search } }))
         .digest('hex');
-      const { rows } = await pool.query('SELECT run_id, outputs FROM step_cache WHERE cache_key = $1', [key]);
-      const found = rows[0] as { run_id: string; outputs: TrainingOutputs } | undefined;
-      if (!found || found.run_id === input.runId || !(await artifacts.has(found.outputs.onnxDigest))) return { key };
-      // the hit is counted only when this run's copy is first written, so a retry counts nothing
-      await pool.query(
-        `WITH copied AS (
-            INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
-            SELECT $2, $3, task, kind, dataset_id, seed, params || jsonb_build_object('cachedFrom', run_id), trials, onnx_digest, code_version, 0
-              FROM training_runs WHERE run_id = $4
-            ON CONFLICT (run_id) DO NOTHING
-            RETURNING 1
-         )
-         UPDATE step_cache SET hits = hits + 1 WHERE cache_key = $1 AND EXISTS (SELECT 1 FROM copied)`,
-        [key, input.runId, input.modelName, found.run_id],
-      );
-      return { key, hit: { fromRun: found.run_id, outputs: { ...found.outputs, params: { ...found.outputs.params, cachedFrom: found.run_id } } } };
+      const found = await cachedStep<TrainingOutputs>(pool, key);
+      if (!found || found.runId === input.runId || !(await artifacts.has(found.outputs.onnxDigest))) return { key };
+      await recordCacheHit(pool, { key, runId: input.runId, modelName: input.modelName, fromRun: found.runId });
+      return { key, hit: { fromRun: found.runId, outputs: { ...found.outputs, params: { ...found.outputs.params, cachedFrom: found.runId } } } };
     },
 
     /** Remembers a successful training's outputs under its key; the first run to finish keeps it. */
     async cacheTraining(input: { key: string; runId: string; outputs: TrainingOutputs }): Promise<void> {
-      await pool.query(
-        'INSERT INTO step_cache (cache_key, stage, run_id, outputs) VALUES ($1, $2, $3, $4) ON CONFLICT (cache_key) DO NOTHING',
-        [input.key, 'train', input.runId, JSON.stringify(input.outputs)],
-      );
+      await cacheStep(pool, { key: input.key, stage: 'train', runId: input.runId, outputs: input.outputs });
     },
   };
 }

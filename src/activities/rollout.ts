@@ -5,17 +5,18 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CanaryThresholds, Check, DEFAULT_THRESHOLDS, judge } from '../ml/rollout-judge';
-import { liveAccuracy } from '../serving/prediction-log';
+import { liveAccuracy } from '../store/prediction-log';
 import { LATENCY_BUCKETS_MS, latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
 import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
 import { ActivityDeps, monitorDeployed } from './pipeline';
+import { FAILURE_TYPES } from '../workflows/activity-options';
 
 export { DEFAULT_THRESHOLDS, judge };
 export type { CanaryThresholds };
 
-export const ROLLOUT_REFUSED = 'RolloutRefused';
+export const ROLLOUT_REFUSED = FAILURE_TYPES.rolloutRefused;
 
 export interface VersionSummary {
   version: number;

@@ -19,6 +19,7 @@ import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, describeSource, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
 import { dataRoutes } from './data-routes';
+import { feedbackRoutes } from './feedback-routes';
 import type { SecretsKeys } from '../store/connections';
 import { AccessControl, actorOf, RouteSpec, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
@@ -34,8 +35,7 @@ import { openApiDocumentOf } from './openapi';
 import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
-import { recordFeedback } from '../serving/prediction-log';
-import { z } from 'zod';
+import { ping } from '../store/db';
 
 export interface AppDeps {
   client: Client;
@@ -65,8 +65,6 @@ function datasetId(value: unknown): string {
   return id;
 }
 
-const feedbackItem = z.strictObject({ predictionId: z.string().uuid(), label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]) });
-export const feedbackSchema = z.union([feedbackItem, z.strictObject({ items: z.array(feedbackItem).min(1).max(10_000) })]);
 
 /** The registry's refusals, in the API's words. */
 function registryCall<T>(work: Promise<T>): Promise<T> {
@@ -109,7 +107,7 @@ export function createApp(deps: AppDeps): express.Express {
     const probe = async (name: string, work: Promise<unknown>) => {
       await work.then(() => { checks[name] = 'ok'; }, (e: Error) => { checks[name] = 'failed'; deps.log?.(`readiness: ${name} failed: ${e.message}`); });
     };
-    await probe('database', pool.query('SELECT 1'));
+    await probe('database', ping(pool));
     await probe('temporal', deps.client.workflowService.getSystemInfo({}));
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
@@ -267,14 +265,6 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, { ...body, by: actorOf(res, body.by) }));
     }));
   }
-  r.post('/v1/feedback', 'feedback', route(async (req, res) => {
-    const body = parseBody(feedbackSchema, req.body);
-    const items = 'items' in body ? body.items : [body];
-    const result = await recordFeedback(pool, items.map((i) => ({ predictionId: i.predictionId, label: String(i.label) })));
-    res.status(result.unknown.length === items.length ? 404 : 200).json(result.unknown.length === items.length
-      ? { error: { code: 'not_found', message: `no served prediction has the id(s) ${result.unknown.slice(0, 5).join(', ')}`, details: result } }
-      : result);
-  }));
   r.post('/v1/models/:name/versions/:version/reproduce', 'scientist', route(async (req, res) => {
     const name = modelName(req);
     const number = versionNumber(req);
@@ -284,6 +274,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl, privacy: deps.privacy });
   governanceRoutes(r, { pool, config: deps.privacy });
+  feedbackRoutes(r, { pool });
   adminRoutes(r, { pool });
   dataRoutes(r, { pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { pool, pipelines, slack: deps.slack, metrics: models.metrics });

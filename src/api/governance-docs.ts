@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { privacyPolicySchema } from '../privacy/pii';
-import type { OperationDoc, ParameterDoc } from './openapi-operations';
+import type { OperationDoc, ParameterDoc } from './openapi-types';
 import { MODEL_NAME } from './pipeline-service';
 
 const iso = z.iso.datetime();

@@ -11,7 +11,7 @@ import type { CheckAction } from '../store/monitoring';
 import { DeepPartial, getMonitorConfig, listChecks, MonitorCheck, MonitorConfig, updateMonitorConfig } from '../store/monitoring';
 import * as registry from '../store/registry';
 import { changeSchedule, createSchedule, describeSchedule, listSchedules, ScheduleRequest, scheduleId, scheduleProblem, ScheduleView } from '../schedules';
-import type { MonitorResult } from '../workflows/monitor';
+import { modelMonitor, MonitorResult, retrainModel } from '../workflows/monitor';
 import { rootMessage } from './pipeline-service';
 
 const fraction = z.number().min(0).max(1);
@@ -77,8 +77,8 @@ export class MonitoringService {
     await this.requireModel(model);
     const id = `monitor-${model}-${suffixOf(idempotencyKey)}`;
     try {
-      const handle = await this.client.workflow.start('modelMonitor', { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model }], workflowIdConflictPolicy: 'USE_EXISTING' });
-      const result = (await handle.result()) as MonitorResult;
+      const handle = await this.client.workflow.start(modelMonitor, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model }], workflowIdConflictPolicy: 'USE_EXISTING' });
+      const result = await handle.result();
       return { id, uiUrl: this.o.uiUrl(id), ...result };
     } catch (err) {
       if (err instanceof WorkflowFailedError) throw new ApiError('internal', `the check failed: ${rootMessage(err)}`);
@@ -91,8 +91,8 @@ export class MonitoringService {
     await this.requireModel(model);
     const id = `retrain-request-${model}-${suffixOf(idempotencyKey)}`;
     const trigger = { kind: 'manual' as const, reason: request.reason ?? `requested by ${request.by ?? 'api'}` };
-    const handle = await this.client.workflow.start('retrainModel', { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model, trigger }], workflowIdConflictPolicy: 'USE_EXISTING' });
-    const action = (await handle.result()) as CheckAction;
+    const handle = await this.client.workflow.start(retrainModel, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model, trigger }], workflowIdConflictPolicy: 'USE_EXISTING' });
+    const action = await handle.result();
     return { requestId: id, ...action, ...(action.retraining === 'started' ? { uiUrl: this.o.uiUrl(action.runId) } : {}) };
   }
 

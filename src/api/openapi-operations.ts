@@ -9,31 +9,10 @@ import { MODEL_NAME } from './pipeline-service';
 import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
 import { GOVERNANCE_OPERATIONS } from './governance-docs';
+import type { OperationDoc, ParameterDoc, ResponseDoc } from './openapi-types';
 
-export interface ParameterDoc {
-  name: string;
-  in: 'path' | 'query' | 'header';
-  required?: boolean;
-  description?: string;
-  schema: z.ZodType;
-}
+export type { OperationDoc, ParameterDoc, ResponseDoc } from './openapi-types';
 
-/** A JSON body (a component's name), an HTML or Prometheus text page, or nothing (204). */
-export type ResponseDoc = { description: string } & ({ json: string } | { html: true } | { text: true } | { empty: true });
-
-export interface OperationDoc {
-  summary: string;
-  parameters?: ParameterDoc[];
-  /** The request body: a component's name, sent as JSON unless `mediaType` says otherwise. */
-  body?: { component: string; required: boolean; mediaType?: string };
-  responses: Record<number, ResponseDoc>;
-  /**
-   * Further statuses answered with the Error body. The builder adds those that follow from the route
-   * itself: 400 (any request may carry bad JSON), 401/403/429 (its access), 404 (a path parameter),
-   * 413 (a body) and 503 (a dependency down).
-   */
-  errors?: number[];
-}
 
 const modelName: ParameterDoc = { name: 'name', in: 'path', required: true, schema: z.string().regex(MODEL_NAME) };
 // versions are stored as PostgreSQL integers: nothing above 2^31 - 1 can exist

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Access, RouteSpec } from './access';
-import { feedbackSchema } from './app';
+import { feedbackSchema } from './feedback-routes';
 import { GOVERNANCE_REQUEST_COMPONENTS, GOVERNANCE_RESPONSE_COMPONENTS } from './governance-docs';
 import { approvalPolicySchema, keyRequestSchema, slackUserSchema as slackUserRequestSchema } from './admin-routes';
 import { labelSchema, scheduleChangeSchema } from './monitoring-routes';
@@ -33,7 +33,7 @@ const datasetUploadSchema = z.string().describe('the CSV text (header line first
 // Slack posts form data; its `payload` field is the JSON of a block_actions interaction
 const slackInteractionSchema = z.object({ payload: z.string().describe('JSON: {"type": "block_actions", "user": {"id"}, "channel": {"id"}, "actions": [{"action_id", "value": <run id>}]}') });
 
-/** A function, not a constant: app.ts imports this module, and feedbackSchema is only defined once app.ts has loaded. */
+/** Request components by name: the very schemas the routes parse bodies with. */
 const requestComponents = (): Record<string, z.ZodType> => ({
   PipelineRequest: pipelineRequestSchema,
   ApprovalRequest: approvalRequestSchema,

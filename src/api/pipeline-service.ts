@@ -195,7 +195,7 @@ export class PipelineService {
   }
 
   private async read(id: string): Promise<PipelineView> {
-    const handle = this.client.workflow.getHandle(id);
+    const handle = this.client.workflow.getHandle<typeof trainingPipeline>(id);
     let description;
     try {
       description = await handle.describe();
@@ -207,7 +207,7 @@ export class PipelineService {
     const base = { id, startedAt: description.startTime.toISOString(), closedAt: description.closeTime?.toISOString(), uiUrl: this.o.uiUrl(id) };
     const status = description.status.name;
     if (status === 'COMPLETED') {
-      const result = (await handle.result()) as PipelineStatus;
+      const result = await handle.result();
       return { ...result, ...base };
     }
     const queried = await handle.query(statusQuery).catch(() => undefined);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors';
 import { REGISTRY_ERRORS } from '../activities/registry';
 import type { Deployment } from '../store/registry';
-import type { ReproduceInput, RollbackInput } from '../workflows/registry-operations';
+import { reproduce, ReproduceInput, rollback, RollbackInput } from '../workflows/registry-operations';
 import { rootMessage } from './pipeline-service';
 
 export const rollbackRequestSchema = z.strictObject({
@@ -51,7 +51,7 @@ export class RegistryService {
   async rollback(input: RollbackInput, idempotencyKey?: string): Promise<{ deployment: Deployment; workflowId: string; uiUrl: string }> {
     const workflowId = `rollback-${input.model}-${suffix(idempotencyKey)}`;
     try {
-      const deployment = await this.client.workflow.execute('rollback', { taskQueue: this.o.taskQueue, workflowId, args: [input] }) as Deployment;
+      const deployment = await this.client.workflow.execute(rollback, { taskQueue: this.o.taskQueue, workflowId, args: [input] });
       return { deployment, workflowId, uiUrl: this.o.uiUrl(workflowId) };
     } catch (err) {
       throw workflowError(err);
@@ -61,7 +61,7 @@ export class RegistryService {
   async reproduce(input: ReproduceInput, idempotencyKey?: string): Promise<ReproduceResult & { workflowId: string; uiUrl: string }> {
     const workflowId = `reproduce-${input.model}-${input.version}-${suffix(idempotencyKey)}`;
     try {
-      const result = await this.client.workflow.execute('reproduce', { taskQueue: this.o.taskQueue, workflowId, args: [input] }) as ReproduceResult;
+      const result = await this.client.workflow.execute(reproduce, { taskQueue: this.o.taskQueue, workflowId, args: [input] });
       return { ...result, workflowId, uiUrl: this.o.uiUrl(workflowId) };
     } catch (err) {
       throw workflowError(err);

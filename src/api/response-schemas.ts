@@ -98,7 +98,6 @@ export const approvalSentSchema = z.strictObject({
   id: z.string(), decision: z.enum(['approve', 'reject']), approvals: count, required: int,
   outcome: z.enum(['approve', 'reject']).optional().describe('set when this decision settled the run'),
 });
-
 export const slackDecisionSchema = z.strictObject({ ok: z.literal(true), decision: z.enum(['approve', 'reject']), runId: z.string(), ...approvalProgress, outcome: z.enum(['approve', 'reject']).optional() });
 
 // ---- datasets, runs, lineage
@@ -274,7 +273,7 @@ export const rolloutSchema = z.strictObject({
   uiUrl: z.string(),
 });
 export const rolloutStartedSchema = z.strictObject({ id: z.string(), strategy: z.enum(['blue-green', 'canary', 'shadow']), uiUrl: z.string() });
-export const rolloutDecisionSentSchema = z.strictObject({ id: z.string(), action: z.enum(['promote', 'abort']) });
+export const rolloutDecisionSentSchema = z.strictObject({ id: z.string(), action: z.enum(['promote', 'abort']), step: int.describe('the step the rollout was at when it took the decision'), percent: z.number() });
 export const deploymentsSchema = z.strictObject({
   rollouts: z.array(z.strictObject(rolloutFields)),
   deployments: z.array(deployment),

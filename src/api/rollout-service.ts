@@ -1,14 +1,14 @@
 /** Starts, lists and steers rollouts (blue-green, canary, shadow), which run as workflows. */
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { getRollout, listRollouts, Rollout } from '../store/rollouts';
 import { rootMessage } from './pipeline-service';
-import { abortSignal, promoteSignal, RolloutInput, rolloutStatusQuery, RolloutStatus } from '../workflows/rollouts';
+import { blueGreenDeployment, canaryRollout, ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus, shadowDeployment } from '../workflows/rollouts';
 
-const WORKFLOW = { 'blue-green': 'blueGreenDeployment', canary: 'canaryRollout', shadow: 'shadowDeployment' } as const;
+const WORKFLOW = { 'blue-green': blueGreenDeployment, canary: canaryRollout, shadow: shadowDeployment } as const;
 
 export const rolloutRequestSchema = z.strictObject({
   version: z.number().int().min(1).max(2 ** 31 - 1),
@@ -61,7 +61,7 @@ export class RolloutService {
       if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `rollout "${id}" does not exist`);
       throw err;
     }
-    if (!Object.values(WORKFLOW).includes(description.type as never) || !id.startsWith(`rollout-${model}-`)) throw new ApiError('not_found', `model "${model}" has no rollout "${id}"`);
+    if (!Object.values(WORKFLOW).some((w) => w.name === description.type) || !id.startsWith(`rollout-${model}-`)) throw new ApiError('not_found', `model "${model}" has no rollout "${id}"`);
     const record = await getRollout(this.pool, id);
     const status = await handle.query(rolloutStatusQuery).catch(() => undefined);
     let error: string | undefined;
@@ -70,10 +70,18 @@ export class RolloutService {
     return { ...base, ...(status ? { status } : {}), ...(error ? { error, state: 'failed' as const } : {}), uiUrl: this.o.uiUrl(id) };
   }
 
-  async decide(model: string, id: string, action: 'promote' | 'abort', decision: { by?: string; reason?: string }): Promise<{ id: string; action: string }> {
+  /** A person's promote or abort, as the rollout's `decide` update: the rollout says whether it takes it. */
+  async decide(model: string, id: string, action: 'promote' | 'abort', decision: { by: string; reason?: string }): Promise<{ id: string; action: string; step: number; percent: number }> {
     const current = await this.get(model, id);
     if (current.status?.state !== 'running') throw new ApiError('conflict', `rollout "${id}" is not running (state: ${current.status?.state ?? current.state})`);
-    await this.client.workflow.getHandle(id).signal(action === 'promote' ? promoteSignal : abortSignal, { by: decision.by ?? 'api', ...(decision.reason ? { reason: decision.reason } : {}) });
-    return { id, action };
+    try {
+      const answer = await this.client.workflow.getHandle(id).executeUpdate(rolloutDecisionUpdate, { args: [{ action, by: decision.by, ...(decision.reason ? { reason: decision.reason } : {}) }] });
+      return { id, ...answer };
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === ROLLOUT_DECISION_REFUSED) throw new ApiError('conflict', `rollout "${id}": ${cause.message}`);
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('conflict', `rollout "${id}" is not running (it has ended)`);
+      throw err;
+    }
   }
 }

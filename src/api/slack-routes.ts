@@ -18,6 +18,7 @@ import { ApiError } from '../errors';
 import { APPROVE_ACTION, deliveryDigest, REJECT_ACTION } from '../slack/approval-messages';
 import { slackSignatureProblem } from '../slack/signature';
 import { getSlackUser } from '../store/governance';
+import { acceptDelivery } from '../store/slack';
 import { recordAudit } from '../store/registry';
 import { FailureThrottle, SecuredRoutes } from './access';
 import { decide } from './decisions';
@@ -58,8 +59,7 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
       untrusted.count(address, 'too many unsigned or forged Slack requests from this address; wait a minute');
       throw new ApiError('unauthorized', problem);
     }
-    const fresh = await pool.query('INSERT INTO slack_deliveries (digest) VALUES ($1) ON CONFLICT (digest) DO NOTHING RETURNING 1', [deliveryDigest(timestamp!, body)]);
-    if (fresh.rowCount === 0) {
+    if (!(await acceptDelivery(pool, deliveryDigest(timestamp!, body)))) {
       // a replay carries a real signature, but anyone who saw one request can send it again
       refusedUnsigned.inc({ reason: 'replayed' });
       untrusted.count(address, 'too many replayed Slack requests from this address; wait a minute');

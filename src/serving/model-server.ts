@@ -29,6 +29,7 @@ import type { PrivacyPolicy } from '../privacy/pii';
 import { listPrivacyPolicies } from '../store/privacy';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
 import { openTested, SmokeSample } from './smoke';
+import { pruneServingData } from '../store/prediction-log';
 
 interface LoadedVersion {
   name: string;
@@ -198,13 +199,7 @@ export class ModelServer {
    */
   async prune(): Promise<void> {
     const { predictionLogDays, servingStatsDays } = this.options.retention ?? { predictionLogDays: 30, servingStatsDays: 7 };
-    await this.pool.query(
-      `WITH old AS (DELETE FROM prediction_log WHERE at < now() - make_interval(secs => $1 * 86400) RETURNING id),
-            old_review AS (DELETE FROM review_queue WHERE created_at < now() - make_interval(secs => $1 * 86400) RETURNING prediction_id)
-       DELETE FROM feedback WHERE prediction_id IN (SELECT id FROM old UNION SELECT prediction_id FROM old_review)`,
-      [predictionLogDays],
-    );
-    await this.pool.query('DELETE FROM serving_stats WHERE window_start < now() - make_interval(secs => $1 * 86400)', [servingStatsDays]);
+    await pruneServingData(this.pool, { predictionLogDays, servingStatsDays });
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@
  * figures are for lineage and capacity, not billing.
  */
 import { Pool } from 'pg';
+import { addPredictionCounts } from '../store/prediction-counts';
 
 export class PredictionCounter {
   private pending = new Map<string, { model: string; version: number; predictions: number; requests: number }>();
@@ -31,14 +32,7 @@ export class PredictionCounter {
     const batch = [...this.pending.values()];
     this.pending = new Map();
     try {
-      await this.pool.query(
-        `INSERT INTO prediction_counts (model_name, version, predictions, requests)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
-         ON CONFLICT (model_name, version) DO UPDATE
-           SET predictions = prediction_counts.predictions + EXCLUDED.predictions,
-               requests = prediction_counts.requests + EXCLUDED.requests, last_at = now()`,
-        [batch.map((b) => b.model), batch.map((b) => b.version), batch.map((b) => b.predictions), batch.map((b) => b.requests)],
-      );
+      await addPredictionCounts(this.pool, batch);
     } catch (err) {
       for (const b of batch) {
         const key = `${b.model}@${b.version}`;

@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import { seal } from '../privacy/encryption';
 import { applyPolicy, PrivacyPolicy } from '../privacy/pii';
 import { packInstance } from '../store/logged-instance';
+import { insertLoggedRows } from '../store/prediction-log';
 
 export interface LoggedPrediction {
   id: string;
@@ -56,15 +57,6 @@ export function protectEntry(entry: LoggedPrediction, privacy: LogPrivacy = {}):
 const BATCH_ROWS = 1000;
 
 // Each batch is one JSON document read as json (not jsonb): the stored columns are json too.
-const LOG_INSERT = `INSERT INTO prediction_log (id, model_name, version, instance, output, subject, key_id)
-  SELECT id, model, version, instance, output, subject, key_id
-    FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, subject text, key_id text)
-  ON CONFLICT DO NOTHING`;
-const REVIEW_INSERT = `INSERT INTO review_queue (prediction_id, model_name, version, measure, uncertainty, instance, output, subject, key_id)
-  SELECT id, model, version, review->>'measure', (review->>'uncertainty')::double precision, instance, output, subject, key_id
-    FROM json_to_recordset($1::json) AS x(id uuid, model text, version int, instance json, output json, review json, subject text, key_id text)
-  ON CONFLICT DO NOTHING`;
-
 /** The first `count` rows as the bytes of one JSON array. */
 function jsonArray(rows: Buffer[], count: number): Buffer {
   let length = count + 1; // the brackets and the commas between rows
@@ -121,17 +113,17 @@ export class PredictionLog {
 
   private async write(): Promise<void> {
     // the log first: a review item names its logged prediction
-    await this.insertAll(this.rows, LOG_INSERT);
-    await this.insertAll(this.reviews, REVIEW_INSERT);
+    await this.insertAll(this.rows, 'log');
+    await this.insertAll(this.reviews, 'review');
   }
 
   /** Inserts a buffer's rows in batches, each as one JSON document; a row leaves the buffer once stored. */
-  private async insertAll(buffer: Buffer[], sql: string): Promise<void> {
+  private async insertAll(buffer: Buffer[], into: 'log' | 'review'): Promise<void> {
     const size = this.o.batchRows ?? BATCH_ROWS;
     while (buffer.length > 0) {
       const count = Math.min(size, buffer.length);
       // sent as bytes (a binary parameter, which json reads as its text): no string of the whole batch
-      await this.pool.query(sql, [jsonArray(buffer, count)]);
+      await insertLoggedRows(this.pool, into, jsonArray(buffer, count));
       buffer.splice(0, count);
     }
   }
@@ -140,30 +132,4 @@ export class PredictionLog {
     if (this.timer) clearInterval(this.timer);
     await this.flush().catch(() => undefined);
   }
-}
-
-/** Records ground truth for served predictions; unknown ids are reported back, not stored. */
-export async function recordFeedback(pool: Pool, items: { predictionId: string; label: string }[]): Promise<{ accepted: number; unknown: string[] }> {
-  const { rows } = await pool.query(
-    `INSERT INTO feedback (prediction_id, label)
-     SELECT f.id, f.label FROM unnest($1::uuid[], $2::text[]) AS f(id, label)
-      WHERE EXISTS (SELECT 1 FROM prediction_log p WHERE p.id = f.id)
-     ON CONFLICT (prediction_id) DO UPDATE SET label = EXCLUDED.label, at = now()
-     RETURNING prediction_id`,
-    [items.map((i) => i.predictionId), items.map((i) => i.label)],
-  );
-  const accepted = new Set(rows.map((r) => r.prediction_id));
-  return { accepted: accepted.size, unknown: items.map((i) => i.predictionId).filter((id) => !accepted.has(id)) };
-}
-
-/** Live accuracy of a version on predictions served since `since` that have a label: correct / labelled. */
-export async function liveAccuracy(pool: Pool, model: string, version: number, since: Date): Promise<{ labelled: number; correct: number }> {
-  const { rows } = await pool.query(
-    `SELECT count(*)::int AS labelled,
-            count(*) FILTER (WHERE COALESCE(p.output->>'label', p.output->>'value') = f.label)::int AS correct
-       FROM prediction_log p JOIN feedback f ON f.prediction_id = p.id
-      WHERE p.model_name = $1 AND p.version = $2 AND p.at >= $3`,
-    [model, version, since],
-  );
-  return { labelled: rows[0].labelled, correct: rows[0].correct };
 }

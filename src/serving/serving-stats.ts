@@ -5,6 +5,7 @@
  * closes; a replica that dies loses at most its open window.
  */
 import { Pool } from 'pg';
+import { ServingWindow, servingWindowsSince, VersionStats, writeServingWindows } from '../store/serving-stats';
 
 /** Upper bounds of the latency buckets, in milliseconds (the last bucket is everything above). */
 export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
@@ -19,22 +20,8 @@ export const WINDOW_MS = 1000;
 /** How long after a moment its statistics are surely in the store. */
 export const STATS_LAG_MS = 2 * WINDOW_MS;
 
-export interface VersionStats {
-  requests: number;
-  errors: number;
-  rows: number;
-  latency: number[];
-  outputs: number[];
-  shadowCompared: number;
-  shadowAgreed: number;
-}
-
-/** One version's counts in one window of one replica. */
-interface Window extends VersionStats {
-  model: string;
-  version: number;
-  start: number;
-}
+export type { VersionStats } from '../store/serving-stats';
+type Window = ServingWindow;
 
 const emptyStats = (): VersionStats => ({ requests: 0, errors: 0, rows: 0, latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), outputs: [], shadowCompared: 0, shadowAgreed: 0 });
 
@@ -96,15 +83,7 @@ export class ServingStats {
     const batch = this.closed;
     this.closed = [];
     try {
-      await this.pool.query(
-        `INSERT INTO serving_stats (model_name, version, replica, window_start, requests, errors, rows, latency, outputs, shadow_compared, shadow_agreed)
-         SELECT m, v, $1, to_timestamp(s / 1000.0), r, e, n, l::jsonb, o::jsonb, sc, sa
-           FROM unnest($2::text[], $3::int[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
-             AS t(m, v, s, r, e, n, l, o, sc, sa)
-         ON CONFLICT DO NOTHING`,
-        [this.replica, batch.map((w) => w.model), batch.map((w) => w.version), batch.map((w) => w.start), batch.map((w) => w.requests), batch.map((w) => w.errors),
-          batch.map((w) => w.rows), batch.map((w) => JSON.stringify(w.latency)), batch.map((w) => JSON.stringify(w.outputs)), batch.map((w) => w.shadowCompared), batch.map((w) => w.shadowAgreed)],
-      );
+      await writeServingWindows(this.pool, this.replica, batch);
     } catch (err) {
       this.closed.push(...batch);
       throw err;
@@ -119,10 +98,7 @@ export class ServingStats {
 
 /** Everything every replica wrote for a version in windows starting at or after `since`. */
 export async function readServingStats(pool: Pool, model: string, version: number, since: Date): Promise<VersionStats> {
-  const { rows } = await pool.query(
-    'SELECT requests, errors, rows, latency, outputs, shadow_compared, shadow_agreed FROM serving_stats WHERE model_name = $1 AND version = $2 AND window_start >= $3',
-    [model, version, since],
-  );
+  const rows = await servingWindowsSince(pool, model, version, since);
   const total = emptyStats();
   for (const r of rows) {
     total.requests += Number(r.requests);

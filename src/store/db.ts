@@ -11,3 +11,14 @@ export function createPool(url: string, max = 5): Pool {
   pool.on('error', () => undefined);
   return pool;
 }
+
+/** The database's clock: the one that stamps stored rows (a worker's clock may differ). */
+export async function databaseNow(pool: Pool): Promise<Date> {
+  const { rows } = await pool.query<{ now: Date }>('SELECT now() AS now');
+  return new Date(rows[0].now);
+}
+
+/** Resolves when the database answers a trivial query (readiness). */
+export async function ping(pool: Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}

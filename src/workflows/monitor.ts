@@ -11,11 +11,11 @@ import type { MonitoringActivities, CheckSummary } from '../activities/monitorin
 import type { CheckAction } from '../store/monitoring';
 import type { RetrainTrigger } from './definitions';
 import { trainingPipeline } from './training-pipeline';
+import { ACTIVITY_PRESETS, retryExcept } from './activity-options';
 
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 };
-// Reading a window of traffic and testing every feature: heartbeats between phases.
-const checks = proxyActivities<MonitoringActivities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry });
-const quick = proxyActivities<MonitoringActivities>({ startToCloseTimeout: '1 minute', retry });
+const retry = retryExcept();
+const checks = proxyActivities<MonitoringActivities>(ACTIVITY_PRESETS.checks(retry));
+const quick = proxyActivities<MonitoringActivities>(ACTIVITY_PRESETS.quick(retry));
 
 export interface MonitorResult {
   check: CheckSummary;

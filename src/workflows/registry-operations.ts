@@ -5,12 +5,12 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { RegistryActivities } from '../activities/registry';
+import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from './activity-options';
 
-const NON_RETRYABLE_TYPES = ['RegistryNotFound', 'RegistryConflict'];
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
-const quick = proxyActivities<RegistryActivities>({ startToCloseTimeout: '1 minute', retry });
+const retry = retryExcept(FAILURE_TYPES.registryNotFound, FAILURE_TYPES.registryConflict);
+const quick = proxyActivities<RegistryActivities>(ACTIVITY_PRESETS.quick(retry));
 // Training again: heartbeats from the training thread, as in the pipeline.
-const compute = proxyActivities<RegistryActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry });
+const compute = proxyActivities<RegistryActivities>(ACTIVITY_PRESETS.compute(retry));
 
 export interface RollbackInput {
   model: string;

@@ -12,11 +12,12 @@
  * `promote` and `abort` signals let a person decide early; the `status` query shows the step and the
  * latest comparisons. Only references and small summaries cross history.
  */
-import { condition, defineQuery, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CanaryThresholds, Comparison, RolloutActivities } from '../activities/rollout';
+import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from './activity-options';
 
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['RolloutRefused'] };
-const act = proxyActivities<RolloutActivities>({ startToCloseTimeout: '1 minute', retry });
+const retry = retryExcept(FAILURE_TYPES.rolloutRefused);
+const act = proxyActivities<RolloutActivities>(ACTIVITY_PRESETS.quick(retry));
 
 export const DEFAULT_STEPS = [5, 25, 50, 100];
 export const DEFAULT_BAKE_SECONDS = 60;
@@ -27,8 +28,16 @@ const HOLD_WHEN_INCONCLUSIVE = 'rollout-hold-when-inconclusive';
 const BLUE_GREEN_BAKES_LONGER = 'blue-green-bakes-longer';
 
 export interface Decision { by: string; reason?: string }
+/** Signals kept for older clients; they get no answer, and a decision after the first is ignored. */
 export const promoteSignal = defineSignal<[Decision]>('promote');
 export const abortSignal = defineSignal<[Decision]>('abort');
+
+/** A person's promote or abort, as an Update: the rollout validates it and answers. */
+export interface RolloutDecision extends Decision { action: 'promote' | 'abort' }
+export interface RolloutDecisionAnswer { action: RolloutDecision['action']; step: number; percent: number }
+/** The failure type of a refused decision: the rollout is not running, or someone already decided. */
+export const ROLLOUT_DECISION_REFUSED = 'RolloutDecisionRefused';
+export const rolloutDecisionUpdate = defineUpdate<RolloutDecisionAnswer, [RolloutDecision]>('decide');
 
 export interface RolloutInput {
   model: string;
@@ -71,6 +80,17 @@ async function begin(strategy: RolloutStatus['strategy'], input: RolloutInput) {
   setHandler(rolloutStatusQuery, () => status);
   setHandler(promoteSignal, (d) => { status.decision ??= { ...d, action: 'promote' }; });
   setHandler(abortSignal, (d) => { status.decision ??= { ...d, action: 'abort' }; });
+  setHandler(rolloutDecisionUpdate, (d): RolloutDecisionAnswer => {
+    status.decision = { by: d.by, action: d.action, ...(d.reason ? { reason: d.reason } : {}) };
+    return { action: d.action, step: status.step, percent: status.percent };
+  }, {
+    validator: (d) => {
+      const refuse = (message: string) => { throw ApplicationFailure.create({ type: ROLLOUT_DECISION_REFUSED, message, nonRetryable: true }); };
+      if (status.state !== 'running') refuse(`the rollout is not running (state: ${status.state})`);
+      if (status.decision) refuse(`${status.decision.by} already decided to ${status.decision.action} it`);
+      if (d.action !== 'promote' && d.action !== 'abort') refuse(`the action must be promote or abort, not ${String(d.action)}`);
+    },
+  });
   const record = (c: Comparison) => { status.comparisons = [...status.comparisons.slice(-9), c]; };
   /** Waits the bake time, or less if someone decides; returns the decision, if any. */
   const bake = async (seconds: number) => { await condition(() => status.decision !== undefined, seconds * 1000); return status.decision; };

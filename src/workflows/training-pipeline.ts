@@ -38,16 +38,13 @@ import {
 import type { Duration } from '@temporalio/common';
 import { durationMs } from '../common/duration';
 import type { TuningTrial } from '../store/runs';
+import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from './activity-options';
 import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
-const NON_RETRYABLE_TYPES = ['DataSourceError', 'DataFormatError', 'DataValidationError', 'ModelError'];
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES };
-
-// Reading and scoring whole datasets: heartbeats between phases, each phase at most a minute.
-const data = proxyActivities<PipelineActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry });
-// Training in a worker thread: heartbeats at least every 2 s, so a dead worker is noticed in 10 s.
-const compute = proxyActivities<PipelineActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry });
-const quick = proxyActivities<PipelineActivities & RegistryActivities & ApprovalActivities>({ startToCloseTimeout: '1 minute', retry });
+const retry = retryExcept(FAILURE_TYPES.dataSource, FAILURE_TYPES.dataFormat, FAILURE_TYPES.dataValidation, FAILURE_TYPES.model);
+const data = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.data(retry));
+const compute = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.compute(retry));
+const quick = proxyActivities<PipelineActivities & RegistryActivities & ApprovalActivities>(ACTIVITY_PRESETS.quick(retry));
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72 hours';
 
