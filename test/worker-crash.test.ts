@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { toCanonicalCsv } from '../src/ml/csv';
-import { PIPELINE_WORKFLOW, PipelineStatus } from '../src/workflows/definitions';
+import { trainingPipeline } from '../src/workflows/training-pipeline';
 import { TEST_DATA_ROOTS } from './helpers/sources';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { syntheticLogistic } from './helpers/synthetic';
@@ -59,7 +59,7 @@ describe('a worker killed mid-training', () => {
     const grid = Array.from({ length: 40 }, (_, i) => 10 ** (-6 + i * 0.2));
 
     const first = startWorkerProcess('worker-1');
-    const handle = await temporal.client.workflow.start(PIPELINE_WORKFLOW, {
+    const handle = await temporal.client.workflow.start(trainingPipeline, {
       taskQueue,
       workflowId: 'train-crash-test',
       args: [{ model: 'crash', data: { uri: csv }, target: 'label', approval: { mode: 'auto' }, trainer: { kind: 'logistic', search: { l2: grid } } }],
@@ -80,7 +80,7 @@ describe('a worker killed mid-training', () => {
     await new Promise((r) => first.once('exit', r));
 
     startWorkerProcess('worker-2');
-    const result = (await handle.result()) as PipelineStatus;
+    const result = await handle.result();
     assert.equal(result.state, 'deployed');
     assert.equal((result.params?.search as unknown[]).length, grid.length, 'every candidate was scored exactly once in the end');
 

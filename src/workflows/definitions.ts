@@ -10,8 +10,6 @@ import type { TuningTrial } from '../store/runs';
 import type { SearchSpec } from './tuning';
 import type { Task } from '../ml/task';
 
-export const PIPELINE_WORKFLOW = 'trainingPipeline';
-
 /** Search attributes shown (and filterable) in the Temporal Web UI. */
 export const MODEL_NAME_KEY = defineSearchAttributeKey('MlopsModel', 'KEYWORD');
 export const STAGE_KEY = defineSearchAttributeKey('MlopsStage', 'KEYWORD');

@@ -12,7 +12,8 @@ import { Worker } from '@temporalio/worker';
 import { createActivities, PipelineActivities, RegistryActivities } from '../../src/activities';
 import { LocalArtifactStore } from '../../src/store/artifacts';
 import { WORKFLOWS_PATH } from '../../src/worker';
-import { PIPELINE_WORKFLOW, PipelineInput, PipelineStatus, statusQuery } from '../../src/workflows/definitions';
+import { PipelineInput, PipelineStatus, statusQuery } from '../../src/workflows/definitions';
+import { trainingPipeline } from '../../src/workflows/training-pipeline';
 import { createTestDatabase, TestDatabase } from './database';
 import { startTemporal } from './temporal';
 import { testSources } from './sources';
@@ -59,7 +60,7 @@ export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersio
   return {
     temporal, db, artifacts, artifactDir, taskQueue, failOnceAfterWork, calls,
     start(input, id = `train-${input.model}-${randomBytes(4).toString('hex')}`) {
-      return temporal.client.workflow.start(PIPELINE_WORKFLOW, { taskQueue, workflowId: id, args: [{ ...input, useSearchAttributes: true }] });
+      return temporal.client.workflow.start(trainingPipeline, { taskQueue, workflowId: id, args: [{ ...input, useSearchAttributes: true }] });
     },
     async close() {
       worker?.shutdown();
