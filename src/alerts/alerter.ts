@@ -20,6 +20,7 @@
  */
 import type { Pool } from 'pg';
 import type { Alert, AlertChannel, Severity } from './channel';
+import { AlertBody, alertsSentSince, AlertRow, claimAlert, getAlertRow, insertAlert, listAlertRows, markAlertSent, releaseDedupSlot, settleAlert, storeAlertOutcome, takeDedupSlot } from '../store/alerts';
 
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook';
 export type { WebhookPayload } from './webhook';
@@ -108,11 +109,6 @@ const MAX_FIELDS = 40;
 
 // Fields are stored as [name, value] pairs: jsonb reorders object keys, and the caller's order is
 // the order people read them in.
-interface AlertBody { summary: string; fields: Array<[string, string | number]>; link?: string; reason?: string }
-interface AlertRow {
-  id: string; dedup_key: string; model_name: string | null; severity: Severity; title: string; body: AlertBody;
-  state: string; channels: Record<string, string>; created_at: Date; sent_at: Date | null;
-}
 type Plan = { done: AlertOutcome } | { row: AlertRow; send: AlertChannel[]; claimedAt: Date; previousSentAt: Date | null };
 
 const isSent = (v: string | undefined): boolean => v !== undefined && (v === 'sent' || v.startsWith('sent '));
@@ -139,11 +135,7 @@ export class Alerter implements AlertSink {
     const alert = validateAlert(input);
     const now = this.now();
     const body: AlertBody = { summary: alert.summary, fields: Object.entries(alert.fields), ...(alert.link ? { link: alert.link } : {}) };
-    await this.pool.query(
-      `INSERT INTO alerts (id, dedup_key, model_name, severity, title, body, state, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (id) DO NOTHING`,
-      [alert.id, alert.dedupKey, alert.model ?? null, alert.severity, alert.title, JSON.stringify(body), now],
-    );
+    await insertAlert(this.pool, { id: alert.id, dedupKey: alert.dedupKey, model: alert.model, severity: alert.severity, title: alert.title, body, at: now });
     const plan = await this.decide(alert.id, now);
     if ('done' in plan) return plan.done;
     return this.deliver(plan);
@@ -159,8 +151,7 @@ export class Alerter implements AlertSink {
    */
   private decide(id: string, now: Date): Promise<Plan> {
     const run = this.deciding.then(async () => {
-      const { rows } = await this.pool.query<AlertRow>('SELECT * FROM alerts WHERE id = $1', [id]);
-      const row = rows[0];
+      const row = await getAlertRow(this.pool, id);
       if (!row) throw new Error(`alert ${id} vanished after it was recorded`);
       return this.plan(this.pool, row, now);
     });
@@ -181,7 +172,7 @@ export class Alerter implements AlertSink {
       // Someone was told already: only finish the channels that failed, never re-decide.
       send = this.channels.filter((c) => stored[c.name] !== undefined && !isSent(stored[c.name]));
       if (send.length === 0) {
-        if (row.state !== 'sent') await client.query(`UPDATE alerts SET state = 'sent' WHERE id = $1`, [row.id]);
+        if (row.state !== 'sent') await markAlertSent(client, row.id);
         return { done: outcomeOf({ ...row, state: 'sent' }) };
       }
     } else {
@@ -199,11 +190,7 @@ export class Alerter implements AlertSink {
       }
       send = [...this.channels];
     }
-    const claimed = await client.query(
-      `UPDATE alerts SET state = 'sending', sent_at = $2 WHERE id = $1 AND state = $3 AND sent_at IS NOT DISTINCT FROM $4 RETURNING 1`,
-      [row.id, now, row.state, row.sent_at],
-    );
-    if (claimed.rowCount !== 1) throw new AlertBusyError(`alert ${row.id} changed while this attempt decided; try again shortly`);
+    if (!(await claimAlert(client, row, now))) throw new AlertBusyError(`alert ${row.id} changed while this attempt decided; try again shortly`);
     return { row, send, claimedAt: now, previousSentAt: row.sent_at && delivered ? new Date(row.sent_at) : null };
   }
 
@@ -212,37 +199,25 @@ export class Alerter implements AlertSink {
     const since = new Date(now.getTime() - this.o.dedupMs);
     // the dedup slot, taken in one statement so two processes cannot both take it: free, ours already,
     // or held by an alert last sent before the window
-    const slot = await client.query<{ alert_id: string }>(
-      `INSERT INTO alert_dedup (dedup_key, alert_id, sent_at) VALUES ($1, $2, $3)
-       ON CONFLICT (dedup_key) DO UPDATE SET alert_id = EXCLUDED.alert_id, sent_at = EXCLUDED.sent_at
-         WHERE alert_dedup.alert_id = EXCLUDED.alert_id OR alert_dedup.sent_at <= $4
-       RETURNING alert_id`,
-      [row.dedup_key, row.id, now, since],
-    );
-    const dup = slot.rows.length > 0 ? { rows: [] as { id: string }[] }
-      : { rows: (await client.query<{ id: string }>('SELECT alert_id AS id FROM alert_dedup WHERE dedup_key = $1', [row.dedup_key])).rows };
-    if (dup.rows[0]) return `duplicate of ${dup.rows[0].id}`;
+    const holder = await takeDedupSlot(client, { dedupKey: row.dedup_key, id: row.id, at: now, since });
+    if (holder) return `duplicate of ${holder}`;
     // Alerts without a model (platform-wide ones) share one budget.
-    const { rows } = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM alerts WHERE model_name IS NOT DISTINCT FROM $1 AND id <> $2
-         AND state IN ('sent', 'sending') AND sent_at > $3`,
-      [row.model_name, row.id, new Date(now.getTime() - HOUR_MS)],
-    );
+    const sent = await alertsSentSince(client, row.model_name, row.id, new Date(now.getTime() - HOUR_MS));
     const limit = this.o.ratePerHour;
-    if (rows[0].n >= limit) {
+    if (sent >= limit) {
       await this.releaseDedup(row);
-      return `rate limit: ${rows[0].n} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
+      return `rate limit: ${sent} alerts ${row.model_name ? `for ${row.model_name} ` : ''}sent in the last hour (at most ${limit})`;
     }
     return undefined;
   }
 
   private async settle(client: Pool, id: string, state: AlertState, reason: string): Promise<void> {
-    await client.query(`UPDATE alerts SET state = $2, body = (body - 'reason') || jsonb_build_object('reason', $3::text) WHERE id = $1`, [id, state, reason]);
+    await settleAlert(client, id, state, reason);
   }
 
   /** Gives up the dedup slot this alert holds (it was not sent after all). */
   private async releaseDedup(row: AlertRow): Promise<void> {
-    await this.pool.query('DELETE FROM alert_dedup WHERE dedup_key = $1 AND alert_id = $2', [row.dedup_key, row.id]);
+    await releaseDedupSlot(this.pool, row.dedup_key, row.id);
   }
 
   /** Sends to the claimed channels at once, then stores each channel's outcome. */
@@ -264,13 +239,8 @@ export class Alerter implements AlertSink {
     const listed = failed.map(([n, v]) => `${n} (${v.replace(/^failed: /, '')})`).join(', ');
     const reason = failed.length === 0 ? undefined : state === 'failed' ? `every channel failed: ${listed}` : `not delivered to ${listed}`;
     const sentAt = results.some(([, v]) => isSent(v)) ? claimedAt : plan.previousSentAt;
-    const updated = await this.pool.query(
-      `UPDATE alerts SET state = $2, channels = $3, sent_at = $4,
-         body = (body - 'reason') || CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', $5::text) END
-       WHERE id = $1 AND state = 'sending' AND sent_at = $6`,
-      [row.id, state, JSON.stringify(channels), sentAt, reason ?? null, claimedAt],
-    );
-    if (updated.rowCount === 0) this.log(`alert ${row.id}: another attempt took over while this one was sending; its outcome was not stored`);
+    const stored = await storeAlertOutcome(this.pool, { id: row.id, state, channels, sentAt, reason, claimedAt });
+    if (!stored) this.log(`alert ${row.id}: another attempt took over while this one was sending; its outcome was not stored`);
     const outcome: AlertOutcome = { id: row.id, state, channels, ...(reason ? { reason } : {}) };
     const sentTo = results.filter(([, v]) => isSent(v)).map(([n]) => n);
     if (sentTo.length > 0) this.log(`alert ${row.id} sent to ${sentTo.join(' and ')} — ${row.title}`);
@@ -287,10 +257,7 @@ export class Alerter implements AlertSink {
 export async function listAlerts(pool: Pool, filter: { model?: string; limit?: number } = {}): Promise<AlertRecord[]> {
   const limit = filter.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AlertInputError('limit must be a whole number from 1 to 1000');
-  const { rows } = await pool.query<AlertRow>(
-    `SELECT * FROM alerts WHERE ($1::text IS NULL OR model_name = $1) ORDER BY created_at DESC, id LIMIT $2`,
-    [filter.model ?? null, limit],
-  );
+  const rows = await listAlertRows(pool, { model: filter.model, limit });
   return rows.map((r) => {
     const c = contentOf(r);
     return {
