@@ -104,6 +104,26 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     assert.equal((await stack.call('DELETE', '/v1/connections/warehouse')).status, 404);
   });
 
+  it('malformed sources and connections get a clear 4xx naming what is wrong', async () => {
+    const bad = async (r: Reply, status: number, pattern: RegExp) => {
+      assert.equal(r.status, status, JSON.stringify(r.body));
+      assert.match(r.body.error.message, pattern);
+    };
+    await bad(await start('analyst', { connection: 'warehouse' }), 400, /a "connection" source needs a "query"/);
+    await bad(await start('analyst', { uri: '/x.csv', connection: 'warehouse', query: 'SELECT 1' }), 400, /name exactly one source/);
+    await bad(await start('analyst', {}), 400, /name exactly one source/);
+    await bad(await start('analyst', { connection: 'warehouse', query: 'SELECT 1', format: 'csv' }), 400, /"format" applies to a "uri" source only/);
+    await bad(await start('analyst', { dataset: 'f'.repeat(64), query: 'SELECT 1' }), 400, /a "dataset" source takes no "query"/);
+    await bad(await start('analyst', { dataset: 'not-a-digest' }), 400, /a dataset id is the 64 hex digits/);
+    await bad(await start('analyst', { dataset: 'f'.repeat(64) }), 400, /dataset version "f{64}" does not exist/);
+    await bad(await start('analyst', { connection: 'Bad Name!', query: 'SELECT 1' }), 400, /connection names are lower-case/);
+    await bad(await stack.call('PUT', '/v1/connections/warehouse', { url: 'mysql://root@db/x' }), 400, /a PostgreSQL URL/);
+    await bad(await stack.call('PUT', '/v1/connections/warehouse', { url: 'postgres://nobody@127.0.0.1:1/x' }), 400, /could not connect to the source database/);
+    await bad(await stack.call('PUT', '/v1/connections/warehouse', { url: warehouse.url, extra: 1 }), 400, /invalid request/);
+    await bad(await stack.call('PUT', '/v1/connections/Bad%20Name', { url: warehouse.url }), 400, /not a valid connection name/);
+    assert.equal((await stack.call('GET', '/v1/connections/warehouse')).status, 404, 'nothing was saved');
+  });
+
   it('files outside the data roots, in the data dir, and behind symlinks are refused before a run starts', async () => {
     const adminKey = path.join(stack.dataDir, 'admin-key');
     fs.writeFileSync(adminKey, 'the-admin-key\n');
@@ -176,6 +196,12 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     const jsonl = await post('{"x": 1, "y": "a"}\n{"x": 2, "y": "b"}\n', 'application/x-ndjson');
     assert.equal(jsonl.status, 201);
     assert.equal((await post('a,b\n1,2\n', 'application/pdf')).status, 400);
+    const badFormat = await fetch(`${stack.api.url}/v1/datasets?format=xlsx`, { method: 'POST', headers: { authorization: `Bearer ${keys.analyst}`, 'content-type': 'text/csv' }, body: 'a\n1\n' });
+    assert.equal(badFormat.status, 400);
+    assert.match(((await badFormat.json()) as { error: { message: string } }).error.message, /format must be csv or jsonl/);
+    const latin1 = await post(Buffer.from('name,y\nJos\xe9,1\n', 'latin1'), 'text/csv');
+    assert.equal(latin1.status, 400);
+    assert.match(((await latin1.json()) as { error: { message: string } }).error.message, /not valid UTF-8/);
     assert.equal((await post('', 'text/csv')).status, 400);
     assert.equal((await post('a,b\n1,2\n', 'text/csv', 'watcher')).status, 403);
   });

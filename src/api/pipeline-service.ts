@@ -194,7 +194,8 @@ export class PipelineService {
     return view.modelVersion && view.model ? { ...view, reportUrl: `/v1/models/${encodeURIComponent(view.model)}/versions/${view.modelVersion}/report` } : view;
   }
 
-  private async read(id: string): Promise<PipelineView> {
+  /** The run's handle and description; a 404 unless it is a training pipeline. */
+  private async describe(id: string) {
     const handle = this.client.workflow.getHandle<typeof trainingPipeline>(id);
     let description;
     try {
@@ -204,6 +205,11 @@ export class PipelineService {
       throw err;
     }
     if (description.type !== trainingPipeline.name) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+    return { handle, description };
+  }
+
+  private async read(id: string): Promise<PipelineView> {
+    const { handle, description } = await this.describe(id);
     const base = { id, startedAt: description.startTime.toISOString(), closedAt: description.closeTime?.toISOString(), uiUrl: this.o.uiUrl(id) };
     const status = description.status.name;
     if (status === 'COMPLETED') {
@@ -229,15 +235,7 @@ export class PipelineService {
    * or a second approval by the same person; the caller gets its answer (counted, k of n) or its reason.
    */
   async decide(id: string, decision: ApprovalDecision): Promise<{ id: string; decision: string; approvals: number; required: number; outcome?: string }> {
-    const handle = this.client.workflow.getHandle<typeof trainingPipeline>(id);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
-      throw err;
-    }
-    if (description.type !== trainingPipeline.name) throw new ApiError('not_found', `pipeline "${id}" does not exist`);
+    const { handle, description } = await this.describe(id);
     if (description.status.name !== 'RUNNING') throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (state: ${(await this.read(id)).state})`);
     try {
       return { id, ...(await handle.executeUpdate(approvalUpdate, { args: [decision] })) };
