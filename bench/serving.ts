@@ -46,7 +46,7 @@ import autocannon from 'autocannon';
 import { CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percentile, readDataset, ROOT, sleep, startChild, stopAll, TARGET, temporalCli, treeCpuSeconds, waitForHttp } from './harness';
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
-import type { ModelSignature } from '../src/store/registry';
+import type { ModelSignature } from '../src/domain/model-version';
 
 
 const SECONDS = Number(process.env.SERVING_SECONDS ?? 10);

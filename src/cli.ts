@@ -43,6 +43,7 @@ Versions, data and lineage (through the API)
   lineage <model>@<version> [--openlineage] [--json]
   reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
   rollback <model> [--to <version>] [--reason <text>]
+  archive <model>@<version> [--reason <text>]   take an approved or rejected version out of use for good
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
 
 Rollouts (through the API)

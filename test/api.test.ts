@@ -126,7 +126,10 @@ describe('HTTP API', () => {
     assert.equal(model.body.aliases.production, done.modelVersion);
     assert.equal(model.body.deployments.length, 1);
     const version = await call('GET', `/v1/models/cancer/versions/${done.modelVersion}`);
-    assert.equal(version.body.status, 'deployed');
+    assert.deepEqual([version.body.status, version.body.deployment], ['approved', 'production']);
+    assert.deepEqual(Object.keys(version.body.artifacts), ['onnx', 'referenceProfile', 'smokeSet', 'evaluation']);
+    assert.equal(version.body.pipelineInput.model, 'cancer');
+    assert.equal(version.body.recipe.datasetId, version.body.datasetId);
     assert.equal(version.body.lineage.run.id, started.body.id);
     assert.equal(version.body.lineage.dataset.rowCount, 569);
     const dataset = await call('GET', `/v1/datasets/${version.body.datasetId}`);
@@ -295,9 +298,18 @@ describe('HTTP API', () => {
     const model = await call('GET', '/v1/models/fleet');
     assert.deepEqual(model.body.aliases, { champion: v1.modelVersion, production: v1.modelVersion });
     const v1History = model.body.history.filter((e: any) => e.version === v1.modelVersion).map((e: any) => [e.event, e.actor]);
-    assert.deepEqual(v1History, [['registered', 'admin'], ['approved', 'policy:auto'], ['deployed', 'system'], ['archived', 'system'], ['alias_set', 'admin'], ['deployed', 'admin']]);
+    assert.deepEqual(v1History, [['registered', 'admin'], ['approved', 'policy:auto'], ['deployed', 'system'], ['retired', 'system'], ['alias_set', 'admin'], ['deployed', 'admin']]);
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: v1.modelVersion }), 409, 'conflict', /already in production/);
     assertError(await call('POST', '/v1/models/nobody/rollback', {}), 404, 'not_found');
+    // archiving: never what serves; a scientist may not; an archived version is out of use for good
+    assertError(await call('POST', `/v1/models/fleet/versions/${v1.modelVersion}/archive`, {}), 409, 'conflict', /is in production/);
+    const scientist = await call('POST', '/v1/keys', { name: 'fleet-scientist', role: 'scientist' });
+    assertError(await call('POST', `/v1/models/fleet/versions/${v2.modelVersion}/archive`, {}, undefined, { authorization: `Bearer ${scientist.body.token}` }), 403, 'forbidden');
+    assert.equal((await call('GET', `/v1/models/fleet/versions/${v2.modelVersion}`)).body.status, 'approved', 'the refused request changed nothing');
+    const archived = await call('POST', `/v1/models/fleet/versions/${v2.modelVersion}/archive`, { reason: 'superseded' });
+    assert.deepEqual(archived.body, { model: 'fleet', version: v2.modelVersion, status: 'archived', deployment: 'retired' });
+    assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: v2.modelVersion }), 409, 'conflict', /is archived; only approved versions/);
+    assertError(await call('POST', '/v1/models/fleet/versions/999/archive', {}), 404, 'not_found');
     assertError(await call('POST', '/v1/models/fleet/rollback', { toVersion: 0 }), 400, 'invalid_request');
 
     // lineage both ways, with prediction counts (written every few seconds)

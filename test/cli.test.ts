@@ -150,7 +150,7 @@ describe('mlops command line', () => {
     const lineage = mlops('lineage', 'restart@1');
     assert.equal(lineage.status, 0, lineage.stderr);
     assert.match(lineage.stdout, /dataset +[0-9a-f]{64} \(150 rows from .*iris\.csv\)\n {2}-> run +train-restart-/);
-    assert.match(lineage.stdout, /-> model restart@1 \[deployed\].*aliases production/);
+    assert.match(lineage.stdout, /-> model restart@1 \[approved, production\].*aliases production/);
     assert.match(lineage.stdout, /-> deployment #\d+ direct by system/);
     const data = mlops('data', 'list');
     assert.match(data.stdout, /^version +rows +columns +parent/);
@@ -168,6 +168,9 @@ describe('mlops command line', () => {
     const rollback = mlops('rollback', 'restart');
     assert.equal(rollback.status, 1);
     assert.match(rollback.stderr, /409 conflict: .*first production version: there is nothing to roll back to/);
+    const archive = mlops('archive', 'restart@1', '--reason', 'done with it');
+    assert.equal(archive.status, 1);
+    assert.match(archive.stderr, /409 conflict: version 1 of "restart" is in production/);
     await second.stop();
   });
 
@@ -203,6 +206,7 @@ describe('mlops command line', () => {
       [['reproduce', 'churn@0'], /reproduce needs <model>@<version>/],
       [['data', 'diff', 'abc'], /data takes list \[--source <uri>\], show <version>, diff <version> <version>, or upload <file>/],
       [['rollback'], /rollback needs a model name/],
+      [['archive', 'churn'], /archive needs <model>@<version>, e\.g\. churn@3; got "churn"/],
       [['rollback', 'churn', '--to', 'last'], /--to takes a version number, got "last"/],
       [['alias', 'churn', 'champion'], /alias needs <model> <alias> <version>/],
       [['deploy', 'churn'], /deploy needs <model> <version>/],

@@ -62,7 +62,7 @@ describe('OpenLineage export', () => {
     });
     const signature = { task: 'binary' as const, features: ['age', 'plan'], numeric: ['age'], categorical: ['plan'], classes: ['no', 'yes'], output: 'probabilities' };
     const v = await registry.registerVersion(db.pool, { modelName: model, runId, onnxDigest: 'f'.repeat(64), signature, metrics: { auc: 0.9 }, params: {}, datasetId });
-    await registry.decideVersion(db.pool, model, v.version, 'approved', { actor: 'alice' });
+    await registry.transitionVersion(db.pool, model, v.version, 'approved', { actor: 'alice' });
     await registry.deployVersion(db.pool, model, v.version, `${runId}:deploy`, { actor: 'alice', reason: 'first' });
     await registry.deployVersion(db.pool, model, v.version, `${runId}:redeploy`, { actor: 'bob', reason: 'again', strategy: 'blue-green' });
     const lineage = await versionLineage(db.pool, model, v.version);
@@ -109,7 +109,7 @@ describe('OpenLineage export', () => {
 
   it('rejects what the schema forbids (the check can fail)', () => {
     const [event] = openLineageEvents({
-      model: 'm', version: 1, status: 'approved', onnxDigest: 'f'.repeat(64), codeVersion: null, createdAt: '2026-01-01T00:00:00.000Z',
+      model: 'm', version: 1, status: 'approved', deployment: 'none', onnxDigest: 'f'.repeat(64), codeVersion: null, createdAt: '2026-01-01T00:00:00.000Z',
       dataset: { id: 'd' }, run: { runId: 'r' }, deployments: [], aliases: [], predictions: { predictions: 0, requests: 0, lastAt: null }, history: [],
     });
     assert.deepEqual(check.runEvent(event), []);

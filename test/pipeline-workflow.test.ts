@@ -34,7 +34,9 @@ describe('trainingPipeline on a real Temporal server', () => {
     assert.equal(result.approval.decision?.via, 'signal');
     const production = await registry.getAliasVersion(env.db.pool, 'approve-path', 'production');
     assert.equal(production?.version, result.modelVersion);
-    assert.equal(production?.status, 'deployed');
+    assert.deepEqual([production?.status, production?.deployment], ['approved', 'production']);
+    assert.ok(production?.artifacts.smokeSet && production.artifacts.referenceProfile && production.artifacts.evaluation, 'the evaluation stage\'s files are kept by role');
+    assert.equal(production?.recipe?.datasetId, production?.datasetId);
     assert.equal(production?.onnxDigest, result.onnxDigest);
     assert.equal(production?.codeVersion, 'test');
     assert.equal(await count('SELECT count(*)::int AS n FROM deployments WHERE model_name = $1', ['approve-path']), 1);

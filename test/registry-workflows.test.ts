@@ -11,6 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import * as registry from '../src/store/registry';
 import { PipelineStatus } from '../src/workflows/definitions';
 import { BREAST_CANCER, createPipelineTestEnv, PipelineTestEnv } from './helpers/pipeline-env';
+import type { Deployment } from '../src/domain/model-version';
 
 const IRIS = path.join(path.dirname(BREAST_CANCER), 'iris.csv');
 const HISTORY_DIR = path.join(__dirname, 'fixtures', 'histories');
@@ -60,12 +61,12 @@ describe('versioning, rollback and reproducibility workflows', () => {
     await train({ ...input, seed: 1 });
     await train({ ...input, seed: 2 });
     assert.equal((await registry.getAliasVersion(env.db.pool, 'rolling', 'production'))?.version, 2);
-    const d = await runWorkflow('rollback', { model: 'rolling', actor: 'alice', reason: 'latency regression' }, 'rollback-rolling-1') as registry.Deployment;
+    const d = await runWorkflow('rollback', { model: 'rolling', actor: 'alice', reason: 'latency regression' }, 'rollback-rolling-1') as Deployment;
     assert.deepEqual([d.version, d.previousVersion, d.strategy, d.actor], [1, 2, 'rollback', 'alice']);
     assert.equal((await registry.getAliasVersion(env.db.pool, 'rolling', 'production'))?.version, 1);
     await record(env, 'rollback-rolling-1', 'rollback.json');
     // the same workflow id again (a client retrying) is the same rollback, not a second one
-    const again = await runWorkflow('rollback', { model: 'rolling', actor: 'alice' }, 'rollback-rolling-1') as registry.Deployment;
+    const again = await runWorkflow('rollback', { model: 'rolling', actor: 'alice' }, 'rollback-rolling-1') as Deployment;
     assert.equal(again.id, d.id);
     assert.equal((await registry.listDeployments(env.db.pool, 'rolling')).filter((x) => x.strategy === 'rollback').length, 1);
     // a model with one production version has nothing to roll back to: a clear, non-retried failure

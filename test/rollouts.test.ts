@@ -25,6 +25,7 @@ import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { eventually } from './helpers/eventually';
 import { REPO_ROOT } from './helpers/temporal';
+import type { ModelVersion } from '../src/domain/model-version';
 
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
 const freePort = () => new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); }); });
@@ -119,15 +120,15 @@ describe('rollouts', () => {
   };
 
   /** Registers a trained version's files (or other ONNX bytes with the same signature) as an approved version of `model`. */
-  const copyVersion = async (model: string, source: registry.ModelVersion, tag: string, onnxBytes?: Uint8Array) => {
+  const copyVersion = async (model: string, source: ModelVersion, tag: string, onnxBytes?: Uint8Array) => {
     const onnxDigest = onnxBytes ? await stores.artifacts.put(onnxBytes) : source.onnxDigest;
-    const v = await registry.registerVersion(stores.pool, { modelName: model, runId: `${model}-${tag}`, onnxDigest, signature: source.signature, metrics: source.metrics, params: source.params, datasetId: source.datasetId });
-    await registry.decideVersion(stores.pool, model, v.version, 'approved', { actor: 'test' });
+    const v = await registry.registerVersion(stores.pool, { modelName: model, runId: `${model}-${tag}`, onnxDigest, signature: source.signature, metrics: source.metrics, params: source.params, artifacts: { smokeSet: source.artifacts.smokeSet }, datasetId: source.datasetId });
+    await registry.transitionVersion(stores.pool, model, v.version, 'approved', { actor: 'test' });
     return v.version;
   };
 
   /** Trained once for the tests that need them: a good version, and one trained on swapped labels. */
-  let sources: Promise<{ good: registry.ModelVersion; swapped: registry.ModelVersion }> | undefined;
+  let sources: Promise<{ good: ModelVersion; swapped: ModelVersion }> | undefined;
   const trained = () => sources ??= (async () => {
     const swappedFile = path.join(sourceDir, 'swapped-source.csv');
     fs.writeFileSync(swappedFile, fs.readFileSync(BREAST_CANCER, 'utf8').replace(/malignant|benign/g, (m) => (m === 'malignant' ? 'benign' : 'malignant')));
@@ -137,7 +138,7 @@ describe('rollouts', () => {
   })();
 
   /** A model with a copy of the good version in production and `candidate` (bytes or a version) registered beside it. */
-  const productionAnd = async (model: string, candidate: (s: { good: registry.ModelVersion; swapped: registry.ModelVersion }) => Promise<Uint8Array> | registry.ModelVersion) => {
+  const productionAnd = async (model: string, candidate: (s: { good: ModelVersion; swapped: ModelVersion }) => Promise<Uint8Array> | ModelVersion) => {
     const s = await trained();
     const production = await copyVersion(model, s.good, 'production');
     await registry.deployVersion(stores.pool, model, production, `${model}:production`, { actor: 'test' });
@@ -146,7 +147,7 @@ describe('rollouts', () => {
     await api.refresh();
     return { production, candidate: next };
   };
-  const goodBytes = async (s: { good: registry.ModelVersion }) => stores.artifacts.get(s.good.onnxDigest);
+  const goodBytes = async (s: { good: ModelVersion }) => stores.artifacts.get(s.good.onnxDigest);
 
   const start = async (model: string, body: Record<string, unknown>) => {
     const started = await call('POST', `/v1/models/${model}/deployments`, body);
@@ -406,8 +407,8 @@ describe('rollouts', () => {
     await train('iris-elsewhere', 1, path.join(path.dirname(BREAST_CANCER), 'iris.csv'), 'species');
     const good = await registry.getVersion(stores.pool, 'guarded', v1);
     const register = async (runId: string, onnxDigest: string) => {
-      const v = await registry.registerVersion(stores.pool, { modelName: 'guarded', runId, onnxDigest, signature: good!.signature, metrics: {}, params: good!.params, datasetId: good!.datasetId });
-      await registry.decideVersion(stores.pool, 'guarded', v.version, 'approved', { actor: 'test' });
+      const v = await registry.registerVersion(stores.pool, { modelName: 'guarded', runId, onnxDigest, signature: good!.signature, metrics: {}, params: good!.params, artifacts: { smokeSet: good!.artifacts.smokeSet }, datasetId: good!.datasetId });
+      await registry.transitionVersion(stores.pool, 'guarded', v.version, 'approved', { actor: 'test' });
       return v.version;
     };
     const corrupt = await register('corrupt-run', await stores.artifacts.put(Buffer.from('not an onnx file at all')));

@@ -11,6 +11,7 @@ import { ModelServer } from '../src/serving/model-server';
 import { saveDataset } from '../src/store/datasets';
 import { LATEST_SCHEMA_VERSION, migrate } from '../src/store/migrations';
 import * as registry from '../src/store/registry';
+import { GOVERNANCE_STATUSES, GOVERNANCE_TRANSITIONS, GovernanceStatus } from '../src/domain/model-version';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
 import { startS3Server } from './helpers/s3';
 
@@ -27,6 +28,34 @@ for (const backend of availableBackends()) {
     after(() => db.close());
 
     const newVersion = (runId: string, model = 'm') => ({ modelName: model, runId, onnxDigest: 'a'.repeat(64), signature, metrics, params: {}, datasetId: 'd'.repeat(64) });
+
+    it('carries versions written before governance and deployment were apart over to the new model', async () => {
+      const old = await createTestDatabase(backend, { migrate: false });
+      try {
+        await migrate(old.pool, { upTo: 13 });
+        await saveDataset(old.pool, { id: 'd'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'a', type: 'number' }], byteSize: 10, statistics: [] });
+        await old.pool.query("INSERT INTO registered_models (name, last_version) VALUES ('legacy', 4)");
+        const params = { l2: 0.1, smokeDigest: 'a'.repeat(64), referenceDigest: 'b'.repeat(64), evaluationDigest: 'c'.repeat(64), training: { l2: 0.1, seed: 1 }, pipeline: { model: 'legacy', target: 'y' }, trigger: { kind: 'drift', reason: 'psi' } };
+        for (const [version, status] of [[1, 'archived'], [2, 'deployed'], [3, 'rejected'], [4, 'pending_approval']] as const) {
+          await old.pool.query(
+            `INSERT INTO model_versions (model_name, version, run_id, onnx_digest, signature, metrics, params, dataset_id, status) VALUES ('legacy', $1, $2, $3, $4, '{}', $5, $6, $7)`,
+            [version, `run-${version}`, 'e'.repeat(64), JSON.stringify(signature), JSON.stringify(version === 2 ? params : { l2: 0.1 }), 'd'.repeat(64), status],
+          );
+        }
+        await old.pool.query("INSERT INTO deployments (deploy_key, model_name, version, strategy) VALUES ('k1', 'legacy', 1, 'direct'), ('k2', 'legacy', 2, 'direct')");
+        await old.pool.query("INSERT INTO model_aliases (model_name, alias, version) VALUES ('legacy', 'production', 2)");
+        assert.deepEqual(await migrate(old.pool), Array.from({ length: LATEST_SCHEMA_VERSION - 13 }, (_, i) => 14 + i));
+        const versions = await registry.listVersions(old.pool, 'legacy');
+        assert.deepEqual(versions.map((v) => [v.status, v.deployment]), [['approved', 'retired'], ['approved', 'production'], ['rejected', 'none'], ['pending_approval', 'none']]);
+        const served = versions[1];
+        assert.deepEqual(served.params, { l2: 0.1 }, 'only the model settings stay in params');
+        assert.deepEqual(served.artifacts, { onnx: 'e'.repeat(64), smokeSet: 'a'.repeat(64), referenceProfile: 'b'.repeat(64), evaluation: 'c'.repeat(64) });
+        assert.deepEqual([served.recipe, served.pipelineInput, served.trigger], [params.training, params.pipeline, params.trigger]);
+        assert.deepEqual(versions[0].artifacts, { onnx: 'e'.repeat(64), smokeSet: null, referenceProfile: null, evaluation: null });
+      } finally {
+        await old.close();
+      }
+    });
 
     it('applies migrations once: a second run changes nothing', async () => {
       assert.deepEqual(await migrate(db.pool), []);
@@ -71,19 +100,20 @@ for (const backend of availableBackends()) {
       assert.equal(rows[0].n, 12);
     });
 
-    it('deploys only approved versions, once per deploy key, archiving the version it replaces', async () => {
+    it('deploys only approved versions, once per deploy key; production is derived, governance status stays', async () => {
       await assert.rejects(registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy'), /only approved versions/);
-      await registry.decideVersion(db.pool, 'm', 1, 'approved');
+      await registry.transitionVersion(db.pool, 'm', 1, 'approved');
       const d1 = await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy');
       const d1again = await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy');
       assert.equal(d1.id, d1again.id);
       assert.equal(d1.previousVersion, null);
-      await registry.decideVersion(db.pool, 'm', 2, 'approved');
+      await registry.transitionVersion(db.pool, 'm', 2, 'approved');
       const d2 = await registry.deployVersion(db.pool, 'm', 2, 'run-2:deploy');
       assert.equal(d2.previousVersion, 1);
       assert.equal((await registry.getAliasVersion(db.pool, 'm', 'production'))?.version, 2);
-      assert.equal((await registry.getVersion(db.pool, 'm', 1))?.status, 'archived');
-      assert.equal((await registry.getVersion(db.pool, 'm', 2))?.status, 'deployed');
+      const [one, two] = [await registry.getVersion(db.pool, 'm', 1), await registry.getVersion(db.pool, 'm', 2)];
+      assert.deepEqual([one?.status, one?.deployment], ['approved', 'retired']);
+      assert.deepEqual([two?.status, two?.deployment], ['approved', 'production']);
       assert.equal((await registry.listDeployments(db.pool, 'm')).length, 2);
       // a late retry of the first deployment must not move production back
       await registry.deployVersion(db.pool, 'm', 1, 'run-1:deploy').catch(() => undefined);
@@ -93,7 +123,7 @@ for (const backend of availableBackends()) {
     it('records every status change with who and why, in order', async () => {
       const history = await registry.listVersionEvents(db.pool, 'm', 1);
       assert.deepEqual(history.map((e) => [e.event, e.fromStatus, e.toStatus]), [
-        ['registered', null, 'pending_approval'], ['approved', 'pending_approval', 'approved'], ['deployed', 'approved', 'deployed'], ['archived', 'deployed', 'archived'],
+        ['registered', null, 'pending_approval'], ['approved', 'pending_approval', 'approved'], ['deployed', null, null], ['retired', null, null],
       ]);
       assert.equal(history[2].alias, 'production');
     });
@@ -101,7 +131,7 @@ for (const backend of availableBackends()) {
     it('rolls production back to the version before, once per key, and not past the first', async () => {
       for (const run of ['rb-1', 'rb-2', 'rb-3']) {
         const v = await registry.registerVersion(db.pool, newVersion(run, 'rb'));
-        await registry.decideVersion(db.pool, 'rb', v.version, 'approved', { actor: 'alice', reason: 'looks good' });
+        await registry.transitionVersion(db.pool, 'rb', v.version, 'approved', { actor: 'alice', reason: 'looks good' });
       }
       await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-0'), (e: registry.RegistryError) => e.code === 'conflict' && /no production version/.test(e.message));
       await registry.deployVersion(db.pool, 'rb', 1, 'rb-1:deploy');
@@ -111,12 +141,12 @@ for (const backend of availableBackends()) {
       assert.deepEqual([back.version, back.previousVersion, back.strategy, back.actor, back.reason], [1, 2, 'rollback', 'bob', 'error rate up']);
       assert.equal((await registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-1')).id, back.id, 'a retried rollback changes nothing');
       assert.equal((await registry.getAliasVersion(db.pool, 'rb', 'production'))?.version, 1);
-      assert.deepEqual([(await registry.getVersion(db.pool, 'rb', 1))?.status, (await registry.getVersion(db.pool, 'rb', 2))?.status], ['deployed', 'archived']);
+      assert.deepEqual([(await registry.getVersion(db.pool, 'rb', 1))?.deployment, (await registry.getVersion(db.pool, 'rb', 2))?.deployment], ['production', 'retired']);
       const last = (await registry.listVersionEvents(db.pool, 'rb', 1)).at(-1)!;
-      assert.deepEqual([last.event, last.fromStatus, last.actor, last.reason], ['deployed', 'archived', 'bob', 'error rate up']);
+      assert.deepEqual([last.event, last.alias, last.actor, last.reason], ['deployed', 'production', 'bob', 'error rate up']);
       // an explicit target must have been approved
       const rejected = await registry.registerVersion(db.pool, newVersion('rb-4', 'rb'));
-      await registry.decideVersion(db.pool, 'rb', rejected.version, 'rejected', { actor: 'carol', reason: 'drifted' });
+      await registry.transitionVersion(db.pool, 'rb', rejected.version, 'rejected', { actor: 'carol', reason: 'drifted' });
       await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: rejected.version }), /is rejected; only approved versions/);
       await assert.rejects(registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: 1 }), /already in production/);
       assert.equal((await registry.rollbackProduction(db.pool, 'rb', 'rb:rollback-2', { toVersion: 3 })).version, 3);
@@ -135,9 +165,64 @@ for (const backend of availableBackends()) {
 
     it('never turns a decided version back: a rejected version stays rejected', async () => {
       const v = await registry.registerVersion(db.pool, newVersion('run-r', 'r'));
-      await registry.decideVersion(db.pool, 'r', v.version, 'rejected');
-      await registry.decideVersion(db.pool, 'r', v.version, 'approved');
+      await registry.transitionVersion(db.pool, 'r', v.version, 'rejected');
+      await registry.transitionVersion(db.pool, 'r', v.version, 'rejected'); // a retried decision changes nothing
+      await assert.rejects(registry.transitionVersion(db.pool, 'r', v.version, 'approved'), (e: registry.RegistryError) => e.code === 'conflict' && /is rejected: it may move only to archived, not to approved/.test(e.message));
       assert.equal((await registry.getVersion(db.pool, 'r', v.version))?.status, 'rejected');
+    });
+
+    it('moves governance status only along the transition table, in the store and in the database alike', async () => {
+      // the database holds the same edges as the domain's table
+      const { rows } = await db.pool.query('SELECT from_status, to_status FROM model_version_transitions ORDER BY 1, 2');
+      const edges = Object.entries(GOVERNANCE_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => [from, to])).sort((a, b) => a.join().localeCompare(b.join()));
+      assert.deepEqual(rows.map((r) => [r.from_status, r.to_status]), edges);
+      // every pair of statuses: the store allows exactly the table's edges
+      for (const from of GOVERNANCE_STATUSES) {
+        for (const to of GOVERNANCE_STATUSES.filter((s) => s !== from)) {
+          const v = await registry.registerVersion(db.pool, newVersion(`edge-${from}-${to}`, 'edges'));
+          const path: Record<string, string[]> = { pending_approval: [], approved: ['approved'], rejected: ['rejected'], archived: ['approved', 'archived'] };
+          for (const step of path[from]) await registry.transitionVersion(db.pool, 'edges', v.version, step as GovernanceStatus);
+          const move = registry.transitionVersion(db.pool, 'edges', v.version, to);
+          if (GOVERNANCE_TRANSITIONS[from].includes(to)) assert.equal((await move).status, to, `${from} -> ${to}`);
+          else await assert.rejects(move, (e: registry.RegistryError) => e.code === 'conflict', `${from} -> ${to} must be refused`);
+        }
+      }
+      // a hand-written UPDATE that skips the approval is refused by the database itself
+      const skipped = await registry.registerVersion(db.pool, newVersion('edge-raw', 'edges'));
+      await assert.rejects(db.pool.query("UPDATE model_versions SET status = 'archived' WHERE model_name = 'edges' AND version = $1", [skipped.version]), /may not move from pending_approval to archived/);
+      const approvedRaw = await registry.registerVersion(db.pool, newVersion('edge-raw-2', 'edges'));
+      await registry.transitionVersion(db.pool, 'edges', approvedRaw.version, 'approved');
+      await assert.rejects(db.pool.query("UPDATE model_versions SET status = 'pending_approval' WHERE model_name = 'edges' AND version = $1", [approvedRaw.version]), /may not move from approved to pending_approval/);
+      assert.equal((await registry.getVersion(db.pool, 'edges', approvedRaw.version))?.status, 'approved');
+    });
+
+    it('archives a version only when it does not serve, and never deploys an archived one', async () => {
+      const [a, b] = [await registry.registerVersion(db.pool, newVersion('arc-1', 'arc')), await registry.registerVersion(db.pool, newVersion('arc-2', 'arc'))];
+      for (const v of [a, b]) await registry.transitionVersion(db.pool, 'arc', v.version, 'approved');
+      await registry.deployVersion(db.pool, 'arc', a.version, 'arc-1:deploy');
+      await assert.rejects(registry.transitionVersion(db.pool, 'arc', a.version, 'archived'), /is in production; deploy or roll back to another version before archiving it/);
+      await registry.deployVersion(db.pool, 'arc', b.version, 'arc-2:deploy');
+      const archived = await registry.transitionVersion(db.pool, 'arc', a.version, 'archived', { actor: 'alice', reason: 'superseded' });
+      assert.deepEqual([archived.status, archived.deployment], ['archived', 'retired']);
+      await assert.rejects(registry.rollbackProduction(db.pool, 'arc', 'arc:rollback'), /is archived; only approved versions/);
+      assert.equal((await registry.getAliasVersion(db.pool, 'arc', 'production'))?.version, b.version, 'production did not move');
+      const last = (await registry.listVersionEvents(db.pool, 'arc', a.version)).at(-1)!;
+      assert.deepEqual([last.event, last.fromStatus, last.toStatus, last.actor, last.reason], ['archived', 'approved', 'archived', 'alice', 'superseded']);
+    });
+
+    it('keeps a version\'s files, recipe and request in typed fields', async () => {
+      const digest = (c: string) => c.repeat(64);
+      const v = await registry.registerVersion(db.pool, {
+        ...newVersion('typed-1', 'typed'), artifacts: { smokeSet: digest('a'), referenceProfile: digest('b'), evaluation: digest('c') },
+        recipe: { datasetId: digest('d'), target: 'y', features: ['x'], seed: 7, l2: 0.01 }, pipelineInput: { model: 'typed', data: { dataset: digest('d') }, target: 'y' },
+        trigger: { kind: 'drift', reason: 'psi 0.4' },
+      });
+      const read = (await registry.getVersion(db.pool, 'typed', v.version))!;
+      assert.deepEqual(read.artifacts, { onnx: read.onnxDigest, smokeSet: digest('a'), referenceProfile: digest('b'), evaluation: digest('c') });
+      assert.equal(read.recipe?.l2, 0.01);
+      assert.deepEqual(read.pipelineInput?.data, { dataset: digest('d') });
+      assert.equal(read.trigger?.kind, 'drift');
+      assert.equal((await registry.getServableVersion(db.pool, 'typed', v.version))?.smokeDigest, digest('a'));
     });
 
     it('prunes the prediction log, its feedback and serving statistics past their retention', async () => {

@@ -14,6 +14,7 @@ import { getApprovalPolicy } from '../store/governance';
 import * as registry from '../store/registry';
 import type { ApprovalRecord, ChampionComparison, GovernancePolicy, MetricSummary } from '../workflows/definitions';
 import { markPosted, markPosting, markUpdated, postedMessage } from '../store/slack';
+import { PRODUCTION_ALIAS } from '../domain/model-version';
 
 export interface ApprovalDeps {
   pool: Pool;
@@ -58,7 +59,7 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
     /** The model's approval policy, how the run's data schema differs from production's, and whether there is a production version. */
     async approvalContext(input: { modelName: string; datasetId: string; runId: string }): Promise<{ policy: GovernancePolicy; schemaChanges: string[]; hasProduction: boolean }> {
       const policy = await getApprovalPolicy(pool, input.modelName);
-      const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+      const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
       if (!production) return { policy, schemaChanges: [], hasProduction: false };
       const [before, after] = await Promise.all([getDataset(pool, production.datasetId), getDataset(pool, input.datasetId)]);
       return { policy, schemaChanges: schemaChanges(before?.columns ?? [], after?.columns ?? []), hasProduction: true };

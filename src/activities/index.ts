@@ -5,7 +5,7 @@ import { createMonitoringActivities } from './monitoring';
 import { createApprovalActivities } from './approvals';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
-export type { PipelineActivities, FeatureSpec } from './pipeline';
+export type { PipelineActivities } from './pipeline';
 export type { ActivityDeps };
 export { createRegistryActivities, REGISTRY_ERRORS } from './registry';
 export type { RegistryActivities, TrainingOutputs } from './registry';

@@ -25,6 +25,7 @@ import * as registry from '../store/registry';
 import type { PipelineInput, RetrainTrigger } from '../workflows/definitions';
 import { databaseNow } from '../store/db';
 import { labelledAnswers, loggedInputs } from '../store/prediction-log';
+import { PRODUCTION_ALIAS, type ModelSignature } from '../domain/model-version';
 
 /** Most logged predictions one check reads (the newest ones in the window). */
 export const MAX_CHECK_ROWS = 200_000;
@@ -61,7 +62,7 @@ export interface CheckSummary {
 type Labelled = { output: { label?: string; probabilities?: Record<string, number>; value?: number }; label: string };
 
 /** Accuracy, precision, recall and AUC (binary) or accuracy and macro F1 (multi-class) or RMSE (regression). */
-export function windowQuality(signature: registry.ModelSignature, rows: Labelled[]): Omit<QualityWindow, 'baseline'> {
+export function windowQuality(signature: ModelSignature, rows: Labelled[]): Omit<QualityWindow, 'baseline'> {
   const task = signature.task ?? 'binary';
   const quality: Omit<QualityWindow, 'baseline'> = { labelled: rows.length };
   if (rows.length === 0) return quality;
@@ -115,7 +116,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
      */
     async runMonitorCheck(input: { model: string; checkId: string }): Promise<CheckSummary> {
       const ctx = Context.current();
-      const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
+      const production = await registry.getAliasVersion(pool, input.model, PRODUCTION_ALIAS);
       if (!production) return { checkId: input.checkId, model: input.model, rows: 0, labelled: 0, breaches: [] };
       const config = await getMonitorConfig(pool, input.model);
       // the database's clock, which stamped the logged predictions, not this worker's
@@ -130,7 +131,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
       const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {}, signature.features);
       if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
       let drift = null;
-      const referenceDigest = production.params.referenceDigest as string | undefined;
+      const referenceDigest = production.artifacts.referenceProfile;
       if (referenceDigest && logged.length >= config.minRows) {
         const reference = JSON.parse((await artifacts.get(referenceDigest)).toString('utf8')) as ReferenceProfile;
         ctx.heartbeat({ phase: 'drift', rows: logged.length });
@@ -162,7 +163,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
       }
 
       // New data: the training source changed since the monitor last looked.
-      const recipe = production.params.pipeline as PipelineInput | undefined;
+      const recipe = production.pipelineInput;
       if (recipe) {
         try {
           // a stored dataset version never changes
@@ -222,9 +223,9 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
      * recorded recipe with the trigger. Refused while another retraining runs or during the cool-down.
      */
     async claimRetraining(input: { model: string; runId: string; trigger: RetrainTrigger; ignoreCooldown?: boolean }): Promise<{ granted: true; input: PipelineInput } | { granted: false; reason: string }> {
-      const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
+      const production = await registry.getAliasVersion(pool, input.model, PRODUCTION_ALIAS);
       if (!production) return { granted: false, reason: `model "${input.model}" has no production version to retrain` };
-      const recipe = production.params.pipeline as PipelineInput | undefined;
+      const recipe = production.pipelineInput;
       if (!recipe) return { granted: false, reason: `version ${production.version} of "${input.model}" was registered before pipeline recipes were recorded; run the pipeline once by hand` };
       const config = await getMonitorConfig(pool, input.model);
       const running = async (runId: string) => {

@@ -17,8 +17,7 @@ import { buildReferenceProfile } from '../ml/reference-profile';
 import { labelledExamples } from '../store/review';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
-import { defaultKind, FamilyParams, ModelKind } from '../ml/families';
-import { RecipeSpec } from '../ml/recipe';
+import { defaultKind, ModelKind } from '../ml/families';
 import { detectAnomalies, inferSchema } from '../ml/schema';
 import { Split } from '../ml/split';
 import { metricsOnRows, SliceProgress, sliceMetrics } from '../ml/slices';
@@ -34,8 +33,10 @@ import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { buildSmokeSample } from '../serving/smoke';
 import { trainInThread, TrainingJob } from './training-thread';
-import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, SliceMetrics } from '../workflows/definitions';
+import type { FeatureSpec, TrainingRecipe } from '../domain/training-recipe';
+import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, PipelineInput, RetrainTrigger, SliceMetrics } from '../workflows/definitions';
 import { FAILURE_TYPES } from '../workflows/activity-options';
+import { PRODUCTION_ALIAS, type ModelSignature, type NewModelVersion } from '../domain/model-version';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -75,6 +76,43 @@ export async function monitorDeployed(deps: ActivityDeps, model: string): Promis
   }
 }
 
+/** What the register stage sends: the version's files by role, the recipe and the request that made it. */
+export interface RegisterInput {
+  modelName: string;
+  runId: string;
+  onnxDigest: string;
+  signature: ModelSignature;
+  metrics: MetricSummary;
+  /** The trained model's settings; its `training` entry is the recipe. */
+  params: Record<string, unknown>;
+  artifacts?: { smokeSet?: string; referenceProfile?: string; evaluation?: string };
+  pipelineInput?: PipelineInput;
+  trigger?: RetrainTrigger;
+  datasetId: string;
+  requestedBy?: string;
+}
+
+/**
+ * The registry's typed fields from a register request. Runs started before versions had typed fields
+ * sent the digests, the request and the trigger inside `params`: they are lifted out the same way, so a
+ * run that was in flight during the upgrade registers a version like any other.
+ */
+export function typedVersionFields(input: RegisterInput): Omit<NewModelVersion, 'metrics' | 'codeVersion'> {
+  const { training, smokeDigest, referenceDigest, evaluationDigest, pipeline, trigger, ...params } = input.params;
+  const digest = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    modelName: input.modelName, runId: input.runId, onnxDigest: input.onnxDigest, signature: input.signature, datasetId: input.datasetId, params,
+    artifacts: {
+      smokeSet: input.artifacts?.smokeSet ?? digest(smokeDigest) ?? null,
+      referenceProfile: input.artifacts?.referenceProfile ?? digest(referenceDigest) ?? null,
+      evaluation: input.artifacts?.evaluation ?? digest(evaluationDigest) ?? null,
+    },
+    recipe: training as TrainingRecipe | undefined,
+    pipelineInput: input.pipelineInput ?? (pipeline as PipelineInput | undefined),
+    trigger: input.trigger ?? (trigger as RetrainTrigger | undefined),
+  };
+}
+
 /** Failure types the workflow must not retry: the same input will fail the same way. */
 export const NON_RETRYABLE = {
   source: FAILURE_TYPES.dataSource,
@@ -84,9 +122,6 @@ export const NON_RETRYABLE = {
 } as const;
 
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
-
-/** Everything that decides a model's bytes: the feature spec and the chosen strength. Kept with each version. */
-export type TrainingRecipe = FeatureSpec & { l2: number };
 
 /** The recipe part of a feature spec (drops run ids, model names and other extras). */
 export function trainingRecipe(spec: FeatureSpec, l2: number): TrainingRecipe {
@@ -102,22 +137,6 @@ export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[]
   };
 }
 
-export interface FeatureSpec {
-  datasetId: string;
-  /** Absent in runs recorded before multi-class and regression existed: binary, and binary's default family. */
-  task?: Task;
-  kind?: ModelKind;
-  target: string;
-  /** Raw features: every one, and which of them are numeric or text (one-hot encoded). */
-  features: string[];
-  numeric?: string[];
-  categorical?: string[];
-  recipe?: RecipeSpec;
-  /** Family settings, as the family's params schema accepted them. */
-  modelParams?: FamilyParams;
-  positiveClass?: string;
-  seed: number;
-}
 
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
 async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
@@ -208,7 +227,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       if (input.modelName) {
         const schema = await registry.getModelSchema(pool, input.modelName);
         if (schema) {
-          const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+          const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
           const previous = production ? (await getDataset(pool, production.datasetId))?.statistics : undefined;
           const statistics = (await getDataset(pool, input.datasetId))!.statistics;
           // The columns the production model reads matter as much as the ones this run will use.
@@ -227,7 +246,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
      * Tunes and trains the model, exports it with its preprocessing to ONNX and stores the file.
      * Heartbeats after each candidate with the scores so far; a retry skips what is already scored.
      */
-    async trainModel(input: FeatureSpec & { l2Grid?: number[]; runId?: string; modelName?: string }): Promise<{ onnxDigest: string; signature: registry.ModelSignature; params: Record<string, unknown> }> {
+    async trainModel(input: FeatureSpec & { l2Grid?: number[]; runId?: string; modelName?: string }): Promise<{ onnxDigest: string; signature: ModelSignature; params: Record<string, unknown> }> {
       const ctx = Context.current();
       const started = Date.now();
       // Every heartbeat carries all candidates scored so far (the SDK sends only the latest details),
@@ -305,7 +324,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       };
       const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy, onSlice);
       // a few test rows and what the file answers for them: every replica replays them before serving it
-      const signature: registry.ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
+      const signature: ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
       const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
       // the training rows' feature distributions, so monitoring compares traffic with them without re-reading the data
       ctx.heartbeat({ phase: 'profiling' });
@@ -316,7 +335,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       ctx.heartbeat({ phase: 'champion' });
       if (input.runId) await recordEvaluation(pool, input.runId, metrics);
 
-      const production = await registry.getAliasVersion(pool, input.modelName, registry.PRODUCTION_ALIAS);
+      const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
       if (!production) return { metrics, confusion, slices, ...digests };
       const sig = production.signature;
       const skip = (why: string) => ({ metrics, confusion, slices, ...digests, champion: { version: production.version, skipped: why } });
@@ -332,8 +351,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     },
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
-    async registerModelVersion(input: { modelName: string; runId: string; onnxDigest: string; signature: registry.ModelSignature; metrics: MetricSummary; params: Record<string, unknown>; datasetId: string; requestedBy?: string }): Promise<{ version: number }> {
-      const v = await registry.registerVersion(pool, { ...input, metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
+    async registerModelVersion(input: RegisterInput): Promise<{ version: number }> {
+      const v = await registry.registerVersion(pool, { ...typedVersionFields(input), metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
       const dataset = await getDataset(pool, input.datasetId);
       if (dataset) await registry.setModelSchemaOnce(pool, input.modelName, inferSchema(dataset.statistics));
       await registry.recordAudit(pool, { key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
@@ -343,7 +362,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Records the approval decision on the version and in the audit trail. */
     async recordDecision(input: { modelName: string; version: number; runId: string; decision: ApprovalRecord }): Promise<void> {
       const status = input.decision.decision === 'approve' ? 'approved' : 'rejected';
-      await registry.decideVersion(pool, input.modelName, input.version, status, { actor: input.decision.by, reason: input.decision.comment });
+      await registry.transitionVersion(pool, input.modelName, input.version, status, { actor: input.decision.by, reason: input.decision.comment });
       await registry.recordAudit(pool, { key: `${input.runId}:decision`, actor: input.decision.by, action: `model.${status}`, subject: `${input.modelName}@${input.version}`, details: { ...input.decision, runId: input.runId } });
     },
 

@@ -8,17 +8,19 @@ import { Pool } from 'pg';
 import { canonicalJson } from '../canonical-json';
 import { ArtifactStore } from '../store/artifacts';
 import * as registry from '../store/registry';
-import { ActivityDeps, FeatureSpec, TrainingRecipe, trainingJob } from './pipeline';
+import type { FeatureSpec } from '../domain/training-recipe';
+import { ActivityDeps, trainingJob } from './pipeline';
 import { trainInThread } from './training-thread';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import { cachedStep, cacheStep, recordCacheHit } from '../store/step-cache';
+import type { Deployment, ModelSignature } from '../domain/model-version';
 
 export const REGISTRY_ERRORS = { not_found: FAILURE_TYPES.registryNotFound, conflict: FAILURE_TYPES.registryConflict } as const;
 
 /** What a training stage produced: all a later stage reads from it. */
 export interface TrainingOutputs {
   onnxDigest: string;
-  signature: registry.ModelSignature;
+  signature: ModelSignature;
   params: Record<string, unknown>;
 }
 
@@ -39,7 +41,7 @@ function asFailure(err: unknown): unknown {
 export function createRegistryActivities({ pool, artifacts, codeVersion }: ActivityDeps & { pool: Pool; artifacts: ArtifactStore }) {
   return {
     /** Moves production back (see registry.rollbackProduction), keyed by the workflow so a retry repeats nothing. */
-    async rollbackModel(input: { model: string; toVersion?: number; actor: string; reason?: string }): Promise<registry.Deployment> {
+    async rollbackModel(input: { model: string; toVersion?: number; actor: string; reason?: string }): Promise<Deployment> {
       const key = `${workflowIdOf(Context.current())}:rollback`;
       try {
         const d = await registry.rollbackProduction(pool, input.model, key, input);
@@ -58,7 +60,7 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
       const ctx = Context.current();
       const version = await registry.getVersion(pool, input.model, input.version);
       if (!version) throw ApplicationFailure.nonRetryable(`model "${input.model}" has no version ${input.version}`, REGISTRY_ERRORS.not_found);
-      const recipe = version.params.training as TrainingRecipe | undefined;
+      const recipe = version.recipe;
       if (!recipe) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" was registered before training recipes were recorded; it cannot be reproduced`, REGISTRY_ERRORS.conflict);
       const started = Date.now();
       const csv = await artifacts.get(recipe.datasetId);

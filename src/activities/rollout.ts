@@ -12,6 +12,7 @@ import * as registry from '../store/registry';
 import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
 import { ActivityDeps, monitorDeployed } from './pipeline';
 import { FAILURE_TYPES } from '../workflows/activity-options';
+import { DEPLOYABLE_STATUS, PRODUCTION_ALIAS, type Deployment } from '../domain/model-version';
 
 export { DEFAULT_THRESHOLDS, judge };
 export type { CanaryThresholds };
@@ -59,8 +60,6 @@ function summary(version: number, s: VersionStats, labels: { labelled: number; c
   };
 }
 
-const DEPLOYABLE: registry.VersionStatus[] = ['approved', 'deployed', 'archived'];
-
 export function createRolloutActivities(deps: ActivityDeps) {
   const { pool, artifacts } = deps;
   const { alerter, uiUrl } = deps;
@@ -72,7 +71,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
      */
     async prepareRollout(input: { model: string; version: number; strategy: string; actor: string }): Promise<{ fromVersion: number | null }> {
       const id = rolloutId();
-      const production = await registry.getAliasVersion(pool, input.model, registry.PRODUCTION_ALIAS);
+      const production = await registry.getAliasVersion(pool, input.model, PRODUCTION_ALIAS);
       const fromVersion = production?.version ?? null;
       // recorded first, so a refused rollout is listed too, as failed with its reason
       await startRollout(pool, { id, modelName: input.model, version: input.version, fromVersion, strategy: input.strategy, actor: input.actor });
@@ -82,10 +81,10 @@ export function createRolloutActivities(deps: ActivityDeps) {
       };
       const version = await registry.getVersion(pool, input.model, input.version);
       if (!version) return refuse(`model "${input.model}" has no version ${input.version}`);
-      if (!DEPLOYABLE.includes(version.status)) return refuse(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`);
+      if (version.status !== DEPLOYABLE_STATUS) return refuse(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`);
       if (fromVersion === input.version) return refuse(`version ${input.version} of "${input.model}" is already in production`);
       if (input.strategy !== 'blue-green' && fromVersion === null) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it blue-green`);
-      const opened = await openTested(artifacts, { onnxDigest: version.onnxDigest, smokeDigest: version.params.smokeDigest as string | undefined, signature: version.signature });
+      const opened = await openTested(artifacts, { onnxDigest: version.onnxDigest, smokeDigest: version.artifacts.smokeSet, signature: version.signature });
       if ('problem' in opened) return refuse(`version ${input.version} of "${input.model}" failed its smoke test: ${opened.problem}`);
       await opened.session.release();
       return { fromVersion };
@@ -139,7 +138,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
     },
 
     /** Makes the version production (blue-green switch or canary promotion) and removes any route. */
-    async promoteRollout(input: { model: string; version: number; strategy: string; actor: string; reason: string }): Promise<registry.Deployment> {
+    async promoteRollout(input: { model: string; version: number; strategy: string; actor: string; reason: string }): Promise<Deployment> {
       const id = rolloutId();
       const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: input.strategy === 'blue-green' ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
       await clearRoute(pool, input.model, id);

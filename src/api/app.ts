@@ -33,9 +33,10 @@ import type { Config } from '../config';
 import { ArtifactStore } from '../store/artifacts';
 import { openApiDocumentOf } from './openapi';
 import { openLineageEvents } from './openlineage';
-import { aliasRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
+import { aliasRequestSchema, archiveRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
 import { ping } from '../store/db';
+import { PRODUCTION_ALIAS } from '../domain/model-version';
 
 export interface AppDeps {
   client: Client;
@@ -63,15 +64,6 @@ function datasetId(value: unknown): string {
   const id = String(value);
   if (!/^[0-9a-f]{64}$/.test(id)) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
   return id;
-}
-
-
-/** The registry's refusals, in the API's words. */
-function registryCall<T>(work: Promise<T>): Promise<T> {
-  return work.catch((err) => {
-    if (err instanceof registry.RegistryError) throw new ApiError(err.code, err.message);
-    throw err;
-  });
 }
 
 
@@ -192,7 +184,7 @@ export function createApp(deps: AppDeps): express.Express {
       name,
       aliases: await registry.listAliases(pool, name),
       schema: (await registry.getModelSchema(pool, name)) ?? null,
-      versions: versions.map(({ modelName: _m, params: _p, ...v }) => v),
+      versions: versions.map(({ modelName: _m, params: _p, artifacts: _a, recipe: _r, pipelineInput: _i, trigger: _t, ...v }) => v),
       deployments: await registry.listDeployments(pool, name),
       history: await registry.listVersionEvents(pool, name),
     });
@@ -224,15 +216,15 @@ export function createApp(deps: AppDeps): express.Express {
     if (!registry.ALIAS_NAME.test(alias)) throw new ApiError('invalid_request', `"${alias}" is not a valid alias name: lower-case letters, digits, - and _, starting with a letter`);
     const body = parseBody(aliasRequestSchema, req.body);
     const actor = actorOf(res, body.by);
-    if (alias === registry.PRODUCTION_ALIAS) {
+    if (alias === PRODUCTION_ALIAS) {
       const current = await registry.getAliasVersion(pool, name, alias);
       if (current?.version !== body.version) {
         const key = req.get('Idempotency-Key');
-        await registryCall(registry.deployVersion(pool, name, body.version, `api:${name}:${key ?? randomUUID()}`, { actor, reason: body.reason }));
+        await registry.deployVersion(pool, name, body.version, `api:${name}:${key ?? randomUUID()}`, { actor, reason: body.reason });
         await models.refresh();
       }
     } else {
-      await registryCall(registry.setAlias(pool, name, alias, body.version, { actor, reason: body.reason }));
+      await registry.setAlias(pool, name, alias, body.version, { actor, reason: body.reason });
     }
     await registry.recordAudit(pool, { actor, action: 'alias.moved', subject: `${name}@${body.version}`, details: { alias, reason: body.reason } });
     res.json({ name, aliases: await registry.listAliases(pool, name) });
@@ -265,6 +257,15 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(202).json(await deps.rollouts.decide(modelName(req), String(req.params.id), action, { ...body, by: actorOf(res, body.by) }));
     }));
   }
+  r.post('/v1/models/:name/versions/:version/archive', 'approver', route(async (req, res) => {
+    const name = modelName(req);
+    const number = versionNumber(req);
+    const body = parseBody(archiveRequestSchema, req.body ?? {});
+    const actor = actorOf(res, body.by);
+    const version = await registry.transitionVersion(pool, name, number, 'archived', { actor, reason: body.reason });
+    await registry.recordAudit(pool, { actor, action: 'model.archived', subject: `${name}@${number}`, details: { reason: body.reason ?? null } });
+    res.json({ model: name, version: number, status: version.status, deployment: version.deployment });
+  }));
   r.post('/v1/models/:name/versions/:version/reproduce', 'scientist', route(async (req, res) => {
     const name = modelName(req);
     const number = versionNumber(req);

@@ -15,6 +15,7 @@ import * as registry from '../store/registry';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route } from './http';
 import { parseBody } from './pipeline-service';
+import { PRODUCTION_ALIAS } from '../domain/model-version';
 
 /** An optional text query parameter, given once, of 1-500 characters. */
 function queryText(req: Request, name: string): string | undefined {
@@ -43,7 +44,7 @@ function subjectId(req: Request): string {
 async function policyWarnings(pool: Pool, model: string, policy: PrivacyPolicy, privacy: Config['privacy']): Promise<string[]> {
   const warnings: string[] = [];
   if (!privacy.piiKey) warnings.push('MLOPS_PII_KEY is not set: columns marked "pseudonymise" are dropped instead, and no subject is recorded (subjects cannot be exported or erased)');
-  const production = await registry.getAliasVersion(pool, model, registry.PRODUCTION_ALIAS);
+  const production = await registry.getAliasVersion(pool, model, PRODUCTION_ALIAS);
   if (!production) return warnings;
   const signature = production.signature;
   const accepted = new Set([...signature.features, ...(signature.unused ?? [])]);

@@ -1,9 +1,20 @@
 /** The API's error answers, shared by the Express app and the predict fast path so both speak alike. */
-import { ApiError, STATUS_OF } from '../errors';
+import { DomainError, DomainErrorCode } from '../domain/errors';
+import { ApiError, ErrorCode, STATUS_OF } from '../errors';
+
+/** The API's word for each domain refusal: the one place domain errors become HTTP answers. */
+const API_CODE_OF: Record<DomainErrorCode, ErrorCode> = {
+  invalid: 'invalid_request',
+  not_found: 'not_found',
+  conflict: 'conflict',
+  forbidden: 'forbidden',
+  unavailable: 'unavailable',
+};
 
 /** Maps what handlers and body parsing throw onto the API's error vocabulary. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return new ApiError(API_CODE_OF[err.code], err.message, err.details);
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `the body is not valid JSON: ${e.message}`);
   if (e?.type === 'entity.too.large') return new ApiError('payload_too_large', 'the body is larger than the server accepts');

@@ -70,7 +70,7 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     const model = modelName(req);
     const version = await registry.getVersion(pool, model, versionNumber(req));
     if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
-    const digest = version.params.evaluationDigest as string | undefined;
+    const digest = version.artifacts.evaluation;
     const details = digest ? (JSON.parse((await artifacts.get(digest)).toString('utf8')) as EvaluationDetails) : undefined;
     res.type('html').send(renderVersionReport({
       model, version: version.version, status: version.status, createdAt: version.createdAt,

@@ -117,6 +117,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [modelName, idempotencyKey], body: body('RollbackRequest', false),
     responses: { 200: ok('RollbackResult') }, errors: [404, 409],
   },
+  'POST /v1/models/{name}/versions/{version}/archive': {
+    summary: 'Retire a version from governance: an approved or rejected version becomes archived and may never be deployed, rolled out or rolled back to again. A version in production or rolling out is refused (409)',
+    parameters: [modelName, version], body: body('ArchiveRequest', false),
+    responses: { 200: ok('ArchiveResult') }, errors: [404, 409],
+  },
   'POST /v1/models/{name}/versions/{version}/reproduce': {
     summary: 'Train the version again from its lineage record (dataset version, spec, settings, seed, chosen strength) through the `reproduce` workflow and say whether the ONNX file is byte-identical',
     parameters: [modelName, version, idempotencyKey], body: body('ReproduceRequest', false),

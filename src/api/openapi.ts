@@ -15,7 +15,7 @@ import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from
 import { OPERATIONS, OperationDoc, ResponseDoc } from './openapi-operations';
 import { componentRef, componentsOf, JsonSchema, jsonSchemaOf } from './openapi-json-schema';
 import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-service';
-import { aliasRequestSchema, rollbackRequestSchema } from './registry-service';
+import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-service';
 import * as responses from './response-schemas';
 import { decisionSchema, rolloutRequestSchema } from './rollout-service';
 
@@ -39,6 +39,7 @@ const requestComponents = (): Record<string, z.ZodType> => ({
   ApprovalRequest: approvalRequestSchema,
   AliasRequest: aliasRequestSchema,
   RollbackRequest: rollbackRequestSchema,
+  ArchiveRequest: archiveRequestSchema,
   ReproduceRequest: reproduceRequestSchema,
   RolloutRequest: rolloutRequestSchema,
   RolloutDecision: decisionSchema,
@@ -83,6 +84,7 @@ export const RESPONSE_COMPONENTS = {
   ModelVersion: responses.modelVersionSchema,
   Aliases: responses.aliasesSchema,
   RollbackResult: responses.rollbackResultSchema,
+  ArchiveResult: responses.archiveResultSchema,
   ReproduceResult: responses.reproduceResultSchema,
   RolloutStarted: responses.rolloutStartedSchema,
   Deployments: responses.deploymentsSchema,

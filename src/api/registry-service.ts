@@ -7,12 +7,17 @@ import { randomBytes, createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { REGISTRY_ERRORS } from '../activities/registry';
-import type { Deployment } from '../store/registry';
+import type { Deployment } from '../domain/model-version';
 import { reproduce, ReproduceInput, rollback, RollbackInput } from '../workflows/registry-operations';
 import { rootMessage } from './pipeline-service';
 
 export const rollbackRequestSchema = z.strictObject({
   toVersion: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+  reason: z.string().max(2000).optional(),
+  by: z.string().min(1).max(200).optional(),
+});
+
+export const archiveRequestSchema = z.strictObject({
   reason: z.string().max(2000).optional(),
   by: z.string().min(1).max(200).optional(),
 });

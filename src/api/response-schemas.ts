@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ErrorCode, STATUS_OF } from '../errors';
 import { ROLES } from '../auth/roles';
 import { MODEL_KINDS } from '../ml/families';
+import { DEPLOYMENT_STATES, GOVERNANCE_STATUSES } from '../domain/model-version';
 
 // The app's JSON replacer writes NaN and ±Infinity as null, so any computed number may arrive as null.
 const num = z.number().nullable();
@@ -166,10 +167,11 @@ const versionEvent = z.strictObject({
   alias: z.string().nullable(), actor: z.string(), reason: z.string().nullable(), at: iso,
 });
 const predictionCount = z.strictObject({ predictions: count, requests: count, lastAt: iso.nullable() });
-const versionStatus = z.enum(['pending_approval', 'approved', 'rejected', 'deployed', 'archived']);
+const versionStatus = z.enum(GOVERNANCE_STATUSES);
+const deploymentState = z.enum(DEPLOYMENT_STATES);
 
 export const versionLineageSchema = z.strictObject({
-  model: z.string(), version: int, status: versionStatus, onnxDigest: sha256, codeVersion: z.string().nullable(), createdAt: iso,
+  model: z.string(), version: int, status: versionStatus, deployment: deploymentState, onnxDigest: sha256, codeVersion: z.string().nullable(), createdAt: iso,
   dataset: z.union([datasetSummarySchema, z.strictObject({ id: sha256 })]),
   run: z.looseObject({ runId: z.string(), uiUrl: z.string() }),
   deployments: z.array(deployment),
@@ -207,7 +209,7 @@ const versionFields = {
   version: int, runId: z.string(), onnxDigest: sha256, signature,
   // evaluation metrics: numbers, and a few counts or lists beside them
   metrics: free,
-  datasetId: sha256, codeVersion: z.string().nullable(), status: versionStatus, createdAt: iso,
+  datasetId: sha256, codeVersion: z.string().nullable(), status: versionStatus, deployment: deploymentState, createdAt: iso,
 };
 export const modelSchema = z.strictObject({
   name: z.string(),
@@ -222,6 +224,11 @@ export const modelVersionSchema = z.strictObject({
   ...versionFields,
   modelName: z.string(),
   params: free,
+  artifacts: z.strictObject({ onnx: sha256, referenceProfile: sha256.nullable(), smokeSet: sha256.nullable(), evaluation: sha256.nullable() }),
+  // the training recipe and the pipeline request; null on versions registered before they were kept
+  recipe: free.nullable(),
+  pipelineInput: free.nullable(),
+  trigger: free.nullable(),
   aliases: z.array(z.string()),
   history: z.array(versionEvent),
   lineage: z.strictObject({
@@ -234,6 +241,7 @@ export const modelVersionSchema = z.strictObject({
   }),
 });
 export const aliasesSchema = z.strictObject({ name: z.string(), aliases: z.record(z.string(), int) });
+export const archiveResultSchema = z.strictObject({ model: z.string(), version: int, status: versionStatus, deployment: deploymentState });
 export const rollbackResultSchema = z.strictObject({ deployment, workflowId: z.string(), uiUrl: z.string() });
 export const reproduceResultSchema = z.strictObject({
   identical: z.boolean(), registeredDigest: sha256, reproducedDigest: sha256, datasetId: sha256, l2: num, trainMs: num, workflowId: z.string(), uiUrl: z.string(),

@@ -1,6 +1,6 @@
 /**
  * CLI commands over versions, data and lineage: `data list|show|diff`, `lineage`, `reproduce`,
- * `rollback`, `alias`. Each calls the HTTP API and prints a readable summary (or JSON with --json).
+ * `rollback`, `archive`, `alias`. Each calls the HTTP API and prints a readable summary (or JSON with --json).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
@@ -49,7 +49,7 @@ export function formatLineage(l: VersionLineage): string {
   return [
     `dataset    ${dataset}`,
     `  -> run   ${run}`,
-    `  -> model ${l.model}@${l.version} [${l.status}] onnx ${l.onnxDigest} code ${l.codeVersion ?? '-'}${l.aliases.length ? ` aliases ${l.aliases.join(', ')}` : ''}`,
+    `  -> model ${l.model}@${l.version} [${l.status}, ${l.deployment}] onnx ${l.onnxDigest} code ${l.codeVersion ?? '-'}${l.aliases.length ? ` aliases ${l.aliases.join(', ')}` : ''}`,
     ...l.deployments.map((d) => `  -> deployment #${d.id} ${d.strategy} by ${d.actor} at ${d.createdAt}${d.reason ? ` (${d.reason})` : ''}`),
     `  -> predictions ${l.predictions.predictions} in ${l.predictions.requests} requests${l.predictions.lastAt ? `, last ${l.predictions.lastAt}` : ''}`,
   ].join('\n');
@@ -103,6 +103,13 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
         ...(to ? { toVersion: to } : {}), ...(values.reason ? { reason: values.reason } : {}),
       });
       log(`${positionals[0]}: production ${r.deployment.previousVersion} -> ${r.deployment.version} (workflow: ${r.uiUrl})`);
+      return true;
+    }
+    case 'archive': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
+      const { model, version } = parseModelRef(positionals[0], 'archive');
+      const r = await api.post<{ status: string; deployment: string }>(`/v1/models/${encodeURIComponent(model)}/versions/${version}/archive`, values.reason ? { reason: values.reason } : {});
+      log(`${model}@${version}: ${r.status} (deployment: ${r.deployment})`);
       return true;
     }
     case 'alias': {

@@ -1,6 +1,6 @@
 /** JSON instances from a request, checked against a version's signature and turned into input tensors. */
 import { ApiError } from '../errors';
-import type { ModelSignature } from '../store/registry';
+import type { ModelSignature } from '../domain/model-version';
 import { Feeds, feedsFor, InputLayout, layoutOf } from './feeds';
 
 const MAX_REPORTED_PROBLEMS = 20;

@@ -6,7 +6,7 @@
  */
 import { cellText, getColumn, Table } from '../ml/table';
 import type { ArtifactStore } from '../store/artifacts';
-import type { ModelSignature } from '../store/registry';
+import type { ModelSignature } from '../domain/model-version';
 import { layoutOf } from './feeds';
 import { instancesToFeeds } from './instances';
 import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { DatasetVersion, getDataset, listChildDatasets } from './datasets';
 import * as registry from './registry';
 import { getRun, TrainingRun } from './runs';
+import type { Deployment, DeploymentState, GovernanceStatus, VersionEvent } from '../domain/model-version';
 
 export interface PredictionCount {
   predictions: number;
@@ -16,7 +17,8 @@ export interface PredictionCount {
 export interface VersionLineage {
   model: string;
   version: number;
-  status: registry.VersionStatus;
+  status: GovernanceStatus;
+  deployment: DeploymentState;
   onnxDigest: string;
   codeVersion: string | null;
   createdAt: string;
@@ -24,10 +26,10 @@ export interface VersionLineage {
   dataset: Omit<DatasetVersion, 'statistics'> | { id: string };
   run: Pick<TrainingRun, 'runId' | 'kind' | 'task' | 'seed' | 'trainMs' | 'createdAt'> & { cachedFrom?: string } | { runId: string };
   /** Downstream: where it was deployed, which aliases hold it, what it has answered. */
-  deployments: registry.Deployment[];
+  deployments: Deployment[];
   aliases: string[];
   predictions: PredictionCount;
-  history: registry.VersionEvent[];
+  history: VersionEvent[];
 }
 
 export async function predictionCount(pool: Pool, model: string, version: number): Promise<PredictionCount> {
@@ -43,7 +45,7 @@ export async function versionLineage(pool: Pool, model: string, number: number):
   const run = await getRun(pool, v.runId);
   const aliases = Object.entries(await registry.listAliases(pool, model)).filter(([, n]) => n === number).map(([a]) => a);
   return {
-    model, version: number, status: v.status, onnxDigest: v.onnxDigest, codeVersion: v.codeVersion, createdAt: v.createdAt,
+    model, version: number, status: v.status, deployment: v.deployment, onnxDigest: v.onnxDigest, codeVersion: v.codeVersion, createdAt: v.createdAt,
     dataset: dataset ? (({ statistics: _s, ...rest }) => rest)(dataset) : { id: v.datasetId },
     run: run
       ? { runId: run.runId, kind: run.kind, task: run.task, seed: run.seed, trainMs: run.trainMs, createdAt: run.createdAt, ...(run.params.cachedFrom ? { cachedFrom: String(run.params.cachedFrom) } : {}) }

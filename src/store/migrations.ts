@@ -421,12 +421,63 @@ const MIGRATIONS: Migration[] = [
       INSERT INTO mlops_platform_instance (id) VALUES (md5(random()::text || clock_timestamp()::text));
     `,
   },
+  {
+    version: 14,
+    name: 'governance status apart from deployment, typed version artifacts',
+    sql: `
+      -- A version's status is now what reviewers decided; whether it serves is derived from the production
+      -- alias and running rollouts. 'deployed' and 'archived' both meant "was approved, then served".
+      ALTER TABLE model_versions DROP CONSTRAINT model_versions_status_check;
+      UPDATE model_versions SET status = 'approved' WHERE status IN ('deployed', 'archived');
+      ALTER TABLE model_versions ADD CONSTRAINT model_versions_status_check CHECK (status IN ('pending_approval','approved','rejected','archived'));
+
+      -- the edges a status may move along (domain/model-version.ts holds the same table; a test compares them)
+      CREATE TABLE model_version_transitions (
+        from_status   text NOT NULL,
+        to_status     text NOT NULL,
+        PRIMARY KEY (from_status, to_status)
+      );
+      INSERT INTO model_version_transitions VALUES
+        ('pending_approval', 'approved'), ('pending_approval', 'rejected'), ('approved', 'archived'), ('rejected', 'archived');
+      CREATE FUNCTION model_versions_status_edge() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status IS DISTINCT FROM OLD.status
+           AND NOT EXISTS (SELECT 1 FROM model_version_transitions WHERE from_status = OLD.status AND to_status = NEW.status) THEN
+          RAISE EXCEPTION 'version % of model % may not move from % to %', OLD.version, OLD.model_name, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER model_versions_status_edge BEFORE UPDATE OF status ON model_versions
+        FOR EACH ROW EXECUTE FUNCTION model_versions_status_edge();
+
+      -- files and records kept with a version, by role, instead of keys in its params
+      ALTER TABLE model_versions
+        ADD COLUMN reference_digest  text,
+        ADD COLUMN smoke_digest      text,
+        ADD COLUMN evaluation_digest text,
+        ADD COLUMN recipe            jsonb,
+        ADD COLUMN pipeline_input    jsonb,
+        ADD COLUMN trigger           jsonb;
+      UPDATE model_versions SET
+        reference_digest = params->>'referenceDigest',
+        smoke_digest = params->>'smokeDigest',
+        evaluation_digest = params->>'evaluationDigest',
+        recipe = params->'training',
+        pipeline_input = params->'pipeline',
+        trigger = params->'trigger',
+        params = params - 'referenceDigest' - 'smokeDigest' - 'evaluationDigest' - 'training' - 'pipeline' - 'trigger';
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;
 
-/** Applies pending migrations; returns the versions applied now (empty when up to date). */
-export async function migrate(pool: Pool): Promise<number[]> {
+/**
+ * Applies pending migrations; returns the versions applied now (empty when up to date). `upTo` stops at
+ * a version: tests use it to lay down rows as an older release wrote them, then migrate them.
+ */
+export async function migrate(pool: Pool, o: { upTo?: number } = {}): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
   try {
@@ -436,7 +487,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
     const done = new Set(rows.map((r) => r.version));
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > (o.upTo ?? Infinity)) continue;
       await client.query('BEGIN');
       try {
         await client.query(m.sql);

@@ -4,52 +4,26 @@
  * a deployment key) so a retried activity finds its earlier work instead of repeating it.
  */
 import { Pool } from 'pg';
+import { DomainError } from '../domain/errors';
+import {
+  DEPLOYABLE_STATUS, Deployment, DeploymentStrategy, GOVERNANCE_TRANSITIONS, GovernanceStatus, ModelSignature, ModelVersion, NewModelVersion,
+  PRODUCTION_ALIAS, VersionEvent,
+} from '../domain/model-version';
 import type { DataSchema } from '../ml/schema';
-import type { Task } from '../ml/task';
 import { appendAudit, NewAuditEvent } from './audit';
 
-export type VersionStatus = 'pending_approval' | 'approved' | 'rejected' | 'deployed' | 'archived';
-
-export const PRODUCTION_ALIAS = 'production';
 /** Channel on which deployments are announced to API replicas. */
 export const DEPLOYMENTS_CHANNEL = 'mlops_deployments';
 
-export interface ModelSignature {
-  /** binary, multiclass or regression; absent on versions registered before the task was recorded (binary). */
-  task?: Task;
-  /** Raw feature names a request sends: numeric ones (the `numeric` input, in this order), then text ones. */
-  features: string[];
-  /** Numeric features, in the column order of the ONNX `numeric` input; absent on old versions (= features). */
-  numeric?: string[];
-  /** Text features, one-hot encoded in the graph; the i-th feeds ONNX input `categorical_<i>`. */
-  categorical?: string[];
-  /** Class labels, in the column order of the ONNX output tensor; empty for regression. */
-  classes: string[];
-  /** ONNX input name of versions registered before text features existed. */
-  input?: string;
-  output: string;
-  /**
-   * Columns of the training data the model does not use (the target, ignored text columns).
-   * Predict accepts and ignores them, so a row copied from the dataset can be sent as it is.
-   */
-  unused?: string[];
-}
-
-export interface ModelVersion {
-  modelName: string;
-  version: number;
-  runId: string;
-  onnxDigest: string;
-  signature: ModelSignature;
-  metrics: Record<string, unknown>;
-  params: Record<string, unknown>;
-  datasetId: string;
-  codeVersion: string | null;
-  status: VersionStatus;
-  createdAt: string;
-}
-
-export type NewModelVersion = Omit<ModelVersion, 'version' | 'status' | 'createdAt' | 'codeVersion'> & { codeVersion?: string };
+/**
+ * A version's columns and its deployment state, derived where it is read: production holds the alias,
+ * a running rollout's candidate is rolling out, a version deployed before and no longer is retired.
+ */
+const VERSION_COLUMNS = `v.*,
+  CASE WHEN EXISTS (SELECT 1 FROM model_aliases a WHERE a.model_name = v.model_name AND a.alias = '${PRODUCTION_ALIAS}' AND a.version = v.version) THEN 'production'
+       WHEN EXISTS (SELECT 1 FROM rollouts r WHERE r.model_name = v.model_name AND r.version = v.version AND r.state = 'running') THEN 'rolling_out'
+       WHEN EXISTS (SELECT 1 FROM deployments d WHERE d.model_name = v.model_name AND d.version = v.version) THEN 'retired'
+       ELSE 'none' END AS deployment`;
 
 function toVersion(r: any): ModelVersion {
   return {
@@ -60,30 +34,26 @@ function toVersion(r: any): ModelVersion {
     signature: r.signature,
     metrics: r.metrics,
     params: r.params,
+    artifacts: { onnx: r.onnx_digest, referenceProfile: r.reference_digest, smokeSet: r.smoke_digest, evaluation: r.evaluation_digest },
+    recipe: r.recipe,
+    pipelineInput: r.pipeline_input,
+    trigger: r.trigger,
     datasetId: r.dataset_id,
     codeVersion: r.code_version,
     status: r.status,
+    deployment: r.deployment ?? 'none',
     createdAt: new Date(r.created_at).toISOString(),
   };
 }
 
-const UNIQUE_VIOLATION = '23505';
-
-/** A version's status may only move along these edges (see docs/workflows/training-pipeline.md). */
-export const TRANSITIONS: Record<VersionStatus, VersionStatus[]> = {
-  pending_approval: ['approved', 'rejected'],
-  approved: ['deployed'],
-  rejected: [],
-  deployed: ['archived'],
-  archived: ['deployed'], // a rollback brings an earlier production version back
-};
-
 /** Thrown when a registry change is not allowed (wrong status, no such version, nothing to roll back to). */
-export class RegistryError extends Error {
-  constructor(readonly code: 'not_found' | 'conflict', message: string) {
-    super(message);
+export class RegistryError extends DomainError {
+  constructor(override readonly code: 'not_found' | 'conflict', message: string) {
+    super(code, message);
   }
 }
+
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Registers a version as pending approval, numbered one past the model's last number. The number is
@@ -93,6 +63,7 @@ export class RegistryError extends Error {
  */
 export async function registerVersion(pool: Pool, v: NewModelVersion, actor = 'system'): Promise<ModelVersion> {
   await pool.query('INSERT INTO registered_models (name) VALUES ($1) ON CONFLICT DO NOTHING', [v.modelName]);
+  const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
   for (let attempt = 0; ; attempt++) {
     try {
       const { rows } = await pool.query(
@@ -103,15 +74,19 @@ export async function registerVersion(pool: Pool, v: NewModelVersion, actor = 's
              WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM existing)
             RETURNING last_version
          ), inserted AS (
-            INSERT INTO model_versions (model_name, version, run_id, onnx_digest, signature, metrics, params, dataset_id, code_version, status)
-            SELECT $1, last_version, $2, $3, $4, $5, $6, $7, $8, 'pending_approval' FROM bumped
+            INSERT INTO model_versions (model_name, version, run_id, onnx_digest, signature, metrics, params, dataset_id, code_version, status,
+                                        reference_digest, smoke_digest, evaluation_digest, recipe, pipeline_input, trigger)
+            SELECT $1, last_version, $2, $3, $4, $5, $6, $7, $8, 'pending_approval', $10, $11, $12, $13, $14, $15 FROM bumped
             RETURNING *
          ), event AS (
             INSERT INTO model_version_events (model_name, version, event, to_status, actor)
             SELECT $1, version, 'registered', 'pending_approval', $9 FROM inserted
          )
          SELECT * FROM inserted UNION ALL SELECT * FROM existing`,
-        [v.modelName, v.runId, v.onnxDigest, JSON.stringify(v.signature), JSON.stringify(v.metrics), JSON.stringify(v.params), v.datasetId, v.codeVersion ?? null, actor],
+        [
+          v.modelName, v.runId, v.onnxDigest, JSON.stringify(v.signature), JSON.stringify(v.metrics), JSON.stringify(v.params), v.datasetId, v.codeVersion ?? null, actor,
+          v.artifacts?.referenceProfile ?? null, v.artifacts?.smokeSet ?? null, v.artifacts?.evaluation ?? null, json(v.recipe), json(v.pipelineInput), json(v.trigger),
+        ],
       );
       return toVersion(rows[0]);
     } catch (err) {
@@ -122,49 +97,53 @@ export async function registerVersion(pool: Pool, v: NewModelVersion, actor = 's
 }
 
 export async function getVersion(pool: Pool, modelName: string, version: number): Promise<ModelVersion | undefined> {
-  const { rows } = await pool.query('SELECT * FROM model_versions WHERE model_name = $1 AND version = $2', [modelName, version]);
+  const { rows } = await pool.query(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_name = $1 AND v.version = $2`, [modelName, version]);
   return rows[0] && toVersion(rows[0]);
 }
 
 export async function listVersions(pool: Pool, modelName: string): Promise<ModelVersion[]> {
-  const { rows } = await pool.query('SELECT * FROM model_versions WHERE model_name = $1 ORDER BY version', [modelName]);
+  const { rows } = await pool.query(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_name = $1 ORDER BY v.version`, [modelName]);
   return rows.map(toVersion);
 }
 
 /** The version the alias points at, if any. */
 export async function getAliasVersion(pool: Pool, modelName: string, alias: string): Promise<ModelVersion | undefined> {
   const { rows } = await pool.query(
-    `SELECT v.* FROM model_aliases a JOIN model_versions v ON v.model_name = a.model_name AND v.version = a.version
-      WHERE a.model_name = $1 AND a.alias = $2`,
+    `SELECT ${VERSION_COLUMNS} FROM model_aliases al JOIN model_versions v ON v.model_name = al.model_name AND v.version = al.version
+      WHERE al.model_name = $1 AND al.alias = $2`,
     [modelName, alias],
   );
   return rows[0] && toVersion(rows[0]);
 }
 
-/** Moves a version to approved or rejected, recording who and why; only a version still pending approval moves. */
-export async function decideVersion(pool: Pool, modelName: string, version: number, status: 'approved' | 'rejected', o: { actor?: string; reason?: string } = {}): Promise<void> {
-  await pool.query(
+/**
+ * Moves a version's governance status along one edge of GOVERNANCE_TRANSITIONS, recording who and why.
+ * The move is a compare-and-set on the status the caller saw (`from`), so two deciders cannot both
+ * win; repeating a move already made changes nothing. An edge not in the table, or a version in
+ * another status, is a conflict. (The database's trigger refuses the same edges to any other writer.)
+ */
+export async function transitionVersion(pool: Pool, modelName: string, version: number, to: GovernanceStatus, o: { actor?: string; reason?: string } = {}): Promise<ModelVersion> {
+  const current = await getVersion(pool, modelName, version);
+  if (!current) throw new RegistryError('not_found', `model "${modelName}" has no version ${version}`);
+  if (current.status === to) return current;
+  if (!GOVERNANCE_TRANSITIONS[current.status].includes(to)) {
+    const allowed = GOVERNANCE_TRANSITIONS[current.status];
+    throw new RegistryError('conflict', `version ${version} of "${modelName}" is ${current.status}: it ${allowed.length ? `may move only to ${allowed.join(' or ')}` : 'may not move'}, not to ${to}`);
+  }
+  if (to === 'archived' && (current.deployment === 'production' || current.deployment === 'rolling_out')) {
+    throw new RegistryError('conflict', `version ${version} of "${modelName}" is ${current.deployment === 'production' ? 'in production' : 'rolling out'}; deploy or roll back to another version before archiving it`);
+  }
+  const { rowCount } = await pool.query(
     `WITH moved AS (
-        UPDATE model_versions SET status = $3 WHERE model_name = $1 AND version = $2 AND status = 'pending_approval'
+        UPDATE model_versions SET status = $4 WHERE model_name = $1 AND version = $2 AND status = $3
         RETURNING version
      )
      INSERT INTO model_version_events (model_name, version, event, from_status, to_status, actor, reason)
-     SELECT $1, version, $3, 'pending_approval', $3, $4, $5 FROM moved`,
-    [modelName, version, status, o.actor ?? 'system', o.reason ?? null],
+     SELECT $1, version, $4, $3, $4, $5, $6 FROM moved`,
+    [modelName, version, current.status, to, o.actor ?? 'system', o.reason ?? null],
   );
-}
-
-export interface Deployment {
-  id: number;
-  deployKey: string;
-  modelName: string;
-  version: number;
-  previousVersion: number | null;
-  /** direct (a pipeline's deploy stage or an alias set by hand), blue-green, canary (a promoted canary) or rollback. */
-  strategy: string;
-  actor: string;
-  reason: string | null;
-  createdAt: string;
+  if (rowCount === 0) return transitionVersion(pool, modelName, version, to, o); // another writer moved it first: judge again
+  return (await getVersion(pool, modelName, version))!;
 }
 
 function toDeployment(r: any): Deployment {
@@ -181,59 +160,51 @@ function toDeployment(r: any): Deployment {
   };
 }
 
-/** Statuses from which a version may take the production alias: it was approved at some point. */
-const DEPLOYABLE: VersionStatus[] = ['approved', 'deployed', 'archived'];
-
 export interface DeployOptions {
   actor?: string;
   reason?: string;
-  strategy?: 'direct' | 'rollback' | 'blue-green' | 'canary';
+  strategy?: DeploymentStrategy;
 }
 
 /**
- * Deploys a version that was approved: records the deployment under `deployKey`, points `production`
- * at it, marks it deployed and the version it replaces archived, records both transitions, and
- * notifies API replicas — all in one statement, so it happens entirely or not at all. Repeating it
- * with the same key changes nothing and returns the first deployment.
+ * Deploys an approved version: records the deployment under `deployKey`, points `production` at it,
+ * records the move in the version's history, and notifies API replicas — all in one statement, so it
+ * happens entirely or not at all. Governance status does not change: deployment is derived from the
+ * alias. Repeating it with the same key changes nothing and returns the first deployment.
  */
 export async function deployVersion(pool: Pool, modelName: string, version: number, deployKey: string, o: DeployOptions = {}): Promise<Deployment> {
   const earlier = await getDeployment(pool, deployKey);
   if (earlier) return earlier;
   const target = await getVersion(pool, modelName, version);
   if (!target) throw new RegistryError('not_found', `model "${modelName}" has no version ${version}`);
-  if (!DEPLOYABLE.includes(target.status)) {
+  if (target.status !== DEPLOYABLE_STATUS) {
     throw new RegistryError('conflict', `model ${modelName} version ${version} is ${target.status}; only approved versions can take the production alias`);
   }
   await pool.query(
-    `WITH previous AS (
-        SELECT version FROM model_aliases WHERE model_name = $1 AND alias = '${PRODUCTION_ALIAS}'
-     ), before AS (
-        SELECT version, status FROM model_versions
-         WHERE model_name = $1 AND (version = $2 OR version IN (SELECT version FROM previous WHERE version <> $2))
-     ), fresh AS (
+    `WITH fresh AS (
         INSERT INTO deployments (deploy_key, model_name, version, previous_version, strategy, actor, reason)
-        VALUES ($3, $1, $2, (SELECT version FROM previous), $4, $5, $6)
+        SELECT $3, $1, $2, (SELECT version FROM model_aliases WHERE model_name = $1 AND alias = '${PRODUCTION_ALIAS}'), $4, $5, $6
+          FROM model_versions WHERE model_name = $1 AND version = $2 AND status = '${DEPLOYABLE_STATUS}'
         ON CONFLICT (deploy_key) DO NOTHING
-        RETURNING id
+        RETURNING id, previous_version
      ), moved AS (
-        INSERT INTO model_aliases (model_name, alias, version) SELECT $1, '${PRODUCTION_ALIAS}', $2 WHERE EXISTS (SELECT 1 FROM fresh)
+        INSERT INTO model_aliases (model_name, alias, version) SELECT $1, '${PRODUCTION_ALIAS}', $2 FROM fresh
         ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
         RETURNING version
-     ), statuses AS (
-        UPDATE model_versions SET status = CASE WHEN version = $2 THEN 'deployed' ELSE 'archived' END
-         WHERE EXISTS (SELECT 1 FROM fresh) AND model_name = $1 AND version IN (SELECT version FROM before)
-        RETURNING version, status
      ), events AS (
-        INSERT INTO model_version_events (model_name, version, event, from_status, to_status, alias, actor, reason)
-        SELECT $1, s.version, s.status, b.status, s.status, CASE WHEN s.version = $2 THEN '${PRODUCTION_ALIAS}' END, $5, $6
-          FROM statuses s JOIN before b ON b.version = s.version
-         WHERE s.status <> b.status OR s.version = $2
+        INSERT INTO model_version_events (model_name, version, event, alias, actor, reason)
+        SELECT $1, $2, 'deployed', '${PRODUCTION_ALIAS}', $5, $6 FROM fresh
+        UNION ALL
+        SELECT $1, previous_version, 'retired', '${PRODUCTION_ALIAS}', $5, $6 FROM fresh WHERE previous_version IS NOT NULL AND previous_version <> $2
      )
      SELECT pg_notify('${DEPLOYMENTS_CHANNEL}', json_build_object('model', $1::text, 'version', $2::int)::text)
        FROM fresh`,
     [modelName, version, deployKey, o.strategy ?? 'direct', o.actor ?? 'system', o.reason ?? null],
   );
-  return (await getDeployment(pool, deployKey))!;
+  const deployment = await getDeployment(pool, deployKey);
+  // archived between the check and the statement: nothing was written
+  if (!deployment) throw new RegistryError('conflict', `model ${modelName} version ${version} is no longer approved; it was not deployed`);
+  return deployment;
 }
 
 async function getDeployment(pool: Pool, deployKey: string): Promise<Deployment | undefined> {
@@ -295,17 +266,6 @@ export async function listAliases(pool: Pool, modelName: string): Promise<Record
   return Object.fromEntries(rows.map((r) => [r.alias, r.version]));
 }
 
-export interface VersionEvent {
-  version: number;
-  event: string;
-  fromStatus: string | null;
-  toStatus: string | null;
-  alias: string | null;
-  actor: string;
-  reason: string | null;
-  at: string;
-}
-
 /** The history of a model (or one of its versions), oldest first. */
 export async function listVersionEvents(pool: Pool, modelName: string, version?: number): Promise<VersionEvent[]> {
   const { rows } = await pool.query(
@@ -359,7 +319,7 @@ const servable = (r: any): ServableVersion => ({ modelName: r.model_name, versio
 /** Every production alias, for serving replicas that refresh their routing table. */
 export async function listProductionVersions(pool: Pool): Promise<ServableVersion[]> {
   const { rows } = await pool.query(
-    `SELECT v.model_name, v.version, v.onnx_digest, v.signature, v.params->>'smokeDigest' AS smoke_digest FROM model_aliases a
+    `SELECT v.model_name, v.version, v.onnx_digest, v.signature, v.smoke_digest FROM model_aliases a
        JOIN model_versions v ON v.model_name = a.model_name AND v.version = a.version
       WHERE a.alias = '${PRODUCTION_ALIAS}'`,
   );
@@ -368,7 +328,7 @@ export async function listProductionVersions(pool: Pool): Promise<ServableVersio
 
 export async function getServableVersion(pool: Pool, modelName: string, version: number): Promise<ServableVersion | undefined> {
   const { rows } = await pool.query(
-    `SELECT model_name, version, onnx_digest, signature, params->>'smokeDigest' AS smoke_digest FROM model_versions WHERE model_name = $1 AND version = $2`,
+    `SELECT model_name, version, onnx_digest, signature, smoke_digest FROM model_versions WHERE model_name = $1 AND version = $2`,
     [modelName, version],
   );
   return rows[0] && servable(rows[0]);

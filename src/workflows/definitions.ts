@@ -4,10 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { FamilyParams, ModelKind } from '../ml/families';
-import type { RecipeSpec } from '../ml/recipe';
+import type { ModelKind } from '../ml/families';
 import type { TuningTrial } from '../store/runs';
-import type { SearchSpec } from './tuning';
 import type { Task } from '../ml/task';
 
 /** Search attributes shown (and filterable) in the Temporal Web UI. */
@@ -18,67 +16,10 @@ export const SEARCH_ATTRIBUTE_KEYS = [MODEL_NAME_KEY, STAGE_KEY];
 export type Stage = 'ingest' | 'validate' | 'tune' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
 export type PipelineState = 'running' | 'awaiting_approval' | 'deployed' | 'rejected' | 'failed';
 
-export interface ApprovalPolicy {
-  /** `auto`: approve when every threshold passes, reject otherwise. `manual`: wait for a person. */
-  mode: 'manual' | 'auto';
-  /** Minimum metric values (`logLoss` is a maximum), e.g. `{ "auc": 0.8 }`. */
-  thresholds?: Record<string, number>;
-  /** How long a manual approval may wait before the run is rejected, e.g. '72 hours'. */
-  timeout?: string;
-}
+import type { ApprovalPolicy, PipelineData, PipelineInput, RetrainTrigger, TrainerSpec } from '../domain/pipeline-input';
 
-export interface TrainerSpec {
-  /** Model family (src/ml/families); absent means the family that is the default for the target's task. */
-  kind?: ModelKind;
-  /** `l2` for every family, and the settings the family's params schema accepts. */
-  params?: FamilyParams;
-  /**
-   * Search over the L2 strength; the lowest validation loss wins. `grid` (default) tries `l2` inside one
-   * training activity; `random` and `halving` sample `trials` points from `l2Range` and score each as
-   * its own activity, `parallelism` at a time.
-   */
-  search?: SearchSpec;
-}
-
-/**
- * Where a run's data comes from: a file under a data root or an http(s) URL (`format`: csv, jsonl or
- * json for paged APIs; by default from the extension, else CSV), a query on a connection an admin
- * registered, or a dataset version already stored (an upload, or an earlier run's).
- */
-export type PipelineData =
-  | { uri: string; format?: 'csv' | 'jsonl' | 'json' }
-  | { connection: string; query: string }
-  | { dataset: string };
-
-export interface PipelineInput {
-  model: string;
-  data: PipelineData;
-  target: string;
-  /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
-  features?: string[];
-  positiveClass?: string;
-  /** Columns whose values split the test rows into slices, each scored on its own (e.g. region, plan). */
-  evaluation?: { sliceBy?: string[] };
-  /** How features are prepared: imputation and scaling of numbers (text features are one-hot encoded). */
-  preprocessing?: RecipeSpec;
-  trainer?: TrainerSpec;
-  approval?: ApprovalPolicy;
-  seed?: number;
-  /** Who started the run (user or system), for the audit trail. */
-  requestedBy?: string;
-  /** Set by the starter when the MlopsModel/MlopsStage search attributes exist on the server. */
-  useSearchAttributes?: boolean;
-  /** Why the run started, when not by a person: a monitor's breach or a schedule. */
-  trigger?: RetrainTrigger;
-}
-
-/** What started a retraining run; recorded with the run and its model version. */
-export interface RetrainTrigger {
-  kind: 'drift' | 'quality' | 'new-data' | 'schedule' | 'manual';
-  reason: string;
-  /** The monitor check that found the breach. */
-  checkId?: string;
-}
+/** The pipeline's request: defined in the domain, since the registry keeps it with each version. */
+export type { ApprovalPolicy, PipelineData, PipelineInput, RetrainTrigger, TrainerSpec };
 
 export interface ApprovalDecision {
   decision: 'approve' | 'reject';

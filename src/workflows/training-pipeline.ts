@@ -248,14 +248,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     enter('register');
     const { version } = await quick.registerModelVersion({
       modelName: input.model, runId, onnxDigest: trained.onnxDigest, signature: trained.signature, metrics: evaluation.metrics,
-      params: {
-        ...trained.params,
-        ...(evaluation.smokeDigest ? { smokeDigest: evaluation.smokeDigest } : {}),
-        ...(evaluation.referenceDigest ? { referenceDigest: evaluation.referenceDigest } : {}),
-        ...(evaluation.evaluationDigest ? { evaluationDigest: evaluation.evaluationDigest } : {}),
-        pipeline: recipeOf(input),
-        ...(input.trigger ? { trigger: input.trigger } : {}),
-      },
+      params: trained.params,
+      artifacts: { smokeSet: evaluation.smokeDigest, referenceProfile: evaluation.referenceDigest, evaluation: evaluation.evaluationDigest },
+      pipelineInput: recipeOf(input),
+      trigger: input.trigger,
       datasetId: dataset.datasetId, requestedBy: input.requestedBy,
     });
     status.modelVersion = version;

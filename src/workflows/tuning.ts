@@ -5,17 +5,9 @@
  * rung by rung so the history stays small and the result repeats).
  */
 import { createRng } from '../common/random';
+import type { SearchSpec } from '../domain/pipeline-input';
 
-export interface SearchSpec {
-  strategy?: 'grid' | 'random' | 'halving';
-  /** Grid strategy: the L2 values to try. */
-  l2?: number[];
-  /** Random and halving: how many points to sample, log-uniformly from `l2Range`. */
-  trials?: number;
-  l2Range?: [number, number];
-  /** Trials scored at once (bounded concurrency). */
-  parallelism?: number;
-}
+export type { SearchSpec };
 
 export const DEFAULT_TRIALS = 9;
 export const DEFAULT_L2_RANGE: [number, number] = [1e-5, 10];
