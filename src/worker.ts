@@ -10,6 +10,7 @@ import { Pool } from 'pg';
 import { ActivityDeps, createActivities } from './activities';
 import { ensureMonitorSchedule } from './schedules';
 import { ArtifactStore } from './store/artifacts';
+import { createRepositories } from './store/repositories';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
@@ -64,7 +65,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
-      pool: deps.pool, artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
+      pool: deps.pool, repos: createRepositories(deps.pool), artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery && deps.client ? { scheduleMonitor: scheduleMonitorWith(deps.client, deps.taskQueue, deps.monitorEvery) } : {}),
     }),
     maxCachedWorkflows: 200,

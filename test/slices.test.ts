@@ -17,6 +17,7 @@ import { Task } from '../src/ml/task';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { testSources } from './helpers/sources';
+import { createRepositories } from '../src/store/repositories';
 
 /** Scored rows of a task with a text column (some values missing) and a numeric one to slice by. */
 function scoredRows(task: Task, n: number, seed: number): { scored: ScoredRows; region: (string | null)[]; tier: number[] } {
@@ -109,7 +110,7 @@ describe('the evaluation activity while slicing', () => {
   });
 
   it('heartbeats after every slice of every column, and reports the slices', async () => {
-    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: testSources() });
+    const activities = createPipelineActivities({ pool: db.pool, repos: createRepositories(db.pool), artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: testSources() });
     const env = new MockActivityEnvironment();
     const heartbeats: { phase?: string; column?: string; value?: string }[] = [];
     env.on('heartbeat', (d) => heartbeats.push(d as (typeof heartbeats)[number]));

@@ -15,6 +15,7 @@ import { LocalArtifactStore } from '../src/store/artifacts';
 import { getDataset } from '../src/store/datasets';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { testSources } from './helpers/sources';
+import { createRepositories } from '../src/store/repositories';
 
 const CSV = 'a,b,label\n1,x,yes\n2,y,no\n3.5,,yes\n';
 
@@ -184,7 +185,7 @@ describe('data sources and ingestion', () => {
 
   it('stores identical content once, however it was spelled or fetched', async () => {
     const artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
-    const activities = createPipelineActivities({ pool: db.pool, artifacts, sources: ctx });
+    const activities = createPipelineActivities({ pool: db.pool, repos: createRepositories(db.pool), artifacts, sources: ctx });
     const env = new MockActivityEnvironment();
     type Ingested = Awaited<ReturnType<typeof activities.ingestDataset>>;
     const a = (await env.run(activities.ingestDataset, { uri: path.join(dir, 'data.csv') })) as Ingested;
@@ -198,7 +199,7 @@ describe('data sources and ingestion', () => {
   });
 
   it('turns unreadable and malformed data into non-retryable failures', async () => {
-    const activities = createPipelineActivities({ pool: db.pool, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: ctx });
+    const activities = createPipelineActivities({ pool: db.pool, repos: createRepositories(db.pool), artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: ctx });
     const env = new MockActivityEnvironment();
     await assert.rejects(env.run(activities.ingestDataset, { uri: path.join(dir, 'broken.csv') }), (e: ApplicationFailure) => e.type === 'DataFormatError' && e.nonRetryable);
     await assert.rejects(env.run(activities.ingestDataset, { uri: `${base}/missing.csv` }), (e: ApplicationFailure) => e.type === 'DataSourceError' && e.nonRetryable);

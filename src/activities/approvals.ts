@@ -7,17 +7,13 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
-import { Pool } from 'pg';
 import { approvalOutcomeMessage, approvalRequestMessage, messageKey } from '../slack/approval-messages';
-import { getDataset } from '../store/datasets';
-import { getApprovalPolicy } from '../store/governance';
-import * as registry from '../store/registry';
+import type { Repositories } from '../store/repositories';
 import type { ApprovalRecord, ChampionComparison, GovernancePolicy, MetricSummary } from '../workflows/definitions';
-import { markPosted, markPosting, markUpdated, postedMessage } from '../store/slack';
 import { PRODUCTION_ALIAS } from '../domain/model-version';
 
 export interface ApprovalDeps {
-  pool: Pool;
+  repos: Repositories;
   /** The process's one Slack client (SLACK_BOT_TOKEN) and where approval requests go (SLACK_APPROVAL_CHANNEL). */
   slack?: { client: WebClient; approvalChannel?: string };
   /** Link to a workflow run in the Temporal Web UI, for messages. */
@@ -39,35 +35,35 @@ export function schemaChanges(before: { name: string; type: string }[], after: {
   return changes;
 }
 
-export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: ApprovalDeps) {
+export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: ApprovalDeps) {
   const channel = slack?.approvalChannel;
   const slackClient = () => slack!.client;
   const enabled = () => !!(slack && channel);
 
   /** Posts once per key: a retry finds the message it already posted. Returns where it went. */
   async function postOnce(key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string }> {
-    const already = await postedMessage(pool, key);
+    const already = await repos.slack.postedMessage(key);
     if (already) return already;
-    await markPosting(pool, key);
+    await repos.slack.markPosting(key);
     const res = await slackClient().chat.postMessage({ channel: target, unfurl_links: false, ...message });
     const posted = { channel: String(res.channel ?? target), ts: String(res.ts ?? '') };
-    await markPosted(pool, key, posted);
+    await repos.slack.markPosted(key, posted);
     return posted;
   }
 
   return {
     /** The model's approval policy, how the run's data schema differs from production's, and whether there is a production version. */
     async approvalContext(input: { modelName: string; datasetId: string; runId: string }): Promise<{ policy: GovernancePolicy; schemaChanges: string[]; hasProduction: boolean }> {
-      const policy = await getApprovalPolicy(pool, input.modelName);
-      const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
+      const policy = await repos.governance.getApprovalPolicy(input.modelName);
+      const production = await repos.registry.getAliasVersion(input.modelName, PRODUCTION_ALIAS);
       if (!production) return { policy, schemaChanges: [], hasProduction: false };
-      const [before, after] = await Promise.all([getDataset(pool, production.datasetId), getDataset(pool, input.datasetId)]);
+      const [before, after] = await Promise.all([repos.datasets.getDataset(production.datasetId), repos.datasets.getDataset(input.datasetId)]);
       return { policy, schemaChanges: schemaChanges(before?.columns ?? [], after?.columns ?? []), hasProduction: true };
     },
 
     /** Records the request in the audit log and posts it to the approval channel with its buttons. */
     async requestApproval(input: { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId: string; required: number; requestedBy?: string }): Promise<{ posted: boolean }> {
-      await registry.recordAudit(pool, { key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required } });
+      await repos.registry.recordAudit({ key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required } });
       if (!enabled()) return { posted: false };
       const links = {
         ...(uiUrl ? { run: uiUrl(input.runId) } : {}),
@@ -79,9 +75,9 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
 
     /** A reminder in the request's thread: how long is left and how many approvals are in. */
     async remindApproval(input: { runId: string; model: string; version: number; reminder: number; remainingMs: number; approvals: number; required: number }): Promise<void> {
-      await registry.recordAudit(pool, { key: `${input.runId}:reminder:${input.reminder}`, actor: 'system', action: 'approval.reminded', subject: `${input.model}@${input.version}`, details: input });
+      await repos.registry.recordAudit({ key: `${input.runId}:reminder:${input.reminder}`, actor: 'system', action: 'approval.reminded', subject: `${input.model}@${input.version}`, details: input });
       if (!enabled()) return;
-      const request = await postedMessage(pool, messageKey(input.runId, 'approval'));
+      const request = await repos.slack.postedMessage(messageKey(input.runId, 'approval'));
       const hours = (input.remainingMs / 3_600_000).toFixed(1);
       await postOnce(messageKey(input.runId, `reminder:${input.reminder}`), channel!, {
         text: `Reminder: ${input.model} v${input.version} still needs approval (${input.approvals} of ${input.required}); it is rejected in ${hours} h without a decision.`,
@@ -91,7 +87,7 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
 
     /** Tells the escalation channel that a run timed out without enough approvals. */
     async escalateApproval(input: { runId: string; model: string; version: number; channel: string; timeout: string }): Promise<void> {
-      await registry.recordAudit(pool, { key: `${input.runId}:escalation`, actor: 'system', action: 'approval.escalated', subject: `${input.model}@${input.version}`, details: input });
+      await repos.registry.recordAudit({ key: `${input.runId}:escalation`, actor: 'system', action: 'approval.escalated', subject: `${input.model}@${input.version}`, details: input });
       if (!slack) return;
       const run = uiUrl ? ` <${uiUrl(input.runId)}|run>` : '';
       await postOnce(messageKey(input.runId, 'escalation'), input.channel, {
@@ -102,10 +98,10 @@ export function createApprovalActivities({ pool, slack, uiUrl, apiUrl }: Approva
     /** Rewrites the request with the outcome, so nobody presses a button of a decided run. */
     async closeApprovalRequest(input: { runId: string; model: string; version: number; decision: ApprovalRecord }): Promise<void> {
       if (!enabled()) return;
-      const request = await postedMessage(pool, messageKey(input.runId, 'approval'));
+      const request = await repos.slack.postedMessage(messageKey(input.runId, 'approval'));
       if (!request) return; // auto-approved: nothing was posted
       await slackClient().chat.update({ channel: request.channel, ts: request.ts, ...approvalOutcomeMessage(input) });
-      await markUpdated(pool, messageKey(input.runId, 'approval'));
+      await repos.slack.markUpdated(messageKey(input.runId, 'approval'));
       Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`);
     },
   };

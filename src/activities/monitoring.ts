@@ -5,7 +5,6 @@
  */
 import { Context } from '@temporalio/activity';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { Pool } from 'pg';
 import type { AlertSink } from '../alerts/alerter';
 import type { Config } from '../config';
 import { detectDrift } from '../ml/reference-profile';
@@ -17,21 +16,16 @@ import { DecryptionError } from '../privacy/encryption';
 import { latencyQuantile, readServingStats } from '../serving/serving-stats';
 import type { ArtifactStore } from '../store/artifacts';
 import { readLoggedInput } from '../store/logged-instance';
-import {
-  advanceWatermark, Breach, CheckAction, claimRetraining, getCheck, getMonitorConfig, QualityWindow,
-  recordCheckAction, saveCheck, ServingWindow, Trigger,
-} from '../store/monitoring';
-import * as registry from '../store/registry';
+import type { Breach, CheckAction, QualityWindow, ServingWindow, Trigger } from '../store/monitoring';
+import type { Repositories } from '../store/repositories';
 import type { PipelineInput, RetrainTrigger } from '../workflows/definitions';
-import { databaseNow } from '../store/db';
-import { labelledAnswers, loggedInputs } from '../store/prediction-log';
 import { PRODUCTION_ALIAS, type ModelSignature } from '../domain/model-version';
 
 /** Most logged predictions one check reads (the newest ones in the window). */
 export const MAX_CHECK_ROWS = 200_000;
 
 export interface MonitoringDeps {
-  pool: Pool;
+  repos: Repositories;
   artifacts: ArtifactStore;
   /** Reads the training source's watermark (new-data checks) under the same policy as ingestion. */
   sources: SourceContext;
@@ -107,7 +101,7 @@ export function readLoggedInstances(rows: { id: string; instance: unknown; key_i
   return { instances, unreadable, problems: [...problems] };
 }
 
-export function createMonitoringActivities({ pool, artifacts, sources, client, alerter, uiUrl, privacy }: MonitoringDeps) {
+export function createMonitoringActivities({ repos, artifacts, sources, client, alerter, uiUrl, privacy }: MonitoringDeps) {
 
   return {
     /**
@@ -116,18 +110,18 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
      */
     async runMonitorCheck(input: { model: string; checkId: string }): Promise<CheckSummary> {
       const ctx = Context.current();
-      const production = await registry.getAliasVersion(pool, input.model, PRODUCTION_ALIAS);
+      const production = await repos.registry.getAliasVersion(input.model, PRODUCTION_ALIAS);
       if (!production) return { checkId: input.checkId, model: input.model, rows: 0, labelled: 0, breaches: [] };
-      const config = await getMonitorConfig(pool, input.model);
+      const config = await repos.monitoring.getMonitorConfig(input.model);
       // the database's clock, which stamped the logged predictions, not this worker's
-      const to = await databaseNow(pool);
+      const to = await repos.db.databaseNow();
       const from = new Date(to.getTime() - config.windowMinutes * 60_000);
       const signature = production.signature;
       const layout = { numeric: signature.numeric ?? signature.features.filter((f) => !(signature.categorical ?? []).includes(f)), categorical: signature.categorical ?? [] };
       const breaches: Breach[] = [];
 
       ctx.heartbeat({ phase: 'reading traffic' });
-      const stored = await loggedInputs(pool, { model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
+      const stored = await repos.predictionLog.loggedInputs({ model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
       const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {}, signature.features);
       if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
       let drift = null;
@@ -143,7 +137,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
       }
 
       ctx.heartbeat({ phase: 'quality' });
-      const labelledRows = await labelledAnswers(pool, { model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
+      const labelledRows = await repos.predictionLog.labelledAnswers({ model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
       const measured = windowQuality(signature, labelledRows as Labelled[]);
       const baseline = typeof production.metrics.accuracy === 'number' ? production.metrics.accuracy : undefined;
       const quality: QualityWindow | null = measured.labelled > 0 ? { ...measured, ...(baseline !== undefined ? { baseline } : {}) } : null;
@@ -154,7 +148,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
         }
       }
 
-      const stats = await readServingStats(pool, input.model, production.version, from);
+      const stats = await readServingStats(repos, input.model, production.version, from);
       const serving: ServingWindow | null = stats.requests > 0
         ? { requests: stats.requests, errors: stats.errors, errorRate: stats.errors / stats.requests, p99Ms: latencyQuantile(stats.latency, 0.99) }
         : null;
@@ -168,7 +162,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
         try {
           // a stored dataset version never changes
           const mark = 'dataset' in recipe.data ? undefined : await sourceWatermark(recipe.data, sources);
-          if (mark && (await advanceWatermark(pool, input.model, mark)).changed) {
+          if (mark && (await repos.monitoring.advanceWatermark(input.model, mark)).changed) {
             breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in recipe.data ? recipe.data.dataset : sourceName(recipe.data)} changed since the last check` });
           }
         } catch (err) {
@@ -176,7 +170,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
         }
       }
 
-      await saveCheck(pool, {
+      await repos.monitoring.saveCheck({
         id: input.checkId, model: input.model, version: production.version, window: { from: from.toISOString(), to: to.toISOString() },
         rows: logged.length, labelled: quality?.labelled ?? 0, drift, quality, serving, breaches,
       });
@@ -192,7 +186,7 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
 
     /** Sends the check's breaches as one alert (deduplicated per model and kind of breach). */
     async raiseMonitorAlert(input: { checkId: string }): Promise<{ state: string; reason?: string }> {
-      const check = await getCheck(pool, input.checkId);
+      const check = await repos.monitoring.getCheck(input.checkId);
       if (!check || check.breaches.length === 0) return { state: 'none' };
       if (!alerter) {
         Context.current().log.warn(`ALERT ${check.model}: ${check.breaches.map((b) => b.message).join('; ')}`);
@@ -223,11 +217,11 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
      * recorded recipe with the trigger. Refused while another retraining runs or during the cool-down.
      */
     async claimRetraining(input: { model: string; runId: string; trigger: RetrainTrigger; ignoreCooldown?: boolean }): Promise<{ granted: true; input: PipelineInput } | { granted: false; reason: string }> {
-      const production = await registry.getAliasVersion(pool, input.model, PRODUCTION_ALIAS);
+      const production = await repos.registry.getAliasVersion(input.model, PRODUCTION_ALIAS);
       if (!production) return { granted: false, reason: `model "${input.model}" has no production version to retrain` };
       const recipe = production.pipelineInput;
       if (!recipe) return { granted: false, reason: `version ${production.version} of "${input.model}" was registered before pipeline recipes were recorded; run the pipeline once by hand` };
-      const config = await getMonitorConfig(pool, input.model);
+      const config = await repos.monitoring.getMonitorConfig(input.model);
       const running = async (runId: string) => {
         if (!client) return false;
         try {
@@ -237,16 +231,16 @@ export function createMonitoringActivities({ pool, artifacts, sources, client, a
           throw err;
         }
       };
-      const claim = await claimRetraining(pool, input.model, input.runId, input.ignoreCooldown ? 0 : config.retrain.cooldownMinutes * 60_000, running);
+      const claim = await repos.monitoring.claimRetraining(input.model, input.runId, input.ignoreCooldown ? 0 : config.retrain.cooldownMinutes * 60_000, running);
       if (!claim.granted) return claim;
       const { useSearchAttributes, ...rest } = recipe;
       return { granted: true, input: { ...rest, ...(useSearchAttributes ? { useSearchAttributes } : {}), trigger: input.trigger, requestedBy: `monitor:${input.trigger.kind}` } };
     },
 
     async recordCheckAction(input: { checkId: string; action: CheckAction }): Promise<void> {
-      await recordCheckAction(pool, input.checkId, input.action);
+      await repos.monitoring.recordCheckAction(input.checkId, input.action);
       const subject = input.checkId;
-      await registry.recordAudit(pool, { key: `${input.checkId}:action`, actor: 'monitor', action: `monitor.retraining_${input.action.retraining}`, subject, details: input.action });
+      await repos.registry.recordAudit({ key: `${input.checkId}:action`, actor: 'monitor', action: `monitor.retraining_${input.action.retraining}`, subject, details: input.action });
     },
   };
 }

@@ -14,7 +14,6 @@ import { CsvFormatError, parseCsv } from '../ml/csv';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
 import { buildReferenceProfile } from '../ml/reference-profile';
-import { labelledExamples } from '../store/review';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { defaultKind, ModelKind } from '../ml/families';
@@ -26,9 +25,8 @@ import { Task } from '../ml/task';
 import { appendRecords, cellText, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
-import { getDataset, storeDatasetTable } from '../store/datasets';
-import { recordEvaluation, recordTraining, recordTrial, TuningTrial } from '../store/runs';
-import * as registry from '../store/registry';
+import type { Repositories } from '../store/repositories';
+import { TuningTrial } from '../store/runs';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
 import { buildSmokeSample } from '../serving/smoke';
@@ -39,6 +37,9 @@ import { FAILURE_TYPES } from '../workflows/activity-options';
 import { PRODUCTION_ALIAS, type ModelSignature, type NewModelVersion } from '../domain/model-version';
 
 export interface ActivityDeps {
+  /** The store, a repository per table group (src/store/repositories.ts): activities hold no pool. */
+  repos: Repositories;
+  /** Only for the rollout activities, which still read through the pool directly. */
   pool: Pool;
   artifacts: ArtifactStore;
   /** Where data may be read from (the source policy) and the URLs behind connection names. */
@@ -179,9 +180,9 @@ function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
 
 
 export function createPipelineActivities(deps: ActivityDeps) {
-  const { pool, artifacts, codeVersion } = deps;
+  const { repos, artifacts, codeVersion } = deps;
   async function loadTable(datasetId: string): Promise<Table> {
-    const dataset = await getDataset(pool, datasetId);
+    const dataset = await repos.datasets.getDataset(datasetId);
     if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
     return parseCsv((await artifacts.get(datasetId)).toString('utf8'));
   }
@@ -213,9 +214,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
         name = sourceName(input);
       }
       Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
-      const reviewed = input.reviewed ? await labelledExamples(pool, input.reviewed.model, deps.privacy?.decryptionKeys) : [];
+      const reviewed = input.reviewed ? await repos.review.labelledExamples(input.reviewed.model, deps.privacy?.decryptionKeys) : [];
       if (reviewed.length > 0) read = { ...read, table: withReviewedRows(read.table, input.reviewed!.target, reviewed) };
-      const stored = await storeDatasetTable(pool, artifacts, read.table, { sourceUri: name, sourceKind: read.kind });
+      const stored = await repos.datasets.storeDatasetTable(artifacts, read.table, { sourceUri: name, sourceKind: read.kind });
       return { ...stored, sourceKind: read.kind, ...(reviewed.length ? { reviewedRows: reviewed.length } : {}) };
     },
 
@@ -225,11 +226,11 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
       // Against the model's schema and the statistics of the data production was trained on.
       if (input.modelName) {
-        const schema = await registry.getModelSchema(pool, input.modelName);
+        const schema = await repos.registry.getModelSchema(input.modelName);
         if (schema) {
-          const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
-          const previous = production ? (await getDataset(pool, production.datasetId))?.statistics : undefined;
-          const statistics = (await getDataset(pool, input.datasetId))!.statistics;
+          const production = await repos.registry.getAliasVersion(input.modelName, PRODUCTION_ALIAS);
+          const previous = production ? (await repos.datasets.getDataset(production.datasetId))?.statistics : undefined;
+          const statistics = (await repos.datasets.getDataset(input.datasetId))!.statistics;
           // The columns the production model reads matter as much as the ones this run will use.
           const used = new Set([...report.features, input.target, ...(production?.signature.features ?? [])]);
           report.issues.push(...detectAnomalies(schema, statistics, { used, previous }));
@@ -252,7 +253,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       // Every heartbeat carries all candidates scored so far (the SDK sends only the latest details),
       // so a retry after a crash skips them.
       let scored = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
-      const dataset = await getDataset(pool, input.datasetId);
+      const dataset = await repos.datasets.getDataset(input.datasetId);
       if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
       const csv = await artifacts.get(input.datasetId);
       const columns = dataset.columns.map((c) => c.name);
@@ -271,7 +272,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         ...(task === 'binary' ? { positiveClass: outcome.classes[1] } : {}),
       };
       if (input.runId && input.modelName) {
-        await recordTraining(pool, {
+        await repos.runs.recordTraining({
           runId: input.runId, modelName: input.modelName, task, kind, datasetId: input.datasetId, seed: input.seed,
           params: { l2: outcome.l2, ...(input.modelParams ? { modelParams: input.modelParams } : {}), features: input.features, recipe: outcome.recipe, rows: outcome.rows }, trials: outcome.search, onnxDigest, codeVersion: codeVersion ?? null, trainMs: Date.now() - started,
         });
@@ -301,7 +302,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       );
       const scored = outcome.search[0];
       const trial: TuningTrial = { trial: input.trial, rung: input.rung, l2: input.l2, fraction: input.fraction, validationLoss: scored.validationLoss, iterations: scored.iterations, trainMs: Date.now() - started };
-      await recordTrial(pool, input.runId, trial);
+      await repos.runs.recordTrial(input.runId, trial);
       return trial;
     },
 
@@ -333,9 +334,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const evaluationDigest = await artifacts.put(Buffer.from(JSON.stringify(evaluationDetails(data.task, data.classes, scored, confusion))));
       const digests = { smokeDigest, referenceDigest, evaluationDigest };
       ctx.heartbeat({ phase: 'champion' });
-      if (input.runId) await recordEvaluation(pool, input.runId, metrics);
+      if (input.runId) await repos.runs.recordEvaluation(input.runId, metrics);
 
-      const production = await registry.getAliasVersion(pool, input.modelName, PRODUCTION_ALIAS);
+      const production = await repos.registry.getAliasVersion(input.modelName, PRODUCTION_ALIAS);
       if (!production) return { metrics, confusion, slices, ...digests };
       const sig = production.signature;
       const skip = (why: string) => ({ metrics, confusion, slices, ...digests, champion: { version: production.version, skipped: why } });
@@ -352,25 +353,25 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
     async registerModelVersion(input: RegisterInput): Promise<{ version: number }> {
-      const v = await registry.registerVersion(pool, { ...typedVersionFields(input), metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
-      const dataset = await getDataset(pool, input.datasetId);
-      if (dataset) await registry.setModelSchemaOnce(pool, input.modelName, inferSchema(dataset.statistics));
-      await registry.recordAudit(pool, { key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
+      const v = await repos.registry.registerVersion({ ...typedVersionFields(input), metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
+      const dataset = await repos.datasets.getDataset(input.datasetId);
+      if (dataset) await repos.registry.setModelSchemaOnce(input.modelName, inferSchema(dataset.statistics));
+      await repos.registry.recordAudit({ key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
       return { version: v.version };
     },
 
     /** Records the approval decision on the version and in the audit trail. */
     async recordDecision(input: { modelName: string; version: number; runId: string; decision: ApprovalRecord }): Promise<void> {
       const status = input.decision.decision === 'approve' ? 'approved' : 'rejected';
-      await registry.transitionVersion(pool, input.modelName, input.version, status, { actor: input.decision.by, reason: input.decision.comment });
-      await registry.recordAudit(pool, { key: `${input.runId}:decision`, actor: input.decision.by, action: `model.${status}`, subject: `${input.modelName}@${input.version}`, details: { ...input.decision, runId: input.runId } });
+      await repos.registry.transitionVersion(input.modelName, input.version, status, { actor: input.decision.by, reason: input.decision.comment });
+      await repos.registry.recordAudit({ key: `${input.runId}:decision`, actor: input.decision.by, action: `model.${status}`, subject: `${input.modelName}@${input.version}`, details: { ...input.decision, runId: input.runId } });
     },
 
     /** Points `production` at the version; exactly once per run, whatever the retries. */
     async deployModel(input: { modelName: string; version: number; runId: string }): Promise<{ deploymentId: number; previousVersion: number | null }> {
-      const d = await registry.deployVersion(pool, input.modelName, input.version, `${input.runId}:deploy`, { reason: `pipeline ${input.runId}` });
+      const d = await repos.registry.deployVersion(input.modelName, input.version, `${input.runId}:deploy`, { reason: `pipeline ${input.runId}` });
       await monitorDeployed(deps, input.modelName);
-      await registry.recordAudit(pool, { key: `${input.runId}:deploy`, actor: 'system', action: 'model.deployed', subject: `${input.modelName}@${input.version}`, details: { deploymentId: d.id, previousVersion: d.previousVersion, runId: input.runId } });
+      await repos.registry.recordAudit({ key: `${input.runId}:deploy`, actor: 'system', action: 'model.deployed', subject: `${input.modelName}@${input.version}`, details: { deploymentId: d.id, previousVersion: d.previousVersion, runId: input.runId } });
       return { deploymentId: d.id, previousVersion: d.previousVersion };
     },
   };

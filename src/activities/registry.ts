@@ -4,15 +4,12 @@
  */
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import { Pool } from 'pg';
 import { canonicalJson } from '../canonical-json';
-import { ArtifactStore } from '../store/artifacts';
 import * as registry from '../store/registry';
 import type { FeatureSpec } from '../domain/training-recipe';
 import { ActivityDeps, trainingJob } from './pipeline';
 import { trainInThread } from './training-thread';
 import { FAILURE_TYPES } from '../workflows/activity-options';
-import { cachedStep, cacheStep, recordCacheHit } from '../store/step-cache';
 import type { Deployment, ModelSignature } from '../domain/model-version';
 
 export const REGISTRY_ERRORS = { not_found: FAILURE_TYPES.registryNotFound, conflict: FAILURE_TYPES.registryConflict } as const;
@@ -38,14 +35,14 @@ function asFailure(err: unknown): unknown {
   return err;
 }
 
-export function createRegistryActivities({ pool, artifacts, codeVersion }: ActivityDeps & { pool: Pool; artifacts: ArtifactStore }) {
+export function createRegistryActivities({ repos, artifacts, codeVersion }: ActivityDeps) {
   return {
     /** Moves production back (see registry.rollbackProduction), keyed by the workflow so a retry repeats nothing. */
     async rollbackModel(input: { model: string; toVersion?: number; actor: string; reason?: string }): Promise<Deployment> {
       const key = `${workflowIdOf(Context.current())}:rollback`;
       try {
-        const d = await registry.rollbackProduction(pool, input.model, key, input);
-        await registry.recordAudit(pool, { key, actor: input.actor, action: 'model.rolled_back', subject: `${input.model}@${d.version}`, details: { from: d.previousVersion, reason: d.reason, deploymentId: d.id } });
+        const d = await repos.registry.rollbackProduction(input.model, key, input);
+        await repos.registry.recordAudit({ key, actor: input.actor, action: 'model.rolled_back', subject: `${input.model}@${d.version}`, details: { from: d.previousVersion, reason: d.reason, deploymentId: d.id } });
         return d;
       } catch (err) {
         throw asFailure(err);
@@ -58,7 +55,7 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
      */
     async reproduceVersion(input: { model: string; version: number; actor: string }): Promise<{ identical: boolean; registeredDigest: string; reproducedDigest: string; datasetId: string; l2: number; trainMs: number }> {
       const ctx = Context.current();
-      const version = await registry.getVersion(pool, input.model, input.version);
+      const version = await repos.registry.getVersion(input.model, input.version);
       if (!version) throw ApplicationFailure.nonRetryable(`model "${input.model}" has no version ${input.version}`, REGISTRY_ERRORS.not_found);
       const recipe = version.recipe;
       if (!recipe) throw ApplicationFailure.nonRetryable(`version ${input.version} of "${input.model}" was registered before training recipes were recorded; it cannot be reproduced`, REGISTRY_ERRORS.conflict);
@@ -68,7 +65,7 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
       const outcome = await trainInThread(trainingJob(csv, recipe, [recipe.l2]), () => ctx.heartbeat(), ctx.cancellationSignal);
       const reproducedDigest = await artifacts.put(outcome.onnx);
       const result = { identical: reproducedDigest === version.onnxDigest, registeredDigest: version.onnxDigest, reproducedDigest, datasetId: recipe.datasetId, l2: recipe.l2, trainMs: Date.now() - started };
-      await registry.recordAudit(pool, { key: `${workflowIdOf(ctx)}:reproduce`, actor: input.actor, action: 'model.reproduced', subject: `${input.model}@${input.version}`, details: result });
+      await repos.registry.recordAudit({ key: `${workflowIdOf(ctx)}:reproduce`, actor: input.actor, action: 'model.reproduced', subject: `${input.model}@${input.version}`, details: result });
       return result;
     },
 
@@ -83,15 +80,15 @@ export function createRegistryActivities({ pool, artifacts, codeVersion }: Activ
       const key = createHash('sha256')
         .update(canonicalJson({ stage: 'train', codeVersion, inputs: { datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed, search: input.search } }))
         .digest('hex');
-      const found = await cachedStep<TrainingOutputs>(pool, key);
+      const found = await repos.stepCache.cachedStep(key) as { runId: string; outputs: TrainingOutputs } | undefined;
       if (!found || found.runId === input.runId || !(await artifacts.has(found.outputs.onnxDigest))) return { key };
-      await recordCacheHit(pool, { key, runId: input.runId, modelName: input.modelName, fromRun: found.runId });
+      await repos.stepCache.recordCacheHit({ key, runId: input.runId, modelName: input.modelName, fromRun: found.runId });
       return { key, hit: { fromRun: found.runId, outputs: { ...found.outputs, params: { ...found.outputs.params, cachedFrom: found.runId } } } };
     },
 
     /** Remembers a successful training's outputs under its key; the first run to finish keeps it. */
     async cacheTraining(input: { key: string; runId: string; outputs: TrainingOutputs }): Promise<void> {
-      await cacheStep(pool, { key: input.key, stage: 'train', runId: input.runId, outputs: input.outputs });
+      await repos.stepCache.cacheStep({ key: input.key, stage: 'train', runId: input.runId, outputs: input.outputs });
     },
   };
 }

@@ -110,7 +110,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
       // the replicas' latest windows reach the store shortly after they close
       await new Promise((resolve) => setTimeout(resolve, STATS_LAG_MS));
       const [c, p, cl, pl] = await Promise.all([
-        readServingStats(pool, input.model, input.candidate, since), readServingStats(pool, input.model, input.production, since),
+        readServingStats(deps.repos, input.model, input.candidate, since), readServingStats(deps.repos, input.model, input.production, since),
         liveAccuracy(pool, input.model, input.candidate, since), liveAccuracy(pool, input.model, input.production, since),
       ]);
       const thresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };

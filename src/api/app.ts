@@ -2,7 +2,6 @@
  * The HTTP API. Routes parse, call a use case and map the result; one middleware turns errors into
  * JSON with the right status, and nothing unexpected leaves the server but a generic 500.
  */
-import { randomUUID } from 'node:crypto';
 import express, { NextFunction, Request, Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { Client } from '@temporalio/client';
@@ -11,10 +10,6 @@ import { ApiError } from '../errors';
 import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
 import { predictAnswer, writeJson } from './predict-fast-path';
 import { plainJsonBody } from './json-body';
-import { diffStatistics } from '../ml/dataset-diff';
-import { getDataset, listDatasets } from '../store/datasets';
-import { datasetLineage, versionLineage } from '../store/lineage';
-import { getRun, listRuns, listTrials } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, describeSource, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
@@ -36,7 +31,9 @@ import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, archiveRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
 import { ping } from '../store/db';
-import { PRODUCTION_ALIAS } from '../domain/model-version';
+import { createRepositories } from '../store/repositories';
+import { createCatalog } from '../usecases/catalog';
+import { createModelChanges } from '../usecases/model-changes';
 
 export interface AppDeps {
   client: Client;
@@ -60,11 +57,6 @@ export interface AppDeps {
   log?: (line: string) => void;
 }
 
-function datasetId(value: unknown): string {
-  const id = String(value);
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new ApiError('not_found', `dataset version "${id}" does not exist`);
-  return id;
-}
 
 
 const routesOf = new WeakMap<express.Express, RouteSpec[]>();
@@ -76,6 +68,9 @@ export function routeTable(app: express.Express): RouteSpec[] {
 
 export function createApp(deps: AppDeps): express.Express {
   const { pool, models, pipelines } = deps;
+  const repos = createRepositories(pool);
+  const catalog = createCatalog(repos, { uiUrl: deps.uiUrl });
+  const changes = createModelChanges(repos, models);
   const app = express();
   app.disable('x-powered-by');
   // answers are computed per request: an ETag (a hash of every body) would never be matched
@@ -126,108 +121,50 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(202).json(result);
   }));
 
-  const loadDataset = async (value: unknown) => {
-    const dataset = await getDataset(pool, datasetId(value));
-    if (!dataset) throw new ApiError('not_found', `dataset version "${value}" does not exist`);
-    return dataset;
-  };
   r.get('/v1/datasets', 'viewer', route(async (req, res) => {
     const source = typeof req.query.source === 'string' ? req.query.source : undefined;
-    res.json({ datasets: await listDatasets(pool, { source, limit: limitOf(req.query.limit) }) });
+    res.json({ datasets: await catalog.datasets({ source, limit: limitOf(req.query.limit) }) });
   }));
   r.get('/v1/datasets/:id', 'viewer', route(async (req, res) => {
-    res.json(await loadDataset(req.params.id));
+    res.json(await catalog.dataset(String(req.params.id)));
   }));
   r.get('/v1/datasets/:id/diff/:other', 'viewer', route(async (req, res) => {
-    const [a, b] = [await loadDataset(req.params.id), await loadDataset(req.params.other)];
-    res.json({ from: a.id, to: b.id, ...diffStatistics(a.statistics, b.statistics, { before: a.rowCount, after: b.rowCount }) });
+    res.json(await catalog.diffDatasets(String(req.params.id), String(req.params.other)));
   }));
 
   r.get('/v1/lineage/datasets/:id', 'viewer', route(async (req, res) => {
-    const lineage = await datasetLineage(pool, datasetId(req.params.id));
-    if (!lineage) throw new ApiError('not_found', `dataset version "${req.params.id}" does not exist`);
-    res.json(lineage);
+    res.json(await catalog.datasetLineage(String(req.params.id)));
   }));
-  const lineageOf = async (req: Request) => {
-    const name = modelName(req);
-    const number = versionNumber(req);
-    const lineage = await versionLineage(pool, name, number);
-    if (!lineage) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
-    return lineage;
-  };
   r.get('/v1/lineage/models/:name/versions/:version', 'viewer', route(async (req, res) => {
-    const lineage = await lineageOf(req);
+    const lineage = await catalog.versionLineage(modelName(req), versionNumber(req));
     res.json({ ...lineage, run: { ...lineage.run, uiUrl: deps.uiUrl(lineage.run.runId) } });
   }));
   r.get('/v1/lineage/models/:name/versions/:version/openlineage', 'viewer', route(async (req, res) => {
-    res.json({ events: openLineageEvents(await lineageOf(req)) });
+    res.json({ events: openLineageEvents(await catalog.versionLineage(modelName(req), versionNumber(req))) });
   }));
 
   r.get('/v1/runs', 'viewer', route(async (req, res) => {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
-    res.json({ runs: await listRuns(pool, { model, limit: limitOf(req.query.limit) }) });
+    res.json({ runs: await catalog.runs({ model, limit: limitOf(req.query.limit) }) });
   }));
   r.get('/v1/runs/:id', 'viewer', route(async (req, res) => {
-    const run = await getRun(pool, String(req.params.id));
-    if (!run) throw new ApiError('not_found', `training run "${req.params.id}" does not exist`);
-    res.json({ ...run, tuningTrials: await listTrials(pool, run.runId) });
+    res.json(await catalog.run(String(req.params.id)));
   }));
 
   r.get('/v1/models', 'viewer', route(async (_req, res) => {
-    res.json({ models: await registry.listModels(pool) });
+    res.json({ models: await catalog.models() });
   }));
   r.get('/v1/models/:name', 'viewer', route(async (req, res) => {
-    const name = modelName(req);
-    const versions = await registry.listVersions(pool, name);
-    if (versions.length === 0) throw new ApiError('not_found', `model "${name}" does not exist`);
-    res.json({
-      name,
-      aliases: await registry.listAliases(pool, name),
-      schema: (await registry.getModelSchema(pool, name)) ?? null,
-      versions: versions.map(({ modelName: _m, params: _p, artifacts: _a, recipe: _r, pipelineInput: _i, trigger: _t, ...v }) => v),
-      deployments: await registry.listDeployments(pool, name),
-      history: await registry.listVersionEvents(pool, name),
-    });
+    res.json(await catalog.model(modelName(req)));
   }));
   r.get('/v1/models/:name/versions/:version', 'viewer', route(async (req, res) => {
-    const name = modelName(req);
-    const number = versionNumber(req);
-    const version = await registry.getVersion(pool, name, number);
-    if (!version) throw new ApiError('not_found', `model "${name}" has no version ${number}`);
-    const dataset = await getDataset(pool, version.datasetId);
-    const lineage = (await versionLineage(pool, name, number))!;
-    res.json({
-      ...version,
-      aliases: lineage.aliases,
-      history: lineage.history,
-      lineage: {
-        dataset: dataset ?? { id: version.datasetId },
-        run: { id: version.runId, uiUrl: deps.uiUrl(version.runId) },
-        artifact: { onnxSha256: version.onnxDigest },
-        codeVersion: version.codeVersion,
-        deployments: lineage.deployments,
-        predictions: lineage.predictions,
-      },
-    });
+    res.json(await catalog.version(modelName(req), versionNumber(req)));
   }));
   r.put('/v1/models/:name/aliases/:alias', 'approver', route(async (req, res) => {
-    const name = modelName(req);
     const alias = String(req.params.alias);
     if (!registry.ALIAS_NAME.test(alias)) throw new ApiError('invalid_request', `"${alias}" is not a valid alias name: lower-case letters, digits, - and _, starting with a letter`);
     const body = parseBody(aliasRequestSchema, req.body);
-    const actor = actorOf(res, body.by);
-    if (alias === PRODUCTION_ALIAS) {
-      const current = await registry.getAliasVersion(pool, name, alias);
-      if (current?.version !== body.version) {
-        const key = req.get('Idempotency-Key');
-        await registry.deployVersion(pool, name, body.version, `api:${name}:${key ?? randomUUID()}`, { actor, reason: body.reason });
-        await models.refresh();
-      }
-    } else {
-      await registry.setAlias(pool, name, alias, body.version, { actor, reason: body.reason });
-    }
-    await registry.recordAudit(pool, { actor, action: 'alias.moved', subject: `${name}@${body.version}`, details: { alias, reason: body.reason } });
-    res.json({ name, aliases: await registry.listAliases(pool, name) });
+    res.json(await changes.moveAlias(modelName(req), alias, body.version, { actor: actorOf(res, body.by), reason: body.reason, idempotencyKey: req.get('Idempotency-Key') ?? undefined }));
   }));
   r.post('/v1/models/:name/rollback', 'approver', route(async (req, res) => {
     const name = modelName(req);
@@ -258,13 +195,8 @@ export function createApp(deps: AppDeps): express.Express {
     }));
   }
   r.post('/v1/models/:name/versions/:version/archive', 'approver', route(async (req, res) => {
-    const name = modelName(req);
-    const number = versionNumber(req);
     const body = parseBody(archiveRequestSchema, req.body ?? {});
-    const actor = actorOf(res, body.by);
-    const version = await registry.transitionVersion(pool, name, number, 'archived', { actor, reason: body.reason });
-    await registry.recordAudit(pool, { actor, action: 'model.archived', subject: `${name}@${number}`, details: { reason: body.reason ?? null } });
-    res.json({ model: name, version: number, status: version.status, deployment: version.deployment });
+    res.json(await changes.archive(modelName(req), versionNumber(req), { actor: actorOf(res, body.by), reason: body.reason }));
   }));
   r.post('/v1/models/:name/versions/:version/reproduce', 'scientist', route(async (req, res) => {
     const name = modelName(req);

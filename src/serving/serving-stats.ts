@@ -4,8 +4,9 @@
  * rows, latency per bucket, outputs per bin, and shadow agreement. A window is written once, after it
  * closes; a replica that dies loses at most its open window.
  */
-import { Pool } from 'pg';
-import { ServingWindow, servingWindowsSince, VersionStats, writeServingWindows } from '../store/serving-stats';
+import type { Pool } from 'pg';
+import { ServingWindow, VersionStats, writeServingWindows } from '../store/serving-stats';
+import type { Repositories } from '../store/repositories';
 
 /** Upper bounds of the latency buckets, in milliseconds (the last bucket is everything above). */
 export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
@@ -97,8 +98,8 @@ export class ServingStats {
 }
 
 /** Everything every replica wrote for a version in windows starting at or after `since`. */
-export async function readServingStats(pool: Pool, model: string, version: number, since: Date): Promise<VersionStats> {
-  const rows = await servingWindowsSince(pool, model, version, since);
+export async function readServingStats(repos: Pick<Repositories, 'servingStats'>, model: string, version: number, since: Date): Promise<VersionStats> {
+  const rows = await repos.servingStats.servingWindowsSince(model, version, since);
   const total = emptyStats();
   for (const r of rows) {
     total.requests += Number(r.requests);

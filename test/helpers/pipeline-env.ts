@@ -17,6 +17,7 @@ import { trainingPipeline } from '../../src/workflows/training-pipeline';
 import { createTestDatabase, TestDatabase } from './database';
 import { startTemporal } from './temporal';
 import { testSources } from './sources';
+import { createRepositories } from '../../src/store/repositories';
 
 export const BREAST_CANCER = path.resolve(__dirname, '..', '..', 'datasets', 'breast-cancer-wisconsin.csv');
 
@@ -42,7 +43,7 @@ export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersio
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const failOnceAfterWork = new Set<keyof (PipelineActivities & RegistryActivities)>();
   const calls = new Map<string, number>();
-  const real = createActivities({ pool: db.pool, artifacts, sources: testSources(), codeVersion: o.codeVersion ?? 'test' });
+  const real = createActivities({ pool: db.pool, repos: createRepositories(db.pool), artifacts, sources: testSources(), codeVersion: o.codeVersion ?? 'test' });
   const activities = Object.fromEntries(
     Object.entries(real).map(([name, fn]) => [name, async (...args: unknown[]) => {
       calls.set(name, (calls.get(name) ?? 0) + 1);
