@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config';
 import { ModelServer } from '../src/serving/model-server';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { sourcePolicy } from '../src/ingest/source-policy';
+import { createRepositories } from '../src/store/repositories';
 
 export function offlineRoutes(): RouteSpec[] {
   const config = loadConfig({});
@@ -27,13 +28,13 @@ export function offlineRoutes(): RouteSpec[] {
   const artifacts = new LocalArtifactStore('/nonexistent');
   const o = { taskQueue: 'offline', uiUrl: (id: string) => id };
   const app = createApp({
-    client, pool, artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
+    client, pool, repos: createRepositories(pool), artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
     pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, pool, sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
     rollouts: new RolloutService(client, pool, o),
-    monitoring: new MonitoringService(client, pool, { ...o, every: '1h' }),
-    access: new AccessControl({ pool, adminKey: 'offline', predict: 'open', feedback: 'key' }),
+    monitoring: new MonitoringService(client, createRepositories(pool), { ...o, every: '1h' }),
+    access: new AccessControl({ repos: createRepositories(pool), adminKey: 'offline', predict: 'open', feedback: 'key' }),
   });
   return routeTable(app);
 }

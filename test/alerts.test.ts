@@ -15,6 +15,7 @@ import type { Alert, AlertChannel } from '../src/alerts/channel';
 import { alertChannels } from '../src/alerts/channels';
 import { createSlackClient, formatValue, slackMessage } from '../src/alerts/slack-alerts';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
+import { createRepositories } from '../src/store/repositories';
 
 const TOKEN = 'xoxb-test-token';
 const SECRET = 'webhook-secret';
@@ -148,7 +149,7 @@ for (const backend of availableBackends()) {
       assert.match(context.elements[0].text, /model `churn`/);
       assert.match(context.elements[0].text, /<http:\/\/localhost:8080\/v1\/models\/churn\/monitoring\|details>/);
 
-      const [stored] = await listAlerts(db.pool, { model: 'churn' });
+      const [stored] = await listAlerts(createRepositories(db.pool), { model: 'churn' });
       assert.equal(stored.id, 'chk-1:drift');
       assert.equal(stored.state, 'sent');
       assert.equal(stored.dedupKey, 'drift:churn');
@@ -222,7 +223,7 @@ for (const backend of availableBackends()) {
       clock += 5 * MINUTE;
       assert.deepEqual((await a.raise(drift('d-5', 'dedup'))).reason, 'duplicate of d-4', 'the window restarts at the latest send');
       assert.equal(slack.requests.length, 3);
-      const stored = await listAlerts(db.pool, { model: 'dedup' });
+      const stored = await listAlerts(createRepositories(db.pool), { model: 'dedup' });
       assert.deepEqual(stored.map((r) => [r.id, r.state]), [['d-5', 'suppressed'], ['d-4', 'sent'], ['d-3', 'sent'], ['d-2', 'suppressed'], ['d-1', 'sent']]);
       assert.equal(stored.find((r) => r.id === 'd-2')?.reason, 'duplicate of d-1');
       assert.match(logs.join('\n'), /alert d-2 suppressed \(duplicate of d-1\)/);
@@ -262,7 +263,7 @@ for (const backend of availableBackends()) {
       // a second Alerter (another worker) sees the same stored outcome
       assert.deepEqual(await alerter({ webhook: true }).raise(drift('i-1', 'idem')), first);
       assert.equal(slack.requests.length, 1);
-      assert.equal((await listAlerts(db.pool, { model: 'idem' })).length, 2);
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'idem' })).length, 2);
     });
 
     it('records a failed Slack call as failed and throws; raising it again after the fix sends it', async () => {
@@ -272,7 +273,7 @@ for (const backend of availableBackends()) {
       assert.ok(err instanceof AlertDeliveryError);
       assert.match(err.message, /alert f-1 was not delivered: every channel failed: slack \(channel_not_found\)/);
       assert.deepEqual(err.outcome, { id: 'f-1', state: 'failed', reason: 'every channel failed: slack (channel_not_found)', channels: { slack: 'failed: channel_not_found' } });
-      const [stored] = await listAlerts(db.pool, { model: 'broken' });
+      const [stored] = await listAlerts(createRepositories(db.pool), { model: 'broken' });
       assert.equal(stored.state, 'failed');
       assert.equal(stored.sentAt, null);
       assert.deepEqual(stored.channels, { slack: 'failed: channel_not_found' });
@@ -283,7 +284,7 @@ for (const backend of availableBackends()) {
       assert.equal(fixed.state, 'sent');
       assert.equal(fixed.reason, undefined);
       assert.equal(slack.requests.length, 2);
-      assert.equal((await listAlerts(db.pool, { model: 'broken' }))[0].reason, null);
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'broken' }))[0].reason, null);
     });
 
     it('an HTTP 500 from Slack fails the alert too', async () => {
@@ -293,7 +294,7 @@ for (const backend of availableBackends()) {
         return true;
       });
       assert.equal(slack.requests.length, 1, 'the Slack client does not retry on its own');
-      assert.equal((await listAlerts(db.pool, { model: 'http500' }))[0].state, 'failed');
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'http500' }))[0].state, 'failed');
     });
 
     it('a wrong Slack token fails with Slack\'s own error', async () => {
@@ -314,7 +315,7 @@ for (const backend of availableBackends()) {
       assert.equal((await a.raise(drift('f-5', 'partial'))).reason, 'duplicate of f-4');
 
       slack.mode = 'ok';
-      const sentAt = (await listAlerts(db.pool, { model: 'partial' })).find((r) => r.id === 'f-4')?.sentAt;
+      const sentAt = (await listAlerts(createRepositories(db.pool), { model: 'partial' })).find((r) => r.id === 'f-4')?.sentAt;
       clock += MINUTE;
       const completed = await a.raise(drift('f-4', 'partial'));
       assert.equal(completed.state, 'sent');
@@ -323,7 +324,7 @@ for (const backend of availableBackends()) {
       assert.equal(completed.channels.webhook, 'sent');
       assert.equal(receiver.requests.length, 1, 'the webhook already had it');
       assert.equal(slack.requests.length, 2);
-      const after = (await listAlerts(db.pool, { model: 'partial' })).find((r) => r.id === 'f-4');
+      const after = (await listAlerts(createRepositories(db.pool), { model: 'partial' })).find((r) => r.id === 'f-4');
       assert.notEqual(after?.sentAt, sentAt, 'sent_at moves to the delivery that completed it');
       // and now it is complete: nothing more is sent
       await a.raise(drift('f-4', 'partial'));
@@ -341,7 +342,7 @@ for (const backend of availableBackends()) {
       assert.equal(again.reason, 'not delivered to slack (channel_not_found)');
       assert.equal(receiver.requests.length, 1);
       assert.equal(slack.requests.length, 2);
-      assert.equal((await listAlerts(db.pool, { model: 'stillbroken' }))[0].sentAt, firstSent, 'sent_at stays at the delivery that reached someone');
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'stillbroken' }))[0].sentAt, firstSent, 'sent_at stays at the delivery that reached someone');
     });
 
     it('a webhook answering non-2xx, not answering in time, or not listening fails the alert', async () => {
@@ -358,7 +359,7 @@ for (const backend of availableBackends()) {
       const url = await listen(gone);
       await close(gone);
       await assert.rejects(alerter({ slack: false, webhook: `${url}/hook` }).raise(drift('w-4', 'hookgone')), /webhook \(ECONNREFUSED\)/);
-      const states = await Promise.all(['hook500', 'hook302', 'hookslow', 'hookgone'].map(async (m) => (await listAlerts(db.pool, { model: m }))[0].state));
+      const states = await Promise.all(['hook500', 'hook302', 'hookslow', 'hookgone'].map(async (m) => (await listAlerts(createRepositories(db.pool), { model: m }))[0].state));
       assert.deepEqual(states, ['failed', 'failed', 'failed', 'failed']);
     });
 
@@ -381,7 +382,7 @@ for (const backend of availableBackends()) {
       assert.deepEqual(outcome, { id: 'n-1', state: 'recorded', reason: 'no alert channel configured', channels: {} });
       assert.match(logs.join('\n'), /alert n-1 recorded, not sent: no alert channel configured/);
       assert.deepEqual(await a.raise(drift('n-1', 'nochannel')), outcome);
-      assert.equal((await listAlerts(db.pool, { model: 'nochannel' }))[0].state, 'recorded');
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'nochannel' }))[0].state, 'recorded');
       assert.equal(slack.requests.length + receiver.requests.length, 0);
     });
 
@@ -430,7 +431,7 @@ for (const backend of availableBackends()) {
       const fulfilled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
       for (const e of rejected) assert.ok(e instanceof AlertBusyError, String(e));
-      const stored = await listAlerts(db.pool, { model: 'concurrent' });
+      const stored = await listAlerts(createRepositories(db.pool), { model: 'concurrent' });
       assert.deepEqual(stored.map((r) => r.state).sort(), ['sent', 'suppressed']);
       assert.ok(fulfilled.length >= 2);
     });
@@ -478,7 +479,7 @@ for (const backend of availableBackends()) {
         assert.throws(() => validateAlert(input as AlertInput), (e: Error) => e instanceof AlertInputError && new RegExp(message).test(e.message), message);
         await assert.rejects(a.raise(input as AlertInput), AlertInputError);
       }
-      assert.equal((await listAlerts(db.pool, { model: 'bad' })).length, 0);
+      assert.equal((await listAlerts(createRepositories(db.pool), { model: 'bad' })).length, 0);
       assert.equal(slack.requests.length, 0);
     });
 
@@ -486,12 +487,12 @@ for (const backend of availableBackends()) {
       const a = alerter({ slack: false });
       for (let i = 1; i <= 3; i++) { await a.raise(drift(`ls-${i}`, 'listed')); clock += MINUTE; }
       await a.raise(drift('ls-other', 'listed-other'));
-      assert.deepEqual((await listAlerts(db.pool, { model: 'listed' })).map((r) => r.id), ['ls-3', 'ls-2', 'ls-1']);
-      assert.deepEqual((await listAlerts(db.pool, { model: 'listed', limit: 2 })).map((r) => r.id), ['ls-3', 'ls-2']);
-      assert.equal((await listAlerts(db.pool, { limit: 1 }))[0].id, 'ls-other');
-      const [row] = await listAlerts(db.pool, { model: 'listed', limit: 1 });
+      assert.deepEqual((await listAlerts(createRepositories(db.pool), { model: 'listed' })).map((r) => r.id), ['ls-3', 'ls-2', 'ls-1']);
+      assert.deepEqual((await listAlerts(createRepositories(db.pool), { model: 'listed', limit: 2 })).map((r) => r.id), ['ls-3', 'ls-2']);
+      assert.equal((await listAlerts(createRepositories(db.pool), { limit: 1 }))[0].id, 'ls-other');
+      const [row] = await listAlerts(createRepositories(db.pool), { model: 'listed', limit: 1 });
       assert.deepEqual(Object.keys(row).sort(), ['channels', 'createdAt', 'dedupKey', 'fields', 'id', 'link', 'model', 'reason', 'sentAt', 'severity', 'state', 'summary', 'title']);
-      for (const limit of [0, -1, 1.5, 1001, Number.NaN]) await assert.rejects(listAlerts(db.pool, { limit }), AlertInputError);
+      for (const limit of [0, -1, 1.5, 1001, Number.NaN]) await assert.rejects(listAlerts(createRepositories(db.pool), { limit }), AlertInputError);
     });
   });
 }

@@ -24,6 +24,7 @@ import { AccessControl } from '../src/api/access';
 import { TestDatabase } from './helpers/database';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { syntheticLogistic } from './helpers/synthetic';
+import { createRepositories } from '../src/store/repositories';
 
 describe('HTTP API', () => {
   let stack: ApiStack;
@@ -370,7 +371,7 @@ describe('HTTP API', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
     const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false, pool: deadPool, sources: stores.sources.policy });
-    const server = http.createServer(createApp({ client: api.client, pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ pool: deadPool, adminKey: TEST_ADMIN_KEY, predict: 'open', feedback: 'key' }), secrets: stores.secrets, maxUploadBytes: 1024, slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', uiUrl: (id) => id }));
+    const server = http.createServer(createApp({ client: api.client, repos: createRepositories(deadPool), pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, deadPool, { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, createRepositories(deadPool), { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ repos: createRepositories(deadPool), adminKey: TEST_ADMIN_KEY, predict: 'open', feedback: 'key' }), secrets: stores.secrets, maxUploadBytes: 1024, slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {

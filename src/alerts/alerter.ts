@@ -20,7 +20,8 @@
  */
 import type { Pool } from 'pg';
 import type { Alert, AlertChannel, Severity } from './channel';
-import { AlertBody, alertsSentSince, AlertRow, claimAlert, getAlertRow, insertAlert, listAlertRows, markAlertSent, releaseDedupSlot, settleAlert, storeAlertOutcome, takeDedupSlot } from '../store/alerts';
+import { AlertBody, alertsSentSince, AlertRow, claimAlert, getAlertRow, insertAlert, markAlertSent, releaseDedupSlot, settleAlert, storeAlertOutcome, takeDedupSlot } from '../store/alerts';
+import type { Repositories } from '../store/repositories';
 
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook';
 export type { WebhookPayload } from './webhook';
@@ -254,10 +255,10 @@ export class Alerter implements AlertSink {
 }
 
 /** Alerts newest first, optionally for one model. */
-export async function listAlerts(pool: Pool, filter: { model?: string; limit?: number } = {}): Promise<AlertRecord[]> {
+export async function listAlerts(repos: Pick<Repositories, 'alerts'>, filter: { model?: string; limit?: number } = {}): Promise<AlertRecord[]> {
   const limit = filter.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AlertInputError('limit must be a whole number from 1 to 1000');
-  const rows = await listAlertRows(pool, { model: filter.model, limit });
+  const rows = await repos.alerts.listAlertRows({ model: filter.model, limit });
   return rows.map((r) => {
     const c = contentOf(r);
     return {

@@ -8,11 +8,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Pool } from 'pg';
 import { allows, Role } from '../auth/roles';
 import { ApiError } from '../errors';
-import { verifyApiKey } from '../store/api-keys';
-import { recordAudit } from '../store/registry';
+import type { Repositories } from '../store/repositories';
 
 export type Access = Role | 'open' | 'predict' | 'feedback';
 
@@ -30,7 +28,7 @@ export interface RouteSpec {
 }
 
 export interface AccessOptions {
-  pool: Pool;
+  repos: Pick<Repositories, 'apiKeys' | 'registry'>;
   /** MLOPS_ADMIN_KEY: accepted as an admin, so first start and scripts need no manual step. */
   adminKey: string;
   /** Predict: `open` to anyone, or `key` (any valid key; viewer is enough). */
@@ -80,7 +78,7 @@ export class AccessControl {
     if (!match) return 'invalid';
     const token = match[1];
     if (timingSafeEqual(digest(token), this.adminDigest)) return { name: 'admin', role: 'admin' };
-    const key = await verifyApiKey(this.o.pool, token);
+    const key = await this.o.repos.apiKeys.verifyApiKey(token);
     return key ? { name: key.name, role: key.role, keyId: key.id } : 'invalid';
   }
 
@@ -136,7 +134,7 @@ export class AccessControl {
   }
 
   private async audit(action: string, actor: string, request: { method: string; where: string }, details: Record<string, unknown>): Promise<void> {
-    await recordAudit(this.o.pool, { actor, action, subject: `${request.method} ${request.where}`, details }).catch(() => undefined);
+    await this.o.repos.registry.recordAudit({ actor, action, subject: `${request.method} ${request.where}`, details }).catch(() => undefined);
   }
 }
 

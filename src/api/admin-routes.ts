@@ -2,16 +2,13 @@
  * Routes of who may do what: API keys, the Slack users allowed to press approval buttons, and each
  * model's approval policy. Every change is written to the audit log.
  */
-import { Pool } from 'pg';
 import { z } from 'zod';
 import { ROLES } from '../auth/roles';
 import { ApiError } from '../errors';
-import { createApiKey, listApiKeys, revokeApiKey } from '../store/api-keys';
-import { deleteSlackUser, getApprovalPolicy, listSlackUsers, putSlackUser, setApprovalPolicy } from '../store/governance';
-import * as registry from '../store/registry';
 import { actorOf, SecuredRoutes } from './access';
 import { modelName, route } from './http';
 import { parseBody } from './pipeline-service';
+import type { Repositories } from '../store/repositories';
 
 export const keyRequestSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}$/, 'a name of 1-100 letters, digits, spaces, ".", "_", "@" or "-"'),
@@ -36,56 +33,56 @@ export const approvalPolicySchema = z.strictObject({
 });
 export type ApprovalPolicyRequest = z.infer<typeof approvalPolicySchema>;
 
-export function adminRoutes(routes: SecuredRoutes, deps: { pool: Pool }): void {
-  const { pool } = deps;
-  const audit = (actor: string, action: string, subject: string, details: unknown) => registry.recordAudit(pool, { actor, action, subject, details });
+export function adminRoutes(routes: SecuredRoutes, deps: { repos: Repositories }): void {
+  const { repos } = deps;
+  const audit = (actor: string, action: string, subject: string, details: unknown) => repos.registry.recordAudit({ actor, action, subject, details });
 
   routes.post('/v1/keys', 'admin', route(async (req, res) => {
     const body = parseBody(keyRequestSchema, req.body);
     const actor = actorOf(res);
-    const key = await createApiKey(pool, { name: body.name, role: body.role, createdBy: actor, ...(body.expiresInDays ? { expiresAt: new Date(Date.now() + body.expiresInDays * 86_400_000) } : {}) });
+    const key = await repos.apiKeys.createApiKey({ name: body.name, role: body.role, createdBy: actor, ...(body.expiresInDays ? { expiresAt: new Date(Date.now() + body.expiresInDays * 86_400_000) } : {}) });
     await audit(actor, 'key.created', `key:${key.id}`, { name: key.name, role: key.role, expiresAt: key.expiresAt });
     res.status(201).json({ ...key, note: 'the token is shown once; store it now' });
   }));
   routes.get('/v1/keys', 'admin', route(async (_req, res) => {
-    res.json({ keys: await listApiKeys(pool) });
+    res.json({ keys: await repos.apiKeys.listApiKeys() });
   }));
   routes.delete('/v1/keys/:id', 'admin', route(async (req, res) => {
     const id = String(req.params.id);
-    const key = /^[a-z0-9]{12}$/.test(id) ? await revokeApiKey(pool, id) : undefined;
+    const key = /^[a-z0-9]{12}$/.test(id) ? await repos.apiKeys.revokeApiKey(id) : undefined;
     if (!key) throw new ApiError('not_found', `no API key has the id "${id}"`);
     await audit(actorOf(res), 'key.revoked', `key:${key.id}`, { name: key.name, role: key.role });
     res.json(key);
   }));
 
   routes.get('/v1/slack/users', 'admin', route(async (_req, res) => {
-    res.json({ users: await listSlackUsers(pool) });
+    res.json({ users: await repos.governance.listSlackUsers() });
   }));
   routes.put('/v1/slack/users/:id', 'admin', route(async (req, res) => {
     const id = String(req.params.id);
     if (!/^[UW][A-Z0-9]{2,20}$/.test(id)) throw new ApiError('invalid_request', `"${id}" is not a Slack user id (U... or W...)`);
     const body = parseBody(slackUserSchema, req.body);
-    const user = await putSlackUser(pool, { slackUserId: id, ...body });
+    const user = await repos.governance.putSlackUser({ slackUserId: id, ...body });
     await audit(actorOf(res), 'slack_user.set', `slack:${id}`, body);
     res.json(user);
   }));
   routes.delete('/v1/slack/users/:id', 'admin', route(async (req, res) => {
     const id = String(req.params.id);
-    if (!(await deleteSlackUser(pool, id))) throw new ApiError('not_found', `no Slack user "${id}" is registered`);
+    if (!(await repos.governance.deleteSlackUser(id))) throw new ApiError('not_found', `no Slack user "${id}" is registered`);
     await audit(actorOf(res), 'slack_user.removed', `slack:${id}`, {});
     res.status(204).end();
   }));
 
   routes.get('/v1/models/:name/approval-policy', 'viewer', route(async (req, res) => {
     const name = modelName(req);
-    res.json({ model: name, policy: await getApprovalPolicy(pool, name) });
+    res.json({ model: name, policy: await repos.governance.getApprovalPolicy(name) });
   }));
   routes.put('/v1/models/:name/approval-policy', 'admin', route(async (req, res) => {
     // a policy may be set before the model's first run registers it
     const name = modelName(req);
     const policy = parseBody(approvalPolicySchema, req.body);
     const actor = actorOf(res);
-    await setApprovalPolicy(pool, name, policy, actor);
+    await repos.governance.setApprovalPolicy(name, policy, actor);
     await audit(actor, 'approval_policy.set', name, policy);
     res.json({ model: name, policy });
   }));

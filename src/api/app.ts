@@ -30,13 +30,15 @@ import { openApiDocumentOf } from './openapi';
 import { openLineageEvents } from './openlineage';
 import { aliasRequestSchema, archiveRequestSchema, RegistryService, rollbackRequestSchema } from './registry-service';
 import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-service';
-import { ping } from '../store/db';
-import { createRepositories } from '../store/repositories';
+import type { Repositories } from '../store/repositories';
 import { createCatalog } from '../usecases/catalog';
 import { createModelChanges } from '../usecases/model-changes';
 
 export interface AppDeps {
   client: Client;
+  /** The store as repositories; routes and use cases never see the pool. */
+  repos: Repositories;
+  /** Only for the data routes, which still read through the pool directly. */
   pool: Pool;
   models: ModelServer;
   pipelines: PipelineService;
@@ -67,8 +69,7 @@ export function routeTable(app: express.Express): RouteSpec[] {
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const { pool, models, pipelines } = deps;
-  const repos = createRepositories(pool);
+  const { repos, models, pipelines } = deps;
   const catalog = createCatalog(repos, { uiUrl: deps.uiUrl });
   const changes = createModelChanges(repos, models);
   const app = express();
@@ -94,7 +95,7 @@ export function createApp(deps: AppDeps): express.Express {
     const probe = async (name: string, work: Promise<unknown>) => {
       await work.then(() => { checks[name] = 'ok'; }, (e: Error) => { checks[name] = 'failed'; deps.log?.(`readiness: ${name} failed: ${e.message}`); });
     };
-    await probe('database', ping(pool));
+    await probe('database', repos.db.ping());
     await probe('temporal', deps.client.workflowService.getSystemInfo({}));
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
@@ -109,7 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
     const body = parseBody(pipelineRequestSchema, req.body);
     const key = req.get('Idempotency-Key') ?? undefined;
     const started = await pipelines.start(body, { requestedBy: actorOf(res), idempotencyKey: key });
-    await registry.recordAudit(pool, { key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: describeSource(body.data), target: body.target, approval: body.approval?.mode ?? 'manual' } });
+    await repos.registry.recordAudit({ key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: describeSource(body.data), target: body.target, approval: body.approval?.mode ?? 'manual' } });
     res.status(202).location(`/v1/pipelines/${started.id}`).json(started);
   }));
   r.get('/v1/pipelines/:id', 'viewer', route(async (req, res) => {
@@ -117,7 +118,7 @@ export function createApp(deps: AppDeps): express.Express {
   }));
   r.post('/v1/pipelines/:id/approval', 'approver', route(async (req, res) => {
     const body = parseBody(approvalRequestSchema, req.body);
-    const result = await decide(pool, pipelines, String(req.params.id), { decision: body.decision, comment: body.comment, by: actorOf(res, body.by), channel: 'api' });
+    const result = await decide(repos, pipelines, String(req.params.id), { decision: body.decision, comment: body.comment, by: actorOf(res, body.by), channel: 'api' });
     res.status(202).json(result);
   }));
 
@@ -177,13 +178,13 @@ export function createApp(deps: AppDeps): express.Express {
   r.post('/v1/models/:name/deployments', 'approver', route(async (req, res) => {
     const name = modelName(req);
     const body = parseBody(rolloutRequestSchema, req.body);
-    if (!(await registry.getVersion(pool, name, body.version))) throw new ApiError('not_found', `model "${name}" has no version ${body.version}`);
+    if (!(await repos.registry.getVersion(name, body.version))) throw new ApiError('not_found', `model "${name}" has no version ${body.version}`);
     const started = await deps.rollouts.start(name, { ...body, by: actorOf(res, body.by) }, req.get('Idempotency-Key') ?? undefined);
     res.status(202).location(`/v1/models/${name}/deployments/${started.id}`).json(started);
   }));
   r.get('/v1/models/:name/deployments', 'viewer', route(async (req, res) => {
     const name = modelName(req);
-    res.json({ rollouts: await deps.rollouts.list(name), deployments: await registry.listDeployments(pool, name), serving: models.served().find((m) => m.name === name) ?? null });
+    res.json({ rollouts: await deps.rollouts.list(name), deployments: await repos.registry.listDeployments(name), serving: models.served().find((m) => m.name === name) ?? null });
   }));
   r.get('/v1/models/:name/deployments/:id', 'viewer', route(async (req, res) => {
     res.json(await deps.rollouts.get(modelName(req), String(req.params.id)));
@@ -205,12 +206,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await deps.registryOps.reproduce({ model: name, version: number, actor: by }, req.get('Idempotency-Key') ?? undefined));
   }));
 
-  monitoringRoutes(r, { pool, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl, privacy: deps.privacy });
-  governanceRoutes(r, { pool, config: deps.privacy });
-  feedbackRoutes(r, { pool });
-  adminRoutes(r, { pool });
-  dataRoutes(r, { pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
-  slackRoutes(r, { pool, pipelines, slack: deps.slack, metrics: models.metrics });
+  monitoringRoutes(r, { repos, artifacts: deps.artifacts, monitoring: deps.monitoring, uiUrl: deps.uiUrl, privacy: deps.privacy });
+  governanceRoutes(r, { repos, config: deps.privacy });
+  feedbackRoutes(r, { repos });
+  adminRoutes(r, { repos });
+  dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
+  slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
   routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));

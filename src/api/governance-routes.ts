@@ -4,18 +4,15 @@
  * log and touching a subject's data are admin powers; a policy is readable by anyone who can read models.
  */
 import { Request } from 'express';
-import { Pool } from 'pg';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import { DecryptionError } from '../privacy/encryption';
 import { pseudonym, PrivacyPolicy, privacyPolicySchema } from '../privacy/pii';
-import { listAudit, verifyAuditChain } from '../store/audit';
-import { eraseSubject, exportSubject, getPrivacyPolicy, setPrivacyPolicy } from '../store/privacy';
-import * as registry from '../store/registry';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route } from './http';
 import { parseBody } from './pipeline-service';
 import { PRODUCTION_ALIAS } from '../domain/model-version';
+import type { Repositories } from '../store/repositories';
 
 /** An optional text query parameter, given once, of 1-500 characters. */
 function queryText(req: Request, name: string): string | undefined {
@@ -41,10 +38,10 @@ function subjectId(req: Request): string {
 }
 
 /** What a policy will do that its author may not expect, given the production version and the keys configured. */
-async function policyWarnings(pool: Pool, model: string, policy: PrivacyPolicy, privacy: Config['privacy']): Promise<string[]> {
+async function policyWarnings(repos: Repositories, model: string, policy: PrivacyPolicy, privacy: Config['privacy']): Promise<string[]> {
   const warnings: string[] = [];
   if (!privacy.piiKey) warnings.push('MLOPS_PII_KEY is not set: columns marked "pseudonymise" are dropped instead, and no subject is recorded (subjects cannot be exported or erased)');
-  const production = await registry.getAliasVersion(pool, model, PRODUCTION_ALIAS);
+  const production = await repos.registry.getAliasVersion(model, PRODUCTION_ALIAS);
   if (!production) return warnings;
   const signature = production.signature;
   const accepted = new Set([...signature.features, ...(signature.unused ?? [])]);
@@ -58,21 +55,21 @@ async function policyWarnings(pool: Pool, model: string, policy: PrivacyPolicy, 
   return warnings;
 }
 
-export function governanceRoutes(routes: SecuredRoutes, deps: { pool: Pool; config: Config['privacy'] }): void {
-  const { pool, config: privacy } = deps;
+export function governanceRoutes(routes: SecuredRoutes, deps: { repos: Repositories; config: Config['privacy'] }): void {
+  const { repos, config: privacy } = deps;
 
   routes.get('/v1/audit', 'admin', route(async (req, res) => {
-    const entries = await listAudit(pool, { limit: limitOf(req.query.limit), action: queryText(req, 'action'), subject: queryText(req, 'subject'), before: beforeId(req) });
+    const entries = await repos.audit.listAudit({ limit: limitOf(req.query.limit), action: queryText(req, 'action'), subject: queryText(req, 'subject'), before: beforeId(req) });
     res.json({ entries });
   }));
   routes.get('/v1/audit/verify', 'admin', route(async (_req, res) => {
     // a broken chain is a finding, not a failed request: 200 either way, `ok` says which
-    res.json(await verifyAuditChain(pool));
+    res.json(await repos.audit.verifyAuditChain());
   }));
 
   routes.get('/v1/models/:name/privacy', 'viewer', route(async (req, res) => {
     const name = modelName(req);
-    const stored = await getPrivacyPolicy(pool, name);
+    const stored = await repos.privacy.getPrivacyPolicy(name);
     res.json(stored
       ? { model: name, policy: stored.policy, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt }
       : { model: name, policy: { pii: {} }, updatedBy: null, updatedAt: null });
@@ -83,9 +80,9 @@ export function governanceRoutes(routes: SecuredRoutes, deps: { pool: Pool; conf
     const body = parseBody(privacyPolicySchema, req.body);
     const policy: PrivacyPolicy = { pii: body.pii, ...(body.subjectColumn !== undefined ? { subjectColumn: body.subjectColumn } : {}) };
     const actor = actorOf(res);
-    const stored = await setPrivacyPolicy(pool, name, policy, actor);
-    await registry.recordAudit(pool, { actor, action: 'privacy.policy_set', subject: name, details: policy });
-    res.json({ model: name, policy: stored.policy, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, warnings: await policyWarnings(pool, name, policy, privacy) });
+    const stored = await repos.privacy.setPrivacyPolicy(name, policy, actor);
+    await repos.registry.recordAudit({ actor, action: 'privacy.policy_set', subject: name, details: policy });
+    res.json({ model: name, policy: stored.policy, updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, warnings: await policyWarnings(repos, name, policy, privacy) });
   }));
 
   /** The subject's pseudonym, or a 409 when there is no key to compute it: nothing was logged under one. */
@@ -98,19 +95,19 @@ export function governanceRoutes(routes: SecuredRoutes, deps: { pool: Pool; conf
   };
   routes.delete('/v1/subjects/:id', 'admin', route(async (req, res) => {
     const subject = subjectOf(req);
-    const erased = await eraseSubject(pool, subject);
+    const erased = await repos.privacy.eraseSubject(subject);
     // the audit log names the pseudonym: it proves which erasure happened without keeping who asked for it
-    await registry.recordAudit(pool, { actor: actorOf(res), action: 'subject.erased', subject, details: erased });
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'subject.erased', subject, details: erased });
     res.json({ subject, erased });
   }));
   routes.get('/v1/subjects/:id/export', 'admin', route(async (req, res) => {
     const subject = subjectOf(req);
-    const exported = await exportSubject(pool, subject, privacy.decryptionKeys).catch((err) => {
+    const exported = await repos.privacy.exportSubject(subject, privacy.decryptionKeys).catch((err) => {
       // a key this replica lacks is its configuration to fix, not a bug: say which key, never the data
       if (err instanceof DecryptionError) throw new ApiError('unavailable', `the subject's predictions cannot be read here: ${err.message}`);
       throw err;
     });
-    await registry.recordAudit(pool, { actor: actorOf(res), action: 'subject.exported', subject, details: { predictions: exported.predictions.length, truncated: exported.truncated } });
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'subject.exported', subject, details: { predictions: exported.predictions.length, truncated: exported.truncated } });
     res.json({ subject, ...exported });
   }));
 }

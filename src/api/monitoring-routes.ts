@@ -2,34 +2,31 @@
  * Routes of monitoring and maintenance: a model's checks and settings, reports, retraining, schedules,
  * the review queue (active learning) and alerts.
  */
-import { Pool } from 'pg';
 import type { Config } from '../config';
 import { listAlerts } from '../alerts/alerter';
 import { ApiError } from '../errors';
 import { renderDriftReport } from '../reports/drift-report';
 import { renderVersionReport } from '../reports/version-report';
 import { ArtifactStore } from '../store/artifacts';
-import { getCheck } from '../store/monitoring';
-import * as registry from '../store/registry';
-import { labelReviewItem, listReview } from '../store/review';
 import type { EvaluationDetails } from '../ml/evaluation-details';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import { MonitoringService, monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';
 import { parseBody } from './pipeline-service';
 import { z } from 'zod';
+import type { Repositories } from '../store/repositories';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
 export const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
 
 export function monitoringRoutes(router: SecuredRoutes, deps: {
-  pool: Pool; artifacts: ArtifactStore; monitoring: MonitoringService; uiUrl: (id: string) => string;
+  repos: Repositories; artifacts: ArtifactStore; monitoring: MonitoringService; uiUrl: (id: string) => string;
   /** Keys that decrypt review items' inputs (encrypted at rest when MLOPS_ENCRYPTION_KEY is set). */
   privacy?: Pick<Config['privacy'], 'decryptionKeys'>;
 }): void {
   const keys = deps.privacy?.decryptionKeys ?? {};
-  const { pool, artifacts, monitoring } = deps;
+  const { repos, artifacts, monitoring } = deps;
 
   router.get('/v1/models/:name/monitoring', 'viewer', route(async (req, res) => {
     res.json(await monitoring.overview(modelName(req)));
@@ -37,14 +34,14 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   router.put('/v1/models/:name/monitoring', 'approver', route(async (req, res) => {
     const body = parseBody(monitorConfigSchema, req.body ?? {});
     const result = await monitoring.configure(modelName(req), body);
-    await registry.recordAudit(pool, { actor: actorOf(res), action: 'monitoring.configured', subject: modelName(req), details: body });
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'monitoring.configured', subject: modelName(req), details: body });
     res.json(result);
   }));
   router.post('/v1/models/:name/monitoring/run', 'scientist', route(async (req, res) => {
     res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
   }));
   const loadCheck = async (model: string, id: string) => {
-    const check = await getCheck(pool, id);
+    const check = await repos.monitoring.getCheck(id);
     if (!check || check.model !== model) throw new ApiError('not_found', `model "${model}" has no monitoring check "${id}"`);
     return check;
   };
@@ -68,7 +65,7 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   }));
   router.get('/v1/models/:name/versions/:version/report', 'viewer', route(async (req, res) => {
     const model = modelName(req);
-    const version = await registry.getVersion(pool, model, versionNumber(req));
+    const version = await repos.registry.getVersion(model, versionNumber(req));
     if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
     const digest = version.artifacts.evaluation;
     const details = digest ? (JSON.parse((await artifacts.get(digest)).toString('utf8')) as EvaluationDetails) : undefined;
@@ -93,7 +90,7 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   }));
   router.post('/v1/schedules', 'scientist', route(async (req, res) => {
     const created = await monitoring.createSchedule(parseBody(scheduleRequestSchema, req.body));
-    await registry.recordAudit(pool, { actor: actorOf(res), action: 'schedule.created', subject: created.id, details: req.body });
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.created', subject: created.id, details: req.body });
     res.status(201).location(`/v1/schedules/${created.id}`).json(created);
   }));
   router.get('/v1/schedules/:id', 'viewer', route(async (req, res) => {
@@ -104,13 +101,13 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
       const id = String(req.params.id);
       const note = parseBody(scheduleChangeSchema, req.body ?? {}).note;
       await monitoring.changeSchedule(id, change, note);
-      await registry.recordAudit(pool, { actor: actorOf(res), action: `schedule.${change}d`, subject: id, details: { note } });
+      await repos.registry.recordAudit({ actor: actorOf(res), action: `schedule.${change}d`, subject: id, details: { note } });
       res.json(await monitoring.schedule(id));
     }));
   }
   router.delete('/v1/schedules/:id', 'scientist', route(async (req, res) => {
     await monitoring.changeSchedule(String(req.params.id), 'delete');
-    await registry.recordAudit(pool, { actor: actorOf(res), action: 'schedule.deleted', subject: String(req.params.id), details: {} });
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.deleted', subject: String(req.params.id), details: {} });
     res.status(204).end();
   }));
 
@@ -118,22 +115,22 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     const state = req.query.state === undefined ? 'open' : String(req.query.state);
     if (state !== 'open' && state !== 'labelled') throw new ApiError('invalid_request', 'state is "open" or "labelled"');
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
-    res.json({ items: await listReview(pool, { model, state, limit: limitOf(req.query.limit), keys }) });
+    res.json({ items: await repos.review.listReview({ model, state, limit: limitOf(req.query.limit), keys }) });
   }));
   router.post('/v1/review/:id/label', 'scientist', route(async (req, res) => {
     const id = String(req.params.id);
     if (!UUID.test(id)) throw new ApiError('not_found', `no review item has the id "${id}"`);
     const body = parseBody(labelSchema, req.body);
     const actor = actorOf(res, body.by);
-    const item = await labelReviewItem(pool, id, String(body.label), actor, keys);
+    const item = await repos.review.labelReviewItem(id, String(body.label), actor, keys);
     if (!item) throw new ApiError('not_found', `no review item has the id "${id}"`);
-    await registry.recordAudit(pool, { actor, action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
+    await repos.registry.recordAudit({ actor, action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
     res.json(item);
   }));
 
   router.get('/v1/alerts', 'viewer', route(async (req, res) => {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
-    res.json({ alerts: await listAlerts(pool, { model, limit: limitOf(req.query.limit) }) });
+    res.json({ alerts: await listAlerts(repos, { model, limit: limitOf(req.query.limit) }) });
   }));
 }
 

@@ -4,15 +4,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import type { CheckAction } from '../store/monitoring';
-import { DeepPartial, getMonitorConfig, listChecks, MonitorCheck, MonitorConfig, updateMonitorConfig } from '../store/monitoring';
-import * as registry from '../store/registry';
+import { DeepPartial, MonitorCheck, MonitorConfig } from '../store/monitoring';
 import { changeSchedule, createSchedule, describeSchedule, listSchedules, ScheduleRequest, scheduleId, scheduleProblem, ScheduleView } from '../schedules';
 import { modelMonitor, MonitorResult, retrainModel } from '../workflows/monitor';
 import { rootMessage } from './pipeline-service';
+import type { Repositories } from '../store/repositories';
 
 const fraction = z.number().min(0).max(1);
 export const monitorConfigSchema = z.strictObject({
@@ -48,15 +47,15 @@ export const retrainRequestSchema = z.strictObject({ reason: z.string().max(2000
 const suffixOf = (key?: string) => (key ? createHash('sha256').update(key).digest('hex').slice(0, 10) : `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
 
 export class MonitoringService {
-  constructor(private readonly client: Client, private readonly pool: Pool, private readonly o: { taskQueue: string; uiUrl: (id: string) => string; every: string }) {}
+  constructor(private readonly client: Client, private readonly repos: Pick<Repositories, 'registry' | 'monitoring'>, private readonly o: { taskQueue: string; uiUrl: (id: string) => string; every: string }) {}
 
   private async requireModel(model: string): Promise<void> {
-    if (!(await registry.modelExists(this.pool, model))) throw new ApiError('not_found', `model "${model}" does not exist`);
+    if (!(await this.repos.registry.modelExists(model))) throw new ApiError('not_found', `model "${model}" does not exist`);
   }
 
   async overview(model: string): Promise<{ model: string; config: MonitorConfig; schedule: ScheduleView | null; checks: (MonitorCheck & { uiUrl: string })[] }> {
     await this.requireModel(model);
-    const [config, schedule, checks] = await Promise.all([getMonitorConfig(this.pool, model), describeSchedule(this.client, scheduleId('monitor', model)), listChecks(this.pool, model, 20)]);
+    const [config, schedule, checks] = await Promise.all([this.repos.monitoring.getMonitorConfig(model), describeSchedule(this.client, scheduleId('monitor', model)), this.repos.monitoring.listChecks(model, 20)]);
     return { model, config, schedule: schedule ?? null, checks: checks.map((c) => ({ ...c, uiUrl: this.o.uiUrl(c.id) })) };
   }
 
@@ -67,7 +66,7 @@ export class MonitoringService {
       const problem = scheduleProblem({ kind: 'monitor', model, every });
       if (problem) throw new ApiError('invalid_request', problem);
     }
-    const config = await updateMonitorConfig(this.pool, model, patch as DeepPartial<MonitorConfig>);
+    const config = await this.repos.monitoring.updateMonitorConfig(model, patch as DeepPartial<MonitorConfig>);
     if (every) await createSchedule(this.client, this.o.taskQueue, { kind: 'monitor', model, every }, { replace: true });
     return { config, schedule: (await describeSchedule(this.client, scheduleId('monitor', model))) ?? null };
   }

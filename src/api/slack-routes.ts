@@ -9,7 +9,6 @@
  */
 import express from 'express';
 import type { WebClient } from '@slack/web-api';
-import { Pool } from 'pg';
 import { Counter, Registry } from 'prom-client';
 import { createSlackClient } from '../alerts/slack-alerts';
 import { allows } from '../auth/roles';
@@ -17,13 +16,11 @@ import type { Config } from '../config';
 import { ApiError } from '../errors';
 import { APPROVE_ACTION, deliveryDigest, REJECT_ACTION } from '../slack/approval-messages';
 import { slackSignatureProblem } from '../slack/signature';
-import { getSlackUser } from '../store/governance';
-import { acceptDelivery } from '../store/slack';
-import { recordAudit } from '../store/registry';
 import { FailureThrottle, SecuredRoutes } from './access';
 import { decide } from './decisions';
 import { route } from './http';
 import { PipelineService } from './pipeline-service';
+import type { Repositories } from '../store/repositories';
 
 interface BlockActions {
   type: string;
@@ -32,8 +29,8 @@ interface BlockActions {
   actions?: { action_id?: string; value?: string }[];
 }
 
-export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines: PipelineService; slack: Config['slack']; metrics: Registry }): void {
-  const { pool, pipelines, slack } = deps;
+export function slackRoutes(routes: SecuredRoutes, deps: { repos: Repositories; pipelines: PipelineService; slack: Config['slack']; metrics: Registry }): void {
+  const { repos, pipelines, slack } = deps;
   const untrusted = new FailureThrottle();
   const refusedUnsigned = new Counter({ name: 'mlops_slack_refused_total', help: 'Slack interaction requests refused before they were trusted, by reason', labelNames: ['reason'], registers: [deps.metrics] });
   let client: WebClient | undefined;
@@ -43,7 +40,7 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
     await client.chat.postEphemeral({ channel, user, text }).catch(() => undefined); // telling is a courtesy; the decision stands
   };
   const refuse = async (action: string, details: Record<string, unknown>, error: ApiError): Promise<never> => {
-    await recordAudit(pool, { actor: String(details.slackUser ?? 'unknown'), action, subject: 'POST /slack/interactions', details: { ...details, reason: error.message } });
+    await repos.registry.recordAudit({ actor: String(details.slackUser ?? 'unknown'), action, subject: 'POST /slack/interactions', details: { ...details, reason: error.message } });
     throw error;
   };
 
@@ -59,7 +56,7 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
       untrusted.count(address, 'too many unsigned or forged Slack requests from this address; wait a minute');
       throw new ApiError('unauthorized', problem);
     }
-    if (!(await acceptDelivery(pool, deliveryDigest(timestamp!, body)))) {
+    if (!(await repos.slack.acceptDelivery(deliveryDigest(timestamp!, body)))) {
       // a replay carries a real signature, but anyone who saw one request can send it again
       refusedUnsigned.inc({ reason: 'replayed' });
       untrusted.count(address, 'too many replayed Slack requests from this address; wait a minute');
@@ -79,7 +76,7 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
     }
     const slackUser = payload.user?.id ?? '';
     const channel = payload.channel?.id;
-    const user = slackUser ? await getSlackUser(pool, slackUser) : undefined;
+    const user = slackUser ? await repos.governance.getSlackUser(slackUser) : undefined;
     if (!user || !allows(user.role, 'approver')) {
       const why = user ? `Slack user ${slackUser} (${user.name}) has the ${user.role} role; approving needs approver` : `Slack user ${slackUser || '(none)'} is not registered; an admin adds them with PUT /v1/slack/users/<id>`;
       await tell(channel, slackUser, `Your decision was not recorded: ${why}.`);
@@ -87,7 +84,7 @@ export function slackRoutes(routes: SecuredRoutes, deps: { pool: Pool; pipelines
     }
     const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
     try {
-      const result = await decide(pool, pipelines, runId, { decision, by: user!.name, channel: 'slack', comment: `from Slack (${slackUser})` });
+      const result = await decide(repos, pipelines, runId, { decision, by: user!.name, channel: 'slack', comment: `from Slack (${slackUser})` });
       const progress = result.required && result.required > 1 && decision === 'approve' ? ` (${result.approvals} of ${result.required} approvals)` : '';
       await tell(channel, slackUser, `Recorded: you ${decision === 'approve' ? 'approved' : 'rejected'} run ${runId}${progress}.`);
       res.json({ ok: true, decision, runId, ...(result.required ? { approvals: result.approvals, required: result.required } : {}) });

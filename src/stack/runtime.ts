@@ -37,6 +37,7 @@ import { createWorker } from '../worker';
 import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres';
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
+import { createRepositories } from '../store/repositories';
 
 export type Log = (line: string) => void;
 
@@ -241,9 +242,10 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, pool: stores.pool, sources: stores.sources.policy });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
-  const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
-  const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
+  const repos = createRepositories(stores.pool);
+  const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
+  const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
+  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {
