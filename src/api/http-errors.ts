@@ -9,6 +9,7 @@ const API_CODE_OF: Record<DomainErrorCode, ErrorCode> = {
   conflict: 'conflict',
   forbidden: 'forbidden',
   unavailable: 'unavailable',
+  failed: 'internal',
 };
 
 /** Maps what handlers and body parsing throw onto the API's error vocabulary. */

@@ -11,11 +11,11 @@ import { GOVERNANCE_REQUEST_COMPONENTS, GOVERNANCE_RESPONSE_COMPONENTS } from '.
 import { approvalPolicySchema, keyRequestSchema, slackUserSchema as slackUserRequestSchema } from './admin-routes';
 import { labelSchema, scheduleChangeSchema } from './monitoring-routes';
 import { connectionRequestSchema } from './data-routes';
-import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-service';
+import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-requests';
 import { OPERATIONS, OperationDoc, ResponseDoc } from './openapi-operations';
 import { componentRef, componentsOf, JsonSchema, jsonSchemaOf } from './openapi-json-schema';
 import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-service';
-import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-service';
+import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-requests';
 import * as responses from './response-schemas';
 import { decisionSchema, rolloutRequestSchema } from './rollout-service';
 

@@ -22,6 +22,7 @@ import {
   statusQuery,
 } from '../workflows/definitions';
 import { trainingPipeline } from '../workflows/training-pipeline';
+import { rootMessage } from '../usecases/workflow-failures';
 
 /**
  * Where a run's data comes from: `{uri, format?}` (a file under MLOPS_DATA_ROOTS or an http(s) URL),
@@ -272,12 +273,3 @@ export function describeSource(data: PipelineData): string {
 }
 
 /** The innermost message of a failure chain: the activity's own words, not "Activity task failed". */
-export function rootMessage(err: unknown): string {
-  let current = err as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(err);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return message;
-}

@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { getRollout, listRollouts, Rollout } from '../store/rollouts';
-import { rootMessage } from './pipeline-service';
+import { rootMessage } from '../usecases/workflow-failures';
 import { blueGreenDeployment, canaryRollout, ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus, shadowDeployment } from '../workflows/rollouts';
 
 const WORKFLOW = { 'blue-green': blueGreenDeployment, canary: canaryRollout, shadow: shadowDeployment } as const;

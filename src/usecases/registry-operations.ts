@@ -1,32 +1,14 @@
 /**
  * Registry changes that deserve a place in the Temporal Web UI run as workflows: rollback and
- * reproduce. The API starts them and waits for their result, mapping their failures to API errors.
+ * reproduce. The API starts them and waits for their result, mapping their failures to domain errors.
  */
 import { ApplicationFailure, Client, WorkflowFailedError } from '@temporalio/client';
 import { randomBytes, createHash } from 'node:crypto';
-import { z } from 'zod';
-import { ApiError } from '../errors';
+import { DomainError } from '../domain/errors';
 import { REGISTRY_ERRORS } from '../activities/registry';
 import type { Deployment } from '../domain/model-version';
 import { reproduce, ReproduceInput, rollback, RollbackInput } from '../workflows/registry-operations';
-import { rootMessage } from './pipeline-service';
-
-export const rollbackRequestSchema = z.strictObject({
-  toVersion: z.number().int().min(1).max(2 ** 31 - 1).optional(),
-  reason: z.string().max(2000).optional(),
-  by: z.string().min(1).max(200).optional(),
-});
-
-export const archiveRequestSchema = z.strictObject({
-  reason: z.string().max(2000).optional(),
-  by: z.string().min(1).max(200).optional(),
-});
-
-export const aliasRequestSchema = z.strictObject({
-  version: z.number().int().min(1).max(2 ** 31 - 1),
-  reason: z.string().max(2000).optional(),
-  by: z.string().min(1).max(200).optional(),
-});
+import { rootMessage } from './workflow-failures';
 
 export interface ReproduceResult {
   identical: boolean;
@@ -42,8 +24,8 @@ function workflowError(err: unknown): unknown {
   let cause: unknown = err.cause;
   while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
   const type = (cause as ApplicationFailure | undefined)?.type;
-  if (type === REGISTRY_ERRORS.not_found) return new ApiError('not_found', rootMessage(err));
-  if (type === REGISTRY_ERRORS.conflict) return new ApiError('conflict', rootMessage(err));
+  if (type === REGISTRY_ERRORS.not_found) return new DomainError('not_found', rootMessage(err));
+  if (type === REGISTRY_ERRORS.conflict) return new DomainError('conflict', rootMessage(err));
   return err;
 }
 
