@@ -22,6 +22,7 @@ import type { MonitoringService } from '../usecases/monitoring';
 import { monitoringRoutes } from './monitoring-routes';
 import { governanceRoutes } from './governance-routes';
 import { adminRoutes } from './admin-routes';
+import { trainerRoutes } from './trainer-routes';
 import { decide } from './decisions';
 import { slackRoutes } from './slack-routes';
 import type { Config } from '../config';
@@ -211,6 +212,7 @@ export function createApp(deps: AppDeps): express.Express {
   governanceRoutes(r, { repos, config: deps.privacy });
   feedbackRoutes(r, { repos });
   adminRoutes(r, { repos });
+  trainerRoutes(r, { repos });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
   routesOf.set(app, r.routes);

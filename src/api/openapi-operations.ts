@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MODEL_NAME } from './pipeline-service';
 import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
+import { TRAINER_NAME } from '../store/trainers';
 import { GOVERNANCE_OPERATIONS } from './governance-docs';
 import type { OperationDoc, ParameterDoc, ResponseDoc } from './openapi-types';
 
@@ -23,6 +24,7 @@ const limit: ParameterDoc = { name: 'limit', in: 'query', schema: z.number().int
 const query = (name: string, description?: string): ParameterDoc => ({ name, in: 'query', schema: z.string(), ...(description ? { description } : {}) });
 const slackUserId = pathId('id', z.string().regex(/^[UW][A-Z0-9]{2,20}$/));
 const connectionName = pathId('name', z.string().regex(CONNECTION_NAME));
+const trainerName = pathId('name', z.string().regex(TRAINER_NAME));
 const idempotencyKey: ParameterDoc = {
   name: 'Idempotency-Key', in: 'header', schema: z.string(),
   description: 'Repeating a request with the same key joins the same workflow run instead of starting another.',
@@ -232,6 +234,13 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [connectionName], body: body('ConnectionRequest'), responses: { 200: ok('Connection', 'Saved') },
   },
   'DELETE /v1/connections/{name}': { summary: 'Remove a connection', parameters: [connectionName], responses: { 204: deleted }, errors: [404] },
+  'GET /v1/trainers': { summary: 'Registered trainers a pipeline may name (`"trainer": {"kind": "custom", "name": ...}`); environment values withheld', responses: { 200: ok('TrainerList') } },
+  'GET /v1/trainers/{name}': { summary: 'One registered trainer', parameters: [trainerName], responses: { 200: ok('Trainer') }, errors: [404] },
+  'PUT /v1/trainers/{name}': {
+    summary: 'Register or replace training code by name: the command (run without a shell, in its own process group, on workers that opt in), its folder, environment and time limit',
+    parameters: [trainerName], body: body('TrainerRequest'), responses: { 200: ok('Trainer', 'Saved') },
+  },
+  'DELETE /v1/trainers/{name}': { summary: 'Remove a registered trainer', parameters: [trainerName], responses: { 204: deleted }, errors: [404] },
   'GET /v1/slack/users': { summary: 'Slack users allowed to press approval buttons, with their roles', responses: { 200: ok('SlackUserList') } },
   'PUT /v1/slack/users/{id}': {
     summary: 'Register a Slack user (U... or W... id) with a role', parameters: [slackUserId], body: body('SlackUserRequest'),

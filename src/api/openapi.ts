@@ -18,6 +18,7 @@ import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-service
 import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-requests';
 import * as responses from './response-schemas';
 import { decisionSchema, rolloutRequestSchema } from './rollout-service';
+import { trainerRequestSchema } from './trainer-routes';
 
 /**
  * Bodies that no zod schema parses, described here for the document only: predict rows are checked
@@ -56,6 +57,7 @@ const requestComponents = (): Record<string, z.ZodType> => ({
   SlackInteraction: slackInteractionSchema,
   DatasetUpload: datasetUploadSchema,
   ConnectionRequest: connectionRequestSchema,
+  TrainerRequest: trainerRequestSchema,
   ...GOVERNANCE_REQUEST_COMPONENTS,
 });
 
@@ -73,6 +75,8 @@ export const RESPONSE_COMPONENTS = {
   DatasetUploaded: responses.datasetUploadedSchema,
   Connection: responses.connectionSchema,
   ConnectionList: responses.connectionListSchema,
+  Trainer: responses.trainerSchema,
+  TrainerList: responses.trainerListSchema,
   DatasetDiff: responses.datasetDiffSchema,
   DatasetLineage: responses.datasetLineageSchema,
   VersionLineage: responses.versionLineageSchema,

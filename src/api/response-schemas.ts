@@ -125,6 +125,12 @@ export const datasetSchema = z.strictObject({ ...datasetFields, statistics: z.ar
 export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(['csv', 'jsonl']) });
 export const connectionSchema = z.strictObject({ name: z.string(), display: z.string().describe('the URL without its password'), createdBy: z.string(), createdAt: iso, updatedAt: iso });
 export const connectionListSchema = z.strictObject({ connections: z.array(connectionSchema) });
+export const trainerSchema = z.strictObject({
+  name: z.string(), command: z.array(z.string()), workdir: z.string().nullable(),
+  env: z.array(z.string()).describe('the names of the variables it sets; their values are never returned'),
+  timeoutSeconds: z.number().int(), createdBy: z.string(), createdAt: iso, updatedAt: iso,
+});
+export const trainerListSchema = z.strictObject({ trainers: z.array(trainerSchema) });
 export const datasetListSchema = z.strictObject({ datasets: z.array(datasetSummarySchema) });
 
 const change = z.strictObject({ before: num, after: num });

@@ -469,6 +469,23 @@ const MIGRATIONS: Migration[] = [
         params = params - 'referenceDigest' - 'smokeDigest' - 'evaluationDigest' - 'training' - 'pipeline' - 'trigger';
     `,
   },
+  {
+    version: 16,
+    name: 'registered trainers',
+    sql: `
+      -- training code an admin registered: pipelines name a trainer, never a command
+      CREATE TABLE trainers (
+        name             text PRIMARY KEY,
+        command          jsonb NOT NULL,             -- the program and its arguments; never a shell line
+        workdir          text,
+        env              jsonb NOT NULL DEFAULT '{}',
+        timeout_seconds  integer NOT NULL CHECK (timeout_seconds > 0),
+        created_by       text NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        updated_at       timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

@@ -23,6 +23,7 @@ import * as runs from './runs';
 import * as servingStats from './serving-stats';
 import * as slack from './slack';
 import * as stepCache from './step-cache';
+import * as trainers from './trainers';
 
 /** A store module's functions that take the pool first, as functions of their other arguments. */
 export type Repository<Module> = {
@@ -63,6 +64,7 @@ export interface Repositories {
   servingStats: Repository<typeof servingStats>;
   slack: Repository<typeof slack>;
   stepCache: Repository<typeof stepCache>;
+  trainers: Repository<typeof trainers>;
 }
 
 export function createRepositories(pool: Pool): Repositories {
@@ -71,6 +73,6 @@ export function createRepositories(pool: Pool): Repositories {
     alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), connections: bind(connections), datasets: bind(datasets), db: bind(db),
     governance: bind(governance), lineage: bind(lineage), monitoring: bind(monitoring), predictionLog: bind(predictionLog),
     privacy: bind(privacy), registry: bind(registry), review: bind(review), rollouts: bind(rollouts), runs: bind(runs), servingStats: bind(servingStats),
-    slack: bind(slack), stepCache: bind(stepCache),
+    slack: bind(slack), stepCache: bind(stepCache), trainers: bind(trainers),
   };
 }
