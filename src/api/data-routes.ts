@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors';
 import { checkConnection, PostgresSourceError } from '../ingest/postgres-source';
 import { readFile } from '../ingest/sources';
-import { CsvFormatError } from '../ml/csv';
+import { DataFormatError } from '../ml/table';
 import { ArtifactStore } from '../store/artifacts';
 import { CONNECTION_NAME, deleteConnection, getConnection, listConnections, putConnection, SecretsKeys } from '../store/connections';
 import { storeDatasetTable } from '../store/datasets';
@@ -87,7 +87,7 @@ export function dataRoutes(routes: SecuredRoutes, deps: { pool: Pool; artifacts:
       try {
         table = await readFile(file, format, `the uploaded ${format === 'csv' ? 'CSV' : 'JSON Lines'} file`);
       } catch (err) {
-        if (err instanceof CsvFormatError) throw new ApiError('invalid_request', err.message);
+        if (err instanceof DataFormatError) throw new ApiError('invalid_request', err.message);
         throw err;
       }
       const actor = actorOf(res);

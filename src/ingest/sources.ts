@@ -11,9 +11,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { CsvFormatError, parseCsvStream } from '../ml/csv';
+import { parseCsvStream } from '../ml/csv';
 import { parseJsonLinesStream, RecordCollector, recordsOf, RECORD_FIELDS } from '../ml/jsonl';
-import { Table } from '../ml/table';
+import { DataFormatError, Table } from '../ml/table';
 import { guardedRequest, GuardedResponse } from './guarded-http';
 import { countPostgresQuery, PostgresSourceError, readPostgresQuery } from './postgres-source';
 import { checkFile, SourcePolicy, SourceRefused } from './source-policy';
@@ -78,10 +78,10 @@ async function readJsonSource(policy: SourcePolicy, uri: string, onProgress?: (p
     try {
       document = JSON.parse(page.text.replace(/^\uFEFF/, ''));
     } catch (err) {
-      throw new CsvFormatError(`page ${pages} of ${uri} is not valid JSON: ${(err as Error).message}`);
+      throw new DataFormatError(`page ${pages} of ${uri} is not valid JSON: ${(err as Error).message}`);
     }
     const records = recordsOf(document);
-    if (!records) throw new CsvFormatError(`page ${pages} of ${uri} holds no records: expected a JSON array, or an object with ${RECORD_FIELDS.join(', ')}`);
+    if (!records) throw new DataFormatError(`page ${pages} of ${uri} holds no records: expected a JSON array, or an object with ${RECORD_FIELDS.join(', ')}`);
     records.forEach((record, k) => collector.add(record, `page ${pages}, record ${k + 1}`));
     onProgress?.({ rows: collector.count, bytes });
     const target: string | undefined = sourceKind(next) === 'http' ? linkNext(page.link) ?? bodyNext(document) : undefined;
@@ -136,7 +136,7 @@ function decodeChunk(decoder: TextDecoder, chunk: Buffer | undefined, source: st
   try {
     return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
   } catch {
-    throw new CsvFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+    throw new DataFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
   }
 }
 
@@ -167,7 +167,7 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new CsvFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+    throw new DataFormatError(`${source} is not valid UTF-8 text; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
   }
 }
 

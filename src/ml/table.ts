@@ -11,6 +11,9 @@ export interface Table {
   columns: Column[];
 }
 
+/** Input that cannot become a table (malformed CSV, JSON or Parquet, text that is not UTF-8): the data's fault, so no retry helps. */
+export class DataFormatError extends Error {}
+
 /** Cell spellings read as "no value". */
 export const MISSING_TOKENS = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?']);
 
