@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, STATUS_OF } from '../errors';
 import { ROLES } from '../auth/roles';
+import { FORMAT_NAMES } from '../ingest/formats';
 import { MODEL_KINDS } from '../ml/families';
 
 // The app's JSON replacer writes NaN and ±Infinity as null, so any computed number may arrive as null.
@@ -121,7 +122,7 @@ const columnStatistics = z.discriminatedUnion('type', [
   z.strictObject({ name: z.string(), type: z.literal('string'), count, missing: count, distinct: count, top: z.array(z.strictObject({ value: z.string(), count })) }),
 ]);
 export const datasetSchema = z.strictObject({ ...datasetFields, statistics: z.array(columnStatistics) });
-export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(['csv', 'jsonl']) });
+export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(FORMAT_NAMES) });
 export const connectionSchema = z.strictObject({ name: z.string(), display: z.string().describe('the URL without its password'), createdBy: z.string(), createdAt: iso, updatedAt: iso });
 export const connectionListSchema = z.strictObject({ connections: z.array(connectionSchema) });
 export const datasetListSchema = z.strictObject({ datasets: z.array(datasetSummarySchema) });

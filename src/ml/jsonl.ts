@@ -86,18 +86,3 @@ class JsonLinesReader {
     return this.collector.build('JSON Lines input holds no records');
   }
 }
-
-/** Fields under which paged JSON APIs commonly return their records. */
-export const RECORD_FIELDS = ['items', 'data', 'results', 'records'];
-
-/** The records of one JSON document: the document itself when it is an array, else its first record field. */
-export function recordsOf(document: unknown): unknown[] | undefined {
-  if (Array.isArray(document)) return document;
-  if (document && typeof document === 'object') {
-    for (const field of RECORD_FIELDS) {
-      const value = (document as Record<string, unknown>)[field];
-      if (Array.isArray(value)) return value;
-    }
-  }
-  return undefined;
-}
