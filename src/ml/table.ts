@@ -83,6 +83,19 @@ export class ColumnBuilder {
     this.codes![i] = raw === null || raw === undefined || isMissingToken(raw) ? -1 : this.code(raw.trim());
   }
 
+  /**
+   * A cell that arrives as a number (binary formats), taken as its CSV spelling would be without the
+   * round trip through text: null and NaN are missing, and ±Infinity turns the column to text.
+   */
+  addNumber(value: number | null): void {
+    if (this.numbers && value !== null && Number.isFinite(value)) {
+      if (this.length >= this.numbers.length) this.numbers = grow(this.numbers);
+      this.numbers[this.length++] = value;
+      return;
+    }
+    this.add(value === null || Number.isNaN(value) ? null : String(value));
+  }
+
   private code(text: string): number {
     let code = this.index.get(text);
     if (code === undefined) {

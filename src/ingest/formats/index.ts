@@ -9,8 +9,9 @@ import { DataFormat } from './format';
 import { csv } from './csv';
 import { json } from './json';
 import { jsonl } from './jsonl';
+import { parquet } from './parquet';
 
-export const FORMATS = [csv, jsonl, json] as const;
+export const FORMATS = [csv, jsonl, json, parquet] as const;
 
 export type FormatName = (typeof FORMATS)[number]['name'];
 export const FORMAT_NAMES = FORMATS.map((f) => f.name) as [FormatName, ...FormatName[]];
