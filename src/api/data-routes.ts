@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors';
 import { checkConnection, PostgresSourceError } from '../ingest/postgres-source';
 import { fileBytes } from '../ingest/byte-source';
-import { DataFormat, FORMAT_NAMES, FORMATS, formatOfMediaType } from '../ingest/formats';
+import { DataFormat, findFormat, FORMAT_NAMES, FORMATS, formatOfMediaType, unknownFormat } from '../ingest/formats';
 import { DataFormatError } from '../ml/table';
 import { ArtifactStore } from '../store/artifacts';
 import { CONNECTION_NAME, deleteConnection, getConnection, listConnections, putConnection, SecretsKeys } from '../store/connections';
@@ -40,9 +40,9 @@ const KNOWN_TYPES = FORMATS.flatMap((f) => (f.mediaTypes.length ? [`${f.mediaTyp
 function uploadFormat(req: Request): DataFormat {
   const asked = req.query.format;
   if (asked !== undefined) {
-    const named = FORMATS.find((f) => f.name === asked);
+    const named = findFormat(asked);
     if (named) return named;
-    throw new ApiError('invalid_request', `${JSON.stringify(asked)} is not a known format; known: ${FORMAT_NAMES.join(', ')}`);
+    throw new ApiError('invalid_request', unknownFormat(asked));
   }
   const type = req.get('content-type') ?? '';
   const format = formatOfMediaType(type);

@@ -4,7 +4,7 @@ import { ApplicationFailure, Client, WorkflowFailedError, WorkflowNotFoundError,
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
-import { FORMAT_NAMES } from '../ingest/formats';
+import { FORMAT_NAMES, unknownFormat } from '../ingest/formats';
 import { redactUri } from '../ingest/sources';
 import { SourcePolicy, SourceRefused } from '../ingest/source-policy';
 import { transportFor } from '../ingest/transports';
@@ -30,7 +30,7 @@ import { trainingPipeline } from '../workflows/training-pipeline';
  */
 export const dataSourceSchema = z.strictObject({
   uri: z.string().min(1).max(4096).optional(),
-  format: z.enum(FORMAT_NAMES, { error: (issue) => `${JSON.stringify(issue.input)} is not a known format; known: ${FORMAT_NAMES.join(', ')}` }).optional(),
+  format: z.enum(FORMAT_NAMES, { error: (issue) => unknownFormat(issue.input) }).optional(),
   connection: z.string().regex(CONNECTION_NAME, 'connection names are lower-case letters, digits, "-" and "_", starting with a letter').optional(),
   query: z.string().min(1).max(100_000).optional(),
   dataset: z.string().regex(/^[0-9a-f]{64}$/, 'a dataset id is the 64 hex digits POST /v1/datasets or GET /v1/datasets gave').optional(),

@@ -21,11 +21,14 @@ export type { DataFormat } from './format';
 /** What a source is read as when neither its `format` nor its extension says. */
 const FALLBACK: DataFormat = csv;
 
-/** The format called `name`; throws for a name no format has (a request the API should have refused). */
-export function formatNamed(name: string): DataFormat {
-  const format = FORMATS.find((f) => f.name === name);
-  if (!format) throw new Error(`no data format is called "${name}"; known: ${FORMAT_NAMES.join(', ')}`);
-  return format;
+/** Why a request naming `asked` as its format is refused. */
+export function unknownFormat(asked: unknown): string {
+  return `${JSON.stringify(asked)} is not a known format; known: ${FORMAT_NAMES.join(', ')}`;
+}
+
+/** The format called `name`, if one is. */
+export function findFormat(name: unknown): DataFormat | undefined {
+  return FORMATS.find((f) => f.name === name);
 }
 
 /** The format a path or URL's extension names (ignoring any query string or fragment), else CSV. */
