@@ -39,7 +39,7 @@ Pipelines (through the API at MLOPS_API_URL)
 
 Versions, data and lineage (through the API)
   data list [--source <uri>] | data show <version> | data diff <version> <version>
-  data upload <file.csv|file.jsonl>   store a local file as a dataset version; prints its id
+  data upload <file>         store a local file as a dataset version (format by extension); prints its id
   lineage <model>@<version> [--openlineage] [--json]
   reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
   rollback <model> [--to <version>] [--reason <text>]

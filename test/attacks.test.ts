@@ -10,6 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FORMAT_NAMES } from '../src/ingest/formats';
 import { signSlackRequest } from '../src/slack/signature';
 import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
@@ -198,7 +199,7 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     assert.equal((await post('a,b\n1,2\n', 'application/pdf')).status, 400);
     const badFormat = await fetch(`${stack.api.url}/v1/datasets?format=xlsx`, { method: 'POST', headers: { authorization: `Bearer ${keys.analyst}`, 'content-type': 'text/csv' }, body: 'a\n1\n' });
     assert.equal(badFormat.status, 400);
-    assert.match(((await badFormat.json()) as { error: { message: string } }).error.message, /format must be csv or jsonl/);
+    assert.match(((await badFormat.json()) as { error: { message: string } }).error.message, new RegExp(`"xlsx" is not a known format; known: ${FORMAT_NAMES.join(', ')}`));
     const latin1 = await post(Buffer.from('name,y\nJos\xe9,1\n', 'latin1'), 'text/csv');
     assert.equal(latin1.status, 400);
     assert.match(((await latin1.json()) as { error: { message: string } }).error.message, /not valid UTF-8/);

@@ -8,9 +8,10 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { ApprovalDeps } from './approvals';
 import type { MonitoringDeps } from './monitoring';
-import { readSource, SourceContext, SourceError, sourceName } from '../ingest/sources';
+import { SourceError } from '../ingest/source-error';
+import { readSource, SourceContext, sourceName } from '../ingest/sources';
 import { SourceRefused } from '../ingest/source-policy';
-import { CsvFormatError, parseCsv } from '../ml/csv';
+import { parseCsv } from '../ml/csv';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
 import { buildReferenceProfile } from '../ml/reference-profile';
@@ -22,7 +23,7 @@ import { Split } from '../ml/split';
 import { metricsOnRows, SliceProgress, sliceMetrics } from '../ml/slices';
 import { SearchCandidate } from '../ml/search';
 import { Task } from '../ml/task';
-import { appendRecords, cellText, getColumn, Table } from '../ml/table';
+import { appendRecords, cellText, DataFormatError, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import type { Repositories } from '../store/repositories';
@@ -208,7 +209,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
             if (err.retryable) throw err;
             throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
           }
-          if (err instanceof CsvFormatError) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.format);
+          if (err instanceof DataFormatError) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.format);
           throw err;
         }
         name = sourceName(input);

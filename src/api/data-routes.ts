@@ -1,7 +1,8 @@
 /**
  * Routes that bring data in without handing anyone the server's disk or network:
- *   POST /v1/datasets           a scientist uploads CSV or JSON Lines (streamed to a temporary file, at
- *                               most MLOPS_MAX_UPLOAD) and gets a dataset version id to train on;
+ *   POST /v1/datasets           a scientist uploads a file in any registered format (streamed to a
+ *                               temporary file, at most MLOPS_MAX_UPLOAD) and gets a dataset version id
+ *                               to train on;
  *   PUT|GET|DELETE /v1/connections[/:name]
  *                               an admin registers PostgreSQL connections by name; their URLs are
  *                               sealed at rest and never returned, and one that reaches the
@@ -17,8 +18,9 @@ import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { checkConnection, PostgresSourceError } from '../ingest/postgres-source';
-import { readFile } from '../ingest/sources';
-import { CsvFormatError } from '../ml/csv';
+import { fileBytes } from '../ingest/byte-source';
+import { DataFormat, findFormat, FORMAT_NAMES, FORMATS, formatOfMediaType, unknownFormat } from '../ingest/formats';
+import { DataFormatError } from '../ml/table';
 import { ArtifactStore } from '../store/artifacts';
 import { CONNECTION_NAME, deleteConnection, getConnection, listConnections, putConnection, SecretsKeys } from '../store/connections';
 import { storeDatasetTable } from '../store/datasets';
@@ -31,15 +33,21 @@ export const connectionRequestSchema = z.strictObject({
   url: z.string().max(4096).regex(/^postgres(ql)?:\/\//i, 'a PostgreSQL URL: postgres://user:password@host:5432/database'),
 });
 
+/** The content types uploads are recognised by, with their formats, as a refusal lists them. */
+const KNOWN_TYPES = FORMATS.flatMap((f) => (f.mediaTypes.length ? [`${f.mediaTypes[0]} (${f.name})`] : [])).join(', ');
+
 /** The upload's format: `?format=`, else its content type. */
-function uploadFormat(req: Request): 'csv' | 'jsonl' {
+function uploadFormat(req: Request): DataFormat {
   const asked = req.query.format;
-  if (asked === 'csv' || asked === 'jsonl') return asked;
-  if (asked !== undefined) throw new ApiError('invalid_request', `format must be csv or jsonl, got "${String(asked)}"`);
-  const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (type === 'text/csv') return 'csv';
-  if (['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines'].includes(type)) return 'jsonl';
-  throw new ApiError('invalid_request', `send the data as text/csv or application/x-ndjson (JSON Lines), or say ?format=csv|jsonl; got content type "${type || 'none'}"`);
+  if (asked !== undefined) {
+    const named = findFormat(asked);
+    if (named) return named;
+    throw new ApiError('invalid_request', unknownFormat(asked));
+  }
+  const type = req.get('content-type') ?? '';
+  const format = formatOfMediaType(type);
+  if (format) return format;
+  throw new ApiError('invalid_request', `send the data as ${KNOWN_TYPES}, or say ?format=${FORMAT_NAMES.join('|')}; got content type "${type.split(';')[0].trim() || 'none'}"`);
 }
 
 /**
@@ -48,6 +56,8 @@ function uploadFormat(req: Request): 'csv' | 'jsonl' {
  * the 413 instead of a reset connection.
  */
 async function receive(req: Request, file: string, limit: number): Promise<number> {
+  // express.json() has read a JSON body already: the upload's bytes are gone
+  if (req.readableEnded) throw new ApiError('invalid_request', 'an upload is the file\'s own bytes, not a JSON request: send a JSON document with ?format=json and a content type such as application/octet-stream');
   const declared = Number(req.get('content-length') ?? 0);
   const tooLarge = () => new ApiError('payload_too_large', `the upload is larger than MLOPS_MAX_UPLOAD (${limit} bytes)`);
   if (declared > limit) { req.resume(); throw tooLarge(); }
@@ -85,15 +95,15 @@ export function dataRoutes(routes: SecuredRoutes, deps: { pool: Pool; artifacts:
       if (size === 0) throw new ApiError('invalid_request', 'the upload is empty');
       let table;
       try {
-        table = await readFile(file, format, `the uploaded ${format === 'csv' ? 'CSV' : 'JSON Lines'} file`);
+        table = await format.parse(fileBytes(file, { name: `the uploaded ${format.name} file`, size }));
       } catch (err) {
-        if (err instanceof CsvFormatError) throw new ApiError('invalid_request', err.message);
+        if (err instanceof DataFormatError) throw new ApiError('invalid_request', err.message);
         throw err;
       }
       const actor = actorOf(res);
       const stored = await storeDatasetTable(pool, artifacts, table, { sourceUri: `upload:${name}`, sourceKind: 'upload' });
-      await registry.recordAudit(pool, { actor, action: 'dataset.uploaded', subject: `dataset:${stored.datasetId}`, details: { name, format, bytes: size, rows: stored.rowCount } });
-      res.status(201).location(`/v1/datasets/${stored.datasetId}`).json({ id: stored.datasetId, rowCount: stored.rowCount, columnCount: stored.columnCount, byteSize: stored.byteSize, format });
+      await registry.recordAudit(pool, { actor, action: 'dataset.uploaded', subject: `dataset:${stored.datasetId}`, details: { name, format: format.name, bytes: size, rows: stored.rowCount } });
+      res.status(201).location(`/v1/datasets/${stored.datasetId}`).json({ id: stored.datasetId, rowCount: stored.rowCount, columnCount: stored.columnCount, byteSize: stored.byteSize, format: format.name });
     } finally {
       await fs.rm(file, { force: true });
     }

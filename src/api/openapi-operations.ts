@@ -5,6 +5,7 @@
  * parse with), turned into JSON Schema by ./openapi.ts.
  */
 import { z } from 'zod';
+import { FORMAT_NAMES, FORMATS } from '../ingest/formats';
 import { MODEL_NAME } from './pipeline-service';
 import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
@@ -68,9 +69,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responses: { 200: ok('DatasetList') },
   },
   'POST /v1/datasets': {
-    summary: 'Upload a dataset (CSV as text/csv, or JSON Lines as application/x-ndjson; at most MLOPS_MAX_UPLOAD) and get the id of its dataset version, for `"data": {"dataset": "<id>"}` in a pipeline',
-    parameters: [query('format', 'csv or jsonl; default: from the content type'), query('name', 'what the dataset history calls the upload (upload:<name>)')],
-    body: { component: 'DatasetUpload', required: true, mediaType: 'text/csv' },
+    summary: 'Upload a dataset (its format named by `?format=` or by its content type; at most MLOPS_MAX_UPLOAD) and get the id of its dataset version, for `"data": {"dataset": "<id>"}` in a pipeline',
+    parameters: [
+      { name: 'format', in: 'query', schema: z.enum(FORMAT_NAMES), description: 'default: from the content type' },
+      query('name', 'what the dataset history calls the upload (upload:<name>)'),
+    ],
+    body: { component: 'DatasetUpload', required: true, mediaTypes: [...FORMATS.flatMap((f) => f.mediaTypes), 'application/octet-stream'] },
     responses: { 201: ok('DatasetUploaded', 'Stored (the same rows uploaded again give the same id)') },
     errors: [413],
   },
@@ -261,7 +265,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       { name: 'X-Slack-Signature', in: 'header', required: true, description: '`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing secret', schema: z.string() },
       { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, description: 'Unix seconds; more than 300 s away from now is refused', schema: z.string() },
     ],
-    body: { component: 'SlackInteraction', required: true, mediaType: 'application/x-www-form-urlencoded' },
+    body: { component: 'SlackInteraction', required: true, mediaTypes: ['application/x-www-form-urlencoded'] },
     responses: { 200: ok('SlackDecision', 'Decision recorded') },
     // 404 while SLACK_SIGNING_SECRET is unset; 409 for a replayed delivery or a run not awaiting approval
     errors: [401, 403, 404, 409],

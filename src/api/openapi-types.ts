@@ -18,8 +18,8 @@ export type ResponseDoc = { description: string } & ({ json: string } | { html: 
 export interface OperationDoc {
   summary: string;
   parameters?: ParameterDoc[];
-  /** The request body: a component's name, sent as JSON unless `mediaType` says otherwise. */
-  body?: { component: string; required: boolean; mediaType?: string };
+  /** The request body: a component's name, sent as JSON unless `mediaTypes` say otherwise. */
+  body?: { component: string; required: boolean; mediaTypes?: readonly string[] };
   responses: Record<number, ResponseDoc>;
   /**
    * Further statuses answered with the Error body. The builder adds those that follow from the route

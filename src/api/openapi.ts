@@ -29,8 +29,8 @@ const predictRequestSchema = z.object({
     .min(1).describe('at most MLOPS_MAX_BATCH rows (default 1000)'),
 });
 const reproduceRequestSchema = z.object({ by: z.string().optional().describe('who asks: if given, the name of the key that signs the request (no one else)') });
-// an upload is the file's own bytes, streamed: CSV (or JSON Lines with its content type)
-const datasetUploadSchema = z.string().describe('the CSV text (header line first), or JSON Lines with Content-Type application/x-ndjson');
+// an upload is the file's own bytes, streamed, in any registered format
+const datasetUploadSchema = z.string().describe('the file\'s bytes: its format is `?format=` or its content type');
 // Slack posts form data; its `payload` field is the JSON of a block_actions interaction
 const slackInteractionSchema = z.object({ payload: z.string().describe('JSON: {"type": "block_actions", "user": {"id"}, "channel": {"id"}, "actions": [{"action_id", "value": <run id>}]}') });
 
@@ -144,7 +144,7 @@ const ERRORS: Record<number, { name: string; description: string }> = {
   429: { name: 'RateLimited', description: '`rate_limited`: too many invalid keys from this address within a minute' },
   503: { name: 'Unavailable', description: '`unavailable`: Temporal or the database is unreachable; try again shortly' },
 };
-const json = (ref: string, mediaType = 'application/json') => ({ [mediaType]: { schema: { $ref: componentRef(ref) } } });
+const json = (ref: string, mediaTypes: readonly string[] = ['application/json']) => Object.fromEntries(mediaTypes.map((type) => [type, { schema: { $ref: componentRef(ref) } }]));
 
 function responseOf(r: ResponseDoc): object {
   if ('json' in r) return { description: r.description, content: json(r.json) };
@@ -191,7 +191,7 @@ function operationOf(key: string, path: string, doc: OperationDoc | undefined, a
     ...(auth ? { description: auth.description, security: auth.security, 'x-required-role': access } : {}),
     ...(doc ? {} : { 'x-undocumented': true }),
     ...(parameters.length ? { parameters } : {}),
-    ...(doc?.body ? { requestBody: { required: doc.body.required, content: json(doc.body.component, doc.body.mediaType) } } : {}),
+    ...(doc?.body ? { requestBody: { required: doc.body.required, content: json(doc.body.component, doc.body.mediaTypes) } } : {}),
     responses: answers,
   };
 }

@@ -1,13 +1,13 @@
 /** Use cases for pipelines: start one, read its status, send a decision. Transport-free. */
 import { randomBytes, createHash } from 'node:crypto';
-import path from 'node:path';
 import { ApplicationFailure, Client, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
-import { redactUri, sourceKind } from '../ingest/sources';
-import { checkFile, SourcePolicy, SourceRefused } from '../ingest/source-policy';
-import { guardedRequest } from '../ingest/guarded-http';
+import { FORMAT_NAMES, unknownFormat } from '../ingest/formats';
+import { redactUri } from '../ingest/sources';
+import { SourcePolicy, SourceRefused } from '../ingest/source-policy';
+import { transportFor } from '../ingest/transports';
 import { CONNECTION_NAME, getConnection } from '../store/connections';
 import { getDataset } from '../store/datasets';
 import { FAMILIES, MODEL_KINDS, sharedParams } from '../ml/families';
@@ -31,7 +31,7 @@ import { rootMessage } from '../usecases/workflow-failures';
  */
 export const dataSourceSchema = z.strictObject({
   uri: z.string().min(1).max(4096).optional(),
-  format: z.enum(['csv', 'jsonl', 'json']).optional(),
+  format: z.enum(FORMAT_NAMES, { error: (issue) => unknownFormat(issue.input) }).optional(),
   connection: z.string().regex(CONNECTION_NAME, 'connection names are lower-case letters, digits, "-" and "_", starting with a letter').optional(),
   query: z.string().min(1).max(100_000).optional(),
   dataset: z.string().regex(/^[0-9a-f]{64}$/, 'a dataset id is the 64 hex digits POST /v1/datasets or GET /v1/datasets gave').optional(),
@@ -140,13 +140,7 @@ export class PipelineService {
    */
   async checkSource(data: PipelineData): Promise<PipelineData> {
     try {
-      if ('uri' in data) {
-        const kind = sourceKind(data.uri);
-        if (kind === 'http') await checkRedirects(this.o.sources, data.uri);
-        else if (kind === 'postgres') throw new SourceRefused('connection strings are not accepted; name a connection an admin registered', 'source');
-        else checkFile(this.o.sources, data.uri);
-        return kind === 'file' && !/^file:/i.test(data.uri) ? { ...data, uri: path.resolve(data.uri) } : data;
-      }
+      if ('uri' in data) return { ...data, uri: await transportFor(data.uri).check(data.uri, this.o.sources) };
     } catch (err) {
       if (err instanceof SourceRefused) throw new ApiError('invalid_request', err.message, { setting: err.setting });
       throw err;
@@ -248,20 +242,6 @@ export class PipelineService {
       if (err instanceof WorkflowNotFoundError) throw new ApiError('conflict', `pipeline "${id}" is not awaiting approval (it has ended)`);
       throw err;
     }
-  }
-}
-
-/**
- * Checks a URL source and where it redirects, by asking for its headers now: a redirect to an internal
- * address is refused before the run starts. Only refusals count here; a server that is down or refuses
- * HEAD is the run's problem (it retries), not the request's.
- */
-async function checkRedirects(policy: SourcePolicy, uri: string): Promise<void> {
-  try {
-    const response = await guardedRequest(policy, uri, { method: 'HEAD', timeoutMs: 10_000 });
-    response.body.resume();
-  } catch (err) {
-    if (err instanceof SourceRefused) throw err;
   }
 }
 

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, STATUS_OF } from '../errors';
 import { ROLES } from '../auth/roles';
+import { FORMAT_NAMES } from '../ingest/formats';
 import { MODEL_KINDS } from '../ml/families';
 import { DEPLOYMENT_STATES, GOVERNANCE_STATUSES } from '../domain/model-version';
 
@@ -122,7 +123,7 @@ const columnStatistics = z.discriminatedUnion('type', [
   z.strictObject({ name: z.string(), type: z.literal('string'), count, missing: count, distinct: count, top: z.array(z.strictObject({ value: z.string(), count })) }),
 ]);
 export const datasetSchema = z.strictObject({ ...datasetFields, statistics: z.array(columnStatistics) });
-export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(['csv', 'jsonl']) });
+export const datasetUploadedSchema = z.strictObject({ id: sha256, rowCount: count, columnCount: count, byteSize: count, format: z.enum(FORMAT_NAMES) });
 export const connectionSchema = z.strictObject({ name: z.string(), display: z.string().describe('the URL without its password'), createdBy: z.string(), createdAt: iso, updatedAt: iso });
 export const connectionListSchema = z.strictObject({ connections: z.array(connectionSchema) });
 export const trainerSchema = z.strictObject({

@@ -6,17 +6,18 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
+import { formatOf, FORMATS } from '../ingest/formats';
 import type { ConnectionInfo } from '../store/connections';
 import { ApiClient } from './api-client';
 import { table } from './table';
 
 const enc = encodeURIComponent;
 
-/** Uploads a local CSV or JSON Lines file; returns the dataset version's id. */
+/** Uploads a local file in the format its extension names (else CSV); returns the dataset version's id. */
 export async function uploadDataset(api: ApiClient, file: string): Promise<{ id: string; rowCount: number; columnCount: number }> {
-  const jsonl = /\.(jsonl|ndjson)$/i.test(file);
+  const format = formatOf(file);
   const name = path.basename(file).replace(/[^\w. -]/g, '_').slice(0, 200);
-  return api.upload(`/v1/datasets?name=${enc(name)}`, file, jsonl ? 'application/x-ndjson' : 'text/csv');
+  return api.upload(`/v1/datasets?name=${enc(name)}&format=${format.name}`, file, format.mediaTypes[0] ?? 'application/octet-stream');
 }
 
 export async function runDataCommand(command: string, rest: string[], api: ApiClient, log: (line: string) => void): Promise<boolean> {
@@ -43,7 +44,7 @@ export async function runDataCommand(command: string, rest: string[], api: ApiCl
     throw new ConfigError('connections takes add <name> --url <postgres url> | list | remove <name>');
   }
   if (command === 'data' && rest[0] === 'upload') {
-    if (!rest[1]) throw new ConfigError('data upload needs <file> (CSV, or JSON Lines ending .jsonl or .ndjson)');
+    if (!rest[1]) throw new ConfigError(`data upload needs <file> (its extension names the format: ${FORMATS.flatMap((f) => f.extensions).join(', ')}; otherwise CSV)`);
     const uploaded = await uploadDataset(api, path.resolve(rest[1]));
     log(`dataset ${uploaded.id}: ${uploaded.rowCount} rows, ${uploaded.columnCount} columns; train on it with "data": {"dataset": "${uploaded.id}"}`);
     return true;

@@ -5,6 +5,7 @@
  */
 import type { FamilyParams, ModelKind } from '../ml/families';
 import type { RecipeSpec } from '../ml/recipe';
+import type { FormatName } from '../ingest/formats';
 
 export interface SearchSpec {
   strategy?: 'grid' | 'random' | 'halving';
@@ -40,12 +41,12 @@ export interface TrainerSpec {
 }
 
 /**
- * Where a run's data comes from: a file under a data root or an http(s) URL (`format`: csv, jsonl or
- * json for paged APIs; by default from the extension, else CSV), a query on a connection an admin
- * registered, or a dataset version already stored (an upload, or an earlier run's).
+ * Where a run's data comes from: a file under a data root or an http(s) URL (`format`: one of the
+ * registry's in src/ingest/formats; by default from the extension, else CSV), a query on a connection
+ * an admin registered, or a dataset version already stored (an upload, or an earlier run's).
  */
 export type PipelineData =
-  | { uri: string; format?: 'csv' | 'jsonl' | 'json' }
+  | { uri: string; format?: FormatName }
   | { connection: string; query: string }
   | { dataset: string };
 

@@ -1,8 +1,5 @@
 /** CSV in and out. The canonical form is what dataset versions are hashed and stored as. */
-import { cellText, ColumnBuilder, Table } from './table';
-
-/** Thrown for input that is not a usable CSV table. */
-export class CsvFormatError extends Error {}
+import { cellText, ColumnBuilder, DataFormatError, Table } from './table';
 
 /**
  * Parses CSV text with a header row into a columnar table. Fields go straight into column builders,
@@ -114,7 +111,7 @@ class RecordReader {
           let parts = '';
           for (;;) {
             const q = text.indexOf('"', j);
-            if (q < 0) throw new CsvFormatError(`malformed CSV: the quoted field that opens on line ${recordLine} is never closed`);
+            if (q < 0) throw new DataFormatError(`malformed CSV: the quoted field that opens on line ${recordLine} is never closed`);
             if (text.charCodeAt(q + 1) === QUOTE) { parts += text.slice(j, q + 1); j = q + 2; continue; }
             parts += text.slice(j, q);
             for (let k = j; k < q; k++) if (text.charCodeAt(k) === LF) line++;
@@ -124,14 +121,14 @@ class RecordReader {
           value = parts;
           const c = text.charCodeAt(i);
           if (i < n && c !== COMMA && c !== LF && !(c === CR && text.charCodeAt(i + 1) === LF)) {
-            throw new CsvFormatError(`malformed CSV: line ${line} has characters after a closing quote`);
+            throw new DataFormatError(`malformed CSV: line ${line} has characters after a closing quote`);
           }
         } else {
           let j = i;
           for (; j < n; j++) {
             const c = text.charCodeAt(j);
             if (c === COMMA || c === LF || (c === CR && text.charCodeAt(j + 1) === LF)) break;
-            if (c === QUOTE) throw new CsvFormatError(`malformed CSV: line ${line} has a quote inside an unquoted field`);
+            if (c === QUOTE) throw new DataFormatError(`malformed CSV: line ${line} has a quote inside an unquoted field`);
           }
           value = text.slice(i, j);
           i = j;
@@ -152,14 +149,14 @@ class RecordReader {
         headerFields = [];
         continue;
       }
-      if (field !== builders.length) throw new CsvFormatError(`malformed CSV: line ${recordLine} has ${field} fields; the header has ${builders.length}`);
+      if (field !== builders.length) throw new DataFormatError(`malformed CSV: line ${recordLine} has ${field} fields; the header has ${builders.length}`);
       this.rows++;
     }
     this.line = line;
   }
 
   end(): { builders: ColumnBuilder[]; rows: number } {
-    if (!this.builders) throw new CsvFormatError('CSV is empty: expected a header row');
+    if (!this.builders) throw new DataFormatError('CSV is empty: expected a header row');
     return { builders: this.builders, rows: this.rows };
   }
 }
@@ -168,8 +165,8 @@ function header(record: string[]): string[] {
   const names = record.map((h) => h.trim());
   const seen = new Set<string>();
   names.forEach((name, j) => {
-    if (name === '') throw new CsvFormatError(`CSV header has an empty column name at position ${j + 1}`);
-    if (seen.has(name)) throw new CsvFormatError(`CSV header repeats the column name "${name}"`);
+    if (name === '') throw new DataFormatError(`CSV header has an empty column name at position ${j + 1}`);
+    if (seen.has(name)) throw new DataFormatError(`CSV header repeats the column name "${name}"`);
     seen.add(name);
   });
   return names;

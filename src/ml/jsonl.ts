@@ -1,6 +1,5 @@
 /** JSON Lines in: one JSON object per line, read into the same columnar table as CSV. */
-import { CsvFormatError } from './csv';
-import { ColumnBuilder, Table } from './table';
+import { ColumnBuilder, DataFormatError, Table } from './table';
 
 /**
  * Collects JSON records into a table, straight into column builders (no rows are kept). Columns are the
@@ -17,10 +16,10 @@ export class RecordCollector {
   }
 
   add(record: unknown, where: string): void {
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new CsvFormatError(`${where} is not a JSON object`);
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new DataFormatError(`${where} is not a JSON object`);
     const filled = this.builders.length > 0 ? new Uint8Array(this.builders.length) : undefined;
     for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
-      if (value !== null && typeof value === 'object') throw new CsvFormatError(`${where}, field "${key}" holds a nested ${Array.isArray(value) ? 'array' : 'object'}`);
+      if (value !== null && typeof value === 'object') throw new DataFormatError(`${where}, field "${key}" holds a nested ${Array.isArray(value) ? 'array' : 'object'}`);
       let j = this.position.get(key);
       if (j === undefined) {
         // a key first seen now: earlier records lacked it
@@ -39,7 +38,7 @@ export class RecordCollector {
   }
 
   build(emptyMessage: string): Table {
-    if (this.builders.length === 0) throw new CsvFormatError(emptyMessage);
+    if (this.builders.length === 0) throw new DataFormatError(emptyMessage);
     return { rowCount: this.rows, columns: this.builders.map((b) => b.build()) };
   }
 }
@@ -77,7 +76,7 @@ class JsonLinesReader {
       try {
         record = JSON.parse(line);
       } catch (err) {
-        throw new CsvFormatError(`malformed JSON Lines: line ${this.line}: ${(err as Error).message}`);
+        throw new DataFormatError(`malformed JSON Lines: line ${this.line}: ${(err as Error).message}`);
       }
       this.collector.add(record, `malformed JSON Lines: line ${this.line}`);
     }
@@ -86,19 +85,4 @@ class JsonLinesReader {
   end(): Table {
     return this.collector.build('JSON Lines input holds no records');
   }
-}
-
-/** Fields under which paged JSON APIs commonly return their records. */
-export const RECORD_FIELDS = ['items', 'data', 'results', 'records'];
-
-/** The records of one JSON document: the document itself when it is an array, else its first record field. */
-export function recordsOf(document: unknown): unknown[] | undefined {
-  if (Array.isArray(document)) return document;
-  if (document && typeof document === 'object') {
-    for (const field of RECORD_FIELDS) {
-      const value = (document as Record<string, unknown>)[field];
-      if (Array.isArray(value)) return value;
-    }
-  }
-  return undefined;
 }

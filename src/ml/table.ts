@@ -11,6 +11,9 @@ export interface Table {
   columns: Column[];
 }
 
+/** Input that cannot become a table (malformed CSV, JSON or Parquet, text that is not UTF-8): the data's fault, so no retry helps. */
+export class DataFormatError extends Error {}
+
 /** Cell spellings read as "no value". */
 export const MISSING_TOKENS = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?']);
 
@@ -78,6 +81,19 @@ export class ColumnBuilder {
     }
     if (i >= this.codes!.length) this.codes = grow(this.codes!);
     this.codes![i] = raw === null || raw === undefined || isMissingToken(raw) ? -1 : this.code(raw.trim());
+  }
+
+  /**
+   * A cell that arrives as a number (binary formats), taken as its CSV spelling would be without the
+   * round trip through text: null and NaN are missing, and ±Infinity turns the column to text.
+   */
+  addNumber(value: number | null): void {
+    if (this.numbers && value !== null && Number.isFinite(value)) {
+      if (this.length >= this.numbers.length) this.numbers = grow(this.numbers);
+      this.numbers[this.length++] = value;
+      return;
+    }
+    this.add(value === null || Number.isNaN(value) ? null : String(value));
   }
 
   private code(text: string): number {
