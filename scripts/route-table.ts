@@ -12,7 +12,7 @@ import { AccessControl, RouteSpec } from '../src/api/access';
 import { MonitoringService } from '../src/usecases/monitoring';
 import { OPERATIONS } from '../src/api/openapi-operations';
 import { openApiPath } from '../src/api/openapi';
-import { PipelineService } from '../src/api/pipeline-service';
+import { PipelineService } from '../src/usecases/pipelines';
 import { RegistryService } from '../src/usecases/registry-operations';
 import { RolloutService } from '../src/api/rollout-service';
 import { loadConfig } from '../src/config';
@@ -30,7 +30,7 @@ export function offlineRoutes(): RouteSpec[] {
   const app = createApp({
     client, pool, repos: createRepositories(pool), artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
-    pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, pool, sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
+    pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
     rollouts: new RolloutService(client, pool, o),
     monitoring: new MonitoringService(client, createRepositories(pool), { ...o, every: '1h' }),

@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { jsonSchemaOf } from '../src/api/openapi-json-schema';
 import { buildOpenApiDocument } from '../src/api/openapi';
-import { dataSourceSchema } from '../src/api/pipeline-service';
+import { dataSourceSchema } from '../src/api/pipeline-requests';
 import { datasetUploadedSchema } from '../src/api/response-schemas';
 import { FORMAT_NAMES, FORMATS, formatOf, formatOfMediaType } from '../src/ingest/formats';
 import { fileBytes, readWhole } from '../src/ingest/byte-source';

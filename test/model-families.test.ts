@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ApiError } from '../src/errors';
-import { parseBody, pipelineRequestSchema } from '../src/api/pipeline-service';
+import { parseBody, pipelineRequestSchema } from '../src/api/pipeline-requests';
 import { jsonSchemaOf } from '../src/api/openapi-json-schema';
 import { pipelineStatusSchema } from '../src/api/response-schemas';
 import { parseCsv } from '../src/ml/csv';

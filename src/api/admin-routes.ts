@@ -7,7 +7,7 @@ import { ROLES } from '../auth/roles';
 import { ApiError } from '../errors';
 import { actorOf, SecuredRoutes } from './access';
 import { modelName, route } from './http';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 import type { Repositories } from '../store/repositories';
 
 export const keyRequestSchema = z.strictObject({

@@ -27,7 +27,7 @@ import { storeDatasetTable } from '../store/datasets';
 import * as registry from '../store/registry';
 import { actorOf, SecuredRoutes } from './access';
 import { route } from './http';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 
 export const connectionRequestSchema = z.strictObject({
   url: z.string().max(4096).regex(/^postgres(ql)?:\/\//i, 'a PostgreSQL URL: postgres://user:password@host:5432/database'),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { SecuredRoutes } from './access';
 import { route } from './http';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 import type { Repositories } from '../store/repositories';
 
 const feedbackItem = z.strictObject({ predictionId: z.string().uuid(), label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]) });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { privacyPolicySchema } from '../privacy/pii';
 import type { OperationDoc, ParameterDoc } from './openapi-types';
-import { MODEL_NAME } from './pipeline-service';
+import { MODEL_NAME } from '../domain/model-version';
 
 const iso = z.iso.datetime();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);

@@ -10,7 +10,7 @@ import { DecryptionError } from '../privacy/encryption';
 import { pseudonym, PrivacyPolicy, privacyPolicySchema } from '../privacy/pii';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route } from './http';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 import { PRODUCTION_ALIAS } from '../domain/model-version';
 import type { Repositories } from '../store/repositories';
 

@@ -1,7 +1,7 @@
 /** Small pieces every router shares: async handlers, and path and query parameters checked. */
 import { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors';
-import { MODEL_NAME } from './pipeline-service';
+import { MODEL_NAME } from '../domain/model-version';
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 

@@ -13,7 +13,7 @@ import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
 import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-requests';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 import { z } from 'zod';
 import type { Repositories } from '../store/repositories';
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { FORMAT_NAMES, FORMATS } from '../ingest/formats';
-import { MODEL_NAME } from './pipeline-service';
+import { MODEL_NAME } from '../domain/model-version';
 import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
 import { TRAINER_NAME } from '../store/trainers';

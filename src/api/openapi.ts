@@ -14,7 +14,7 @@ import { connectionRequestSchema } from './data-routes';
 import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-requests';
 import { OPERATIONS, OperationDoc, ResponseDoc } from './openapi-operations';
 import { componentRef, componentsOf, JsonSchema, jsonSchemaOf } from './openapi-json-schema';
-import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-service';
+import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-requests';
 import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-requests';
 import * as responses from './response-schemas';
 import { decisionSchema, rolloutRequestSchema } from './rollout-service';

@@ -14,7 +14,7 @@ import type { ModelServer } from '../serving/model-server';
 import type { AccessControl } from './access';
 import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
 import { isPlainJson, readPlainJson, sizeInBytes } from './json-body';
-import { MODEL_NAME } from './pipeline-service';
+import { MODEL_NAME } from '../domain/model-version';
 
 const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/predict$/;
 

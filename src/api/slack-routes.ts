@@ -17,10 +17,11 @@ import { ApiError } from '../errors';
 import { APPROVE_ACTION, deliveryDigest, REJECT_ACTION } from '../slack/approval-messages';
 import { slackSignatureProblem } from '../slack/signature';
 import { FailureThrottle, SecuredRoutes } from './access';
-import { decide } from './decisions';
+import { decide } from '../usecases/approvals';
 import { route } from './http';
-import { PipelineService } from './pipeline-service';
+import { PipelineService } from '../usecases/pipelines';
 import type { Repositories } from '../store/repositories';
+import { DomainError } from '../domain/errors';
 
 interface BlockActions {
   type: string;
@@ -89,7 +90,8 @@ export function slackRoutes(routes: SecuredRoutes, deps: { repos: Repositories; 
       await tell(channel, slackUser, `Recorded: you ${decision === 'approve' ? 'approved' : 'rejected'} run ${runId}${progress}.`);
       res.json({ ok: true, decision, runId, ...(result.required ? { approvals: result.approvals, required: result.required } : {}) });
     } catch (err) {
-      if (err instanceof ApiError) await tell(channel, slackUser, `Your decision was not recorded: ${err.message}`);
+      // a refusal the person can act on is told to them; a fault of ours is not explained in Slack
+      if (err instanceof ApiError || err instanceof DomainError) await tell(channel, slackUser, `Your decision was not recorded: ${err.message}`);
       throw err;
     }
   }));

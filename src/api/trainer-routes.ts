@@ -15,7 +15,7 @@ import type { Repositories } from '../store/repositories';
 import { Trainer, TRAINER_NAME } from '../store/trainers';
 import { actorOf, SecuredRoutes } from './access';
 import { route } from './http';
-import { parseBody } from './pipeline-service';
+import { parseBody } from './pipeline-requests';
 
 /** Variables the platform sets for every trainer run: a registration may not replace them. */
 export const RESERVED_TRAINER_ENV = ['MLOPS_INPUT_DIR', 'MLOPS_OUTPUT_DIR'];

@@ -1,5 +1,5 @@
 /** Follows a pipeline run through the API, printing each stage as it is entered. */
-import type { PipelineView } from '../api/pipeline-service';
+import type { PipelineView } from '../usecases/pipelines';
 import type { TrainingRun } from '../store/runs';
 import { ApiClient } from './api-client';
 

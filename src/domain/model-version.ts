@@ -9,6 +9,9 @@ import type { TrainingRecipe } from './training-recipe';
 
 export const PRODUCTION_ALIAS = 'production';
 
+/** A model's name: 1-63 letters, digits, - or _, starting with a letter or digit (it appears in URLs, ids and metrics). */
+export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
 /**
  * Governance: what reviewers decided about a version. Deployment is another question (see
  * DeploymentState): an approved version may be in production, rolling out, retired or never deployed.

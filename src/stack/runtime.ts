@@ -17,7 +17,7 @@ import { createApp, routeTable } from '../api/app';
 import { createAlerter } from '../alerts/channels';
 import { createSlackClient } from '../alerts/slack-alerts';
 import { withPredictFastPath } from '../api/predict-fast-path';
-import { PipelineService } from '../api/pipeline-service';
+import { PipelineService } from '../usecases/pipelines';
 import { RegistryService } from '../usecases/registry-operations';
 import { MonitoringService } from '../usecases/monitoring';
 import { AccessControl, RouteSpec } from '../api/access';
@@ -239,10 +239,10 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   registerMonitoringMetrics(models.metrics, stores.pool);
   // the process itself: event-loop delay, GC pauses by kind, heap; what a serving tail is made of
   collectDefaultMetrics({ register: models.metrics });
-  const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, pool: stores.pool, sources: stores.sources.policy });
+  const repos = createRepositories(stores.pool);
+  const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, repos, sources: stores.sources.policy });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
-  const repos = createRepositories(stores.pool);
   const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
   const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
