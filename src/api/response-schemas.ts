@@ -202,7 +202,8 @@ export const openLineageSchema = z.strictObject({
 export const modelListSchema = z.strictObject({
   models: z.array(z.strictObject({ name: z.string(), createdAt: iso, latestVersion: int.nullable(), productionVersion: int.nullable(), versionCount: count })),
 });
-const signature = z.strictObject({
+/** A version's signature (src/domain/model-version.ts), our own models' and imported ones'. */
+export const signatureSchema = z.strictObject({
   task: z.enum(['binary', 'multiclass', 'regression']).optional(),
   features: z.array(z.string()),
   numeric: z.array(z.string()).optional(),
@@ -211,9 +212,23 @@ const signature = z.strictObject({
   input: z.string().optional(),
   output: z.string(),
   unused: z.array(z.string()).optional(),
+  // imported models (src/domain/imported-model.ts): how the graph's own inputs and outputs are fed and read
+  source: z.literal('import').optional(),
+  inputs: z.array(z.strictObject({
+    name: z.string(), type: z.enum(['float32', 'float64', 'int64', 'int32', 'string']), rank: z.union([z.literal(1), z.literal(2)]),
+    columns: z.array(z.string()), matchedBy: z.enum(['name', 'features', 'order']),
+  })).optional(),
+  outputs: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('classifier'), probabilities: z.string(), label: z.string().optional(), classesFrom: z.enum(['zipmap', 'classifier-node', 'metadata', 'request']) }),
+    z.strictObject({ kind: z.literal('regressor'), value: z.string() }),
+  ]).optional(),
+  rewrites: z.array(z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('drop-zipmap'), node: z.string(), removedOutput: z.string(), exposedOutput: z.string() }),
+    z.strictObject({ kind: z.literal('free-batch-axis'), output: z.string(), declared: int }),
+  ])).optional(),
 });
 const versionFields = {
-  version: int, runId: z.string(), onnxDigest: sha256, signature,
+  version: int, runId: z.string(), onnxDigest: sha256, signature: signatureSchema,
   // evaluation metrics: numbers, and a few counts or lists beside them
   metrics: free,
   datasetId: sha256, codeVersion: z.string().nullable(), status: versionStatus, deployment: deploymentState, createdAt: iso,

@@ -4,6 +4,7 @@
  * it. Plain types and tables: the store, workflows, activities and the API all import them from here.
  */
 import type { Task } from '../ml/task';
+import type { GraphRewrite, ImportedInput, ImportedOutputs } from './imported-model';
 import type { PipelineInput, RetrainTrigger } from './pipeline-input';
 import type { TrainingRecipe } from './training-recipe';
 
@@ -47,20 +48,46 @@ export interface ModelSignature {
   task?: Task;
   /** Raw feature names a request sends: numeric ones (the `numeric` input, in this order), then text ones. */
   features: string[];
-  /** Numeric features, in the column order of the ONNX `numeric` input; absent on old versions (= features). */
+  /**
+   * Numeric features, in the column order of the ONNX `numeric` input; absent on old versions (= features).
+   * Imported models: the features sent as numbers (their graph inputs are in `inputs`).
+   */
   numeric?: string[];
-  /** Text features, one-hot encoded in the graph; the i-th feeds ONNX input `categorical_<i>`. */
+  /**
+   * Text features, one-hot encoded in the graph; the i-th feeds ONNX input `categorical_<i>`.
+   * Imported models: the features sent as text.
+   */
   categorical?: string[];
   /** Class labels, in the column order of the ONNX output tensor; empty for regression. */
   classes: string[];
   /** ONNX input name of versions registered before text features existed. */
   input?: string;
+  /** The output read: probabilities [N, K] or the predicted value. */
   output: string;
   /**
    * Columns of the training data the model does not use (the target, ignored text columns).
    * Predict accepts and ignores them, so a row copied from the dataset can be sent as it is.
    */
   unused?: string[];
+  /**
+   * `import`: an ONNX file trained elsewhere, whose inputs and outputs are its own (`inputs`, `outputs`).
+   * Absent: trained here, with the fixed layout of ml/onnx-export.ts.
+   */
+  source?: 'import';
+  /** Imported models: how each graph input is fed from the columns. */
+  inputs?: ImportedInput[];
+  /** Imported models: which outputs hold the answer. */
+  outputs?: ImportedOutputs;
+  /** Imported models: what was changed in the graph at import (the stored file is the changed one). */
+  rewrites?: GraphRewrite[];
+}
+
+/** A signature of an imported model: its inputs and outputs are always there. */
+export type ImportedSignature = ModelSignature & { source: 'import'; inputs: ImportedInput[]; outputs: ImportedOutputs };
+
+/** Whether a version's graph is an imported one (fed and read by src/serving/imported-*.ts) rather than our own. */
+export function isImported(signature: ModelSignature): signature is ImportedSignature {
+  return signature.source === 'import';
 }
 
 /** Content digests (sha256) of the files kept with a version in the artifact store. */

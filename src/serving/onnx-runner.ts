@@ -9,14 +9,15 @@
  * test/onnx-runner.test.ts checks this path against the public one.
  */
 import { Tensor } from 'onnxruntime-node';
-import { binding, initOrt } from 'onnxruntime-node/dist/binding';
+import { Binding, binding, initOrt } from 'onnxruntime-node/dist/binding';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import type { Feeds } from './feeds';
 
 /** Options every session is opened with: one thread each, since requests, not operators, are the parallel work. */
 export const SESSION_OPTIONS = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 } as const;
 
-interface RawOutput { data: Tensor['data']; dims: readonly number[] }
+/** One output of a run: its values, shape and element type. */
+export interface RawOutput { data: Tensor['data']; dims: readonly number[]; type: Tensor['type'] }
 
 export class Session {
   private readonly native = new binding.InferenceSession();
@@ -30,6 +31,16 @@ export class Session {
     this.native.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
     for (const output of this.native.outputMetadata) this.fetches[output.name] = null;
     this.inputNames = this.native.inputMetadata.map((input) => input.name);
+  }
+
+  /** The graph's inputs as onnxruntime reads them (name, tensor or not, element type, shape with -1 where free). */
+  get inputMetadata(): readonly Binding.ValueMetadata[] {
+    return this.native.inputMetadata;
+  }
+
+  /** The graph's outputs, likewise: how an imported graph's answer is found. */
+  get outputMetadata(): readonly Binding.ValueMetadata[] {
+    return this.native.outputMetadata;
   }
 
   /** Runs now, on this thread, and answers before the caller's turn of the event loop ends. */
