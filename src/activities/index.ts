@@ -3,6 +3,7 @@ import { createRegistryActivities } from './registry';
 import { createRolloutActivities } from './rollout';
 import { createMonitoringActivities } from './monitoring';
 import { createApprovalActivities } from './approvals';
+import { createImportActivities } from './import';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
 export type { PipelineActivities } from './pipeline';
@@ -15,8 +16,10 @@ export { createMonitoringActivities } from './monitoring';
 export type { MonitoringActivities, CheckSummary } from './monitoring';
 export { createApprovalActivities } from './approvals';
 export type { ApprovalActivities } from './approvals';
+export { createImportActivities } from './import';
+export type { ImportActivities } from './import';
 
 /** Every activity the worker runs. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps) };
+  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps), ...createImportActivities(deps) };
 }

@@ -35,7 +35,9 @@ import { trainInThread, TrainingJob } from './training-thread';
 import type { FeatureSpec, TrainingRecipe } from '../domain/training-recipe';
 import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, PipelineInput, RetrainTrigger, SliceMetrics } from '../workflows/definitions';
 import { FAILURE_TYPES } from '../workflows/activity-options';
-import { PRODUCTION_ALIAS, type ModelSignature, type NewModelVersion } from '../domain/model-version';
+import { isImported, PRODUCTION_ALIAS, type ImportedSignature, type ModelSignature, type NewModelVersion } from '../domain/model-version';
+import { importedFeeds, importedTableRows } from '../serving/imported-feeds';
+import { runImported } from '../serving/imported-outputs';
 
 export interface ActivityDeps {
   /** The store, a repository per table group (src/store/repositories.ts): activities hold no pool. */
@@ -141,15 +143,18 @@ export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[]
 
 
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
-async function scoreOnnx(bytes: Uint8Array, layout: InputLayout, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
+async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignature, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
   try {
-    const feeds = tableFeeds(layout, table, data.split.test);
     const y = Float64Array.from(data.split.test, (r) => data.y[r]);
     let outputs: Float64Array | Float32Array;
     let width = 1;
-    if (data.task === 'regression') outputs = await runRegressor(session, feeds);
-    else ({ probabilities: outputs, classes: width } = await runClassifier(session, feeds));
+    if ('source' in layout) {
+      // a model trained elsewhere: its own inputs, read its own way (src/serving/imported-*.ts), as serving does
+      const rows = importedTableRows({ inputs: layout.inputs }, table, data.split.test);
+      ({ values: outputs, width } = runImported(session, layout, importedFeeds(layout.inputs, rows), rows.rows));
+    } else if (data.task === 'regression') outputs = await runRegressor(session, tableFeeds(layout, table, data.split.test));
+    else ({ probabilities: outputs, classes: width } = await runClassifier(session, tableFeeds(layout, table, data.split.test)));
     const scored = { y, outputs, width };
     const overall = { ...metricsOnRows(data.task, scored), scored };
     if (sliceBy.length === 0) return overall;
@@ -311,7 +316,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
      * Scores the ONNX file itself (what will be served) on the held-out test split, and the current
      * production version on the same rows when it can read them.
      */
-    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[] }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison; smokeDigest?: string; referenceDigest?: string; evaluationDigest?: string }> {
+    async evaluateModel(input: FeatureSpec & { modelName: string; onnxDigest: string; runId?: string; sliceBy?: string[]; imported?: ImportedSignature }): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; champion?: ChampionComparison; smokeDigest?: string; referenceDigest?: string; evaluationDigest?: string }> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
@@ -324,9 +329,15 @@ export function createPipelineActivities(deps: ActivityDeps) {
         ctx.heartbeat({ phase: 'slicing', ...progress });
         await new Promise((resolve) => setImmediate(resolve));
       };
-      const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, layoutOf(input), table, data, input.sliceBy, onSlice);
+      if (input.imported && input.imported.task !== data.task) {
+        throw ApplicationFailure.nonRetryable(`the imported model solves a ${input.imported.task} task, but the target "${input.target}" of the evaluation data makes it ${data.task}`, NON_RETRYABLE.model);
+      }
+      if (input.imported && data.task !== 'regression' && input.imported.classes.join('\u0000') !== data.classes.join('\u0000')) {
+        throw ApplicationFailure.nonRetryable(`the imported model's classes (${input.imported.classes.join(', ')}) are not the evaluation data's (${data.classes.join(', ')})`, NON_RETRYABLE.model);
+      }
+      const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, input.imported ?? layoutOf(input), table, data, input.sliceBy, onSlice);
       // a few test rows and what the file answers for them: every replica replays them before serving it
-      const signature: ModelSignature = { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
+      const signature: ModelSignature = input.imported ?? { task: data.task, features: input.features, ...layoutOf(input), classes: data.classes, output: data.task === 'regression' ? REGRESSION_OUTPUT : OUTPUT_NAME };
       const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
       // the training rows' feature distributions, so monitoring compares traffic with them without re-reading the data
       ctx.heartbeat({ phase: 'profiling' });
@@ -348,7 +359,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const absent = [...layout.numeric.filter((f) => kinds.get(f) !== 'number'), ...layout.categorical.filter((f) => !kinds.has(f))];
       if (absent.length > 0) return skip(`its features ${absent.join(', ')} are not columns of this dataset with the same type`);
       if (sig.classes.join('\u0000') !== data.classes.join('\u0000')) return skip(`its classes (${sig.classes.join(', ')}) differ from this run's (${data.classes.join(', ')})`);
-      const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), layout, table, data);
+      const champion = await scoreOnnx(await artifacts.get(production.onnxDigest), isImported(sig) ? sig : layout, table, data);
       return { metrics, confusion, slices, ...digests, champion: { version: production.version, metrics: champion.metrics } };
     },
 

@@ -50,11 +50,11 @@ export const pipelineStatusSchema = z.strictObject({
   id: z.string(),
   state: z.enum(['running', 'awaiting_approval', 'deployed', 'rejected', 'failed']),
   // absent while a run has not answered its first status query yet
-  stage: z.enum(['ingest', 'validate', 'tune', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done']).optional(),
+  stage: z.enum(['ingest', 'validate', 'import', 'tune', 'train', 'evaluate', 'register', 'approve', 'deploy', 'done']).optional(),
   model: z.string().optional(),
   datasetId: sha256.optional(),
   task: z.enum(['binary', 'multiclass', 'regression']).optional(),
-  kind: z.enum(MODEL_KINDS).optional(),
+  kind: z.enum([...MODEL_KINDS, 'import']).optional(),
   warnings: z.array(z.string()).optional(),
   metrics: metrics.optional(),
   confusion: z.array(z.array(count)).optional(),

@@ -6,6 +6,7 @@
 import type { FamilyParams, ModelKind } from '../ml/families';
 import type { RecipeSpec } from '../ml/recipe';
 import type { FormatName } from '../ingest/formats';
+import type { Task } from '../ml/task';
 
 export interface SearchSpec {
   strategy?: 'grid' | 'random' | 'halving';
@@ -50,6 +51,18 @@ export type PipelineData =
   | { connection: string; query: string }
   | { dataset: string };
 
+/** A model trained elsewhere, uploaded as an ONNX file: the run imports it instead of training one. */
+export interface ModelImport {
+  /** The uploaded file in the artifact store. */
+  onnxDigest: string;
+  uploadedBy: string;
+  task?: Task;
+  /** Graph input -> column (or -> the columns of an [N, k] input, in order). */
+  features?: Record<string, string | string[]>;
+  /** Class labels in the order of the probability columns, for a graph that names none. */
+  classes?: string[];
+}
+
 export interface PipelineInput {
   model: string;
   data: PipelineData;
@@ -70,6 +83,8 @@ export interface PipelineInput {
   useSearchAttributes?: boolean;
   /** Why the run started, when not by a person: a monitor's breach or a schedule. */
   trigger?: RetrainTrigger;
+  /** Set when the run brings its own model (POST /v1/models/:name/versions): imported, then evaluated like any other. */
+  import?: ModelImport;
 }
 
 /** What started a retraining run; recorded with the run and its model version. */

@@ -10,6 +10,8 @@ import type { ModelSignature } from '../domain/model-version';
 import { layoutOf } from './feeds';
 import { instancesToFeeds } from './instances';
 import { createSession, runClassifier, runRegressor, Session } from './onnx-runner';
+import { isImported } from '../domain/model-version';
+import { runImportedInstances } from './imported-outputs';
 
 export interface SmokeSample {
   instances: Record<string, number | string | null>[];
@@ -23,6 +25,7 @@ const TOLERANCE = 1e-4;
 
 /** Outputs of a session for JSON instances, row by row. */
 export async function runInstances(session: Session, signature: ModelSignature, instances: unknown[]): Promise<number[][]> {
+  if (isImported(signature)) return runImportedInstances(session, signature, instances);
   const feeds = instancesToFeeds(instances, signature, instances.length).feeds;
   if (signature.task === 'regression') return Array.from(await runRegressor(session, feeds), (v) => [v]);
   const { probabilities, classes } = await runClassifier(session, feeds);

@@ -13,7 +13,7 @@ export const MODEL_NAME_KEY = defineSearchAttributeKey('MlopsModel', 'KEYWORD');
 export const STAGE_KEY = defineSearchAttributeKey('MlopsStage', 'KEYWORD');
 export const SEARCH_ATTRIBUTE_KEYS = [MODEL_NAME_KEY, STAGE_KEY];
 
-export type Stage = 'ingest' | 'validate' | 'tune' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
+export type Stage = 'ingest' | 'validate' | 'import' | 'tune' | 'train' | 'evaluate' | 'register' | 'approve' | 'deploy' | 'done';
 export type PipelineState = 'running' | 'awaiting_approval' | 'deployed' | 'rejected' | 'failed';
 
 import type { ApprovalPolicy, PipelineData, PipelineInput, RetrainTrigger, TrainerSpec } from '../domain/pipeline-input';
@@ -78,7 +78,8 @@ export interface PipelineStatus {
   model: string;
   datasetId?: string;
   task?: Task;
-  kind?: ModelKind;
+  /** The model family, or `import` for a model trained elsewhere. */
+  kind?: ModelKind | 'import';
   warnings: string[];
   metrics?: MetricSummary;
   /** confusion[actual][predicted] on the test split, for multi-class models. */

@@ -15,6 +15,9 @@ import {
 import type { PipelineActivities } from '../activities/pipeline';
 import type { RegistryActivities, TrainingOutputs } from '../activities/registry';
 import type { ApprovalActivities } from '../activities/approvals';
+import type { ImportActivities } from '../activities/import';
+import type { ImportedSignature } from '../domain/model-version';
+import type { FeatureSpec } from '../domain/training-recipe';
 import {
   APPROVAL_REFUSALS,
   ApprovalAnswer,
@@ -42,7 +45,7 @@ import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from './activity-options
 import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
 const retry = retryExcept(FAILURE_TYPES.dataSource, FAILURE_TYPES.dataFormat, FAILURE_TYPES.dataValidation, FAILURE_TYPES.model);
-const data = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.data(retry));
+const data = proxyActivities<PipelineActivities & ImportActivities>(ACTIVITY_PRESETS.data(retry));
 const compute = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.compute(retry));
 const quick = proxyActivities<PipelineActivities & RegistryActivities & ApprovalActivities>(ACTIVITY_PRESETS.quick(retry));
 
@@ -208,38 +211,50 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.task = validation.task;
     status.kind = validation.kind;
 
-    enter('train');
-    const spec = {
+    let spec: FeatureSpec = {
       datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: input.target,
       features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
       ...(input.trainer?.params ? { modelParams: input.trainer.params } : {}),
       positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
     };
-    const search = input.trainer?.search;
-    let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
-    // Step cache: the same dataset, spec, search and code as an earlier successful run reuse its model.
-    // Histories recorded before the cache existed replay without the lookup.
-    const cache = patched('step-cache') ? await quick.findCachedTraining({ spec, search: { ...search, l2Grid }, runId, modelName: input.model }) : {};
     let trained: TrainingOutputs;
-    if (cache.hit) {
-      trained = cache.hit.outputs;
-      status.cached = { train: { fromRun: cache.hit.fromRun } };
+    let imported: ImportedSignature | undefined;
+    // Only runs that bring their own model take this branch, so histories recorded before it replay unchanged.
+    if (input.import) {
+      enter('import');
+      const done = await data.importModel({ ...input.import, modelName: input.model, runId, datasetId: dataset.datasetId, target: input.target });
+      imported = done.signature;
+      trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: done.params };
+      status.task = done.signature.task ?? validation.task;
+      status.kind = 'import';
+      spec = { ...spec, task: done.signature.task ?? validation.task, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
     } else {
-      // Only runs that ask for a random or halving search take this branch, so histories recorded
-      // before it existed replay unchanged.
-      if (search?.strategy === 'random' || search?.strategy === 'halving') {
-        enter('tune');
-        l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
-        enter('train');
+      enter('train');
+      const search = input.trainer?.search;
+      let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
+      // Step cache: the same dataset, spec, search and code as an earlier successful run reuse its model.
+      // Histories recorded before the cache existed replay without the lookup.
+      const cache = patched('step-cache') ? await quick.findCachedTraining({ spec, search: { ...search, l2Grid }, runId, modelName: input.model }) : {};
+      if (cache.hit) {
+        trained = cache.hit.outputs;
+        status.cached = { train: { fromRun: cache.hit.fromRun } };
+      } else {
+        // Only runs that ask for a random or halving search take this branch, so histories recorded
+        // before it existed replay unchanged.
+        if (search?.strategy === 'random' || search?.strategy === 'halving') {
+          enter('tune');
+          l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
+          enter('train');
+        }
+        trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
+        if (cache.key) await quick.cacheTraining({ key: cache.key, runId, outputs: trained });
       }
-      trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
-      if (cache.key) await quick.cacheTraining({ key: cache.key, runId, outputs: trained });
     }
     status.onnxDigest = trained.onnxDigest;
     status.params = trained.params;
 
     enter('evaluate');
-    const evaluation = await data.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy });
+    const evaluation = await data.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy, ...(imported ? { imported } : {}) });
     status.metrics = evaluation.metrics;
     status.confusion = evaluation.confusion;
     status.slices = evaluation.slices;
