@@ -68,6 +68,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [query('source', 'only versions read from this source URI'), limit],
     responses: { 200: ok('DatasetList') },
   },
+  'POST /v1/models/{name}/versions': {
+    summary: 'Bring a model trained elsewhere: an ONNX file and how to evaluate it (multipart parts `onnx` and `metadata`). Checked at once (not ONNX, cannot be loaded, inputs matching no column of a stored evaluation dataset: 400), then a pipeline imports, evaluates, asks for approval and deploys it like a trained version; follow it at GET /v1/pipelines/{id}',
+    parameters: [modelName, idempotencyKey],
+    body: { component: 'ModelImport', required: true, mediaTypes: ['multipart/form-data'] },
+    responses: { 202: ok('PipelineStarted', 'Started') }, errors: [413],
+  },
   'POST /v1/datasets': {
     summary: 'Upload a dataset (its format named by `?format=` or by its content type; at most MLOPS_MAX_UPLOAD) and get the id of its dataset version, for `"data": {"dataset": "<id>"}` in a pipeline',
     parameters: [

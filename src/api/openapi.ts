@@ -30,6 +30,11 @@ const predictRequestSchema = z.object({
 });
 const reproduceRequestSchema = z.object({ by: z.string().optional().describe('who asks: if given, the name of the key that signs the request (no one else)') });
 // an upload is the file's own bytes, streamed, in any registered format
+// a model import: the ONNX file and the JSON metadata as two parts of a multipart/form-data body
+const modelImportSchema = z.object({
+  onnx: z.string().describe('the ONNX file (binary)'),
+  metadata: z.string().describe('JSON: {"evaluation": {"data": <source>} | {"dataset": "<id>"}, "target", "task"?, "positiveClass"?, "features"?: {"<graph input>": "<column>" | ["<column>", ...]}, "classes"?, "approval"?, "seed"?}'),
+});
 const datasetUploadSchema = z.string().describe('the file\'s bytes: its format is `?format=` or its content type');
 // Slack posts form data; its `payload` field is the JSON of a block_actions interaction
 const slackInteractionSchema = z.object({ payload: z.string().describe('JSON: {"type": "block_actions", "user": {"id"}, "channel": {"id"}, "actions": [{"action_id", "value": <run id>}]}') });
@@ -56,6 +61,7 @@ const requestComponents = (): Record<string, z.ZodType> => ({
   ApprovalPolicyRequest: approvalPolicySchema,
   SlackInteraction: slackInteractionSchema,
   DatasetUpload: datasetUploadSchema,
+  ModelImport: modelImportSchema,
   ConnectionRequest: connectionRequestSchema,
   TrainerRequest: trainerRequestSchema,
   ...GOVERNANCE_REQUEST_COMPONENTS,

@@ -72,6 +72,7 @@ export class PipelineService {
       preprocessing: request.preprocessing,
       evaluation: request.evaluation,
       trainer: { kind: request.trainer?.kind, params: request.trainer?.params, search: request.trainer?.search },
+      ...(request.import ? { import: request.import } : {}),
       approval: request.approval,
       seed: request.seed,
       requestedBy: o.requestedBy,
