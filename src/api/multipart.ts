@@ -29,7 +29,8 @@ export async function readMultipart(req: Request, limits: MultipartLimits): Prom
   }
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { fileSize: limits.maxFileBytes, fieldSize: limits.maxFieldBytes, files: limits.files.length, fields: limits.fields.length, parts: limits.files.length + limits.fields.length } });
+    // one part more than allowed is let through, to be refused by name below (busboy counts reaching the limit as passing it)
+    parser = busboy({ headers: req.headers, limits: { fileSize: limits.maxFileBytes, fieldSize: limits.maxFieldBytes, files: limits.files.length + 1, fields: limits.fields.length + 1, parts: limits.files.length + limits.fields.length + 1 } });
   } catch (err) {
     throw new ApiError('invalid_request', `the multipart body cannot be read: ${(err as Error).message}`);
   }

@@ -31,6 +31,9 @@ import { listPrivacyPolicies } from '../store/privacy';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
 import { openTested, SmokeSample } from './smoke';
 import { pruneServingData } from '../store/prediction-log';
+import { isImported } from '../domain/model-version';
+import { checkImportedInstances, importedFeeds } from './imported-feeds';
+import { runImported } from './imported-outputs';
 
 interface LoadedVersion {
   name: string;
@@ -40,6 +43,8 @@ interface LoadedVersion {
   session: Session;
   /** Runs this version's requests, joining concurrent ones into one inference. */
   batcher: MicroBatcher;
+  /** Checks a request's rows against the signature (a 400 when they do not fit) and returns how to run them. */
+  prepare(instances: unknown): { rows: number; run(): Promise<Outputs> };
   smoke?: SmokeSample;
 }
 
@@ -244,9 +249,21 @@ export class ModelServer {
     if (known) return known;
     const opened = await openTested(this.artifacts, v);
     if ('problem' in opened) return this.refuse(v, opened.problem);
+    const maxBatch = this.options.maxBatch;
+    const signature = v.signature;
     const loaded: LoadedVersion = {
-      name: v.modelName, version: v.version, digest: v.onnxDigest, signature: v.signature, session: opened.session, smoke: opened.sample,
-      batcher: new MicroBatcher((feeds) => run(v.signature, opened.session, feeds), this.options.microBatch ?? MICRO_BATCH_DEFAULTS, (rows) => this.metersOf(loaded).runRows.observe(rows)),
+      name: v.modelName, version: v.version, digest: v.onnxDigest, signature, session: opened.session, smoke: opened.sample,
+      batcher: new MicroBatcher((feeds) => run(signature, opened.session, feeds), this.options.microBatch ?? MICRO_BATCH_DEFAULTS, (rows) => this.metersOf(loaded).runRows.observe(rows)),
+      prepare: isImported(signature)
+        // a model trained elsewhere: its own inputs and outputs (src/serving/imported-*.ts), one inference per request
+        ? (instances) => {
+          const data = checkImportedInstances(instances, { inputs: signature.inputs, unused: signature.unused }, maxBatch);
+          return { rows: data.rows, run: async () => runImported(opened.session, signature, importedFeeds(signature.inputs, data), data.rows) };
+        }
+        : (instances) => {
+          const inputs = checkInstances(instances, signature, maxBatch);
+          return { rows: inputs.rows, run: () => loaded.batcher.run(inputs) };
+        },
     };
     this.loaded.set(key(v.modelName, v.version), loaded);
     return loaded;
@@ -341,13 +358,13 @@ export class ModelServer {
     const candidate = routing.candidate;
     const toCandidate = candidate?.mode === 'canary' && (routingKey !== undefined ? stableShare(routingKey) : Math.random() * 100) < candidate.percent;
     const chosen = toCandidate ? candidate!.loaded : routing.stable;
-    const inputs = checkInstances(instances, chosen.signature, this.options.maxBatch);
-    const rows = inputs.rows;
+    const prepared = chosen.prepare(instances);
+    const rows = prepared.rows;
     const started = performance.now();
     let outputs: Float32Array | Float64Array;
     let width: number;
     try {
-      ({ values: outputs, width } = await chosen.batcher.run(inputs));
+      ({ values: outputs, width } = await prepared.run());
     } catch (err) {
       this.stats.error(name, chosen.version);
       this.metersOf(chosen).error.inc();
@@ -446,10 +463,10 @@ export class ModelServer {
 
   /** Scores mirrored rows with the shadow version and records how often it agrees with production. */
   private async shadow(routing: Routing, v: LoadedVersion, instances: unknown[], answered: Prediction[]): Promise<void> {
-    const inputs = checkInstances(instances, v.signature, this.options.maxBatch);
-    const rows = inputs.rows;
+    const prepared = v.prepare(instances);
+    const rows = prepared.rows;
     const started = performance.now();
-    const { values: outputs, width } = await v.batcher.run(inputs);
+    const { values: outputs, width } = await prepared.run();
     const ms = performance.now() - started;
     const mine = this.format(v, outputs, width, rows);
     let agreed = 0;
