@@ -86,7 +86,7 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
   try {
     const stores = await openStores(config, infra.databaseUrl);
     stopAll.push(() => stores.pool.end());
-    const { worker, done } = await startWorker(config, infra, stores);
+    const { worker, done } = await startWorker(config, infra, stores, { customTraining: true });
     stopAll.push(async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await done; });
     const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log);
     stopAll.push(() => api.stop());

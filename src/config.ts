@@ -50,6 +50,8 @@ const schema = z.object({
    * only with an API key (default), or open to anyone who can reach the API.
    */
   MLOPS_FEEDBACK_AUTH: z.enum(['open', 'key']).default('key'),
+  /** Whether `mlops worker` runs registered trainers (user code) too; `mlops up` always does. */
+  MLOPS_CUSTOM_TRAINING: z.enum(['on', 'off']).default('off'),
   /**
    * Folders (absolute, comma-separated) that file sources may be read from; never MLOPS_DATA_DIR. Unset:
    * the working directory. The bundled datasets are always readable.
@@ -134,6 +136,8 @@ export type Env = z.infer<typeof schema>;
 
 export interface Config {
   dataDir: string;
+  /** Whether this worker polls the registered trainers' queue (runs user code). */
+  customTraining: boolean;
   temporal: {
     /** Undefined when the platform should start its own dev server. */
     address?: string;
@@ -213,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     dataDir: path.resolve(e.MLOPS_DATA_DIR),
+    customTraining: e.MLOPS_CUSTOM_TRAINING === 'on',
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -11,6 +11,9 @@ import { ActivityDeps, createActivities } from './activities';
 import { ensureMonitorSchedule } from './schedules';
 import { ArtifactStore } from './store/artifacts';
 import { createRepositories } from './store/repositories';
+import { createCustomTrainingActivities } from './activities/custom-training';
+import { CUSTOM_TRAINING_QUEUE } from './workflows/activity-options';
+import type { Repositories } from './store/repositories';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
@@ -83,4 +86,21 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, code);
+}
+
+/**
+ * The worker of registered trainers: activities only (no workflows), on their own queue, one trainer at
+ * a time per process (each may use every core).
+ */
+export async function createCustomTrainingWorker(deps: { address: string; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts'] }): Promise<Worker> {
+  const connection = await NativeConnection.connect({ address: deps.address });
+  return Worker.create({
+    connection,
+    namespace: deps.namespace,
+    taskQueue: CUSTOM_TRAINING_QUEUE,
+    activities: createCustomTrainingActivities({ repos: deps.repos, artifacts: deps.artifacts }),
+    maxConcurrentActivityTaskExecutions: 1,
+    maxHeartbeatThrottleInterval: '2 seconds',
+    shutdownGraceTime: '10 seconds',
+  });
 }

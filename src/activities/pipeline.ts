@@ -142,6 +142,16 @@ export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[]
 }
 
 
+/** Row-major class probabilities moved from the model's class order into the data's (the same labels). */
+function inClassOrder(values: Float32Array | Float64Array, model: readonly string[], data: readonly string[]): Float64Array | Float32Array {
+  if (model.join('\u0000') === data.join('\u0000')) return values;
+  const from = data.map((label) => model.indexOf(label));
+  const width = model.length;
+  const out = new Float64Array(values.length);
+  for (let r = 0; r < values.length / width; r++) for (let k = 0; k < width; k++) out[r * width + k] = values[r * width + from[k]];
+  return out;
+}
+
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
 async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignature, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
@@ -153,6 +163,7 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignat
       // a model trained elsewhere: its own inputs, read its own way (src/serving/imported-*.ts), as serving does
       const rows = importedTableRows({ inputs: layout.inputs }, table, data.split.test);
       ({ values: outputs, width } = runImported(session, layout, importedFeeds(layout.inputs, rows), rows.rows));
+      if (data.task !== 'regression') outputs = inClassOrder(outputs, layout.classes, data.classes);
     } else if (data.task === 'regression') outputs = await runRegressor(session, tableFeeds(layout, table, data.split.test));
     else ({ probabilities: outputs, classes: width } = await runClassifier(session, tableFeeds(layout, table, data.split.test)));
     const scored = { y, outputs, width };
@@ -332,7 +343,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       if (input.imported && input.imported.task !== data.task) {
         throw ApplicationFailure.nonRetryable(`the imported model solves a ${input.imported.task} task, but the target "${input.target}" of the evaluation data makes it ${data.task}`, NON_RETRYABLE.model);
       }
-      if (input.imported && data.task !== 'regression' && input.imported.classes.join('\u0000') !== data.classes.join('\u0000')) {
+      if (input.imported && data.task !== 'regression' && [...input.imported.classes].sort().join('\u0000') !== [...data.classes].sort().join('\u0000')) {
         throw ApplicationFailure.nonRetryable(`the imported model's classes (${input.imported.classes.join(', ')}) are not the evaluation data's (${data.classes.join(', ')})`, NON_RETRYABLE.model);
       }
       const { metrics, confusion, slices, scored } = await scoreOnnx(onnx, input.imported ?? layoutOf(input), table, data, input.sliceBy, onSlice);

@@ -4,6 +4,7 @@ import { ApiError } from '../errors';
 import { FORMAT_NAMES, unknownFormat } from '../ingest/formats';
 import { FAMILIES, MODEL_KINDS, sharedParams } from '../ml/families';
 import { CONNECTION_NAME } from '../store/connections';
+import { TRAINER_NAME } from '../store/trainers';
 import { MODEL_NAME } from '../domain/model-version';
 import type { PipelineData } from '../workflows/definitions';
 
@@ -47,11 +48,16 @@ const searchSchema = z.strictObject({
  * and one without a kind (the family follows from the target, so only `l2` applies).
  */
 const [firstFamily, ...otherFamilies] = FAMILIES.map((f) => z.strictObject({ kind: z.literal(f.kind), params: f.paramsSchema.optional(), search: searchSchema }));
+const customTrainerSchema = z.strictObject({
+  kind: z.literal('custom'),
+  name: z.string().regex(TRAINER_NAME, 'trainer names are lower-case letters, digits, "-" and "_", starting with a letter'),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
 const trainerSchema = z.discriminatedUnion('kind', [
-  firstFamily, ...otherFamilies,
+  firstFamily, ...otherFamilies, customTrainerSchema,
   z.strictObject({ kind: z.undefined().optional(), params: sharedParams.optional(), search: searchSchema }),
 ], {
-  error: (issue) => (issue.code === 'invalid_union' ? `${JSON.stringify((issue.input as { kind?: unknown } | undefined)?.kind)} is not supported; available: ${MODEL_KINDS.join(', ')}` : undefined),
+  error: (issue) => (issue.code === 'invalid_union' ? `${JSON.stringify((issue.input as { kind?: unknown } | undefined)?.kind)} is not supported; available: ${MODEL_KINDS.join(', ')}, or custom (a registered trainer)` : undefined),
 });
 
 export const pipelineRequestSchema = z.strictObject({

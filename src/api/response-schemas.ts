@@ -54,7 +54,7 @@ export const pipelineStatusSchema = z.strictObject({
   model: z.string().optional(),
   datasetId: sha256.optional(),
   task: z.enum(['binary', 'multiclass', 'regression']).optional(),
-  kind: z.enum([...MODEL_KINDS, 'import']).optional(),
+  kind: z.enum([...MODEL_KINDS, 'import', 'custom']).optional(),
   warnings: z.array(z.string()).optional(),
   metrics: metrics.optional(),
   confusion: z.array(z.array(count)).optional(),

@@ -29,9 +29,14 @@ export interface ApprovalPolicy {
 }
 
 export interface TrainerSpec {
-  /** Model family (src/ml/families); absent means the family that is the default for the target's task. */
-  kind?: ModelKind;
-  /** `l2` for every family, and the settings the family's params schema accepts. */
+  /**
+   * Model family (src/ml/families), or `custom`: training code an admin registered (`name`), run on the
+   * workers that opt in, its model then imported. Absent means the default family for the target's task.
+   */
+  kind?: ModelKind | 'custom';
+  /** The registered trainer, when `kind` is `custom`. */
+  name?: string;
+  /** `l2` for every family, and the settings the family's params schema accepts; a custom trainer's params.json. */
   params?: FamilyParams;
   /**
    * Search over the L2 strength; the lowest validation loss wins. `grid` (default) tries `l2` inside one

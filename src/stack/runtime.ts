@@ -33,7 +33,7 @@ import { connectClient, ensureSearchAttributes } from '../temporal';
 import { SourceContext } from '../ingest/sources';
 import { sourcePolicy } from '../ingest/source-policy';
 import { connectionUrl, SecretsKeys } from '../store/connections';
-import { createWorker } from '../worker';
+import { createCustomTrainingWorker, createWorker } from '../worker';
 import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres';
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
@@ -171,7 +171,12 @@ export function codeVersion(config: Config): string | undefined {
   }
 }
 
-export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores): Promise<{ worker: Worker; done: Promise<void> }> {
+/**
+ * The worker, and, when `customTraining` (MLOPS_CUSTOM_TRAINING=on, or `mlops up`), a second one that
+ * polls the registered trainers' queue: only processes that opt in run user code. Stopping the first
+ * stops both.
+ */
+export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
   const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
   await ensureSearchAttributes(client);
@@ -193,7 +198,14 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     privacy: config.privacy,
     apiUrl: config.api.url,
   });
-  return { worker, done: worker.run().finally(() => client.connection.close()) };
+  if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
+  const trainers = await createCustomTrainingWorker({ address: endpoints.temporalAddress, namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
+  const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
+  const done = Promise.all([
+    worker.run().finally(stopTrainers),
+    trainers.run(),
+  ]).then(() => undefined).finally(() => client.connection.close());
+  return { worker, done };
 }
 
 /**

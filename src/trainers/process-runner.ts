@@ -23,7 +23,8 @@ export interface TrainerProcess {
 
 export type ProcessOutcome =
   | { kind: 'exited'; code: number; tail: string[]; ms: number }
-  | { kind: 'timed_out' | 'cancelled'; tail: string[]; ms: number }
+  | { kind: 'timed_out'; tail: string[]; ms: number }
+  | { kind: 'cancelled'; tail: string[]; ms: number }
   | { kind: 'not_started'; reason: string; tail: string[]; ms: number };
 
 /** Lines of output kept for heartbeats and error messages. */

@@ -35,7 +35,7 @@ export interface PipelineView extends Partial<PipelineStatus> {
 export class PipelineService {
   constructor(
     private readonly client: Client,
-    private readonly o: { taskQueue: string; uiUrl: (id: string) => string; useSearchAttributes: boolean; repos: Pick<Repositories, 'connections' | 'datasets'>; sources: SourcePolicy },
+    private readonly o: { taskQueue: string; uiUrl: (id: string) => string; useSearchAttributes: boolean; repos: Pick<Repositories, 'connections' | 'datasets' | 'trainers'>; sources: SourcePolicy },
   ) {}
 
   /**
@@ -61,6 +61,9 @@ export class PipelineService {
   /** Starts a run. With an idempotency key, repeating the call returns the same run. */
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
     const data = await this.checkSource(request.data);
+    if (request.trainer?.kind === 'custom' && !(await this.o.repos.trainers.getTrainer(request.trainer.name ?? ''))) {
+      throw new DomainError('invalid', `no trainer is named "${request.trainer.name}"; an admin registers it (mlops trainers add, PUT /v1/trainers/${request.trainer.name})`);
+    }
     const suffix = o.idempotencyKey ? createHash('sha256').update(o.idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
     const id = `train-${request.model}-${suffix}`;
     const input: PipelineInput = {
@@ -71,7 +74,7 @@ export class PipelineService {
       positiveClass: request.positiveClass,
       preprocessing: request.preprocessing,
       evaluation: request.evaluation,
-      trainer: { kind: request.trainer?.kind, params: request.trainer?.params, search: request.trainer?.search },
+      trainer: { kind: request.trainer?.kind, ...(request.trainer?.name ? { name: request.trainer.name } : {}), params: request.trainer?.params, search: request.trainer?.search },
       ...(request.import ? { import: request.import } : {}),
       approval: request.approval,
       seed: request.seed,

@@ -41,3 +41,6 @@ export const ACTIVITY_PRESETS = {
   /** A window of traffic tested feature by feature: heartbeats between phases. */
   checks: (retry: RetryPolicy): ActivityOptions => ({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry }),
 } as const;
+
+/** The task queue of registered trainers (training code from outside): only workers that opt in poll it. */
+export const CUSTOM_TRAINING_QUEUE = 'mlops-custom-training';

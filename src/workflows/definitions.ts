@@ -79,7 +79,7 @@ export interface PipelineStatus {
   datasetId?: string;
   task?: Task;
   /** The model family, or `import` for a model trained elsewhere. */
-  kind?: ModelKind | 'import';
+  kind?: ModelKind | 'import' | 'custom';
   warnings: string[];
   metrics?: MetricSummary;
   /** confusion[actual][predicted] on the test split, for multi-class models. */

@@ -16,6 +16,7 @@ import type { PipelineActivities } from '../activities/pipeline';
 import type { RegistryActivities, TrainingOutputs } from '../activities/registry';
 import type { ApprovalActivities } from '../activities/approvals';
 import type { ImportActivities } from '../activities/import';
+import type { CustomTrainingActivities } from '../activities/custom-training';
 import type { ImportedSignature } from '../domain/model-version';
 import type { FeatureSpec } from '../domain/training-recipe';
 import {
@@ -41,12 +42,17 @@ import {
 import type { Duration } from '@temporalio/common';
 import { durationMs } from '../common/duration';
 import type { TuningTrial } from '../store/runs';
-import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from './activity-options';
+import { ACTIVITY_PRESETS, CUSTOM_TRAINING_QUEUE, FAILURE_TYPES, retryExcept } from './activity-options';
 import { HALVING_RATE, mapLimited, rungFractions, sampleL2, SearchSpec } from './tuning';
 
 const retry = retryExcept(FAILURE_TYPES.dataSource, FAILURE_TYPES.dataFormat, FAILURE_TYPES.dataValidation, FAILURE_TYPES.model);
 const data = proxyActivities<PipelineActivities & ImportActivities>(ACTIVITY_PRESETS.data(retry));
 const compute = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.compute(retry));
+// Registered trainers run on their own queue, polled only by workers that opt in; a trainer's own time
+// limit (at most a week) bounds the run, and the activity heartbeats every 5 s while it waits.
+const custom = proxyActivities<CustomTrainingActivities>({
+  taskQueue: CUSTOM_TRAINING_QUEUE, startToCloseTimeout: '7 days', heartbeatTimeout: '1 minute', retry,
+});
 const quick = proxyActivities<PipelineActivities & RegistryActivities & ApprovalActivities>(ACTIVITY_PRESETS.quick(retry));
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72 hours';
@@ -204,7 +210,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     enter('validate');
     const validation = await quick.validateDataset({
-      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
+      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind === 'custom' ? undefined : input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
       sliceBy: input.evaluation?.sliceBy,
     });
     status.warnings = validation.warnings.map((w) => w.message);
@@ -228,6 +234,21 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       status.task = done.signature.task ?? validation.task;
       status.kind = 'import';
       spec = { ...spec, task: done.signature.task ?? validation.task, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
+    } else if (input.trainer?.kind === 'custom') {
+      // Training code an admin registered, run by the workers that opt in; its model is then imported.
+      // Only runs that name a trainer take this branch, so earlier histories replay unchanged.
+      enter('train');
+      status.kind = 'custom';
+      const name = input.trainer.name!;
+      const made = await custom.trainWithTrainer({
+        trainer: name, params: input.trainer.params, datasetId: dataset.datasetId, target: input.target, task: validation.task,
+        positiveClass: input.positiveClass, seed: spec.seed, runId,
+      });
+      enter('import');
+      const done = await data.importModel({ onnxDigest: made.onnxDigest, uploadedBy: `trainer:${name}`, task: validation.task, ...(made.features ? { features: made.features } : {}), modelName: input.model, runId, datasetId: dataset.datasetId, target: input.target });
+      imported = done.signature;
+      trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: { ...done.params, trainer: name, trainerLog: made.logDigest, trainerMetrics: made.metrics, trainMs: made.trainMs } };
+      spec = { ...spec, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
     } else {
       enter('train');
       const search = input.trainer?.search;

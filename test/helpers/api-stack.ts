@@ -50,7 +50,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), ...o.env });
   const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
-  const worker = await startWorker(config, endpoints, stores);
+  const worker = await startWorker(config, endpoints, stores, { customTraining: true });
   const api = await startApi(config, endpoints, stores, () => undefined);
   const stack: ApiStack = {
     temporal, db, stores, api, config, dataDir, files,

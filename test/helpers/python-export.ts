@@ -75,6 +75,13 @@ async function installOnce(name: string, requirements: string, extraArgs: string
   return { dir, seconds: (Date.now() - started) / 1000 };
 }
 
+/** The folder holding the base packages (scikit-learn, skl2onnx, LightGBM, onnxmltools), for PYTHONPATH; installed once. */
+export async function basePythonPackages(): Promise<string> {
+  const base = await installOnce('base', path.join(EXPORT_DIR, 'requirements.txt'), []);
+  if ('failed' in base) throw new Error(base.failed);
+  return base.dir;
+}
+
 /**
  * Installs the Python packages (cached) and runs the export script into a new temporary folder. Set
  * MLOPS_TEST_TORCH=0 to leave PyTorch out (its Linux wheel brings some 4 GB of CUDA libraries).

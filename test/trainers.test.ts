@@ -1,0 +1,103 @@
+/**
+ * Registered trainers: training code in Python, registered by an admin and named by a scientist's
+ * pipeline, runs on the custom-training queue; its model is imported, evaluated, approved and served.
+ * A trainer that fails, hangs or writes no model fails the run with its log's last lines and leaves no
+ * version; nobody but an admin registers one, and a pipeline cannot name one that does not exist.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ApiStack, startApiStack } from './helpers/api-stack';
+import { basePythonPackages } from './helpers/python-export';
+import { REPO_ROOT } from './helpers/sources';
+
+const CANCER = path.join(REPO_ROOT, 'datasets', 'breast-cancer-wisconsin.csv');
+const TRAINERS = path.join(REPO_ROOT, 'examples', 'trainers');
+
+describe('registered trainers', () => {
+  let stack: ApiStack;
+  let pythonPath: string;
+  let scientist: Record<string, string>;
+
+  before(async () => {
+    pythonPath = await basePythonPackages();
+    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'trainers' } });
+    const key = await stack.call('POST', '/v1/keys', { name: 'trainer-scientist', role: 'scientist' });
+    scientist = { authorization: `Bearer ${key.body.token}` };
+  }, { timeout: 30 * 60_000 });
+  after(async () => { await stack?.close(); });
+
+  const register = (name: string, command: string[], o: { timeoutSeconds?: number; headers?: Record<string, string> } = {}) =>
+    stack.call('PUT', `/v1/trainers/${name}`, { command, env: { PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' }, ...(o.timeoutSeconds ? { timeoutSeconds: o.timeoutSeconds } : {}) }, { headers: o.headers });
+  const start = (model: string, trainer: string, params: Record<string, unknown> = {}) =>
+    stack.call('POST', '/v1/pipelines', { model, data: { uri: CANCER }, target: 'diagnosis', trainer: { kind: 'custom', name: trainer, params }, approval: { mode: 'auto' } }, { headers: scientist });
+
+  for (const [trainer, script] of [['sklearn-forest', 'sklearn-forest/train.py'], ['lightgbm', 'lightgbm/train.py']] as const) {
+    it(`${trainer}: the registered script trains, and its model is imported, evaluated, approved and served`, async () => {
+      const saved = await register(trainer, ['python3', path.join(TRAINERS, script)]);
+      assert.equal(saved.status, 200, JSON.stringify(saved.body));
+      assert.deepEqual(saved.body.env, ['PYTHONDONTWRITEBYTECODE', 'PYTHONPATH'], 'environment values are not shown');
+      const started = await start(`cancer-${trainer}`, trainer, trainer === 'lightgbm' ? { n_estimators: 50 } : { n_estimators: 30 });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const done = await stack.waitRun(started.body.id, ['deployed']);
+      assert.equal(done.kind, 'custom');
+      assert.ok(done.metrics.auc > 0.95, `auc ${done.metrics.auc}`);
+      assert.equal(done.params.trainer, trainer);
+      assert.ok(done.params.trainerMetrics.validation_accuracy > 0.85);
+      const log = await stack.stores.artifacts.get(done.params.trainerLog);
+      assert.match(log.toString('utf8'), /validation_accuracy/);
+      const row = { radius_mean: 17.99, texture_mean: 10.38, perimeter_mean: 122.8, area_mean: 1001 };
+      const served = await stack.call('POST', `/v1/models/cancer-${trainer}/predict`, { instances: [row] });
+      // the row lacks most features: a 400 naming them shows the served signature is the trainer's
+      assert.equal(served.status, 400);
+      assert.match(served.body.error.message, /smoothness_mean/);
+    });
+  }
+
+  it('a trainer that exits 1, hangs past its limit or writes no model fails the run with its last lines, and no version is made', async () => {
+    const cases: [string, string[], number | undefined, RegExp][] = [
+      ['exits', ['sh', '-c', 'echo "loading data"; echo "boom: no GPU" >&2; exit 1'], undefined, /exited with code 1; its last lines:\nloading data\nboom: no GPU/],
+      ['hangs', ['sh', '-c', 'echo "epoch 1"; sleep 600'], 2, /ran past its time limit of 2 s and was stopped; its last lines:\nepoch 1/],
+      ['silent', ['sh', '-c', 'echo "done, I think"'], undefined, /exited 0 but wrote no model\.onnx/],
+      ['missing', ['/nonexistent/python3', 'train.py'], undefined, /could not start "\/nonexistent\/python3"/],
+    ];
+    for (const [name, command, timeoutSeconds, message] of cases) {
+      assert.equal((await register(name, command, { timeoutSeconds })).status, 200);
+      const started = await start(`broken-${name}`, name);
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const failed = await stack.waitRun(started.body.id, ['failed']);
+      assert.match(failed.error, message);
+      assert.equal((await stack.call('GET', `/v1/models/broken-${name}`)).status, 404, 'no version was registered');
+    }
+  });
+
+  it('only an admin registers trainers; a pipeline cannot name one that does not exist, nor a command', async () => {
+    const byScientist = await register('mine', ['sh', '-c', 'cat /etc/passwd'], { headers: scientist });
+    assert.equal(byScientist.status, 403);
+    assert.equal((await stack.call('GET', '/v1/trainers/mine')).status, 404, 'nothing was saved');
+    const listed = await stack.call('GET', '/v1/trainers', undefined, { headers: scientist });
+    assert.equal(listed.status, 200);
+    const unknown = await start('nobody', 'no-such-trainer');
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /no trainer is named "no-such-trainer"/);
+    const command = await stack.call('POST', '/v1/pipelines', { model: 'x', data: { uri: CANCER }, target: 'diagnosis', trainer: { kind: 'custom', name: 'exits', command: ['sh'] } }, { headers: scientist });
+    assert.equal(command.status, 400);
+    const reserved = await stack.call('PUT', '/v1/trainers/reserved', { command: ['true'], env: { MLOPS_OUTPUT_DIR: '/etc' } });
+    assert.equal(reserved.status, 400);
+    assert.match(reserved.body.error.message, /set by the platform/);
+  });
+
+  it('a trainer sees none of the worker\'s secrets, only its own environment', async () => {
+    const script = 'echo "secret=${MLOPS_SNOOP_SECRET:-none} db=${DATABASE_URL:-none} admin=${MLOPS_ADMIN_KEY:-none} input=${MLOPS_INPUT_DIR:+set} path=${PYTHONPATH:+set}"; exit 1';
+    assert.equal((await register('snoop', ['sh', '-c', script])).status, 200);
+    process.env.MLOPS_SNOOP_SECRET = 'do-not-leak';
+    try {
+      const started = await start('snooped', 'snoop');
+      const failed = await stack.waitRun(started.body.id, ['failed']);
+      assert.match(failed.error, /secret=none db=none admin=none input=set path=set/);
+    } finally {
+      delete process.env.MLOPS_SNOOP_SECRET;
+    }
+  });
+});
