@@ -5,7 +5,6 @@
  * version; nobody but an admin registers one, and a pipeline cannot name one that does not exist.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiStack, startApiStack } from './helpers/api-stack';
