@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { adminKeyFile, Config, ConfigError, loadConfig } from './config';
 import { ApiCallError, ApiClient } from './cli/api-client';
 import { runDataCommand, uploadDataset } from './cli/data-commands';
+import { runModelCommand } from './cli/model-commands';
 import { runDemo } from './cli/demo';
 import { followPipeline, formatRuns } from './cli/follow';
 import { runRegistryCommand } from './cli/registry-commands';
@@ -44,6 +45,12 @@ Versions, data and lineage (through the API)
   reproduce <model>@<version>      retrain from the lineage record; says whether the ONNX is byte-identical
   rollback <model> [--to <version>] [--reason <text>]
   archive <model>@<version> [--reason <text>]   take an approved or rejected version out of use for good
+
+Models and training code from outside (through the API)
+  import <model.onnx> --model <name> --eval-data <uri|file|dataset id> --target <column>
+         [--task binary|multiclass|regression] [--feature <input>=<column>[,...]] [--auto] [--wait]
+  trainers add <name> [--workdir <dir>] [--env NAME=value] [--timeout <s>] -- <program> [<args>...]
+  trainers list | trainers remove <name>   (add and remove: admin)
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
 
 Rollouts (through the API)
@@ -241,7 +248,9 @@ async function main(argv: string[]): Promise<number> {
       log(JSON.stringify(await api.post(`/v1/models/${encodeURIComponent(positionals[0])}/predict`, body), null, 2));
       return 0;
     }
-    default:
+    default: {
+      const model = await runModelCommand(command, rest, api, log);
+      if (model) return model.started ? ((await followPipeline(api, model.started, log, { stopAtApproval: false })).state === 'deployed' ? 0 : 1) : 0;
       if (await runDataCommand(command, rest, api, log)) return 0;
       if (await runRegistryCommand(command, rest, api, log)) return 0;
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
@@ -249,6 +258,7 @@ async function main(argv: string[]): Promise<number> {
       if (await runGovernanceCommand(command, rest, api, log)) return 0;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
+    }
   }
 }
 

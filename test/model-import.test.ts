@@ -11,7 +11,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCsv } from '../src/ml/csv';
 import { cellText, Table } from '../src/ml/table';
-import { ADMIN_AUTH, ApiStack, startApiStack } from './helpers/api-stack';
+import { ADMIN_AUTH, ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
+import { mlopsCli } from './helpers/cli';
 import { Export, ExportedModel, exportModels } from './helpers/python-export';
 
 /** The rows a client would send: every column but the target, null where missing. */
@@ -87,6 +88,16 @@ describe('models trained elsewhere, imported through the API', () => {
       });
     });
   }
+
+  it('mlops import uploads a local evaluation file and the model, and follows the run to deployment', async () => {
+    const m = exported.models.find((x) => x.name === 'weather_logistic_pipeline')!;
+    const mlops = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
+    const run = await mlops('import', path.join(exported.dir, m.file), '--model', 'weather-cli', '--eval-data', path.join(exported.dir, m.data), '--target', m.target, '--auto', '--wait');
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, /import train-weather-cli-\w+ started/);
+    const version = (await stack.call('GET', '/v1/models/weather-cli')).body.versions[0];
+    assert.deepEqual([version.status, version.deployment], ['approved', 'production']);
+  });
 
   it('refuses what is not a loadable ONNX model at once, and starts nothing', async () => {
     const weather = exported.models.find((x) => x.name === 'weather_logistic_pipeline')!;

@@ -21,12 +21,17 @@ export class ApiClient {
     return this.send<T>('POST', path, { type, data: await openAsBlob(file) });
   }
 
-  private async send<T>(method: string, path: string, body?: { type: string; data: string | Blob }): Promise<T> {
+  /** Posts a multipart/form-data body (fetch writes its boundary into the content type). */
+  async postForm<T>(path: string, form: FormData): Promise<T> {
+    return this.send<T>('POST', path, { data: form });
+  }
+
+  private async send<T>(method: string, path: string, body?: { type?: string; data: string | Blob | FormData }): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { ...(body === undefined ? {} : { 'content-type': body.type }), ...(this.key ? { authorization: `Bearer ${this.key}` } : {}) },
+        headers: { ...(body?.type === undefined ? {} : { 'content-type': body.type }), ...(this.key ? { authorization: `Bearer ${this.key}` } : {}) },
         body: body?.data,
       });
     } catch (err) {
