@@ -18,6 +18,7 @@ import { createAlerter } from '../alerts/channels';
 import { createSlackClient } from '../alerts/slack-alerts';
 import { withPredictFastPath } from '../api/predict-fast-path';
 import { PipelineService } from '../api/pipeline-service';
+import { ImportOnnxVersion, importWorkflowMissing } from '../api/mlflow/onnx-import';
 import { RegistryService } from '../api/registry-service';
 import { MonitoringService } from '../api/monitoring-service';
 import { AccessControl, RouteSpec } from '../api/access';
@@ -228,7 +229,15 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log): Promise<RunningApi> {
+export interface ApiOptions {
+  /**
+   * What ONNX versions registered through /mlflow are handed to. The platform's ONNX import workflow
+   * plugs in here; until it does, such versions are stored and reported as not imported.
+   */
+  importOnnxVersion?: ImportOnnxVersion;
+}
+
+export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
   const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
@@ -243,7 +252,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ pool: stores.pool, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
-  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, uiUrl, log });
+  const app = createApp({ client, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: o.importOnnxVersion ?? importWorkflowMissing, uiUrl, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {
