@@ -14,7 +14,7 @@ import { plainJsonBody } from './json-body';
 import { diffStatistics } from '../ml/dataset-diff';
 import { getDataset, listDatasets } from '../store/datasets';
 import { datasetLineage, versionLineage } from '../store/lineage';
-import { getRun, listRuns, listTrials } from '../store/runs';
+import { findRun, listRuns } from '../store/runs';
 import * as registry from '../store/registry';
 import { ModelServer } from '../serving/model-server';
 import { approvalRequestSchema, describeSource, parseBody, PipelineService, pipelineRequestSchema } from './pipeline-service';
@@ -174,9 +174,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ runs: await listRuns(pool, { model, limit: limitOf(req.query.limit) }) });
   }));
   r.get('/v1/runs/:id', 'viewer', route(async (req, res) => {
-    const run = await getRun(pool, String(req.params.id));
+    const run = await findRun(pool, String(req.params.id));
     if (!run) throw new ApiError('not_found', `training run "${req.params.id}" does not exist`);
-    res.json({ ...run, tuningTrials: await listTrials(pool, run.runId) });
+    res.json(run);
   }));
 
   r.get('/v1/models', 'viewer', route(async (_req, res) => {
