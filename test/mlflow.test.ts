@@ -20,6 +20,7 @@ import type { ImportOnnxVersion } from '../src/api/mlflow/onnx-import';
 import { MLFLOW_MOUNT, mlflowRouteTable, mlflowRouter } from '../src/api/mlflow/router';
 import { runListSchema, runSchema } from '../src/api/response-schemas';
 import { DomainError } from '../src/domain/errors';
+import { filterSql, parseFilter, parseOrder, SqlParams } from '../src/store/mlflow-filter';
 import { recordAudit } from '../src/store/registry';
 import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
 import { mlopsCli } from './helpers/cli';
@@ -191,6 +192,20 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
       const registered = await stack.stores.pool.query("SELECT details FROM audit_events WHERE action = 'mlflow.version_registered' ORDER BY id");
       assert.deepEqual(registered.rows.map((r) => r.details.onnxDigest ?? null), [digest, null]);
     });
+  });
+
+  it('registers a version from another one, by number or alias: same files, same run, handed to the import again', async () => {
+    for (const source of ['models:/fraud/1', 'models:/fraud@challenger']) {
+      const created = await stack.call('POST', `${API}/model-versions/create`, { name: 'fraud', source }, as('scientist'));
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const v = created.body.model_version;
+      assert.equal(v.status, 'READY');
+      assert.equal(v.run_id, flow.run_id);
+      assert.equal(v.source, source);
+      assert.equal(v.tags.find((t: any) => t.key === 'mlops.import_workflow_id').value, flow.onnx_version.tags['mlops.import_workflow_id']);
+    }
+    const unknown = await stack.call('POST', `${API}/model-versions/create`, { name: 'fraud', source: 'models:/fraud@nobody' }, as('scientist'));
+    mlflowError(unknown, 404, 'RESOURCE_DOES_NOT_EXIST', /names no logged model or registered model version/);
   });
 
   describe('attacks', () => {
@@ -374,5 +389,36 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
       mlflowError(await stack.call('POST', `${API}/runs/create`, undefined, { ...as('scientist'), raw: '{"experiment_id": ' }), 400, 'MALFORMED_REQUEST');
       mlflowError(await stack.call('GET', `${API}/runs/get?run_id=${'f'.repeat(32)}`, undefined, as('viewer')), 404, 'RESOURCE_DOES_NOT_EXIST');
     });
+  });
+});
+
+describe('MLflow search filters', () => {
+  it('reads what the client and UI send: prefixes, quoted keys, numbers, lists, AND', () => {
+    assert.deepEqual(parseFilter("metrics.loss < 0.5 and params.C = '1.0' AND tags.`mlflow.runName` LIKE 'sk%'"), [
+      { kind: 'metric', key: 'loss', op: '<', value: 0.5 },
+      { kind: 'param', key: 'C', op: '=', value: '1.0' },
+      { kind: 'tag', key: 'mlflow.runName', op: 'LIKE', value: 'sk%' },
+    ]);
+    assert.deepEqual(parseFilter('tags."my key" != "x" and attributes.status IN (\'FINISHED\', "FAILED") and run_id NOT IN (\'a\')'), [
+      { kind: 'tag', key: 'my key', op: '!=', value: 'x' },
+      { kind: 'attribute', key: 'status', op: 'IN', value: ['FINISHED', 'FAILED'] },
+      { kind: 'attribute', key: 'run_id', op: 'NOT IN', value: ['a'] },
+    ]);
+    assert.deepEqual(parseFilter("name='it''s'"), [{ kind: 'attribute', key: 'name', op: '=', value: "it's" }]);
+    assert.deepEqual(parseOrder('metrics.`val loss` DESC'), { kind: 'metric', key: 'val loss', descending: true });
+    assert.deepEqual(parseFilter(''), []);
+  });
+
+  it('refuses what it cannot read, and names only what an entity lists', () => {
+    for (const bad of ["params.C = '1' OR params.D = '2'", 'metrics.loss <', "params.C == '1'", "nope.C = '1'", "params.C = 'open", 'metrics.loss = abc', "params.C IN 'a'"]) {
+      assert.throws(() => parseFilter(bad), DomainError, bad);
+    }
+    const target = { entity: 'runs', attributes: { status: { sql: 'r.status', type: 'text' as const } }, param: { table: 'mlflow_run_params', join: 'kv.run_id = r.run_id', type: 'text' as const } };
+    const params = new SqlParams();
+    assert.equal(filterSql(target, parseFilter("status = 'x' and params.C LIKE '1%'"), params), "r.status = $1::text AND EXISTS (SELECT 1 FROM mlflow_run_params kv WHERE kv.run_id = r.run_id AND kv.key = $2 AND kv.value LIKE $3::text)");
+    assert.deepEqual(params.values, ['x', 'C', '1%']);
+    assert.throws(() => filterSql(target, parseFilter("run_name = 'x'"), new SqlParams()), /cannot be searched or ordered by "run_name"/);
+    assert.throws(() => filterSql(target, parseFilter('status > 3'), new SqlParams()), /> does not apply to status/);
+    assert.throws(() => filterSql(target, parseFilter("metrics.loss < 1"), new SqlParams()), /have no metrics/);
   });
 });

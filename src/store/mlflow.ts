@@ -67,6 +67,18 @@ function groupPairs(rows: { owner: string; key: string; value: string }[]): Map<
   return out;
 }
 
+/** Rows grouped by a key, each group in the rows' order. */
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = out.get(k);
+    if (group) group.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
+}
+
 function page<T>(rows: T[], limit: number): Page<T> {
   return { items: rows.slice(0, limit), more: rows.length > limit };
 }
@@ -249,12 +261,14 @@ async function withRunData(pool: Pool, rows: any[]): Promise<MlflowRun[]> {
   ]);
   const paramsOf = groupPairs(params.rows);
   const tagsOf = groupPairs(tags.rows);
+  const metricsOf = groupBy(metrics.rows, (m) => m.run_id);
+  const outputsOf = groupBy(outputs.rows, (o) => o.run_id);
   return rows.map((r) => ({
     info: toRunInfo(r),
     params: paramsOf.get(r.run_id) ?? {},
     tags: tagsOf.get(r.run_id) ?? {},
-    metrics: metrics.rows.filter((m) => m.run_id === r.run_id).map(toMetric),
-    outputs: outputs.rows.filter((o) => o.run_id === r.run_id).map((o) => ({ modelId: o.model_id, step: Number(o.step) })),
+    metrics: (metricsOf.get(r.run_id) ?? []).map(toMetric),
+    outputs: (outputsOf.get(r.run_id) ?? []).map((o) => ({ modelId: o.model_id, step: Number(o.step) })),
   }));
 }
 
@@ -426,7 +440,7 @@ const jsonNumber = (value: number): number | 'NaN' | 'Infinity' | '-Infinity' =>
 async function summaries(pool: Pool, rows: any[]): Promise<MlflowRunSummary[]> {
   const runs = await withRunData(pool, rows);
   const ids = runs.map((r) => r.info.runId);
-  const versions = ids.length === 0 ? [] : (await pool.query('SELECT run_id, name, version FROM mlflow_model_versions WHERE run_id = ANY($1) ORDER BY name, version', [ids])).rows;
+  const versions = groupBy(ids.length === 0 ? [] : (await pool.query('SELECT run_id, name, version FROM mlflow_model_versions WHERE run_id = ANY($1) ORDER BY name, version', [ids])).rows, (v) => v.run_id);
   return runs.map((run, i) => ({
     source: 'mlflow',
     runId: run.info.runId,
@@ -437,7 +451,7 @@ async function summaries(pool: Pool, rows: any[]): Promise<MlflowRunSummary[]> {
     params: run.params,
     metrics: Object.fromEntries(run.metrics.map((m) => [m.key, jsonNumber(m.value)])),
     tags: run.tags,
-    modelVersions: versions.filter((v) => v.run_id === run.info.runId).map((v) => ({ name: v.name, version: v.version })),
+    modelVersions: (versions.get(run.info.runId) ?? []).map((v) => ({ name: v.name, version: v.version })),
     createdAt: run.info.createdAt,
     endedAt: run.info.endTime === null ? null : new Date(run.info.endTime).toISOString(),
   }));
@@ -517,11 +531,12 @@ async function withModelData(pool: Pool, rows: any[]): Promise<LoggedModel[]> {
   ]);
   const paramsOf = groupPairs(params.rows);
   const tagsOf = groupPairs(tags.rows);
+  const metricsOf = groupBy(metrics.rows, (m) => m.model_id);
   return rows.map((r) => ({
     modelId: r.model_id, experimentId: String(r.experiment_id), name: r.name, modelType: r.model_type, sourceRunId: r.source_run_id,
     status: r.status, lifecycleStage: r.lifecycle_stage, createdBy: r.created_by, createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
     params: paramsOf.get(r.model_id) ?? {}, tags: tagsOf.get(r.model_id) ?? {},
-    metrics: metrics.rows.filter((m) => m.model_id === r.model_id).map((m) => ({ ...toMetric(m), runId: m.run_id })),
+    metrics: (metricsOf.get(r.model_id) ?? []).map((m) => ({ ...toMetric(m), runId: m.run_id })),
   }));
 }
 
@@ -719,6 +734,9 @@ async function withVersionData(pool: Pool | PoolClient, rows: any[]): Promise<Mo
     pool.query('SELECT name, version, key, value FROM mlflow_model_version_tags WHERE (name, version) IN (SELECT * FROM unnest($1::text[], $2::int[])) ORDER BY key', [names, numbers]),
     pool.query('SELECT name, version, alias FROM mlflow_model_aliases WHERE (name, version) IN (SELECT * FROM unnest($1::text[], $2::int[])) ORDER BY alias', [names, numbers]),
   ]);
+  const versionKey = (row: any) => `${row.version}:${row.name}`;
+  const tagsOf = groupBy(tags.rows, versionKey);
+  const aliasesOf = groupBy(aliases.rows, versionKey);
   return rows.map((r) => ({
     name: r.name, version: r.version, source: r.source, runId: r.run_id, modelId: r.model_id, storagePath: r.storage_path,
     description: r.description, status: r.status, flavors: r.flavors, onnxDigest: r.onnx_digest,
@@ -727,8 +745,8 @@ async function withVersionData(pool: Pool | PoolClient, rows: any[]): Promise<Mo
       version: r.platform_version === null || r.platform_version === undefined ? null : { number: r.platform_version, status: r.platform_status },
     },
     createdBy: r.created_by, createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
-    tags: Object.fromEntries(tags.rows.filter((t) => t.name === r.name && t.version === r.version).map((t) => [t.key, t.value])),
-    aliases: aliases.rows.filter((a) => a.name === r.name && a.version === r.version).map((a) => a.alias),
+    tags: Object.fromEntries((tagsOf.get(versionKey(r)) ?? []).map((t) => [t.key, t.value])),
+    aliases: (aliasesOf.get(versionKey(r)) ?? []).map((a) => a.alias),
   }));
 }
 
@@ -741,12 +759,13 @@ async function withModelRegistryData(pool: Pool, rows: any[]): Promise<Registere
     pool.query(`${VERSION_SELECT} WHERE (v.name, v.version) IN (SELECT name, max(version) FROM mlflow_model_versions WHERE name = ANY($1) GROUP BY name)`, [names]),
   ]);
   const tagsOf = groupPairs(tags.rows);
-  const latestVersions = await withVersionData(pool, latest.rows);
+  const aliasesOf = groupBy(aliases.rows, (a) => a.name);
+  const latestOf = new Map((await withVersionData(pool, latest.rows)).map((v) => [v.name, v]));
   return rows.map((r) => ({
     name: r.name, description: r.description, createdBy: r.created_by, createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
     tags: tagsOf.get(r.name) ?? {},
-    aliases: Object.fromEntries(aliases.rows.filter((a) => a.name === r.name).map((a) => [a.alias, a.version])),
-    latestVersion: latestVersions.find((v) => v.name === r.name),
+    aliases: Object.fromEntries((aliasesOf.get(r.name) ?? []).map((a) => [a.alias, a.version])),
+    latestVersion: latestOf.get(r.name),
   }));
 }
 

@@ -47,14 +47,17 @@ function readBody(req: Request, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    let ended = false;
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
       if (size > limit) { refused = true; chunks.length = 0; reject(tooLarge()); return; }
       chunks.push(chunk);
     });
-    req.once('end', () => { if (!refused) resolve(Buffer.concat(chunks, size)); });
+    req.once('end', () => { ended = true; if (!refused) resolve(Buffer.concat(chunks, size)); });
     req.once('error', (err) => reject(new MlflowError('MALFORMED_REQUEST', `the upload was cut off: ${err.message}`)));
+    // a client gone mid-body: nothing else would settle the promise
+    req.once('close', () => { if (!ended) reject(new MlflowError('MALFORMED_REQUEST', 'the upload was cut off')); });
   });
 }
 

@@ -45,18 +45,33 @@ async function loggedModelFolder(pool: Pool, modelId: string): Promise<{ folder:
   return { folder: modelArtifactRoot(model.experimentId, model.modelId), runId: model.sourceRunId };
 }
 
-/** `models:/<model id>`, `models:/<name>/<version>`, `runs:/<run id>/<path>`, `mlflow-artifacts:/...`, or anything else (kept, files elsewhere). */
+/** The registered version a `models:/<name>/<version>`, `models:/<name>/latest` or `models:/<name>@<alias>` URI names. */
+async function registeredVersionOf(pool: Pool, uri: string): Promise<store.ModelVersionRecord | undefined> {
+  const byAlias = /^models:\/([^/@]+)@([^/]+)\/?$/.exec(uri);
+  if (byAlias) return store.getVersionByAlias(pool, decodeURIComponent(byAlias[1]), decodeURIComponent(byAlias[2]));
+  const byNumber = /^models:\/([^/]+)\/([^/]+)\/?$/.exec(uri);
+  if (!byNumber) return undefined;
+  const name = decodeURIComponent(byNumber[1]);
+  if (byNumber[2] === 'latest') return store.latestModelVersion(pool, name);
+  const version = Number(byNumber[2]);
+  return Number.isInteger(version) ? store.getModelVersion(pool, name, version) : undefined;
+}
+
+/**
+ * `models:/<model id>` (a logged model, what log_model registers), `models:/<name>/<version|latest>` or
+ * `models:/<name>@<alias>` (another registered version's files), `runs:/<run id>/<path>`,
+ * `mlflow-artifacts:/...`, or anything else (kept, with its files elsewhere).
+ */
 async function resolveSource(pool: Pool, r: VersionRequest): Promise<ResolvedSource> {
-  const models = /^models:\/([^/]+)(?:\/([^/]+))?\/?$/.exec(r.source);
-  if (models && LOGGED_MODEL_ID.test(models[1]) && !models[2]) {
-    if (r.modelId && r.modelId !== models[1]) throw invalid(`source ${r.source} and model_id ${r.modelId} name different logged models`);
-    const { folder, runId } = await loggedModelFolder(pool, models[1]);
-    return { folder, runId: r.runId || runId, modelId: models[1] };
-  }
-  if (models && models[2]) {
-    const version = Number(models[2]);
-    const from = Number.isInteger(version) ? await store.getModelVersion(pool, decodeURIComponent(models[1]), version) : undefined;
-    if (!from) throw missing(`source ${r.source} names no registered model version`);
+  if (r.source.startsWith('models:/')) {
+    const id = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(r.source)?.[1];
+    if (id && LOGGED_MODEL_ID.test(id)) {
+      if (r.modelId && r.modelId !== id) throw invalid(`source ${r.source} and model_id ${r.modelId} name different logged models`);
+      const { folder, runId } = await loggedModelFolder(pool, id);
+      return { folder, runId: r.runId || runId, modelId: id };
+    }
+    const from = await registeredVersionOf(pool, r.source);
+    if (!from) throw missing(`source ${r.source} names no logged model or registered model version`);
     return { folder: from.storagePath, runId: r.runId || from.runId, modelId: r.modelId || from.modelId };
   }
   const runs = /^runs:\/([^/]+)\/(.+)$/.exec(r.source);
