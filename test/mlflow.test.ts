@@ -382,6 +382,16 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
       const climbing = await stack.call('POST', `${API}/model-versions/create`, { name: 'fraud', source: `models:/${logged.body.model.info.model_id}` }, as('scientist'));
       assert.equal(climbing.body.model_version.tags.find((t: any) => t.key === 'mlops.deployable').value, 'false');
       assert.match(climbing.body.model_version.status_message, /may not contain "\." or "\.\." segments/);
+      // nor is an MLmodel that would expand without bound, or smuggle NUL into what is stored
+      const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(', ')}]`), 'flavors: *j'].join('\n');
+      for (const [mlmodel, reason] of [[laughs, /not valid YAML/], ['flavors:\n  "on\\0nx": {}\n  onnx:\n    data: "model\\0.onnx"\n', /has a separator, backslash or control character/]] as const) {
+        assert.equal((await stack.call('PUT', `${folder}/MLmodel`, undefined, { ...as('scientist'), raw: mlmodel })).status, 200);
+        const odd = await stack.call('POST', `${API}/model-versions/create`, { name: 'fraud', source: `models:/${logged.body.model.info.model_id}` }, as('scientist'));
+        assert.equal(odd.status, 200, JSON.stringify(odd.body));
+        assert.equal(odd.body.model_version.status, 'READY');
+        assert.match(odd.body.model_version.status_message, reason);
+        assert.ok(!odd.body.model_version.status_message.includes('\u0000'), 'no NUL in what is stored');
+      }
     });
 
     it('unknown routes answer ENDPOINT_NOT_FOUND, malformed bodies MALFORMED_REQUEST', async () => {

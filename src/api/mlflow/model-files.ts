@@ -12,6 +12,15 @@ import { MlflowError } from './protocol';
 
 /** An MLmodel file is a few kilobytes; past this it is not one. */
 const MAX_MLMODEL_BYTES = 1024 * 1024;
+/** What a flavour's name looks like (`onnx`, `python_function`, `sklearn`, ...). */
+const FLAVOR_NAME = /^[\w.-]{1,100}$/;
+
+/** Text from an uploaded file, fit to quote in a reason: no control characters (PostgreSQL text holds no NUL), not too long. */
+function quoted(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
+}
 
 export type ModelFiles =
   | { kind: 'onnx'; flavors: string[]; onnxPath: string; onnxDigest: string }
@@ -23,7 +32,7 @@ function readFlavors(text: string): Record<string, unknown> {
     // few aliases: a YAML bomb of nested aliases would otherwise expand without bound
     doc = parse(text, { maxAliasCount: 20, uniqueKeys: true });
   } catch (err) {
-    throw new Error(`the MLmodel file is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`the MLmodel file is not valid YAML: ${quoted((err as Error).message.split('\n')[0])}`);
   }
   const flavors = (doc as { flavors?: unknown } | null)?.flavors;
   if (!flavors || typeof flavors !== 'object' || Array.isArray(flavors)) throw new Error('the MLmodel file lists no flavors');
@@ -41,7 +50,7 @@ export async function inspectModelFiles(pool: Pool, artifacts: ArtifactStore, fo
   } catch (err) {
     return { kind: 'other', flavors: [], reason: (err as Error).message };
   }
-  const names = Object.keys(flavors).sort();
+  const names = Object.keys(flavors).filter((name) => FLAVOR_NAME.test(name)).sort();
   const onnx = flavors.onnx as { data?: unknown } | undefined;
   if (!onnx) {
     return { kind: 'other', flavors: names, reason: `the platform serves ONNX models only; this one's flavors are ${names.join(', ') || 'none'} (log it with mlflow.onnx.log_model to deploy it here)` };
@@ -51,9 +60,9 @@ export async function inspectModelFiles(pool: Pool, artifacts: ArtifactStore, fo
   try {
     onnxPath = `${folder}/${segmentsOfText(data).join('/')}`;
   } catch (err) {
-    return { kind: 'other', flavors: names, reason: `the ONNX flavour names its file as "${data}": ${err instanceof MlflowError ? err.message : 'not a relative path'}` };
+    return { kind: 'other', flavors: names, reason: `the ONNX flavour names its file as "${quoted(data)}": ${err instanceof MlflowError ? quoted(err.message) : 'not a relative path'}` };
   }
   const file = await getArtifact(pool, onnxPath);
-  if (!file) return { kind: 'other', flavors: names, reason: `the ONNX flavour names ${data}, which was not uploaded with the model` };
+  if (!file) return { kind: 'other', flavors: names, reason: `the ONNX flavour names ${quoted(data)}, which was not uploaded with the model` };
   return { kind: 'onnx', flavors: names, onnxPath, onnxDigest: file.digest };
 }

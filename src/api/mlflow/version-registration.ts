@@ -45,16 +45,25 @@ async function loggedModelFolder(pool: Pool, modelId: string): Promise<{ folder:
   return { folder: modelArtifactRoot(model.experimentId, model.modelId), runId: model.sourceRunId };
 }
 
+/** A percent-encoded part of a URI, decoded; malformed encoding is the client's error. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw invalid(`"${part}" is not valid percent-encoding`);
+  }
+}
+
 /** The registered version a `models:/<name>/<version>`, `models:/<name>/latest` or `models:/<name>@<alias>` URI names. */
 async function registeredVersionOf(pool: Pool, uri: string): Promise<store.ModelVersionRecord | undefined> {
   const byAlias = /^models:\/([^/@]+)@([^/]+)\/?$/.exec(uri);
-  if (byAlias) return store.getVersionByAlias(pool, decodeURIComponent(byAlias[1]), decodeURIComponent(byAlias[2]));
+  if (byAlias) return store.getVersionByAlias(pool, decoded(byAlias[1]), decoded(byAlias[2]));
   const byNumber = /^models:\/([^/]+)\/([^/]+)\/?$/.exec(uri);
   if (!byNumber) return undefined;
-  const name = decodeURIComponent(byNumber[1]);
+  const name = decoded(byNumber[1]);
   if (byNumber[2] === 'latest') return store.latestModelVersion(pool, name);
   const version = Number(byNumber[2]);
-  return Number.isInteger(version) ? store.getModelVersion(pool, name, version) : undefined;
+  return Number.isInteger(version) && version >= 1 && version <= 2 ** 31 - 1 ? store.getModelVersion(pool, name, version) : undefined;
 }
 
 /**
