@@ -10,6 +10,7 @@ import { Pool } from 'pg';
 import { createApp, routeTable } from '../src/api/app';
 import { AccessControl, RouteSpec } from '../src/api/access';
 import { MonitoringService } from '../src/usecases/monitoring';
+import { importWorkflowMissing } from '../src/api/mlflow/onnx-import';
 import { OPERATIONS } from '../src/api/openapi-operations';
 import { openApiPath } from '../src/api/openapi';
 import { PipelineService } from '../src/usecases/pipelines';
@@ -28,7 +29,7 @@ export function offlineRoutes(): RouteSpec[] {
   const artifacts = new LocalArtifactStore('/nonexistent');
   const o = { taskQueue: 'offline', uiUrl: (id: string) => id };
   const app = createApp({
-    client, pool, repos: createRepositories(pool), artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, slack: config.slack,
+    client, pool, repos: createRepositories(pool), artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, importOnnxVersion: importWorkflowMissing, slack: config.slack,
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
     pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),

@@ -15,7 +15,7 @@ import { runRegistryCommand } from './cli/registry-commands';
 import { runMonitoringCommand } from './cli/monitoring-commands';
 import { runAccessCommand } from './cli/access-commands';
 import { runGovernanceCommand } from './cli/governance-commands';
-import type { TrainingRun } from './store/runs';
+import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
 const log: Log = (line) => process.stdout.write(`${line}\n`);
@@ -231,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'runs': {
       const { values } = parseArgs({ args: rest, options: { model: { type: 'string' }, json: { type: 'boolean', default: false } } });
-      const { runs } = await api.get<{ runs: TrainingRun[] }>(`/v1/runs${values.model ? `?model=${encodeURIComponent(values.model)}` : ''}`);
+      const { runs } = await api.get<{ runs: RunRecord[] }>(`/v1/runs${values.model ? `?model=${encodeURIComponent(values.model)}` : ''}`);
       if (values.json) log(JSON.stringify(runs, null, 2));
       else log(formatRuns(runs));
       return 0;

@@ -37,6 +37,8 @@ import { decisionSchema, RolloutService, rolloutRequestSchema } from './rollout-
 import type { Repositories } from '../store/repositories';
 import { createCatalog } from '../usecases/catalog';
 import { createModelChanges } from '../usecases/model-changes';
+import { MLFLOW_MOUNT, mlflowRouter } from './mlflow/router';
+import type { ImportOnnxVersion } from './mlflow/onnx-import';
 
 export interface AppDeps {
   client: Client;
@@ -59,6 +61,8 @@ export interface AppDeps {
   /** Keys of the prediction log's privacy: subjects' pseudonyms and decryption for their export. */
   privacy: Config['privacy'];
   maxBody: string;
+  /** Hands ONNX versions registered through /mlflow to the platform's import workflow. */
+  importOnnxVersion: ImportOnnxVersion;
   uiUrl: (workflowId: string) => string;
   log?: (line: string) => void;
 }
@@ -80,6 +84,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // answers are computed per request: an ETag (a hash of every body) would never be matched
   app.set('etag', false);
+  // before the body parsers: the MLflow router reads its own bodies (artifact uploads are raw bytes)
+  app.use(MLFLOW_MOUNT, mlflowRouter({ pool: deps.pool, artifacts: deps.artifacts, access: deps.access, maxUploadBytes: deps.maxUploadBytes, maxBody: deps.maxBody, importOnnxVersion: deps.importOnnxVersion, log: deps.log }));
   app.use(plainJsonBody(deps.maxBody));
   app.use(express.json({ limit: deps.maxBody, strict: true, type: ['application/json', 'application/*+json'] }));
   // PostgreSQL text and jsonb cannot hold U+0000: refuse it at the door rather than fail in a query with a 500

@@ -105,10 +105,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [modelName, version], responses: { 200: ok('OpenLineageEvents') }, errors: [404],
   },
   'GET /v1/runs': {
-    summary: 'Training runs (experiment tracking), newest first: task, family, dataset, seed, chosen params, every trial, ONNX digest, code version, training time, test metrics',
+    summary: 'Runs (experiment tracking), newest first: the pipeline\'s (`source: pipeline`: task, family, dataset, seed, chosen params, every trial, ONNX digest, code version, training time, test metrics) and those logged with the MLflow client through /mlflow (`source: mlflow`: experiment, params, latest metrics, tags, registered versions made from them)',
     parameters: [query('model'), limit], responses: { 200: ok('RunList') },
   },
-  'GET /v1/runs/{id}': { summary: 'One training run, with the trials of its random or halving search', parameters: [pathId()], responses: { 200: ok('Run') }, errors: [404] },
+  'GET /v1/runs/{id}': { summary: 'One run: a pipeline run with the trials of its random or halving search, or an MLflow run with the history of each metric', parameters: [pathId()], responses: { 200: ok('Run') }, errors: [404] },
 
   'GET /v1/models': { summary: 'Registered models with their latest and production versions', responses: { 200: ok('ModelList') } },
   'GET /v1/models/{name}': {

@@ -221,7 +221,7 @@ export function buildOpenApiDocument(routes?: readonly RouteSpec[]) {
     info: {
       title: 'mlops-temporal API',
       version: '1.0.0',
-      description: 'Start training pipelines, approve them, and serve deployed ONNX models. Send `Authorization: Bearer <API key>`; each operation says the role it needs (`x-required-role`). Errors are `{"error": {"code", "message", "details"?}}`.',
+      description: 'Start training pipelines, approve them, and serve deployed ONNX models. Send `Authorization: Bearer <API key>`; each operation says the role it needs (`x-required-role`). Errors are `{"error": {"code", "message", "details"?}}`. The MLflow-compatible tracking and registry API under `/mlflow` follows MLflow\'s own REST API (as the mlflow 3.x client calls it) and is not described here.',
     },
     paths,
     components: {

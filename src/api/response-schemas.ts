@@ -147,6 +147,7 @@ export const datasetDiffSchema = z.strictObject({
 });
 
 const runFields = {
+  source: z.literal('pipeline'),
   runId: z.string(),
   modelName: z.string(),
   task: z.string(),
@@ -162,8 +163,27 @@ const runFields = {
   createdAt: iso,
   evaluatedAt: iso.nullable(),
 };
-export const runListSchema = z.strictObject({ runs: z.array(z.strictObject(runFields)) });
-export const runSchema = z.strictObject({ ...runFields, tuningTrials: z.array(trainingTrial) });
+// a run logged through the MLflow client (/mlflow): its values are MLflow's, NaN and infinities spelled as MLflow spells them
+const mlflowValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
+const mlflowRunFields = {
+  source: z.literal('mlflow'),
+  runId: z.string(),
+  experiment: z.strictObject({ id: z.string(), name: z.string() }),
+  runName: z.string(),
+  status: z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']),
+  user: z.string().describe('the API key that created the run'),
+  params: z.record(z.string(), z.string()),
+  metrics: z.record(z.string(), mlflowValue).describe('the latest value of each metric'),
+  tags: z.record(z.string(), z.string()),
+  modelVersions: z.array(z.strictObject({ name: z.string(), version: int })).describe('MLflow registered model versions made from this run'),
+  createdAt: iso,
+  endedAt: iso.nullable(),
+};
+export const runListSchema = z.strictObject({ runs: z.array(z.discriminatedUnion('source', [z.strictObject(runFields), z.strictObject(mlflowRunFields)])) });
+export const runSchema = z.discriminatedUnion('source', [
+  z.strictObject({ ...runFields, tuningTrials: z.array(trainingTrial) }),
+  z.strictObject({ ...mlflowRunFields, metricHistory: z.record(z.string(), z.array(z.strictObject({ step: int, value: mlflowValue, timestamp: int }))) }),
+]);
 
 const deployment = z.strictObject({
   id: int, deployKey: z.string(), modelName: z.string(), version: int, previousVersion: int.nullable(),

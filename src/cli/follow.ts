@@ -1,6 +1,6 @@
 /** Follows a pipeline run through the API, printing each stage as it is entered. */
 import type { PipelineView } from '../usecases/pipelines';
-import type { TrainingRun } from '../store/runs';
+import type { RunRecord } from '../store/runs';
 import { ApiClient } from './api-client';
 
 const TERMINAL = new Set(['deployed', 'rejected', 'failed']);
@@ -30,14 +30,29 @@ export async function followPipeline(api: ApiClient, id: string, log: (line: str
   }
 }
 
-/** Training runs as an aligned table, newest first, with the metrics their task reports. */
-export function formatRuns(runs: TrainingRun[]): string {
+/** `k=v` pairs of an MLflow run's params or metrics, in key order, cut short past `max` characters. */
+function pairsText(values: Record<string, unknown>, max: number): string {
+  const out = Object.keys(values).sort().map((k) => `${k}=${typeof values[k] === 'number' ? Number((values[k] as number).toPrecision(6)) : String(values[k])}`).join(' ');
+  return out === '' ? '-' : out.length > max ? `${out.slice(0, max - 3)}...` : out;
+}
+
+/**
+ * Runs as an aligned table, newest first: the pipeline's (family, dataset, chosen l2, trials, training
+ * time and the metrics their task reports) and those logged through the MLflow client (its params and
+ * latest metrics, the registered models made from it).
+ */
+export function formatRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'no training runs yet';
-  const rows = runs.map((r) => [
-    r.runId, r.modelName, r.kind, r.datasetId.slice(0, 12), String(r.params.l2 ?? ''), String(r.trials.length), `${r.trainMs} ms`,
-    formatMetrics(r.metrics ?? undefined),
-  ]);
-  const header = ['run', 'model', 'kind', 'dataset', 'l2', 'trials', 'train', 'test metrics'];
+  const rows = runs.map((r) => (r.source === 'mlflow'
+    ? [
+      r.runId, 'mlflow', [...new Set(r.modelVersions.map((v) => v.name))].join(',') || '-', `experiment ${r.experiment.name}`, r.status.toLowerCase(),
+      pairsText(r.params, 60), pairsText(r.metrics, 80),
+    ]
+    : [
+      r.runId, 'pipeline', r.modelName, `${r.kind}, dataset ${r.datasetId.slice(0, 12)}`, `trained in ${r.trainMs} ms`,
+      `l2=${String(r.params.l2 ?? '-')} trials=${r.trials.length}`, formatMetrics(r.metrics ?? undefined),
+    ]));
+  const header = ['run', 'source', 'model', 'what', 'state', 'params', 'metrics'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

@@ -1,7 +1,15 @@
-/** Experiment tracking: one row per training run, written idempotently by run id. */
+/**
+ * Experiment tracking: one row per training run, written idempotently by run id. /v1/runs lists these
+ * beside the runs the MLflow client logs (store/mlflow.ts), read from their own tables and merged here
+ * by time: an MLflow run has no dataset, seed, family or ONNX file, so writing it into training_runs
+ * would mean inventing them, and its params, metric history and tags keep changing while it runs.
+ */
 import { Pool } from 'pg';
+import { getRunSummary, listRunSummaries, MlflowRunDetail, MlflowRunSummary } from './mlflow';
 
 export interface TrainingRun {
+  /** A run of the training pipeline (as opposed to one logged through the MLflow client). */
+  source: 'pipeline';
   runId: string;
   modelName: string;
   task: string;
@@ -20,14 +28,14 @@ export interface TrainingRun {
 
 function toRun(r: any): TrainingRun {
   return {
-    runId: r.run_id, modelName: r.model_name, task: r.task, kind: r.kind, datasetId: r.dataset_id, seed: r.seed,
+    source: 'pipeline', runId: r.run_id, modelName: r.model_name, task: r.task, kind: r.kind, datasetId: r.dataset_id, seed: r.seed,
     params: r.params, trials: r.trials, onnxDigest: r.onnx_digest, codeVersion: r.code_version, trainMs: r.train_ms,
     metrics: r.metrics, createdAt: new Date(r.created_at).toISOString(), evaluatedAt: r.evaluated_at ? new Date(r.evaluated_at).toISOString() : null,
   };
 }
 
 /** Records a finished training; a retried attempt overwrites its own row, never adds one. */
-export async function recordTraining(pool: Pool, r: Omit<TrainingRun, 'metrics' | 'createdAt' | 'evaluatedAt'>): Promise<void> {
+export async function recordTraining(pool: Pool, r: Omit<TrainingRun, 'source' | 'metrics' | 'createdAt' | 'evaluatedAt'>): Promise<void> {
   await pool.query(
     `INSERT INTO training_runs (run_id, model_name, task, kind, dataset_id, seed, params, trials, onnx_digest, code_version, train_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -40,12 +48,25 @@ export async function recordEvaluation(pool: Pool, runId: string, metrics: Recor
   await pool.query('UPDATE training_runs SET metrics = $2, evaluated_at = now() WHERE run_id = $1', [runId, JSON.stringify(metrics)]);
 }
 
-export async function listRuns(pool: Pool, o: { model?: string; limit?: number } = {}): Promise<TrainingRun[]> {
-  const { rows } = await pool.query(
-    `SELECT * FROM training_runs WHERE ($1::text IS NULL OR model_name = $1) ORDER BY created_at DESC, run_id LIMIT $2`,
-    [o.model ?? null, o.limit ?? 100],
-  );
-  return rows.map(toRun);
+/** A run as /v1/runs lists it: the pipeline's, or one logged through the MLflow client. */
+export type RunRecord = TrainingRun | MlflowRunSummary;
+
+/** Pipeline and MLflow runs, newest first; with `model`, those that made versions of it. */
+export async function listRuns(pool: Pool, o: { model?: string; limit?: number } = {}): Promise<RunRecord[]> {
+  const limit = o.limit ?? 100;
+  const [training, mlflow] = await Promise.all([
+    pool.query(`SELECT * FROM training_runs WHERE ($1::text IS NULL OR model_name = $1) ORDER BY created_at DESC, run_id LIMIT $2`, [o.model ?? null, limit]),
+    listRunSummaries(pool, { model: o.model, limit }),
+  ]);
+  const runs: RunRecord[] = [...training.rows.map(toRun), ...mlflow];
+  return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.runId.localeCompare(b.runId)).slice(0, limit);
+}
+
+/** Any run by id, with its detail: a pipeline run's search trials, an MLflow run's metric history. */
+export async function findRun(pool: Pool, runId: string): Promise<(TrainingRun & { tuningTrials: TuningTrial[] }) | MlflowRunDetail | undefined> {
+  const training = await getRun(pool, runId);
+  if (training) return { ...training, tuningTrials: await listTrials(pool, runId) };
+  return getRunSummary(pool, runId);
 }
 
 export async function getRun(pool: Pool, runId: string): Promise<TrainingRun | undefined> {

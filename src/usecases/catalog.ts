@@ -37,10 +37,11 @@ export function createCatalog(repos: CatalogRepositories, o: { uiUrl: (workflowI
     versionLineage,
 
     runs: (q: { model?: string; limit?: number }) => repos.runs.listRuns(q),
+    /** A pipeline's training run with its tuning trials, or a run the MLflow client logged. */
     async run(id: string) {
-      const run = await repos.runs.getRun(id);
+      const run = await repos.runs.findRun(id);
       if (!run) throw new DomainError('not_found', `training run "${id}" does not exist`);
-      return { ...run, tuningTrials: await repos.runs.listTrials(run.runId) };
+      return run;
     },
 
     models: () => repos.registry.listModels(),

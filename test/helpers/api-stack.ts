@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Config, loadConfig } from '../../src/config';
-import { openStores, RunningApi, startApi, startWorker, Stores } from '../../src/stack/runtime';
+import { ApiOptions, openStores, RunningApi, startApi, startWorker, Stores } from '../../src/stack/runtime';
 import { Backend, createTestDatabase, TestDatabase } from './database';
 import { eventually } from './eventually';
 import { startTemporal } from './temporal';
@@ -42,7 +42,7 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function startApiStack(o: { backend?: Backend; env: Record<string, string> }): Promise<ApiStack> {
+export async function startApiStack(o: { backend?: Backend; env: Record<string, string>; api?: ApiOptions }): Promise<ApiStack> {
   const temporal = await startTemporal();
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
@@ -51,7 +51,7 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
   const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores, { customTraining: true });
-  const api = await startApi(config, endpoints, stores, () => undefined);
+  const api = await startApi(config, endpoints, stores, () => undefined, o.api);
   const stack: ApiStack = {
     temporal, db, stores, api, config, dataDir, files,
     async call(method, url, body, c = {}) {
