@@ -79,7 +79,11 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
   const count = async (table: string) => (await stack.stores.pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
 
   // what the real import workflow will do behind this seam is the import engineer's; here each request is recorded in the store
-  const importOnnxVersion: ImportOnnxVersion = async (request) => {
+  let realImport: ImportOnnxVersion;
+  const importOnnxVersion = (real: ImportOnnxVersion): ImportOnnxVersion => { realImport = real; return recordImport; };
+  const recordImport: ImportOnnxVersion = async (request) => {
+    // the served flow goes through the platform's own import, evaluation and approval
+    if (request.model === 'served') return realImport(request);
     if (request.model === 'import-refused') throw new DomainError('invalid', 'the ONNX graph has no output the platform can read');
     if (request.model === 'import-breaks') throw new Error('connect ECONNREFUSED 10.0.0.7:7233 (internal detail)');
     const workflowId = `import-${request.model}-${request.onnxDigest.slice(0, 12)}`;
@@ -225,7 +229,7 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
 
     const routeTable = () => mlflowRouteTable(mlflowRouter({
       pool: stack.stores.pool, artifacts: stack.stores.artifacts, access: new AccessControl({ repos: createRepositories(stack.stores.pool), adminKey: 'unused', predict: 'open', feedback: 'key' }),
-      maxUploadBytes: 1, maxBody: '1kb', importOnnxVersion,
+      maxUploadBytes: 1, maxBody: '1kb', importOnnxVersion: recordImport,
     }));
     const concrete = (p: string) => p.replace(':modelId', 'm-00000000000000000000000000000000').replace(':key', 'k').replace('*path', '0/00000000000000000000000000000000/artifacts/x');
 
@@ -399,6 +403,28 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
       mlflowError(await stack.call('GET', `${API}/no-such-thing`, undefined, as('viewer')), 404, 'ENDPOINT_NOT_FOUND');
       mlflowError(await stack.call('POST', `${API}/runs/create`, undefined, { ...as('scientist'), raw: '{"experiment_id": ' }), 400, 'MALFORMED_REQUEST');
       mlflowError(await stack.call('GET', `${API}/runs/get?run_id=${'f'.repeat(32)}`, undefined, as('viewer')), 404, 'RESOURCE_DOES_NOT_EXIST');
+    });
+  });
+
+  it('an ONNX version registered by the client, its run naming evaluation data, is imported, evaluated, approved and served', async () => {
+    const served = await new Promise<any>((resolve, reject) => {
+      execFile(client.python, [path.join(REPO_ROOT, 'test', 'fixtures', 'mlflow', 'served_flow.py')], {
+        env: { ...process.env, ...client.env, MLFLOW_TRACKING_URI: `${stack.api.url}${MLFLOW_MOUNT}`, MLFLOW_TRACKING_TOKEN: keys.scientist, MODEL_NAME: 'served', PLATFORM_URL: stack.api.url },
+        encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024,
+      }, (err, stdout, stderr) => (err ? reject(new Error(`served_flow.py failed: ${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!))));
+    });
+    // the platform's pipeline for it: found by the MLflow version's record of its workflow
+    const record = (await stack.stores.pool.query("SELECT import_workflow_id FROM mlflow_model_versions WHERE name = 'served'")).rows[0];
+    assert.ok(record?.import_workflow_id, 'the import started');
+    const waiting = await stack.waitRun(record.import_workflow_id, ['awaiting_approval']);
+    assert.equal(waiting.kind, 'import');
+    const approved = await stack.call('POST', `/v1/pipelines/${record.import_workflow_id}/approval`, { decision: 'approve', comment: 'checked in MLflow' }, { headers: { authorization: `Bearer ${keys.approver}` } });
+    assert.equal(approved.status, 202, JSON.stringify(approved.body));
+    await stack.waitRun(record.import_workflow_id, ['deployed']);
+    const answer = await stack.call('POST', '/v1/models/served/predict', { instances: served.instances });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    answer.body.predictions.forEach((p: { probabilities: Record<string, number> }, i: number) => {
+      served.classes.forEach((label: string, k: number) => assert.ok(Math.abs(p.probabilities[label] - served.probabilities[i][k]) <= 1e-5, `row ${i} ${label}`));
     });
   });
 });

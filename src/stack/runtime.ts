@@ -20,7 +20,8 @@ import { withPredictFastPath } from '../api/predict-fast-path';
 import { PipelineService } from '../usecases/pipelines';
 import { RegistryService } from '../usecases/registry-operations';
 import { MonitoringService } from '../usecases/monitoring';
-import { ImportOnnxVersion, importWorkflowMissing } from '../api/mlflow/onnx-import';
+import type { ImportOnnxVersion } from '../api/mlflow/onnx-import';
+import { importMlflowVersions } from '../usecases/mlflow-import';
 import { AccessControl, RouteSpec } from '../api/access';
 import { registerMonitoringMetrics } from '../serving/monitoring-metrics';
 import { RolloutService } from '../api/rollout-service';
@@ -243,11 +244,8 @@ export interface RunningApi {
 }
 
 export interface ApiOptions {
-  /**
-   * What ONNX versions registered through /mlflow are handed to. The platform's ONNX import workflow
-   * plugs in here; until it does, such versions are stored and reported as not imported.
-   */
-  importOnnxVersion?: ImportOnnxVersion;
+  /** Wraps the import of ONNX versions registered through /mlflow (tests watch or refuse requests with it). */
+  importOnnxVersion?: (real: ImportOnnxVersion) => ImportOnnxVersion;
 }
 
 export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
@@ -266,7 +264,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
-  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: o.importOnnxVersion ?? importWorkflowMissing, uiUrl, log });
+  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {

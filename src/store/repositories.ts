@@ -13,6 +13,7 @@ import * as datasets from './datasets';
 import * as db from './db';
 import * as governance from './governance';
 import * as lineage from './lineage';
+import * as mlflow from './mlflow';
 import * as monitoring from './monitoring';
 import * as predictionLog from './prediction-log';
 import * as privacy from './privacy';
@@ -54,6 +55,7 @@ export interface Repositories {
   db: Repository<typeof db>;
   governance: Repository<typeof governance>;
   lineage: Repository<typeof lineage>;
+  mlflow: Repository<typeof mlflow>;
   monitoring: Repository<typeof monitoring>;
   predictionLog: Repository<typeof predictionLog>;
   privacy: Repository<typeof privacy>;
@@ -71,7 +73,7 @@ export function createRepositories(pool: Pool): Repositories {
   const bind = <Module extends object>(module: Module) => repository(pool, module);
   return {
     alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), connections: bind(connections), datasets: bind(datasets), db: bind(db),
-    governance: bind(governance), lineage: bind(lineage), monitoring: bind(monitoring), predictionLog: bind(predictionLog),
+    governance: bind(governance), lineage: bind(lineage), mlflow: bind(mlflow), monitoring: bind(monitoring), predictionLog: bind(predictionLog),
     privacy: bind(privacy), registry: bind(registry), review: bind(review), rollouts: bind(rollouts), runs: bind(runs), servingStats: bind(servingStats),
     slack: bind(slack), stepCache: bind(stepCache), trainers: bind(trainers),
   };

@@ -1,0 +1,31 @@
+/**
+ * ONNX versions registered through the MLflow client become versions of ours through the same import
+ * pipeline as an upload: evaluated on data the run names, then approval, then deployment. The run says
+ * which data with two params, `evaluation_dataset` (a dataset id: POST /v1/datasets, `mlops data upload`)
+ * and `evaluation_target` (the column the model predicts). Without them the MLflow version is kept but
+ * not imported, and the client reads why.
+ */
+import { DomainError } from '../domain/errors';
+import type { ImportOnnxVersion } from '../api/mlflow/onnx-import';
+import type { Repositories } from '../store/repositories';
+import type { PipelineService } from './pipelines';
+
+export const EVALUATION_DATASET_PARAM = 'evaluation_dataset';
+export const EVALUATION_TARGET_PARAM = 'evaluation_target';
+
+export function importMlflowVersions(repos: Pick<Repositories, 'mlflow'>, pipelines: PipelineService): ImportOnnxVersion {
+  return async (r) => {
+    const run = r.mlflowRunId ? await repos.mlflow.getRun(r.mlflowRunId) : undefined;
+    const dataset = run?.params[EVALUATION_DATASET_PARAM];
+    const target = run?.params[EVALUATION_TARGET_PARAM];
+    if (!dataset || !target) {
+      throw new DomainError('invalid', `to import this ONNX version for approval, log the run params ${EVALUATION_DATASET_PARAM} (a dataset id from POST /v1/datasets or mlops data upload) and ${EVALUATION_TARGET_PARAM} (the column the model predicts); the version is kept, not imported`);
+    }
+    const started = await pipelines.start(
+      { model: r.model, data: { dataset }, target, import: { onnxDigest: r.onnxDigest, uploadedBy: r.uploadedBy } },
+      // a retried registration joins the same run
+      { requestedBy: r.uploadedBy, idempotencyKey: `mlflow:${r.model}:${r.mlflowRunId ?? ''}:${r.onnxDigest}` },
+    );
+    return { workflowId: started.id };
+  };
+}
