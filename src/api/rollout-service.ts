@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ApiError } from '../errors';
 import { getRollout, listRollouts, Rollout } from '../store/rollouts';
 import { rootMessage } from '../usecases/workflow-failures';
-import { blueGreenDeployment, canaryRollout, ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus, shadowDeployment } from '../workflows/rollouts';
+import { blueGreenDeployment, canaryRollout, shadowDeployment } from '../workflows/rollouts';
+import { ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus } from '../workflows/rollouts/rollout';
 
 const WORKFLOW = { 'blue-green': blueGreenDeployment, canary: canaryRollout, shadow: shadowDeployment } as const;
 
