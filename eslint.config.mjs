@@ -35,8 +35,12 @@ const anyOf = (names) => `(${names.map(escape).join('|')})(/.*)?$`;
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 const ACTIVITY_HINT = 'Do it in an activity and call that through proxyActivities; `import type` is fine.';
 
-/** DESIGN.md rule 1 as imports: what code in SANDBOX_FOLDERS may load as values. */
-const sandboxImports = {
+/**
+ * DESIGN.md rule 1 as imports: what code in SANDBOX_FOLDERS may load as values. The rule reads import
+ * strings, not resolved paths, so it is made per folder depth: from src/workflows/rollouts/x.ts,
+ * `../activity-options` stays in the sandbox and `../../store/...` leaves it.
+ */
+const sandboxImports = (depth) => ({
   paths: Object.entries(IO_PACKAGES).map(([name, what]) => ({
     name,
     allowTypeImports: true,
@@ -60,12 +64,18 @@ const sandboxImports = {
     },
     {
       // our own code outside the sandbox folders: stores, activities, the API, serving, ingest... do I/O
-      regex: `^\\.\\./(?!${SANDBOX_FOLDERS.map((f) => escape(f.replace(/^src\//, ''))).join('|')}/)`,
+      regex: `^(\\.\\./){${depth}}(?!${SANDBOX_FOLDERS.map((f) => escape(f.replace(/^src\//, ''))).join('|')}/)`,
       allowTypeImports: true,
       message: `Our code outside ${SANDBOX_FOLDERS.join(' and ')} is not held to the sandbox rule (stores, activities, the API and serving do I/O). ${ACTIVITY_HINT} A pure helper that workflows need moves to src/common.`,
     },
   ],
-};
+});
+/**
+ * How deep under src/ sandbox files are nested: src/workflows/x.ts is 1, src/workflows/rollouts/x.ts 2.
+ * The deepest rule also covers files nested deeper, where it refuses more than it must, never less.
+ */
+const SANDBOX_DEPTHS = [1, 2, 3];
+const filesAtDepth = (folder, depth) => `${folder}/${'*/'.repeat(depth - 1)}${depth === SANDBOX_DEPTHS.length ? '**/' : ''}*.ts`;
 
 export default tseslint.config(
   { ignores: ['dist/', '**/node_modules/', '.mlops/', '.mlops-ci/', '.cache/', 'scratch/'] },
@@ -112,8 +122,8 @@ export default tseslint.config(
       'preserve-caught-error': 'off',
     },
   },
-  {
-    files: SANDBOX_FOLDERS.map((f) => `${f}/**/*.ts`),
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', sandboxImports] },
-  },
+  ...SANDBOX_DEPTHS.map((depth) => ({
+    files: SANDBOX_FOLDERS.map((f) => filesAtDepth(f, depth)),
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', sandboxImports(depth)] },
+  })),
 );

@@ -3,9 +3,10 @@
  * from the app's own route table, so the table cannot drift from the code:
  *   npx tsx scripts/route-table.ts
  * The app is composed offline: nothing connects (a lazy Temporal connection, a pool never queried),
- * since only the routes are read.
+ * since only the routes are read. Tests use the same offline app for answers that need no stack.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { Express } from 'express';
 import { Pool } from 'pg';
 import { createApp, routeTable } from '../src/api/app';
 import { AccessControl, RouteSpec } from '../src/api/access';
@@ -22,22 +23,28 @@ import { LocalArtifactStore } from '../src/store/artifacts';
 import { sourcePolicy } from '../src/ingest/source-policy';
 import { createRepositories } from '../src/store/repositories';
 
-export function offlineRoutes(): RouteSpec[] {
+export const OFFLINE_ADMIN_KEY = 'offline';
+
+/** The app as the API composes it, offline: requests that need neither Temporal nor the store are answered (send OFFLINE_ADMIN_KEY). */
+export function offlineApp(): Express {
   const config = loadConfig({});
   const client = new Client({ connection: Connection.lazy() });
   const pool = new Pool({ connectionString: 'postgres://offline@127.0.0.1:1/none' });
   const artifacts = new LocalArtifactStore('/nonexistent');
   const o = { taskQueue: 'offline', uiUrl: (id: string) => id };
-  const app = createApp({
+  return createApp({
     client, pool, repos: createRepositories(pool), artifacts, secrets: { keyId: 'offline', key: Buffer.alloc(32), decryptionKeys: {} }, maxUploadBytes: config.sources.maxUploadBytes, maxBody: config.api.maxBody, uiUrl: o.uiUrl, privacy: config.privacy, importOnnxVersion: importWorkflowMissing, slack: config.slack,
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
     pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
     rollouts: new RolloutService(client, pool, o),
     monitoring: new MonitoringService(client, createRepositories(pool), { ...o, every: '1h' }),
-    access: new AccessControl({ repos: createRepositories(pool), adminKey: 'offline', predict: 'open', feedback: 'key' }),
+    access: new AccessControl({ repos: createRepositories(pool), adminKey: OFFLINE_ADMIN_KEY, predict: 'open', feedback: 'key' }),
   });
-  return routeTable(app);
+}
+
+export function offlineRoutes(): RouteSpec[] {
+  return routeTable(offlineApp());
 }
 
 const ACCESS: Record<string, string> = {

@@ -15,6 +15,7 @@ import { runRegistryCommand } from './cli/registry-commands';
 import { runMonitoringCommand } from './cli/monitoring-commands';
 import { runAccessCommand } from './cli/access-commands';
 import { runGovernanceCommand } from './cli/governance-commands';
+import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 
@@ -54,8 +55,8 @@ Models and training code from outside (through the API)
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
 
 Rollouts (through the API)
-  deploy <model> <version> [--strategy canary|blue-green|shadow] [--steps 5,25,50,100]
-         [--bake <seconds>] [--percent <shadow share>] [--wait]
+  deploy <model> <version> [--strategy ${STRATEGY_NAMES.join('|')}] [--steps 5,25,50,100]
+         [--bake <seconds>] [--percent <share>] [--wait]
   rollouts <model>
   promote|abort <model> <rollout-id> [--reason <text>]
 

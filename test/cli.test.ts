@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { STRATEGY_NAMES } from '../src/rollouts';
 import { findTemporalCli } from '../src/stack/temporal-cli';
 import { mlopsCli } from './helpers/cli';
 import { REPO_ROOT, TOOLS_DIR } from './helpers/temporal';
@@ -215,7 +216,7 @@ describe('mlops command line', () => {
       [['rollback', 'churn', '--to', 'last'], /--to takes a version number, got "last"/],
       [['alias', 'churn', 'champion'], /alias needs <model> <alias> <version>/],
       [['deploy', 'churn'], /deploy needs <model> <version>/],
-      [['deploy', 'churn', '2', '--strategy', 'yolo'], /--strategy takes canary, blue-green or shadow, got "yolo"/],
+      [['deploy', 'churn', '2', '--strategy', 'yolo'], new RegExp(`--strategy takes ${STRATEGY_NAMES.join(', ')}, got "yolo"`)],
       [['deploy', 'churn', '2', '--bake', 'soon'], /--bake takes a number, got "soon"/],
       [['rollouts'], /rollouts needs a model name/],
       [['promote', 'churn'], /promote needs <model> <rollout-id>/],

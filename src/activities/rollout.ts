@@ -1,6 +1,6 @@
 /**
- * Activities of the rollout workflows (blue-green, canary, shadow): check and smoke-test the version,
- * move traffic, compare the new version with production from what every replica saw, and finish by
+ * Activities of the rollout workflows, whatever their strategy: check and smoke-test the version, move
+ * traffic, compare the new version with production from what every replica saw, and finish by
  * promoting or rolling back. Each is keyed by the rollout (the workflow id), so a retry repeats nothing.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -9,7 +9,8 @@ import { liveAccuracy } from '../store/prediction-log';
 import { LATENCY_BUCKETS_MS, latencyQuantile, readServingStats, STATS_LAG_MS, VersionStats } from '../serving/serving-stats';
 import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
-import { clearRoute, RouteMode, setRoute, startRollout, updateRollout } from '../store/rollouts';
+import { clearRoute, setRoute, startRollout, updateRollout } from '../store/rollouts';
+import { STRATEGIES, StrategyName, strategyOf } from '../rollouts';
 import { ActivityDeps, monitorDeployed } from './pipeline';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import { DEPLOYABLE_STATUS, PRODUCTION_ALIAS, type Deployment } from '../domain/model-version';
@@ -18,6 +19,9 @@ export { DEFAULT_THRESHOLDS, judge };
 export type { CanaryThresholds };
 
 export const ROLLOUT_REFUSED = FAILURE_TYPES.rolloutRefused;
+
+/** The strategies a model without a production version can start with (they need nothing to sit beside). */
+const replacingProduction = () => STRATEGIES.filter((s) => s.traffic.replacesProduction).map((s) => s.name).join(' or ');
 
 export interface VersionSummary {
   version: number;
@@ -83,7 +87,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
       if (!version) return refuse(`model "${input.model}" has no version ${input.version}`);
       if (version.status !== DEPLOYABLE_STATUS) return refuse(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`);
       if (fromVersion === input.version) return refuse(`version ${input.version} of "${input.model}" is already in production`);
-      if (input.strategy !== 'blue-green' && fromVersion === null) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it blue-green`);
+      if (fromVersion === null && !strategyOf(input.strategy).traffic.replacesProduction) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it with ${replacingProduction()}`);
       const opened = await openTested(artifacts, { onnxDigest: version.onnxDigest, smokeDigest: version.artifacts.smokeSet, signature: version.signature });
       if ('problem' in opened) return refuse(`version ${input.version} of "${input.model}" failed its smoke test: ${opened.problem}`);
       await opened.session.release();
@@ -91,10 +95,11 @@ export function createRolloutActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Sends `percent` of the model's requests to the version (canary), or mirrors them to it (shadow).
-     * Returns when the route took effect: the start of what the step's analysis reads.
+     * Puts the version beside production under a strategy's traffic policy (`mode`: the strategy's name)
+     * with `percent` as the policy's share. Returns when the route took effect: the start of what the
+     * step's analysis reads.
      */
-    async routeTraffic(input: { model: string; version: number; mode: RouteMode; percent: number; step: number }): Promise<{ since: string }> {
+    async routeTraffic(input: { model: string; version: number; mode: StrategyName; percent: number; step: number }): Promise<{ since: string }> {
       const id = rolloutId();
       await setRoute(pool, { modelName: input.model, version: input.version, mode: input.mode, percent: input.percent, rolloutId: id });
       await updateRollout(pool, id, { step: input.step, percent: input.percent });
@@ -137,12 +142,17 @@ export function createRolloutActivities(deps: ActivityDeps) {
       }).catch((err) => Context.current().log.warn(`the hold alert of ${id} was not delivered: ${(err as Error).message}`));
     },
 
-    /** Makes the version production (blue-green switch or canary promotion) and removes any route. */
+    /**
+     * Makes the version production and removes any route. For a strategy that replaces production this
+     * is its start (the switch; the rollout goes on to watch it), for the others their end.
+     */
     async promoteRollout(input: { model: string; version: number; strategy: string; actor: string; reason: string }): Promise<Deployment> {
       const id = rolloutId();
-      const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: input.strategy === 'blue-green' ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
+      const switched = strategyOf(input.strategy).traffic.replacesProduction;
+      // the deployment record's kinds (DeploymentStrategy, src/domain/model-version.ts): a switch is 'blue-green', a promotion after a share 'canary'
+      const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: switched ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
       await clearRoute(pool, input.model, id);
-      await updateRollout(pool, id, { state: input.strategy === 'blue-green' ? 'running' : 'promoted', percent: 100 });
+      await updateRollout(pool, id, { state: switched ? 'running' : 'promoted', percent: 100 });
       await monitorDeployed(deps, input.model);
       return d;
     },

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { FORMAT_NAMES, FORMATS } from '../ingest/formats';
 import { MODEL_NAME } from '../domain/model-version';
+import { STRATEGIES } from '../rollouts';
 import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
 import { TRAINER_NAME } from '../store/trainers';
@@ -42,7 +43,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /readyz': { summary: 'Readiness: database and Temporal reachable', responses: { 200: ok('Readiness'), 503: ok('Readiness', 'Not ready: `checks` says which dependency failed') } },
   'GET /openapi.json': { summary: 'This document', responses: { 200: ok('OpenApiDocument', 'OpenAPI 3.1 document') } },
   'GET /metrics': {
-    summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; shadow agreement; dropped log entries; the latest monitoring check per model and the open review queue',
+    summary: 'Prometheus metrics: requests, errors, latency and batch-size histograms and traffic share per model and version; agreement of mirrored scoring with production; dropped log entries; the latest monitoring check per model and the open review queue',
     responses: { 200: { description: 'Prometheus text format', text: true } },
   },
 
@@ -140,12 +141,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responses: { 200: ok('ReproduceResult') }, errors: [404, 409],
   },
   'POST /v1/models/{name}/deployments': {
-    summary: 'Roll a version out as a workflow: `blue-green` (smoke test, atomic switch, bake, switch back on a breach), `canary` (traffic steps, each baked and compared with production; a breach rolls back and alerts) or `shadow` (mirror a share of traffic, report agreement)',
+    summary: `Roll a version out as a workflow, by one of the strategies: ${STRATEGIES.map((s) => `\`${s.name}\` (${s.summary})`).join(', ')}`,
     parameters: [modelName, idempotencyKey], body: body('RolloutRequest'),
     responses: { 202: ok('RolloutStarted', 'Started') }, errors: [404],
   },
   'GET /v1/models/{name}/deployments': {
-    summary: 'Rollouts of a model (newest first), its deployments, and what this replica serves (production and any canary or shadow)',
+    summary: 'Rollouts of a model (newest first), its deployments, and what this replica serves (production, and any version a rollout routes beside it)',
     parameters: [modelName], responses: { 200: ok('Deployments') },
   },
   'GET /v1/models/{name}/deployments/{id}': {
@@ -153,23 +154,23 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [modelName, pathId()], responses: { 200: ok('Rollout') }, errors: [404],
   },
   'POST /v1/models/{name}/deployments/{id}/promote': {
-    summary: 'Promote a running canary now (or end a blue-green bake or shadow period early)',
+    summary: 'Promote a running rollout now, skipping its remaining steps and bake (a rollout that never promotes just ends)',
     parameters: [modelName, pathId()], body: body('RolloutDecision', false),
     responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
   },
   'POST /v1/models/{name}/deployments/{id}/abort': {
-    summary: 'Abort a running rollout: the canary or shadow route is removed; a blue-green switch is undone',
+    summary: 'Abort a running rollout: its route is removed, and a switch of production is undone',
     parameters: [modelName, pathId()], body: body('RolloutDecision', false),
     responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
   },
   'POST /v1/models/{name}/predict': {
-    summary: 'Score rows with the production version (or a canary, for its share of requests; `X-Routing-Key` keeps one caller on one version)',
-    parameters: [modelName, { name: 'X-Routing-Key', in: 'header', schema: z.string(), description: 'sticky routing during a canary: one key, one version' }],
+    summary: 'Score rows with the production version (or the version a rollout routes its share of requests to; `X-Routing-Key` keeps one caller on one version)',
+    parameters: [modelName, { name: 'X-Routing-Key', in: 'header', schema: z.string(), description: 'sticky routing while a rollout splits traffic: one key, one version' }],
     body: body('PredictRequest'),
     responses: { 200: ok('PredictResponse') }, errors: [404],
   },
   'POST /v1/feedback': {
-    summary: 'Ground truth for served predictions, by the `id` each prediction carries; used for live accuracy in monitoring and canary analysis',
+    summary: 'Ground truth for served predictions, by the `id` each prediction carries; used for live accuracy in monitoring and rollout analysis',
     body: body('FeedbackRequest'),
     responses: { 200: ok('FeedbackResult', 'Recorded; `unknown` lists ids no served prediction has') },
     errors: [404],

@@ -11,6 +11,7 @@ import { ROLES } from '../auth/roles';
 import { FORMAT_NAMES } from '../ingest/formats';
 import { MODEL_KINDS } from '../ml/families';
 import { DEPLOYMENT_STATES, GOVERNANCE_STATUSES } from '../domain/model-version';
+import { STRATEGY_NAMES } from '../rollouts';
 
 // The app's JSON replacer writes NaN and ±Infinity as null, so any computed number may arrive as null.
 const num = z.number().nullable();
@@ -311,7 +312,7 @@ const versionSummary = z.strictObject({
 export const rolloutSchema = z.strictObject({
   ...rolloutFields,
   status: z.strictObject({
-    strategy: z.enum(['blue-green', 'canary', 'shadow']),
+    strategy: z.enum(STRATEGY_NAMES),
     model: z.string(), version: int, fromVersion: int.nullable(),
     state: z.enum(['preparing', 'running', 'promoted', 'completed', 'rolled_back', 'aborted']),
     step: int, percent: num,
@@ -322,14 +323,15 @@ export const rolloutSchema = z.strictObject({
   error: z.string().optional(),
   uiUrl: z.string(),
 });
-export const rolloutStartedSchema = z.strictObject({ id: z.string(), strategy: z.enum(['blue-green', 'canary', 'shadow']), uiUrl: z.string() });
+export const rolloutStartedSchema = z.strictObject({ id: z.string(), strategy: z.enum(STRATEGY_NAMES), uiUrl: z.string() });
 export const rolloutDecisionSentSchema = z.strictObject({ id: z.string(), action: z.enum(['promote', 'abort']), step: int.describe('the step the rollout was at when it took the decision'), percent: z.number() });
 export const deploymentsSchema = z.strictObject({
   rollouts: z.array(z.strictObject(rolloutFields)),
   deployments: z.array(deployment),
   serving: z.strictObject({
     name: z.string(), version: int, digest: sha256,
-    candidate: z.strictObject({ version: int, mode: z.enum(['canary', 'shadow']), percent: num }).optional(),
+    // the strategy whose traffic policy routes the candidate, and the policy's share
+    candidate: z.strictObject({ version: int, mode: z.enum(STRATEGY_NAMES), percent: num }).optional(),
   }).nullable(),
 });
 

@@ -1,23 +1,18 @@
-/** Starts, lists and steers rollouts (blue-green, canary, shadow), which run as workflows. */
+/** Starts, lists and steers rollouts, which run as workflows; the strategies come from src/rollouts. */
 import { ApplicationFailure, Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { ApiError } from '../errors';
+import { RolloutStrategy, STRATEGIES, STRATEGY_NAMES, strategyOf } from '../rollouts';
 import { getRollout, listRollouts, Rollout } from '../store/rollouts';
 import { rootMessage } from '../usecases/workflow-failures';
-import { blueGreenDeployment, canaryRollout, ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus, shadowDeployment } from '../workflows/rollouts';
+import { ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus } from '../workflows/rollouts/rollout';
 
-const WORKFLOW = { 'blue-green': blueGreenDeployment, canary: canaryRollout, shadow: shadowDeployment } as const;
-
-export const rolloutRequestSchema = z.strictObject({
+/** Request fields every strategy takes; a strategy's own ones are its `settings`. */
+const SHARED_FIELDS = {
   version: z.number().int().min(1).max(2 ** 31 - 1),
-  strategy: z.enum(['blue-green', 'canary', 'shadow']),
-  steps: z.array(z.number().positive().max(100)).min(1).max(20)
-    .refine((s) => s.every((p, i) => i === 0 || p > s[i - 1]), 'steps must increase')
-    .refine((s) => s[s.length - 1] === 100, 'the last step must be 100').optional(),
   bakeSeconds: z.number().min(0).max(7 * 24 * 3600).optional(),
-  percent: z.number().positive().max(100).optional(),
   thresholds: z.strictObject({
     maxErrorRateIncrease: z.number().min(0).max(1).optional(),
     maxLatencyRatio: z.number().min(1).optional(),
@@ -30,20 +25,43 @@ export const rolloutRequestSchema = z.strictObject({
   }).optional(),
   maxExtensions: z.number().int().min(0).max(1000).optional(),
   by: z.string().min(1).max(200).optional(),
-}).refine((r) => r.strategy === 'canary' || r.steps === undefined, 'steps are for canary rollouts')
-  .refine((r) => r.strategy === 'shadow' || r.percent === undefined, 'percent is for shadow deployments');
+};
+
+/** A field a strategy does not take: say which strategies do, or else what this one takes. */
+function notASetting(strategy: RolloutStrategy, keys: string[]): string {
+  const elsewhere = keys.flatMap((key) => {
+    const takers = STRATEGIES.filter((s) => key in s.settings).map((s) => s.name);
+    return takers.length > 0 ? [`${key} is for ${takers.join(' and ')}`] : [];
+  });
+  const own = `its settings: ${[...Object.keys(SHARED_FIELDS), ...Object.keys(strategy.settings)].join(', ')}`;
+  const notes = elsewhere.length === keys.length ? elsewhere : [...elsewhere, own];
+  return `${strategy.name} takes no ${keys.map((k) => `"${k}"`).join(', ')} (${notes.join('; ')})`;
+}
+
+/** The request body, keyed by `strategy`: one branch per registered strategy, with its settings. */
+const [firstStrategy, ...otherStrategies] = STRATEGIES.map((s) => z.strictObject({ strategy: z.literal(s.name), ...SHARED_FIELDS, ...s.settings }, {
+  error: (issue) => (issue.code === 'unrecognized_keys' ? notASetting(s, issue.keys) : undefined),
+}));
+export const rolloutRequestSchema = z.discriminatedUnion('strategy', [firstStrategy, ...otherStrategies], {
+  error: (issue) => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const given = (issue.input as { strategy?: unknown } | undefined)?.strategy;
+    return `${given === undefined ? 'required' : `${JSON.stringify(given)} is not a rollout strategy`}; available: ${STRATEGY_NAMES.join(', ')}`;
+  },
+});
+export type RolloutRequest = z.infer<typeof rolloutRequestSchema>;
 
 export const decisionSchema = z.strictObject({ by: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() });
 
 export class RolloutService {
   constructor(private readonly client: Client, private readonly pool: Pool, private readonly o: { taskQueue: string; uiUrl: (id: string) => string }) {}
 
-  async start(model: string, request: z.infer<typeof rolloutRequestSchema>, idempotencyKey?: string): Promise<{ id: string; strategy: string; uiUrl: string }> {
+  async start(model: string, request: RolloutRequest, idempotencyKey?: string): Promise<{ id: string; strategy: string; uiUrl: string }> {
     const suffix = idempotencyKey ? createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 10) : randomBytes(5).toString('hex');
     const id = `rollout-${model}-${request.strategy}-${suffix}`;
     const { strategy, by, ...rest } = request;
     const input: RolloutInput = { model, ...rest, actor: by ?? 'api' };
-    await this.client.workflow.start(WORKFLOW[strategy], { taskQueue: this.o.taskQueue, workflowId: id, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
+    await this.client.workflow.start(strategyOf(strategy).workflow, { taskQueue: this.o.taskQueue, workflowId: id, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
     return { id, strategy, uiUrl: this.o.uiUrl(id) };
   }
 
@@ -61,7 +79,7 @@ export class RolloutService {
       if (err instanceof WorkflowNotFoundError) throw new ApiError('not_found', `rollout "${id}" does not exist`);
       throw err;
     }
-    if (!Object.values(WORKFLOW).some((w) => w.name === description.type) || !id.startsWith(`rollout-${model}-`)) throw new ApiError('not_found', `model "${model}" has no rollout "${id}"`);
+    if (!STRATEGIES.some((s) => s.workflow.name === description.type) || !id.startsWith(`rollout-${model}-`)) throw new ApiError('not_found', `model "${model}" has no rollout "${id}"`);
     const record = await getRollout(this.pool, id);
     const status = await handle.query(rolloutStatusQuery).catch(() => undefined);
     let error: string | undefined;

@@ -4,6 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
+import { canary } from '../rollouts/canary';
+import { STRATEGY_NAMES } from '../rollouts';
 import type { DatasetDiff } from '../ml/dataset-diff';
 import type { DatasetVersion } from '../store/datasets';
 import type { VersionLineage } from '../store/lineage';
@@ -124,11 +126,12 @@ export async function runRegistryCommand(command: string, rest: string[], api: A
     }
     case 'deploy': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: {
-        strategy: { type: 'string', default: 'canary' }, steps: { type: 'string' }, bake: { type: 'string' }, percent: { type: 'string' }, wait: { type: 'boolean', default: false },
+        // canary by default: the strategy that exposes the fewest requests before it is judged
+        strategy: { type: 'string', default: canary.name }, steps: { type: 'string' }, bake: { type: 'string' }, percent: { type: 'string' }, wait: { type: 'boolean', default: false },
       } });
       const [model, version] = positionals;
-      if (!model || !version || !/^\d+$/.test(version)) throw new ConfigError('deploy needs <model> <version> [--strategy canary|blue-green|shadow] [--steps 5,25,50,100] [--bake <seconds>] [--percent <shadow share>]');
-      if (!['canary', 'blue-green', 'shadow'].includes(values.strategy!)) throw new ConfigError(`--strategy takes canary, blue-green or shadow, got "${values.strategy}"`);
+      if (!model || !version || !/^\d+$/.test(version)) throw new ConfigError(`deploy needs <model> <version> [--strategy ${STRATEGY_NAMES.join('|')}] [--steps 5,25,50,100] [--bake <seconds>] [--percent <share>]`);
+      if (!(STRATEGY_NAMES as string[]).includes(values.strategy!)) throw new ConfigError(`--strategy takes ${STRATEGY_NAMES.join(', ')}, got "${values.strategy}"`);
       const number = (flag: string, text?: string) => {
         if (text === undefined) return undefined;
         const n = Number(text);

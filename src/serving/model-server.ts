@@ -1,7 +1,8 @@
 /**
- * Serves models. Per model it routes between production (stable) and at most one other version: a
- * canary that answers a share of requests (sticky per routing key), or a shadow that scores a share of
- * them beside production without answering. Routing follows the registry through Postgres LISTEN/NOTIFY,
+ * Serves models. Per model it routes between production (stable) and at most one other version, the
+ * one a running rollout put beside it, under the traffic policy of the rollout's strategy
+ * (src/serving/traffic-policy.ts): answering a share of requests (sticky per routing key), or scoring a
+ * share of them without answering. Routing follows the registry through Postgres LISTEN/NOTIFY,
  * with a poll as the safety net (a notification sent while the LISTEN connection was down is not replayed).
  *
  * A version takes traffic only after its smoke test passes on this replica; one that fails leaves the
@@ -19,7 +20,8 @@ import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
 import type { ModelSignature } from '../domain/model-version';
 import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ServableVersion } from '../store/registry';
-import { listRoutes, RouteMode } from '../store/rollouts';
+import { findStrategy } from '../rollouts';
+import { listRoutes } from '../store/rollouts';
 import { Feeds } from './feeds';
 import { checkInstances } from './instances';
 import { MicroBatcher, MicroBatchOptions, Outputs } from './micro-batcher';
@@ -29,6 +31,7 @@ import { LoggedPrediction, LogPrivacy, PredictionLog } from './prediction-log';
 import type { PrivacyPolicy } from '../privacy/pii';
 import { listPrivacyPolicies } from '../store/privacy';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
+import { PRODUCTION, requestDraw, TrafficPolicy } from './traffic-policy';
 import { openTested, SmokeSample } from './smoke';
 import { pruneServingData } from '../store/prediction-log';
 import { isImported } from '../domain/model-version';
@@ -56,9 +59,12 @@ interface Meters {
   runRows: { observe(value: number): void };
 }
 
+/** The version a rollout routes beside production: `mode` names its strategy, `traffic` is that strategy's policy. */
+interface Candidate { loaded: LoadedVersion; mode: string; traffic: TrafficPolicy; percent: number }
+
 interface Routing {
   stable: LoadedVersion;
-  candidate?: { loaded: LoadedVersion; mode: RouteMode; percent: number };
+  candidate?: Candidate;
   /** Output bin edges (from production), shared by both versions so their distributions compare. */
   edges: number[];
 }
@@ -107,13 +113,6 @@ async function run(signature: ModelSignature, session: Session, feeds: Feeds): P
 const BINARY_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 const key = (name: string, version: number) => `${name}@${version}`;
 
-/** FNV-1a: a stable hash of a routing key, so one user always lands on the same side of a split. */
-function stableShare(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193); }
-  return ((h >>> 0) % 10_000) / 100;
-}
-
 /**
  * How unsure a classifier's answer is, on one scale where higher is less sure: 1 - margin between the
  * top two probabilities, or the entropy divided by its maximum (log of the class count).
@@ -147,6 +146,8 @@ export class ModelServer {
   private retiredAt = new Map<string, number>();
   /** Versions whose smoke test failed here, by digest: not tried again. */
   private refused = new Map<string, string>();
+  /** Strategies named by routes that this replica does not know, logged once each. */
+  private unknownModes = new Set<string>();
   /** PII policies by model, reloaded with the routing so a request never waits for the store. */
   private policies = new Map<string, PrivacyPolicy>();
   private meters = new Map<string, Meters>();
@@ -164,7 +165,7 @@ export class ModelServer {
   private readonly latency = new Histogram({ name: 'mlops_predict_latency_seconds', help: 'Time to validate, route, run and format a predict request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_MS.map((ms) => ms / 1000), registers: [this.metrics] });
   private readonly batchRows = new Histogram({ name: 'mlops_predict_batch_rows', help: 'Rows per predict request', labelNames: ['model', 'version'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.metrics] });
   private readonly runRows = new Histogram({ name: 'mlops_inference_batch_rows', help: 'Rows per ONNX run: concurrent requests joined into one (micro-batching)', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [this.metrics] });
-  private readonly share = new Gauge({ name: 'mlops_traffic_share_percent', help: 'Share of requests routed to a version (shadow: share mirrored)', labelNames: ['model', 'version', 'role'], registers: [this.metrics] });
+  private readonly share = new Gauge({ name: 'mlops_traffic_share_percent', help: 'Share of requests routed to a version (answered, or scored without answering under a mirroring strategy)', labelNames: ['model', 'version', 'role'], registers: [this.metrics] });
   private readonly shadowRows = new Counter({ name: 'mlops_shadow_rows_total', help: 'Rows scored by a shadow version, by agreement with production', labelNames: ['model', 'version', 'agreed'], registers: [this.metrics] });
 
   constructor(private readonly pool: Pool, private readonly artifacts: ArtifactStore, private readonly options: ModelServerOptions) {
@@ -288,10 +289,13 @@ export class ModelServer {
       if (typeof stable === 'string') { if (!current) continue; stable = current.stable; }
       const routing: Routing = { stable, edges: this.edgesOf(stable) };
       const route = routes.find((r) => r.modelName === p.modelName);
-      if (route && route.version !== stable.version) {
+      // a strategy this replica does not know (a newer replica's, mid-upgrade) leaves production serving alone
+      const strategy = route && findStrategy(route.mode);
+      if (route && !strategy) this.unknownStrategy(p.modelName, route.mode);
+      if (route && strategy && route.version !== stable.version) {
         const info = await getServableVersion(this.pool, p.modelName, route.version);
         const candidate = info ? await this.load(info) : undefined;
-        if (candidate && typeof candidate !== 'string') routing.candidate = { loaded: candidate, mode: route.mode, percent: route.percent };
+        if (candidate && typeof candidate !== 'string') routing.candidate = { loaded: candidate, mode: route.mode, traffic: strategy.traffic, percent: route.percent };
       }
       next.set(p.modelName, routing);
     }
@@ -299,11 +303,17 @@ export class ModelServer {
     this.routing = next;
     this.share.reset();
     for (const r of next.values()) {
-      const canary = r.candidate?.mode === 'canary' ? r.candidate.percent : 0;
-      this.share.set({ model: r.stable.name, version: String(r.stable.version), role: 'production' }, 100 - canary);
-      if (r.candidate) this.share.set({ model: r.stable.name, version: String(r.candidate.loaded.version), role: r.candidate.mode }, r.candidate.percent);
+      const c = r.candidate;
+      this.share.set({ model: r.stable.name, version: String(r.stable.version), role: 'production' }, 100 - (c ? c.traffic.answered(c.percent) : 0));
+      if (c) this.share.set({ model: r.stable.name, version: String(c.loaded.version), role: c.mode }, c.traffic.answered(c.percent) + c.traffic.mirrored(c.percent));
     }
     this.retireUnused();
+  }
+
+  private unknownStrategy(model: string, mode: string): void {
+    if (this.unknownModes.has(mode)) return;
+    this.unknownModes.add(mode);
+    this.options.log?.(`the route of "${model}" names the strategy "${mode}", which this replica does not know (an older version?); production serves alone`);
   }
 
   /** Releases versions no route uses once they have been idle for keepPreviousMs. */
@@ -346,7 +356,7 @@ export class ModelServer {
     return routing;
   }
 
-  served(): { name: string; version: number; digest: string; candidate?: { version: number; mode: RouteMode; percent: number } }[] {
+  served(): { name: string; version: number; digest: string; candidate?: { version: number; mode: string; percent: number } }[] {
     return [...this.routing.values()].map((r) => ({
       name: r.stable.name, version: r.stable.version, digest: r.stable.digest,
       ...(r.candidate ? { candidate: { version: r.candidate.loaded.version, mode: r.candidate.mode, percent: r.candidate.percent } } : {}),
@@ -356,8 +366,8 @@ export class ModelServer {
   async predict(name: string, instances: unknown, routingKey?: string): Promise<{ predictions: Prediction[]; model: { name: string; version: number } }> {
     const routing = await this.routingOf(name);
     const candidate = routing.candidate;
-    const toCandidate = candidate?.mode === 'canary' && (routingKey !== undefined ? stableShare(routingKey) : Math.random() * 100) < candidate.percent;
-    const chosen = toCandidate ? candidate!.loaded : routing.stable;
+    const destination = candidate ? candidate.traffic.route(candidate.percent, requestDraw(routingKey)) : PRODUCTION;
+    const chosen = destination.answeredBy === 'candidate' ? candidate!.loaded : routing.stable;
     const prepared = chosen.prepare(instances);
     const rows = prepared.rows;
     const started = performance.now();
@@ -394,8 +404,8 @@ export class ModelServer {
         this.predictionLog.add(entry);
       }
     }
-    if (candidate?.mode === 'shadow' && Math.random() * 100 < candidate.percent) {
-      setImmediate(() => void this.shadow(routing, candidate.loaded, instances as unknown[], predictions).catch(() => undefined));
+    if (destination.mirrored) {
+      setImmediate(() => void this.scoreMirrored(routing, candidate!.loaded, instances as unknown[], predictions).catch(() => undefined));
     }
     return { predictions, model: { name, version: chosen.version } };
   }
@@ -461,8 +471,8 @@ export class ModelServer {
     return bins;
   }
 
-  /** Scores mirrored rows with the shadow version and records how often it agrees with production. */
-  private async shadow(routing: Routing, v: LoadedVersion, instances: unknown[], answered: Prediction[]): Promise<void> {
+  /** Scores mirrored rows with the new version and records how often it agrees with production. */
+  private async scoreMirrored(routing: Routing, v: LoadedVersion, instances: unknown[], answered: Prediction[]): Promise<void> {
     const prepared = v.prepare(instances);
     const rows = prepared.rows;
     const started = performance.now();

@@ -671,6 +671,16 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 17,
+    name: 'route modes are rollout strategy names, which the code registers',
+    sql: `
+      -- a route's mode names the strategy whose traffic policy replicas apply (src/rollouts). The list of
+      -- strategies belongs to the code: a copy here would make every new strategy a migration, and a replica
+      -- already ignores a route whose strategy it does not know. The old values are strategy names as well.
+      ALTER TABLE model_routes DROP CONSTRAINT IF EXISTS model_routes_mode_check;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

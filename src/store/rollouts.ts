@@ -1,17 +1,16 @@
 /**
- * Traffic routes and rollouts. A route puts a second version beside production: a canary taking a share
- * of requests, or a shadow that sees a share of them without answering. Rollouts record each
- * blue-green, canary or shadow deployment's progress. Route changes notify API replicas like deployments.
+ * Traffic routes and rollouts. A route puts a second version beside production under a rollout
+ * strategy's traffic policy (taking a share of requests, or scoring a share without answering).
+ * Rollouts record each rollout's progress. Route changes notify API replicas like deployments.
  */
 import { Pool } from 'pg';
 import { DEPLOYMENTS_CHANNEL } from './registry';
 
-export type RouteMode = 'canary' | 'shadow';
-
 export interface Route {
   modelName: string;
   version: number;
-  mode: RouteMode;
+  /** The name of the strategy whose traffic policy replicas apply (src/rollouts); the store does not judge it. */
+  mode: string;
   percent: number;
   rolloutId: string;
 }

@@ -1,5 +1,5 @@
 // Entry point of the workflow bundle: every workflow the worker runs, by name.
 export { trainingPipeline } from './training-pipeline';
 export { rollback, reproduce } from './registry-operations';
-export { blueGreenDeployment, canaryRollout, shadowDeployment } from './rollouts';
+export * from './rollouts';
 export { modelMonitor, retrainModel } from './monitor';
