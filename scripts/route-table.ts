@@ -16,7 +16,7 @@ import { OPERATIONS } from '../src/api/openapi-operations';
 import { openApiPath } from '../src/api/openapi';
 import { PipelineService } from '../src/usecases/pipelines';
 import { RegistryService } from '../src/usecases/registry-operations';
-import { RolloutService } from '../src/api/rollout-service';
+import { RolloutService } from '../src/usecases/rollouts';
 import { loadConfig } from '../src/config';
 import { ModelServer } from '../src/serving/model-server';
 import { LocalArtifactStore } from '../src/store/artifacts';
@@ -37,7 +37,7 @@ export function offlineApp(): Express {
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
     pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
-    rollouts: new RolloutService(client, pool, o),
+    rollouts: new RolloutService(client, createRepositories(pool), o),
     monitoring: new MonitoringService(client, createRepositories(pool), { ...o, every: '1h' }),
     access: new AccessControl({ repos: createRepositories(pool), adminKey: OFFLINE_ADMIN_KEY, predict: 'open', feedback: 'key' }),
   });

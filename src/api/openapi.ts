@@ -17,7 +17,7 @@ import { componentRef, componentsOf, JsonSchema, jsonSchemaOf } from './openapi-
 import { approvalRequestSchema, pipelineRequestSchema } from './pipeline-requests';
 import { aliasRequestSchema, archiveRequestSchema, rollbackRequestSchema } from './registry-requests';
 import * as responses from './response-schemas';
-import { decisionSchema, rolloutRequestSchema } from './rollout-service';
+import { decisionSchema, rolloutRequestSchema } from './rollout-requests';
 import { trainerRequestSchema } from './trainer-routes';
 
 /**

@@ -14,7 +14,7 @@ export interface RolloutStrategy<N extends string = string, S extends z.ZodRawSh
   name: N;
   /** One line for the API's documentation: what it does with traffic, and when it decides. */
   summary: string;
-  /** The request fields only this strategy takes, beside the ones every strategy takes (src/api/rollout-service.ts). */
+  /** The request fields only this strategy takes, beside the ones every strategy takes (src/api/rollout-requests.ts). */
   settings: S;
   /** The workflow it runs (started by function reference), with the request's fields as its input. */
   workflow: (input: I) => Promise<RolloutStatus>;

@@ -24,7 +24,7 @@ import type { ImportOnnxVersion } from '../api/mlflow/onnx-import';
 import { importMlflowVersions } from '../usecases/mlflow-import';
 import { AccessControl, RouteSpec } from '../api/access';
 import { registerMonitoringMetrics } from '../serving/monitoring-metrics';
-import { RolloutService } from '../api/rollout-service';
+import { RolloutService } from '../usecases/rollouts';
 import { adminKeyFile, Config, workflowUiUrl } from '../config';
 import { ModelServer } from '../serving/model-server';
 import { S3ArtifactStore } from '../store/s3-artifacts';
@@ -261,7 +261,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const repos = createRepositories(stores.pool);
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, repos, sources: stores.sources.policy });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
-  const rollouts = new RolloutService(client, stores.pool, { taskQueue: config.temporal.taskQueue, uiUrl });
+  const rollouts = new RolloutService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
   const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, log });
