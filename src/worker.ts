@@ -14,6 +14,7 @@ import { createRepositories } from './store/repositories';
 import { createCustomTrainingActivities } from './activities/custom-training';
 import { CUSTOM_TRAINING_QUEUE } from './workflows/activity-options';
 import type { Repositories } from './store/repositories';
+import { STRATEGIES } from './rollouts';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
@@ -68,7 +69,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.identity ? { identity: deps.identity } : {}),
     ...(await workflowSource(deps.workflowBundlePath)),
     activities: deps.activities ?? createActivities({
-      pool: deps.pool, repos: createRepositories(deps.pool), artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
+      pool: deps.pool, repos: createRepositories(deps.pool), rolloutTraffic: Object.fromEntries(STRATEGIES.map((s) => [s.name, s.traffic])), artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery && deps.client ? { scheduleMonitor: scheduleMonitorWith(deps.client, deps.taskQueue, deps.monitorEvery) } : {}),
     }),
     maxCachedWorkflows: 200,

@@ -27,6 +27,7 @@ import { appendRecords, cellText, DataFormatError, getColumn, Table } from '../m
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
 import { ArtifactStore } from '../store/artifacts';
 import type { Repositories } from '../store/repositories';
+import type { TrafficPolicy } from '../serving/traffic-policy';
 import { TuningTrial } from '../store/runs';
 import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
 import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
@@ -44,6 +45,8 @@ export interface ActivityDeps {
   repos: Repositories;
   /** Only for the rollout activities, which still read through the pool directly. */
   pool: Pool;
+  /** Each rollout strategy's traffic policy, by name (src/rollouts, given by the worker): the rollout activities read it. */
+  rolloutTraffic?: Record<string, TrafficPolicy>;
   artifacts: ArtifactStore;
   /** Where data may be read from (the source policy) and the URLs behind connection names. */
   sources: SourceContext;

@@ -10,7 +10,7 @@ import { LATENCY_BUCKETS_MS, latencyQuantile, readServingStats, STATS_LAG_MS, Ve
 import { openTested } from '../serving/smoke';
 import * as registry from '../store/registry';
 import { clearRoute, setRoute, startRollout, updateRollout } from '../store/rollouts';
-import { STRATEGIES, StrategyName, strategyOf } from '../rollouts';
+import type { TrafficPolicy } from '../serving/traffic-policy';
 import { ActivityDeps, monitorDeployed } from './pipeline';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import { DEPLOYABLE_STATUS, PRODUCTION_ALIAS, type Deployment } from '../domain/model-version';
@@ -21,7 +21,6 @@ export type { CanaryThresholds };
 export const ROLLOUT_REFUSED = FAILURE_TYPES.rolloutRefused;
 
 /** The strategies a model without a production version can start with (they need nothing to sit beside). */
-const replacingProduction = () => STRATEGIES.filter((s) => s.traffic.replacesProduction).map((s) => s.name).join(' or ');
 
 export interface VersionSummary {
   version: number;
@@ -65,6 +64,14 @@ function summary(version: number, s: VersionStats, labels: { labelled: number; c
 }
 
 export function createRolloutActivities(deps: ActivityDeps) {
+  // the strategies' traffic policies, given by the worker (src/worker.ts) from the registry in src/rollouts
+  const traffic = deps.rolloutTraffic ?? {};
+  const trafficOf = (strategy: string): TrafficPolicy => {
+    const policy = traffic[strategy];
+    if (!policy) throw ApplicationFailure.nonRetryable(`"${strategy}" is not a rollout strategy this worker knows`, ROLLOUT_REFUSED);
+    return policy;
+  };
+  const replacingProduction = () => Object.entries(traffic).filter(([, t]) => t.replacesProduction).map(([name]) => name).join(' or ');
   const { pool, artifacts } = deps;
   const { alerter, uiUrl } = deps;
   const rolloutId = () => { const info = Context.current().info; return info.workflowExecution?.workflowId ?? info.activityId; };
@@ -87,7 +94,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
       if (!version) return refuse(`model "${input.model}" has no version ${input.version}`);
       if (version.status !== DEPLOYABLE_STATUS) return refuse(`version ${input.version} of "${input.model}" is ${version.status}; only approved versions can be rolled out`);
       if (fromVersion === input.version) return refuse(`version ${input.version} of "${input.model}" is already in production`);
-      if (fromVersion === null && !strategyOf(input.strategy).traffic.replacesProduction) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it with ${replacingProduction()}`);
+      if (fromVersion === null && !trafficOf(input.strategy).replacesProduction) return refuse(`"${input.model}" has no production version to compare a ${input.strategy} with; deploy it with ${replacingProduction()}`);
       const opened = await openTested(artifacts, { onnxDigest: version.onnxDigest, smokeDigest: version.artifacts.smokeSet, signature: version.signature });
       if ('problem' in opened) return refuse(`version ${input.version} of "${input.model}" failed its smoke test: ${opened.problem}`);
       await opened.session.release();
@@ -99,7 +106,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
      * with `percent` as the policy's share. Returns when the route took effect: the start of what the
      * step's analysis reads.
      */
-    async routeTraffic(input: { model: string; version: number; mode: StrategyName; percent: number; step: number }): Promise<{ since: string }> {
+    async routeTraffic(input: { model: string; version: number; mode: string; percent: number; step: number }): Promise<{ since: string }> {
       const id = rolloutId();
       await setRoute(pool, { modelName: input.model, version: input.version, mode: input.mode, percent: input.percent, rolloutId: id });
       await updateRollout(pool, id, { step: input.step, percent: input.percent });
@@ -148,7 +155,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
      */
     async promoteRollout(input: { model: string; version: number; strategy: string; actor: string; reason: string }): Promise<Deployment> {
       const id = rolloutId();
-      const switched = strategyOf(input.strategy).traffic.replacesProduction;
+      const switched = trafficOf(input.strategy).replacesProduction;
       // the deployment record's kinds (DeploymentStrategy, src/domain/model-version.ts): a switch is 'blue-green', a promotion after a share 'canary'
       const d = await registry.deployVersion(pool, input.model, input.version, `${id}:promote`, { strategy: switched ? 'blue-green' : 'canary', actor: input.actor, reason: input.reason });
       await clearRoute(pool, input.model, id);
