@@ -123,15 +123,16 @@ describe('trainer schema of POST /v1/pipelines', () => {
     assert.match(trainerError({ params: { penalty: 'l1' } }), /trainer\.params: "penalty" needs "trainer\.kind"/);
   });
 
-  it('documents one branch per family and a kindless one, and the kinds a run reports, from the registry', () => {
+  it('documents one branch per family, one for registered trainers and a kindless one, and the kinds a run reports, from the registry', () => {
     const request = jsonSchemaOf(pipelineRequestSchema) as { properties: { trainer: { oneOf: { properties: { kind: Record<string, unknown>; params: { properties: object } } }[] } } };
     const branches = request.properties.trainer.oneOf;
-    assert.deepEqual(branches.map((b) => b.properties.kind.const ?? b.properties.kind), [...MODEL_KINDS, { not: {} }]);
+    assert.deepEqual(branches.map((b) => b.properties.kind.const ?? b.properties.kind), [...MODEL_KINDS, 'custom', { not: {} }]);
     for (const family of FAMILIES) {
       const documented = Object.keys(branches[MODEL_KINDS.indexOf(family.kind)].properties.params.properties);
       assert.deepEqual(documented, Object.keys((jsonSchemaOf(family.paramsSchema) as { properties: object }).properties));
     }
     const status = jsonSchemaOf(pipelineStatusSchema, 'output') as { properties: { kind: { enum: string[] } } };
-    assert.deepEqual(status.properties.kind.enum, MODEL_KINDS);
+    // a run reports its family, or that its model was imported or made by a registered trainer
+    assert.deepEqual(status.properties.kind.enum, [...MODEL_KINDS, 'import', 'custom']);
   });
 });
