@@ -105,8 +105,13 @@ export class PredictionLog {
     if (entry.review) this.reviews.push(row);
   }
 
-  /** Writes what is buffered, in batches; one flush at a time. */
-  flush(): Promise<void> {
+  /**
+   * Writes what is buffered, in batches; one flush at a time. A flush already under way may be past the
+   * log and writing the review rows, so rows added since would wait for the next tick: the caller waits
+   * for it to end, then joins (or starts) one that reads the buffers after the call.
+   */
+  async flush(): Promise<void> {
+    if (this.flushing) await this.flushing.catch(() => undefined);
     this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
     return this.flushing;
   }
