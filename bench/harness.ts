@@ -37,10 +37,10 @@ export interface Child { name: string; proc: ChildProcess; exited: Promise<numbe
 
 const children = new Set<Child>();
 
-/** Starts a process in its own process group with its output in a log file. */
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, stopSignal: NodeJS.Signals): Child {
+/** Starts a process in its own process group with its output in a log file (in `cwd`, default this checkout). */
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, stopSignal: NodeJS.Signals, cwd = ROOT): Child {
   const out = fs.openSync(logFile, 'a');
-  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', out, out], detached: true });
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const child: Child = {
@@ -112,15 +112,19 @@ export function machineTicks(): { busy: number; total: number } {
 /** Share of all cores busy between two readings (0..1). */
 export const machineBusy = (a: { busy: number; total: number }, b: { busy: number; total: number }) => (b.busy - a.busy) / Math.max(1, b.total - a.total);
 
-/** CPU time (s) of a process and all its descendants, from /proc. */
-export function treeCpuSeconds(root: number): number {
+/**
+ * CPU time (s) of a process and all its descendants, from /proc. With `reaped`, also what descendants that
+ * have exited and been waited for used (cutime and cstime), so a short-lived child (a PostgreSQL backend
+ * whose pooled connection closed, say) does not take its time with it when it goes.
+ */
+export function treeCpuSeconds(root: number, reaped = false): number {
   const stats = new Map<number, { ppid: number; ticks: number }>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0) });
     } catch { /* exited meanwhile */ }
   }
   let ticks = 0;
