@@ -26,7 +26,7 @@ import { CONNECTION_NAME, deleteConnection, getConnection, listConnections, putC
 import { storeDatasetTable } from '../store/datasets';
 import * as registry from '../store/registry';
 import { actorOf, SecuredRoutes } from './access';
-import { route } from './http';
+import { namedParam, route } from './http';
 import { parseBody } from './pipeline-requests';
 
 export const connectionRequestSchema = z.strictObject({
@@ -109,11 +109,7 @@ export function dataRoutes(routes: SecuredRoutes, deps: { pool: Pool; artifacts:
     }
   }));
 
-  const connectionName = (req: Request) => {
-    const name = String(req.params.name);
-    if (!CONNECTION_NAME.test(name)) throw new ApiError('invalid_request', `"${name}" is not a valid connection name: lower-case letters, digits, "-" and "_", starting with a letter`);
-    return name;
-  };
+  const connectionName = (req: Request) => namedParam(req, 'connection', CONNECTION_NAME);
   routes.put('/v1/connections/:name', 'admin', route(async (req, res) => {
     const name = connectionName(req);
     const body = parseBody(connectionRequestSchema, req.body);

@@ -23,6 +23,13 @@ export function versionNumber(req: Request): number {
 }
 
 
+/** A name in the path (`:name`) that must match `pattern`, e.g. a connection's or a trainer's; a 400 naming the rule otherwise. */
+export function namedParam(req: Request, what: string, pattern: RegExp): string {
+  const name = String(req.params.name);
+  if (!pattern.test(name)) throw new ApiError('invalid_request', `"${name}" is not a valid ${what} name: lower-case letters, digits, "-" and "_", starting with a letter`);
+  return name;
+}
+
 export const limitOf = (value: unknown): number => {
   const limit = value === undefined ? 100 : Number(value);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError('invalid_request', 'limit must be a whole number from 1 to 1000');

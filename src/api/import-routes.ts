@@ -7,9 +7,7 @@
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import { DomainError } from '../domain/errors';
-import { importOnnxModel } from '../import/import-model';
-import { readOnnxModel } from '../import/onnx-file';
-import { createSession } from '../serving/onnx-runner';
+import { checkOnnxFile, importOnnxModel } from '../import/import-model';
 import type { ArtifactStore } from '../store/artifacts';
 import type { Repositories } from '../store/repositories';
 import type { PipelineService } from '../usecases/pipelines';
@@ -61,12 +59,7 @@ export function importRoutes(routes: SecuredRoutes, deps: { repos: Pick<Reposito
         columns: stored.columns.map((c) => ({ name: c.name, kind: c.type === 'number' ? 'number' : 'string' })),
       });
     } else {
-      readOnnxModel(bytes);
-      try {
-        await (await createSession(bytes)).release();
-      } catch (err) {
-        throw new DomainError('invalid', `onnxruntime-node cannot load the model: ${(err as Error).message.split('\n')[0]}`);
-      }
+      await checkOnnxFile(bytes);
     }
 
     const actor = actorOf(res);

@@ -73,6 +73,16 @@ export async function importOnnxModel(request: ImportRequest): Promise<ImportedM
   return { bytes: freed.bytes, signature: { ...found.signature, ...(rewrites.length > 0 ? { rewrites } : {}) } };
 }
 
+/**
+ * The checks that need no data: an ONNX file that onnxruntime-node loads (after the same ZipMap rewrite
+ * the import makes). Refuses like the import does; used where the evaluation data is not read yet.
+ */
+export async function checkOnnxFile(bytes: Uint8Array): Promise<void> {
+  const uploaded = readOnnxModel(bytes);
+  const withoutZipMap = dropZipMaps(bytes, uploaded);
+  await (await load(withoutZipMap.bytes, withoutZipMap.model)).release();
+}
+
 /** The signature of a loaded graph: its inputs matched with the columns, a trial run, its outputs read. */
 function readGraph(session: Session, request: ImportRequest, kinds: Map<string, 'number' | 'string'>, model: onnx.IModelProto, dropped: DroppedZipMap[]): { signature: ImportedSignature; trial: Record<string, RawOutput>; rows: number } {
   const inputs = matchInputs(session.inputMetadata, { columns: request.columns, target: request.target, features: request.features });
