@@ -114,6 +114,22 @@ describe('models trained elsewhere, imported through the API', () => {
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.match(r.body.error.message, message);
     }
+    // not a multipart body, an unexpected part, no file part
+    const asJson = await stack.call('POST', '/v1/models/refused/versions', { onnx: 'x', metadata: metadata });
+    assert.equal(asJson.status, 400);
+    assert.match(asJson.body.error.message, /send multipart\/form-data with the parts "onnx" and "metadata"/);
+    const extra = new FormData();
+    extra.append('onnx', new Blob([fs.readFileSync(path.join(exported.dir, weather.file))]), 'model.onnx');
+    extra.append('metadata', JSON.stringify(metadata));
+    extra.append('script', 'rm -rf /');
+    const withExtra = await fetch(`${stack.api.url}/v1/models/refused/versions`, { method: 'POST', headers: ADMIN_AUTH, body: extra });
+    assert.equal(withExtra.status, 400);
+    assert.match(((await withExtra.json()) as { error: { message: string } }).error.message, /unexpected part "script"/);
+    const noFile = new FormData();
+    noFile.append('metadata', JSON.stringify(metadata));
+    const withoutFile = await fetch(`${stack.api.url}/v1/models/refused/versions`, { method: 'POST', headers: ADMIN_AUTH, body: noFile });
+    assert.equal(withoutFile.status, 400);
+    assert.match(((await withoutFile.json()) as { error: { message: string } }).error.message, /the part "onnx" \(the model file\) is missing/);
     // inputs that match no column of a stored evaluation dataset: refused before anything starts
     const other = await fetch(`${stack.api.url}/v1/datasets?format=csv`, { method: 'POST', headers: { ...ADMIN_AUTH, 'content-type': 'text/csv' }, body: 'a,b,label\n1,2,x\n3,4,y\n5,6,x\n' });
     const dataset = (await other.json()) as { id: string };

@@ -5,6 +5,7 @@
  * version; nobody but an admin registers one, and a pipeline cannot name one that does not exist.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiStack, startApiStack } from './helpers/api-stack';
@@ -46,11 +47,18 @@ describe('registered trainers', () => {
       assert.ok(done.params.trainerMetrics.validation_accuracy > 0.85);
       const log = await stack.stores.artifacts.get(done.params.trainerLog);
       assert.match(log.toString('utf8'), /validation_accuracy/);
-      const row = { radius_mean: 17.99, texture_mean: 10.38, perimeter_mean: 122.8, area_mean: 1001 };
-      const served = await stack.call('POST', `/v1/models/cancer-${trainer}/predict`, { instances: [row] });
-      // the row lacks most features: a 400 naming them shows the served signature is the trainer's
-      assert.equal(served.status, 400);
-      assert.match(served.body.error.message, /smoothness_mean/);
+      // the served model answers rows of the dataset as the trainer's model, classes and all
+      const [header, ...lines] = fs.readFileSync(CANCER, 'utf8').trim().split('\n');
+      const names = header.split(',');
+      const rows = lines.slice(0, 50).map((line) => Object.fromEntries(line.split(',').map((v, j) => [names[j], names[j] === 'diagnosis' ? v : Number(v)])));
+      const served = await stack.call('POST', `/v1/models/cancer-${trainer}/predict`, { instances: rows.map(({ diagnosis: _d, ...x }) => x) });
+      assert.equal(served.status, 200, JSON.stringify(served.body));
+      const right = served.body.predictions.filter((p: { label: string }, i: number) => p.label === rows[i].diagnosis).length;
+      assert.ok(right >= 45, `${right} of 50 rows classified right`);
+      for (const p of served.body.predictions) assert.deepEqual(Object.keys(p.probabilities).sort(), ['benign', 'malignant']);
+      const partial = await stack.call('POST', `/v1/models/cancer-${trainer}/predict`, { instances: [{ radius_mean: 17.99 }] });
+      assert.equal(partial.status, 400);
+      assert.match(partial.body.error.message, /smoothness_mean/);
     });
   }
 
@@ -85,6 +93,23 @@ describe('registered trainers', () => {
     const reserved = await stack.call('PUT', '/v1/trainers/reserved', { command: ['true'], env: { MLOPS_OUTPUT_DIR: '/etc' } });
     assert.equal(reserved.status, 400);
     assert.match(reserved.body.error.message, /set by the platform/);
+    // malformed registrations: each a 400 that says what is wrong, and nothing saved
+    const malformed: [string, unknown, RegExp][] = [
+      ['Bad Name', { command: ['true'] }, /not a valid trainer name/],
+      ['empty', { command: [] }, /command/],
+      ['shell-line', { command: 'python3 train.py' }, /command/],
+      ['relative', { command: ['true'], workdir: 'train' }, /workdir is an absolute path/],
+      ['bad-env', { command: ['true'], env: { 'NOT VALID': 'x' } }, /environment names/],
+      ['zero', { command: ['true'], timeoutSeconds: 0 }, /timeoutSeconds/],
+      ['extra', { command: ['true'], shell: true }, /shell/],
+    ];
+    for (const [name, body, message] of malformed) {
+      const r = await stack.call('PUT', `/v1/trainers/${encodeURIComponent(name)}`, body);
+      assert.equal(r.status, 400, `${name}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error.message, message, name);
+    }
+    const names = (await stack.call('GET', '/v1/trainers')).body.trainers.map((t: { name: string }) => t.name);
+    assert.ok(!names.some((n: string) => ['empty', 'shell-line', 'relative', 'bad-env', 'zero', 'extra'].includes(n)), JSON.stringify(names));
   });
 
   it('a trainer sees none of the worker\'s secrets, only its own environment', async () => {

@@ -14,7 +14,7 @@ import { ApiError } from '../errors';
 import type { Repositories } from '../store/repositories';
 import { Trainer, TRAINER_NAME } from '../store/trainers';
 import { actorOf, SecuredRoutes } from './access';
-import { route } from './http';
+import { namedParam, route } from './http';
 import { parseBody } from './pipeline-requests';
 
 /** Variables the platform sets for every trainer run: a registration may not replace them. */
@@ -24,7 +24,9 @@ export const DEFAULT_TRAINER_TIMEOUT_SECONDS = 3600;
 export const trainerRequestSchema = z.strictObject({
   command: z.array(z.string().min(1).max(4096)).min(1).max(100),
   workdir: z.string().min(1).max(4096).refine((p) => path.isAbsolute(p), 'workdir is an absolute path on the worker').optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and _'), z.string().max(32_768))
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(32_768), {
+    error: (issue) => (issue.code === 'invalid_key' ? `environment names are letters, digits and _, not starting with a digit; got ${JSON.stringify(issue.input)}` : undefined),
+  })
     .refine((env) => !RESERVED_TRAINER_ENV.some((name) => name in env), `${RESERVED_TRAINER_ENV.join(' and ')} are set by the platform`)
     .optional(),
   timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
@@ -35,11 +37,7 @@ const shown = (t: Trainer) => ({ ...t, env: Object.keys(t.env).sort() });
 
 export function trainerRoutes(routes: SecuredRoutes, deps: { repos: Pick<Repositories, 'trainers' | 'registry'> }): void {
   const { repos } = deps;
-  const trainerName = (req: Request) => {
-    const name = String(req.params.name);
-    if (!TRAINER_NAME.test(name)) throw new ApiError('invalid_request', `"${name}" is not a valid trainer name: lower-case letters, digits, "-" and "_", starting with a letter`);
-    return name;
-  };
+  const trainerName = (req: Request) => namedParam(req, 'trainer', TRAINER_NAME);
   routes.put('/v1/trainers/:name', 'admin', route(async (req, res) => {
     const name = trainerName(req);
     const body = parseBody(trainerRequestSchema, req.body);
