@@ -5,9 +5,10 @@
  * attacks: anonymous callers, keys below the role a route needs, artifact paths that climb, start at the
  * root or forge another experiment's run, oversized uploads, reserved tags, the production alias.
  *
- * The ONNX import workflow is not part of this change: the stack gets an `importOnnxVersion` that records
- * each request in the audit log and answers with a workflow id, where the real import workflow will be
- * plugged in by the composition root (src/stack/runtime.ts).
+ * Most versions here stop at the import seam: the stack's `importOnnxVersion` records each request in the
+ * audit log and answers with a workflow id. The `served*` models go through the real import pipeline
+ * (src/usecases/mlflow-import.ts): evaluated on the data the run names, or imported unscored when it
+ * names none; then approved and served.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -83,7 +84,7 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
   const importOnnxVersion = (real: ImportOnnxVersion): ImportOnnxVersion => { realImport = real; return recordImport; };
   const recordImport: ImportOnnxVersion = async (request) => {
     // the served flow goes through the platform's own import, evaluation and approval
-    if (request.model === 'served') return realImport(request);
+    if (request.model.startsWith('served')) return realImport(request);
     if (request.model === 'import-refused') throw new DomainError('invalid', 'the ONNX graph has no output the platform can read');
     if (request.model === 'import-breaks') throw new Error('connect ECONNREFUSED 10.0.0.7:7233 (internal detail)');
     const workflowId = `import-${request.model}-${request.onnxDigest.slice(0, 12)}`;
@@ -406,22 +407,58 @@ describe(`the official MLflow client (${MLFLOW_VERSION}) against /mlflow`, () =>
     });
   });
 
-  it('an ONNX version registered by the client, its run naming evaluation data, is imported, evaluated, approved and served', async () => {
+  /** Runs served_flow.py (train, log, register through the client) and finds the platform's pipeline for it. */
+  async function servedFlow(model: string, env: Record<string, string> = {}): Promise<{ served: any; workflowId: string }> {
     const served = await new Promise<any>((resolve, reject) => {
       execFile(client.python, [path.join(REPO_ROOT, 'test', 'fixtures', 'mlflow', 'served_flow.py')], {
-        env: { ...process.env, ...client.env, MLFLOW_TRACKING_URI: `${stack.api.url}${MLFLOW_MOUNT}`, MLFLOW_TRACKING_TOKEN: keys.scientist, MODEL_NAME: 'served', PLATFORM_URL: stack.api.url },
+        env: { ...process.env, ...client.env, MLFLOW_TRACKING_URI: `${stack.api.url}${MLFLOW_MOUNT}`, MLFLOW_TRACKING_TOKEN: keys.scientist, MODEL_NAME: model, PLATFORM_URL: stack.api.url, ...env },
         encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024,
       }, (err, stdout, stderr) => (err ? reject(new Error(`served_flow.py failed: ${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!))));
     });
     // the platform's pipeline for it: found by the MLflow version's record of its workflow
-    const record = (await stack.stores.pool.query("SELECT import_workflow_id FROM mlflow_model_versions WHERE name = 'served'")).rows[0];
+    const record = (await stack.stores.pool.query('SELECT import_workflow_id FROM mlflow_model_versions WHERE name = $1', [model])).rows[0];
     assert.ok(record?.import_workflow_id, 'the import started');
+    return { served, workflowId: record.import_workflow_id };
+  }
+
+  it('an ONNX version registered by the client, its run naming evaluation data, is imported, evaluated, approved and served', async () => {
+    const { served, workflowId } = await servedFlow('served');
+    const record = { import_workflow_id: workflowId };
     const waiting = await stack.waitRun(record.import_workflow_id, ['awaiting_approval']);
     assert.equal(waiting.kind, 'import');
+    assert.equal(waiting.unscored, undefined);
+    assert.ok(waiting.metrics.auc > 0.9, JSON.stringify(waiting.metrics));
     const approved = await stack.call('POST', `/v1/pipelines/${record.import_workflow_id}/approval`, { decision: 'approve', comment: 'checked in MLflow' }, { headers: { authorization: `Bearer ${keys.approver}` } });
     assert.equal(approved.status, 202, JSON.stringify(approved.body));
     await stack.waitRun(record.import_workflow_id, ['deployed']);
     const answer = await stack.call('POST', '/v1/models/served/predict', { instances: served.instances });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    answer.body.predictions.forEach((p: { probabilities: Record<string, number> }, i: number) => {
+      served.classes.forEach((label: string, k: number) => assert.ok(Math.abs(p.probabilities[label] - served.probabilities[i][k]) <= 1e-5, `row ${i} ${label}`));
+    });
+  });
+  it('an ONNX version whose run names no evaluation data is imported unscored: no metrics, the approval request says so, and it serves once approved', async () => {
+    const { served, workflowId } = await servedFlow('served-unscored', { UNSCORED: '1' });
+    const waiting = await stack.waitRun(workflowId, ['awaiting_approval']);
+    assert.equal(waiting.kind, 'import');
+    assert.match(waiting.unscored, /not scored: the model came without evaluation data/);
+    assert.deepEqual(waiting.metrics ?? {}, {});
+    assert.equal(waiting.datasetId, undefined);
+    // the request in the audit trail carries the reason; the version has no data, no drift reference and its own smoke rows
+    const requested = (await stack.stores.pool.query("SELECT details FROM audit_events WHERE action = 'approval.requested' AND details->>'runId' = $1", [workflowId])).rows[0];
+    assert.match(requested?.details.unscored ?? '', /not scored/);
+    const version = await stack.call('GET', `/v1/models/served-unscored/versions/${waiting.modelVersion}`, undefined, as('viewer'));
+    assert.equal(version.status, 200, JSON.stringify(version.body));
+    assert.equal(version.body.datasetId, null);
+    assert.equal(version.body.lineage.dataset, null);
+    assert.match(version.body.params.evaluation, /not scored/);
+    assert.equal(version.body.artifacts.referenceProfile, null);
+    assert.match(version.body.artifacts.smokeSet, /^[0-9a-f]{64}$/);
+    assert.deepEqual(version.body.signature.features, ['X_0', 'X_1', 'X_2']);
+    const approved = await stack.call('POST', `/v1/pipelines/${workflowId}/approval`, { decision: 'approve', comment: 'evaluated in MLflow' }, { headers: { authorization: `Bearer ${keys.approver}` } });
+    assert.equal(approved.status, 202, JSON.stringify(approved.body));
+    await stack.waitRun(workflowId, ['deployed']);
+    const answer = await stack.call('POST', '/v1/models/served-unscored/predict', { instances: served.instances });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     answer.body.predictions.forEach((p: { probabilities: Record<string, number> }, i: number) => {
       served.classes.forEach((label: string, k: number) => assert.ok(Math.abs(p.probabilities[label] - served.probabilities[i][k]) <= 1e-5, `row ${i} ${label}`));

@@ -390,6 +390,23 @@ describe('imports that are refused, with a reason that says what to change', () 
   });
 });
 
+describe('imports without evaluation data', () => {
+  it('reads the columns from the graph: an [N, k] input gives <input>_0 .. <input>_<k-1>, or the names features gives', async () => {
+    const plain = await importOnnxModel({ bytes: modelBytes(softmaxGraph()), classes: ['p', 'q', 'r'] });
+    assert.deepEqual(plain.signature.features, ['x_0', 'x_1', 'x_2']);
+    assert.equal(plain.signature.task, 'multiclass');
+    const named = await importOnnxModel({ bytes: modelBytes(softmaxGraph()), features: XYZ_FEATURES, classes: ['p', 'q', 'r'] });
+    assert.deepEqual(named.signature.features, ['a', 'b', 'c']);
+  });
+
+  it('refuses an input whose number of columns is free, unless features names them', async () => {
+    const free = modelBytes(softmaxGraph({ input: [tensorInfo('x', FLOAT, ['N', 'k'])], output: [tensorInfo('probs', FLOAT, ['N', 'k'])] }));
+    await refusal({ bytes: free }, 'unmatched_input', /input "x" has shape \[N, k\], which leaves its number of columns free; without evaluation data, name its columns with features/);
+    const named = await importOnnxModel({ bytes: free, features: XYZ_FEATURES, classes: ['p', 'q', 'r'] });
+    assert.deepEqual(named.signature.features, ['a', 'b', 'c']);
+  });
+});
+
 describe('graph rewrites at import', () => {
   it('drops the ZipMap, exposes its input tensor and keeps the class labels; the same upload gives the same bytes', async () => {
     const upload = modelBytes(zipMapGraph(['low', 'mid', 'high']));

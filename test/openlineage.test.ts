@@ -104,7 +104,14 @@ describe('OpenLineage export', () => {
   it('gives valid events when only the ids of the dataset and run are known', async () => {
     // what versionLineage gives for a version whose dataset or run record is missing
     const lineage = await lineageFrom('orphan', '/srv/data/orphan.csv');
-    assertValid(openLineageEvents({ ...lineage, dataset: { id: lineage.dataset.id }, run: { runId: lineage.run.runId } }));
+    assertValid(openLineageEvents({ ...lineage, dataset: { id: lineage.dataset!.id }, run: { runId: lineage.run.runId } }));
+  });
+
+  it('gives valid events, with no input, for a version imported without evaluation data', async () => {
+    const lineage = await lineageFrom('unscored', '/srv/data/unscored.csv');
+    const events = openLineageEvents({ ...lineage, dataset: null });
+    assertValid(events);
+    for (const e of events.filter((ev) => ev.job.name.startsWith('train.'))) assert.deepEqual(e.inputs, []);
   });
 
   it('rejects what the schema forbids (the check can fail)', () => {

@@ -53,17 +53,18 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
 
   return {
     /** The model's approval policy, how the run's data schema differs from production's, and whether there is a production version. */
-    async approvalContext(input: { modelName: string; datasetId: string; runId: string }): Promise<{ policy: GovernancePolicy; schemaChanges: string[]; hasProduction: boolean }> {
+    async approvalContext(input: { modelName: string; datasetId?: string; runId: string }): Promise<{ policy: GovernancePolicy; schemaChanges: string[]; hasProduction: boolean }> {
       const policy = await repos.governance.getApprovalPolicy(input.modelName);
       const production = await repos.registry.getAliasVersion(input.modelName, PRODUCTION_ALIAS);
       if (!production) return { policy, schemaChanges: [], hasProduction: false };
-      const [before, after] = await Promise.all([repos.datasets.getDataset(production.datasetId), repos.datasets.getDataset(input.datasetId)]);
+      const dataset = (id: string | null | undefined) => (id ? repos.datasets.getDataset(id) : Promise.resolve(undefined));
+      const [before, after] = await Promise.all([dataset(production.datasetId), dataset(input.datasetId)]);
       return { policy, schemaChanges: schemaChanges(before?.columns ?? [], after?.columns ?? []), hasProduction: true };
     },
 
     /** Records the request in the audit log and posts it to the approval channel with its buttons. */
-    async requestApproval(input: { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId: string; required: number; requestedBy?: string }): Promise<{ posted: boolean }> {
-      await repos.registry.recordAudit({ key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required } });
+    async requestApproval(input: { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId?: string; required: number; requestedBy?: string; unscored?: string }): Promise<{ posted: boolean }> {
+      await repos.registry.recordAudit({ key: `${input.runId}:approval-requested`, actor: 'system', action: 'approval.requested', subject: `${input.model}@${input.version}`, details: { runId: input.runId, required: input.required, ...(input.unscored ? { unscored: input.unscored } : {}) } });
       if (!enabled()) return { posted: false };
       const links = {
         ...(uiUrl ? { run: uiUrl(input.runId) } : {}),

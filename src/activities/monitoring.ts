@@ -158,12 +158,14 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
 
       // New data: the training source changed since the monitor last looked.
       const recipe = production.pipelineInput;
-      if (recipe) {
+      // (an imported model that came without evaluation data has no source to watch)
+      if (recipe?.data) {
+        const source = recipe.data;
         try {
           // a stored dataset version never changes
-          const mark = 'dataset' in recipe.data ? undefined : await sourceWatermark(recipe.data, sources);
+          const mark = 'dataset' in source ? undefined : await sourceWatermark(source, sources);
           if (mark && (await repos.monitoring.advanceWatermark(input.model, mark)).changed) {
-            breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in recipe.data ? recipe.data.dataset : sourceName(recipe.data)} changed since the last check` });
+            breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in source ? source.dataset : sourceName(source)} changed since the last check` });
           }
         } catch (err) {
           ctx.log.warn(`monitor ${input.checkId}: the training source could not be checked for new data: ${(err as Error).message}`);

@@ -95,7 +95,7 @@ export interface RegisterInput {
   artifacts?: { smokeSet?: string; referenceProfile?: string; evaluation?: string };
   pipelineInput?: PipelineInput;
   trigger?: RetrainTrigger;
-  datasetId: string;
+  datasetId: string | null;
   requestedBy?: string;
 }
 
@@ -249,7 +249,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         const schema = await repos.registry.getModelSchema(input.modelName);
         if (schema) {
           const production = await repos.registry.getAliasVersion(input.modelName, PRODUCTION_ALIAS);
-          const previous = production ? (await repos.datasets.getDataset(production.datasetId))?.statistics : undefined;
+          const previous = production?.datasetId ? (await repos.datasets.getDataset(production.datasetId))?.statistics : undefined;
           const statistics = (await repos.datasets.getDataset(input.datasetId))!.statistics;
           // The columns the production model reads matter as much as the ones this run will use.
           const used = new Set([...report.features, input.target, ...(production?.signature.features ?? [])]);
@@ -380,7 +380,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Registers the evaluated model as a version pending approval; a retry returns the same version. */
     async registerModelVersion(input: RegisterInput): Promise<{ version: number }> {
       const v = await repos.registry.registerVersion({ ...typedVersionFields(input), metrics: { ...input.metrics }, codeVersion }, input.requestedBy ?? 'system');
-      const dataset = await repos.datasets.getDataset(input.datasetId);
+      const dataset = input.datasetId ? await repos.datasets.getDataset(input.datasetId) : undefined;
       if (dataset) await repos.registry.setModelSchemaOnce(input.modelName, inferSchema(dataset.statistics));
       await repos.registry.recordAudit({ key: `${input.runId}:register`, actor: input.requestedBy ?? 'system', action: 'model.registered', subject: `${input.modelName}@${v.version}`, details: { runId: input.runId, onnxDigest: input.onnxDigest, datasetId: input.datasetId } });
       return { version: v.version };

@@ -52,7 +52,7 @@ export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
     name: `${l.model}/${l.version}`,
     facets: { mlops_model: custom({ onnxSha256: l.onnxDigest, status: l.status, codeVersion: l.codeVersion }) },
   };
-  const dataset = 'sourceUri' in l.dataset
+  const dataset = l.dataset === null ? undefined : 'sourceUri' in l.dataset
     ? {
       namespace: `${NAMESPACE}://datasets`,
       name: l.dataset.id,
@@ -70,8 +70,8 @@ export function openLineageEvents(l: VersionLineage): OpenLineageEvent[] {
   const trainingRun = { runId: runUuid(run.runId), facets: { mlops_run: custom({ workflowId: run.runId, ...('kind' in run ? { kind: run.kind, task: run.task, seed: run.seed } : {}), ...('cachedFrom' in run ? { cachedFrom: run.cachedFrom } : {}) }) } };
   const trainingJob = { namespace: NAMESPACE, name: `train.${l.model}` };
   const events: OpenLineageEvent[] = [
-    { ...base, eventType: 'START', eventTime: started, run: trainingRun, job: trainingJob, inputs: [dataset], outputs: [] },
-    { ...base, eventType: 'COMPLETE', eventTime: finished, run: trainingRun, job: trainingJob, inputs: [dataset], outputs: [modelDataset] },
+    { ...base, eventType: 'START', eventTime: started, run: trainingRun, job: trainingJob, inputs: dataset ? [dataset] : [], outputs: [] },
+    { ...base, eventType: 'COMPLETE', eventTime: finished, run: trainingRun, job: trainingJob, inputs: dataset ? [dataset] : [], outputs: [modelDataset] },
   ];
   for (const d of l.deployments) {
     events.push({

@@ -49,7 +49,7 @@ export function formatRuns(runs: RunRecord[]): string {
       pairsText(r.params, 60), pairsText(r.metrics, 80),
     ]
     : [
-      r.runId, 'pipeline', r.modelName, `${r.kind}, dataset ${r.datasetId.slice(0, 12)}`, `trained in ${r.trainMs} ms`,
+      r.runId, 'pipeline', r.modelName, `${r.kind}, ${r.datasetId ? `dataset ${r.datasetId.slice(0, 12)}` : 'no dataset (imported unscored)'}`, `trained in ${r.trainMs} ms`,
       `l2=${String(r.params.l2 ?? '-')} trials=${r.trials.length}`, formatMetrics(r.metrics ?? undefined),
     ]));
   const header = ['run', 'source', 'model', 'what', 'state', 'params', 'metrics'];

@@ -46,7 +46,7 @@ export function formatDiff(diff: DatasetDiff & { from: string; to: string }): st
 }
 
 export function formatLineage(l: VersionLineage): string {
-  const dataset = 'sourceUri' in l.dataset ? `${l.dataset.id} (${l.dataset.rowCount} rows from ${l.dataset.sourceUri}${l.dataset.parentId ? `; parent ${short(l.dataset.parentId)}` : ''})` : l.dataset.id;
+  const dataset = l.dataset === null ? 'none (imported without evaluation data)' : 'sourceUri' in l.dataset ? `${l.dataset.id} (${l.dataset.rowCount} rows from ${l.dataset.sourceUri}${l.dataset.parentId ? `; parent ${short(l.dataset.parentId)}` : ''})` : l.dataset.id;
   const run = 'kind' in l.run ? `${l.run.runId} (${l.run.kind}, seed ${l.run.seed}, ${l.run.trainMs} ms${l.run.cachedFrom ? `, cached from ${l.run.cachedFrom}` : ''})` : l.run.runId;
   return [
     `dataset    ${dataset}`,

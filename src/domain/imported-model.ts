@@ -63,3 +63,6 @@ export type GraphRewrite =
   | { kind: 'drop-zipmap'; node: string; removedOutput: string; exposedOutput: string }
   /** A per-row output declared with a fixed first axis gets a free one, so onnxruntime does not warn on every run. */
   | { kind: 'free-batch-axis'; output: string; declared: number };
+
+/** Why a version has no metrics: it came without evaluation data (an MLflow version whose run names none). */
+export const UNSCORED = 'not scored: the model came without evaluation data';

@@ -119,7 +119,8 @@ export interface ModelVersion {
   pipelineInput: PipelineInput | null;
   /** What started the run, when not a person. */
   trigger: RetrainTrigger | null;
-  datasetId: string;
+  /** The data it was trained or evaluated on; null for a model imported without evaluation data (unscored). */
+  datasetId: string | null;
   codeVersion: string | null;
   status: GovernanceStatus;
   deployment: DeploymentState;
@@ -134,7 +135,7 @@ export interface NewModelVersion {
   signature: ModelSignature;
   metrics: Record<string, unknown>;
   params: Record<string, unknown>;
-  datasetId: string;
+  datasetId: string | null;
   codeVersion?: string;
   artifacts?: Partial<Omit<VersionArtifacts, 'onnx'>>;
   recipe?: TrainingRecipe;

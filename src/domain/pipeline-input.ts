@@ -70,8 +70,14 @@ export interface ModelImport {
 
 export interface PipelineInput {
   model: string;
-  data: PipelineData;
-  target: string;
+  /**
+   * The training data, or for an import the evaluation data. Absent, with `target`, only for an imported
+   * model that comes without evaluation data (an MLflow version whose run names none): the run skips
+   * ingest, validation and scoring, and its approval request says the model was not scored.
+   */
+  data?: PipelineData;
+  /** The column the model predicts. */
+  target?: string;
   /** Feature columns; default: every numeric column and every text column with few categories, except the target. */
   features?: string[];
   positiveClass?: string;

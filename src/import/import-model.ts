@@ -17,7 +17,7 @@ import { checkImportedInstances, columnKinds, ImportedLayout, importedFeeds } fr
 import { createSession, RawOutput, Session } from '../serving/onnx-runner';
 import { freeBatchAxes } from './batch-axis';
 import { OnnxImportError } from './import-error';
-import { ColumnInfo, FeatureMap, matchInputs } from './inputs';
+import { ColumnInfo, columnsFromGraph, FeatureMap, matchInputs } from './inputs';
 import { readOnnxModel } from './onnx-file';
 import { graphClassLabels, readOutputs } from './outputs';
 import { DroppedZipMap, dropZipMaps } from './zipmap';
@@ -25,10 +25,13 @@ import { DroppedZipMap, dropZipMaps } from './zipmap';
 export interface ImportRequest {
   /** The uploaded file. */
   bytes: Uint8Array;
-  /** The column the model predicts, in the evaluation data. */
-  target: string;
-  /** The evaluation data's columns (target included) and whether each holds numbers or text. */
-  columns: readonly ColumnInfo[];
+  /** The column the model predicts, in the evaluation data (absent with the data). */
+  target?: string;
+  /**
+   * The evaluation data's columns (target included) and whether each holds numbers or text. Absent for a
+   * model that comes without evaluation data: the columns are then read from the graph (columnsFromGraph).
+   */
+  columns?: readonly ColumnInfo[];
   /** binary, multiclass or regression; found from the outputs when absent, refused when they disagree. */
   task?: Task;
   /** Graph input -> column, or -> the columns of an [N, k] input in order; inputs not named are matched by name, then by order. */
@@ -55,14 +58,16 @@ const TRIAL_ROWS = 2;
 
 /** Checks an uploaded ONNX file against the evaluation data and describes how to feed and read it. */
 export async function importOnnxModel(request: ImportRequest): Promise<ImportedModel> {
-  const kinds = new Map(request.columns.map((c) => [c.name, c.kind]));
-  if (!kinds.has(request.target)) throw new DomainError('invalid', `the target "${request.target}" is not a column of the evaluation data (its columns: ${request.columns.map((c) => c.name).join(', ')})`);
+  if (request.columns && (request.target === undefined || !request.columns.some((c) => c.name === request.target))) {
+    throw new DomainError('invalid', `the target "${request.target ?? ''}" is not a column of the evaluation data (its columns: ${request.columns.map((c) => c.name).join(', ')})`);
+  }
   const uploaded = readOnnxModel(request.bytes);
   const withoutZipMap = dropZipMaps(request.bytes, uploaded);
   const session = await load(withoutZipMap.bytes, withoutZipMap.model);
   let found;
   try {
-    found = readGraph(session, request, kinds, withoutZipMap.model, withoutZipMap.dropped);
+    const columns = request.columns ?? columnsFromGraph(session.inputMetadata, request.features);
+    found = readGraph(session, { ...request, columns }, new Map(columns.map((c) => [c.name, c.kind])), withoutZipMap.model, withoutZipMap.dropped);
   } finally {
     await session.release();
   }
@@ -84,7 +89,7 @@ export async function checkOnnxFile(bytes: Uint8Array): Promise<void> {
 }
 
 /** The signature of a loaded graph: its inputs matched with the columns, a trial run, its outputs read. */
-function readGraph(session: Session, request: ImportRequest, kinds: Map<string, 'number' | 'string'>, model: onnx.IModelProto, dropped: DroppedZipMap[]): { signature: ImportedSignature; trial: Record<string, RawOutput>; rows: number } {
+function readGraph(session: Session, request: ImportRequest & { columns: readonly ColumnInfo[] }, kinds: Map<string, 'number' | 'string'>, model: onnx.IModelProto, dropped: DroppedZipMap[]): { signature: ImportedSignature; trial: Record<string, RawOutput>; rows: number } {
   const inputs = matchInputs(session.inputMetadata, { columns: request.columns, target: request.target, features: request.features });
   const notTensors = session.outputMetadata.filter((o) => !o.isTensor).map((o) => `"${o.name}"`);
   if (notTensors.length > 0) {

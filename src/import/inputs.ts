@@ -60,7 +60,7 @@ function feedable(input: Binding.ValueMetadata): Pending {
  * Refuses (OnnxImportError) inputs rows cannot feed, inputs that match no column, and a `features`
  * map that names what is not there.
  */
-export function matchInputs(graphInputs: readonly Binding.ValueMetadata[], o: { columns: readonly ColumnInfo[]; target: string; features?: FeatureMap }): ImportedInput[] {
+export function matchInputs(graphInputs: readonly Binding.ValueMetadata[], o: { columns: readonly ColumnInfo[]; target?: string; features?: FeatureMap }): ImportedInput[] {
   const kinds = new Map(o.columns.map((c) => [c.name, c.kind]));
   const columnList = () => o.columns.map((c) => c.name).join(', ');
   const inputNames = new Set(graphInputs.map((i) => i.name));
@@ -81,7 +81,7 @@ export function matchInputs(graphInputs: readonly Binding.ValueMetadata[], o: { 
       }
       const absent = columns.filter((c) => !kinds.has(c));
       if (absent.length > 0) throw new OnnxImportError('unmatched_input', `features maps input "${name}" to ${absent.map((c) => `"${c}"`).join(', ')}, which ${absent.length === 1 ? 'is not a column' : 'are not columns'} of the evaluation data (its columns: ${columnList()})`);
-      if (columns.includes(o.target)) throw new OnnxImportError('unmatched_input', `features maps input "${name}" to the target column "${o.target}"; a model cannot take what it predicts`);
+      if (o.target !== undefined && columns.includes(o.target)) throw new OnnxImportError('unmatched_input', `features maps input "${name}" to the target column "${o.target}"; a model cannot take what it predicts`);
       if (p.width !== undefined && columns.length !== p.width) {
         throw new OnnxImportError('unmatched_input', `input "${name}" takes ${p.width} column${p.width === 1 ? '' : 's'} (shape ${shapeText(p.metadata.shape, p.metadata.symbolicDimensions)}), but features names ${columns.length}`);
       }
@@ -96,7 +96,7 @@ export function matchInputs(graphInputs: readonly Binding.ValueMetadata[], o: { 
   }
   // one [N, k] input with no map takes the k columns nothing else feeds, as they stand in the table
   if (byOrder.length === 1 && byOrder[0].width !== undefined) {
-    const taken = new Set([o.target, ...[...matched.values()].flatMap((i) => i.columns)]);
+    const taken = new Set([...(o.target === undefined ? [] : [o.target]), ...[...matched.values()].flatMap((i) => i.columns)]);
     const left = o.columns.map((c) => c.name).filter((c) => !taken.has(c));
     const p = byOrder[0];
     if (left.length === p.width) matched.set(p.metadata.name, { name: p.metadata.name, type: p.type, rank: p.rank, columns: left, matchedBy: 'order' });
@@ -117,9 +117,9 @@ export function matchInputs(graphInputs: readonly Binding.ValueMetadata[], o: { 
   return inputs;
 }
 
-function unmatchedError(unmatched: Pending[], columns: readonly ColumnInfo[], target: string, matched: Map<string, ImportedInput>): OnnxImportError {
+function unmatchedError(unmatched: Pending[], columns: readonly ColumnInfo[], target: string | undefined, matched: Map<string, ImportedInput>): OnnxImportError {
   const describe = (p: Pending) => `"${p.metadata.name}" (${p.type}, shape ${shapeText(p.metadata.shape, p.metadata.symbolicDimensions)})`;
-  const taken = new Set([target, ...[...matched.values()].flatMap((i) => i.columns)]);
+  const taken = new Set([...(target === undefined ? [] : [target]), ...[...matched.values()].flatMap((i) => i.columns)]);
   const free = columns.map((c) => c.name).filter((c) => !taken.has(c));
   const why = unmatched.map((p) => {
     if (p.width === 1) return `${describe(p)} is named like no column`;
@@ -129,7 +129,27 @@ function unmatchedError(unmatched: Pending[], columns: readonly ColumnInfo[], ta
   const example = unmatched[0].width === 1 ? `{"${unmatched[0].metadata.name}": "<column>"}` : `{"${unmatched[0].metadata.name}": ["<column>", ...]}`;
   return new OnnxImportError(
     'unmatched_input',
-    `${unmatched.length === 1 ? 'an input' : `${unmatched.length} inputs`} of the graph match${unmatched.length === 1 ? 'es' : ''} no column of the evaluation data: ${why.join('; ')}. The data's columns: ${columns.map((c) => c.name).join(', ')} (target: ${target}). Name the columns with features, e.g. ${example}`,
+    `${unmatched.length === 1 ? 'an input' : `${unmatched.length} inputs`} of the graph match${unmatched.length === 1 ? 'es' : ''} no column of the evaluation data: ${why.join('; ')}. The data's columns: ${columns.map((c) => c.name).join(', ')}${target === undefined ? '' : ` (target: ${target})`}. Name the columns with features, e.g. ${example}`,
     { inputs: unmatched.map((p) => p.metadata.name) },
   );
+}
+
+/**
+ * The columns a graph takes, read from the graph alone: for a model that comes without evaluation data.
+ * A single-column input is a column of its name (text for a string input, numbers otherwise), or of the
+ * name `features` gives it; an [N, k] input takes the k columns `features` names, else `<input>_0` ..
+ * `<input>_<k-1>`. An input that leaves its number of columns free needs `features` to name them.
+ */
+export function columnsFromGraph(graphInputs: readonly Binding.ValueMetadata[], features: FeatureMap = {}): ColumnInfo[] {
+  return graphInputs.flatMap((input) => {
+    const p = feedable(input);
+    const kind = p.type === 'string' ? 'string' as const : 'number' as const;
+    const mapped = features[input.name];
+    if (mapped !== undefined) return (typeof mapped === 'string' ? [mapped] : Array.isArray(mapped) ? mapped : []).map((name) => ({ name: String(name), kind }));
+    if (p.width === 1) return [{ name: input.name, kind }];
+    if (p.width === undefined) {
+      throw new OnnxImportError('unmatched_input', `input "${input.name}" has shape ${shapeText(input.shape, input.symbolicDimensions)}, which leaves its number of columns free; without evaluation data, name its columns with features, e.g. {"${input.name}": ["<column>", ...]}`);
+    }
+    return Array.from({ length: p.width }, (_, i) => ({ name: `${input.name}_${i}`, kind }));
+  });
 }

@@ -46,6 +46,11 @@ export async function buildSmokeSample(bytes: Uint8Array, signature: ModelSignat
     for (const name of layout.categorical) instance[name] = cellText(getColumn(table, name)!, r);
     return instance;
   });
+  return smokeSampleOf(bytes, signature, instances);
+}
+
+/** These instances and what the ONNX file answers for them. */
+export async function smokeSampleOf(bytes: Uint8Array, signature: ModelSignature, instances: Record<string, number | string | null>[]): Promise<SmokeSample> {
   const session = await createSession(bytes);
   try {
     return { instances, outputs: await runInstances(session, signature, instances) };

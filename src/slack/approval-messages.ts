@@ -13,7 +13,9 @@ export interface ApprovalMessage {
   version: number;
   metrics: MetricSummary;
   champion?: ChampionComparison;
-  datasetId: string;
+  /** Absent, with `unscored` saying why, for a model imported without evaluation data. */
+  datasetId?: string;
+  unscored?: string;
   required: number;
   requestedBy?: string;
   links: { run?: string; report?: string };
@@ -37,14 +39,15 @@ function metricFields(metrics: MetricSummary, champion?: ChampionComparison): ob
 
 export function approvalRequestMessage(m: ApprovalMessage): { text: string; blocks: object[] } {
   const links = [m.links.run ? `<${m.links.run}|run in Temporal>` : '', m.links.report ? `<${m.links.report}|report>` : ''].filter(Boolean).join('  |  ');
-  const championNote = m.champion?.skipped ? `champion v${m.champion.version} not compared: ${esc(m.champion.skipped)}` : m.champion ? `compared with champion v${m.champion.version}` : 'no production version yet';
+  const championNote = m.unscored ? 'not compared with the champion' : m.champion?.skipped ? `champion v${m.champion.version} not compared: ${esc(m.champion.skipped)}` : m.champion ? `compared with champion v${m.champion.version}` : 'no production version yet';
   return {
     text: `Approval needed: ${m.model} version ${m.version} (run ${m.runId})`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: `Approve ${m.model} v${m.version}?`.slice(0, 150) } },
       { type: 'section', text: { type: 'mrkdwn', text: `Run \`${esc(m.runId)}\`${m.requestedBy ? ` started by *${esc(m.requestedBy)}*` : ''}. ${m.required > 1 ? `Needs *${m.required}* distinct approvers. ` : ''}${championNote}.` } },
       ...(Object.keys(m.metrics).length ? [{ type: 'section', fields: metricFields(m.metrics, m.champion) }] : []),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `data version \`${m.datasetId.slice(0, 12)}\`${links ? `  |  ${links}` : ''}` }] },
+      ...(m.unscored ? [{ type: 'section', text: { type: 'mrkdwn', text: `:warning: *${esc(m.unscored[0].toUpperCase() + m.unscored.slice(1))}*: no metrics, no comparison with the champion, no drift reference. Approve only what was evaluated elsewhere.` } }] : []),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `${m.datasetId ? `data version \`${m.datasetId.slice(0, 12)}\`` : 'no data version'}${links ? `  |  ${links}` : ''}` }] },
       {
         type: 'actions',
         block_id: `approval:${m.runId}`.slice(0, 255),

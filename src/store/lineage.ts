@@ -23,7 +23,8 @@ export interface VersionLineage {
   codeVersion: string | null;
   createdAt: string;
   /** Upstream: the data (and the version of the same source before it) and the run that trained it. */
-  dataset: Omit<DatasetVersion, 'statistics'> | { id: string };
+  /** null for a model imported without evaluation data. */
+  dataset: Omit<DatasetVersion, 'statistics'> | { id: string } | null;
   run: Pick<TrainingRun, 'runId' | 'kind' | 'task' | 'seed' | 'trainMs' | 'createdAt'> & { cachedFrom?: string } | { runId: string };
   /** Downstream: where it was deployed, which aliases hold it, what it has answered. */
   deployments: Deployment[];
@@ -41,12 +42,12 @@ export async function predictionCount(pool: Pool, model: string, version: number
 export async function versionLineage(pool: Pool, model: string, number: number): Promise<VersionLineage | undefined> {
   const v = await registry.getVersion(pool, model, number);
   if (!v) return undefined;
-  const dataset = await getDataset(pool, v.datasetId);
+  const dataset = v.datasetId ? await getDataset(pool, v.datasetId) : undefined;
   const run = await getRun(pool, v.runId);
   const aliases = Object.entries(await registry.listAliases(pool, model)).filter(([, n]) => n === number).map(([a]) => a);
   return {
     model, version: number, status: v.status, deployment: v.deployment, onnxDigest: v.onnxDigest, codeVersion: v.codeVersion, createdAt: v.createdAt,
-    dataset: dataset ? (({ statistics: _s, ...rest }) => rest)(dataset) : { id: v.datasetId },
+    dataset: dataset ? (({ statistics: _s, ...rest }) => rest)(dataset) : v.datasetId ? { id: v.datasetId } : null,
     run: run
       ? { runId: run.runId, kind: run.kind, task: run.task, seed: run.seed, trainMs: run.trainMs, createdAt: run.createdAt, ...(run.params.cachedFrom ? { cachedFrom: String(run.params.cachedFrom) } : {}) }
       : { runId: v.runId },

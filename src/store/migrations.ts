@@ -681,6 +681,16 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE model_routes DROP CONSTRAINT IF EXISTS model_routes_mode_check;
     `,
   },
+  {
+    version: 18,
+    name: 'imported versions without evaluation data',
+    sql: `
+      -- an ONNX version registered through the MLflow client whose run names no evaluation data is imported
+      -- unscored: it has no dataset, and its approval request says it was not scored
+      ALTER TABLE model_versions ALTER COLUMN dataset_id DROP NOT NULL;
+      ALTER TABLE training_runs ALTER COLUMN dataset_id DROP NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

@@ -14,7 +14,8 @@ export interface TrainingRun {
   modelName: string;
   task: string;
   kind: string;
-  datasetId: string;
+  /** null for a model imported without evaluation data. */
+  datasetId: string | null;
   seed: number;
   params: Record<string, unknown>;
   trials: { l2: number; validationLoss: number; iterations: number }[];

@@ -62,14 +62,14 @@ export function createCatalog(repos: CatalogRepositories, o: { uiUrl: (workflowI
     async version(name: string, number: number) {
       const version = await repos.registry.getVersion(name, number);
       if (!version) throw new DomainError('not_found', `model "${name}" has no version ${number}`);
-      const dataset = await repos.datasets.getDataset(version.datasetId);
+      const dataset = version.datasetId ? await repos.datasets.getDataset(version.datasetId) : undefined;
       const lineage = await versionLineage(name, number);
       return {
         ...version,
         aliases: lineage.aliases,
         history: lineage.history,
         lineage: {
-          dataset: dataset ?? { id: version.datasetId },
+          dataset: dataset ?? (version.datasetId ? { id: version.datasetId } : null),
           run: { id: version.runId, uiUrl: o.uiUrl(version.runId) },
           artifact: { onnxSha256: version.onnxDigest },
           codeVersion: version.codeVersion,

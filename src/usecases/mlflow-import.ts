@@ -1,9 +1,10 @@
 /**
  * ONNX versions registered through the MLflow client become versions of ours through the same import
- * pipeline as an upload: evaluated on data the run names, then approval, then deployment. The run says
- * which data with two params, `evaluation_dataset` (a dataset id: POST /v1/datasets, `mlops data upload`)
- * and `evaluation_target` (the column the model predicts). Without them the MLflow version is kept but
- * not imported, and the client reads why.
+ * pipeline as an upload, then approval, then deployment. The run says which data to evaluate them on
+ * with two params, `evaluation_dataset` (a dataset id: POST /v1/datasets, `mlops data upload`) and
+ * `evaluation_target` (the column the model predicts). A run that names neither is imported unscored:
+ * checked and stored, with no metrics, and its approval request says so. Naming only one is a mistake
+ * the client reads, and the MLflow version is kept, not imported.
  */
 import { DomainError } from '../domain/errors';
 import type { ImportOnnxVersion } from '../api/mlflow/onnx-import';
@@ -18,11 +19,11 @@ export function importMlflowVersions(repos: Pick<Repositories, 'mlflow'>, pipeli
     const run = r.mlflowRunId ? await repos.mlflow.getRun(r.mlflowRunId) : undefined;
     const dataset = run?.params[EVALUATION_DATASET_PARAM];
     const target = run?.params[EVALUATION_TARGET_PARAM];
-    if (!dataset || !target) {
-      throw new DomainError('invalid', `to import this ONNX version for approval, log the run params ${EVALUATION_DATASET_PARAM} (a dataset id from POST /v1/datasets or mlops data upload) and ${EVALUATION_TARGET_PARAM} (the column the model predicts); the version is kept, not imported`);
+    if (!dataset !== !target) {
+      throw new DomainError('invalid', `to evaluate this ONNX version, log both run params ${EVALUATION_DATASET_PARAM} (a dataset id from POST /v1/datasets or mlops data upload) and ${EVALUATION_TARGET_PARAM} (the column the model predicts), or neither to import it unscored; the version is kept, not imported`);
     }
     const started = await pipelines.start(
-      { model: r.model, data: { dataset }, target, import: { onnxDigest: r.onnxDigest, uploadedBy: r.uploadedBy } },
+      { model: r.model, ...(dataset && target ? { data: { dataset }, target } : {}), import: { onnxDigest: r.onnxDigest, uploadedBy: r.uploadedBy } },
       // a retried registration joins the same run
       { requestedBy: r.uploadedBy, idempotencyKey: `mlflow:${r.model}:${r.mlflowRunId ?? ''}:${r.onnxDigest}` },
     );

@@ -60,7 +60,9 @@ export class PipelineService {
 
   /** Starts a run. With an idempotency key, repeating the call returns the same run. */
   async start(request: PipelineRequest, o: { requestedBy?: string; idempotencyKey?: string } = {}): Promise<{ id: string; uiUrl: string }> {
-    const data = await this.checkSource(request.data);
+    if (!request.data && !request.import) throw new DomainError('invalid', 'a pipeline needs data: name a source in "data"');
+    // without data only an import starts (a model that comes without evaluation data, imported unscored)
+    const data = request.data ? await this.checkSource(request.data) : undefined;
     if (request.trainer?.kind === 'custom' && !(await this.o.repos.trainers.getTrainer(request.trainer.name ?? ''))) {
       throw new DomainError('invalid', `no trainer is named "${request.trainer.name}"; an admin registers it (mlops trainers add, PUT /v1/trainers/${request.trainer.name})`);
     }
@@ -85,7 +87,7 @@ export class PipelineService {
       taskQueue: this.o.taskQueue,
       workflowId: id,
       args: [input],
-      memo: { model: request.model, target: request.target, data: describeSource(data) },
+      memo: { model: request.model, ...(request.target ? { target: request.target } : {}), data: data ? describeSource(data) : 'none (imported unscored)' },
       workflowIdConflictPolicy: 'USE_EXISTING',
       ...(this.o.useSearchAttributes ? { typedSearchAttributes: [{ key: MODEL_NAME_KEY, value: request.model }] } : {}),
     });

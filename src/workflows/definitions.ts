@@ -117,6 +117,8 @@ export interface PipelineStatus {
   trigger?: RetrainTrigger;
   /** Rows from the review queue (labelled by people) added to the training data. */
   reviewedRows?: number;
+  /** Set when the model was not scored, saying why: an import that came without evaluation data. */
+  unscored?: string;
 }
 
 /**

@@ -81,7 +81,7 @@ export function recipeOf(input: PipelineInput): PipelineInput {
 }
 
 /** What the approval request shows: the version, its metrics against the champion, its data. */
-type ApprovalRequest = { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId: string; requestedBy?: string };
+type ApprovalRequest = { runId: string; model: string; version: number; metrics: MetricSummary; champion?: ChampionComparison; datasetId?: string; requestedBy?: string; unscored?: string };
 
 /**
  * The decisions a run awaiting approval receives under a governance policy: the first rejection ends
@@ -202,84 +202,104 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   if (input.useSearchAttributes) upsertSearchAttributes([{ key: MODEL_NAME_KEY, value: input.model }]);
 
   try {
-    enter('ingest');
-    // labelled items of the model's review queue (active learning) join the source's rows
-    const dataset = await data.ingestDataset({ ...input.data, reviewed: { model: input.model, target: input.target } });
-    status.datasetId = dataset.datasetId;
-    if (dataset.reviewedRows) status.reviewedRows = dataset.reviewedRows;
-
-    enter('validate');
-    const validation = await quick.validateDataset({
-      datasetId: dataset.datasetId, target: input.target, features: input.features, kind: input.trainer?.kind === 'custom' ? undefined : input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
-      sliceBy: input.evaluation?.sliceBy,
-    });
-    status.warnings = validation.warnings.map((w) => w.message);
-    status.task = validation.task;
-    status.kind = validation.kind;
-
-    let spec: FeatureSpec = {
-      datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: input.target,
-      features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
-      ...(input.trainer?.params ? { modelParams: input.trainer.params } : {}),
-      positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
-    };
+    let datasetId: string | undefined;
     let trained: TrainingOutputs;
-    let imported: ImportedSignature | undefined;
-    // Only runs that bring their own model take this branch, so histories recorded before it replay unchanged.
-    if (input.import) {
+    let evaluation: Awaited<ReturnType<PipelineActivities['evaluateModel']>>;
+    // Only an import without evaluation data (an MLflow version whose run names none) takes this branch,
+    // so earlier histories replay unchanged: the model is checked and stored, never scored, and every
+    // later stage says so.
+    if (!input.data) {
+      if (!input.import) throw ApplicationFailure.nonRetryable('a pipeline needs data: name a source in "data"', FAILURE_TYPES.dataSource);
       enter('import');
-      const done = await data.importModel({ ...input.import, modelName: input.model, runId, datasetId: dataset.datasetId, target: input.target });
-      imported = done.signature;
+      const done = await data.importModel({ ...input.import, modelName: input.model, runId });
       trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: done.params };
-      status.task = done.signature.task ?? validation.task;
+      status.task = done.signature.task;
       status.kind = 'import';
-      spec = { ...spec, task: done.signature.task ?? validation.task, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
-    } else if (input.trainer?.kind === 'custom') {
-      // Training code an admin registered, run by the workers that opt in; its model is then imported.
-      // Only runs that name a trainer take this branch, so earlier histories replay unchanged.
-      enter('train');
-      status.kind = 'custom';
-      const name = input.trainer.name!;
-      const made = await custom.trainWithTrainer({
-        trainer: name, params: input.trainer.params, datasetId: dataset.datasetId, target: input.target, task: validation.task,
-        positiveClass: input.positiveClass, seed: spec.seed, runId,
-      });
-      enter('import');
-      const done = await data.importModel({ onnxDigest: made.onnxDigest, uploadedBy: `trainer:${name}`, task: validation.task, ...(made.features ? { features: made.features } : {}), modelName: input.model, runId, datasetId: dataset.datasetId, target: input.target });
-      imported = done.signature;
-      trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: { ...done.params, trainer: name, trainerLog: made.logDigest, trainerMetrics: made.metrics, trainMs: made.trainMs } };
-      spec = { ...spec, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
+      status.unscored = done.unscored;
+      evaluation = { metrics: {}, ...(done.smokeDigest ? { smokeDigest: done.smokeDigest } : {}) };
+      status.onnxDigest = trained.onnxDigest;
+      status.params = trained.params;
     } else {
-      enter('train');
-      const search = input.trainer?.search;
-      let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
-      // Step cache: the same dataset, spec, search and code as an earlier successful run reuse its model.
-      // Histories recorded before the cache existed replay without the lookup.
-      const cache = patched('step-cache') ? await quick.findCachedTraining({ spec, search: { ...search, l2Grid }, runId, modelName: input.model }) : {};
-      if (cache.hit) {
-        trained = cache.hit.outputs;
-        status.cached = { train: { fromRun: cache.hit.fromRun } };
-      } else {
-        // Only runs that ask for a random or halving search take this branch, so histories recorded
-        // before it existed replay unchanged.
-        if (search?.strategy === 'random' || search?.strategy === 'halving') {
-          enter('tune');
-          l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
-          enter('train');
-        }
-        trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
-        if (cache.key) await quick.cacheTraining({ key: cache.key, runId, outputs: trained });
-      }
-    }
-    status.onnxDigest = trained.onnxDigest;
-    status.params = trained.params;
+      const target = input.target;
+      if (target === undefined) throw ApplicationFailure.nonRetryable('a pipeline with data needs a target: the column the model predicts', FAILURE_TYPES.dataValidation);
+      enter('ingest');
+      // labelled items of the model's review queue (active learning) join the source's rows
+      const dataset = await data.ingestDataset({ ...input.data, reviewed: { model: input.model, target: target } });
+      status.datasetId = datasetId = dataset.datasetId;
+      if (dataset.reviewedRows) status.reviewedRows = dataset.reviewedRows;
 
-    enter('evaluate');
-    const evaluation = await data.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy, ...(imported ? { imported } : {}) });
-    status.metrics = evaluation.metrics;
-    status.confusion = evaluation.confusion;
-    status.slices = evaluation.slices;
-    status.champion = evaluation.champion;
+      enter('validate');
+      const validation = await quick.validateDataset({
+        datasetId: dataset.datasetId, target: target, features: input.features, kind: input.trainer?.kind === 'custom' ? undefined : input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
+        sliceBy: input.evaluation?.sliceBy,
+      });
+      status.warnings = validation.warnings.map((w) => w.message);
+      status.task = validation.task;
+      status.kind = validation.kind;
+
+      let spec: FeatureSpec = {
+        datasetId: dataset.datasetId, task: validation.task, kind: validation.kind, target: target,
+        features: validation.features, numeric: validation.numeric, categorical: validation.categorical, recipe: input.preprocessing,
+        ...(input.trainer?.params ? { modelParams: input.trainer.params } : {}),
+        positiveClass: input.positiveClass, seed: input.seed ?? DEFAULT_SEED,
+      };
+      let imported: ImportedSignature | undefined;
+      // Only runs that bring their own model take this branch, so histories recorded before it replay unchanged.
+      if (input.import) {
+        enter('import');
+        const done = await data.importModel({ ...input.import, modelName: input.model, runId, datasetId: dataset.datasetId, target: target });
+        imported = done.signature;
+        trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: done.params };
+        status.task = done.signature.task ?? validation.task;
+        status.kind = 'import';
+        spec = { ...spec, task: done.signature.task ?? validation.task, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
+      } else if (input.trainer?.kind === 'custom') {
+        // Training code an admin registered, run by the workers that opt in; its model is then imported.
+        // Only runs that name a trainer take this branch, so earlier histories replay unchanged.
+        enter('train');
+        status.kind = 'custom';
+        const name = input.trainer.name!;
+        const made = await custom.trainWithTrainer({
+          trainer: name, params: input.trainer.params, datasetId: dataset.datasetId, target: target, task: validation.task,
+          positiveClass: input.positiveClass, seed: spec.seed, runId,
+        });
+        enter('import');
+        const done = await data.importModel({ onnxDigest: made.onnxDigest, uploadedBy: `trainer:${name}`, task: validation.task, ...(made.features ? { features: made.features } : {}), modelName: input.model, runId, datasetId: dataset.datasetId, target: target });
+        imported = done.signature;
+        trained = { onnxDigest: done.onnxDigest, signature: done.signature, params: { ...done.params, trainer: name, trainerLog: made.logDigest, trainerMetrics: made.metrics, trainMs: made.trainMs } };
+        spec = { ...spec, kind: undefined, features: done.signature.features, numeric: done.signature.numeric, categorical: done.signature.categorical };
+      } else {
+        enter('train');
+        const search = input.trainer?.search;
+        let l2Grid = search?.l2 ?? (input.trainer?.params?.l2 !== undefined ? [input.trainer.params.l2] : undefined);
+        // Step cache: the same dataset, spec, search and code as an earlier successful run reuse its model.
+        // Histories recorded before the cache existed replay without the lookup.
+        const cache = patched('step-cache') ? await quick.findCachedTraining({ spec, search: { ...search, l2Grid }, runId, modelName: input.model }) : {};
+        if (cache.hit) {
+          trained = cache.hit.outputs;
+          status.cached = { train: { fromRun: cache.hit.fromRun } };
+        } else {
+          // Only runs that ask for a random or halving search take this branch, so histories recorded
+          // before it existed replay unchanged.
+          if (search?.strategy === 'random' || search?.strategy === 'halving') {
+            enter('tune');
+            l2Grid = [await tune(search.strategy, search, spec.seed, (trial) => compute.scoreTrial({ ...spec, runId, ...trial }), status)];
+            enter('train');
+          }
+          trained = await compute.trainModel({ ...spec, l2Grid, runId, modelName: input.model });
+          if (cache.key) await quick.cacheTraining({ key: cache.key, runId, outputs: trained });
+        }
+      }
+      status.onnxDigest = trained.onnxDigest;
+      status.params = trained.params;
+
+      enter('evaluate');
+      evaluation = await data.evaluateModel({ ...spec, modelName: input.model, onnxDigest: trained.onnxDigest, runId, sliceBy: input.evaluation?.sliceBy, ...(imported ? { imported } : {}) });
+      status.metrics = evaluation.metrics;
+      status.confusion = evaluation.confusion;
+      status.slices = evaluation.slices;
+      status.champion = evaluation.champion;
+    }
 
     enter('register');
     const { version } = await quick.registerModelVersion({
@@ -288,7 +308,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       artifacts: { smokeSet: evaluation.smokeDigest, referenceProfile: evaluation.referenceDigest, evaluation: evaluation.evaluationDigest },
       pipelineInput: recipeOf(input),
       trigger: input.trigger,
-      datasetId: dataset.datasetId, requestedBy: input.requestedBy,
+      datasetId: datasetId ?? null, requestedBy: input.requestedBy,
     });
     status.modelVersion = version;
 
@@ -303,7 +323,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     } else if (patched('approval-governance')) {
       // The model's policy: low-risk auto-approval, several distinct approvers, four-eyes, Slack,
       // reminders and escalation. Histories recorded before it replay through the branch below.
-      const context = await quick.approvalContext({ modelName: input.model, datasetId: dataset.datasetId, runId });
+      const context = await quick.approvalContext({ modelName: input.model, datasetId, runId });
       const governance = context.policy;
       status.approval.governance = governance;
       status.approval.schemaChanges = context.schemaChanges;
@@ -312,7 +332,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       if (lowRisk) {
         status.approval.decision = { decision: 'approve', by: 'policy:low-risk', comment: 'every auto-approval threshold passed and the data schema is unchanged', via: 'policy', at: workflowTime() };
       } else {
-        status.approval.decision = await awaitApprovals(governance, policy.timeout!, { runId, model: input.model, version, metrics: evaluation.metrics, champion: evaluation.champion, datasetId: dataset.datasetId, requestedBy: input.requestedBy });
+        status.approval.decision = await awaitApprovals(governance, policy.timeout!, { runId, model: input.model, version, metrics: evaluation.metrics, champion: evaluation.champion, datasetId, requestedBy: input.requestedBy, ...(status.unscored ? { unscored: status.unscored } : {}) });
       }
       await quick.closeApprovalRequest({ runId, model: input.model, version, decision: status.approval.decision });
     } else {
