@@ -88,7 +88,7 @@ for (const backend of availableBackends()) {
     });
 
     it('an input holding exactly the features is stored as values and every reader names them again', async () => {
-      await saveDataset(db.pool, { id: 'e'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'x', type: 'number' }], byteSize: 10, statistics: [] });
+      await saveDataset(db.pool, { id: 'e'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'x', type: 'number' }], byteSize: 10, storage: { format: 'csv', digest: 'e'.repeat(64) }, statistics: [] });
       await db.pool.query("INSERT INTO registered_models (name) VALUES ('packed')");
       const signature = { features: ['x', 'c'], classes: ['no', 'yes'], input: 'features', output: 'probabilities' };
       await registerVersion(db.pool, { modelName: 'packed', runId: 'packed-1', onnxDigest: 'a'.repeat(64), signature: signature as never, metrics: {}, params: {}, datasetId: 'e'.repeat(64) });

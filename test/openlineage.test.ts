@@ -53,7 +53,7 @@ describe('OpenLineage export', () => {
     const datasetId = `${model.padEnd(8, '0')}`.repeat(8).slice(0, 64);
     const runId = `pipeline-${model}`;
     await saveDataset(db.pool, {
-      id: datasetId, sourceUri, sourceKind: 'csv', rowCount: 3, byteSize: 42, statistics: [],
+      id: datasetId, sourceUri, sourceKind: 'csv', rowCount: 3, byteSize: 42, storage: { format: 'csv', digest: datasetId }, statistics: [],
       columns: [{ name: 'age', type: 'number' }, { name: 'plan', type: 'string' }, { name: 'churned', type: 'string' }],
     });
     await recordTraining(db.pool, {

@@ -9,7 +9,7 @@ import { ArtifactError, ArtifactStore, LocalArtifactStore, sha256Hex } from '../
 import { S3ArtifactStore } from '../src/store/s3-artifacts';
 import { ModelServer } from '../src/serving/model-server';
 import { saveDataset } from '../src/store/datasets';
-import { LATEST_SCHEMA_VERSION, migrate } from '../src/store/migrations';
+import { LATEST_SCHEMA_VERSION, migrate, MIGRATIONS } from '../src/store/migrations';
 import * as registry from '../src/store/registry';
 import { GOVERNANCE_STATUSES, GOVERNANCE_TRANSITIONS, GovernanceStatus } from '../src/domain/model-version';
 import { availableBackends, createTestDatabase, TestDatabase } from './helpers/database';
@@ -23,7 +23,7 @@ for (const backend of availableBackends()) {
     let db: TestDatabase;
     before(async () => {
       db = await createTestDatabase(backend);
-      await saveDataset(db.pool, { id: 'd'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'a', type: 'number' }], byteSize: 10, statistics: [] });
+      await saveDataset(db.pool, { id: 'd'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'a', type: 'number' }], byteSize: 10, storage: { format: 'csv', digest: 'd'.repeat(64) }, statistics: [] });
     });
     after(() => db.close());
 
@@ -33,7 +33,8 @@ for (const backend of availableBackends()) {
       const old = await createTestDatabase(backend, { migrate: false });
       try {
         await migrate(old.pool, { upTo: 13 });
-        await saveDataset(old.pool, { id: 'd'.repeat(64), sourceUri: 'x.csv', sourceKind: 'file', rowCount: 3, columns: [{ name: 'a', type: 'number' }], byteSize: 10, statistics: [] });
+        // a dataset row as that schema held it (no storage columns yet)
+        await old.pool.query(`INSERT INTO datasets (id, source_uri, source_kind, row_count, columns, byte_size, statistics) VALUES ($1, 'x.csv', 'file', 3, '[{"name":"a","type":"number"}]', 10, '[]')`, ['d'.repeat(64)]);
         await old.pool.query("INSERT INTO registered_models (name, last_version) VALUES ('legacy', 4)");
         const params = { l2: 0.1, smokeDigest: 'a'.repeat(64), referenceDigest: 'b'.repeat(64), evaluationDigest: 'c'.repeat(64), training: { l2: 0.1, seed: 1 }, pipeline: { model: 'legacy', target: 'y' }, trigger: { kind: 'drift', reason: 'psi' } };
         for (const [version, status] of [[1, 'archived'], [2, 'deployed'], [3, 'rejected'], [4, 'pending_approval']] as const) {
@@ -44,7 +45,7 @@ for (const backend of availableBackends()) {
         }
         await old.pool.query("INSERT INTO deployments (deploy_key, model_name, version, strategy) VALUES ('k1', 'legacy', 1, 'direct'), ('k2', 'legacy', 2, 'direct')");
         await old.pool.query("INSERT INTO model_aliases (model_name, alias, version) VALUES ('legacy', 'production', 2)");
-        assert.deepEqual(await migrate(old.pool), Array.from({ length: LATEST_SCHEMA_VERSION - 13 }, (_, i) => 14 + i));
+        assert.deepEqual(await migrate(old.pool), MIGRATIONS.map((m) => m.version).filter((v) => v > 13));
         const versions = await registry.listVersions(old.pool, 'legacy');
         assert.deepEqual(versions.map((v) => [v.status, v.deployment]), [['approved', 'retired'], ['approved', 'production'], ['rejected', 'none'], ['pending_approval', 'none']]);
         const served = versions[1];
@@ -60,7 +61,8 @@ for (const backend of availableBackends()) {
     it('applies migrations once: a second run changes nothing', async () => {
       assert.deepEqual(await migrate(db.pool), []);
       const { rows } = await db.pool.query('SELECT version FROM schema_migrations');
-      assert.deepEqual(rows.map((r) => r.version).sort((a, b) => a - b), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      assert.deepEqual(rows.map((r) => r.version).sort((a, b) => a - b), MIGRATIONS.map((m) => m.version));
+      assert.equal(Math.max(...rows.map((r) => r.version)), LATEST_SCHEMA_VERSION);
     });
 
     // the embedded store's own limit; PostgreSQL's is its max_connections, shared here with the other test files

@@ -10,13 +10,16 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { toCanonicalCsv, parseCsv } from '../ml/csv';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { canonicalCsvChunks } from '../ml/csv';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { Table } from '../ml/table';
 import type { Task } from '../ml/task';
 import { runTrainerProcess } from '../trainers/process-runner';
 import { FAILURE_TYPES } from '../workflows/activity-options';
-import type { ActivityDeps } from './pipeline';
+import { type ActivityDeps, loadDataset } from './pipeline';
 
 export interface CustomTrainingInput {
   trainer: string;
@@ -41,57 +44,16 @@ export interface CustomTrainingOutput {
   trainMs: number;
 }
 
-/** The rows of a table, in the given order, as a new table. */
-function rowsOf(table: Table, rows: ArrayLike<number>): Table {
-  return {
-    rowCount: rows.length,
-    columns: table.columns.map((c) => (c.kind === 'number'
-      ? { ...c, values: Float64Array.from(rows, (r) => c.values[r]) }
-      : { ...c, codes: Int32Array.from(rows, (r) => c.codes[r]) })),
-  } as Table;
-}
-
 /**
  * Writes train.csv and validation.csv: the rows of the platform's own seeded split (the one evaluation
- * holds its test rows out of), as canonical CSV. A canonical CSV without quotes has one row per line, so
- * its lines are copied as they are and only the target column is parsed (for the split); a file with
- * quoted cells is parsed whole and written again.
+ * holds its test rows out of), as canonical CSV written in chunks.
  */
-async function writeSplit(csv: string, input: CustomTrainingInput, dir: string): Promise<{ classes: string[] }> {
-  if (!csv.includes('"')) {
-    const lines = csv.split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    const header = lines[0].split(',');
-    const at = header.indexOf(input.target);
-    if (at < 0) throw refuse(`the target "${input.target}" is not a column of the data`);
-    const targetCells = new Array<string>(lines.length);
-    targetCells[0] = input.target;
-    for (let i = 1; i < lines.length; i++) {
-      // the at-th cell, found by scanning for commas: splitting every line whole took half the time here
-      const line = lines[i];
-      let start = 0;
-      for (let k = 0; k < at; k++) start = line.indexOf(',', start) + 1;
-      const end = line.indexOf(',', start);
-      targetCells[i] = end < 0 ? line.slice(start) : line.slice(start, end);
-    }
-    const targetCsv = targetCells.join('\n');
-    const { classes, y } = encodeTarget(parseCsv(targetCsv), input);
-    const split = splitRows(y, input.task, input.seed);
-    const rowsText = (rows: Int32Array) => {
-      const out = new Array<string>(rows.length + 1);
-      out[0] = lines[0];
-      for (let i = 0; i < rows.length; i++) out[i + 1] = lines[rows[i] + 1];
-      return out.join('\n') + '\n';
-    };
-    await fs.writeFile(path.join(dir, 'train.csv'), rowsText(split.train));
-    await fs.writeFile(path.join(dir, 'validation.csv'), rowsText(split.validation));
-    return { classes };
-  }
-  const table = parseCsv(csv);
+async function writeSplit(table: Table, input: CustomTrainingInput, dir: string): Promise<{ classes: string[] }> {
+  if (!table.columns.some((c) => c.name === input.target)) throw refuse(`the target "${input.target}" is not a column of the data`);
   const { classes, y } = encodeTarget(table, input);
   const split = splitRows(y, input.task, input.seed);
-  await fs.writeFile(path.join(dir, 'train.csv'), toCanonicalCsv(rowsOf(table, split.train)));
-  await fs.writeFile(path.join(dir, 'validation.csv'), toCanonicalCsv(rowsOf(table, split.validation)));
+  await pipeline(Readable.from(canonicalCsvChunks(table, split.train)), createWriteStream(path.join(dir, 'train.csv')));
+  await pipeline(Readable.from(canonicalCsvChunks(table, split.validation)), createWriteStream(path.join(dir, 'validation.csv')));
   return { classes };
 }
 
@@ -112,7 +74,7 @@ export function createCustomTrainingActivities({ repos, artifacts }: Pick<Activi
         ctx.heartbeat({ phase: 'writing inputs' });
         const dataset = await repos.datasets.getDataset(input.datasetId);
         if (!dataset) throw refuse(`dataset ${input.datasetId} is not registered`);
-        const written = await writeSplit((await artifacts.get(input.datasetId)).toString('utf8'), input, inputDir);
+        const written = await writeSplit(await loadDataset({ repos, artifacts }, input.datasetId), input, inputDir);
         await fs.writeFile(path.join(inputDir, 'schema.json'), JSON.stringify({
           columns: dataset.columns,
           target: input.target, task: input.task, ...(input.task === 'regression' ? {} : { classes: written.classes }),

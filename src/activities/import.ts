@@ -8,12 +8,11 @@ import type { ImportedSignature } from '../domain/model-version';
 import { UNSCORED } from '../domain/imported-model';
 import { DomainError } from '../domain/errors';
 import { importOnnxModel } from '../import/import-model';
-import { parseCsv } from '../ml/csv';
 import { cellText, Table } from '../ml/table';
 import type { Task } from '../ml/task';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import { smokeSampleOf } from '../serving/smoke';
-import type { ActivityDeps } from './pipeline';
+import { type ActivityDeps, loadDataset } from './pipeline';
 
 /** Rows of the evaluation data the graph runs on before it is accepted. */
 const SAMPLE_ROWS = 8;
@@ -53,7 +52,8 @@ export function createImportActivities({ repos, artifacts, codeVersion }: Activi
     async importModel(input: ImportModelInput): Promise<{ onnxDigest: string; signature: ImportedSignature; params: Record<string, unknown>; smokeDigest?: string; unscored?: string }> {
       const started = Date.now();
       Context.current().heartbeat({ phase: 'reading' });
-      const table = input.datasetId ? parseCsv((await artifacts.get(input.datasetId)).toString('utf8')) : undefined;
+      // the columns and their types, and a few rows to run the graph on: the first rows, not the whole data
+      const table = input.datasetId ? await loadDataset({ repos, artifacts }, input.datasetId, { limit: SAMPLE_ROWS }) : undefined;
       let imported;
       try {
         imported = await importOnnxModel({

@@ -11,7 +11,6 @@ import type { MonitoringDeps } from './monitoring';
 import { SourceError } from '../ingest/source-error';
 import { readSource, SourceContext, sourceName } from '../ingest/sources';
 import { SourceRefused } from '../ingest/source-policy';
-import { parseCsv } from '../ml/csv';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
 import { buildReferenceProfile } from '../ml/reference-profile';
@@ -25,7 +24,9 @@ import { SearchCandidate } from '../ml/search';
 import { Task } from '../ml/task';
 import { appendRecords, cellText, DataFormatError, getColumn, Table } from '../ml/table';
 import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
-import { ArtifactStore } from '../store/artifacts';
+import { ArtifactError, ArtifactStore } from '../store/artifacts';
+import { DatasetNotFound } from '../store/datasets';
+import type { TableSlice } from '../datasets/parquet-table';
 import type { Repositories } from '../store/repositories';
 import type { TrafficPolicy } from '../serving/traffic-policy';
 import { TuningTrial } from '../store/runs';
@@ -128,6 +129,25 @@ export const NON_RETRYABLE = {
   model: FAILURE_TYPES.model,
 } as const;
 
+/** The columns a fit reads: the target and the features, or every column when the recipe derives features from others. */
+export function trainingColumns(spec: FeatureSpec): string[] | undefined {
+  return spec.recipe?.derive?.length ? undefined : [spec.target, ...spec.features];
+}
+
+/**
+ * A dataset version's table (only the columns and rows asked for), for activities: a version that is not
+ * recorded, or whose file is gone or damaged, fails for good.
+ */
+export async function loadDataset({ repos, artifacts }: Pick<ActivityDeps, 'repos' | 'artifacts'>, datasetId: string, slice?: TableSlice): Promise<Table> {
+  try {
+    return await repos.datasets.loadDatasetTable(artifacts, datasetId, slice);
+  } catch (err) {
+    if (err instanceof DatasetNotFound) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
+    if (err instanceof ArtifactError) throw ApplicationFailure.nonRetryable(`the rows of dataset ${datasetId} cannot be read: ${err.message}`, NON_RETRYABLE.source);
+    throw err;
+  }
+}
+
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 
 /** The recipe part of a feature spec (drops run ids, model names and other extras). */
@@ -136,10 +156,10 @@ export function trainingRecipe(spec: FeatureSpec, l2: number): TrainingRecipe {
   return JSON.parse(JSON.stringify({ datasetId, task, kind, target, features, numeric, categorical, recipe, modelParams, positiveClass, seed, l2 }));
 }
 
-/** The training thread's job for a spec: the dataset bytes and everything the fit reads. */
-export function trainingJob(csv: Uint8Array, spec: FeatureSpec, l2Grid: number[], done: SearchCandidate[] = [], fraction?: number): TrainingJob {
+/** The training thread's job for a spec: the dataset's columns and everything the fit reads. */
+export function trainingJob(table: Table, spec: FeatureSpec, l2Grid: number[], done: SearchCandidate[] = [], fraction?: number): TrainingJob {
   return {
-    csv, task: spec.task ?? 'binary', kind: spec.kind ?? defaultKind('binary'), target: spec.target, ...layoutOf(spec), recipe: spec.recipe,
+    table, task: spec.task ?? 'binary', kind: spec.kind ?? defaultKind('binary'), target: spec.target, ...layoutOf(spec), recipe: spec.recipe,
     modelParams: spec.modelParams, positiveClass: spec.positiveClass, seed: spec.seed, l2Grid, done, ...(fraction !== undefined ? { fraction } : {}),
   };
 }
@@ -201,11 +221,7 @@ function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
 
 export function createPipelineActivities(deps: ActivityDeps) {
   const { repos, artifacts, codeVersion } = deps;
-  async function loadTable(datasetId: string): Promise<Table> {
-    const dataset = await repos.datasets.getDataset(datasetId);
-    if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
-    return parseCsv((await artifacts.get(datasetId)).toString('utf8'));
-  }
+  const loadTable = (datasetId: string, slice?: TableSlice) => loadDataset(deps, datasetId, slice);
 
   return {
     /**
@@ -242,7 +258,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Checks the dataset for training; errors end the run with the report (non-retryable). */
     async validateDataset(input: { datasetId: string; target: string; features?: string[]; kind?: ModelKind; derive?: string[]; modelName?: string; sliceBy?: string[] }): Promise<{ features: string[]; numeric: string[]; categorical: string[]; task: Task; kind: ModelKind; classes: { label: string; count: number }[]; warnings: ValidationIssue[] }> {
+      Context.current().heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
+      Context.current().heartbeat({ phase: 'validating', rows: table.rowCount });
       const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
       // Against the model's schema and the statistics of the data production was trained on.
       if (input.modelName) {
@@ -275,11 +293,13 @@ export function createPipelineActivities(deps: ActivityDeps) {
       let scored = (ctx.info.heartbeatDetails as { done?: SearchCandidate[] } | undefined)?.done ?? [];
       const dataset = await repos.datasets.getDataset(input.datasetId);
       if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
-      const csv = await artifacts.get(input.datasetId);
       const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
+      // only the columns the model reads: the target and its features
+      const table = await loadTable(input.datasetId, { columns: trainingColumns(input) });
+      ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
-        trainingJob(csv, input, input.l2Grid ?? DEFAULT_L2_GRID, scored),
+        trainingJob(table, input, input.l2Grid ?? DEFAULT_L2_GRID, scored),
         (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
         ctx.cancellationSignal,
       );
@@ -314,9 +334,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
     async scoreTrial(input: FeatureSpec & { runId: string; trial: number; rung: number; l2: number; fraction: number }): Promise<TuningTrial> {
       const ctx = Context.current();
       const started = Date.now();
-      const csv = await artifacts.get(input.datasetId);
+      const table = await loadTable(input.datasetId, { columns: trainingColumns(input) });
       const outcome = await trainInThread(
-        trainingJob(csv, input, [input.l2], [], input.fraction),
+        trainingJob(table, input, [input.l2], [], input.fraction),
         () => ctx.heartbeat(),
         ctx.cancellationSignal,
       );

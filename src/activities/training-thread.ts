@@ -1,20 +1,22 @@
 /**
  * Training runs in a worker thread: it is CPU-bound for seconds to hours, and on the main thread it
  * would starve the event loop, so heartbeats would not leave and workflow tasks would stall.
- * The thread gets the dataset bytes and the recipe, posts each scored candidate, then the ONNX bytes.
+ * The thread gets the dataset's columns (their buffers moved, not copied) and the recipe, posts each
+ * scored candidate, then the ONNX bytes.
  */
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { parseCsv } from '../ml/csv';
 import { FamilyParams, fitToOnnx, ModelKind } from '../ml/families';
 import { PreparedData, prepareData } from '../ml/prepare';
 import { createRng, shuffleInPlace } from '../ml/random';
 import { FittedRecipe, RecipeSpec } from '../ml/recipe';
 import { SearchCandidate, SearchOptions } from '../ml/search';
 import { Task } from '../ml/task';
+import type { Table } from '../ml/table';
 
 export interface TrainingJob {
-  csv: Uint8Array;
+  /** The columns the fit reads (all of them when the recipe derives features). */
+  table: Table;
   task: Task;
   kind: ModelKind;
   target: string;
@@ -45,8 +47,7 @@ type Message = { type: 'candidate'; all: SearchCandidate[] } | { type: 'iteratio
 
 /** Fits the job's model family on its split and encodes the winner as ONNX. */
 export function runJob(job: TrainingJob, post: (m: Message) => void): void {
-  const table = parseCsv(Buffer.from(job.csv).toString('utf8'));
-  const data = prepareData(table, job);
+  const data = prepareData(job.table, job);
   let lastIterationPost = 0;
   const search: SearchOptions = {
     l2Grid: job.l2Grid,
@@ -87,9 +88,11 @@ export function trainInThread(job: TrainingJob, onProgress: (scored: SearchCandi
   return new Promise((resolve, reject) => {
     const file = path.join(__dirname, `training-thread${path.extname(__filename)}`);
     // From TypeScript sources (tests, dev), the thread needs tsx's loader registered in it too.
+    // the columns move to the thread: the caller does not read them again, and a copy of 10M rows would double the memory
+    const transferList = [...new Set(job.table.columns.map((c) => (c.kind === 'number' ? c.values.buffer : c.codes.buffer)))] as ArrayBuffer[];
     const thread = file.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: job })
-      : new Worker(file, { workerData: job });
+      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: job, transferList })
+      : new Worker(file, { workerData: job, transferList });
     const abort = () => { void thread.terminate(); reject(signal?.reason ?? new Error('training cancelled')); };
     signal?.addEventListener('abort', abort, { once: true });
     let settled = false;

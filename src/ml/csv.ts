@@ -178,9 +178,22 @@ function quote(text: string): string {
 
 /** Serialises a table as canonical CSV: LF line ends, minimal quoting, empty cell for missing. */
 export function toCanonicalCsv(table: Table): string {
-  const lines: string[] = [table.columns.map((c) => quote(c.name)).join(',')];
-  for (let i = 0; i < table.rowCount; i++) {
-    lines.push(table.columns.map((c) => { const t = cellText(c, i); return t === null ? '' : quote(t); }).join(','));
+  return [...canonicalCsvChunks(table)].join('');
+}
+
+/**
+ * Canonical CSV in chunks of whole lines (the header first), of the given rows in that order or of all
+ * rows: for files larger than one string can hold.
+ */
+export function* canonicalCsvChunks(table: Table, rows?: ArrayLike<number>, linesPerChunk = 10_000): Generator<string> {
+  yield table.columns.map((c) => quote(c.name)).join(',') + '\n';
+  const count = rows ? rows.length : table.rowCount;
+  for (let start = 0; start < count; start += linesPerChunk) {
+    const lines: string[] = [];
+    for (let k = start; k < Math.min(count, start + linesPerChunk); k++) {
+      const i = rows ? rows[k] : k;
+      lines.push(table.columns.map((c) => { const t = cellText(c, i); return t === null ? '' : quote(t); }).join(','));
+    }
+    yield lines.join('\n') + '\n';
   }
-  return lines.join('\n') + '\n';
 }

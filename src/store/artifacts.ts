@@ -4,11 +4,19 @@
  * visible; reads check the digest, so a corrupted file is an error rather than a wrong model.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The sha256 of a file, read as a stream (files here may be larger than a Buffer can hold). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Thrown when an artifact is absent or its bytes no longer match their digest. */
@@ -20,6 +28,10 @@ export interface ArtifactStore {
   /** Returns the bytes for a digest, verified. */
   get(digest: string): Promise<Buffer>;
   has(digest: string): Promise<boolean>;
+  /** Stores a file's bytes without reading them into memory whole (dataset versions); returns their sha256. The file is left in place. */
+  putFile(file: string): Promise<string>;
+  /** A local path holding the verified bytes of a digest, for readers that take files (DuckDB); never write to it. */
+  getFile(digest: string): Promise<string>;
 }
 
 export class LocalArtifactStore implements ArtifactStore {
@@ -60,5 +72,29 @@ export class LocalArtifactStore implements ArtifactStore {
     } catch {
       return false;
     }
+  }
+
+  async putFile(file: string): Promise<string> {
+    const digest = await sha256File(file);
+    const target = this.pathOf(digest);
+    if (await this.has(digest)) return digest;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    await fs.copyFile(file, temp);
+    await fs.rename(temp, target);
+    return digest;
+  }
+
+  async getFile(digest: string): Promise<string> {
+    const file = this.pathOf(digest);
+    let actual: string;
+    try {
+      actual = await sha256File(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactError(`artifact ${digest} not found`);
+      throw err;
+    }
+    if (actual !== digest) throw new ArtifactError(`artifact ${digest} is corrupted: its bytes hash differently`);
+    return file;
   }
 }

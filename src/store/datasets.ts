@@ -1,8 +1,17 @@
-/** Dataset versions: immutable, keyed by the sha256 of their canonical CSV. */
+/**
+ * Dataset versions: immutable, keyed by the digest of their canonical encoding, their rows kept as a
+ * Parquet file in the artifact store (versions stored before Parquet keep their canonical CSV).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { toCanonicalCsv } from '../ml/csv';
+import { datasetDigest } from '../datasets/canonical-digest';
+import { readParquet, TableSlice, writeParquet } from '../datasets/parquet-table';
+import { parseCsv } from '../ml/csv';
 import { ColumnStatistics, tableStatistics } from '../ml/statistics';
-import type { Table } from '../ml/table';
+import type { Column, Table } from '../ml/table';
 import type { ArtifactStore } from './artifacts';
 
 export interface DatasetColumn {
@@ -16,7 +25,10 @@ export interface DatasetVersion {
   sourceKind: string;
   rowCount: number;
   columns: DatasetColumn[];
+  /** Bytes of the stored file. */
   byteSize: number;
+  /** How its rows are stored: `parquet`, or `csv` for versions stored before Parquet (the file's digest is then the id). */
+  storage: { format: 'parquet' | 'csv'; digest: string };
   statistics: ColumnStatistics[];
   /** The version its source held before it was first read (DVC-like history of one data path), if any. */
   parentId: string | null;
@@ -30,11 +42,11 @@ export interface DatasetVersion {
  */
 export async function saveDataset(pool: Pool, d: Omit<DatasetVersion, 'createdAt' | 'parentId'>): Promise<void> {
   await pool.query(
-    `INSERT INTO datasets (id, source_uri, source_kind, row_count, columns, byte_size, statistics, parent_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7,
+    `INSERT INTO datasets (id, source_uri, source_kind, row_count, columns, byte_size, statistics, storage_format, storage_digest, parent_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
              (SELECT dataset_id FROM dataset_ingestions WHERE source_uri = $2 AND dataset_id <> $1 ORDER BY last_at DESC, dataset_id LIMIT 1))
      ON CONFLICT (id) DO NOTHING`,
-    [d.id, d.sourceUri, d.sourceKind, d.rowCount, JSON.stringify(d.columns), d.byteSize, JSON.stringify(d.statistics)],
+    [d.id, d.sourceUri, d.sourceKind, d.rowCount, JSON.stringify(d.columns), d.byteSize, JSON.stringify(d.statistics), d.storage.format, d.storage.digest],
   );
   await pool.query(
     `INSERT INTO dataset_ingestions (source_uri, dataset_id) VALUES ($1, $2)
@@ -44,26 +56,66 @@ export async function saveDataset(pool: Pool, d: Omit<DatasetVersion, 'createdAt
 }
 
 /**
- * Stores a table as a dataset version: its canonical CSV content-addressed, its statistics recorded.
- * The same content stored again is the same version. Ingestion and uploads both end here.
+ * Stores a table as a dataset version: its id the digest of its canonical encoding, its rows a Parquet
+ * file in the artifact store, its statistics recorded. The same content stored again is the same version.
+ * Ingestion and uploads both end here.
  */
 export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, table: Table, source: { sourceUri: string; sourceKind: string }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number }> {
-  const canonical = Buffer.from(toCanonicalCsv(table), 'utf8');
-  const datasetId = await artifacts.put(canonical);
+  const datasetId = datasetDigest(table);
+  const existing = await getDataset(pool, datasetId);
+  let storage = existing?.storage;
+  let byteSize = existing?.byteSize ?? 0;
+  if (!storage || !(await artifacts.has(storage.digest))) {
+    const file = path.join(os.tmpdir(), `mlops-dataset-${randomBytes(8).toString('hex')}.parquet`);
+    try {
+      await writeParquet(table, file);
+      byteSize = (await fs.stat(file)).size;
+      storage = { format: 'parquet', digest: await artifacts.putFile(file) };
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
   await saveDataset(pool, {
     id: datasetId,
     sourceUri: source.sourceUri,
     sourceKind: source.sourceKind,
     rowCount: table.rowCount,
     columns: table.columns.map((c) => ({ name: c.name, type: c.kind })),
-    byteSize: canonical.length,
+    byteSize,
+    storage,
     statistics: tableStatistics(table),
   });
-  return { datasetId, rowCount: table.rowCount, columnCount: table.columns.length, byteSize: canonical.length };
+  return { datasetId, rowCount: table.rowCount, columnCount: table.columns.length, byteSize };
+}
+
+/** Thrown when a dataset version is not recorded. */
+export class DatasetNotFound extends Error {}
+
+/**
+ * A dataset version's rows as a table, column by column from its Parquet file (only the columns and
+ * rows asked for); a version stored before Parquet is parsed from its canonical CSV.
+ */
+export async function loadDatasetTable(pool: Pool, artifacts: ArtifactStore, id: string, slice: TableSlice = {}): Promise<Table> {
+  const dataset = await getDataset(pool, id);
+  if (!dataset) throw new DatasetNotFound(`dataset ${id} is not registered`);
+  if (dataset.storage.format === 'parquet') return readParquet(await artifacts.getFile(dataset.storage.digest), slice);
+  return sliceTable(parseCsv((await artifacts.get(dataset.storage.digest)).toString('utf8')), slice);
+}
+
+function sliceTable(table: Table, slice: TableSlice): Table {
+  const start = Math.min(table.rowCount, slice.offset ?? 0);
+  const end = Math.min(table.rowCount, start + (slice.limit ?? table.rowCount));
+  const columns = (slice.columns ? table.columns.filter((c) => slice.columns!.includes(c.name)) : table.columns).map((c): Column => (c.kind === 'number'
+    ? { ...c, values: c.values.subarray(start, end) }
+    : { ...c, codes: c.codes.subarray(start, end) }));
+  return { rowCount: end - start, columns };
 }
 
 function toDataset(r: any): DatasetVersion {
-  return { id: r.id, sourceUri: r.source_uri, sourceKind: r.source_kind, rowCount: r.row_count, columns: r.columns, byteSize: Number(r.byte_size), statistics: r.statistics, parentId: r.parent_id, createdAt: new Date(r.created_at).toISOString() };
+  return {
+    id: r.id, sourceUri: r.source_uri, sourceKind: r.source_kind, rowCount: r.row_count, columns: r.columns, byteSize: Number(r.byte_size),
+    storage: { format: r.storage_format, digest: r.storage_digest }, statistics: r.statistics, parentId: r.parent_id, createdAt: new Date(r.created_at).toISOString(),
+  };
 }
 
 export async function getDataset(pool: Pool, id: string): Promise<DatasetVersion | undefined> {
@@ -76,7 +128,7 @@ export async function getDataset(pool: Pool, id: string): Promise<DatasetVersion
  * source, the versions that source held, most recently read first.
  */
 export async function listDatasets(pool: Pool, o: { source?: string; limit?: number } = {}): Promise<Omit<DatasetVersion, 'statistics'>[]> {
-  const columns = `d.id, d.source_uri, d.source_kind, d.row_count, d.columns, d.byte_size, d.parent_id, d.created_at, '[]'::jsonb AS statistics`;
+  const columns = `d.id, d.source_uri, d.source_kind, d.row_count, d.columns, d.byte_size, d.storage_format, d.storage_digest, d.parent_id, d.created_at, '[]'::jsonb AS statistics`;
   const { rows } = o.source
     ? await pool.query(
       `SELECT ${columns} FROM datasets d JOIN dataset_ingestions i ON i.dataset_id = d.id

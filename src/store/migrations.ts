@@ -11,7 +11,7 @@ interface Migration {
   sql: string;
 }
 
-const MIGRATIONS: Migration[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'datasets, registry, deployments, audit',
@@ -689,6 +689,19 @@ const MIGRATIONS: Migration[] = [
       -- unscored: it has no dataset, and its approval request says it was not scored
       ALTER TABLE model_versions ALTER COLUMN dataset_id DROP NOT NULL;
       ALTER TABLE training_runs ALTER COLUMN dataset_id DROP NOT NULL;
+    `,
+  },
+  {
+    version: 22,
+    name: 'dataset versions stored as Parquet',
+    sql: `
+      -- a version's id is the digest of its canonical encoding (src/datasets/canonical-digest.ts); the file
+      -- that holds its rows is a separate artifact: Parquet from now on, the canonical CSV (whose digest is
+      -- the id) for versions stored before
+      ALTER TABLE datasets ADD COLUMN storage_format text NOT NULL DEFAULT 'csv' CHECK (storage_format IN ('csv', 'parquet'));
+      ALTER TABLE datasets ADD COLUMN storage_digest text;
+      UPDATE datasets SET storage_digest = id;
+      ALTER TABLE datasets ALTER COLUMN storage_digest SET NOT NULL;
     `,
   },
 ];

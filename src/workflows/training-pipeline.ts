@@ -229,7 +229,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       if (dataset.reviewedRows) status.reviewedRows = dataset.reviewedRows;
 
       enter('validate');
-      const validation = await quick.validateDataset({
+      // the data preset: reading and checking 10M rows takes more than the quick preset's minute, with heartbeats between phases
+      const validation = await data.validateDataset({
         datasetId: dataset.datasetId, target: target, features: input.features, kind: input.trainer?.kind === 'custom' ? undefined : input.trainer?.kind, derive: input.preprocessing?.derive, modelName: input.model,
         sliceBy: input.evaluation?.sliceBy,
       });

@@ -1,0 +1,132 @@
+/**
+ * Tables (src/ml/table.ts) to and from Parquet through DuckDB, column by column: numbers as DOUBLE
+ * (missing as null), text as VARCHAR. Numbers move as whole typed-array blocks of 2,048 rows (DuckDB's
+ * vector size) in both directions; only text goes cell by cell.
+ */
+import fs from 'node:fs/promises';
+import bindings from '@duckdb/node-bindings';
+import { DuckDBDataChunk, DuckDBDoubleType, DuckDBVarCharType } from '@duckdb/node-api';
+import type { Column, Table } from '../ml/table';
+import { duckdb, sqlName, sqlString } from './duckdb';
+
+const VECTOR = 2048;
+
+/** Which rows and columns to read; all by default. */
+export interface TableSlice {
+  columns?: readonly string[];
+  offset?: number;
+  limit?: number;
+}
+
+/** Writes the table to a Parquet file (ZSTD-compressed, row groups of 122,880 rows); replaces the file. */
+export async function writeParquet(table: Table, file: string): Promise<void> {
+  const connection = await duckdb();
+  const name = `t_${process.pid}_${Math.random().toString(36).slice(2)}`;
+  try {
+    const columns = table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`);
+    await connection.run(`CREATE TEMP TABLE ${name} (${columns.join(', ')})`);
+    const appender = await connection.createAppender(name, 'main', 'temp');
+    const types = table.columns.map((c) => (c.kind === 'number' ? DuckDBDoubleType.instance : DuckDBVarCharType.instance));
+    const chunk = DuckDBDataChunk.create(types, VECTOR);
+    for (let start = 0; start < table.rowCount; start += VECTOR) {
+      const n = Math.min(VECTOR, table.rowCount - start);
+      chunk.reset();
+      table.columns.forEach((column, c) => fillVector(bindings.data_chunk_get_vector(chunk.chunk, c), column, start, n));
+      bindings.data_chunk_set_size(chunk.chunk, n);
+      appender.appendDataChunk(chunk);
+    }
+    appender.closeSync();
+    await fs.rm(file, { force: true });
+    await connection.run(`COPY ${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
+    connection.closeSync();
+  }
+}
+
+/** One column's rows [start, start + n) into a DuckDB vector; NaN and missing text become null. */
+function fillVector(vector: bindings.Vector, column: Column, start: number, n: number): void {
+  const valid = new Uint8Array(Math.ceil(n / 64) * 8).fill(0xff);
+  let missing = false;
+  if (column.kind === 'number') {
+    const values = column.values.subarray(start, start + n);
+    for (let i = 0; i < n; i++) if (values[i] !== values[i]) { valid[i >> 3] &= ~(1 << (i & 7)); missing = true; }
+    const copy = values.byteOffset % 8 === 0 ? values : values.slice();
+    bindings.copy_data_to_vector(vector, 0, copy.buffer as ArrayBuffer, copy.byteOffset, n * 8);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const code = column.codes[start + i];
+      if (code < 0) { valid[i >> 3] &= ~(1 << (i & 7)); missing = true; } else bindings.vector_assign_string_element(vector, i, column.dictionary[code]);
+    }
+  }
+  if (missing) {
+    bindings.vector_ensure_validity_writable(vector);
+    bindings.copy_data_to_vector_validity(vector, 0, valid.buffer, 0, valid.byteLength);
+  }
+}
+
+/** Reads a Parquet file (or the rows and columns of `slice`) into a table. */
+export async function readParquet(file: string, slice: TableSlice = {}): Promise<Table> {
+  const connection = await duckdb();
+  try {
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    const schema = described.getRowObjects().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    return await readQuery(connection, `read_parquet(${sqlString(file)})`, schema, slice);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+const NUMERIC = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?)|INTEGER|BIGINT|SMALLINT|TINYINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|HUGEINT|UHUGEINT)$/;
+
+/**
+ * Rows of a relation DuckDB can read (a file reader call) as a table: numeric types as numbers, every
+ * other type as its text; a numeric column with no row is still numeric.
+ */
+export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, relation: string, schema: { name: string; type: string }[], slice: TableSlice = {}): Promise<Table> {
+  const wanted = slice.columns ? schema.filter((c) => slice.columns!.includes(c.name)) : schema;
+  const numeric = wanted.map((c) => NUMERIC.test(c.type));
+  const select = wanted.map((c, j) => (numeric[j] ? `CAST(${sqlName(c.name)} AS DOUBLE)` : `CAST(${sqlName(c.name)} AS VARCHAR)`));
+  const range = slice.limit !== undefined || slice.offset !== undefined ? ` LIMIT ${Math.max(0, Math.floor(slice.limit ?? 2 ** 53))} OFFSET ${Math.max(0, Math.floor(slice.offset ?? 0))}` : '';
+  const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${relation}${range})`)).getRows()[0][0]);
+  const numbers = numeric.map((isNumber) => (isNumber ? new Float64Array(count) : undefined));
+  const codes = numeric.map((isNumber) => (isNumber ? undefined : new Int32Array(count)));
+  const dictionaries = wanted.map(() => [] as string[]);
+  const indexes = wanted.map(() => new Map<string, number>());
+  // the row order of a file scan is the file's order when DuckDB keeps insertion order (its default)
+  const result = await connection.stream(`SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`);
+  let row = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = Math.min(chunk.rowCount, count - row);
+    for (let j = 0; j < wanted.length; j++) {
+      const vector = bindings.data_chunk_get_vector(chunk.chunk, j);
+      const validity = bindings.vector_get_validity(vector, Math.ceil(n / 64) * 8);
+      const isValid = (i: number) => !validity || (validity[i >> 3] & (1 << (i & 7))) !== 0;
+      if (numeric[j]) {
+        const target = numbers[j]!;
+        const data = bindings.vector_get_data(vector, n * 8);
+        target.set(new Float64Array(data.buffer, data.byteOffset, n), row);
+        if (validity) for (let i = 0; i < n; i++) if (!isValid(i)) target[row + i] = NaN;
+      } else {
+        const target = codes[j]!;
+        const cells = chunk.getColumnVector(j);
+        const dictionary = dictionaries[j];
+        const index = indexes[j];
+        for (let i = 0; i < n; i++) {
+          const text = isValid(i) ? (cells.getItem(i) as string) : null;
+          if (text === null) { target[row + i] = -1; continue; }
+          let code = index.get(text);
+          if (code === undefined) { code = dictionary.length; dictionary.push(text); index.set(text, code); }
+          target[row + i] = code;
+        }
+      }
+    }
+    row += n;
+  }
+  const columns: Column[] = wanted.map((c, j) => (numeric[j]
+    ? { name: c.name, kind: 'number', values: numbers[j]! }
+    : { name: c.name, kind: 'string', codes: codes[j]!, dictionary: dictionaries[j] }));
+  return { rowCount: count, columns };
+}

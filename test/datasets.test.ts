@@ -1,0 +1,153 @@
+/**
+ * Dataset versions in Parquet: tables go to Parquet and back exactly (numbers bit for bit, missing
+ * cells, text of any kind), a version's id is the same for the same data whatever format it came in,
+ * only the rows and columns asked for are read, versions stored as CSV before Parquet still load, and a
+ * damaged file is an error that names the version rather than wrong rows.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { datasetDigest } from '../src/datasets/canonical-digest';
+import { duckdb, sqlString } from '../src/datasets/duckdb';
+import { readParquet, writeParquet } from '../src/datasets/parquet-table';
+import { readSource } from '../src/ingest/sources';
+import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
+import { createRng } from '../src/ml/random';
+import type { Table } from '../src/ml/table';
+import { ArtifactError, LocalArtifactStore } from '../src/store/artifacts';
+import { DatasetNotFound, getDataset, loadDatasetTable, saveDataset, storeDatasetTable } from '../src/store/datasets';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+import { testSources } from './helpers/sources';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-datasets-'));
+
+/** Every cell of two tables equal: numbers bit for bit (NaN as missing), text by value. */
+function assertSameTable(actual: Table, expected: Table): void {
+  assert.equal(actual.rowCount, expected.rowCount);
+  assert.deepEqual(actual.columns.map((c) => [c.name, c.kind]), expected.columns.map((c) => [c.name, c.kind]));
+  expected.columns.forEach((e, j) => {
+    const a = actual.columns[j];
+    for (let r = 0; r < expected.rowCount; r++) {
+      if (e.kind === 'number' && a.kind === 'number') assert.ok(Object.is(a.values[r], e.values[r]) || (Number.isNaN(a.values[r]) && Number.isNaN(e.values[r])) || (a.values[r] === 0 && e.values[r] === 0), `${e.name}[${r}]: ${a.values[r]} vs ${e.values[r]}`);
+      else if (e.kind === 'string' && a.kind === 'string') assert.equal(a.codes[r] < 0 ? null : a.dictionary[a.codes[r]], e.codes[r] < 0 ? null : e.dictionary[e.codes[r]], `${e.name}[${r}]`);
+    }
+  });
+}
+
+/** A table of `rows` rows: awkward numbers, missing cells, and text with quotes, commas, newlines and non-ASCII. */
+function awkwardTable(rows: number): Table {
+  const rng = createRng(3);
+  const specials = [0, -0, 5e-324, 1.7976931348623157e308, -1e-300, 0.1 + 0.2, 123456789012345680, NaN];
+  const words = ['a', 'b, with a comma', '"quoted"', 'line\nbreak', 'ünïcødé', '  padded  ', '日本語'];
+  const lines = ['x,y,t'];
+  for (let r = 0; r < rows; r++) {
+    const x = r < specials.length ? specials[r] : (rng() - 0.5) * 10 ** Math.floor(rng() * 20 - 10);
+    const y = rng() < 0.1 ? '' : String(Math.floor(rng() * 1000));
+    const t = rng() < 0.1 ? '' : words[Math.floor(rng() * words.length)];
+    lines.push(`${Number.isNaN(x) ? '' : String(x)},${y},"${t.trim().replace(/"/g, '""')}"`);
+  }
+  return parseCsv(lines.join('\n') + '\n');
+}
+
+describe('tables in Parquet', () => {
+  it('go to Parquet and back exactly, across many DuckDB vectors', async () => {
+    const table = awkwardTable(10_000);
+    const file = path.join(dir, 'awkward.parquet');
+    await writeParquet(table, file);
+    assertSameTable(await readParquet(file), table);
+    assert.equal(toCanonicalCsv(await readParquet(file)), toCanonicalCsv(table));
+  });
+
+  it('read only the columns and rows asked for', async () => {
+    const table = awkwardTable(5_000);
+    const file = path.join(dir, 'slice.parquet');
+    await writeParquet(table, file);
+    const part = await readParquet(file, { columns: ['t', 'x'], offset: 4_000, limit: 300 });
+    assert.equal(part.rowCount, 300);
+    assert.deepEqual(part.columns.map((c) => c.name), ['x', 't']);
+    const x = part.columns[0];
+    const original = table.columns[0];
+    assert.ok(x.kind === 'number' && original.kind === 'number');
+    for (let r = 0; r < 300; r++) assert.ok(Object.is(x.values[r], original.values[4_000 + r]) || (Number.isNaN(x.values[r]) && Number.isNaN(original.values[4_000 + r])));
+    assert.equal((await readParquet(file, { offset: 4_990 })).rowCount, 10);
+  });
+
+  it('keep an empty table\'s columns', async () => {
+    const empty = parseCsv('a,b\n');
+    const file = path.join(dir, 'empty.parquet');
+    await writeParquet(empty, file);
+    const back = await readParquet(file);
+    assert.equal(back.rowCount, 0);
+    assert.deepEqual(back.columns.map((c) => c.name), ['a', 'b']);
+  });
+});
+
+describe('a dataset version\'s id', () => {
+  it('is the same for the same data from CSV, JSON Lines and Parquet', async () => {
+    const csv = path.join(dir, 'same.csv');
+    fs.writeFileSync(csv, 'age,plan,score\n31,basic,0.5\n,pro,1e3\n47,,-2\n');
+    const jsonl = path.join(dir, 'same.jsonl');
+    fs.writeFileSync(jsonl, '{"age":31,"plan":"basic","score":0.5}\n{"age":null,"plan":"pro","score":1000}\n{"age":47,"plan":null,"score":-2}\n');
+    const parquet = path.join(dir, 'same.parquet');
+    const connection = await duckdb();
+    try {
+      await connection.run(`COPY (SELECT * FROM read_csv(${sqlString(csv)}, header = true)) TO ${sqlString(parquet)} (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+    }
+    const ids = await Promise.all([csv, jsonl, parquet].map(async (uri) => datasetDigest((await readSource({ uri }, testSources())).table)));
+    assert.equal(new Set(ids).size, 1, JSON.stringify(ids));
+  });
+
+  it('does not depend on the order of a text column\'s dictionary, and changes with any cell', () => {
+    const table = parseCsv('c,n\nb,1\na,2\nb,3\n');
+    const text = table.columns[0];
+    assert.ok(text.kind === 'string');
+    const reordered: Table = { ...table, columns: [{ ...text, dictionary: ['a', 'b', 'unused'], codes: Int32Array.from(text.codes, (c) => (text.dictionary[c] === 'a' ? 0 : 1)) }, table.columns[1]] };
+    assert.equal(datasetDigest(reordered), datasetDigest(table));
+    for (const other of ['c,n\nb,1\na,2\nb,4\n', 'c,n\nb,1\nb,2\na,3\n', 'c,m\nb,1\na,2\nb,3\n', 'c,n\nb,1\na,2\n,3\n', 'c,n\nb,1\na,2\nb,\n']) {
+      assert.notEqual(datasetDigest(parseCsv(other)), datasetDigest(table), other);
+    }
+    // a number and the same digits as text are different data
+    assert.notEqual(datasetDigest(parseCsv('c\n1\n2\n')), datasetDigest(parseCsv('c\n1\nx\n')));
+  });
+});
+
+describe('dataset versions in the store', () => {
+  let db: TestDatabase;
+  const artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
+  before(async () => { db = await createTestDatabase(); });
+  after(async () => { await db?.close(); });
+
+  it('are stored once as Parquet and read back whole or in part', async () => {
+    const table = awkwardTable(3_000);
+    const stored = await storeDatasetTable(db.pool, artifacts, table, { sourceUri: 'awkward.csv', sourceKind: 'file' });
+    const again = await storeDatasetTable(db.pool, artifacts, table, { sourceUri: 'awkward-copy.csv', sourceKind: 'file' });
+    assert.equal(again.datasetId, stored.datasetId);
+    const version = (await getDataset(db.pool, stored.datasetId))!;
+    assert.equal(version.storage.format, 'parquet');
+    assert.notEqual(version.storage.digest, version.id);
+    assert.equal(version.byteSize, fs.statSync(await artifacts.getFile(version.storage.digest)).size);
+    assertSameTable(await loadDatasetTable(db.pool, artifacts, stored.datasetId), table);
+    assert.equal((await loadDatasetTable(db.pool, artifacts, stored.datasetId, { columns: ['y'], limit: 10 })).columns.length, 1);
+  });
+
+  it('stored as canonical CSV before Parquet still load', async () => {
+    const csv = 'a,b\n1,x\n2,\n';
+    const digest = await artifacts.put(Buffer.from(csv));
+    await saveDataset(db.pool, { id: digest, sourceUri: 'old.csv', sourceKind: 'file', rowCount: 2, columns: [{ name: 'a', type: 'number' }, { name: 'b', type: 'string' }], byteSize: csv.length, storage: { format: 'csv', digest }, statistics: [] });
+    assert.equal(toCanonicalCsv(await loadDatasetTable(db.pool, artifacts, digest)), csv);
+    assert.equal((await loadDatasetTable(db.pool, artifacts, digest, { offset: 1 })).rowCount, 1);
+  });
+
+  it('an unknown version or a damaged file is an error, never other rows', async () => {
+    await assert.rejects(loadDatasetTable(db.pool, artifacts, 'f'.repeat(64)), DatasetNotFound);
+    const stored = await storeDatasetTable(db.pool, artifacts, parseCsv('a\n1\n2\n3\n'), { sourceUri: 'damaged.csv', sourceKind: 'file' });
+    const file = await artifacts.getFile((await getDataset(db.pool, stored.datasetId))!.storage.digest);
+    fs.chmodSync(file, 0o644);
+    fs.appendFileSync(file, 'x');
+    await assert.rejects(loadDatasetTable(db.pool, artifacts, stored.datasetId), (err: Error) => err instanceof ArtifactError && /corrupted/.test(err.message));
+  });
+});
