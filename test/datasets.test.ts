@@ -151,3 +151,82 @@ describe('dataset versions in the store', () => {
     await assert.rejects(loadDatasetTable(db.pool, artifacts, stored.datasetId), (err: Error) => err instanceof ArtifactError && /corrupted/.test(err.message));
   });
 });
+
+describe('local files read by DuckDB', () => {
+  const ctx = testSources();
+  const writeParquetFile = async (file: string, sql: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const connection = await duckdb();
+    try {
+      await connection.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+    }
+  };
+
+  it('a folder of Parquet files is one source, hive-style folders becoming columns, in a stable order', async () => {
+    const folder = path.join(dir, 'sales');
+    await writeParquetFile(path.join(folder, 'region=north', 'part-0.parquet'), 'SELECT 1 AS amount, \'a\' AS item UNION ALL SELECT 2, \'b\'');
+    await writeParquetFile(path.join(folder, 'region=south', 'part-0.parquet'), 'SELECT 3 AS amount, \'c\' AS item');
+    fs.writeFileSync(path.join(folder, 'README.txt'), 'not data');
+    const { table } = await readSource({ uri: folder }, ctx);
+    assert.equal(toCanonicalCsv(table), 'amount,item,region\n1,a,north\n2,b,north\n3,c,south\n');
+    // the same folder read twice is the same dataset version
+    assert.equal(datasetDigest((await readSource({ uri: folder, format: 'parquet' }, ctx)).table), datasetDigest(table));
+  });
+
+  it('a folder whose files differ in columns, a truncated file, an empty folder and a folder named as CSV are refused, naming the problem', async () => {
+    const mixed = path.join(dir, 'mixed');
+    await writeParquetFile(path.join(mixed, 'a.parquet'), 'SELECT 1 AS x');
+    await writeParquetFile(path.join(mixed, 'b.parquet'), 'SELECT 1 AS x, 2 AS y');
+    await assert.rejects(readSource({ uri: mixed }, ctx), /the files of a folder must have the same columns, but a\.parquet has \(x INTEGER\) and b\.parquet has \(x INTEGER, y INTEGER\)/);
+    const broken = path.join(dir, 'broken');
+    await writeParquetFile(path.join(broken, 'a.parquet'), 'SELECT 1 AS x');
+    const whole = fs.readFileSync(path.join(broken, 'a.parquet'));
+    fs.writeFileSync(path.join(broken, 'b.parquet'), whole.subarray(0, whole.length - 10));
+    await assert.rejects(readSource({ uri: broken }, ctx), /b\.parquet is not a readable Parquet file/);
+    fs.mkdirSync(path.join(dir, 'nothing'));
+    await assert.rejects(readSource({ uri: path.join(dir, 'nothing') }, ctx), /is a folder with no \.parquet file in it/);
+    await assert.rejects(readSource({ uri: mixed, format: 'csv' }, ctx), /data path is a folder: .*a folder is read as Parquet files/);
+  });
+
+  it('a symbolic link inside a folder is not followed out of the data root', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-outside-'));
+    await writeParquetFile(path.join(outside, 'secret.parquet'), 'SELECT \'s3cr3t\' AS x');
+    const folder = path.join(dir, 'linked');
+    await writeParquetFile(path.join(folder, 'own.parquet'), 'SELECT \'mine\' AS x');
+    fs.symlinkSync(path.join(outside, 'secret.parquet'), path.join(folder, 'secret.parquet'));
+    fs.symlinkSync(outside, path.join(folder, 'more'));
+    const { table } = await readSource({ uri: folder }, ctx);
+    assert.equal(toCanonicalCsv(table), 'x\nmine\n');
+  });
+
+  it('a CSV file reads into exactly the table the platform\'s own parser gives, and malformed files keep its errors', async () => {
+    const cases: Record<string, string> = {
+      mixed: 'a,b,c,d,e\n1,x , NA ,5,0x1A\n2, y,3,,7\n,"z, ""q""",?,7,8\n',
+      underscores: 'a,b,c\n1,new_york,2\n1_000,x,3\n',
+      quoted: 'id,note,amount\r\n1,"line one\nline two",0.5\r\n2,"naïve ""café""",1e3\r\n',
+      zips: 'id,zip\n1,00042\n2,SW1A 1AA\n3,00007\n',
+      padded: 'a,b\n 1 ,2\n NA ,3\n',
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      const file = path.join(dir, `${name}.csv`);
+      fs.writeFileSync(file, text);
+      assert.equal(toCanonicalCsv((await readSource({ uri: file }, ctx)).table), toCanonicalCsv(parseCsv(text)), name);
+    }
+    const malformed: [string, RegExp][] = [
+      ['a,b\n1,2\n3\n', /malformed CSV: line 3 has 1 fields; the header has 2/],
+      ['a,b\n1,"2\n', /the quoted field that opens on line 2 is never closed/],
+      ['a,b\n1,2,3\n', /line 2 has 3 fields; the header has 2/],
+      ['a,a\n1,2\n', /CSV header repeats the column name "a"/],
+    ];
+    for (const [text, error] of malformed) {
+      const file = path.join(dir, 'malformed.csv');
+      fs.writeFileSync(file, text);
+      await assert.rejects(readSource({ uri: file }, ctx), error);
+    }
+    const latin = path.join(dir, 'latin.csv');
+    fs.writeFileSync(latin, Buffer.from('a,b\n1,caf\xe9\n', 'latin1'));
+    await assert.rejects(readSource({ uri: latin }, ctx), /is not valid UTF-8 text/);
+  });
+});

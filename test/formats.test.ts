@@ -15,6 +15,7 @@ import { buildOpenApiDocument } from '../src/api/openapi';
 import { dataSourceSchema } from '../src/api/pipeline-requests';
 import { datasetUploadedSchema } from '../src/api/response-schemas';
 import { FORMAT_NAMES, FORMATS, formatOf, formatOfMediaType } from '../src/ingest/formats';
+import { parquet } from '../src/ingest/formats/parquet';
 import { fileBytes, readWhole } from '../src/ingest/byte-source';
 import { SourceError } from '../src/ingest/source-error';
 import { readSource } from '../src/ingest/sources';
@@ -163,7 +164,7 @@ describe('Parquet', () => {
 
   it('refuses column types a table cannot hold, naming the column', async () => {
     const cases: [ColumnData, RegExp][] = [
-      [{ name: 'signed_up', data: [new Date(0) as unknown as Cell, null], type: 'TIMESTAMP' }, /column "signed_up" is of type TIMESTAMP_MILLIS/],
+      [{ name: 'signed_up', data: [new Date(0) as unknown as Cell, null], type: 'TIMESTAMP' }, /column "signed_up" is of type TIMESTAMP/],
       [{ name: 'payload', data: [{ a: 1 } as unknown as Cell, null], type: 'JSON' }, /column "payload" is of type JSON/],
     ];
     for (const [column, pattern] of cases) {
@@ -172,8 +173,11 @@ describe('Parquet', () => {
     }
     const binary = write('binary.parquet', await parquetBytes([{ name: 'blob', data: [new Uint8Array([0x4a, 0xe9]) as unknown as Cell], type: 'BYTE_ARRAY' }]));
     await assert.rejects(read(binary), refusedAs(/binary\.parquet holds text that is not valid UTF-8/));
+    // GZIP: a local file is read by DuckDB, which takes every codec; bytes held in memory (an upload) by hyparquet, which does not
     const gzip = write('gzip.parquet', await parquetBytes([{ name: 'id', data: [1, 2], type: 'INT32' }], { codec: 'GZIP' }));
-    await assert.rejects(read(gzip), refusedAs(/gzip\.parquet is compressed with GZIP; Parquet is read uncompressed or compressed with Snappy/));
+    assert.deepEqual(await read(gzip), { rowCount: 2, columns: [{ name: 'id', kind: 'number', values: new Float64Array([1, 2]) }] });
+    const inMemory = { ...fileBytes(gzip, { name: 'gzip.parquet', size: fs.statSync(gzip).size }), localPath: undefined };
+    await assert.rejects(parquet.parse(inMemory), refusedAs(/gzip\.parquet is compressed with GZIP; Parquet is read uncompressed or compressed with Snappy/));
   });
 
   it('is read whole only up to its limit: a file is refused by its size, a download as soon as it passes it', async () => {
@@ -227,7 +231,7 @@ describe('Parquet through the API', () => {
     assert.match(truncated.body.error.message, /the uploaded parquet file is not a readable Parquet file/);
     const dated = await upload(await parquetBytes([{ name: 'when', data: [new Date(0) as unknown as Cell], type: 'TIMESTAMP' }]), '?format=parquet', 'application/octet-stream');
     assert.equal(dated.status, 400);
-    assert.match(dated.body.error.message, /column "when" is of type TIMESTAMP_MILLIS/);
+    assert.match(dated.body.error.message, /column "when" is of type TIMESTAMP/);
     const file = path.join(stack.files, 'truncated.parquet');
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 100));
     const run = await start('cancer-truncated', { uri: file });

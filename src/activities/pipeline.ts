@@ -129,6 +129,20 @@ export const NON_RETRYABLE = {
   model: FAILURE_TYPES.model,
 } as const;
 
+/**
+ * Heartbeats every 2 s while the work runs: DuckDB reads and writes off the event loop, so a read of
+ * 10M rows that takes a minute still says the worker is alive (the compute preset notices a silence of 10 s).
+ */
+export async function beating<T>(details: Record<string, unknown>, work: Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(details), 2_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** The columns a fit reads: the target and the features, or every column when the recipe derives features from others. */
 export function trainingColumns(spec: FeatureSpec): string[] | undefined {
   return spec.recipe?.derive?.length ? undefined : [spec.target, ...spec.features];
@@ -138,9 +152,10 @@ export function trainingColumns(spec: FeatureSpec): string[] | undefined {
  * A dataset version's table (only the columns and rows asked for), for activities: a version that is not
  * recorded, or whose file is gone or damaged, fails for good.
  */
-export async function loadDataset({ repos, artifacts }: Pick<ActivityDeps, 'repos' | 'artifacts'>, datasetId: string, slice?: TableSlice): Promise<Table> {
+export async function loadDataset({ repos, artifacts }: Pick<ActivityDeps, 'repos' | 'artifacts'>, datasetId: string, slice?: TableSlice, details: Record<string, unknown> = { phase: 'reading', datasetId }): Promise<Table> {
   try {
-    return await repos.datasets.loadDatasetTable(artifacts, datasetId, slice);
+    // `details`: what the heartbeats carry meanwhile; an activity that resumes from its heartbeat passes its own
+    return await beating(details, repos.datasets.loadDatasetTable(artifacts, datasetId, slice));
   } catch (err) {
     if (err instanceof DatasetNotFound) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
     if (err instanceof ArtifactError) throw ApplicationFailure.nonRetryable(`the rows of dataset ${datasetId} cannot be read: ${err.message}`, NON_RETRYABLE.source);
@@ -221,7 +236,7 @@ function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
 
 export function createPipelineActivities(deps: ActivityDeps) {
   const { repos, artifacts, codeVersion } = deps;
-  const loadTable = (datasetId: string, slice?: TableSlice) => loadDataset(deps, datasetId, slice);
+  const loadTable = (datasetId: string, slice?: TableSlice, details?: Record<string, unknown>) => loadDataset(deps, datasetId, slice, details);
 
   return {
     /**
@@ -237,7 +252,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
         name = `dataset:${input.dataset}`;
       } else {
         try {
-          read = await readSource(input, deps.sources, (progress) => Context.current().heartbeat({ phase: 'reading', ...progress }));
+          read = await beating({ phase: 'reading' }, readSource(input, deps.sources, (progress) => Context.current().heartbeat({ phase: 'reading', ...progress })));
         } catch (err) {
           if (err instanceof SourceRefused) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
           if (err instanceof SourceError) {
@@ -252,7 +267,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       Context.current().heartbeat({ phase: 'storing', rows: read.table.rowCount });
       const reviewed = input.reviewed ? await repos.review.labelledExamples(input.reviewed.model, deps.privacy?.decryptionKeys) : [];
       if (reviewed.length > 0) read = { ...read, table: withReviewedRows(read.table, input.reviewed!.target, reviewed) };
-      const stored = await repos.datasets.storeDatasetTable(artifacts, read.table, { sourceUri: name, sourceKind: read.kind });
+      const stored = await beating({ phase: 'storing', rows: read.table.rowCount }, repos.datasets.storeDatasetTable(artifacts, read.table, { sourceUri: name, sourceKind: read.kind }));
       return { ...stored, sourceKind: read.kind, ...(reviewed.length ? { reviewedRows: reviewed.length } : {}) };
     },
 
@@ -295,8 +310,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
       if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${input.datasetId} is not registered`, NON_RETRYABLE.source);
       const columns = dataset.columns.map((c) => c.name);
       ctx.heartbeat({ done: scored });
-      // only the columns the model reads: the target and its features
-      const table = await loadTable(input.datasetId, { columns: trainingColumns(input) });
+      // only the columns the model reads: the target and its features; the heartbeats keep what a retry resumes from
+      const table = await loadTable(input.datasetId, { columns: trainingColumns(input) }, { done: scored });
       ctx.heartbeat({ done: scored });
       const outcome = await trainInThread(
         trainingJob(table, input, input.l2Grid ?? DEFAULT_L2_GRID, scored),

@@ -71,7 +71,11 @@ export async function readParquet(file: string, slice: TableSlice = {}): Promise
   try {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
     const schema = described.getRowObjects().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    return await readQuery(connection, `read_parquet(${sqlString(file)})`, schema, slice);
+    const relation = `read_parquet(${sqlString(file)})`;
+    const total = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${relation}`)).getRows()[0][0]);
+    const offset = Math.min(total, Math.max(0, Math.floor(slice.offset ?? 0)));
+    const rows = Math.min(total - offset, slice.limit === undefined ? total : Math.max(0, Math.floor(slice.limit)));
+    return await readQuery(connection, relation, schema, slice, rows);
   } finally {
     connection.closeSync();
   }
@@ -83,23 +87,32 @@ const NUMERIC = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|(U?(TINY|SMALL|BIG|HUGE)?INT(EGER
  * Rows of a relation DuckDB can read (a file reader call) as a table: numeric types as numbers, every
  * other type as its text; a numeric column with no row is still numeric.
  */
-export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, relation: string, schema: { name: string; type: string }[], slice: TableSlice = {}): Promise<Table> {
+export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, relation: string, schema: { name: string; type: string }[], slice: TableSlice = {}, knownCount?: number): Promise<Table> {
   const wanted = slice.columns ? schema.filter((c) => slice.columns!.includes(c.name)) : schema;
   const numeric = wanted.map((c) => NUMERIC.test(c.type));
   const select = wanted.map((c, j) => (numeric[j] ? `CAST(${sqlName(c.name)} AS DOUBLE)` : `CAST(${sqlName(c.name)} AS VARCHAR)`));
   const range = slice.limit !== undefined || slice.offset !== undefined ? ` LIMIT ${Math.max(0, Math.floor(slice.limit ?? 2 ** 53))} OFFSET ${Math.max(0, Math.floor(slice.offset ?? 0))}` : '';
-  const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${relation}${range})`)).getRows()[0][0]);
-  const numbers = numeric.map((isNumber) => (isNumber ? new Float64Array(count) : undefined));
-  const codes = numeric.map((isNumber) => (isNumber ? undefined : new Int32Array(count)));
+  // columns grow as chunks arrive; sized once when the caller knows the count
+  let capacity = Math.max(knownCount ?? VECTOR, 1);
+  const numbers = numeric.map((isNumber) => (isNumber ? new Float64Array(capacity) : undefined));
+  const codes = numeric.map((isNumber) => (isNumber ? undefined : new Int32Array(capacity)));
   const dictionaries = wanted.map(() => [] as string[]);
   const indexes = wanted.map(() => new Map<string, number>());
-  // the row order of a file scan is the file's order when DuckDB keeps insertion order (its default)
-  const result = await connection.stream(`SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`);
+  // the row order of a file scan is the file's order: DuckDB keeps insertion order by default.
+  // A streamed result ends early, with no error, when the query fails part-way (a CSV cell that is not a
+  // number): streaming is only safe where the row count is known beforehand and checked at the end.
+  const sql = `SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`;
+  const result = knownCount === undefined ? await connection.run(sql) : await connection.stream(sql);
   let row = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
-    const n = Math.min(chunk.rowCount, count - row);
+    const n = chunk.rowCount;
+    if (row + n > capacity) {
+      capacity = Math.max(capacity * 2, row + n);
+      numbers.forEach((a, j) => { if (a) { const b = new Float64Array(capacity); b.set(a.subarray(0, row)); numbers[j] = b; } });
+      codes.forEach((a, j) => { if (a) { const b = new Int32Array(capacity); b.set(a.subarray(0, row)); codes[j] = b; } });
+    }
     for (let j = 0; j < wanted.length; j++) {
       const vector = bindings.data_chunk_get_vector(chunk.chunk, j);
       const validity = bindings.vector_get_validity(vector, Math.ceil(n / 64) * 8);
@@ -107,7 +120,8 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
       if (numeric[j]) {
         const target = numbers[j]!;
         const data = bindings.vector_get_data(vector, n * 8);
-        target.set(new Float64Array(data.buffer, data.byteOffset, n), row);
+        if (data.byteOffset % 8 === 0) target.set(new Float64Array(data.buffer, data.byteOffset, n), row);
+        else target.set(new Float64Array(data.slice().buffer, 0, n), row);
         if (validity) for (let i = 0; i < n; i++) if (!isValid(i)) target[row + i] = NaN;
       } else {
         const target = codes[j]!;
@@ -125,8 +139,10 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
     }
     row += n;
   }
+  if (knownCount !== undefined && row !== knownCount) throw new Error(`${relation} gave ${row} rows, not the ${knownCount} expected`);
+  const fit = <T extends Float64Array | Int32Array>(a: T): T => (row === a.length ? a : row >= a.length * 0.75 ? a.subarray(0, row) : a.slice(0, row)) as T;
   const columns: Column[] = wanted.map((c, j) => (numeric[j]
-    ? { name: c.name, kind: 'number', values: numbers[j]! }
-    : { name: c.name, kind: 'string', codes: codes[j]!, dictionary: dictionaries[j] }));
-  return { rowCount: count, columns };
+    ? { name: c.name, kind: 'number', values: fit(numbers[j]!) }
+    : { name: c.name, kind: 'string', codes: fit(codes[j]!), dictionary: dictionaries[j] }));
+  return { rowCount: row, columns };
 }

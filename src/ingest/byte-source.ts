@@ -12,6 +12,11 @@ export interface ByteSource {
   readonly name: string;
   /** Its length in bytes, when known before reading. */
   readonly size?: number;
+  /**
+   * A local file or folder holding it, checked against the policy, when there is one: formats may hand it
+   * to DuckDB's readers (all cores, no copy) instead of streaming. A folder is only ever a source of Parquet files.
+   */
+  readonly localPath?: string;
   /** The bytes from the start; each call reads them again (CSV re-reads a column that turned to text). */
   stream(): AsyncIterable<Uint8Array>;
   /**
@@ -29,6 +34,7 @@ export function fileBytes(file: string, o: { name: string; size: number; onBytes
   return {
     name: o.name,
     size: o.size,
+    localPath: file,
     async *stream() {
       let read = 0;
       for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {

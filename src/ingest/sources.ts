@@ -55,9 +55,10 @@ export async function readSource(source: DataSource, context: SourceContext, onP
   }
   const transport = transportFor(source.uri);
   // the API refuses unknown names: only a run recorded before a format was removed (never remove one) gets here
-  const format = source.format ? findFormat(source.format) : formatOf(source.uri);
+  // a folder with no format named is a folder of Parquet files
+  const format = source.format ? findFormat(source.format) : (await transport.isFolder?.(source.uri, context.policy)) ? findFormat('parquet') : formatOf(source.uri);
   if (!format) throw new SourceError(unknownFormat(source.format), false);
-  const bytes = await transport.open(source.uri, context.policy, { maxBytes: format.maxBytes, onBytes: (n) => onProgress?.({ bytes: n }) });
+  const bytes = await transport.open(source.uri, context.policy, { maxBytes: format.maxBytes, folders: format.readsFolders, onBytes: (n) => onProgress?.({ bytes: n }) });
   try {
     return { kind: transport.kind, table: await format.parse(bytes, onProgress) };
   } finally {

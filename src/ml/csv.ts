@@ -161,6 +161,22 @@ class RecordReader {
   }
 }
 
+/** Thrown to stop reading once the header is read: not a failure. */
+class HeaderRead extends Error {}
+
+/** The header's column names (trimmed and checked as parsing checks them), from text holding at least the header record. */
+export function csvHeader(text: string): string[] {
+  let names: string[] | undefined;
+  const reader = new RecordReader((h) => { names = h; throw new HeaderRead(); });
+  try {
+    reader.push(text);
+  } catch (err) {
+    if (!(err instanceof HeaderRead)) throw err;
+  }
+  if (!names) throw new DataFormatError('CSV is empty: expected a header row');
+  return names;
+}
+
 function header(record: string[]): string[] {
   const names = record.map((h) => h.trim());
   const seen = new Set<string>();

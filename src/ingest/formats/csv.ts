@@ -1,4 +1,10 @@
-/** Comma-separated values with a header row (RFC 4180 quoting), streamed: see src/ml/csv.ts. */
+/**
+ * Comma-separated values with a header row (RFC 4180 quoting). A local file is read by DuckDB on every
+ * core when it can read it exactly as the platform's parser would (src/datasets/duckdb-sources.ts);
+ * otherwise, and for downloads and uploads, the platform's streaming parser reads it (src/ml/csv.ts) and
+ * words any error.
+ */
+import { readCsvFile } from '../../datasets/duckdb-sources';
 import { parseCsvStream } from '../../ml/csv';
 import { utf8Text } from '../byte-source';
 import { defineFormat } from './format';
@@ -8,7 +14,8 @@ export const csv = defineFormat({
   extensions: ['.csv'],
   mediaTypes: ['text/csv'],
   async parse(source, onProgress) {
-    const table = await parseCsvStream(() => utf8Text(source));
+    const fast = source.localPath ? await readCsvFile(source.localPath) : undefined;
+    const table = fast ?? await parseCsvStream(() => utf8Text(source));
     onProgress?.({ rows: table.rowCount });
     return table;
   },

@@ -11,6 +11,8 @@ export interface DataFormat<N extends string = string> {
   readonly mediaTypes: readonly string[];
   /** Set by formats that read a resource whole (one document, random access): the most bytes they take. */
   readonly maxBytes?: number;
+  /** Set by formats that read a local folder of files as one source (Parquet with hive-style partitions). */
+  readonly readsFolders?: boolean;
   /**
    * The table the bytes hold. Malformed input is a DataFormatError naming `source.name` and the place;
    * an error from reading the bytes passes through untouched (the transport classified it).

@@ -1,5 +1,7 @@
 /**
- * Apache Parquet, read with hyparquet (pure JavaScript). Parquet keeps its schema and row-group index
+ * Apache Parquet. A local file or folder of files (hive-style partitions as columns) is read by DuckDB
+ * (src/datasets/duckdb-sources.ts) with the same typing as below; bytes with no local file (an upload
+ * held in memory) are read with hyparquet (pure JavaScript). Parquet keeps its schema and row-group index
  * at the end of the file, so the file is read whole (at most MAX_PARQUET_BYTES) and then column by
  * column, one row group at a time, into the same column builders CSV cells go through: numbers stay
  * numbers, strings are typed as CSV text is, booleans become "true"/"false" (as in JSON Lines), nulls
@@ -7,6 +9,7 @@
  */
 import type { FileMetaData, ParquetParsers, ParquetScan, SchemaTree } from 'hyparquet';
 import { Column, ColumnBuilder, columnLength, DataFormatError } from '../../ml/table';
+import { readParquetPath } from '../../datasets/duckdb-sources';
 import { readWhole } from '../byte-source';
 import { defineFormat } from './format';
 
@@ -115,8 +118,14 @@ export const parquet = defineFormat({
   name: 'parquet',
   extensions: ['.parquet'],
   mediaTypes: ['application/vnd.apache.parquet', 'application/x-parquet'],
-  maxBytes: MAX_PARQUET_BYTES,
+  readsFolders: true,
   async parse(source, onProgress) {
+    // a local file or folder (downloads are files too): DuckDB, column by column on every core, any size or codec
+    if (source.localPath) {
+      const table = await readParquetPath(source.localPath, source.name);
+      onProgress?.({ rows: table.rowCount });
+      return table;
+    }
     const file = (await readWhole(source, MAX_PARQUET_BYTES)).buffer as ArrayBuffer;
     // an ES module: import() loads it from this CommonJS build on Node 20 as on 24
     const { parquetMetadata, parquetSchema, parquetScan } = await import('hyparquet');

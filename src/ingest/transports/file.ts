@@ -9,8 +9,8 @@ import { SourceError } from '../source-error';
 import { checkFile, SourcePolicy } from '../source-policy';
 import type { Transport } from './transport';
 
-/** The real path of a file source, checked against the policy, to exist and to be a file. */
-async function localFile(policy: SourcePolicy, uri: string): Promise<{ file: string; size: number; mtimeMs: number }> {
+/** The real path of a file source, checked against the policy, to exist and to be a file (or a folder, where allowed). */
+async function localFile(policy: SourcePolicy, uri: string, o: { folders?: boolean } = {}): Promise<{ file: string; size: number; mtimeMs: number; folder: boolean }> {
   const file = checkFile(policy, uri);
   let stat;
   try {
@@ -18,8 +18,23 @@ async function localFile(policy: SourcePolicy, uri: string): Promise<{ file: str
   } catch {
     throw new SourceError(`data file not found: ${file}`, false);
   }
-  if (!stat.isFile()) throw new SourceError(`data path is not a file: ${file}`, false);
-  return { file, size: stat.size, mtimeMs: stat.mtimeMs };
+  const folder = stat.isDirectory();
+  if (folder && !o.folders) throw new SourceError(`data path is a folder: ${file}; a folder is read as Parquet files (format "parquet")`, false);
+  if (!folder && !stat.isFile()) throw new SourceError(`data path is not a file: ${file}`, false);
+  return { file, size: stat.size, mtimeMs: stat.mtimeMs, folder };
+}
+
+/** Size and newest modification time of the files below a folder: its watermark. */
+async function folderState(folder: string): Promise<string> {
+  const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true });
+  let size = 0;
+  let newest = 0;
+  for (const e of entries.filter((x) => x.isFile())) {
+    const stat = await fs.stat(path.join(e.parentPath, e.name));
+    size += stat.size;
+    newest = Math.max(newest, stat.mtimeMs);
+  }
+  return `folder:${entries.length}:${size}:${Math.trunc(newest)}`;
 }
 
 export const fileTransport: Transport = {
@@ -31,11 +46,21 @@ export const fileTransport: Transport = {
     return /^file:/i.test(uri) ? uri : path.resolve(uri);
   },
   async open(uri, policy, o) {
-    const { file, size } = await localFile(policy, uri);
+    const { file, size, folder } = await localFile(policy, uri, { folders: o.folders });
+    if (folder) {
+      return { name: uri, localPath: file, stream: () => { throw new SourceError(`${uri} is a folder; only its format's own reader takes it`, false); }, close: async () => undefined };
+    }
     return { ...fileBytes(file, { name: uri, size, onBytes: o.onBytes }), close: async () => undefined };
   },
   async watermark(uri, policy) {
-    const { size, mtimeMs } = await localFile(policy, uri);
-    return `file:${size}:${Math.trunc(mtimeMs)}`;
+    const { file, size, mtimeMs, folder } = await localFile(policy, uri, { folders: true });
+    return folder ? folderState(file) : `file:${size}:${Math.trunc(mtimeMs)}`;
+  },
+  async isFolder(uri, policy) {
+    try {
+      return (await fs.stat(checkFile(policy, uri))).isDirectory();
+    } catch {
+      return false;
+    }
   },
 };

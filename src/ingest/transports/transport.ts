@@ -11,6 +11,8 @@ export interface OpenOptions {
   maxBytes?: number;
   /** Hears how many bytes have been read or downloaded so far (heartbeats). */
   onBytes?: (bytes: number) => void;
+  /** The format reads a folder of files as one source: a local folder is opened, not refused. */
+  folders?: boolean;
 }
 
 /** An opened resource; `close` removes whatever the transport kept for it (downloads). */
@@ -29,4 +31,6 @@ export interface Transport {
   open(uri: string, policy: SourcePolicy, o: OpenOptions): Promise<OpenedSource>;
   /** A cheap fingerprint of the resource's current state (size and time, ETag), or undefined. */
   watermark(uri: string, policy: SourcePolicy): Promise<string | undefined>;
+  /** Whether the URI names a local folder (read as Parquet files when the source names no format). */
+  isFolder?(uri: string, policy: SourcePolicy): Promise<boolean>;
 }
