@@ -154,7 +154,7 @@ describe('mlops command line', () => {
     assert.match(lineage.stdout, /-> model restart@1 \[approved, production\].*aliases production/);
     assert.match(lineage.stdout, /-> deployment #\d+ direct by system/);
     const data = mlops('data', 'list');
-    assert.match(data.stdout, /^version +rows +columns +parent/);
+    assert.match(data.stdout, /^version +rows +columns +stored as +parent/);
     assert.match(data.stdout, /150 +5 +- .*iris\.csv/);
     const alias = mlops('alias', 'restart', 'champion', '1', '--reason', 'first one');
     assert.match(alias.stdout, /champion -> 1\nproduction -> 1/);

@@ -112,6 +112,8 @@ const datasetFields = {
   rowCount: count,
   columns: z.array(z.strictObject({ name: z.string(), type: z.enum(['number', 'string']) })),
   byteSize: count,
+  // how the rows are stored: Parquet, or the canonical CSV of a version stored before Parquet
+  storage: z.strictObject({ format: z.enum(['parquet', 'csv']), digest: sha256 }),
   parentId: sha256.nullable(),
   createdAt: iso,
 };
@@ -200,7 +202,8 @@ const deploymentState = z.enum(DEPLOYMENT_STATES);
 
 export const versionLineageSchema = z.strictObject({
   model: z.string(), version: int, status: versionStatus, deployment: deploymentState, onnxDigest: sha256, codeVersion: z.string().nullable(), createdAt: iso,
-  dataset: z.union([datasetSummarySchema, z.strictObject({ id: sha256 })]),
+  // null for a model imported without evaluation data
+  dataset: z.union([datasetSummarySchema, z.strictObject({ id: sha256 })]).nullable(),
   run: z.looseObject({ runId: z.string(), uiUrl: z.string() }),
   deployments: z.array(deployment),
   aliases: z.array(z.string()),
@@ -252,7 +255,8 @@ const versionFields = {
   version: int, runId: z.string(), onnxDigest: sha256, signature: signatureSchema,
   // evaluation metrics: numbers, and a few counts or lists beside them
   metrics: free,
-  datasetId: sha256, codeVersion: z.string().nullable(), status: versionStatus, deployment: deploymentState, createdAt: iso,
+  // null for a model imported without evaluation data
+  datasetId: sha256.nullable(), codeVersion: z.string().nullable(), status: versionStatus, deployment: deploymentState, createdAt: iso,
 };
 export const modelSchema = z.strictObject({
   name: z.string(),
@@ -275,7 +279,7 @@ export const modelVersionSchema = z.strictObject({
   aliases: z.array(z.string()),
   history: z.array(versionEvent),
   lineage: z.strictObject({
-    dataset: z.union([datasetSchema, z.strictObject({ id: sha256 })]),
+    dataset: z.union([datasetSchema, z.strictObject({ id: sha256 })]).nullable(),
     run: z.strictObject({ id: z.string(), uiUrl: z.string() }),
     artifact: z.strictObject({ onnxSha256: sha256 }),
     codeVersion: z.string().nullable(),

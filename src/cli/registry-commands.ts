@@ -24,8 +24,8 @@ const num = (v: number | null | undefined) => (v === null || v === undefined ? '
 
 export function formatDatasets(datasets: Omit<DatasetVersion, 'statistics'>[]): string {
   if (datasets.length === 0) return 'no dataset versions yet';
-  return table(['version', 'rows', 'columns', 'parent', 'created', 'source'],
-    datasets.map((d) => [short(d.id), String(d.rowCount), String(d.columns.length), short(d.parentId), d.createdAt, d.sourceUri]));
+  return table(['version', 'rows', 'columns', 'stored as', 'parent', 'created', 'source'],
+    datasets.map((d) => [short(d.id), String(d.rowCount), String(d.columns.length), d.storage?.format ?? 'csv', short(d.parentId), d.createdAt, d.sourceUri]));
 }
 
 export function formatDiff(diff: DatasetDiff & { from: string; to: string }): string {
