@@ -5,10 +5,8 @@
 import type { Config } from '../config';
 import { listAlerts } from '../alerts/alerter';
 import { ApiError } from '../errors';
-import { renderDriftReport } from '../reports/drift-report';
-import { renderVersionReport } from '../reports/version-report';
+import { driftReportHtml, loadCheck, versionReportHtml } from '../usecases/reports';
 import { ArtifactStore } from '../store/artifacts';
-import type { EvaluationDetails } from '../ml/evaluation-details';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
@@ -41,44 +39,15 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   router.post('/v1/models/:name/monitoring/run', 'scientist', route(async (req, res) => {
     res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
   }));
-  const loadCheck = async (model: string, id: string) => {
-    const check = await repos.monitoring.getCheck(id);
-    if (!check || check.model !== model) throw new ApiError('not_found', `model "${model}" has no monitoring check "${id}"`);
-    return check;
-  };
+  const reports = { repos, artifacts, uiUrl: deps.uiUrl };
   router.get('/v1/models/:name/monitoring/checks/:checkId', 'viewer', route(async (req, res) => {
-    res.json(await loadCheck(modelName(req), String(req.params.checkId)));
+    res.json(await loadCheck(repos, modelName(req), String(req.params.checkId)));
   }));
   router.get('/v1/models/:name/monitoring/checks/:checkId/report', 'viewer', route(async (req, res) => {
-    const check = await loadCheck(modelName(req), String(req.params.checkId));
-    res.type('html').send(renderDriftReport({
-      model: check.model, version: check.version, checkId: check.id, checkedAt: check.checkedAt,
-      window: { ...check.window, rows: check.rows, labelled: check.labelled },
-      drift: check.drift,
-      ...(check.quality ? { quality: numeric(check.quality) } : {}),
-      ...(check.serving ? { serving: { requests: check.serving.requests, errorRate: check.serving.errorRate, p99Ms: check.serving.p99Ms } } : {}),
-      breaches: check.breaches.map((b) => `${b.kind}: ${b.message}`),
-      links: [
-        { label: 'This check in the Temporal Web UI', href: deps.uiUrl(check.id) },
-        { label: `Report of version ${check.version}`, href: `/v1/models/${encodeURIComponent(check.model)}/versions/${check.version}/report` },
-      ],
-    }));
+    res.type('html').send(await driftReportHtml(reports, modelName(req), String(req.params.checkId)));
   }));
   router.get('/v1/models/:name/versions/:version/report', 'viewer', route(async (req, res) => {
-    const model = modelName(req);
-    const version = await repos.registry.getVersion(model, versionNumber(req));
-    if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
-    const digest = version.artifacts.evaluation;
-    const details = digest ? (JSON.parse((await artifacts.get(digest)).toString('utf8')) as EvaluationDetails) : undefined;
-    res.type('html').send(renderVersionReport({
-      model, version: version.version, status: version.status, createdAt: version.createdAt,
-      task: version.signature.task ?? 'binary', metrics: numeric(version.metrics), classes: version.signature.classes,
-      ...(details?.roc ? { roc: details.roc } : {}),
-      ...(details?.pr ? { pr: details.pr } : {}),
-      ...(details?.confusion ? { confusion: details.confusion } : {}),
-      ...(details?.scatter ? { scatter: details.scatter } : {}),
-      links: [{ label: `Run ${version.runId} in the Temporal Web UI`, href: deps.uiUrl(version.runId) }],
-    }));
+    res.type('html').send(await versionReportHtml(reports, modelName(req), versionNumber(req)));
   }));
   router.post('/v1/models/:name/retrain', 'scientist', route(async (req, res) => {
     const body = parseBody(retrainRequestSchema, req.body ?? {});
@@ -133,9 +102,4 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
     res.json({ alerts: await listAlerts(repos, { model, limit: limitOf(req.query.limit) }) });
   }));
-}
-
-/** The numeric entries of a record (metrics may carry counts and strings beside the numbers). */
-function numeric(record: object): Record<string, number> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as Record<string, number>;
 }

@@ -681,6 +681,26 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE model_routes DROP CONSTRAINT IF EXISTS model_routes_mode_check;
     `,
   },
+  {
+    version: 19,
+    name: 'console sessions',
+    sql: `
+      -- the web console's sign-ins: the cookie holds a random id, the table only its SHA-256, so a copy
+      -- of the table signs nobody in. Each session names the API key it was opened with (NULL for the
+      -- configured admin key, then admin_fingerprint says which admin key) and is re-checked on every
+      -- request, so revoking the key ends its sessions.
+      CREATE TABLE console_sessions (
+        id_hash           text PRIMARY KEY,
+        key_id            text REFERENCES api_keys(id) ON DELETE CASCADE,
+        admin_fingerprint text,
+        csrf_token        text NOT NULL,
+        created_at        timestamptz NOT NULL DEFAULT now(),
+        expires_at        timestamptz NOT NULL,
+        CHECK ((key_id IS NULL) <> (admin_fingerprint IS NULL))
+      );
+      CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;
