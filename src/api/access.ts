@@ -142,6 +142,12 @@ export class AccessControl {
     throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
   }
 
+  /** Whether `principal` may use a route with this access (the console shows an action's button only then). */
+  permits(access: Access, principal: Principal): boolean {
+    const required = this.requiredRole(access);
+    return required === undefined || allows(principal.role, required);
+  }
+
   /** Names the configured admin key without revealing it: a console session opened with it keeps this, and ends when the key changes. */
   adminFingerprint(): string {
     return createHash('sha256').update(this.adminDigest).digest('hex');

@@ -40,6 +40,7 @@ import { createCatalog } from '../usecases/catalog';
 import { createModelChanges } from '../usecases/model-changes';
 import { MLFLOW_MOUNT, mlflowRouter } from './mlflow/router';
 import type { ImportOnnxVersion } from './mlflow/onnx-import';
+import { consoleRouter } from '../console/router';
 
 export interface AppDeps {
   client: Client;
@@ -65,6 +66,8 @@ export interface AppDeps {
   /** Hands ONNX versions registered through /mlflow to the platform's import workflow. */
   importOnnxVersion: ImportOnnxVersion;
   uiUrl: (workflowId: string) => string;
+  /** How long a web console session lasts (MLOPS_CONSOLE_SESSION_HOURS); 8 hours when not given. */
+  consoleSessionSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', NUL_REFUSED) : undefined));
   // routes straight on the app, not in a nested router: one dispatch less on every request
   const r = new SecuredRoutes(app, deps.access);
+  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.consoleSessionSeconds ?? 8 * 3600 }));
 
   // first: the router tries routes in order, and predict is by far the most called
   r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {

@@ -5,6 +5,7 @@
 import type { Config } from '../config';
 import { listAlerts } from '../alerts/alerter';
 import { ApiError } from '../errors';
+import { labelReviewItem } from '../usecases/review';
 import { driftReportHtml, loadCheck, versionReportHtml } from '../usecases/reports';
 import { ArtifactStore } from '../store/artifacts';
 import { actorOf, SecuredRoutes } from './access';
@@ -15,7 +16,6 @@ import { parseBody } from './pipeline-requests';
 import { z } from 'zod';
 import type { Repositories } from '../store/repositories';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
 export const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
 
@@ -88,13 +88,8 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     res.json({ items: await repos.review.listReview({ model, state, limit: limitOf(req.query.limit), keys }) });
   }));
   router.post('/v1/review/:id/label', 'scientist', route(async (req, res) => {
-    const id = String(req.params.id);
-    if (!UUID.test(id)) throw new ApiError('not_found', `no review item has the id "${id}"`);
     const body = parseBody(labelSchema, req.body);
-    const actor = actorOf(res, body.by);
-    const item = await repos.review.labelReviewItem(id, String(body.label), actor, keys);
-    if (!item) throw new ApiError('not_found', `no review item has the id "${id}"`);
-    await repos.registry.recordAudit({ actor, action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
+    const item = await labelReviewItem(repos, String(req.params.id), String(body.label), actorOf(res, body.by), keys);
     res.json(item);
   }));
 
