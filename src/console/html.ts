@@ -90,6 +90,8 @@ export function page(title: string, ctx: PageContext | undefined, body: Html): H
     // htmx would otherwise add an inline <style> for its indicators, which the policy forbids
     '<meta name="htmx-config" content=\'{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}\'>',
     `<title>${escapeHtml(title)} · mlops console</title>`,
+    // no favicon request (it would be a 404 in every browser's console)
+    '<link rel="icon" href="data:,">',
     `<link rel="stylesheet" href="${UI}/assets/console.css">`,
     `<script src="${UI}/assets/htmx.min.js" defer></script>`,
     `<script src="${UI}/assets/console.js" defer></script>`,

@@ -7,7 +7,7 @@ import { ApiError } from '../../errors';
 import { formatPercent } from '../../reports/html';
 import { lineageGraph, LineageNode } from '../charts';
 import { ConsoleDeps, queryParam } from '../deps';
-import { escapeHtml, externalLink, formatNumber, Html, link, metricList, PageContext, stateBadge, table, UI, when } from '../html';
+import { escapeHtml, externalLink, formatNumber, Html, link, metricList, stateBadge, table, UI, when } from '../html';
 
 const modelHref = (name: string) => `${UI}/registry/${encodeURIComponent(name)}`;
 const versionHref = (name: string, v: number) => `${modelHref(name)}/versions/${v}`;
