@@ -31,7 +31,8 @@ describe('web console in Chromium', () => {
 
   const header = fs.readFileSync(BREAST_CANCER, 'utf8').trim().split('\n');
   const names = header[0].split(',').slice(0, 30);
-  const rows = header.slice(1, 41).map((line) => Object.fromEntries(line.split(',').slice(0, 30).map((v, i) => [names[i], Number(v)])));
+  // every 14th row: a sample like the training data (the file is sorted in stretches)
+  const rows = header.slice(1).filter((_, i) => i % 14 === 0).slice(0, 40).map((line) => Object.fromEntries(line.split(',').slice(0, 30).map((v, i) => [names[i], Number(v)])));
 
   const train = async (model: string, seed: number, mode: 'auto' | 'manual') => {
     const started = await stack.call('POST', '/v1/pipelines', { model, data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode }, seed });
@@ -75,10 +76,18 @@ describe('web console in Chromium', () => {
     await stack.waitRun(await train('tumour', 1, 'auto'), ['deployed']);
     await stack.waitRun(await train('tumour', 2, 'auto'), ['deployed']);
     assert.equal((await stack.call('POST', '/v1/models/tumour/rollback', { toVersion: 1 })).status, 200);
-    const predicted = await stack.call('POST', '/v1/models/tumour/predict', { instances: rows });
-    assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
-    await eventually('the answers in the review queue', async () => ((await stack.call('GET', '/v1/review?model=tumour')).body.items.length >= 10) || undefined);
-    for (let i = 0; i < 2; i++) assert.equal((await stack.call('POST', '/v1/models/tumour/monitoring/run')).status, 200);
+    // checks judge 30 rows; retraining stays off, so no run starts behind the tests' backs
+    assert.equal((await stack.call('PUT', '/v1/models/tumour/monitoring', { minRows: 30, retrain: { onDrift: false, onQuality: false, onNewData: false } })).status, 200);
+    // traffic like the training data, a check; then traffic whose sizes grew by half, another check: drift to see over time
+    const grown = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, /radius|perimeter|area/.test(k) ? v * 1.5 : v])));
+    for (const [batch, expected] of [[rows, 40], [grown, 80]] as const) {
+      const predicted = await stack.call('POST', '/v1/models/tumour/predict', { instances: batch });
+      assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
+      await eventually('the answers logged', async () => ((await stack.call('GET', '/v1/review?model=tumour&limit=1000')).body.items.length >= expected) || undefined);
+      const check = await stack.call('POST', '/v1/models/tumour/monitoring/run');
+      assert.equal(check.status, 200, JSON.stringify(check.body));
+      assert.equal(typeof check.body.check.driftedShare, 'number', JSON.stringify(check.body));
+    }
     const started = await stack.call('POST', '/v1/models/tumour/deployments', { version: 2, strategy: 'canary', steps: [20, 50, 100], bakeSeconds: 900 });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     canary = started.body.id;

@@ -53,6 +53,7 @@ button.primary { background: var(--accent); color: var(--bg); border-color: var(
 button.danger { border-color: var(--bad); color: var(--bad); }
 article.card { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; margin: 12px 0; background: var(--panel); }
 .row { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+form.inline { display: flex; gap: 6px; align-items: center; margin: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-end; margin-top: 10px; }
 ol.stages { display: flex; list-style: none; padding: 0; margin: 4px 0; gap: 2px; }
 ol.stages li { flex: 1; min-width: 60px; text-align: center; font-size: 11px; padding: 3px 2px; background: var(--neutral-bg); color: var(--muted); }

@@ -42,13 +42,23 @@ function featureTable(check: MonitorCheck | undefined): Html {
   return table(['Feature', 'Test', 'PSI', 'p-value', 'Verdict'], rows, { caption: `Latest check ${check.id} (${check.drift.currentRows} rows against ${check.drift.referenceRows})`, id: 'features' });
 }
 
+/** A served answer in short: the predicted label and the probabilities, or the value. */
+function answer(output: unknown): Html {
+  const o = output as { label?: unknown; probabilities?: Record<string, number>; value?: unknown } | null;
+  if (o && typeof o === 'object' && 'label' in o) {
+    const probabilities = Object.entries(o.probabilities ?? {}).map(([k, p]) => `${k} ${formatNumber(p, 3)}`).join(', ');
+    return `<strong>${escapeHtml(String(o.label))}</strong>${probabilities ? ` <span class="muted">(${escapeHtml(probabilities)})</span>` : ''}`;
+  }
+  return `<code>${escapeHtml(JSON.stringify(output))}</code>`;
+}
+
 function reviewQueue(deps: ConsoleDeps, ctx: PageContext, items: Awaited<ReturnType<ConsoleDeps['repos']['review']['listReview']>>): Html {
   const canLabel = may(deps, ctx, LABEL_ROUTE);
   const rows = items.map((i) => [
-    when(i.createdAt), `v${escapeHtml(String(i.version))}`, escapeHtml(formatNumber(i.uncertainty)), `<code>${escapeHtml(JSON.stringify(i.output))}</code>`,
+    when(i.createdAt), `v${escapeHtml(String(i.version))}`, escapeHtml(formatNumber(i.uncertainty, 3)), answer(i.output),
     `<details><summary>inputs</summary><code>${escapeHtml(JSON.stringify(i.instance))}</code></details>`,
     canLabel
-      ? `<form class="actions" method="post" action="${UI}/review/${encodeURIComponent(i.predictionId)}/label" data-prediction="${escapeHtml(i.predictionId)}">${csrfField(ctx)}<label>Label <input name="label" required maxlength="500" size="10"></label><button type="submit">Save label</button></form>`
+      ? `<form class="inline" method="post" action="${UI}/review/${encodeURIComponent(i.predictionId)}/label" data-prediction="${escapeHtml(i.predictionId)}">${csrfField(ctx)}<label class="inline">Label <input name="label" required maxlength="500" size="10"></label><button type="submit">Save label</button></form>`
       : '<span class="muted">a scientist labels</span>',
   ]);
   return table(['Answered', 'Version', 'Uncertainty', 'Answer', 'Inputs', 'Label'], rows, { empty: 'The review queue is empty.', id: 'review' });
@@ -57,7 +67,7 @@ function reviewQueue(deps: ConsoleDeps, ctx: PageContext, items: Awaited<ReturnT
 export async function modelMonitoringPage(deps: ConsoleDeps, ctx: PageContext, model: string, done?: string): Promise<Html> {
   const [overview, alerts, review, labelled] = await Promise.all([
     deps.monitoring.overview(model), listAlerts(deps.repos, { model, limit: 30 }),
-    deps.repos.review.listReview({ model, state: 'open', limit: 50, keys: deps.privacy.decryptionKeys }),
+    deps.repos.review.listReview({ model, state: 'open', limit: 25, keys: deps.privacy.decryptionKeys }),
     deps.repos.review.listReview({ model, state: 'labelled', limit: 20, keys: deps.privacy.decryptionKeys }),
   ]);
   const checks = overview.checks;

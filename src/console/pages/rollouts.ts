@@ -38,7 +38,7 @@ export async function rolloutsFragment(deps: ConsoleDeps, ctx: PageContext): Pro
     const live = await deps.rollouts.get(r.modelName, r.id).catch(() => undefined);
     const s = live?.status;
     return `<article class="card" data-rollout="${escapeHtml(r.id)}"><h3>${escapeHtml(r.modelName)} v${escapeHtml(String(r.version))} · ${escapeHtml(r.strategy)} ${stateBadge(s?.state ?? r.state)}</h3>
-      <p>Step ${escapeHtml(String((s?.step ?? r.step ?? 0) + 1))} · traffic to v${escapeHtml(String(r.version))}: ${trafficBar(s?.percent ?? r.percent)} · replacing ${r.fromVersion ? `v${escapeHtml(String(r.fromVersion))}` : 'nothing'} · ${externalLink(deps.uiUrl(r.id), 'Temporal Web UI')}</p>
+      <p>Step ${escapeHtml(String(s?.step ?? r.step ?? 0))} · ${r.strategy === 'shadow' ? 'traffic copied to' : 'traffic to'} v${escapeHtml(String(r.version))}: ${trafficBar(s?.percent ?? r.percent)} · replacing ${r.fromVersion ? `v${escapeHtml(String(r.fromVersion))}` : 'nothing'} · ${externalLink(deps.uiUrl(r.id), 'Temporal Web UI')}</p>
       ${analysis(s?.comparisons ?? [])}${actions(deps, ctx, r.modelName, r.id)}</article>`;
   }));
   const ended = all.filter((r) => r.state !== 'running').sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, 30)
