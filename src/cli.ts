@@ -105,7 +105,8 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
     log(`Console:       ${api.url}/ui   (sign in with an API key)`);
     if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
     if (o.keepRunning) {
-      log('running; press Ctrl-C to stop');
+      // after the demo's output too, so the way in is the last thing on screen
+      log(`running; the console is at ${api.url}/ui; press Ctrl-C to stop`);
       const signal = await untilSignal();
       log(`${signal}: stopping...`);
     }
