@@ -739,3 +739,6 @@ export async function migrate(pool: Pool, o: { upTo?: number } = {}): Promise<nu
 }
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Every migration's version, in order (numbers are handed out per branch, so the list may have gaps until all are merged). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
