@@ -147,7 +147,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   };
 
   view('/runs', 'GET /v1/pipelines/:id', () => 'Runs', (ctx, req) => runsPage(deps, ctx, req));
-  fragment('/runs/progress', 'GET /v1/pipelines/:id', async () => progressFragment(await deps.pipelines.list({ limit: 20 })));
+  fragment('/runs/progress', 'GET /v1/pipelines/:id', async () => progressFragment(await deps.pipelines.list({ running: true, limit: 20 })));
   view('/runs/compare', 'GET /v1/pipelines/:id', () => 'Compare runs', (ctx, req) => comparePage(deps, ctx, req));
 
   view('/registry', 'GET /v1/models', () => 'Registry', () => modelsPage(deps));

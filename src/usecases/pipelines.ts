@@ -100,12 +100,13 @@ export class PipelineService {
 
   /**
    * Recent runs, newest first, each as `get` shows it, from Temporal's visibility store: running ones
-   * are not in the registry yet. `model` and `since` narrow the listing; state and trigger are read
-   * from each run, so the caller filters those.
+   * are not in the registry yet. `model`, `since` and `running` (those still open, waiting for approval
+   * included) narrow the listing; state and trigger are read from each run, so the caller filters those.
    */
-  async list(o: { model?: string; since?: Date; limit?: number } = {}): Promise<PipelineView[]> {
+  async list(o: { model?: string; since?: Date; running?: boolean; limit?: number } = {}): Promise<PipelineView[]> {
     const clauses = [`WorkflowType = '${trainingPipeline.name}'`];
-    // model names match MODEL_NAME (letters, digits, - and _), so quoting them needs no escaping
+    if (o.running) clauses.push("ExecutionStatus = 'Running'");
+    // a filter is typed by a person: all but a model name's characters is dropped, so it cannot leave its quotes
     if (o.model !== undefined && this.o.useSearchAttributes) clauses.push(`${MODEL_NAME_KEY.name} = '${o.model.replace(/[^A-Za-z0-9_.-]/g, '')}'`);
     if (o.since) clauses.push(`StartTime >= '${o.since.toISOString()}'`);
     const ids: string[] = [];

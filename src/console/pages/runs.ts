@@ -43,7 +43,7 @@ export function progressFragment(runs: PipelineView[]): Html {
 
 export async function runsPage(deps: ConsoleDeps, ctx: PageContext, req: Request): Promise<Html> {
   const f = runFilters(req);
-  const [runs, live] = await Promise.all([findRuns(deps, f), deps.pipelines.list({ limit: 20 })]);
+  const [runs, live] = await Promise.all([findRuns(deps, f), deps.pipelines.list({ running: true, limit: 20 })]);
   const option = (value: string, selected?: string) => `<option value="${escapeHtml(value)}"${value === selected ? ' selected' : ''}>${escapeHtml(value || 'any')}</option>`;
   const filters = `<form class="filters" method="get" action="${UI}/runs" role="search" aria-label="Filter runs">
     <label>Model <input name="model" value="${escapeHtml(f.model ?? '')}" pattern="[A-Za-z0-9_.-]*"></label>
