@@ -164,6 +164,7 @@ describe('web console: sessions, forgery and roles', () => {
     const run = await stack.waitRun(waiting, ['deployed']);
     assert.equal(run.approval.decision.by, 'approver-person');
     assert.equal(run.approval.decision.comment, 'looks good <b>to me</b>');
+    assert.equal(run.approval.decision.channel, 'console');
     const after = await send('GET', '/ui/approvals?done=approve', { cookie: approver.cookie });
     assert.match(after.text, /Your approval was recorded/);
     assert.match(after.text, /looks good &lt;b&gt;to me&lt;\/b&gt;/, 'the comment is shown escaped');

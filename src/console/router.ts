@@ -162,7 +162,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     const decision = req.body?.decision;
     if (decision !== 'approve' && decision !== 'reject') throw new ApiError('invalid_request', 'decision is "approve" or "reject"');
     const comment = typeof req.body?.comment === 'string' && req.body.comment.trim() ? req.body.comment.trim().slice(0, 2000) : undefined;
-    await decide(deps.repos, deps.pipelines, String(req.params.id), { decision, by: ctx.principal.name, channel: 'api', ...(comment ? { comment } : {}) });
+    await decide(deps.repos, deps.pipelines, String(req.params.id), { decision, by: ctx.principal.name, channel: 'console', ...(comment ? { comment } : {}) });
     return { to: `${UI}/approvals`, done: decision };
   });
 

@@ -71,7 +71,14 @@ export async function comparePage(deps: ConsoleDeps, _ctx: PageContext, req: Req
   const runs = await Promise.all(ids.map((id) => deps.pipelines.get(id)));
   const metricNames = [...new Set(runs.flatMap((r) => Object.entries(r.metrics ?? {}).filter(([, v]) => typeof v === 'number').map(([k]) => k)))];
   const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params ?? {})))];
-  const cell = (v: unknown) => (typeof v === 'number' ? escapeHtml(formatNumber(v)) : v === undefined ? '<span class="muted">—</span>' : `<code>${escapeHtml(JSON.stringify(v))}</code>`);
+  const cell = (v: unknown) => {
+    if (typeof v === 'number') return escapeHtml(formatNumber(v));
+    if (v === undefined) return '<span class="muted">—</span>';
+    const json = JSON.stringify(v);
+    // settings such as preprocessing are large objects: folded, and cut short
+    if (v !== null && typeof v === 'object') return `<details><summary>${escapeHtml(Array.isArray(v) ? `${v.length} items` : `${Object.keys(v).length} settings`)}</summary><code>${escapeHtml(json.length > 600 ? `${json.slice(0, 600)}…` : json)}</code></details>`;
+    return `<code>${escapeHtml(json)}</code>`;
+  };
   const header = ['', ...runs.map((r) => r.id)];
   const rows: Html[][] = [
     ['<strong>model</strong>', ...runs.map((r) => escapeHtml(r.model ?? ''))],
@@ -82,9 +89,11 @@ export async function comparePage(deps: ConsoleDeps, _ctx: PageContext, req: Req
     ...paramNames.map((p) => [`param <code>${escapeHtml(p)}</code>`, ...runs.map((r) => cell(r.params?.[p]))]),
     ...metricNames.map((m) => [`metric <code>${escapeHtml(m)}</code>`, ...runs.map((r) => cell((r.metrics as Record<string, unknown> | undefined)?.[m]))]),
   ];
-  const chart = metricNames.length > 0 && runs.length > 1
-    ? groupedBars({ title: 'Metrics by run', labels: metricNames, xLabel: 'metric', yLabel: 'value', series: runs.map((r, i) => ({ name: r.id, colour: SERIES_COLOURS[i], values: metricNames.map((m) => Number((r.metrics as Record<string, unknown> | undefined)?.[m] ?? 0)) })) })
+  // the chart shows scores (0 to 1: accuracy, AUC, F1...); counts such as n would flatten them
+  const valueOf = (r: PipelineView, m: string) => (r.metrics as Record<string, unknown> | undefined)?.[m];
+  const scores = metricNames.filter((m) => runs.every((r) => { const v = valueOf(r, m); return v === undefined || (typeof v === 'number' && v >= 0 && v <= 1); }));
+  const chart = scores.length > 0 && runs.length > 1
+    ? groupedBars({ title: 'Scores by run', labels: scores, xLabel: 'metric', yLabel: 'value', series: runs.map((r, i) => ({ name: r.id, colour: SERIES_COLOURS[i], values: scores.map((m) => Number(valueOf(r, m) ?? 0)) })) })
     : '';
-  const legend = runs.length > 1 ? `<ul class="legend">${runs.map((r, i) => `<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${SERIES_COLOURS[i]}"/></svg> ${escapeHtml(r.id)}</li>`).join('')}</ul>` : '';
-  return `${runs.length === 1 ? '<p class="muted">Choose two to five runs on the Runs page to compare them.</p>' : ''}${table(header, rows, { id: 'comparison' })}${chart}${legend}`;
+  return `${runs.length === 1 ? '<p class="muted">Choose two to five runs on the Runs page to compare them.</p>' : ''}${table(header, rows, { id: 'comparison' })}${chart}`;
 }
