@@ -203,6 +203,28 @@ describe('web console: sessions, forgery and roles', () => {
     }
   });
 
+  it('hostile text in addresses and filters comes back as text, and a link cannot make a page say something', async () => {
+    const admin = await signIn(stack.config.api.adminKey!);
+    const script = '<script>alert(1)</script>';
+    const quoted = '"><img src=x onerror=alert(1)>';
+    const pages = [
+      [`/ui/audit?action=${encodeURIComponent(script)}&subject=${encodeURIComponent(quoted)}`, 200],
+      [`/ui/registry/datasets/${encodeURIComponent(script)}`, 404],
+      [`/ui/runs/compare?id=${encodeURIComponent(script)}`, 404],
+      [`/ui/approvals?done=${encodeURIComponent(script)}`, 200],
+      [`/ui/approvals?done=${encodeURIComponent('Your key expired, enter it at evil.example')}`, 200],
+    ] as const;
+    for (const [path, status] of pages) {
+      const res = await send('GET', path, { cookie: admin.cookie });
+      assert.equal(res.status, status, `${path}: ${res.text.slice(0, 300)}`);
+      assert.doesNotMatch(res.text, /<script>alert|<img src=x/, path);
+      assert.doesNotMatch(res.text, /evil\.example/, path);
+    }
+    const audit = await send('GET', pages[0][0], { cookie: admin.cookie });
+    assert.match(audit.text, /value="&lt;script&gt;alert\(1\)&lt;\/script&gt;"/);
+    assert.match(audit.text, /value="&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;"/);
+  });
+
   it('revoking the key ends its sessions at their next request', async () => {
     const created = await stack.call('POST', '/v1/keys', { name: 'leaver', role: 'approver' });
     const leaver = await signIn(created.body.token);
