@@ -30,8 +30,9 @@ h3 { font-size: 15px; margin: 0 0 6px; }
 table.grid { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 table.grid th, table.grid td { text-align: left; padding: 5px 10px 5px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.grid th { font-weight: 600; }
-table.grid td { overflow-wrap: anywhere; }
-table.grid code { white-space: pre-wrap; word-break: break-all; }
+table.grid td { overflow-wrap: break-word; }
+/* long JSON (audit details, settings, inputs) breaks anywhere; names and numbers do not */
+code.long { white-space: pre-wrap; word-break: break-all; }
 caption { text-align: left; font-weight: 600; padding-bottom: 4px; }
 .muted, .empty { color: var(--muted); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; white-space: nowrap; }

@@ -12,7 +12,7 @@ export async function auditPage(deps: ConsoleDeps, req: Request): Promise<Html> 
   const status = verification.ok
     ? `${stateBadge('verified')} the chain of ${escapeHtml(String(verification.entries))} entries is intact${verification.head ? ` (head #${verification.head.id}, <code>${escapeHtml(verification.head.hash.slice(0, 16))}…</code>)` : ''}`
     : `${stateBadge('broken')} the chain breaks at entry #${escapeHtml(String(verification.firstBroken?.id))}: ${escapeHtml(verification.firstBroken?.reason ?? '')}`;
-  const rows = entries.map((e) => [escapeHtml(String(e.id)), when(e.at), escapeHtml(e.actor), `<code>${escapeHtml(e.action)}</code>`, escapeHtml(e.subject), `<code>${escapeHtml(JSON.stringify(e.details).slice(0, 400))}</code>`]);
+  const rows = entries.map((e) => [escapeHtml(String(e.id)), when(e.at), escapeHtml(e.actor), `<code>${escapeHtml(e.action)}</code>`, escapeHtml(e.subject), `<code class="long">${escapeHtml(JSON.stringify(e.details).slice(0, 400))}</code>`]);
   const last = entries[entries.length - 1];
   const params = (extra: Record<string, string>) => new URLSearchParams({ ...(action ? { action } : {}), ...(subject ? { subject } : {}), ...extra }).toString();
   return `<p class="verification" role="status">${status}</p>

@@ -56,7 +56,7 @@ function reviewQueue(deps: ConsoleDeps, ctx: PageContext, items: Awaited<ReturnT
   const canLabel = may(deps, ctx, LABEL_ROUTE);
   const rows = items.map((i) => [
     when(i.createdAt), `v${escapeHtml(String(i.version))}`, escapeHtml(formatNumber(i.uncertainty, 3)), answer(i.output),
-    `<details><summary>inputs</summary><code>${escapeHtml(JSON.stringify(i.instance))}</code></details>`,
+    `<details><summary>inputs</summary><code class="long">${escapeHtml(JSON.stringify(i.instance))}</code></details>`,
     canLabel
       ? `<form class="inline" method="post" action="${UI}/review/${encodeURIComponent(i.predictionId)}/label" data-prediction="${escapeHtml(i.predictionId)}">${csrfField(ctx)}<label class="inline">Label <input name="label" required maxlength="500" size="10"></label><button type="submit">Save label</button></form>`
       : '<span class="muted">a scientist labels</span>',

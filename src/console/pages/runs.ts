@@ -76,7 +76,7 @@ export async function comparePage(deps: ConsoleDeps, _ctx: PageContext, req: Req
     if (v === undefined) return '<span class="muted">—</span>';
     const json = JSON.stringify(v);
     // settings such as preprocessing are large objects: folded, and cut short
-    if (v !== null && typeof v === 'object') return `<details><summary>${escapeHtml(Array.isArray(v) ? `${v.length} items` : `${Object.keys(v).length} settings`)}</summary><code>${escapeHtml(json.length > 600 ? `${json.slice(0, 600)}…` : json)}</code></details>`;
+    if (v !== null && typeof v === 'object') return `<details><summary>${escapeHtml(Array.isArray(v) ? `${v.length} items` : `${Object.keys(v).length} settings`)}</summary><code class="long">${escapeHtml(json.length > 600 ? `${json.slice(0, 600)}…` : json)}</code></details>`;
     return `<code>${escapeHtml(json)}</code>`;
   };
   const header = ['', ...runs.map((r) => r.id)];
