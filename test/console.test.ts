@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ApiStack, startApiStack } from './helpers/api-stack';
 import { BREAST_CANCER } from './helpers/pipeline-env';
-import { SESSION_COOKIE, sessionCookie } from '../src/console/session';
+import { SESSION_COOKIE } from '../src/console/session';
+import { startApi } from '../src/stack/runtime';
 
 interface Browserish { cookie: string; csrf: string }
 
@@ -104,7 +105,6 @@ describe('web console: sessions, forgery and roles', () => {
     assert.ok(flags.includes('HttpOnly') && flags.includes('SameSite=Strict') && flags.includes('Path=/ui'), cookie);
     assert.ok(!flags.includes('Secure'), 'plain HTTP: a Secure cookie would never come back');
     assert.ok(flags.some((f) => /^Max-Age=28800$/.test(f)), cookie);
-    assert.ok(sessionCookie('x', { secure: true, maxAgeSeconds: 60 }).split('; ').includes('Secure'));
     const id = cookie.split(';')[0].split('=')[1];
     const { rows } = await stack.stores.pool.query('SELECT id_hash, key_id FROM console_sessions');
     assert.ok(rows.length >= 1);
@@ -112,6 +112,21 @@ describe('web console: sessions, forgery and roles', () => {
     assert.ok(rows.some((r) => r.key_id === keys.viewer.id));
     // a cookie of the right shape that names no session is no way in
     assert.equal((await send('GET', '/ui/runs', { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` })).status, 303);
+  });
+
+  it('behind TLS (the public URL is https), the session cookie is Secure, and so is the one that clears it', async () => {
+    const config = { ...stack.config, api: { ...stack.config.api, port: 0, url: 'https://console.example' } };
+    const tls = await startApi(config, { temporalAddress: stack.temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: stack.db.url }, stack.stores, () => undefined);
+    try {
+      const signIn = await fetch(`${tls.url}/ui/sign-in`, { method: 'POST', redirect: 'manual', headers: { origin: tls.url, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key: keys.viewer.token }).toString() });
+      assert.equal(signIn.status, 303);
+      const cookie = signIn.headers.get('set-cookie')!;
+      assert.ok(cookie.split('; ').includes('Secure'), cookie);
+      const stale = await fetch(`${tls.url}/ui/runs`, { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}` } });
+      assert.match(stale.headers.get('set-cookie') ?? '', /Max-Age=0; HttpOnly; SameSite=Strict; Secure/);
+    } finally {
+      await tls.stop();
+    }
   });
 
   it('forged approvals are refused and change nothing: no token, a wrong token, another site, no origin at all', async () => {

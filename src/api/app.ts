@@ -66,8 +66,12 @@ export interface AppDeps {
   /** Hands ONNX versions registered through /mlflow to the platform's import workflow. */
   importOnnxVersion: ImportOnnxVersion;
   uiUrl: (workflowId: string) => string;
-  /** How long a web console session lasts (MLOPS_CONSOLE_SESSION_HOURS); 8 hours when not given. */
-  consoleSessionSeconds?: number;
+  /**
+   * The web console's sessions: how long one lasts (MLOPS_CONSOLE_SESSION_HOURS; 8 hours when not given),
+   * and whether its cookie is always Secure (the API's public URL, MLOPS_API_URL, is https; otherwise only
+   * requests that arrive over TLS get a Secure cookie).
+   */
+  console?: { sessionSeconds: number; secureCookies: boolean };
   log?: (line: string) => void;
 }
 
@@ -96,7 +100,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', NUL_REFUSED) : undefined));
   // routes straight on the app, not in a nested router: one dispatch less on every request
   const r = new SecuredRoutes(app, deps.access);
-  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.consoleSessionSeconds ?? 8 * 3600 }));
+  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.console?.sessionSeconds ?? 8 * 3600, secureCookies: deps.console?.secureCookies ?? false }));
 
   // first: the router tries routes in order, and predict is by far the most called
   r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {

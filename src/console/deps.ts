@@ -26,6 +26,8 @@ export interface ConsoleDeps {
   uiUrl: (workflowId: string) => string;
   /** How long a console session lasts, in seconds. */
   sessionTtlSeconds: number;
+  /** Mark the session cookie Secure on every answer (the public URL is https, TLS ends at a proxy); else only over TLS. */
+  secureCookies: boolean;
   log?: (line: string) => void;
 }
 

@@ -60,7 +60,8 @@ function signInPage(message?: Html): Html {
 
 export function consoleRouter(deps: ConsoleDeps): express.Router {
   const router = express.Router();
-  const session = requireSession({ repos: deps.repos, access: deps.access, ttlSeconds: deps.sessionTtlSeconds });
+  const session = requireSession({ repos: deps.repos, access: deps.access, ttlSeconds: deps.sessionTtlSeconds, secureCookies: deps.secureCookies });
+  const secure = (req: Request) => deps.secureCookies || isHttps(req);
   const where = (req: Request) => `${req.baseUrl}${req.route?.path ?? req.path}`;
   const address = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
   const authorize = (api: ApiRoute, req: Request, res: Response) =>
@@ -89,7 +90,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
       await deps.repos.consoleSessions.pruneConsoleSessions();
       const created = await deps.repos.consoleSessions.createConsoleSession(principal.keyId ? { keyId: principal.keyId, ttlSeconds: deps.sessionTtlSeconds } : { adminFingerprint: deps.access.adminFingerprint(), ttlSeconds: deps.sessionTtlSeconds });
       await deps.repos.registry.recordAudit({ actor: principal.name, action: 'console.signed_in', subject: principal.keyId ?? 'admin', details: { address: address(req), expiresAt: created.expiresAt } });
-      res.append('Set-Cookie', sessionCookie(created.id, { secure: isHttps(req), maxAgeSeconds: deps.sessionTtlSeconds }));
+      res.append('Set-Cookie', sessionCookie(created.id, { secure: secure(req), maxAgeSeconds: deps.sessionTtlSeconds }));
       res.redirect(303, `${UI}/runs`);
     })().catch(next);
   });
@@ -99,7 +100,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
       const id = sessionIdOf(req);
       if (id) await deps.repos.consoleSessions.deleteConsoleSession(id);
       await deps.repos.registry.recordAudit({ actor: contextOf(req, res).principal.name, action: 'console.signed_out', subject: contextOf(req, res).principal.keyId ?? 'admin', details: {} });
-      res.append('Set-Cookie', clearedCookie(isHttps(req)));
+      res.append('Set-Cookie', clearedCookie(secure(req)));
       res.redirect(303, `${UI}/sign-in`);
     })().catch(next);
   });

@@ -23,6 +23,8 @@ export interface SessionDeps {
   access: AccessControl;
   /** How long a session lasts from sign-in (MLOPS_CONSOLE_SESSION_HOURS). */
   ttlSeconds: number;
+  /** Every cookie Secure, whatever the request came over (the public URL is https). */
+  secureCookies: boolean;
 }
 
 /** What the session middleware leaves in res.locals for pages and actions. */
@@ -67,7 +69,7 @@ export function requireSession(deps: SessionDeps) {
       if (!session || !principal) {
         // a session whose key was revoked or whose admin key changed is ended for good
         if (id && session) await deps.repos.consoleSessions.deleteConsoleSession(id);
-        if (id) res.append('Set-Cookie', clearedCookie(isHttps(req)));
+        if (id) res.append('Set-Cookie', clearedCookie(deps.secureCookies || isHttps(req)));
         if (req.method === 'GET' && !req.get('HX-Request')) {
           res.redirect(303, `${UI}/sign-in${session || id ? '?ended=1' : ''}`);
           return;
