@@ -216,7 +216,7 @@ describe('web console in Chromium', () => {
       ['/ui/registry/tumour', 'model'],
       ['/ui/registry/tumour/versions/2', 'version-lineage'],
       ['/ui/registry/tumour/versions/2/report', 'version-report'],
-      [`/ui/registry/datasets?from=${datasets[datasets.length - 1].id}&to=${datasets[0].id}`, 'datasets'],
+      [`/ui/datasets?from=${datasets[datasets.length - 1].id}&to=${datasets[0].id}`, 'datasets'],
       ['/ui/approvals', undefined],
       ['/ui/rollouts', undefined],
       ['/ui/monitoring', undefined],

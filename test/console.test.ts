@@ -194,7 +194,7 @@ describe('web console: sessions, forgery and roles', () => {
     const viewer = await signIn(keys.viewer.token);
     const datasetId = (await stack.call('GET', `/v1/pipelines/${waiting}`)).body.datasetId;
     const pages = ['/ui/runs', '/ui/runs?state=deployed&trigger=manual&model=tumour&since=2020-01-01', `/ui/runs/compare?id=${waiting}`, '/ui/runs/progress', '/ui/registry', '/ui/registry/tumour',
-      '/ui/registry/tumour/versions/1', '/ui/registry/tumour/versions/1/report', '/ui/registry/datasets', `/ui/registry/datasets/${datasetId}`, `/ui/registry/datasets?from=${datasetId}&to=${datasetId}`,
+      '/ui/registry/tumour/versions/1', '/ui/registry/tumour/versions/1/report', '/ui/datasets', `/ui/datasets/${datasetId}`, `/ui/datasets?from=${datasetId}&to=${datasetId}`,
       '/ui/approvals', '/ui/rollouts', '/ui/rollouts/live', '/ui/monitoring', '/ui/monitoring/tumour', '/ui/audit', '/ui/audit?action=console.signed_in'];
     for (const path of pages) {
       const res = await send('GET', path, { cookie: admin.cookie });
@@ -224,7 +224,7 @@ describe('web console: sessions, forgery and roles', () => {
     const quoted = '"><img src=x onerror=alert(1)>';
     const pages = [
       [`/ui/audit?action=${encodeURIComponent(script)}&subject=${encodeURIComponent(quoted)}`, 200],
-      [`/ui/registry/datasets/${encodeURIComponent(script)}`, 404],
+      [`/ui/datasets/${encodeURIComponent(script)}`, 404],
       [`/ui/runs/compare?id=${encodeURIComponent(script)}`, 404],
       [`/ui/approvals?done=${encodeURIComponent(script)}`, 200],
       [`/ui/approvals?done=${encodeURIComponent('Your key expired, enter it at evil.example')}`, 200],

@@ -15,9 +15,10 @@ export type Html = string;
 /** The console's base path: every link and form is under it. */
 export const UI = '/ui';
 
-export const NAV: { href: string; label: string }[] = [
+/** The navigation; `also` lists other paths under the same entry (dataset pages belong to the registry). */
+export const NAV: { href: string; label: string; also?: string[] }[] = [
   { href: `${UI}/runs`, label: 'Runs' },
-  { href: `${UI}/registry`, label: 'Registry' },
+  { href: `${UI}/registry`, label: 'Registry', also: [`${UI}/datasets`] },
   { href: `${UI}/approvals`, label: 'Approvals' },
   { href: `${UI}/rollouts`, label: 'Rollouts' },
   { href: `${UI}/monitoring`, label: 'Monitoring' },
@@ -78,7 +79,7 @@ export function notice(text: string, tone: 'good' | 'bad' = 'good'): Html {
 /** The whole document: navigation, who is signed in, sign-out, and the page. */
 export function page(title: string, ctx: PageContext | undefined, body: Html): Html {
   const nav = ctx
-    ? `<nav class="top" aria-label="Main"><a class="brand" href="${UI}/runs">mlops console</a><ul>${NAV.map((n) => `<li><a href="${n.href}"${ctx.path.startsWith(n.href) ? ' aria-current="page"' : ''}>${escapeHtml(n.label)}</a></li>`).join('')}</ul>`
+    ? `<nav class="top" aria-label="Main"><a class="brand" href="${UI}/runs">mlops console</a><ul>${NAV.map((n) => `<li><a href="${n.href}"${[n.href, ...(n.also ?? [])].some((p) => ctx.path.startsWith(p)) ? ' aria-current="page"' : ''}>${escapeHtml(n.label)}</a></li>`).join('')}</ul>`
       + `<form class="who" method="post" action="${UI}/sign-out"><span>${escapeHtml(ctx.principal.name)} <span class="role">${escapeHtml(ctx.principal.role)}</span></span>${csrfField(ctx)}<button type="submit">Sign out</button></form></nav>`
     : '';
   return [

@@ -152,8 +152,8 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   view('/runs/compare', 'GET /v1/pipelines/:id', () => 'Compare runs', (ctx, req) => comparePage(deps, ctx, req));
 
   view('/registry', 'GET /v1/models', () => 'Registry', () => modelsPage(deps));
-  view('/registry/datasets', 'GET /v1/datasets', () => 'Dataset versions', (_ctx, req) => datasetsPage(deps, req));
-  view('/registry/datasets/:id', 'GET /v1/datasets/:id', (req) => `Dataset ${String(req.params.id).slice(0, 12)}`, (_ctx, req) => datasetPage(deps, String(req.params.id)));
+  view('/datasets', 'GET /v1/datasets', () => 'Dataset versions', (_ctx, req) => datasetsPage(deps, req));
+  view('/datasets/:id', 'GET /v1/datasets/:id', (req) => `Dataset ${String(req.params.id).slice(0, 12)}`, (_ctx, req) => datasetPage(deps, String(req.params.id)));
   view('/registry/:name', 'GET /v1/models/:name', (req) => `Model ${req.params.name}`, (_ctx, req) => modelPage(deps, modelParam(req)));
   view('/registry/:name/versions/:version', 'GET /v1/models/:name/versions/:version', (req) => `${req.params.name} v${req.params.version}`, (_ctx, req) => versionPage(deps, modelParam(req), versionParam(String(req.params.version))));
   report('/registry/:name/versions/:version/report', 'GET /v1/models/:name/versions/:version/report', (req) => versionReportHtml(reportDeps, modelParam(req), versionParam(String(req.params.version))));

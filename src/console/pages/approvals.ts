@@ -49,7 +49,7 @@ function waitingCard(deps: ConsoleDeps, ctx: PageContext, run: PipelineView): Ht
     <h3 id="run-${escapeHtml(run.id)}">${escapeHtml(run.model ?? '')} · ${escapeHtml(run.id)} ${stateBadge(run.state)}</h3>
     <p class="muted">started ${when(run.startedAt)} by ${escapeHtml(run.requestedBy ?? 'unknown')} · ${externalLink(run.uiUrl, 'Temporal Web UI')}${run.model && run.modelVersion ? ` · ${link(`${UI}/registry/${encodeURIComponent(run.model)}/versions/${run.modelVersion}/report`, `report of v${run.modelVersion}`)}` : ''}</p>
     <div class="row"><div>${comparison(run)}</div>
-    <div><p>Data version: ${run.datasetId ? link(`${UI}/registry/datasets/${run.datasetId}`, run.datasetId.slice(0, 12)) : '—'}</p>
+    <div><p>Data version: ${run.datasetId ? link(`${UI}/datasets/${run.datasetId}`, run.datasetId.slice(0, 12)) : '—'}</p>
     <p>Schema changes against production: ${changes.length ? `<ul>${changes.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ul>` : 'none'}</p>
     ${policy(run)}${received(run)}</div></div>
     ${may(deps, ctx, APPROVAL_ROUTE) ? decisionForm(ctx, run) : '<p class="muted">Your role cannot decide on runs (an approver can).</p>'}

@@ -11,13 +11,13 @@ import { escapeHtml, externalLink, formatNumber, Html, link, metricList, stateBa
 
 const modelHref = (name: string) => `${UI}/registry/${encodeURIComponent(name)}`;
 const versionHref = (name: string, v: number) => `${modelHref(name)}/versions/${v}`;
-const datasetHref = (id: string) => `${UI}/registry/datasets/${encodeURIComponent(id)}`;
+const datasetHref = (id: string) => `${UI}/datasets/${encodeURIComponent(id)}`;
 
 export async function modelsPage(deps: ConsoleDeps): Promise<Html> {
   const models = await deps.catalog.models();
   const rows = models.map((m) => [link(modelHref(m.name), m.name), escapeHtml(String(m.versionCount)), m.productionVersion ? link(versionHref(m.name, m.productionVersion), `v${m.productionVersion}`) : '<span class="muted">none</span>', m.latestVersion ? `v${m.latestVersion}` : '—', when(m.createdAt)]);
   return `${table(['Model', 'Versions', 'Production', 'Latest', 'Created'], rows, { empty: 'No model yet: start a pipeline (mlops run or POST /v1/pipelines).', id: 'models' })}
-    <p>${link(`${UI}/registry/datasets`, 'Dataset versions and their differences')}</p>`;
+    <p>${link(`${UI}/datasets`, 'Dataset versions and their differences')}</p>`;
 }
 
 export async function modelPage(deps: ConsoleDeps, name: string): Promise<Html> {
@@ -60,7 +60,7 @@ export async function datasetsPage(deps: ConsoleDeps, req: Request): Promise<Htm
   let diff = '';
   if (from && to) diff = diffSection(await deps.catalog.diffDatasets(from, to));
   return `<p>${link(`${UI}/registry`, '← models')}</p>
-    <form class="filters" method="get" action="${UI}/registry/datasets" aria-label="Compare two dataset versions">
+    <form class="filters" method="get" action="${UI}/datasets" aria-label="Compare two dataset versions">
       <label>From <select name="from">${datasets.map((d) => option(d.id, from ?? datasets[1]?.id)).join('')}</select></label>
       <label>To <select name="to">${datasets.map((d) => option(d.id, to ?? datasets[0]?.id)).join('')}</select></label>
       <button type="submit">Show the difference</button></form>
@@ -86,7 +86,7 @@ export async function datasetPage(deps: ConsoleDeps, id: string): Promise<Html> 
   const lineage = await deps.catalog.datasetLineage(id);
   const cols = d.columns.map((c) => [escapeHtml(c.name), escapeHtml(c.type)]);
   const used = lineage.versions;
-  return `<p>${link(`${UI}/registry/datasets`, '← dataset versions')}</p>
+  return `<p>${link(`${UI}/datasets`, '← dataset versions')}</p>
     <p><code>${escapeHtml(d.id)}</code> · ${escapeHtml(d.sourceUri)} · ${escapeHtml(formatNumber(d.rowCount))} rows · read ${when(d.createdAt)}</p>
     ${used.length ? `<h2>Versions trained on it</h2><ul>${used.map((u) => `<li>${link(versionHref(u.model, u.version), `${u.model} v${u.version}`)}</li>`).join('')}</ul>` : ''}
     <h2>Columns</h2>${table(['Column', 'Type'], cols)}`;

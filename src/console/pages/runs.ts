@@ -84,7 +84,7 @@ export async function comparePage(deps: ConsoleDeps, _ctx: PageContext, req: Req
     ['<strong>model</strong>', ...runs.map((r) => escapeHtml(r.model ?? ''))],
     ['<strong>state</strong>', ...runs.map((r) => stateBadge(r.state))],
     ['<strong>kind</strong>', ...runs.map((r) => escapeHtml(r.kind ?? ''))],
-    ['<strong>dataset version</strong>', ...runs.map((r) => (r.datasetId ? link(`${UI}/registry/datasets/${r.datasetId}`, r.datasetId.slice(0, 12)) : '—'))],
+    ['<strong>dataset version</strong>', ...runs.map((r) => (r.datasetId ? link(`${UI}/datasets/${r.datasetId}`, r.datasetId.slice(0, 12)) : '—'))],
     ['<strong>Temporal</strong>', ...runs.map((r) => externalLink(r.uiUrl, 'open'))],
     ...paramNames.map((p) => [`param <code>${escapeHtml(p)}</code>`, ...runs.map((r) => cell(r.params?.[p]))]),
     ...metricNames.map((m) => [`metric <code>${escapeHtml(m)}</code>`, ...runs.map((r) => cell((r.metrics as Record<string, unknown> | undefined)?.[m]))]),
