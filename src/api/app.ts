@@ -100,7 +100,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(/%00/.test(req.url) || holdsNul(req.body) ? new ApiError('invalid_request', NUL_REFUSED) : undefined));
   // routes straight on the app, not in a nested router: one dispatch less on every request
   const r = new SecuredRoutes(app, deps.access);
-  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.console?.sessionSeconds ?? 8 * 3600, secureCookies: deps.console?.secureCookies ?? false }));
 
   // first: the router tries routes in order, and predict is by far the most called
   r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {
@@ -233,6 +232,8 @@ export function createApp(deps: AppDeps): express.Express {
   importRoutes(r, { repos, artifacts: deps.artifacts, pipelines, maxUploadBytes: deps.maxUploadBytes });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
+  // the web console (HTML for people): after the API's routes, whose access its pages and actions apply
+  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.console?.sessionSeconds ?? 8 * 3600, secureCookies: deps.console?.secureCookies ?? false }));
   routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));

@@ -34,7 +34,7 @@ export interface ConsoleDeps {
 /** An API route, as "METHOD /path" in SecuredRoutes' terms. */
 export type ApiRoute = `${'GET' | 'POST' | 'PUT' | 'DELETE'} /${string}`;
 
-/** The route spec the console stands in for; a missing one is a bug in the console, found on first use. */
+/** The route spec the console stands in for; a missing one is a bug in the console (the router looks each up as it is built). */
 export function routeSpec(deps: ConsoleDeps, route: ApiRoute): RouteSpec {
   const [method, path] = route.split(' ');
   const spec = deps.routes.routes.find((r) => r.method === method.toLowerCase() && r.path === path);

@@ -64,8 +64,15 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   const secure = (req: Request) => deps.secureCookies || isHttps(req);
   const where = (req: Request) => `${req.baseUrl}${req.route?.path ?? req.path}`;
   const address = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-  const authorize = (api: ApiRoute, req: Request, res: Response) =>
-    deps.access.authorize(routeSpec(deps, api).access, contextOf(req, res).principal, { address: address(req), method: req.method, where: where(req) });
+  /**
+   * The check a page or action runs on each request: the access of the API route it stands for, looked
+   * up when the console is built (it is mounted after the API's routes), so a name that matches no route
+   * stops the server at start rather than at a click.
+   */
+  const accessCheck = (api: ApiRoute) => {
+    const { access } = routeSpec(deps, api);
+    return (req: Request, res: Response) => deps.access.authorize(access, contextOf(req, res).principal, { address: address(req), method: req.method, where: where(req) });
+  };
 
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   router.use((req, _res, next) => next(holdsNul(req.body) || holdsNul(req.query) ? new ApiError('invalid_request', NUL_REFUSED) : undefined));
@@ -108,9 +115,10 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
 
   /** A page: the session, then the access of the API route it stands for, then the page. */
   const view = (path: string, api: ApiRoute, title: (req: Request) => string, render: (ctx: PageContext, req: Request) => Promise<Html>) => {
+    const authorize = accessCheck(api);
     router.get(path, session, (req, res, next) => {
       void (async () => {
-        await authorize(api, req, res);
+        await authorize(req, res);
         const ctx = contextOf(req, res);
         sendHtml(res, 200, page(title(req), ctx, await render(ctx, req)));
       })().catch(next);
@@ -118,18 +126,20 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   };
   /** A piece of a page that htmx refreshes: the same checks, no frame. */
   const fragment = (path: string, api: ApiRoute, render: (ctx: PageContext, req: Request) => Promise<Html>) => {
+    const authorize = accessCheck(api);
     router.get(path, session, (req, res, next) => {
       void (async () => {
-        await authorize(api, req, res);
+        await authorize(req, res);
         sendHtml(res, 200, await render(contextOf(req, res), req));
       })().catch(next);
     });
   };
   /** A standalone report page (it carries its own stricter policy: no script at all). */
   const report = (path: string, api: ApiRoute, render: (req: Request) => Promise<Html>) => {
+    const authorize = accessCheck(api);
     router.get(path, session, (req, res, next) => {
       void (async () => {
-        await authorize(api, req, res);
+        await authorize(req, res);
         const html = await render(req);
         res.status(200).set({ 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:", 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).type('html').send(html);
       })().catch(next);
@@ -137,14 +147,21 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
   };
   /** A state change: the session, a forgery check, the API route's access, then the same use case; back to `to` with a notice. */
   const action = (path: string, api: ApiRoute, run: (ctx: PageContext, req: Request) => Promise<{ to: string; done: string }>) => {
+    const authorize = accessCheck(api);
     router.post(path, session, (req, res, next) => {
       void (async () => {
         checkForgery(req, res);
-        await authorize(api, req, res);
+        await authorize(req, res);
         const { to, done } = await run(contextOf(req, res), req);
         res.redirect(303, `${to}?done=${encodeURIComponent(done)}`);
       })().catch(next);
     });
+  };
+
+  // reports link to each other under /ui, where the session cookie opens them
+  const reportDeps = {
+    repos: deps.repos, artifacts: deps.artifacts, uiUrl: deps.uiUrl,
+    versionReportHref: (model: string, version: number) => `${UI}/registry/${encodeURIComponent(model)}/versions/${version}/report`,
   };
 
   view('/runs', 'GET /v1/pipelines/:id', () => 'Runs', (ctx, req) => runsPage(deps, ctx, req));
@@ -188,10 +205,6 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
 
   view('/audit', 'GET /v1/audit', () => 'Audit log', (_ctx, req) => auditPage(deps, req));
 
-  const reportDeps = {
-    repos: deps.repos, artifacts: deps.artifacts, uiUrl: deps.uiUrl,
-    versionReportHref: (model: string, version: number) => `${UI}/registry/${encodeURIComponent(model)}/versions/${version}/report`,
-  };
 
   router.use((req, _res, next) => next(new ApiError('not_found', `the console has no page ${req.method} ${req.baseUrl}${req.path}`)));
   // errors as pages: a refused action says why, with the way back; an ended session leads to sign-in
