@@ -77,7 +77,10 @@ figure.lineage text.label { font-weight: 600; }
 figure.lineage text.detail { fill: var(--muted); }
 figure.lineage .edge { stroke: var(--muted); stroke-width: 1.5; }
 figure.lineage .arrowhead { fill: var(--muted); }
-.signin { max-width: 420px; margin: 10vh auto; padding: 24px; border: 1px solid var(--line); border-radius: 10px; background: var(--panel); }
+/* signed out: the sign-in card alone, in the middle */
+body:not([data-csrf]) main { margin: 0 auto; }
+body:not([data-csrf]) main h1 { text-align: center; margin-top: 10vh; }
+.signin { max-width: 420px; margin: 16px auto; padding: 24px; border: 1px solid var(--line); border-radius: 10px; background: var(--panel); }
 .signin form { display: flex; flex-direction: column; gap: 12px; }
 code { font-size: 12px; }
 time { white-space: nowrap; }
