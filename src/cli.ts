@@ -102,9 +102,11 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
     log(`Temporal UI:   ${infra.temporalUiUrl}`);
     log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL on ${new URL(infra.databaseUrl).host} (cluster in ${path.join(config.dataDir, 'pgdata')})`}`);
     log(`API:           ${api.url}   (Swagger UI: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
+    log(`Console:       ${api.url}/ui   (sign in with an API key)`);
     if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
     if (o.keepRunning) {
-      log('running; press Ctrl-C to stop');
+      // after the demo's output too, so the way in is the last thing on screen
+      log(`running; the console is at ${api.url}/ui; press Ctrl-C to stop`);
       const signal = await untilSignal();
       log(`${signal}: stopping...`);
     }

@@ -50,6 +50,8 @@ const schema = z.object({
    * only with an API key (default), or open to anyone who can reach the API.
    */
   MLOPS_FEEDBACK_AUTH: z.enum(['open', 'key']).default('key'),
+  /** How long a web console session lasts after sign-in, in hours (revoking its API key ends it sooner). */
+  MLOPS_CONSOLE_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
   /** Whether `mlops worker` runs registered trainers (user code) too; `mlops up` always does. */
   MLOPS_CUSTOM_TRAINING: z.enum(['on', 'off']).default('off'),
   /**
@@ -149,7 +151,7 @@ export interface Config {
     taskQueue: string;
   };
   database: { url?: string; embeddedPort: number };
-  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; routingPollMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key' };
+  api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; routingPollMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key'; consoleSessionSeconds: number };
   /** Where data may come from: file roots, internal hosts allowed for URLs, the upload limit in bytes. */
   sources: { dataRoots: string[]; urlAllow: string[]; maxUploadBytes: number };
   /** What serving keeps, and for how long. */
@@ -241,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.MLOPS_API_KEY,
       predictAuth: e.MLOPS_PREDICT_AUTH,
       feedbackAuth: e.MLOPS_FEEDBACK_AUTH,
+      consoleSessionSeconds: Math.round(e.MLOPS_CONSOLE_SESSION_HOURS * 3600),
     },
     sources: { dataRoots, urlAllow, maxUploadBytes: bytes.parse(e.MLOPS_MAX_UPLOAD)! },
     codeVersion: e.MLOPS_CODE_VERSION,

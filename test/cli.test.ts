@@ -106,7 +106,12 @@ describe('mlops command line', () => {
     // the model the demo deployed is served again after a restart
     const models = (await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/v1/models`, { headers: auth() })).json()) as { models: { productionVersion: number }[] };
     assert.equal(models.models[0].productionVersion, 1);
-    assert.match(await stack.stop(), /stopped/);
+    // the console answers where `mlops up` says it is
+    assert.match(await (await fetch(`http://127.0.0.1:${env.MLOPS_API_PORT}/ui/sign-in`)).text(), /API key/);
+    const output = await stack.stop();
+    assert.match(output, new RegExp(`Console: +http://[^ ]+:${env.MLOPS_API_PORT}/ui`));
+    assert.match(output, new RegExp(`running; the console is at http://[^ ]+:${env.MLOPS_API_PORT}/ui`));
+    assert.match(output, /stopped/);
     const temporalStillUp = await new Promise((resolve) => {
       const s = net.connect(Number(env.MLOPS_TEMPORAL_PORT), '127.0.0.1');
       s.once('connect', () => { s.destroy(); resolve(true); });

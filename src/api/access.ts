@@ -126,11 +126,43 @@ export class AccessControl {
         ? 'the API key is not valid (unknown, revoked, expired or malformed)'
         : 'this route needs an API key: send "Authorization: Bearer <key>"');
     }
-    if (!allows(principal.role, required)) {
-      await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address });
-      throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
-    }
+    await this.authorize(access, principal, request);
     return principal;
+  }
+
+  /**
+   * The role check of `admit` for a principal already known (a console session's): a 403, audited,
+   * when its role is below what `access` needs. The console's actions pass the access of the API route
+   * they stand for, so both are refused alike.
+   */
+  async authorize(access: Access, principal: Principal, request: { address: string; method: string; where: string }): Promise<void> {
+    const required = this.requiredRole(access);
+    if (required === undefined || allows(principal.role, required)) return;
+    await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address: request.address });
+    throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
+  }
+
+  /** Whether `principal` may use a route with this access (the console shows an action's button only then). */
+  permits(access: Access, principal: Principal): boolean {
+    const required = this.requiredRole(access);
+    return required === undefined || allows(principal.role, required);
+  }
+
+  /** Names the configured admin key without revealing it: a console session opened with it keeps this, and ends when the key changes. */
+  adminFingerprint(): string {
+    return createHash('sha256').update(this.adminDigest).digest('hex');
+  }
+
+  /** Who a console session acts as now: its API key if still valid, or the admin key if unchanged; undefined otherwise. */
+  async sessionPrincipal(session: { keyId?: string; adminFingerprint?: string }): Promise<Principal | undefined> {
+    if (session.adminFingerprint !== undefined) {
+      const current = Buffer.from(this.adminFingerprint(), 'hex');
+      const given = Buffer.from(session.adminFingerprint, 'hex');
+      return given.length === current.length && timingSafeEqual(given, current) ? { name: 'admin', role: 'admin' } : undefined;
+    }
+    if (session.keyId === undefined) return undefined;
+    const key = await this.o.repos.apiKeys.activeApiKey(session.keyId);
+    return key ? { name: key.name, role: key.role, keyId: key.id } : undefined;
   }
 
   private async audit(action: string, actor: string, request: { method: string; where: string }, details: Record<string, unknown>): Promise<void> {

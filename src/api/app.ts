@@ -40,6 +40,7 @@ import { createCatalog } from '../usecases/catalog';
 import { createModelChanges } from '../usecases/model-changes';
 import { MLFLOW_MOUNT, mlflowRouter } from './mlflow/router';
 import type { ImportOnnxVersion } from './mlflow/onnx-import';
+import { consoleRouter } from '../console/router';
 
 export interface AppDeps {
   client: Client;
@@ -65,6 +66,12 @@ export interface AppDeps {
   /** Hands ONNX versions registered through /mlflow to the platform's import workflow. */
   importOnnxVersion: ImportOnnxVersion;
   uiUrl: (workflowId: string) => string;
+  /**
+   * The web console's sessions: how long one lasts (MLOPS_CONSOLE_SESSION_HOURS; 8 hours when not given),
+   * and whether its cookie is always Secure (the API's public URL, MLOPS_API_URL, is https; otherwise only
+   * requests that arrive over TLS get a Secure cookie).
+   */
+  console?: { sessionSeconds: number; secureCookies: boolean };
   log?: (line: string) => void;
 }
 
@@ -225,6 +232,8 @@ export function createApp(deps: AppDeps): express.Express {
   importRoutes(r, { repos, artifacts: deps.artifacts, pipelines, maxUploadBytes: deps.maxUploadBytes });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
+  // the web console (HTML for people): after the API's routes, whose access its pages and actions apply
+  app.use('/ui', consoleRouter({ ...deps, routes: r, catalog, sessionTtlSeconds: deps.console?.sessionSeconds ?? 8 * 3600, secureCookies: deps.console?.secureCookies ?? false }));
   routesOf.set(app, r.routes);
 
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));

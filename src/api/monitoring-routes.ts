@@ -5,10 +5,9 @@
 import type { Config } from '../config';
 import { listAlerts } from '../alerts/alerter';
 import { ApiError } from '../errors';
-import { renderDriftReport } from '../reports/drift-report';
-import { renderVersionReport } from '../reports/version-report';
+import { labelReviewItem } from '../usecases/review';
+import { driftReportHtml, loadCheck, versionReportHtml } from '../usecases/reports';
 import { ArtifactStore } from '../store/artifacts';
-import type { EvaluationDetails } from '../ml/evaluation-details';
 import { actorOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
@@ -17,7 +16,6 @@ import { parseBody } from './pipeline-requests';
 import { z } from 'zod';
 import type { Repositories } from '../store/repositories';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const labelSchema = z.strictObject({ label: z.union([z.string().min(1).max(500), z.number().finite(), z.boolean()]), by: z.string().min(1).max(200).optional() });
 export const scheduleChangeSchema = z.strictObject({ note: z.string().max(500).optional() });
 
@@ -41,44 +39,15 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   router.post('/v1/models/:name/monitoring/run', 'scientist', route(async (req, res) => {
     res.json(await monitoring.runNow(modelName(req), req.get('Idempotency-Key') ?? undefined));
   }));
-  const loadCheck = async (model: string, id: string) => {
-    const check = await repos.monitoring.getCheck(id);
-    if (!check || check.model !== model) throw new ApiError('not_found', `model "${model}" has no monitoring check "${id}"`);
-    return check;
-  };
+  const reports = { repos, artifacts, uiUrl: deps.uiUrl };
   router.get('/v1/models/:name/monitoring/checks/:checkId', 'viewer', route(async (req, res) => {
-    res.json(await loadCheck(modelName(req), String(req.params.checkId)));
+    res.json(await loadCheck(repos, modelName(req), String(req.params.checkId)));
   }));
   router.get('/v1/models/:name/monitoring/checks/:checkId/report', 'viewer', route(async (req, res) => {
-    const check = await loadCheck(modelName(req), String(req.params.checkId));
-    res.type('html').send(renderDriftReport({
-      model: check.model, version: check.version, checkId: check.id, checkedAt: check.checkedAt,
-      window: { ...check.window, rows: check.rows, labelled: check.labelled },
-      drift: check.drift,
-      ...(check.quality ? { quality: numeric(check.quality) } : {}),
-      ...(check.serving ? { serving: { requests: check.serving.requests, errorRate: check.serving.errorRate, p99Ms: check.serving.p99Ms } } : {}),
-      breaches: check.breaches.map((b) => `${b.kind}: ${b.message}`),
-      links: [
-        { label: 'This check in the Temporal Web UI', href: deps.uiUrl(check.id) },
-        { label: `Report of version ${check.version}`, href: `/v1/models/${encodeURIComponent(check.model)}/versions/${check.version}/report` },
-      ],
-    }));
+    res.type('html').send(await driftReportHtml(reports, modelName(req), String(req.params.checkId)));
   }));
   router.get('/v1/models/:name/versions/:version/report', 'viewer', route(async (req, res) => {
-    const model = modelName(req);
-    const version = await repos.registry.getVersion(model, versionNumber(req));
-    if (!version) throw new ApiError('not_found', `model "${model}" has no version ${req.params.version}`);
-    const digest = version.artifacts.evaluation;
-    const details = digest ? (JSON.parse((await artifacts.get(digest)).toString('utf8')) as EvaluationDetails) : undefined;
-    res.type('html').send(renderVersionReport({
-      model, version: version.version, status: version.status, createdAt: version.createdAt,
-      task: version.signature.task ?? 'binary', metrics: numeric(version.metrics), classes: version.signature.classes,
-      ...(details?.roc ? { roc: details.roc } : {}),
-      ...(details?.pr ? { pr: details.pr } : {}),
-      ...(details?.confusion ? { confusion: details.confusion } : {}),
-      ...(details?.scatter ? { scatter: details.scatter } : {}),
-      links: [{ label: `Run ${version.runId} in the Temporal Web UI`, href: deps.uiUrl(version.runId) }],
-    }));
+    res.type('html').send(await versionReportHtml(reports, modelName(req), versionNumber(req)));
   }));
   router.post('/v1/models/:name/retrain', 'scientist', route(async (req, res) => {
     const body = parseBody(retrainRequestSchema, req.body ?? {});
@@ -119,13 +88,8 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     res.json({ items: await repos.review.listReview({ model, state, limit: limitOf(req.query.limit), keys }) });
   }));
   router.post('/v1/review/:id/label', 'scientist', route(async (req, res) => {
-    const id = String(req.params.id);
-    if (!UUID.test(id)) throw new ApiError('not_found', `no review item has the id "${id}"`);
     const body = parseBody(labelSchema, req.body);
-    const actor = actorOf(res, body.by);
-    const item = await repos.review.labelReviewItem(id, String(body.label), actor, keys);
-    if (!item) throw new ApiError('not_found', `no review item has the id "${id}"`);
-    await repos.registry.recordAudit({ actor, action: 'review.labelled', subject: `${item.model}@${item.version}`, details: { predictionId: id, label: item.label } });
+    const item = await labelReviewItem(repos, String(req.params.id), String(body.label), actorOf(res, body.by), keys);
     res.json(item);
   }));
 
@@ -133,9 +97,4 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     const model = typeof req.query.model === 'string' ? req.query.model : undefined;
     res.json({ alerts: await listAlerts(repos, { model, limit: limitOf(req.query.limit) }) });
   }));
-}
-
-/** The numeric entries of a record (metrics may carry counts and strings beside the numbers). */
-function numeric(record: object): Record<string, number> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as Record<string, number>;
 }

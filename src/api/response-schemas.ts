@@ -42,7 +42,7 @@ const decisionFields = {
   decision: z.enum(['approve', 'reject']),
   by: z.string(),
   comment: z.string().optional(),
-  channel: z.enum(['api', 'slack']).optional(),
+  channel: z.enum(['api', 'slack', 'console']).optional(),
 };
 const trainingTrial = z.strictObject({ trial: int, rung: int, l2: num, fraction: num, validationLoss: num, iterations: int, trainMs: num });
 const retrainTrigger = z.strictObject({ kind: z.enum(['drift', 'quality', 'new-data', 'schedule', 'manual']), reason: z.string(), checkId: z.string().optional() });

@@ -264,7 +264,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const rollouts = new RolloutService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
-  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, log });
+  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {

@@ -65,3 +65,9 @@ export async function verifyApiKey(pool: Pool, token: string): Promise<{ id: str
   void pool.query("UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [row.id]).catch(() => undefined);
   return { id: row.id, name: row.name, role: row.role };
 }
+
+/** A key by its id, if it is valid now (not revoked or expired): what a console session opened with it may still do. */
+export async function activeApiKey(pool: Pool, id: string): Promise<{ id: string; name: string; role: Role } | undefined> {
+  const { rows } = await pool.query('SELECT id, name, role FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())', [id]);
+  return rows[0] && { id: rows[0].id, name: rows[0].name, role: rows[0].role };
+}

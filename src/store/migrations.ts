@@ -11,7 +11,7 @@ interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'datasets, registry, deployments, audit',
@@ -692,6 +692,26 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 19,
+    name: 'console sessions',
+    sql: `
+      -- the web console's sign-ins: the cookie holds a random id, the table only its SHA-256, so a copy
+      -- of the table signs nobody in. Each session names the API key it was opened with (NULL for the
+      -- configured admin key, then admin_fingerprint says which admin key) and is re-checked on every
+      -- request, so revoking the key ends its sessions.
+      CREATE TABLE console_sessions (
+        id_hash           text PRIMARY KEY,
+        key_id            text REFERENCES api_keys(id) ON DELETE CASCADE,
+        admin_fingerprint text,
+        csrf_token        text NOT NULL,
+        created_at        timestamptz NOT NULL DEFAULT now(),
+        expires_at        timestamptz NOT NULL,
+        CHECK ((key_id IS NULL) <> (admin_fingerprint IS NULL))
+      );
+      CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+    `,
+  },
+  {
     version: 22,
     name: 'dataset versions stored as Parquet',
     sql: `
@@ -742,3 +762,6 @@ export async function migrate(pool: Pool, o: { upTo?: number } = {}): Promise<nu
 }
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Every migration's version, in order (numbers are handed out per branch, so the list may have gaps until all are merged). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);

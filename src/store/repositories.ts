@@ -9,6 +9,7 @@ import * as alerts from './alerts';
 import * as apiKeys from './api-keys';
 import * as audit from './audit';
 import * as connections from './connections';
+import * as consoleSessions from './console-sessions';
 import * as datasets from './datasets';
 import * as db from './db';
 import * as governance from './governance';
@@ -51,6 +52,7 @@ export interface Repositories {
   apiKeys: Repository<typeof apiKeys>;
   audit: Repository<typeof audit>;
   connections: Repository<typeof connections>;
+  consoleSessions: Repository<typeof consoleSessions>;
   datasets: Repository<typeof datasets>;
   db: Repository<typeof db>;
   governance: Repository<typeof governance>;
@@ -72,7 +74,7 @@ export interface Repositories {
 export function createRepositories(pool: Pool): Repositories {
   const bind = <Module extends object>(module: Module) => repository(pool, module);
   return {
-    alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), connections: bind(connections), datasets: bind(datasets), db: bind(db),
+    alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), connections: bind(connections), consoleSessions: bind(consoleSessions), datasets: bind(datasets), db: bind(db),
     governance: bind(governance), lineage: bind(lineage), mlflow: bind(mlflow), monitoring: bind(monitoring), predictionLog: bind(predictionLog),
     privacy: bind(privacy), registry: bind(registry), review: bind(review), rollouts: bind(rollouts), runs: bind(runs), servingStats: bind(servingStats),
     slack: bind(slack), stepCache: bind(stepCache), trainers: bind(trainers),

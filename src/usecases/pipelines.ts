@@ -100,6 +100,28 @@ export class PipelineService {
     return view.modelVersion && view.model ? { ...view, reportUrl: `/v1/models/${encodeURIComponent(view.model)}/versions/${view.modelVersion}/report` } : view;
   }
 
+  /**
+   * Recent runs, newest first, each as `get` shows it, from Temporal's visibility store: running ones
+   * are not in the registry yet. `model`, `since` and `running` (those still open, waiting for approval
+   * included) narrow the listing; state and trigger are read from each run, so the caller filters those.
+   */
+  async list(o: { model?: string; since?: Date; running?: boolean; limit?: number } = {}): Promise<PipelineView[]> {
+    const clauses = [`WorkflowType = '${trainingPipeline.name}'`];
+    if (o.running) clauses.push("ExecutionStatus = 'Running'");
+    // a filter is typed by a person: all but a model name's characters is dropped, so it cannot leave its quotes
+    if (o.model !== undefined && this.o.useSearchAttributes) clauses.push(`${MODEL_NAME_KEY.name} = '${o.model.replace(/[^A-Za-z0-9_.-]/g, '')}'`);
+    if (o.since) clauses.push(`StartTime >= '${o.since.toISOString()}'`);
+    const ids: string[] = [];
+    for await (const w of this.client.workflow.list({ query: `${clauses.join(' AND ')}` })) {
+      if (o.model !== undefined && !this.o.useSearchAttributes && (w.memo as { model?: string } | undefined)?.model !== o.model) continue;
+      ids.push(w.workflowId);
+      if (ids.length >= (o.limit ?? 30)) break;
+    }
+    // the dev server's SQL visibility cannot ORDER BY; it lists running runs first, then by close time
+    const views = await Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
+    return views.filter((v): v is PipelineView => v !== undefined).sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  }
+
   /** The run's handle and description; a 404 unless it is a training pipeline. */
   private async describe(id: string) {
     const handle = this.client.workflow.getHandle<typeof trainingPipeline>(id);

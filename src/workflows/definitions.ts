@@ -25,8 +25,8 @@ export interface ApprovalDecision {
   decision: 'approve' | 'reject';
   by: string;
   comment?: string;
-  /** Where the person decided: the API (and CLI) or a Slack button. */
-  channel?: 'api' | 'slack';
+  /** Where the person decided: the API (and CLI), a Slack button or the web console. */
+  channel?: 'api' | 'slack' | 'console';
 }
 
 export interface ApprovalRecord extends ApprovalDecision {
