@@ -10,9 +10,10 @@ import { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createMonitoringActivities } from '../src/activities/monitoring';
 import { AlertDeliveryError, Alerter, AlertInput, AlertResolveError, listAlerts } from '../src/alerts/alerter';
-import { alertChannels } from '../src/alerts/channels';
+import { alertChannels, createAlerter } from '../src/alerts/channels';
 import { ConfigError, loadConfig } from '../src/config';
 import { createRepositories } from '../src/store/repositories';
+import { ApiStack, startApiStack } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
@@ -280,12 +281,53 @@ describe('the PagerDuty channel', () => {
     await repos.monitoring.saveCheck({ id: 'monitor-fraud-1', model: 'fraud', version: 3, window, rows: 500, labelled: 0, drift: null, quality: null, serving: null, breaches: [{ kind: 'drift', message: '4 of 9 features drifted' }] });
     assert.equal((await activities.raiseMonitorAlert({ checkId: 'monitor-fraud-1' })).state, 'sent');
     // a check that still breaches resolves nothing
-    assert.deepEqual(await activities.resolveMonitorAlerts({ checkId: 'monitor-fraud-1' }), { resolved: [] });
+    assert.deepEqual(await activities.resolveMonitorAlerts({ checkId: 'monitor-fraud-1', model: 'fraud' }), { resolved: [] });
     await repos.monitoring.saveCheck({ id: 'monitor-fraud-2', model: 'fraud', version: 3, window, rows: 500, labelled: 0, drift: null, quality: null, serving: null, breaches: [] });
-    assert.deepEqual(await activities.resolveMonitorAlerts({ checkId: 'monitor-fraud-2' }), { resolved: ['monitor:fraud:drift'] });
+    assert.deepEqual(await activities.resolveMonitorAlerts({ checkId: 'monitor-fraud-2', model: 'fraud' }), { resolved: ['monitor:fraud:drift'] });
     assert.deepEqual(pd.requests.map((r) => [r.event_action, r.dedup_key]), [['trigger', 'monitor:fraud:drift'], ['resolve', 'monitor:fraud:drift']]);
     const { rows } = await db.pool.query('SELECT resolved_by FROM alert_problems WHERE dedup_key = $1', ['monitor:fraud:drift']);
     assert.equal(rows[0].resolved_by, 'monitor-fraud-2:resolve');
+  });
+});
+
+describe('PagerDuty through the monitor workflow, on the real stack', () => {
+  let pd: Awaited<ReturnType<typeof startPagerDuty>>;
+  let stack: ApiStack;
+
+  before(async () => {
+    pd = await startPagerDuty();
+    stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'pagerduty-test', PAGERDUTY_ROUTING_KEY: ROUTING_KEY, PAGERDUTY_EVENTS_URL: pd.url } });
+  });
+  after(async () => {
+    await stack?.close();
+    await pd?.close();
+  });
+
+  it('a clean check run by modelMonitor resolves the open incident with its dedup_key, as a versioned step', async () => {
+    // the problem an earlier check announced, through an alerter built from the same settings as the worker's
+    const alerter = createAlerter(stack.stores.pool, stack.config.alerts, { log: () => {} });
+    const raised = await alerter.raise({ id: 'monitor-ghost-0:alert', dedupKey: 'monitor:ghost:drift', model: 'ghost', severity: 'warning', title: 'ghost: drift', summary: '2 of 4 features drifted', fields: { rows: 300 } });
+    assert.equal(raised.channels.pagerduty, 'sent dedup_key monitor:ghost:drift');
+    // "ghost" has no production version: its check finds nothing, which is clean
+    const handle = await stack.temporal.client.workflow.start('modelMonitor', { taskQueue: stack.config.temporal.taskQueue, workflowId: 'monitor-ghost-1', args: [{ model: 'ghost' }] });
+    const result = await handle.result() as { check: { breaches: unknown[] }; resolved?: string[] };
+    assert.deepEqual(result.check.breaches, []);
+    assert.deepEqual(result.resolved, ['monitor:ghost:drift']);
+    assert.deepEqual(pd.requests.map((r) => [r.event_action, r.dedup_key]), [['trigger', 'monitor:ghost:drift'], ['resolve', 'monitor:ghost:drift']]);
+    assert.equal(pd.incidents.get('monitor:ghost:drift')?.status, 'resolved');
+    assert.deepEqual(pd.invalid, []);
+    // the step is behind patched(): new runs record the marker, older histories replay without it
+    const { events } = await handle.fetchHistory();
+    const markers = events!.filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!);
+    const patches = markers.filter((m) => m.markerName === 'core_patch').map((m) => {
+      const data: unknown = m.details?.['patch-data']?.payloads?.[0]?.data;
+      return typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : Buffer.from((data as Uint8Array | undefined) ?? []).toString('utf8');
+    });
+    assert.ok(patches.some((p) => p.includes('resolve-alerts-on-clean-check')), `patch marker recorded: ${JSON.stringify(markers).slice(0, 400)}`);
+    // nothing was open for it any more: the next clean check tells PagerDuty nothing
+    const again = await stack.temporal.client.workflow.execute('modelMonitor', { taskQueue: stack.config.temporal.taskQueue, workflowId: 'monitor-ghost-2', args: [{ model: 'ghost' }] }) as { resolved?: string[] };
+    assert.deepEqual(again.resolved, []);
+    assert.equal(pd.requests.length, 2);
   });
 });
 

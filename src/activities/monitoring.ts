@@ -216,10 +216,11 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
      * A clean check: the model's open monitoring problems are over. Channels that track incidents
      * (PagerDuty) resolve theirs; the problems' dedup slots are freed, so a recurrence is announced at once.
      */
-    async resolveMonitorAlerts(input: { checkId: string }): Promise<{ resolved: string[] }> {
+    async resolveMonitorAlerts(input: { checkId: string; model: string }): Promise<{ resolved: string[] }> {
       const check = await repos.monitoring.getCheck(input.checkId);
-      if (!check || check.breaches.length > 0 || !alerter) return { resolved: [] };
-      const outcome = await alerter.resolve({ id: `${check.id}:resolve`, model: check.model, prefix: `monitor:${check.model}:` });
+      // a check that breached resolves nothing; one never stored (the model has no production version) found nothing
+      if ((check && check.breaches.length > 0) || !alerter) return { resolved: [] };
+      const outcome = await alerter.resolve({ id: `${input.checkId}:resolve`, model: input.model, prefix: `monitor:${input.model}:` });
       return { resolved: outcome.resolved };
     },
 

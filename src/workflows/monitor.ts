@@ -57,7 +57,7 @@ export async function modelMonitor(input: { model: string }): Promise<MonitorRes
   const result: MonitorResult = { check };
   if (check.breaches.length > 0) result.alert = await quick.raiseMonitorAlert({ checkId });
   // histories recorded before clean checks resolved alerts have no activity here: they replay past it
-  else if (patched('resolve-alerts-on-clean-check')) result.resolved = (await quick.resolveMonitorAlerts({ checkId })).resolved;
+  else if (patched('resolve-alerts-on-clean-check')) result.resolved = (await quick.resolveMonitorAlerts({ checkId, model: input.model })).resolved;
   if (check.retrain) {
     result.action = await startRetraining(input.model, retrainRunId(checkId), { kind: check.retrain.trigger, reason: check.retrain.reason, checkId });
     await quick.recordCheckAction({ checkId, action: result.action });
