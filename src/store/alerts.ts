@@ -133,6 +133,7 @@ export async function resolveProblem(pool: Pool, o: { dedupKey: string; openedBy
     `UPDATE alert_problems SET resolved_by = $3, resolved_at = $4 WHERE dedup_key = $1 AND opened_by = $2 AND resolved_at IS NULL`,
     [o.dedupKey, o.openedBy, o.resolvedBy, o.at],
   );
+  if ((closed.rowCount ?? 0) === 0) return false;
   await pool.query('DELETE FROM alert_dedup WHERE dedup_key = $1', [o.dedupKey]);
-  return (closed.rowCount ?? 0) > 0;
+  return true;
 }
