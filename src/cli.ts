@@ -15,6 +15,7 @@ import { runRegistryCommand } from './cli/registry-commands';
 import { runMonitoringCommand } from './cli/monitoring-commands';
 import { runAccessCommand } from './cli/access-commands';
 import { runGovernanceCommand } from './cli/governance-commands';
+import { packageVersion, serveBundle } from './cli/bundle-commands';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
@@ -53,6 +54,12 @@ Models and training code from outside (through the API)
   trainers add <name> [--workdir <dir>] [--env NAME=value] [--timeout <s>] -- <program> [<args>...]
   trainers list | trainers remove <name>   (add and remove: admin)
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
+
+Model bundles (one approved version, served without the platform)
+  package <model>@<version> --out <folder> [--image <platform image>]
+      the ONNX file, signature, smoke-test rows, manifest.json (sha256 of each, lineage) and a Dockerfile
+  serve --bundle <folder> [--port 8080] [--host 127.0.0.1]
+      the same predict API as the platform, with no database or Temporal; refuses a changed bundle
 
 Rollouts (through the API)
   deploy <model> <version> [--strategy ${STRATEGY_NAMES.join('|')}] [--steps 5,25,50,100]
@@ -166,6 +173,12 @@ async function main(argv: string[]): Promise<number> {
     case 'api':
       await standaloneApi(config);
       return 0;
+    case 'serve':
+      await serveBundle(rest, config, log, untilSignal);
+      return 0;
+    case 'package':
+      await packageVersion(rest, api, log, { releaseVersion: releaseVersion() });
+      return 0;
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { 'keep-running': { type: 'boolean', default: false } } });
       let ok = false;
@@ -274,6 +287,12 @@ function cliKey(config: Config): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** This release's version (package.json), the tag of the platform image a bundle starts from. */
+function releaseVersion(): string {
+  const root = path.resolve(__dirname, '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function bundledDataset(): string {

@@ -128,6 +128,9 @@ const schema = z.object({
   /** A generic webhook that receives every alert as signed JSON; the secret signs it (HMAC-SHA256). */
   MLOPS_ALERT_WEBHOOK_URL: optionalString,
   MLOPS_ALERT_WEBHOOK_SECRET: optionalString,
+  /** PagerDuty Events API v2: the integration's routing key switches the channel on; the URL is its base. */
+  PAGERDUTY_ROUTING_KEY: optionalString,
+  PAGERDUTY_EVENTS_URL: z.string().default('https://events.pagerduty.com'),
   /** The same alert (same dedup key) is sent at most once per this many seconds. */
   MLOPS_ALERT_DEDUP_SECONDS: z.coerce.number().min(0).default(3600),
   /** At most this many alerts per model per hour are sent; the rest are recorded as suppressed. */
@@ -167,7 +170,11 @@ export interface Config {
   /** Privacy of the prediction log: pseudonymisation key, encryption key and older keys by id. */
   privacy: { piiKey?: Buffer; encryption?: { keyId: string; key: Buffer }; decryptionKeys: Record<string, Buffer> };
   /** Where alerts go, and how often. */
-  alerts: { slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number };
+  alerts: {
+    slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number;
+    /** PagerDuty Events API v2: a secret (never logged or returned), and the API's base URL. */
+    pagerduty?: { routingKey: string; eventsUrl: string };
+  };
 }
 
 /** Thrown when the environment holds a value the platform cannot use. */
@@ -186,6 +193,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.MLOPS_ALERT_WEBHOOK_URL && !e.MLOPS_ALERT_WEBHOOK_SECRET) {
     throw new ConfigError('invalid configuration: MLOPS_ALERT_WEBHOOK_URL needs MLOPS_ALERT_WEBHOOK_SECRET, which signs every alert it receives');
+  }
+  if (e.PAGERDUTY_ROUTING_KEY !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(e.PAGERDUTY_ROUTING_KEY)) {
+    // the key itself is a secret: the message says what is wrong, never what it is
+    throw new ConfigError('invalid configuration: PAGERDUTY_ROUTING_KEY must be the integration key of a PagerDuty Events API v2 integration (letters, digits, "-" or "_", at most 128)');
+  }
+  let pagerdutyUrl: URL | undefined;
+  try { pagerdutyUrl = new URL(e.PAGERDUTY_EVENTS_URL); } catch { /* reported below */ }
+  if (!pagerdutyUrl || !['http:', 'https:'].includes(pagerdutyUrl.protocol) || pagerdutyUrl.username || pagerdutyUrl.password || pagerdutyUrl.search || pagerdutyUrl.hash) {
+    throw new ConfigError(`invalid configuration: PAGERDUTY_EVENTS_URL must be an http(s) base URL without credentials or query, like https://events.pagerduty.com (got "${e.PAGERDUTY_EVENTS_URL.slice(0, 100)}")`);
   }
   if (e.MLOPS_ADMIN_KEY !== undefined && e.MLOPS_ADMIN_KEY.length < 16) {
     throw new ConfigError('invalid configuration: MLOPS_ADMIN_KEY must be at least 16 characters (it is the admin password of the API)');
@@ -269,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: e.MLOPS_ALERT_WEBHOOK_SECRET,
       dedupMs: e.MLOPS_ALERT_DEDUP_SECONDS * 1000,
       ratePerHour: e.MLOPS_ALERT_RATE_PER_HOUR,
+      ...(e.PAGERDUTY_ROUTING_KEY ? { pagerduty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL.replace(/\/+$/, '') } } : {}),
     },
   };
 }

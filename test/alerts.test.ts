@@ -408,7 +408,7 @@ for (const backend of availableBackends()) {
       assert.deepEqual(again.channels, { webhook: 'sent', pager: 'sent incident 1' });
       assert.equal(receiver.requests.length, 1, 'the webhook, which had it, is not sent it again');
       assert.deepEqual(got, [{
-        id: 'ac-1', severity: 'critical', title: 'Data drift on paged', summary: '3 of 10 features drifted since the last check',
+        id: 'ac-1', dedupKey: 'drift:paged', severity: 'critical', title: 'Data drift on paged', summary: '3 of 10 features drifted since the last check',
         fields: { 'drift share': 0.3, psi: 0.31234, rows: 1200 }, model: 'paged', link: 'http://localhost:8080/v1/models/paged/monitoring', createdAt: new Date(clock).toISOString(),
       }]);
     });

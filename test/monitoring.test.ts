@@ -101,6 +101,7 @@ describe('monitoring, drift and retraining', () => {
     assert.equal(first.body.check.rows, 0);
     assert.deepEqual(first.body.check.breaches, []);
     assert.equal(first.body.action, undefined);
+    assert.deepEqual(first.body.resolved, [], 'a clean check runs the resolution step (nothing was open)');
     quiet = first.body.id;
   });
 

@@ -169,6 +169,8 @@ describe('OpenAPI document', () => {
     await check(200, 'GET', `/v1/lineage/models/cancer/versions/${version}`);
     await check(200, 'GET', `/v1/lineage/models/cancer/versions/${version}/openlineage`);
     await checkText(200, `/v1/models/cancer/versions/${version}/report`);
+    await checkText(200, `/v1/models/cancer/versions/${version}/bundle/model.onnx`);
+    await check(404, 'GET', `/v1/models/cancer/versions/${version}/bundle/Dockerfile`);
     await check(200, 'PUT', '/v1/models/cancer/aliases/champion', { version });
     await check(400, 'PUT', '/v1/models/cancer/aliases/champion', { version, extra: 1 });
     await check(409, 'POST', '/v1/models/cancer/rollback', {});

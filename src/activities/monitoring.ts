@@ -215,6 +215,18 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
     },
 
     /**
+     * A clean check: the model's open monitoring problems are over. Channels that track incidents
+     * (PagerDuty) resolve theirs; the problems' dedup slots are freed, so a recurrence is announced at once.
+     */
+    async resolveMonitorAlerts(input: { checkId: string; model: string }): Promise<{ resolved: string[] }> {
+      const check = await repos.monitoring.getCheck(input.checkId);
+      // a check that breached resolves nothing; one never stored (the model has no production version) found nothing
+      if ((check && check.breaches.length > 0) || !alerter) return { resolved: [] };
+      const outcome = await alerter.resolve({ id: `${input.checkId}:resolve`, model: input.model, prefix: `monitor:${input.model}:` });
+      return { resolved: outcome.resolved };
+    },
+
+    /**
      * Claims the model's retraining slot for `runId` and returns the pipeline input to run: production's
      * recorded recipe with the trigger. Refused while another retraining runs or during the cool-down.
      */

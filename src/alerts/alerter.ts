@@ -20,7 +20,10 @@
  */
 import type { Pool } from 'pg';
 import type { Alert, AlertChannel, Severity } from './channel';
-import { AlertBody, alertsSentSince, AlertRow, claimAlert, getAlertRow, insertAlert, markAlertSent, releaseDedupSlot, settleAlert, storeAlertOutcome, takeDedupSlot } from '../store/alerts';
+import {
+  AlertBody, alertsSentSince, AlertRow, claimAlert, getAlertRow, insertAlert, markAlertSent, openProblem, openProblems, releaseDedupSlot, resolveProblem,
+  settleAlert, storeAlertOutcome, takeDedupSlot,
+} from '../store/alerts';
 import type { Repositories } from '../store/repositories';
 
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook';
@@ -79,9 +82,27 @@ export interface AlerterOptions {
   now?: () => Date;
 }
 
-/** What activities need of the alerter: raise one occurrence, get what was decided. */
+/** A clean check: every open problem of `model` whose dedup key starts with `prefix` is over. */
+export interface ResolveInput {
+  /** Natural key of this resolution, e.g. "<monitor check id>:resolve"; stored on the problems it closes. */
+  id: string;
+  model: string;
+  /** Which of the model's problems the check speaks for, e.g. "monitor:<model>:" (not its rollout alerts). */
+  prefix: string;
+}
+
+export interface ResolveOutcome {
+  id: string;
+  /** The problems closed now (dedup keys); empty when none was open. */
+  resolved: string[];
+  /** Per problem, per channel that tracks incidents: "resolved ..." or "failed: <why>". */
+  channels: Record<string, Record<string, string>>;
+}
+
+/** What activities need of the alerter: raise one occurrence, get what was decided; close problems a clean check cleared. */
 export interface AlertSink {
   raise(input: AlertInput): Promise<AlertOutcome>;
+  resolve(input: ResolveInput): Promise<ResolveOutcome>;
 }
 
 /** The alert itself is malformed: retrying cannot help (list it as non-retryable in the activity). */
@@ -94,6 +115,14 @@ export class AlertDeliveryError extends Error {
   override name = 'AlertDeliveryError';
   constructor(readonly outcome: AlertOutcome) {
     super(`alert ${outcome.id} was not delivered: ${outcome.reason}`);
+  }
+}
+
+/** A channel did not take a resolution; the problem stays open, so a retry tells every channel again. */
+export class AlertResolveError extends Error {
+  override name = 'AlertResolveError';
+  constructor(readonly outcome: ResolveOutcome, failures: string[]) {
+    super(`resolution ${outcome.id} was not delivered: ${failures.join(', ')}`);
   }
 }
 
@@ -140,6 +169,42 @@ export class Alerter implements AlertSink {
     const plan = await this.decide(alert.id, now);
     if ('done' in plan) return plan.done;
     return this.deliver(plan);
+  }
+
+  /**
+   * A clean check: tells every channel that tracks incidents (those with `resolve`, e.g. PagerDuty) that
+   * each open problem of the model under `prefix` is over, then closes it and frees its dedup slot, so a
+   * recurrence is announced at once. Safe to retry: a problem is closed only when every such channel took
+   * its resolution; until then it stays open and a retry tells them all again (resolving twice is harmless).
+   * Throws AlertResolveError when a channel failed, so the activity's retry policy tries again.
+   */
+  async resolve(input: ResolveInput): Promise<ResolveOutcome> {
+    for (const [name, v] of Object.entries({ id: input?.id, model: input?.model, prefix: input?.prefix })) {
+      if (typeof v !== 'string' || v.trim() === '' || v.length > 200) throw new AlertInputError(`invalid resolution: ${name} must be a non-empty string of at most 200 characters`);
+    }
+    const now = this.now();
+    const open = await openProblems(this.pool, { model: input.model, prefix: input.prefix });
+    const tracking = this.channels.filter((c) => typeof c.resolve === 'function');
+    const outcome: ResolveOutcome = { id: input.id, resolved: [], channels: {} };
+    const failures: string[] = [];
+    for (const problem of open) {
+      const results = await Promise.all(tracking.map(async (c): Promise<[string, string]> => {
+        try {
+          const receipt = await c.resolve!({ key: problem.dedup_key, model: problem.model_name }, now);
+          return [c.name, receipt ? `resolved ${receipt}` : 'resolved'];
+        } catch (err) {
+          const why = oneLine((err as Error).message);
+          failures.push(`${c.name} (${problem.dedup_key}: ${why})`);
+          return [c.name, `failed: ${why}`];
+        }
+      }));
+      outcome.channels[problem.dedup_key] = Object.fromEntries(results);
+      if (results.some(([, v]) => v.startsWith('failed'))) continue;
+      if (await resolveProblem(this.pool, { dedupKey: problem.dedup_key, openedBy: problem.opened_by, resolvedBy: input.id, at: now })) outcome.resolved.push(problem.dedup_key);
+    }
+    if (outcome.resolved.length > 0) this.log(`alerts resolved by ${input.id}: ${outcome.resolved.join(', ')}`);
+    if (failures.length > 0) throw new AlertResolveError(outcome, failures);
+    return outcome;
   }
 
   /**
@@ -240,6 +305,9 @@ export class Alerter implements AlertSink {
     const listed = failed.map(([n, v]) => `${n} (${v.replace(/^failed: /, '')})`).join(', ');
     const reason = failed.length === 0 ? undefined : state === 'failed' ? `every channel failed: ${listed}` : `not delivered to ${listed}`;
     const sentAt = results.some(([, v]) => isSent(v)) ? claimedAt : plan.previousSentAt;
+    // Somebody was told: the problem is open until a clean check resolves it. Recorded before the outcome,
+    // so an attempt that dies in between leaves it open (resolving it later is harmless) rather than lost.
+    if (results.some(([, v]) => isSent(v))) await openProblem(this.pool, { dedupKey: row.dedup_key, model: row.model_name, alertId: row.id, at: claimedAt });
     const stored = await storeAlertOutcome(this.pool, { id: row.id, state, channels, sentAt, reason, claimedAt });
     if (!stored) this.log(`alert ${row.id}: another attempt took over while this one was sending; its outcome was not stored`);
     const outcome: AlertOutcome = { id: row.id, state, channels, ...(reason ? { reason } : {}) };
@@ -281,7 +349,7 @@ function contentOf(row: AlertRow): { title: string; summary: string; fields: Rec
 function alertOf(row: AlertRow): Alert {
   const c = contentOf(row);
   return {
-    id: row.id, severity: row.severity, title: row.title, summary: c.summary, fields: c.fields,
+    id: row.id, dedupKey: row.dedup_key, severity: row.severity, title: row.title, summary: c.summary, fields: c.fields,
     model: row.model_name, link: c.link ?? null, createdAt: new Date(row.created_at).toISOString(),
   };
 }

@@ -12,6 +12,8 @@ export type Severity = 'info' | 'warning' | 'critical';
 /** One alert as stored: what every channel receives. */
 export interface Alert {
   id: string;
+  /** The problem this alert is about ("monitor:<model>:drift"): the same across its occurrences and its resolution. */
+  dedupKey: string;
   severity: Severity;
   title: string;
   summary: string;
@@ -31,6 +33,13 @@ export interface AlertChannel {
    * why, when the alert did not arrive. No retries inside: the activity's retry policy decides those.
    */
   send(alert: Alert, at: Date): Promise<string | void>;
+  /**
+   * Optional, for channels that track incidents (PagerDuty): the problem `key` (an alert's dedupKey) is
+   * over — a later check found it clean. Must be safe to call again, and for a key the channel never
+   * received. Resolves with a receipt or nothing; throws, saying why, when the channel did not take it.
+   * Channels without it (Slack, the webhook) are not told of resolutions.
+   */
+  resolve?(problem: { key: string; model: string | null }, at: Date): Promise<string | void>;
 }
 
 /** What a channel is built from: the alert settings, the process's shared clients, a log for half-set ones. */

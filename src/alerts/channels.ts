@@ -9,10 +9,11 @@ import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { Alerter } from './alerter';
 import { AlertChannel, AlertChannelFactory, ChannelContext } from './channel';
+import { pagerDutyChannel } from './pagerduty';
 import { slackChannel } from './slack-alerts';
 import { webhookChannel } from './webhook';
 
-export const ALERT_CHANNELS: readonly AlertChannelFactory[] = [slackChannel, webhookChannel];
+export const ALERT_CHANNELS: readonly AlertChannelFactory[] = [slackChannel, webhookChannel, pagerDutyChannel];
 
 /** The channels the settings configure, in registry order; each kind at most once. */
 export function alertChannels(ctx: ChannelContext): AlertChannel[] {

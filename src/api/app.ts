@@ -24,6 +24,7 @@ import { monitoringRoutes } from './monitoring-routes';
 import { governanceRoutes } from './governance-routes';
 import { adminRoutes } from './admin-routes';
 import { trainerRoutes } from './trainer-routes';
+import { bundleRoutes } from './bundle-routes';
 import { importRoutes } from './import-routes';
 import { decide } from '../usecases/approvals';
 import { slackRoutes } from './slack-routes';
@@ -230,6 +231,7 @@ export function createApp(deps: AppDeps): express.Express {
   adminRoutes(r, { repos });
   trainerRoutes(r, { repos });
   importRoutes(r, { repos, artifacts: deps.artifacts, pipelines, maxUploadBytes: deps.maxUploadBytes });
+  bundleRoutes(r, { repos, artifacts: deps.artifacts });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
   // the web console (HTML for people): after the API's routes, whose access its pages and actions apply

@@ -130,6 +130,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     parameters: [modelName, idempotencyKey], body: body('RollbackRequest', false),
     responses: { 200: ok('RollbackResult') }, errors: [404, 409],
   },
+  'GET /v1/models/{name}/versions/{version}/bundle/{file}': {
+    summary: 'A file of an approved version for a model bundle (`mlops package`): `model.onnx` (the registered ONNX file) or `smoke-set.json` (its smoke-test rows and the answers evaluation saw), with its sha256 in the `X-Content-SHA256` header. A version that is not approved is refused (409): a bundle serves outside the platform\'s approvals',
+    parameters: [modelName, version, pathId('file', z.enum(['model.onnx', 'smoke-set.json']))],
+    responses: { 200: { description: 'The file\'s bytes', file: ['application/octet-stream', 'application/json'] } }, errors: [404, 409],
+  },
   'POST /v1/models/{name}/versions/{version}/archive': {
     summary: 'Retire a version from governance: an approved or rejected version becomes archived and may never be deployed, rolled out or rolled back to again. A version in production or rolling out is refused (409)',
     parameters: [modelName, version], body: body('ArchiveRequest', false),

@@ -12,8 +12,8 @@ export interface ParameterDoc {
   schema: z.ZodType;
 }
 
-/** A JSON body (a component's name), an HTML or Prometheus text page, or nothing (204). */
-export type ResponseDoc = { description: string } & ({ json: string } | { html: true } | { text: true } | { empty: true });
+/** A JSON body (a component's name), an HTML or Prometheus text page, a file's bytes (its media types), or nothing (204). */
+export type ResponseDoc = { description: string } & ({ json: string } | { html: true } | { text: true } | { file: readonly string[] } | { empty: true });
 
 export interface OperationDoc {
   summary: string;

@@ -19,7 +19,7 @@ import { MODEL_NAME } from '../domain/model-version';
 const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/predict$/;
 
 /** The JSON text answering a predict body: checked, routed, run. */
-export async function predictAnswer(models: ModelServer, name: string, body: unknown, routingKey: string | undefined): Promise<string> {
+export async function predictAnswer(models: Pick<ModelServer, 'predict'>, name: string, body: unknown, routingKey: string | undefined): Promise<string> {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
   }

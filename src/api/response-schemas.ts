@@ -403,6 +403,8 @@ export const monitorRunSchema = z.strictObject({
     retrain: z.strictObject({ trigger: z.enum(['drift', 'quality', 'new-data']), reason: z.string() }).optional(),
   }),
   alert: z.strictObject({ state: z.string(), reason: z.string().optional() }).optional(),
+  /** A clean check: the monitoring problems it resolved (their dedup keys; PagerDuty incidents closed). */
+  resolved: z.array(z.string()).optional(),
   action: checkAction.optional(),
 });
 // 202 when retraining started, 409 when it was skipped (another one runs, or the cool-down)

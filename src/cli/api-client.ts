@@ -52,6 +52,23 @@ export class ApiClient {
     return parsed as T;
   }
 
+  /** GETs a file's bytes (not JSON); an error answer is read as the API's JSON error, as for other calls. */
+  async download(path: string): Promise<{ bytes: Buffer; headers: Headers }> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, { headers: this.key ? { authorization: `Bearer ${this.key}` } : {} });
+    } catch (err) {
+      throw new Error(`cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`mlops up\` running? Set MLOPS_API_URL otherwise`);
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (!response.ok) {
+      let e: { code?: string; message?: string } = {};
+      try { e = JSON.parse(bytes.toString('utf8'))?.error ?? {}; } catch { /* not the API's error body */ }
+      throw new ApiCallError(response.status, e.code ?? 'unknown', `GET ${path} -> ${response.status} ${e.code ?? ''}: ${e.message ?? bytes.toString('utf8', 0, 200)}`);
+    }
+    return { bytes, headers: response.headers };
+  }
+
   get<T = unknown>(path: string): Promise<T> {
     return this.request<T>('GET', path);
   }

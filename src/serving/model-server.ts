@@ -10,7 +10,6 @@
  * is a pointer swap. Every answer is timed and counted (Prometheus, and short windows in the store for
  * rollout analysis) and logged with an id for feedback, all off the request's path.
  */
-import { v7 as timeOrderedId } from 'uuid';
 import { Pool, PoolClient } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { binIndex } from '../ml/drift';
@@ -18,38 +17,23 @@ import { quantileSorted } from '../ml/statistics';
 import { MICRO_BATCH_DEFAULTS } from '../config';
 import { ApiError } from '../errors';
 import { ArtifactStore } from '../store/artifacts';
-import type { ModelSignature } from '../domain/model-version';
 import { DEPLOYMENTS_CHANNEL, getServableVersion, listProductionVersions, ServableVersion } from '../store/registry';
 import { findStrategy } from '../rollouts';
 import { listRoutes } from '../store/rollouts';
-import { Feeds } from './feeds';
-import { checkInstances } from './instances';
-import { MicroBatcher, MicroBatchOptions, Outputs } from './micro-batcher';
-import { runClassifier, runRegressor, Session } from './onnx-runner';
+import { MicroBatchOptions } from './micro-batcher';
 import { PredictionCounter } from './prediction-counter';
 import { LoggedPrediction, LogPrivacy, PredictionLog } from './prediction-log';
 import type { PrivacyPolicy } from '../privacy/pii';
 import { listPrivacyPolicies } from '../store/privacy';
 import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
 import { PRODUCTION, requestDraw, TrafficPolicy } from './traffic-policy';
-import { openTested, SmokeSample } from './smoke';
 import { pruneServingData } from '../store/prediction-log';
-import { isImported } from '../domain/model-version';
-import { checkImportedInstances, importedFeeds } from './imported-feeds';
-import { runImported } from './imported-outputs';
+import { formatPredictions, openServedVersion, Prediction, ServedVersion } from './served-version';
 
-interface LoadedVersion {
-  name: string;
-  version: number;
-  digest: string;
-  signature: ModelSignature;
-  session: Session;
-  /** Runs this version's requests, joining concurrent ones into one inference. */
-  batcher: MicroBatcher;
-  /** Checks a request's rows against the signature (a 400 when they do not fit) and returns how to run them. */
-  prepare(instances: unknown): { rows: number; run(): Promise<Outputs> };
-  smoke?: SmokeSample;
-}
+export type { Prediction } from './served-version';
+
+/** A version loaded and smoke-tested on this replica (src/serving/served-version.ts). */
+type LoadedVersion = ServedVersion;
 
 interface Meters {
   ok: { inc(): void };
@@ -68,9 +52,6 @@ interface Routing {
   /** Output bin edges (from production), shared by both versions so their distributions compare. */
   edges: number[];
 }
-
-/** A classifier's answer (label and class probabilities) or a regressor's (value), with its id for feedback. */
-export type Prediction = { id: string; label: string; probabilities: Record<string, number> } | { id: string; value: number };
 
 export interface ModelServerOptions {
   /** How often routing is re-read besides following NOTIFY (default 1 s); 0: NOTIFY only. */
@@ -101,13 +82,6 @@ export interface ModelServerOptions {
   /** Joining concurrent requests into one inference (default: within one event-loop turn, at most 256 rows). */
   microBatch?: MicroBatchOptions;
   log?: (line: string) => void;
-}
-
-/** One inference: a classifier's class probabilities, or a regressor's values. */
-async function run(signature: ModelSignature, session: Session, feeds: Feeds): Promise<Outputs> {
-  if (signature.task === 'regression') return { values: await runRegressor(session, feeds), width: 1 };
-  const { probabilities, classes } = await runClassifier(session, feeds);
-  return { values: probabilities, width: classes };
 }
 
 const BINARY_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -248,24 +222,11 @@ export class ModelServer {
     if (existing && existing.digest === v.onnxDigest) return existing;
     const known = this.refused.get(v.onnxDigest);
     if (known) return known;
-    const opened = await openTested(this.artifacts, v);
-    if ('problem' in opened) return this.refuse(v, opened.problem);
-    const maxBatch = this.options.maxBatch;
-    const signature = v.signature;
-    const loaded: LoadedVersion = {
-      name: v.modelName, version: v.version, digest: v.onnxDigest, signature, session: opened.session, smoke: opened.sample,
-      batcher: new MicroBatcher((feeds) => run(signature, opened.session, feeds), this.options.microBatch ?? MICRO_BATCH_DEFAULTS, (rows) => this.metersOf(loaded).runRows.observe(rows)),
-      prepare: isImported(signature)
-        // a model trained elsewhere: its own inputs and outputs (src/serving/imported-*.ts), one inference per request
-        ? (instances) => {
-          const data = checkImportedInstances(instances, { inputs: signature.inputs, unused: signature.unused }, maxBatch);
-          return { rows: data.rows, run: async () => runImported(opened.session, signature, importedFeeds(signature.inputs, data), data.rows) };
-        }
-        : (instances) => {
-          const inputs = checkInstances(instances, signature, maxBatch);
-          return { rows: inputs.rows, run: () => loaded.batcher.run(inputs) };
-        },
-    };
+    const loaded = await openServedVersion(this.artifacts, v, {
+      maxBatch: this.options.maxBatch, microBatch: this.options.microBatch ?? MICRO_BATCH_DEFAULTS,
+      onRun: (served, rows) => this.metersOf(served).runRows.observe(rows),
+    });
+    if ('problem' in loaded) return this.refuse(v, loaded.problem);
     this.loaded.set(key(v.modelName, v.version), loaded);
     return loaded;
   }
@@ -429,22 +390,7 @@ export class ModelServer {
   }
 
   private format(v: LoadedVersion, outputs: Float32Array | Float64Array, width: number, rows: number): Prediction[] {
-    const predictions: Prediction[] = [];
-    if (v.signature.task === 'regression') {
-      for (let i = 0; i < rows; i++) predictions.push({ id: timeOrderedId(), value: outputs[i] });
-      return predictions;
-    }
-    const labels = v.signature.classes;
-    for (let i = 0; i < rows; i++) {
-      const probs: Record<string, number> = {};
-      let best = 0;
-      for (let k = 0; k < width; k++) {
-        probs[labels[k]] = outputs[i * width + k];
-        if (outputs[i * width + k] >= outputs[i * width + best]) best = k; // ties go to the later class, as in evaluation
-      }
-      predictions.push({ id: timeOrderedId(), label: labels[best], probabilities: probs });
-    }
-    return predictions;
+    return formatPredictions(v.signature, outputs, width, rows);
   }
 
   /**

@@ -63,7 +63,7 @@ export async function smokeSampleOf(bytes: Uint8Array, signature: ModelSignature
  * Opens a version's ONNX file and smoke-tests it: the session when it passes (the caller owns it), else
  * why not. Used by each serving replica before routing to a version, and by rollouts before they start.
  */
-export async function openTested(artifacts: ArtifactStore, v: { onnxDigest: string; smokeDigest?: string | null; signature: ModelSignature }): Promise<{ session: Session; sample?: SmokeSample } | { problem: string }> {
+export async function openTested(artifacts: Pick<ArtifactStore, 'get'>, v: { onnxDigest: string; smokeDigest?: string | null; signature: ModelSignature }): Promise<{ session: Session; sample?: SmokeSample } | { problem: string }> {
   let session: Session;
   try {
     session = await createSession(await artifacts.get(v.onnxDigest));

@@ -96,3 +96,44 @@ export async function listAlertRows(pool: Pool, o: { model?: string; limit: numb
   );
   return rows;
 }
+
+/** An open problem: a dedup key an alert reached someone about, not yet resolved. */
+export interface ProblemRow { dedup_key: string; model_name: string | null; opened_by: string; opened_at: Date }
+
+/**
+ * Marks the alert's problem open (again): a problem resolved earlier and now announced anew is reopened
+ * by this alert; one already open keeps the alert that opened it.
+ */
+export async function openProblem(pool: Pool, o: { dedupKey: string; model: string | null; alertId: string; at: Date }): Promise<void> {
+  await pool.query(
+    `INSERT INTO alert_problems (dedup_key, model_name, opened_by, opened_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (dedup_key) DO UPDATE SET model_name = EXCLUDED.model_name, opened_by = EXCLUDED.opened_by,
+       opened_at = EXCLUDED.opened_at, resolved_by = NULL, resolved_at = NULL
+       WHERE alert_problems.resolved_at IS NOT NULL`,
+    [o.dedupKey, o.model, o.alertId, o.at],
+  );
+}
+
+/** Open problems of a model whose dedup key starts with `prefix`, oldest first. */
+export async function openProblems(pool: Pool, o: { model: string; prefix: string }): Promise<ProblemRow[]> {
+  const { rows } = await pool.query<ProblemRow>(
+    `SELECT dedup_key, model_name, opened_by, opened_at FROM alert_problems
+     WHERE resolved_at IS NULL AND model_name = $1 AND starts_with(dedup_key, $2) ORDER BY opened_at, dedup_key`,
+    [o.model, o.prefix],
+  );
+  return rows;
+}
+
+/**
+ * Closes a problem that `openedBy` opened (a problem reopened meanwhile by a newer alert stays open) and
+ * frees its dedup slot, so the next occurrence is announced at once instead of as a duplicate.
+ */
+export async function resolveProblem(pool: Pool, o: { dedupKey: string; openedBy: string; resolvedBy: string; at: Date }): Promise<boolean> {
+  const closed = await pool.query(
+    `UPDATE alert_problems SET resolved_by = $3, resolved_at = $4 WHERE dedup_key = $1 AND opened_by = $2 AND resolved_at IS NULL`,
+    [o.dedupKey, o.openedBy, o.resolvedBy, o.at],
+  );
+  if ((closed.rowCount ?? 0) === 0) return false;
+  await pool.query('DELETE FROM alert_dedup WHERE dedup_key = $1', [o.dedupKey]);
+  return true;
+}

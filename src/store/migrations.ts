@@ -712,6 +712,23 @@ const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 20,
+    name: 'open alert problems, so a clean check can resolve them',
+    sql: `
+      -- a problem (an alert dedup key) is open from the first alert of it that reached a channel until a
+      -- later check finds it clean; channels that track incidents (PagerDuty) are then told it is resolved
+      CREATE TABLE alert_problems (
+        dedup_key    text PRIMARY KEY,
+        model_name   text,
+        opened_by    text NOT NULL,               -- the alert that opened it
+        opened_at    timestamptz NOT NULL,
+        resolved_by  text,                        -- the resolution (e.g. "<check id>:resolve") that closed it
+        resolved_at  timestamptz
+      );
+      CREATE INDEX alert_problems_open ON alert_problems (model_name) WHERE resolved_at IS NULL;
+    `,
+  },
+  {
     version: 22,
     name: 'dataset versions stored as Parquet',
     sql: `

@@ -6,7 +6,7 @@
  * retrainModel: starts the model's retraining pipeline now (a schedule or a person asked), with the
  * same one-at-a-time claim the monitor uses.
  */
-import { ParentClosePolicy, proxyActivities, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, proxyActivities, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { MonitoringActivities, CheckSummary } from '../activities/monitoring';
 import type { CheckAction } from '../store/monitoring';
 import type { RetrainTrigger } from './definitions';
@@ -20,6 +20,8 @@ const quick = proxyActivities<MonitoringActivities>(ACTIVITY_PRESETS.quick(retry
 export interface MonitorResult {
   check: CheckSummary;
   alert?: { state: string; reason?: string };
+  /** A clean check: the monitoring problems it closed (their dedup keys). */
+  resolved?: string[];
   action?: CheckAction;
 }
 
@@ -54,6 +56,8 @@ export async function modelMonitor(input: { model: string }): Promise<MonitorRes
   const check = await checks.runMonitorCheck({ model: input.model, checkId });
   const result: MonitorResult = { check };
   if (check.breaches.length > 0) result.alert = await quick.raiseMonitorAlert({ checkId });
+  // histories recorded before clean checks resolved alerts have no activity here: they replay past it
+  else if (patched('resolve-alerts-on-clean-check')) result.resolved = (await quick.resolveMonitorAlerts({ checkId, model: input.model })).resolved;
   if (check.retrain) {
     result.action = await startRetraining(input.model, retrainRunId(checkId), { kind: check.retrain.trigger, reason: check.retrain.reason, checkId });
     await quick.recordCheckAction({ checkId, action: result.action });
