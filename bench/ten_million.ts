@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const model = `ten-million-${kind}`;
       t = Date.now();
-      const trainer = kind === 'gbdt' ? { kind, params: { rounds: 100 } } : { kind };
+      const trainer = kind === 'gbdt' ? { kind, params: { maxIter: 100 } } : { kind };
       const { id } = await api.post<{ id: string }>('/v1/pipelines', { model, data: { uri: file }, target: 'label', trainer, approval: { mode: 'auto' } });
       const stages: Record<string, number> = {};
       let status: { state: string; stage: string; metrics?: Record<string, number>; error?: string } = { state: 'running', stage: 'ingest' };
