@@ -1,12 +1,15 @@
 /**
- * CSV ingest of 1M rows x 30 numeric columns (default): our reader (CSV text -> typed-array columns)
- * against pandas.read_csv, each in a fresh process, on the same file in the same run.
+ * Ingest of 1M rows x 30 numeric columns (default), each reader in a fresh process on the same files in
+ * the same run: CSV through the platform's source reader (DuckDB for a local file) and through its own
+ * streaming parser (what uploads and downloads it cannot hand to DuckDB go through) against
+ * pandas.read_csv; then the same rows as Parquet (ZSTD, as dataset versions are stored) through the
+ * platform's reader against pyarrow.parquet.read_table.
  *
- *   python3 -m pip install --target /tmp/pyref pandas      # once
+ *   python3 -m pip install --target /tmp/pyref pandas pyarrow      # once
  *   PYTHONPATH=/tmp/pyref node --import tsx bench/ingest.ts [rows] [cols]
  *
  * Reports seconds, rows/s and peak resident memory; for ours also the heap against the size of the
- * columns themselves (target: at most ~4x). Figures: bench/RESULTS.md.
+ * columns themselves. Figures: bench/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,12 +18,17 @@ import path from 'node:path';
 import { readSource } from '../src/ingest/sources';
 import { sourcePolicy } from '../src/ingest/source-policy';
 import { createRng } from '../src/ml/random';
+import { parseCsvStream } from '../src/ml/csv';
+import { fileBytes, utf8Text } from '../src/ingest/byte-source';
+import { readParquet, writeParquet } from '../src/datasets/parquet-table';
 
-async function measureOurs(file: string): Promise<void> {
+async function measureOurs(file: string, reader: string): Promise<void> {
   const started = process.hrtime.bigint();
   // the benchmark's own file, read under a policy whose one root is its folder
   const policy = sourcePolicy({ dataRoots: [path.dirname(file)], dataDir: path.join(path.dirname(file), '.no-data-dir'), urlAllow: [] });
-  const { table } = await readSource({ uri: file }, { policy, connectionUrl: async () => undefined });
+  const table = reader === 'streaming'
+    ? await parseCsvStream(() => utf8Text(fileBytes(file, { name: file, size: fs.statSync(file).size })))
+    : (await readSource({ uri: file }, { policy, connectionUrl: async () => undefined })).table;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const columnarBytes = table.columns.reduce((s, c) => s + (c.kind === 'number' ? c.values.byteLength : c.codes.byteLength), 0);
   const memory = process.memoryUsage();
@@ -30,38 +38,83 @@ async function measureOurs(file: string): Promise<void> {
   }));
 }
 
-async function main(): Promise<void> {
-  if (process.argv[2] === '--measure') return measureOurs(process.argv[3]);
-  const rows = Number(process.argv[2] ?? 1_000_000);
-  const cols = Number(process.argv[3] ?? 30);
-  const file = path.join(os.tmpdir(), `bench-ingest-${rows}x${cols}.csv`);
-  if (!fs.existsSync(file)) {
-    const rng = createRng(7);
-    const out = fs.openSync(file, 'w');
-    fs.writeSync(out, Array.from({ length: cols }, (_, j) => `f${j}`).join(',') + '\n');
-    let chunk: string[] = [];
-    for (let i = 0; i < rows; i++) {
-      chunk.push(Array.from({ length: cols }, () => (rng() * 1000 - 500).toFixed(4)).join(','));
-      if (chunk.length === 10_000) { fs.writeSync(out, chunk.join('\n') + '\n'); chunk = []; }
-    }
-    if (chunk.length) fs.writeSync(out, chunk.join('\n') + '\n');
-    fs.closeSync(out);
-  }
-  const size = fs.statSync(file).size / 2 ** 20;
-  const ours = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', __filename, '--measure', file], { encoding: 'utf8' });
-  if (ours.status !== 0) throw new Error(ours.stderr);
-  const o = JSON.parse(ours.stdout);
-  const py = spawnSync('python3', ['-c', `
+function ours(file: string, reader: string): any {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', __filename, '--measure', file, reader], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(run.stderr);
+  return JSON.parse(run.stdout);
+}
+
+function python(code: string, file: string): any {
+  const run = spawnSync('python3', ['-c', code, file], { encoding: 'utf8' });
+  return run.status === 0 ? JSON.parse(run.stdout) : { error: run.stderr.trim().split('\n').pop() };
+}
+
+const PANDAS = `
 import json, resource, sys, time
 import pandas as pd
 t = time.perf_counter(); df = pd.read_csv(sys.argv[1]); s = time.perf_counter() - t
-print(json.dumps({"seconds": s, "rows": len(df), "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "pandas": pd.__version__}))
-`, file], { encoding: 'utf8' });
-  const p = py.status === 0 ? JSON.parse(py.stdout) : undefined;
-  console.log(`CSV ingest, ${rows} x ${cols} numeric (${size.toFixed(0)} MiB file), ${os.cpus().length} cores`);
-  console.log(`  ours:   ${o.seconds.toFixed(2)} s, ${(rows / o.seconds / 1000).toFixed(0)}k rows/s, peak RSS ${o.maxRssMB.toFixed(0)} MiB; heap ${o.heapUsedMB.toFixed(0)} MiB + buffers ${o.arrayBuffersMB.toFixed(0)} MiB for ${o.columnarMB.toFixed(0)} MiB of columns`);
-  if (p) console.log(`  pandas ${p.pandas}: ${p.seconds.toFixed(2)} s, ${(rows / p.seconds / 1000).toFixed(0)}k rows/s, peak RSS ${p.maxRssMB.toFixed(0)} MiB\n  time ratio ours/pandas: ${(o.seconds / p.seconds).toFixed(2)}x`);
-  else console.log(`  pandas not run: ${py.stderr.trim().split('\n').pop()}`);
+print(json.dumps({"seconds": s, "rows": len(df), "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "version": pd.__version__}))
+`;
+const PYARROW = `
+import json, resource, sys, time
+import pyarrow, pyarrow.parquet as pq
+t = time.perf_counter(); table = pq.read_table(sys.argv[1]); s = time.perf_counter() - t
+print(json.dumps({"seconds": s, "rows": table.num_rows, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "version": pyarrow.__version__}))
+`;
+
+const line = (name: string, r: any, rows: number) => (r.error ? `  ${name}: not run (${r.error})` : `  ${name.padEnd(34)} ${r.seconds.toFixed(2)} s, ${(rows / r.seconds / 1000).toFixed(0)}k rows/s, peak RSS ${r.maxRssMB.toFixed(0)} MiB${r.columnarMB ? ` (columns ${r.columnarMB.toFixed(0)} MiB)` : ''}`);
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--measure') {
+    if (process.argv[4] === 'parquet-file') {
+      const started = process.hrtime.bigint();
+      const table = await readParquet(process.argv[3]);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      process.stdout.write(JSON.stringify({ seconds, rows: table.rowCount, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+      return;
+    }
+    return measureOurs(process.argv[3], process.argv[4]);
+  }
+  const rows = Number(process.argv[2] ?? 1_000_000);
+  const cols = Number(process.argv[3] ?? 30);
+  const file = path.join(os.tmpdir(), `bench-ingest-${rows}x${cols}.csv`);
+  makeCsv(file, rows, cols);
+  const parquetFile = `${file}.parquet`;
+  if (!fs.existsSync(parquetFile)) await writeParquet((await readCsvStreamed(file)), parquetFile);
+  const size = fs.statSync(file).size / 2 ** 20;
+  console.log(`${rows} x ${cols} numeric: CSV ${size.toFixed(0)} MiB, Parquet (ZSTD) ${(fs.statSync(parquetFile).size / 2 ** 20).toFixed(0)} MiB; ${os.cpus().length} cores`);
+  const duck = ours(file, 'source');
+  const streaming = ours(file, 'streaming');
+  const pandas = python(PANDAS, file);
+  console.log('CSV');
+  console.log(line('ours, local file (DuckDB)', duck, rows));
+  console.log(line('ours, streaming parser', streaming, rows));
+  console.log(line(`pandas ${pandas.version ?? ''} read_csv`, pandas, rows));
+  if (!pandas.error) console.log(`  ratio DuckDB path / pandas: ${(duck.seconds / pandas.seconds).toFixed(2)}x; streaming parser / pandas: ${(streaming.seconds / pandas.seconds).toFixed(2)}x`);
+  const parquet = ours(parquetFile, 'parquet-file');
+  const arrow = python(PYARROW, parquetFile);
+  console.log('Parquet');
+  console.log(line('ours (DuckDB -> typed arrays)', parquet, rows));
+  console.log(line(`pyarrow ${arrow.version ?? ''} read_table`, arrow, rows));
+  if (!arrow.error) console.log(`  ratio ours / pyarrow: ${(parquet.seconds / arrow.seconds).toFixed(2)}x`);
+}
+
+async function readCsvStreamed(file: string) {
+  return parseCsvStream(() => utf8Text(fileBytes(file, { name: file, size: fs.statSync(file).size })));
+}
+
+function makeCsv(file: string, rows: number, cols: number): void {
+  if (fs.existsSync(file)) return;
+  const rng = createRng(7);
+  const out = fs.openSync(file, 'w');
+  fs.writeSync(out, Array.from({ length: cols }, (_, j) => `f${j}`).join(',') + '\n');
+  let chunk: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    chunk.push(Array.from({ length: cols }, () => (rng() * 1000 - 500).toFixed(4)).join(','));
+    if (chunk.length === 10_000) { fs.writeSync(out, chunk.join('\n') + '\n'); chunk = []; }
+  }
+  if (chunk.length) fs.writeSync(out, chunk.join('\n') + '\n');
+  fs.closeSync(out);
 }
 
 main().catch((err) => { console.error(err); process.exitCode = 1; });
