@@ -119,6 +119,11 @@ const schema = z.object({
   /** Static credentials; unset means the AWS SDK's default chain (profile, instance role...). */
   MLOPS_S3_ACCESS_KEY_ID: optionalString,
   MLOPS_S3_SECRET_ACCESS_KEY: optionalString,
+  /**
+   * Buckets `s3://bucket/key` data sources may read, comma-separated (default: none, so s3:// sources are
+   * refused). Read with the MLOPS_S3_ENDPOINT, region and credentials; the artifact bucket is never one.
+   */
+  MLOPS_S3_SOURCE_BUCKETS: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APPROVAL_CHANNEL: optionalString,
@@ -139,6 +144,15 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema>;
 
+/** Where s3:// data sources may be read from, and with which client settings. */
+export interface S3SourceSettings {
+  buckets: string[];
+  artifactBucket?: string;
+  endpoint?: string;
+  region: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
 export interface Config {
   dataDir: string;
   /** Whether this worker polls the registered trainers' queue (runs user code). */
@@ -156,7 +170,7 @@ export interface Config {
   database: { url?: string; embeddedPort: number };
   api: { port: number; host: string; url: string; maxBody: string; maxBatch: number; microBatch: { windowMs: number; maxRows: number }; keepPreviousMs: number; routingPollMs: number; adminKey?: string; apiKey?: string; predictAuth: 'open' | 'key'; feedbackAuth: 'open' | 'key'; consoleSessionSeconds: number };
   /** Where data may come from: file roots, internal hosts allowed for URLs, the upload limit in bytes. */
-  sources: { dataRoots: string[]; urlAllow: string[]; maxUploadBytes: number };
+  sources: { dataRoots: string[]; urlAllow: string[]; maxUploadBytes: number; s3?: S3SourceSettings };
   /** What serving keeps, and for how long. */
   retention: { predictionSample: number; predictionLogDays: number; servingStatsDays: number };
   codeVersion?: string;
@@ -226,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const root of dataRoots) {
     if (!path.isAbsolute(root)) throw new ConfigError(`invalid configuration: MLOPS_DATA_ROOTS takes absolute folders separated by commas, got "${root}"`);
   }
+  const s3SourceBuckets = list(e.MLOPS_S3_SOURCE_BUCKETS);
+  for (const bucket of s3SourceBuckets) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`invalid configuration: MLOPS_S3_SOURCE_BUCKETS: "${bucket}" is not an S3 bucket name`);
+    if (bucket === e.MLOPS_S3_BUCKET) throw new ConfigError(`invalid configuration: MLOPS_S3_SOURCE_BUCKETS may not name the artifact bucket "${bucket}": it holds the platform's models and datasets`);
+  }
   const urlAllow = list(e.MLOPS_URL_ALLOW);
   for (const entry of urlAllow) {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/i.test(entry)) throw new ConfigError(`invalid configuration: MLOPS_URL_ALLOW takes host or host:port entries separated by commas, got "${entry}"`);
@@ -261,7 +280,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       feedbackAuth: e.MLOPS_FEEDBACK_AUTH,
       consoleSessionSeconds: Math.round(e.MLOPS_CONSOLE_SESSION_HOURS * 3600),
     },
-    sources: { dataRoots, urlAllow, maxUploadBytes: bytes.parse(e.MLOPS_MAX_UPLOAD)! },
+    sources: {
+      dataRoots, urlAllow, maxUploadBytes: bytes.parse(e.MLOPS_MAX_UPLOAD)!,
+      ...(e.MLOPS_S3_SOURCE_BUCKETS ? {
+        s3: {
+          buckets: s3SourceBuckets, artifactBucket: e.MLOPS_S3_BUCKET, endpoint: e.MLOPS_S3_ENDPOINT, region: e.MLOPS_S3_REGION,
+          ...(e.MLOPS_S3_ACCESS_KEY_ID && e.MLOPS_S3_SECRET_ACCESS_KEY ? { credentials: { accessKeyId: e.MLOPS_S3_ACCESS_KEY_ID, secretAccessKey: e.MLOPS_S3_SECRET_ACCESS_KEY } } : {}),
+        },
+      } : {}),
+    },
     codeVersion: e.MLOPS_CODE_VERSION,
     review: { measure: e.MLOPS_REVIEW_MEASURE, threshold: e.MLOPS_REVIEW_THRESHOLD ?? (e.MLOPS_REVIEW_MEASURE === 'entropy' ? 0.9 : 0.1) },
     monitor: { every: e.MLOPS_MONITOR_EVERY },

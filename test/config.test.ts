@@ -18,6 +18,8 @@ describe('configuration', () => {
     ]) {
       assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
     }
+    // the artifact bucket holds models and datasets: never a source
+    assert.throws(() => loadConfig({ MLOPS_S3_BUCKET: 'artifacts', MLOPS_S3_SOURCE_BUCKETS: 'lake,artifacts' }), /may not name the artifact bucket "artifacts"/);
   });
 
   it('reads where data may come from, with defaults that confine it', () => {
@@ -27,12 +29,14 @@ describe('configuration', () => {
     const set = loadConfig({ MLOPS_DATA_ROOTS: '/srv/data, /mnt/shared', MLOPS_URL_ALLOW: 'minio.internal:9000,10.0.0.7,[fd00::1]:8080', MLOPS_MAX_UPLOAD: '200mb', MLOPS_FEEDBACK_AUTH: 'open' });
     assert.deepEqual(set.sources, { dataRoots: ['/srv/data', '/mnt/shared'], urlAllow: ['minio.internal:9000', '10.0.0.7', '[fd00::1]:8080'], maxUploadBytes: 200 * 1024 ** 2 });
     assert.equal(set.api.feedbackAuth, 'open');
+    const s3 = loadConfig({ MLOPS_S3_SOURCE_BUCKETS: 'lake, raw-data', MLOPS_S3_ENDPOINT: 'http://minio:9000', MLOPS_S3_BUCKET: 'artifacts' });
+    assert.deepEqual(s3.sources.s3, { buckets: ['lake', 'raw-data'], artifactBucket: 'artifacts', endpoint: 'http://minio:9000', region: 'us-east-1' });
   });
 
   it('refuses relative data roots, malformed allow-list entries and bad limits, naming them', () => {
     for (const [name, value] of [
       ['MLOPS_DATA_ROOTS', 'data'], ['MLOPS_DATA_ROOTS', '/srv,./x'], ['MLOPS_URL_ALLOW', 'http://minio:9000'], ['MLOPS_URL_ALLOW', 'host:port'],
-      ['MLOPS_URL_ALLOW', 'a/b'], ['MLOPS_MAX_UPLOAD', 'huge'], ['MLOPS_FEEDBACK_AUTH', 'maybe'],
+      ['MLOPS_URL_ALLOW', 'a/b'], ['MLOPS_MAX_UPLOAD', 'huge'], ['MLOPS_FEEDBACK_AUTH', 'maybe'], ['MLOPS_S3_SOURCE_BUCKETS', 'Not_A_Bucket'],
     ]) {
       assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
     }

@@ -12,7 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { datasetDigest } from '../src/datasets/canonical-digest';
 import { duckdb, sqlString } from '../src/datasets/duckdb';
 import { readParquet, writeParquet } from '../src/datasets/parquet-table';
-import { readSource } from '../src/ingest/sources';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SourceError } from '../src/ingest/source-error';
+import { SourceRefused, sourcePolicy } from '../src/ingest/source-policy';
+import { readSource, SourceContext, sourceWatermark } from '../src/ingest/sources';
 import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
 import { createRng } from '../src/ml/random';
 import type { Table } from '../src/ml/table';
@@ -20,6 +23,7 @@ import { ArtifactError, LocalArtifactStore } from '../src/store/artifacts';
 import { DatasetNotFound, getDataset, loadDatasetTable, saveDataset, storeDatasetTable } from '../src/store/datasets';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { testSources } from './helpers/sources';
+import { S3TestServer, startS3Server } from './helpers/s3';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-datasets-'));
 
@@ -228,5 +232,51 @@ describe('local files read by DuckDB', () => {
     const latin = path.join(dir, 'latin.csv');
     fs.writeFileSync(latin, Buffer.from('a,b\n1,caf\xe9\n', 'latin1'));
     await assert.rejects(readSource({ uri: latin }, ctx), /is not valid UTF-8 text/);
+  });
+});
+
+describe('objects in S3-compatible storage (a real S3 server: moto)', () => {
+  let s3: S3TestServer;
+  let client: S3Client;
+  let ctx: SourceContext;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-s3-source-'));
+  before(async () => {
+    s3 = await startS3Server();
+    for (const bucket of ['lake', 'private', 'platform-artifacts']) await s3.createBucket(bucket);
+    client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    const put = (bucket: string, key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await put('lake', 'sales/2026.csv', 'amount,item\n1,a\n2,b\n');
+    const parquet = path.join(dir, 's3.parquet');
+    await writeParquet(parseCsv('amount,item\n1,a\n2,b\n'), parquet);
+    await put('lake', 'sales/2026.parquet', fs.readFileSync(parquet));
+    await put('private', 'secret.csv', 'a,b\n1,2\n');
+    await put('platform-artifacts', 'sha256/ab/x', 'a,b\n1,2\n');
+    ctx = {
+      policy: sourcePolicy({ dataRoots: [dir], dataDir, urlAllow: [], s3: { buckets: ['lake', 'platform-artifacts'], artifactBucket: 'platform-artifacts', endpoint: s3.endpoint, region: 'us-east-1', credentials: s3.credentials } }),
+      connectionUrl: async () => undefined,
+    };
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it('reads a CSV and a Parquet object into the same dataset version, and fingerprints them for new data', async () => {
+    const fromCsv = await readSource({ uri: 's3://lake/sales/2026.csv' }, ctx);
+    const fromParquet = await readSource({ uri: 's3://lake/sales/2026.parquet' }, ctx);
+    assert.equal(fromCsv.kind, 's3');
+    assert.equal(datasetDigest(fromCsv.table), datasetDigest(fromParquet.table));
+    assert.equal(toCanonicalCsv(fromCsv.table), 'amount,item\n1,a\n2,b\n');
+    assert.match(await sourceWatermark({ uri: 's3://lake/sales/2026.csv' }, ctx) ?? '', /^s3:/);
+    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('mlops-s3-download-')), [], 'the downloads are removed');
+  });
+
+  it('refuses buckets not listed, the artifact bucket even when listed, and says when an object is missing', async () => {
+    await assert.rejects(readSource({ uri: 's3://private/secret.csv' }, ctx), (e: Error) => e instanceof SourceRefused && e.setting === 'MLOPS_S3_SOURCE_BUCKETS' && /bucket "private" is not one data sources may read/.test(e.message));
+    await assert.rejects(readSource({ uri: 's3://platform-artifacts/sha256/ab/x' }, ctx), /holds the platform's artifacts and is never a data source/);
+    await assert.rejects(readSource({ uri: 's3://lake/' }, ctx), /is not an S3 object URI/);
+    await assert.rejects(readSource({ uri: 's3://lake/nope.csv' }, ctx), (e: Error) => e instanceof SourceError && !e.retryable && /does not exist/.test(e.message));
+    const none = { ...ctx, policy: { ...ctx.policy, s3: undefined } };
+    await assert.rejects(readSource({ uri: 's3://lake/sales/2026.csv' }, none), /an admin lists it in MLOPS_S3_SOURCE_BUCKETS/);
   });
 });

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { S3SourceSettings } from '../config';
 
 export interface SourcePolicy {
   /** Absolute, symlink-resolved folders that file sources may be read from. */
@@ -22,11 +23,13 @@ export interface SourcePolicy {
   dataDir: string;
   /** `host` or `host:port` entries (lower case) that may be reached even at internal addresses. */
   urlAllow: string[];
+  /** The buckets s3:// sources may read (MLOPS_S3_SOURCE_BUCKETS) and the client settings; absent: none. */
+  s3?: S3SourceSettings;
 }
 
 /** A source the policy forbids: the caller's mistake or attack, never worth retrying. */
 export class SourceRefused extends Error {
-  constructor(message: string, readonly setting: 'MLOPS_DATA_ROOTS' | 'MLOPS_URL_ALLOW' | 'source') {
+  constructor(message: string, readonly setting: 'MLOPS_DATA_ROOTS' | 'MLOPS_URL_ALLOW' | 'MLOPS_S3_SOURCE_BUCKETS' | 'source') {
     super(message);
   }
 }
@@ -52,9 +55,9 @@ export function realPathLoose(p: string): string {
 }
 
 /** Builds a policy from configured roots; roots and data dir are resolved once, here. */
-export function sourcePolicy(o: { dataRoots: string[]; dataDir: string; urlAllow: string[] }): SourcePolicy {
+export function sourcePolicy(o: { dataRoots: string[]; dataDir: string; urlAllow: string[]; s3?: S3SourceSettings }): SourcePolicy {
   const roots = [...o.dataRoots, BUNDLED_DATASETS].map(realPathLoose);
-  return { dataRoots: [...new Set(roots)], dataDir: realPathLoose(o.dataDir), urlAllow: o.urlAllow.map((h) => h.toLowerCase()) };
+  return { dataRoots: [...new Set(roots)], dataDir: realPathLoose(o.dataDir), urlAllow: o.urlAllow.map((h) => h.toLowerCase()), ...(o.s3 ? { s3: o.s3 } : {}) };
 }
 
 const within = (folder: string, p: string) => {
@@ -65,7 +68,7 @@ const within = (folder: string, p: string) => {
 /** The local path a file source names (a path or a file:// URL), made absolute. */
 export function filePathOf(uri: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1];
-  if (scheme && scheme.toLowerCase() !== 'file') throw new SourceRefused(`only http and https URLs and files can be read, not ${scheme}:`, 'source');
+  if (scheme && scheme.toLowerCase() !== 'file') throw new SourceRefused(`only http, https and s3 URLs and files can be read, not ${scheme}:`, 'source');
   if (/^file:/i.test(uri)) {
     try {
       return fileURLToPath(uri);

@@ -126,7 +126,7 @@ export async function openStores(config: Config, databaseUrl: string): Promise<S
     ? new S3ArtifactStore({ ...config.artifacts })
     : new LocalArtifactStore(path.join(config.dataDir, 'artifacts'));
   const secrets = ensureSecretsKeys(config);
-  const policy = sourcePolicy({ dataRoots: config.sources.dataRoots, dataDir: config.dataDir, urlAllow: config.sources.urlAllow });
+  const policy = sourcePolicy({ dataRoots: config.sources.dataRoots, dataDir: config.dataDir, urlAllow: config.sources.urlAllow, s3: config.sources.s3 });
   return { pool, artifacts, secrets, sources: { policy, connectionUrl: (name) => connectionUrl(pool, secrets, name) } };
 }
 
