@@ -138,6 +138,9 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 start() {
   build
   mkdir -p "$STATE"
+  # PostgreSQL runs as the postgres user when we are root: it must be able to pass through the state
+  # dir to its own folder in it (a mktemp -d folder is 0700).
+  [ "$(id -u)" -ne 0 ] || chmod o+x "$STATE"
   local base="${TEMPORAL_CLUSTER_PORT_BASE:-7233}"
   if [ -n "${TEMPORAL_CLUSTER_TLS_CERT:-}${TEMPORAL_CLUSTER_TLS_KEY:-}" ] && [ -z "${TEMPORAL_CLUSTER_TLS_CERT:-}" -o -z "${TEMPORAL_CLUSTER_TLS_KEY:-}" ]; then
     die "TEMPORAL_CLUSTER_TLS_CERT and TEMPORAL_CLUSTER_TLS_KEY go together"
