@@ -9,17 +9,19 @@
 #   eval "$(scripts/temporal-cluster.sh start)"     build if needed, start everything, register the
 #                                                   namespace and search attributes; prints export lines
 #   scripts/temporal-cluster.sh stop                stop the services and the PostgreSQL
-#   scripts/temporal-cluster.sh kill <service>      kill -9 one service (frontend|history|matching|worker|postgresql)
+#   scripts/temporal-cluster.sh kill <service>      kill -9 one service (frontend|history|matching|worker|ui|postgresql)
 #   scripts/temporal-cluster.sh restart <service>   kill -9 it if it runs, then start it again and wait for it
 #   scripts/temporal-cluster.sh pids                "<service> <pid>" for each running process
 #
 # Environment (start reads it; later commands read what start saved in the state dir):
 #   TEMPORAL_CLUSTER_DIR        state dir: pids, logs, the saved environment, PostgreSQL (/tmp/mlops-temporal-cluster)
 #   TEMPORAL_CLUSTER_PORT_BASE  frontend gRPC port; the rest follow (7233): +1 frontend HTTP, +2 history,
-#                               +3 matching, +4 worker, +11..+14 membership, +20 PostgreSQL, +21..+24 metrics
+#                               +3 matching, +4 worker, +11..+14 membership, +20 PostgreSQL, +21..+24 metrics,
+#                               +30 the Web UI (built from github.com/temporalio/ui-server when Go can)
 #   TEMPORAL_CLUSTER_TLS_CERT, TEMPORAL_CLUSTER_TLS_KEY   the frontend serves TLS with them (PEM files)
 #   TEMPORAL_CLUSTER_TLS_CA     ...and requires client certificates signed by this CA (mutual TLS)
 #   TEMPORAL_CLUSTER_TLS_SERVER_NAME   the name in the frontend's certificate (localhost)
+#   TEMPORAL_UI_VERSION         the ui-server version (v2.54.1)
 #   TEMPORAL_SERVER_VERSION     the go.temporal.io/server version to build (v1.29.1, the newest that
 #                               builds with Go 1.25/1.26.8; later releases ask for Go 1.26.10)
 #   TEMPORAL_NAMESPACE          the namespace to register (default)
@@ -28,6 +30,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VERSION="${TEMPORAL_SERVER_VERSION:-v1.29.1}"
+UI_VERSION="${TEMPORAL_UI_VERSION:-v2.54.1}"
 TOOLS="$ROOT/.cache/tools/temporal-server-$VERSION"
 STATE="${TEMPORAL_CLUSTER_DIR:-/tmp/mlops-temporal-cluster}"
 SERVICES=(history matching frontend worker)
@@ -40,6 +43,11 @@ die() { say "$*"; exit 1; }
 # module mode whatever folder it runs in. The schema files ship in the module source; they are copied
 # next to the binaries so the cache folder is all that start needs.
 build() {
+  build_server
+  build_ui || say "the Web UI server did not build (output above); the cluster runs without a UI"
+}
+
+build_server() {
   if [ -x "$TOOLS/temporal-server" ] && [ -x "$TOOLS/temporal-sql-tool" ] && [ -d "$TOOLS/schema/postgresql/v12" ]; then
     say "using the build in $TOOLS"
     return
@@ -57,10 +65,27 @@ build() {
   mv "$tmp/bin/sql" "$tmp/out/temporal-sql-tool"
   cp -R "$src/schema/postgresql/v12" "$tmp/out/schema/postgresql/"
   chmod -R u+w "$tmp/out"
+  # keep a UI built earlier into this folder
+  [ -x "$TOOLS/temporal-ui-server" ] && mv "$TOOLS/temporal-ui-server" "$tmp/out/"
   rm -rf "$TOOLS"
   mv "$tmp/out" "$TOOLS"
   rm -rf "$tmp"
   say "built in $((SECONDS - started)) s: $TOOLS"
+}
+
+# The Web UI server: its Go module carries the built UI, so `go install` is the whole build (about a
+# minute). Its version is the one the Temporal CLI in .cache/tools bundles.
+build_ui() {
+  [ -x "$TOOLS/temporal-ui-server" ] && return 0
+  local tmp; tmp="$(mktemp -d "$ROOT/.cache/tools/.temporal-ui-build.XXXXXX")"
+  say "building github.com/temporalio/ui-server/v2 $UI_VERSION (once)..."
+  if (cd "$tmp" && GOFLAGS=-mod=mod GOBIN="$tmp/bin" go install "github.com/temporalio/ui-server/v2/cmd/server@$UI_VERSION") >&2; then
+    mv "$tmp/bin/server" "$TOOLS/temporal-ui-server"
+    rm -rf "$tmp"
+  else
+    rm -rf "$tmp"
+    return 1
+  fi
 }
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -86,13 +111,23 @@ load_state() {
 }
 
 service_index() {
-  case "$1" in frontend) echo 0 ;; history) echo 2 ;; matching) echo 3 ;; worker) echo 4 ;;
-    *) die "unknown service \"$1\": frontend, history, matching, worker or postgresql" ;; esac
+  case "$1" in frontend) echo 0 ;; history) echo 2 ;; matching) echo 3 ;; worker) echo 4 ;; ui) echo 30 ;;
+    *) die "unknown service \"$1\": frontend, history, matching, worker, ui or postgresql" ;; esac
 }
 
 # Starts one service in the background, its output appended to <state>/<service>.log.
 start_service() {
   local name=$1 i; i="$(service_index "$name")"
+  if [ "$name" = ui ]; then
+    (
+      export TEMPORAL_CLUSTER_UI_FRONTEND="$TEMPORAL_CLUSTER_HOST:$TEMPORAL_CLUSTER_PORT_BASE"
+      export TEMPORAL_CLUSTER_UI_PORT="$(service_port ui)"
+      cd "$STATE"
+      exec "$TOOLS/temporal-ui-server" --root / --config "$ROOT/deploy/temporal" --env ui start </dev/null >>"$STATE/ui.log" 2>&1
+    ) &
+    echo $! >"$STATE/ui.pid"
+    return
+  fi
   local metrics=$((TEMPORAL_CLUSTER_PORT_BASE + 21 + (i == 0 ? 0 : i - 1)))
   (
     export TEMPORAL_CLUSTER_METRICS_ADDRESS="$TEMPORAL_CLUSTER_HOST:$metrics"
@@ -107,6 +142,7 @@ start_service() {
 # the frontend is up once it answers gRPC, which setup-namespace.sh waits for.
 service_port() {
   local i; i="$(service_index "$1")"
+  [ "$1" = ui ] && { echo $((TEMPORAL_CLUSTER_PORT_BASE + 30)); return; }
   echo $((TEMPORAL_CLUSTER_PORT_BASE + 10 + (i == 0 ? 1 : i)))
 }
 
@@ -185,10 +221,17 @@ start() {
     TEMPORAL_NAMESPACE="$TEMPORAL_CLUSTER_NAMESPACE" TEMPORAL_NAMESPACE_RETENTION=72h $(client_tls_env) \
     sh "$ROOT/deploy/temporal/setup-namespace.sh" >>"$STATE/setup.log" 2>&1 \
     || die "registering the namespace failed; see $STATE/setup.log"
+  local ui_url=""
+  if [ -x "$TOOLS/temporal-ui-server" ]; then
+    start_service ui
+    wait_port ui "$(service_port ui)"
+    ui_url="http://$TEMPORAL_CLUSTER_HOST:$(service_port ui)"
+  fi
   say "frontend $TEMPORAL_CLUSTER_HOST:$TEMPORAL_CLUSTER_PORT_BASE$([ -n "$TEMPORAL_CLUSTER_TLS_CERT" ] && echo ' (TLS)'), logs in $STATE"
   echo "export TEMPORAL_ADDRESS=$TEMPORAL_CLUSTER_HOST:$TEMPORAL_CLUSTER_PORT_BASE"
   echo "export TEMPORAL_NAMESPACE=$TEMPORAL_CLUSTER_NAMESPACE"
   echo "export TEMPORAL_CLUSTER_DIR=$STATE"
+  [ -z "$ui_url" ] || echo "export TEMPORAL_UI_URL=$ui_url"
   if [ -n "$TEMPORAL_CLUSTER_TLS_CERT" ]; then
     echo "export TEMPORAL_TLS_SERVER_NAME=$TEMPORAL_CLUSTER_TLS_SERVER_NAME"
     [ -n "$TEMPORAL_CLUSTER_TLS_CA" ] && echo "export TEMPORAL_TLS_CA=$TEMPORAL_CLUSTER_TLS_CA"
@@ -208,7 +251,7 @@ stop_pid() {
 
 stop() {
   [ -d "$STATE" ] || return 0
-  for name in worker frontend matching history; do
+  for name in ui worker frontend matching history; do
     if alive "$name"; then stop_pid "$(cat "$STATE/$name.pid")"; fi
     rm -f "$STATE/$name.pid"
   done
@@ -251,7 +294,7 @@ restart_service() {
 
 pids() {
   load_state
-  for name in "${SERVICES[@]}"; do
+  for name in "${SERVICES[@]}" ui; do
     if alive "$name"; then echo "$name $(cat "$STATE/$name.pid")"; fi
   done
   local pid; if pid="$(pg_pid)" && kill -0 "$pid" 2>/dev/null; then echo "postgresql $pid"; fi
@@ -265,5 +308,5 @@ case "${1:-}" in
   kill) load_state; kill_service "${2:-}" ;;
   restart) restart_service "${2:-}" ;;
   pids) pids ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -54,7 +54,7 @@ async function pids(stateDir: string): Promise<Record<string, number>> {
 }
 
 /** A pipeline through one replica, auto-approved, watched through the other, then served by both. */
-async function pipelineThroughTwoReplicas(stack: PlatformStack, second: RunningApi): Promise<void> {
+async function pipelineThroughTwoReplicas(stack: PlatformStack, second: RunningApi): Promise<string> {
   const started = await stack.call('POST', '/v1/pipelines', { model: 'cancer', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'auto', thresholds: { auc: 0.9 } } });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   const done = await eventually(`run ${started.body.id} to end`, async () => {
@@ -71,6 +71,7 @@ async function pipelineThroughTwoReplicas(stack: PlatformStack, second: RunningA
     assert.equal(predicted.model.version, done.modelVersion);
     assert.equal(predicted.predictions.length, 1);
   }
+  return started.body.id as string;
 }
 
 describe('a four-process Temporal cluster built from source (scripts/temporal-cluster.sh)', () => {
@@ -94,17 +95,23 @@ describe('a four-process Temporal cluster built from source (scripts/temporal-cl
     assert.equal(env.TEMPORAL_ADDRESS, `127.0.0.1:${PORT_BASE}`);
     assert.equal(env.TEMPORAL_NAMESPACE, 'default');
     const running = await pids(stateDir);
-    assert.deepEqual(Object.keys(running).sort(), ['frontend', 'history', 'matching', 'postgresql', 'worker']);
-    assert.equal(new Set(Object.values(running)).size, 5, JSON.stringify(running));
+    assert.deepEqual(Object.keys(running).sort(), ['frontend', 'history', 'matching', 'postgresql', 'ui', 'worker']);
+    assert.equal(new Set(Object.values(running)).size, 6, JSON.stringify(running));
     for (const service of ['frontend', 'history', 'matching', 'worker']) {
       assert.ok(fs.statSync(path.join(stateDir, `${service}.log`)).isFile(), `${service} has its own log`);
     }
   });
 
-  it('a pipeline runs end to end through the platform worker and two API replicas connected by TEMPORAL_ADDRESS', async () => {
+  it('a pipeline runs end to end through the platform worker and two API replicas connected by TEMPORAL_ADDRESS; the Web UI shows it', async () => {
     stack = await startPlatform({ env: { TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE, MLOPS_TASK_QUEUE: `cluster-${randomBytes(3).toString('hex')}` } });
     second = await startApi(stack.config, { temporalAddress: env.TEMPORAL_ADDRESS, temporalUiUrl: 'http://ui.test', databaseUrl: stack.db.url }, stack.stores, () => undefined);
-    await pipelineThroughTwoReplicas(stack, second);
+    const id = await pipelineThroughTwoReplicas(stack, second);
+    // the standalone Web UI (ui-server) serves the UI and reads this run from the frontend
+    assert.equal(env.TEMPORAL_UI_URL, `http://127.0.0.1:${PORT_BASE + 30}`);
+    assert.match(await (await fetch(`${env.TEMPORAL_UI_URL}/`)).text(), /<!doctype html>/i);
+    const described = await fetch(`${env.TEMPORAL_UI_URL}/api/v1/namespaces/default/workflows/${id}`);
+    assert.equal(described.status, 200);
+    assert.equal(((await described.json()) as any).workflowExecutionInfo.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
   });
 
   it('restart <service> kills one service with SIGKILL and starts it again; the cluster answers again', async () => {
@@ -135,6 +142,7 @@ describe('mutual TLS to the cluster\'s frontend', () => {
   let client: CertFiles;
   let stranger: CertFiles;
   let address = '';
+  let uiUrl = '';
   let stack: PlatformStack | undefined;
   let second: RunningApi | undefined;
 
@@ -147,6 +155,7 @@ describe('mutual TLS to the cluster\'s frontend', () => {
       TEMPORAL_CLUSTER_TLS_CERT: server.cert, TEMPORAL_CLUSTER_TLS_KEY: server.key, TEMPORAL_CLUSTER_TLS_CA: ca.cert,
     });
     address = env.TEMPORAL_ADDRESS;
+    uiUrl = env.TEMPORAL_UI_URL;
     assert.equal(env.TEMPORAL_TLS_CA, ca.cert);
     assert.equal(env.TEMPORAL_TLS_SERVER_NAME, 'localhost');
   });
@@ -174,6 +183,10 @@ describe('mutual TLS to the cluster\'s frontend', () => {
       return undefined;
     }, { timeoutMs: 30_000, everyMs: 500 });
     assert.match(schedule, /cancer/);
+    // the Web UI reaches the frontend over mTLS too (with the cluster's certificate)
+    const namespaces = await fetch(`${uiUrl}/api/v1/namespaces`);
+    assert.equal(namespaces.status, 200);
+    assert.ok(((await namespaces.json()) as any).namespaces.some((n: { namespaceInfo: { name: string } }) => n.namespaceInfo.name === 'default'));
   });
 
   /** Starts a workflow with the given connection settings; the id it tried, and the error. */
