@@ -185,6 +185,9 @@ start() {
     [ -z "$f" ] || [ -r "$f" ] || die "cannot read $f"
   done
   for name in "${SERVICES[@]}"; do alive "$name" && die "$name is running already (pid $(cat "$STATE/$name.pid")); stop first"; done
+  if port_open 127.0.0.1 "$base"; then
+    die "port $base is in use (another Temporal server?); set TEMPORAL_CLUSTER_PORT_BASE to another base"
+  fi
   # What every later command (restart, stop) needs, saved once: the services restart as they started.
   {
     printf 'export %s=%q\n' \

@@ -114,6 +114,24 @@ describe('a four-process Temporal cluster built from source (scripts/temporal-cl
     assert.equal(((await described.json()) as any).workflowExecutionInfo.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
   });
 
+  it('refuses an unknown service, a certificate without its key, and a second cluster on the same ports, saying why', async () => {
+    const refusal = async (args: string[], env: Record<string, string>, dir = stateDir) => {
+      const err = await cluster(dir, args, env).then(() => undefined, (e: { stderr?: string }) => e);
+      assert.ok(err, `${args.join(' ')} was accepted`);
+      return String(err.stderr);
+    };
+    assert.match(await refusal(['restart', 'scheduler'], {}), /unknown service "scheduler": frontend, history, matching, worker, ui or postgresql/);
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cluster-other-'));
+    try {
+      assert.match(await refusal(['start'], { TEMPORAL_CLUSTER_TLS_CERT: '/etc/hostname' }, other), /TEMPORAL_CLUSTER_TLS_CERT and TEMPORAL_CLUSTER_TLS_KEY go together/);
+      assert.match(await refusal(['start'], {}, other), new RegExp(`port ${PORT_BASE} is in use`));
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+    // the running cluster was not touched
+    assert.deepEqual(Object.keys(await pids(stateDir)).sort(), ['frontend', 'history', 'matching', 'postgresql', 'ui', 'worker']);
+  });
+
   it('restart <service> kills one service with SIGKILL and starts it again; the cluster answers again', async () => {
     const before = await pids(stateDir);
     await cluster(stateDir, ['restart', 'frontend']);
