@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, TLSConfig, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import YAML from 'yaml';
 import { loadConfig } from '../src/config';
 import { RunningApi, startApi } from '../src/stack/runtime';
 import { connectionOptions } from '../src/temporal';
@@ -297,5 +298,52 @@ describe('TEMPORAL_API_KEY (Temporal Cloud)', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'my-ns.a1b2c', TEMPORAL_API_KEY: 'k' });
     assert.deepEqual(config.temporal.tls, {});
     assert.deepEqual(connectionOptions({ address: config.temporal.address!, tls: config.temporal.tls, apiKey: config.temporal.apiKey }), { address: 'my-ns.a1b2c.tmprl.cloud:7233', tls: {}, apiKey: 'k' });
+  });
+});
+
+describe('deploy/temporal/cluster.yaml, the one configuration', () => {
+  const server = path.join(REPO_ROOT, '.cache', 'tools', 'temporal-server-v1.29.1', 'temporal-server');
+
+  before(async () => {
+    await run('bash', [SCRIPT, 'build'], { timeout: 20 * 60_000 });
+  });
+
+  /** The configuration the server reads with these variables (its own render-config; passwords show as ******). */
+  const rendered = async (env: Record<string, string>) => {
+    const { stdout } = await run(server, ['--root', '/', '--config', path.join(REPO_ROOT, 'deploy', 'temporal'), '--env', 'cluster', 'render-config'], { env: { PATH: process.env.PATH, ...env } });
+    return YAML.parse(stdout);
+  };
+
+  it('renders docker-compose.yml\'s temporal service: the compose network\'s PostgreSQL, every address open in the container, metrics for Prometheus, the mounted dynamic config', async () => {
+    const compose = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+    const service = compose.services.temporal;
+    // Compose's interpolation, for the forms the service uses: ${NAME:?message} and ${NAME:-default}
+    const interpolate = (v: string) => v.replace(/\$\{([A-Z_]+):[?-]([^}]*)\}/g, (_m, name: string) => (name === 'POSTGRES_TEMPORAL_PASSWORD' ? 'p@ss"word: #1' : ''));
+    const env = Object.fromEntries(Object.entries(service.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v))]));
+    const config = await rendered({ ...env, TEMPORAL_CLUSTER_BROADCAST_ADDRESS: '172.18.0.5' });
+    for (const store of ['default', 'visibility']) {
+      const sql = config.persistence.datastores[store].sql;
+      assert.equal(sql.connectAddr, 'temporal-postgresql:5432');
+      assert.equal(sql.user, 'temporal');
+      assert.equal(sql.password, '******', 'a password with quotes, a colon and a hash still parses as one string');
+    }
+    for (const name of ['frontend', 'history', 'matching', 'worker']) assert.equal(config.services[name].rpc.bindOnIP, '0.0.0.0', name);
+    assert.equal(config.services.frontend.rpc.grpcPort, Number(service.ports[0].split(':').at(-1)), 'the published port is the frontend\'s');
+    assert.equal(config.global.membership.broadcastAddress, '172.18.0.5');
+    assert.equal(config.global.metrics.prometheus.listenAddress, '0.0.0.0:8000');
+    const mount = service.volumes.find((v: string) => v.startsWith('./deploy/temporal:')).split(':')[1];
+    assert.equal(config.dynamicConfigClient.filepath, `${mount}/dynamicconfig.yaml`);
+    assert.equal(config.global.tls.frontend.server.certFile ?? '', '', 'no TLS unless asked');
+  });
+
+  it('with the TLS variables, the frontend requires client certificates from the CA, and the internal worker presents the frontend\'s', async () => {
+    const config = await rendered({ TEMPORAL_CLUSTER_TLS_CERT: '/tls/frontend.pem', TEMPORAL_CLUSTER_TLS_KEY: '/tls/frontend.key', TEMPORAL_CLUSTER_TLS_CA: '/tls/ca.pem' });
+    assert.deepEqual(
+      { cert: config.global.tls.frontend.server.certFile, required: config.global.tls.frontend.server.requireClientAuth, cas: config.global.tls.frontend.server.clientCaFiles },
+      { cert: '/tls/frontend.pem', required: true, cas: ['/tls/ca.pem'] },
+    );
+    assert.equal(config.global.tls.systemWorker.certFile, '/tls/frontend.pem');
+    assert.deepEqual(config.global.tls.systemWorker.client.rootCaFiles, ['/tls/ca.pem']);
+    assert.equal(config.global.tls.systemWorker.client.serverName, 'localhost');
   });
 });
