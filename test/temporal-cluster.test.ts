@@ -1,16 +1,18 @@
 /**
  * The platform on a real Temporal cluster: the server built from source by scripts/temporal-cluster.sh,
  * frontend, history, matching and worker as four processes on their own PostgreSQL, reached through
- * TEMPORAL_ADDRESS like any self-hosted cluster. A pipeline runs end to end through the platform's
- * worker and two API replicas; then the same over mutual TLS (certificates made here with openssl),
- * where clients without a certificate, with one from another CA, or without TLS are refused and start
- * nothing. Last, TEMPORAL_API_KEY: a TLS gRPC endpoint of our own records what both connection kinds
- * (the API's client and the worker's native connection) send.
+ * TEMPORAL_ADDRESS like any self-hosted cluster. A pipeline runs end to end through two platform
+ * workers (one of them `mlops worker` in its own process) and two API replicas, and the standalone Web
+ * UI shows it; then the same over mutual TLS (certificates made here with openssl), where clients
+ * without a certificate, with one from another CA, or without TLS are refused and start nothing. Then
+ * TEMPORAL_API_KEY: a TLS gRPC endpoint of our own records what both connection kinds (the API's
+ * client and the worker's native connection) send. Last, the configuration as the server renders it
+ * for docker-compose.yml.
  *
  * The first run builds the Temporal server (minutes; scripts/test-full.sh builds it before the suite).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
@@ -20,6 +22,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, TLSConfig, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import YAML from 'yaml';
 import { loadConfig } from '../src/config';
 import { RunningApi, startApi } from '../src/stack/runtime';
@@ -80,12 +83,18 @@ describe('a four-process Temporal cluster built from source (scripts/temporal-cl
   let env: Record<string, string> = {};
   let stack: PlatformStack | undefined;
   let second: RunningApi | undefined;
+  let secondWorker: ChildProcess | undefined;
 
   before(async () => {
     env = await cluster(stateDir, ['start']);
   });
 
   after(async () => {
+    if (secondWorker && secondWorker.exitCode === null) {
+      const exited = new Promise((resolve) => secondWorker!.once('exit', resolve));
+      secondWorker.kill('SIGTERM');
+      await exited;
+    }
     await second?.stop();
     await stack?.close();
     await cluster(stateDir, ['stop']);
@@ -103,9 +112,28 @@ describe('a four-process Temporal cluster built from source (scripts/temporal-cl
     }
   });
 
-  it('a pipeline runs end to end through the platform worker and two API replicas connected by TEMPORAL_ADDRESS; the Web UI shows it', async () => {
+  it('a pipeline runs end to end through two platform workers and two API replicas connected by TEMPORAL_ADDRESS; the Web UI shows it', async () => {
     stack = await startPlatform({ env: { TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE, MLOPS_TASK_QUEUE: `cluster-${randomBytes(3).toString('hex')}` } });
-    second = await startApi(stack.config, { temporalAddress: env.TEMPORAL_ADDRESS, temporalUiUrl: 'http://ui.test', databaseUrl: stack.db.url }, stack.stores, () => undefined);
+    const endpoints = { temporalAddress: env.TEMPORAL_ADDRESS, temporalUiUrl: 'http://ui.test', databaseUrl: stack.db.url };
+    second = await startApi(stack.config, endpoints, stack.stores, () => undefined);
+    // a second worker: `mlops worker` in a process of its own on the same queue, store and artifacts
+    const { NODE_TEST_CONTEXT: _runner, ...parentEnv } = process.env;
+    secondWorker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'worker'], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+      env: {
+        ...parentEnv, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, DATABASE_URL: stack.db.url, MLOPS_DATA_DIR: stack.dataDir,
+        MLOPS_TASK_QUEUE: stack.config.temporal.taskQueue, MLOPS_DATA_ROOTS: stack.config.sources.dataRoots.join(','),
+      },
+    });
+    const pollers = await eventually('both workers to poll the queue', async () => {
+      const { pollers: seen } = await stack!.api.client.workflowService.describeTaskQueue({
+        namespace: 'default', taskQueue: { name: stack!.config.temporal.taskQueue }, taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      const identities = new Set((seen ?? []).map((p) => p.identity));
+      return identities.size >= 2 ? identities : undefined;
+    }, { everyMs: 500, timeoutMs: 90_000 });
+    assert.ok([...pollers].some((identity) => identity?.startsWith(`${secondWorker!.pid}@`)), JSON.stringify([...pollers]));
     const id = await pipelineThroughTwoReplicas(stack, second);
     // the standalone Web UI (ui-server) serves the UI and reads this run from the frontend
     assert.equal(env.TEMPORAL_UI_URL, `http://127.0.0.1:${PORT_BASE + 30}`);
@@ -236,9 +264,9 @@ describe('mutual TLS to the cluster\'s frontend', () => {
 
     const admitted = await Connection.connect(connectionOptions({ address, tls: loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TLS_CA: ca.cert, TEMPORAL_TLS_CERT: client.cert, TEMPORAL_TLS_KEY: client.key, TEMPORAL_TLS_SERVER_NAME: 'localhost' }).temporal.tls }));
     try {
-      const temporal = new Client({ connection: admitted, namespace: 'default' });
+      const admittedClient = new Client({ connection: admitted, namespace: 'default' });
       for (const [what, attempt] of Object.entries(attempts)) {
-        await assert.rejects(temporal.workflow.getHandle(attempt.id).describe(), WorkflowNotFoundError, `${what}: ${attempt.id} exists`);
+        await assert.rejects(admittedClient.workflow.getHandle(attempt.id).describe(), WorkflowNotFoundError, `${what}: ${attempt.id} exists`);
       }
     } finally {
       await admitted.close();
