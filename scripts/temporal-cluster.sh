@@ -181,8 +181,13 @@ start() {
   if [ -n "${TEMPORAL_CLUSTER_TLS_CERT:-}${TEMPORAL_CLUSTER_TLS_KEY:-}" ] && [ -z "${TEMPORAL_CLUSTER_TLS_CERT:-}" -o -z "${TEMPORAL_CLUSTER_TLS_KEY:-}" ]; then
     die "TEMPORAL_CLUSTER_TLS_CERT and TEMPORAL_CLUSTER_TLS_KEY go together"
   fi
-  for f in "${TEMPORAL_CLUSTER_TLS_CERT:-}" "${TEMPORAL_CLUSTER_TLS_KEY:-}" "${TEMPORAL_CLUSTER_TLS_CA:-}"; do
-    [ -z "$f" ] || [ -r "$f" ] || die "cannot read $f"
+  # The services run in the state dir: relative paths become absolute ones here.
+  local var f
+  for var in TEMPORAL_CLUSTER_TLS_CERT TEMPORAL_CLUSTER_TLS_KEY TEMPORAL_CLUSTER_TLS_CA; do
+    f="${!var:-}"
+    [ -z "$f" ] && continue
+    [ -r "$f" ] || die "$var: cannot read $f"
+    printf -v "$var" '%s/%s' "$(cd "$(dirname "$f")" && pwd)" "$(basename "$f")"
   done
   for name in "${SERVICES[@]}"; do alive "$name" && die "$name is running already (pid $(cat "$STATE/$name.pid")); stop first"; done
   if port_open 127.0.0.1 "$base"; then
