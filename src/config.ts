@@ -3,6 +3,7 @@
  * work on a fresh machine; a bad value stops the process at start with a message naming the key.
  */
 import bytes from 'bytes';
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -26,6 +27,18 @@ const schema = z.object({
   TEMPORAL_CLI_PATH: optionalString,
   /** Base URL of the Temporal Web UI, used to build links to runs. */
   TEMPORAL_UI_URL: optionalString,
+  /**
+   * TLS to the Temporal frontend (with TEMPORAL_ADDRESS): the CA that signed the frontend's certificate
+   * (unset: the system's CAs), this client's certificate and key for mutual TLS, and the name to expect
+   * in the frontend's certificate when it is not the address's host. Each is a PEM file path, or the
+   * PEM text itself (a Kubernetes Secret as an environment variable).
+   */
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** Temporal Cloud's API key: sent as `authorization: Bearer <key>` on every call, over TLS. */
+  TEMPORAL_API_KEY: optionalString,
   /** Port of the embedded Temporal dev server's frontend and Web UI. */
   MLOPS_TEMPORAL_PORT: port(7233),
   MLOPS_TEMPORAL_UI_PORT: port(8233),
@@ -163,6 +176,9 @@ export interface Config {
     namespace: string;
     cliPath?: string;
     uiUrl?: string;
+    /** TLS to the frontend: set when any TEMPORAL_TLS_* or TEMPORAL_API_KEY is (an API key needs TLS). */
+    tls?: TemporalTls;
+    apiKey?: string;
     devServerPort: number;
     devServerUiPort: number;
     taskQueue: string;
@@ -189,6 +205,15 @@ export interface Config {
     /** PagerDuty Events API v2: a secret (never logged or returned), and the API's base URL. */
     pagerduty?: { routingKey: string; eventsUrl: string };
   };
+}
+
+/** How the platform reaches a Temporal frontend over TLS; the PEM contents, read at start. */
+export interface TemporalTls {
+  /** The CA that signed the frontend's certificate; unset: the system's trusted CAs (Temporal Cloud). */
+  ca?: Buffer;
+  /** This client's certificate and key, for a frontend that requires them (mutual TLS). */
+  clientCert?: { cert: Buffer; key: Buffer };
+  serverName?: string;
 }
 
 /** Thrown when the environment holds a value the platform cannot use. */
@@ -235,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const encryption = e.MLOPS_ENCRYPTION_KEY ? { keyId: e.MLOPS_ENCRYPTION_KEY_ID, key: key32('MLOPS_ENCRYPTION_KEY', e.MLOPS_ENCRYPTION_KEY) } : undefined;
   if (encryption) decryptionKeys[encryption.keyId] = encryption.key;
+  const temporalTls = temporalTlsFrom(e);
   const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const dataRoots = e.MLOPS_DATA_ROOTS === undefined ? [process.cwd()] : list(e.MLOPS_DATA_ROOTS);
   for (const root of dataRoots) {
@@ -260,6 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: e.TEMPORAL_NAMESPACE,
       cliPath: e.TEMPORAL_CLI_PATH,
       uiUrl: e.TEMPORAL_UI_URL,
+      ...(temporalTls ? { tls: temporalTls } : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
       devServerPort: e.MLOPS_TEMPORAL_PORT,
       devServerUiPort: e.MLOPS_TEMPORAL_UI_PORT,
       taskQueue: e.MLOPS_TASK_QUEUE,
@@ -315,6 +343,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.PAGERDUTY_ROUTING_KEY ? { pagerduty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL.replace(/\/+$/, '') } } : {}),
     },
   };
+}
+
+/**
+ * The TLS settings for Temporal, their PEM files read now so a wrong path stops the process at start.
+ * Undefined when none is set and there is no API key (plain gRPC, as to the dev server).
+ */
+function temporalTlsFrom(e: Env): TemporalTls | undefined {
+  const any = e.TEMPORAL_TLS_CA || e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_KEY || e.TEMPORAL_TLS_SERVER_NAME || e.TEMPORAL_API_KEY;
+  if (!any) return undefined;
+  if (!e.TEMPORAL_ADDRESS) {
+    throw new ConfigError('invalid configuration: TEMPORAL_TLS_* and TEMPORAL_API_KEY are for a Temporal frontend at TEMPORAL_ADDRESS; without it the platform starts its own dev server, which speaks plain gRPC');
+  }
+  if (!!e.TEMPORAL_TLS_CERT !== !!e.TEMPORAL_TLS_KEY) {
+    throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its private key); set both or neither');
+  }
+  const ca = e.TEMPORAL_TLS_CA ? pem('TEMPORAL_TLS_CA', e.TEMPORAL_TLS_CA, 'CERTIFICATE') : undefined;
+  const clientCert = e.TEMPORAL_TLS_CERT && e.TEMPORAL_TLS_KEY
+    ? { cert: pem('TEMPORAL_TLS_CERT', e.TEMPORAL_TLS_CERT, 'CERTIFICATE'), key: pem('TEMPORAL_TLS_KEY', e.TEMPORAL_TLS_KEY, 'PRIVATE KEY') }
+    : undefined;
+  return { ...(ca ? { ca } : {}), ...(clientCert ? { clientCert } : {}), ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}) };
+}
+
+/** A PEM value: the text itself when it starts with "-----BEGIN", else the path of a file holding it. */
+function pem(name: string, value: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): Buffer {
+  let text = value;
+  if (!value.startsWith('-----BEGIN')) {
+    try {
+      text = fs.readFileSync(value, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: ${name} is neither PEM text nor a readable file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} ${value}`);
+    }
+  }
+  // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY"
+  if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
+    throw new ConfigError(`invalid configuration: ${name} holds no PEM ${kind.toLowerCase()} (a "-----BEGIN ...${kind}-----" block)`);
+  }
+  return Buffer.from(text);
 }
 
 /** The admin key file `mlops up` writes when MLOPS_ADMIN_KEY is unset. */

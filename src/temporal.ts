@@ -1,10 +1,38 @@
 /** Connections to Temporal, and the search attributes our workflows show in the Web UI. */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, TLSConfig } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { TemporalTls } from './config';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/definitions';
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
-  const connection = await Connection.connect({ address });
+/** Where a Temporal frontend is and how to authenticate to it: the address, TLS and API key settings. */
+export interface TemporalTarget {
+  address: string;
+  tls?: TemporalTls;
+  apiKey?: string;
+}
+
+/**
+ * The options every connection takes, the client's (API, CLI, schedules) and the worker's
+ * (NativeConnection) alike: both SDK connection kinds accept this shape. An API key travels as
+ * `authorization: Bearer <key>` metadata and needs TLS, which config.ts switches on with it.
+ */
+export function connectionOptions(target: TemporalTarget): { address: string; tls?: TLSConfig; apiKey?: string } {
+  const { tls } = target;
+  return {
+    address: target.address,
+    ...(tls ? {
+      tls: {
+        ...(tls.ca ? { serverRootCACertificate: tls.ca } : {}),
+        ...(tls.clientCert ? { clientCertPair: { crt: tls.clientCert.cert, key: tls.clientCert.key } } : {}),
+        ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+      },
+    } : {}),
+    ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+  };
+}
+
+export async function connectClient(target: TemporalTarget, namespace: string): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(target));
   return new Client({ connection, namespace });
 }
 

@@ -15,13 +15,15 @@ import { createCustomTrainingActivities } from './activities/custom-training';
 import { CUSTOM_TRAINING_QUEUE } from './workflows/activity-options';
 import type { Repositories } from './store/repositories';
 import { STRATEGIES } from './rollouts';
+import { connectionOptions, TemporalTarget } from './temporal';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
 export const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 export interface WorkerDeps {
-  address: string;
+  /** The frontend, with its TLS and API key settings. */
+  temporal: TemporalTarget;
   namespace: string;
   taskQueue: string;
   pool: Pool;
@@ -61,7 +63,7 @@ async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { 
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
-  const connection = await NativeConnection.connect({ address: deps.address });
+  const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
   return Worker.create({
     connection,
     namespace: deps.namespace,
@@ -93,8 +95,8 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
  * The worker of registered trainers: activities only (no workflows), on their own queue, one trainer at
  * a time per process (each may use every core).
  */
-export async function createCustomTrainingWorker(deps: { address: string; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts'] }): Promise<Worker> {
-  const connection = await NativeConnection.connect({ address: deps.address });
+export async function createCustomTrainingWorker(deps: { temporal: TemporalTarget; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts'] }): Promise<Worker> {
+  const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
   return Worker.create({
     connection,
     namespace: deps.namespace,

@@ -1,7 +1,11 @@
 /** Settings read from the environment: bad values stop the process with the variable's name. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config';
+import { makeCa, makeLeaf } from './helpers/certificates';
 
 describe('configuration', () => {
   it('reads the serving settings, with their defaults', () => {
@@ -40,5 +44,35 @@ describe('configuration', () => {
     ]) {
       assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
     }
+  });
+
+  describe('TLS and API key settings for Temporal', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-config-certs-'));
+    const ca = makeCa(dir, 'ca');
+    const leaf = makeLeaf(dir, ca, 'client');
+    const refused = (env: Record<string, string>, pattern: RegExp) =>
+      assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && pattern.test(err.message), JSON.stringify(env));
+
+    it('reads the PEM files (or PEM text) at start; no setting means plain gRPC', () => {
+      assert.equal(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.tls, undefined);
+      const tls = loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_TLS_CA: ca.cert, TEMPORAL_TLS_CERT: leaf.cert, TEMPORAL_TLS_KEY: fs.readFileSync(leaf.key, 'utf8'), TEMPORAL_TLS_SERVER_NAME: 'frontend.internal' }).temporal.tls!;
+      assert.deepEqual(tls.ca, fs.readFileSync(ca.cert));
+      assert.deepEqual(tls.clientCert?.cert, fs.readFileSync(leaf.cert));
+      // PEM text from the environment arrives trimmed, as every setting does
+      assert.equal(tls.clientCert?.key.toString(), fs.readFileSync(leaf.key, 'utf8').trim());
+      assert.equal(tls.serverName, 'frontend.internal');
+    });
+
+    it('refuses a certificate without its key, a missing file, a file that is not PEM, and TLS without TEMPORAL_ADDRESS, naming the variable', () => {
+      const address = { TEMPORAL_ADDRESS: 'temporal:7233' };
+      refused({ ...address, TEMPORAL_TLS_CERT: leaf.cert }, /TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+      refused({ ...address, TEMPORAL_TLS_KEY: leaf.key }, /TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+      refused({ ...address, TEMPORAL_TLS_CA: path.join(dir, 'missing.pem') }, /TEMPORAL_TLS_CA is neither PEM text nor a readable file: ENOENT/);
+      refused({ ...address, TEMPORAL_TLS_CA: leaf.key }, /TEMPORAL_TLS_CA holds no PEM certificate/);
+      refused({ ...address, TEMPORAL_TLS_CERT: leaf.cert, TEMPORAL_TLS_KEY: leaf.cert }, /TEMPORAL_TLS_KEY holds no PEM private key/);
+      refused({ TEMPORAL_TLS_CA: ca.cert }, /for a Temporal frontend at TEMPORAL_ADDRESS/);
+      refused({ TEMPORAL_API_KEY: 'key' }, /for a Temporal frontend at TEMPORAL_ADDRESS/);
+    });
+
   });
 });

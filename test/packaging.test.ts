@@ -328,8 +328,12 @@ describe('docker-compose.yml', () => {
 
   it('runs Temporal on PostgreSQL, its UI, the platform database, 2 API replicas behind a balancer, 2 workers and monitoring', () => {
     assert.match(services.temporal.image, /^temporalio\/(server|auto-setup):/);
-    assert.equal(services.temporal.environment.DB, 'postgres12');
-    assert.equal(services.temporal.environment.POSTGRES_SEEDS, 'temporal-postgresql');
+    // the one Temporal configuration (deploy/temporal/cluster.yaml), on the compose network's PostgreSQL
+    assert.ok(bindMounts(services.temporal).some((m) => m.source === './deploy/temporal' && m.target === '/etc/temporal/mlops'));
+    assert.match(services.temporal.entrypoint.join(' '), /temporal-server --root \/ --config \/etc\/temporal\/mlops --env cluster start/);
+    assert.equal(services.temporal.environment.TEMPORAL_CLUSTER_DB_HOST, 'temporal-postgresql');
+    assert.equal(services.temporal.environment.TEMPORAL_CLUSTER_DYNAMIC_CONFIG, '/etc/temporal/mlops/dynamicconfig.yaml');
+    assert.equal(services['temporal-schema'].environment.POSTGRES_SEEDS, 'temporal-postgresql');
     assert.match(services['temporal-ui'].image, /^temporalio\/ui:/);
     assert.match(services.postgresql.image, /^postgres:/);
     assert.equal(services.api.deploy.replicas, 2);

@@ -31,7 +31,7 @@ import { S3ArtifactStore } from '../store/s3-artifacts';
 import { ArtifactStore, LocalArtifactStore } from '../store/artifacts';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrations';
-import { connectClient, ensureSearchAttributes } from '../temporal';
+import { connectClient, ensureSearchAttributes, TemporalTarget } from '../temporal';
 import { SourceContext } from '../ingest/sources';
 import { sourcePolicy } from '../ingest/source-policy';
 import { connectionUrl, SecretsKeys } from '../store/connections';
@@ -60,6 +60,11 @@ export function defaultEndpoints(config: Config): Endpoints {
     temporalUiUrl: config.temporal.uiUrl ?? `http://localhost:${config.temporal.devServerUiPort}`,
     databaseUrl: config.database.url ?? embeddedDatabaseUrl(embeddedDataDir(config), config.database.embeddedPort),
   };
+}
+
+/** The frontend this process talks to, with the configured TLS and API key (none for the dev server we start). */
+export function temporalTarget(config: Config, endpoints: Endpoints): TemporalTarget {
+  return { address: endpoints.temporalAddress, tls: config.temporal.tls, apiKey: config.temporal.apiKey };
 }
 
 /** Where the embedded PostgreSQL keeps its cluster. */
@@ -180,13 +185,13 @@ export function codeVersion(config: Config): string | undefined {
  */
 export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
-  const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
+  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace);
   await ensureSearchAttributes(client);
   // one Slack client for the worker (alerts and approval requests), one Alerter over the configured channels
   const slack = config.slack.botToken ? createSlackClient(config.slack.botToken, config.slack.apiUrl, 10_000) : undefined;
   const worker = await createWorker({
     client,
-    address: endpoints.temporalAddress,
+    temporal: temporalTarget(config, endpoints),
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     pool: stores.pool,
@@ -201,7 +206,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     apiUrl: config.api.url,
   });
   if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
-  const trainers = await createCustomTrainingWorker({ address: endpoints.temporalAddress, namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
+  const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
   const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
   const done = Promise.all([
     worker.run().finally(stopTrainers),
@@ -249,7 +254,7 @@ export interface ApiOptions {
 }
 
 export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
-  const client = await connectClient(endpoints.temporalAddress, config.temporal.namespace);
+  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace);
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);

@@ -1,6 +1,7 @@
 /**
- * The whole platform in this process for HTTP tests: a real Temporal dev server, a metadata store, a
- * worker running every activity, and the API on a free port, with a small JSON client for it.
+ * The whole platform in this process for HTTP tests: a real Temporal dev server (or the Temporal
+ * frontend the test's env names in TEMPORAL_ADDRESS, with its TLS settings), a metadata store, a worker
+ * running every activity, and the API on a free port, with a small JSON client for it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,8 +24,11 @@ export interface Reply { status: number; body: any; headers: Headers }
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 export const ADMIN_AUTH = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 
-export interface ApiStack {
+export interface ApiStack extends PlatformStack {
   temporal: TestWorkflowEnvironment;
+}
+
+export interface PlatformStack {
   db: TestDatabase;
   stores: Stores;
   api: RunningApi;
@@ -44,16 +48,28 @@ export interface ApiStack {
 
 export async function startApiStack(o: { backend?: Backend; env: Record<string, string>; api?: ApiOptions }): Promise<ApiStack> {
   const temporal = await startTemporal();
+  try {
+    const platform = await startPlatform({ ...o, env: { ...o.env, TEMPORAL_ADDRESS: temporal.address } });
+    return { ...platform, temporal, close: async () => { await platform.close(); await temporal.teardown(); } };
+  } catch (err) {
+    await temporal.teardown();
+    throw err;
+  }
+}
+
+/** The platform on the Temporal frontend that `env` names (TEMPORAL_ADDRESS and its TLS settings). */
+export async function startPlatform(o: { backend?: Backend; env: Record<string, string>; api?: ApiOptions }): Promise<PlatformStack> {
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
   const files = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-files-'));
   const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), ...o.env });
-  const endpoints = { temporalAddress: temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
+  if (!config.temporal.address) throw new Error('startPlatform needs TEMPORAL_ADDRESS in env');
+  const endpoints = { temporalAddress: config.temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
   const worker = await startWorker(config, endpoints, stores, { customTraining: true });
   const api = await startApi(config, endpoints, stores, () => undefined, o.api);
-  const stack: ApiStack = {
-    temporal, db, stores, api, config, dataDir, files,
+  const stack: PlatformStack = {
+    db, stores, api, config, dataDir, files,
     async call(method, url, body, c = {}) {
       const auth = c.anonymous || Object.keys(c.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? {} : ADMIN_AUTH;
       const response = await fetch(`${c.base ?? api.url}${url}`, {
@@ -80,7 +96,6 @@ export async function startApiStack(o: { backend?: Backend; env: Record<string, 
       await worker.done;
       await stores.pool.end();
       await db.close();
-      await temporal.teardown();
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.rmSync(files, { recursive: true, force: true });
     },

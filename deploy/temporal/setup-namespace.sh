@@ -3,8 +3,18 @@
 # unlike the dev server, starts with none) and the custom search attributes the pipeline workflows
 # set (src/workflows/definitions.ts). The API and the workers also create the search attributes at
 # start; doing it here keeps the first run's workflows from racing them. Safe to rerun.
-# Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_NAMESPACE_RETENTION.
+# Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_NAMESPACE_RETENTION; for a frontend with
+# TLS, TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY (file paths) and TEMPORAL_TLS_SERVER_NAME,
+# the platform's names, turned into the CLI's flags; TEMPORAL_CLI where `temporal` is not on PATH.
 set -eu
+
+tls=""
+[ -n "${TEMPORAL_TLS_CA:-}" ] && tls="$tls --tls-ca-path $TEMPORAL_TLS_CA"
+[ -n "${TEMPORAL_TLS_CERT:-}" ] && tls="$tls --tls-cert-path $TEMPORAL_TLS_CERT --tls-key-path ${TEMPORAL_TLS_KEY:?TEMPORAL_TLS_CERT needs TEMPORAL_TLS_KEY}"
+[ -n "${TEMPORAL_TLS_SERVER_NAME:-}" ] && tls="$tls --tls-server-name $TEMPORAL_TLS_SERVER_NAME"
+# word splitting of $tls is intended (paths without spaces): it holds the --tls-* flags
+# shellcheck disable=SC2086
+temporal() { command "${TEMPORAL_CLI:-temporal}" "$@" $tls; }
 
 attempt=0
 until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
