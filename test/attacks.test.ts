@@ -147,8 +147,8 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
       'http://172.16.5.4/x.csv', 'http://100.100.100.200/latest/meta-data/']) {
       refused(await start('analyst', { uri }), /internal address/);
     }
-    refused(await start('analyst', { uri: 'ftp://example.com/data.csv' }), /MLOPS_DATA_ROOTS|only http and https/);
-    refused(await start('analyst', { uri: 'gopher://127.0.0.1:6379/_INFO' }), /MLOPS_DATA_ROOTS|only http and https/);
+    refused(await start('analyst', { uri: 'ftp://example.com/data.csv' }), /MLOPS_DATA_ROOTS|only http, https and s3/);
+    refused(await start('analyst', { uri: 'gopher://127.0.0.1:6379/_INFO' }), /MLOPS_DATA_ROOTS|only http, https and s3/);
     refused(await start('analyst', { uri: `http://user:pw@${new URL(redirectorUrl).host}/x.csv` }), /credentials/);
     // the redirector itself is allowed; where it sends the reader is not
     refused(await start('analyst', { uri: `${redirectorUrl}/data.csv` }), /localhost:\d+ resolves to .*internal address/);

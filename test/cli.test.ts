@@ -160,7 +160,7 @@ describe('mlops command line', () => {
     assert.match(lineage.stdout, /-> deployment #\d+ direct by system/);
     const data = mlops('data', 'list');
     assert.match(data.stdout, /^version +rows +columns +stored as +parent/);
-    assert.match(data.stdout, /150 +5 +- .*iris\.csv/);
+    assert.match(data.stdout, /150 +5 +parquet +- .*iris\.csv/);
     const alias = mlops('alias', 'restart', 'champion', '1', '--reason', 'first one');
     assert.match(alias.stdout, /champion -> 1\nproduction -> 1/);
     const reproduced = mlops('reproduce', 'restart@1');

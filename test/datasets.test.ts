@@ -64,6 +64,26 @@ describe('tables in Parquet', () => {
     assert.equal(toCanonicalCsv(await readParquet(file)), toCanonicalCsv(table));
   });
 
+  it('come back in the file\'s order, every time, from a file of many row groups read on every core', async () => {
+    const file = path.join(dir, 'ordered.parquet');
+    const connection = await duckdb();
+    try {
+      await connection.run(`COPY (SELECT i::DOUBLE AS i, 'v' || (i % 1000) AS t FROM range(300000) r(i)) TO ${sqlString(file)} (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+    } finally {
+      connection.closeSync();
+    }
+    for (let run = 0; run < 5; run++) {
+      const table = await readParquet(file);
+      const i = table.columns[0];
+      assert.ok(i.kind === 'number');
+      const firstOut = i.values.findIndex((v, r) => v !== r);
+      assert.equal(firstOut, -1, `run ${run}: row ${firstOut} holds ${i.values[firstOut]}`);
+      const part = (await readParquet(file, { offset: 250_000, limit: 10 })).columns[0];
+      assert.ok(part.kind === 'number');
+      assert.deepEqual([...part.values], Array.from({ length: 10 }, (_, k) => 250_000 + k));
+    }
+  });
+
   it('read only the columns and rows asked for', async () => {
     const table = awkwardTable(5_000);
     const file = path.join(dir, 'slice.parquet');

@@ -98,11 +98,11 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
   const codes = numeric.map((isNumber) => (isNumber ? undefined : new Int32Array(capacity)));
   const dictionaries = wanted.map(() => [] as string[]);
   const indexes = wanted.map(() => new Map<string, number>());
-  // the row order of a file scan is the file's order: DuckDB keeps insertion order by default.
-  // A streamed result ends early, with no error, when the query fails part-way (a CSV cell that is not a
-  // number): streaming is only safe where the row count is known beforehand and checked at the end.
+  // Materialised, never streamed: a streamed result of a scan on several threads came back with its row
+  // groups out of order, and one that fails part-way (a CSV cell that is not a number) ends early with no
+  // error. A materialised result keeps the file's order (DuckDB's preserve_insertion_order) and throws.
   const sql = `SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`;
-  const result = knownCount === undefined ? await connection.run(sql) : await connection.stream(sql);
+  const result = await connection.run(sql);
   let row = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
