@@ -74,8 +74,17 @@ async function main(): Promise<void> {
       let status: { state: string; stage: string; metrics?: Record<string, number>; error?: string } = { state: 'running', stage: 'ingest' };
       let stage = '';
       let entered = Date.now();
+      let unanswered = 0;
       while (!['deployed', 'rejected', 'failed'].includes(status.state)) {
-        status = await api.get(`/v1/pipelines/${id}`);
+        // the API shares this process with the worker: while a stage works on 10M rows on the main thread
+        // (the canonical digest, statistics) a status request may go unanswered; count those and ask again
+        try {
+          status = await api.get(`/v1/pipelines/${id}`);
+        } catch {
+          unanswered++;
+          await new Promise((r) => setTimeout(r, 2000));
+          continue;
+        }
         if (status.stage !== stage) {
           if (stage) stages[stage] = (Date.now() - entered) / 1000;
           stage = status.stage;
@@ -87,7 +96,7 @@ async function main(): Promise<void> {
       if (status.state !== 'deployed') throw new Error(`${model}: ${status.state}: ${status.error ?? ''}`);
       const instance = { ...Object.fromEntries(Array.from({ length: FEATURES }, (_, j) => [`f${j}`, 0.1])), plan: 'pro' };
       await api.post(`/v1/models/${model}/predict`, { instances: [instance] });
-      console.log(`${kind}: deployed in ${total.toFixed(0)} s (auc ${status.metrics?.auc?.toFixed(4)}); stages: ${Object.entries(stages).map(([s, sec]) => `${s} ${sec.toFixed(0)} s`).join(', ')}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB`);
+      console.log(`${kind}: deployed in ${total.toFixed(0)} s (auc ${status.metrics?.auc?.toFixed(4)}); stages: ${Object.entries(stages).map(([s, sec]) => `${s} ${sec.toFixed(0)} s`).join(', ')}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB; status requests unanswered ${unanswered}`);
     }
   } finally {
     await apiServer.stop();

@@ -114,7 +114,8 @@ function sliceTable(table: Table, slice: TableSlice): Table {
 function toDataset(r: any): DatasetVersion {
   return {
     id: r.id, sourceUri: r.source_uri, sourceKind: r.source_kind, rowCount: r.row_count, columns: r.columns, byteSize: Number(r.byte_size),
-    storage: { format: r.storage_format, digest: r.storage_digest }, statistics: r.statistics, parentId: r.parent_id, createdAt: new Date(r.created_at).toISOString(),
+    // no digest: the canonical CSV of a version stored before Parquet, under its id
+    storage: { format: r.storage_format, digest: r.storage_digest ?? r.id }, statistics: r.statistics, parentId: r.parent_id, createdAt: new Date(r.created_at).toISOString(),
   };
 }
 

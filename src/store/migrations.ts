@@ -733,12 +733,10 @@ const MIGRATIONS: Migration[] = [
     name: 'dataset versions stored as Parquet',
     sql: `
       -- a version's id is the digest of its canonical encoding (src/datasets/canonical-digest.ts); the file
-      -- that holds its rows is a separate artifact: Parquet from now on, the canonical CSV (whose digest is
-      -- the id) for versions stored before
+      -- that holds its rows is a separate artifact: Parquet from now on. Versions stored before (and rows an
+      -- older worker writes during an upgrade) keep the defaults: their canonical CSV, whose digest is the id.
       ALTER TABLE datasets ADD COLUMN storage_format text NOT NULL DEFAULT 'csv' CHECK (storage_format IN ('csv', 'parquet'));
-      ALTER TABLE datasets ADD COLUMN storage_digest text;
-      UPDATE datasets SET storage_digest = id;
-      ALTER TABLE datasets ALTER COLUMN storage_digest SET NOT NULL;
+      ALTER TABLE datasets ADD COLUMN storage_digest text CHECK (storage_format = 'csv' OR storage_digest IS NOT NULL);
     `,
   },
 ];
