@@ -34,6 +34,8 @@ export async function writeParquet(table: Table, file: string): Promise<void> {
       table.columns.forEach((column, c) => fillVector(bindings.data_chunk_get_vector(chunk.chunk, c), column, start, n));
       bindings.data_chunk_set_size(chunk.chunk, n);
       appender.appendDataChunk(chunk);
+      // a turn of the event loop now and then: heartbeats and (in `mlops up`) API requests share this thread
+      if ((start / VECTOR) % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
     }
     appender.closeSync();
     await fs.rm(file, { force: true });
