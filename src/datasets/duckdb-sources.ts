@@ -20,6 +20,9 @@ type Connection = Awaited<ReturnType<typeof duckdb>>;
 const TRIM = sqlString(' \t\n\r\u000b\f\u00a0\ufeff');
 const MISSING = [...MISSING_TOKENS].map(sqlString).join(', ');
 
+/** The column DuckDB names each row's file in, while rows are put in order. */
+const FILE_INDEX = '__mlops_file';
+
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|UBIGINT|UINTEGER|USMALLINT|UTINYINT|HUGEINT|UHUGEINT)$/;
 /** Read as text: strings (and bytes with no annotation, as strict UTF-8) and booleans, as the in-memory reader does. */
 const TEXT_TYPE = /^(VARCHAR|BOOLEAN)$/;
@@ -129,10 +132,10 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
     const files = folder ? await parquetFiles(target) : [target];
     if (files.length === 0) throw new DataFormatError(`${name} is a folder with no .parquet file in it`);
     if (folder) await sameColumns(connection, files, target, name);
-    const relation = `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = ${folder}, binary_as_string = true)`;
+    const scan = `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = ${folder}, binary_as_string = true`;
     let schema;
     try {
-      schema = await describe(connection, relation);
+      schema = await describe(connection, `${scan})`);
     } catch (err) {
       throw new DataFormatError(`${name} is not a readable Parquet ${folder ? 'folder' : 'file'}: ${firstLine(err)}`);
     }
@@ -140,6 +143,8 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
     if (odd.length > 0) {
       throw new DataFormatError(`${name}: ${odd.map((c) => `column "${c.name}" is of type ${c.type}`).join(', ')}; Parquet columns are read as numbers, strings or booleans, so convert ${odd.length === 1 ? 'it' : 'them'} before export (a timestamp to an ISO string, a nested record to its fields)`);
     }
+    // in the files' order (sorted paths), each file's rows in its own order, whatever the threads did
+    const relation = `(SELECT * EXCLUDE (${FILE_INDEX}, file_row_number) FROM ${scan}, filename = ${sqlString(FILE_INDEX)}, file_row_number = true) ORDER BY ${FILE_INDEX}, file_row_number)`;
     try {
       return (await typedTable(connection, relation, schema, { declineEmpty: false }))!;
     } catch (err) {

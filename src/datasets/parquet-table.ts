@@ -73,11 +73,12 @@ export async function readParquet(file: string, slice: TableSlice = {}): Promise
   try {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
     const schema = described.getRowObjects().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const relation = `read_parquet(${sqlString(file)})`;
-    const total = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${relation}`)).getRows()[0][0]);
+    const total = Number((await connection.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(file)})`)).getRows()[0][0]);
     const offset = Math.min(total, Math.max(0, Math.floor(slice.offset ?? 0)));
     const rows = Math.min(total - offset, slice.limit === undefined ? total : Math.max(0, Math.floor(slice.limit)));
-    return await readQuery(connection, relation, schema, slice, rows);
+    // the rows by their number in the file: the range is exact, and the order the file's whatever the threads did
+    const relation = `(SELECT * FROM read_parquet(${sqlString(file)}, file_row_number = true) WHERE file_row_number >= ${offset} AND file_row_number < ${offset + rows} ORDER BY file_row_number)`;
+    return await readQuery(connection, relation, schema, { columns: slice.columns }, rows);
   } finally {
     connection.closeSync();
   }
