@@ -1,0 +1,90 @@
+/**
+ * Writes one scored chunk (a Table: the input's columns and the prediction's) as a part file of a batch
+ * output, CSV or Parquet. Numbers round-trip exactly in both: CSV cells carry JavaScript's shortest
+ * round-trip spelling, Parquet columns are DOUBLE. Missing values are empty CSV cells and Parquet nulls.
+ */
+import fs from 'node:fs/promises';
+import { DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
+import type { Table } from '../ml/table';
+
+export type OutputFormat = 'parquet' | 'csv';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['parquet', 'csv'];
+
+/** A CSV field as RFC 4180 wants it: quoted when it holds a comma, quote, line break or edge space. */
+export function csvField(text: string): string {
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The table as RFC 4180 CSV (CRLF line ends, a header row). */
+export function tableCsv(table: Table): string {
+  const lines: string[] = [table.columns.map((c) => csvField(c.name)).join(',')];
+  const cells = table.columns.map((column) => {
+    if (column.kind === 'number') return (r: number) => { const v = column.values[r]; return Number.isNaN(v) ? '' : String(v); };
+    const quoted = column.dictionary.map(csvField);
+    return (r: number) => { const code = column.codes[r]; return code < 0 ? '' : quoted[code]; };
+  });
+  for (let r = 0; r < table.rowCount; r++) {
+    let line = '';
+    for (let j = 0; j < cells.length; j++) line += (j ? ',' : '') + cells[j](r);
+    lines.push(line);
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+let instance: Promise<DuckDBInstance> | undefined;
+
+/** One in-memory DuckDB per process, opened on first use, for turning chunks into Parquet. */
+async function connect(): Promise<DuckDBConnection> {
+  instance ??= DuckDBInstance.create(':memory:', { threads: '1' });
+  return (await instance).connect();
+}
+
+const sqlName = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const VECTOR = 2048;
+
+/** Writes the table as a Parquet file at `file` (a file there is replaced). */
+export async function writeParquetPart(table: Table, file: string): Promise<void> {
+  const connection = await connect();
+  const name = `part_${process.pid}_${Math.random().toString(36).slice(2)}`;
+  try {
+    await connection.run(`CREATE TEMP TABLE ${name} (${table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`).join(', ')})`);
+    const appender = await connection.createAppender(name, 'main', 'temp');
+    const types = table.columns.map((c) => (c.kind === 'number' ? DOUBLE : VARCHAR));
+    for (let start = 0; start < table.rowCount; start += VECTOR) {
+      const n = Math.min(VECTOR, table.rowCount - start);
+      const chunk = DuckDBDataChunk.create(types, n);
+      table.columns.forEach((column, j) => {
+        const values = new Array<number | string | null>(n);
+        if (column.kind === 'number') for (let i = 0; i < n; i++) { const v = column.values[start + i]; values[i] = Number.isNaN(v) ? null : v; }
+        else for (let i = 0; i < n; i++) { const code = column.codes[start + i]; values[i] = code < 0 ? null : column.dictionary[code]; }
+        chunk.setColumnValues(j, values);
+      });
+      appender.appendDataChunk(chunk);
+    }
+    appender.closeSync();
+    await fs.rm(file, { force: true });
+    await connection.run(`COPY ${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
+    connection.closeSync();
+  }
+}
+
+/** Writes a part file in the format asked for. */
+export async function writePart(table: Table, file: string, format: OutputFormat): Promise<void> {
+  if (format === 'csv') await fs.writeFile(file, tableCsv(table));
+  else await writeParquetPart(table, file);
+}
+
+/** Reads a Parquet file's rows as objects (tests and tools: numbers as numbers, missing as null). */
+export async function readParquetRows(file: string): Promise<Record<string, unknown>[]> {
+  const connection = await connect();
+  try {
+    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`);
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+  }
+}
