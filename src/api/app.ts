@@ -25,6 +25,8 @@ import { governanceRoutes } from './governance-routes';
 import { adminRoutes } from './admin-routes';
 import { trainerRoutes } from './trainer-routes';
 import { importRoutes } from './import-routes';
+import { batchRoutes } from './batch-routes';
+import type { BatchService } from '../usecases/batch-scoring';
 import { decide } from '../usecases/approvals';
 import { slackRoutes } from './slack-routes';
 import type { Config } from '../config';
@@ -52,6 +54,8 @@ export interface AppDeps {
   registryOps: RegistryService;
   rollouts: RolloutService;
   monitoring: MonitoringService;
+  /** Batch scoring jobs. */
+  batch: BatchService;
   artifacts: ArtifactStore;
   access: AccessControl;
   /** Seals connection credentials (data routes). */
@@ -222,6 +226,7 @@ export function createApp(deps: AppDeps): express.Express {
   feedbackRoutes(r, { repos });
   adminRoutes(r, { repos });
   trainerRoutes(r, { repos });
+  batchRoutes(r, { batch: deps.batch });
   importRoutes(r, { repos, artifacts: deps.artifacts, pipelines, maxUploadBytes: deps.maxUploadBytes });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });
   slackRoutes(r, { repos, pipelines, slack: deps.slack, metrics: models.metrics });
