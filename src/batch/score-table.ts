@@ -35,7 +35,8 @@ export function unscorableBecause(signature: ModelSignature, table: Table): stri
   }
   for (const name of signature.categorical ?? []) if (!kinds.has(name)) problems.push(`"${name}" is missing`);
   if (isImported(signature)) for (const input of signature.inputs) for (const name of input.columns ?? []) if (!kinds.has(name) && !problems.some((p) => p.startsWith(`"${name}"`))) problems.push(`"${name}" is missing`);
-  return problems.length > 0 ? `the input does not fit the model's features: ${problems.join('; ')}` : undefined;
+  const shown = problems.length > 5 ? [...problems.slice(0, 5), `and ${problems.length - 5} more`] : problems;
+  return problems.length > 0 ? `the input does not fit the model's features: ${shown.join('; ')}` : undefined;
 }
 
 /** Row-major answers of one run: class probabilities (width = classes) or values (width 1), and an imported graph's own labels. */

@@ -1,0 +1,218 @@
+/**
+ * Batch scoring end to end on the real stack: a model trained by a real pipeline scores a dataset into
+ * CSV and Parquet part files, checked row by row against what predict answers for the same rows; the
+ * job's record, manifest, lineage and prediction log sample; and every bad request refused before
+ * anything is written.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
+import { cellText, Table } from '../src/ml/table';
+import { readParquetRows } from '../src/batch/part-files';
+import { instanceOf } from '../src/batch/score-table';
+import type { ModelSignature } from '../src/domain/model-version';
+import { createRepositories } from '../src/store/repositories';
+import { ApiStack, startApiStack } from './helpers/api-stack';
+import { eventually } from './helpers/eventually';
+import { BREAST_CANCER } from './helpers/pipeline-env';
+
+/** A table's rows as objects (numbers as numbers, missing as null). */
+export function rowsOf(table: Table): Record<string, number | string | null>[] {
+  return Array.from({ length: table.rowCount }, (_, r) => Object.fromEntries(table.columns.map((c) => [c.name, c.kind === 'number' ? (Number.isNaN(c.values[r]) ? null : c.values[r]) : cellText(c, r)])));
+}
+
+/** The rows of a finished output folder, part by part in order, and its manifest. */
+export async function readOutput(folder: string): Promise<{ rows: Record<string, unknown>[]; manifest: any }> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(folder, '_manifest.json'), 'utf8'));
+  assert.ok(fs.existsSync(path.join(folder, '_SUCCESS')), 'the output has its _SUCCESS marker');
+  const rows: Record<string, unknown>[] = [];
+  for (const part of manifest.parts) {
+    const file = path.join(folder, part.file);
+    assert.equal(createHash('sha256').update(fs.readFileSync(file)).digest('hex'), part.sha256, `${part.file} is the part the manifest names`);
+    const partRows = manifest.format === 'csv' ? rowsOf(parseCsv(fs.readFileSync(file, 'utf8'))) : await readParquetRows(file);
+    assert.equal(partRows.length, part.rows);
+    rows.push(...partRows);
+  }
+  return { rows, manifest };
+}
+
+describe('batch scoring', () => {
+  let stack: ApiStack;
+  let signature: ModelSignature;
+  const source = parseCsv(fs.readFileSync(BREAST_CANCER, 'utf8'));
+  /** The dataset 10 times over (5,690 rows) with a row id, so a job has several chunks. */
+  let bigInput: string;
+
+  const waitJob = (model: string, id: string) => eventually(`batch job ${id} to end`, async () => {
+    const job = (await stack.call('GET', `/v1/models/${model}/batch/${id}`)).body;
+    return job.state === 'running' ? undefined : job;
+  }, { everyMs: 200 });
+
+  before(async () => {
+    stack = await startApiStack({ env: {} });
+    const started = await stack.call('POST', '/v1/pipelines', { model: 'bc', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'auto' } });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    await stack.waitRun(started.body.id, ['deployed']);
+    signature = (await createRepositories(stack.stores.pool).registry.getVersion('bc', 1))!.signature;
+    const rows = source.rowCount * 10;
+    const big: Table = {
+      rowCount: rows,
+      columns: [
+        { name: 'row_id', kind: 'number', values: Float64Array.from({ length: rows }, (_, i) => i) },
+        ...source.columns.map((c) => (c.kind === 'number'
+          ? { ...c, values: Float64Array.from({ length: rows }, (_, i) => c.values[i % source.rowCount]) }
+          : { ...c, codes: Int32Array.from({ length: rows }, (_, i) => c.codes[i % source.rowCount]) })),
+      ],
+    };
+    bigInput = path.join(stack.files, 'big.csv');
+    fs.writeFileSync(bigInput, toCanonicalCsv(big));
+  });
+  after(async () => { await stack?.close(); });
+
+  /** What predict answers for the source's rows, in order. */
+  async function predictAll(table: Table): Promise<any[]> {
+    const answers: any[] = [];
+    for (let start = 0; start < table.rowCount; start += 500) {
+      const instances = Array.from({ length: Math.min(500, table.rowCount - start) }, (_, i) => instanceOf(signature, table, start + i));
+      const reply = await stack.call('POST', '/v1/models/bc/predict', { instances });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      answers.push(...reply.body.predictions);
+    }
+    return answers;
+  }
+
+  it('when a dataset is scored to CSV, then every row holds its input and exactly what predict answers', async () => {
+    const output = path.join(stack.files, 'scored-csv');
+    const started = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: BREAST_CANCER }, output: { uri: output, format: 'csv' } });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.headers.get('location'), `/v1/models/bc/batch/${started.body.id}`);
+    const job = await waitJob('bc', started.body.id);
+    assert.equal(job.state, 'completed', JSON.stringify(job));
+    assert.equal(job.rows, source.rowCount);
+    assert.equal(job.version, 1);
+
+    const { rows, manifest } = await readOutput(output);
+    assert.equal(rows.length, source.rowCount);
+    assert.equal(job.output.digest, createHash('sha256').update(fs.readFileSync(path.join(output, '_manifest.json'))).digest('hex'));
+    assert.deepEqual(manifest.columns, [...source.columns.map((c) => c.name), 'prediction', ...signature.classes.map((c) => `probability_${c}`)]);
+    const expected = await predictAll(source);
+    const inputs = rowsOf(source);
+    rows.forEach((row, i) => {
+      for (const [name, value] of Object.entries(inputs[i])) assert.equal(row[name], value, `row ${i}, column ${name}`);
+      assert.equal(row.prediction, expected[i].label, `row ${i}: the label predict gives`);
+      for (const label of signature.classes) assert.equal(row[`probability_${label}`], expected[i].probabilities[label], `row ${i}: P(${label}) exactly as predict gives it`);
+    });
+    // no stray staging folder beside the output
+    assert.deepEqual(fs.readdirSync(stack.files).filter((f) => f.includes('.partial')), []);
+  });
+
+  it('when a larger dataset is scored to Parquet in chunks, then the parts hold every row once, in order, equal to predict, with lineage and a bounded log sample', async () => {
+    const output = path.join(stack.files, 'scored-parquet');
+    const started = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: bigInput }, output: { uri: output }, version: 1, chunkRows: 1000, parallelism: 3 });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const job = await waitJob('bc', started.body.id);
+    assert.equal(job.state, 'completed', JSON.stringify(job));
+    assert.equal(job.output.format, 'parquet');
+    assert.equal(job.output.parts, 6);
+    assert.equal(job.rowsScored, 5690);
+
+    const { rows } = await readOutput(output);
+    assert.deepEqual(rows.map((r) => r.row_id), Array.from({ length: 5690 }, (_, i) => i), 'each row once, in the input order');
+    const expected = await predictAll(source);
+    rows.forEach((row, i) => {
+      const e = expected[i % source.rowCount];
+      assert.equal(row.prediction, e.label, `row ${i}`);
+      for (const label of signature.classes) assert.equal(row[`probability_${label}`], e.probabilities[label], `row ${i}: P(${label})`);
+    });
+
+    // lineage: version -> job -> input dataset and output digest
+    const list = await stack.call('GET', '/v1/models/bc/batch?version=1');
+    const listed = list.body.jobs.find((j: any) => j.id === job.id);
+    assert.equal(listed.output.digest, job.output.digest);
+    assert.match(listed.datasetId, /^[0-9a-f]{64}$/);
+    assert.equal((await stack.call('GET', `/v1/datasets/${listed.datasetId}`)).status, 200);
+
+    // a deterministic sample of at most 1,000 rows went to the prediction log, marked with the job
+    const logged = await stack.stores.pool.query(`SELECT instance, output FROM prediction_log WHERE batch_job = $1`, [job.id]);
+    assert.equal(logged.rows.length, Math.ceil(5690 / Math.ceil(5690 / 1000)));
+    assert.ok(logged.rows.length <= 1000);
+    assert.ok(logged.rows.every((r) => signature.classes.includes(r.output.label)));
+  });
+
+  it('when the request is bad, then it is refused with a clear error and nothing is written', async () => {
+    const jobsBefore = (await stack.stores.pool.query('SELECT count(*)::int AS n FROM batch_jobs')).rows[0].n;
+    const filesBefore = fs.readdirSync(stack.files).sort();
+    const ask = (model: string, body: unknown) => stack.call('POST', `/v1/models/${model}/batch`, body);
+    const good = { input: { uri: BREAST_CANCER }, output: { uri: path.join(stack.files, 'never') } };
+
+    const outside = await ask('bc', { ...good, output: { uri: '/etc/mlops-batch-out' } });
+    assert.equal(outside.status, 400);
+    assert.match(outside.body.error.message, /outside the folders/);
+
+    const dotdot = await ask('bc', { ...good, output: { uri: `${stack.files}/../../../etc/mlops-batch-out` } });
+    assert.equal(dotdot.status, 400);
+
+    fs.symlinkSync('/etc', path.join(stack.files, 'escape'));
+    const viaLink = await ask('bc', { ...good, output: { uri: path.join(stack.files, 'escape', 'out') } });
+    assert.equal(viaLink.status, 400, 'a symlink out of the data roots is judged by where it leads');
+    assert.ok(!fs.existsSync('/etc/out'));
+    fs.rmSync(path.join(stack.files, 'escape'));
+
+    const inDataDir = await ask('bc', { ...good, output: { uri: path.join(stack.dataDir, 'out') } });
+    assert.equal(inDataDir.status, 400);
+
+    fs.writeFileSync(path.join(stack.files, 'taken.csv'), 'a\n1\n');
+    const exists = await ask('bc', { ...good, output: { uri: path.join(stack.files, 'taken.csv') } });
+    assert.equal(exists.status, 409);
+    assert.match(exists.body.error.message, /exists already/);
+    assert.equal(fs.readFileSync(path.join(stack.files, 'taken.csv'), 'utf8'), 'a\n1\n', 'the existing file is untouched');
+    fs.rmSync(path.join(stack.files, 'taken.csv'));
+
+    const unknownModel = await ask('nosuch', good);
+    assert.equal(unknownModel.status, 404);
+    assert.match(unknownModel.body.error.message, /model "nosuch" does not exist/);
+    const unknownVersion = await ask('bc', { ...good, version: 99 });
+    assert.equal(unknownVersion.status, 404);
+    assert.match(unknownVersion.body.error.message, /no version 99/);
+
+    const badInput = await ask('bc', { ...good, input: { uri: '/etc/passwd' } });
+    assert.equal(badInput.status, 400);
+    const badFormat = await ask('bc', { ...good, output: { uri: good.output.uri, format: 'xlsx' } });
+    assert.equal(badFormat.status, 400);
+    const noOutput = await ask('bc', { input: good.input });
+    assert.equal(noOutput.status, 400);
+
+    // a version waiting for approval may not score
+    const pending = await stack.call('POST', '/v1/pipelines', { model: 'bc', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'manual', timeout: '1 hour' } });
+    const run = await stack.waitRun(pending.body.id, ['awaiting_approval']);
+    const unapproved = await ask('bc', { ...good, version: run.modelVersion });
+    assert.equal(unapproved.status, 409);
+    assert.match(unapproved.body.error.message, /pending approval, not approved/);
+
+    // a viewer reads jobs but cannot start one
+    const viewer = await stack.call('POST', '/v1/keys', { name: 'batch-viewer', role: 'viewer' });
+    const asViewer = await stack.call('POST', '/v1/models/bc/batch', good, { headers: { authorization: `Bearer ${viewer.body.token}` } });
+    assert.equal(asViewer.status, 403);
+    assert.equal((await stack.call('GET', '/v1/models/bc/batch', undefined, { headers: { authorization: `Bearer ${viewer.body.token}` } })).status, 200);
+
+    assert.equal((await stack.stores.pool.query('SELECT count(*)::int AS n FROM batch_jobs')).rows[0].n, jobsBefore, 'no job was recorded');
+    assert.deepEqual(fs.readdirSync(stack.files).sort(), filesBefore, 'no file or folder was created');
+    assert.equal((await stack.call('GET', '/v1/models/bc/batch/batch-bc-nosuch')).status, 404);
+  });
+
+  it('when the input does not fit the model, then the job fails saying why and leaves no output', async () => {
+    const file = path.join(stack.files, 'wrong-columns.csv');
+    fs.writeFileSync(file, 'a,b\n1,2\n3,4\n');
+    const output = path.join(stack.files, 'never-written');
+    const started = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: file }, output: { uri: output } });
+    assert.equal(started.status, 202);
+    const job = await waitJob('bc', started.body.id);
+    assert.equal(job.state, 'failed');
+    assert.match(job.error, /does not fit the model's features: "radius_mean" is missing/);
+    assert.ok(!fs.existsSync(output));
+    assert.deepEqual(fs.readdirSync(stack.files).filter((f) => f.includes('.partial')), []);
+  });
+});
