@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
@@ -15,6 +17,13 @@ import { readParquetRows } from '../src/batch/part-files';
 import { instanceOf } from '../src/batch/score-table';
 import type { ModelSignature } from '../src/domain/model-version';
 import { createRepositories } from '../src/store/repositories';
+import { BatchService } from '../src/usecases/batch-scoring';
+import { batchProgressQuery, batchScoring } from '../src/workflows/batch-scoring';
+import { trainingPipeline } from '../src/workflows/training-pipeline';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createTestDatabase, TestDatabase } from './helpers/database';
+import { testSources, TEST_DATA_ROOTS } from './helpers/sources';
+import { REPO_ROOT, startTemporal } from './helpers/temporal';
 import { ApiStack, startApiStack } from './helpers/api-stack';
 import { eventually } from './helpers/eventually';
 import { BREAST_CANCER } from './helpers/pipeline-env';
@@ -214,5 +223,97 @@ describe('batch scoring', () => {
     assert.match(job.error, /does not fit the model's features: "radius_mean" is missing/);
     assert.ok(!fs.existsSync(output));
     assert.deepEqual(fs.readdirSync(stack.files).filter((f) => f.includes('.partial')), []);
+  });
+});
+
+describe('batch scoring with a worker killed mid-job', () => {
+  let temporal: TestWorkflowEnvironment;
+  let db: TestDatabase;
+  let dataDir: string;
+  let files: string;
+  const workers: ChildProcess[] = [];
+  const taskQueue = 'batch-crash-test';
+
+  before(async () => {
+    temporal = await startTemporal();
+    db = await createTestDatabase();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-batch-crash-'));
+    files = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-batch-crash-files-'));
+  });
+  after(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await db?.close();
+    await temporal?.teardown();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(files, { recursive: true, force: true });
+  });
+
+  /** Starts `mlops worker` as its own process, the way a deployment runs it. */
+  function startWorkerProcess(name: string): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'worker'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'batch-crash-test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => { output += d; });
+    child.stderr!.on('data', (d) => { output += d; });
+    child.on('exit', (code, signal) => { if (code) process.stderr.write(`[${name}] exited ${code} ${signal ?? ''}\n${output}\n`); });
+    workers.push(child);
+    return child;
+  }
+
+  it('when the worker dies while chunks are being scored, then another finishes the job with every row exactly once', async () => {
+    const first = startWorkerProcess('worker-1');
+    const trained = await temporal.client.workflow.execute(trainingPipeline, {
+      taskQueue, workflowId: 'train-batch-crash',
+      args: [{ model: 'crash', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'auto' } }],
+    });
+    assert.equal(trained.state, 'deployed');
+
+    const source = parseCsv(fs.readFileSync(BREAST_CANCER, 'utf8'));
+    const rows = source.rowCount * 100;
+    const input = path.join(files, 'many.csv');
+    fs.writeFileSync(input, toCanonicalCsv({
+      rowCount: rows,
+      columns: [
+        { name: 'row_id', kind: 'number', values: Float64Array.from({ length: rows }, (_, i) => i) },
+        ...source.columns.map((c) => (c.kind === 'number'
+          ? { ...c, values: Float64Array.from({ length: rows }, (_, i) => c.values[i % source.rowCount]) }
+          : { ...c, codes: Int32Array.from({ length: rows }, (_, i) => c.codes[i % source.rowCount]) })),
+      ],
+    }));
+    const batch = new BatchService(temporal.client, { taskQueue, uiUrl: (id) => id, repos: createRepositories(db.pool), sources: testSources().policy, checkSource: async (data) => data });
+    const output = path.join(files, 'scored');
+    const { id } = await batch.start('crash', { input: { uri: input }, output: { uri: output, format: 'csv' }, chunkRows: 1000, parallelism: 4 }, { requestedBy: 'test' });
+    const handle = temporal.client.workflow.getHandle<typeof batchScoring>(id);
+
+    // kill once some chunks are done and others are running: work to keep and work to redo
+    await eventually('some chunks to be scored', async () => {
+      const progress = await handle.query(batchProgressQuery).catch(() => undefined);
+      return progress && progress.chunksDone >= 3 ? progress : undefined;
+    }, { everyMs: 20 });
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const atKill = await handle.query(batchProgressQuery).catch(() => undefined);
+    assert.ok(!atKill || atKill.state === 'running', 'the job was still running when its worker died');
+
+    startWorkerProcess('worker-2');
+    const result = await handle.result();
+    assert.equal(result.rows, rows);
+    const job = await batch.get('crash', id);
+    assert.equal(job.state, 'completed');
+    assert.equal(job.rows, rows);
+
+    const history = await handle.fetchHistory();
+    const retried = history.events!.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2);
+    assert.ok(retried.length >= 1, 'at least one chunk ran a second attempt on the new worker');
+
+    const { rows: written } = await readOutput(output);
+    assert.equal(written.length, rows, 'the output has exactly the input\'s row count');
+    const seen = new Uint8Array(rows);
+    for (const row of written) seen[row.row_id as number]++;
+    assert.ok(seen.every((n) => n === 1), 'every row appears exactly once: none lost, none doubled');
+    assert.deepEqual(fs.readdirSync(output).filter((f) => f.endsWith('.tmp')), [], 'no half-written part left behind');
   });
 });
