@@ -24,7 +24,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { testSources, TEST_DATA_ROOTS } from './helpers/sources';
 import { REPO_ROOT, startTemporal } from './helpers/temporal';
-import { ApiStack, startApiStack } from './helpers/api-stack';
+import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
+import { mlopsCli } from './helpers/cli';
 import { eventually } from './helpers/eventually';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 
@@ -149,6 +150,21 @@ describe('batch scoring', () => {
     assert.equal(logged.rows.length, Math.ceil(5690 / Math.ceil(5690 / 1000)));
     assert.ok(logged.rows.length <= 1000);
     assert.ok(logged.rows.every((r) => signature.classes.includes(r.output.label)));
+  });
+
+  it('when `mlops batch --wait` is run, then it starts the job, follows it to the end and lists it', async () => {
+    const cli = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
+    const output = path.join(stack.files, 'scored-by-cli');
+    const run = await cli('batch', 'bc', '--input', BREAST_CANCER, '--output', output, '--format', 'csv', '--wait');
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, new RegExp(`completed: ${source.rowCount} rows in ${output} \\(csv, manifest sha256 [0-9a-f]{64}\\)`));
+    assert.equal((await readOutput(output)).rows.length, source.rowCount);
+    const list = await cli('batch', 'bc', '--list');
+    assert.equal(list.status, 0, list.stderr);
+    assert.ok(list.stdout.includes(output));
+    const refused = await cli('batch', 'bc', '--input', BREAST_CANCER, '--output', output);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /exists already/);
   });
 
   it('when the request is bad, then it is refused with a clear error and nothing is written', async () => {
