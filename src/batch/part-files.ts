@@ -4,8 +4,9 @@
  * round-trip spelling, Parquet columns are DOUBLE. Missing values are empty CSV cells and Parquet nulls.
  */
 import fs from 'node:fs/promises';
+import bindings from '@duckdb/node-bindings';
 import { DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
-import type { Table } from '../ml/table';
+import type { Column, Table } from '../ml/table';
 
 export type OutputFormat = 'parquet' | 'csv';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['parquet', 'csv'];
@@ -44,23 +45,24 @@ const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const VECTOR = 2048;
 
-/** Writes the table as a Parquet file at `file` (a file there is replaced). */
+/**
+ * Writes the table as a Parquet file at `file` (a file there is replaced). Numbers move into DuckDB as
+ * whole blocks of 2,048 doubles (a copy of the typed array's bytes, so every bit is kept); only text goes
+ * cell by cell. `@duckdb/node-bindings` is the C API that `@duckdb/node-api` wraps (its own dependency,
+ * at the version it pins): the wrapper's per-value setters took 15 ms per 1,000 rows of 34 columns.
+ */
 export async function writeParquetPart(table: Table, file: string): Promise<void> {
   const connection = await connect();
   const name = `part_${process.pid}_${Math.random().toString(36).slice(2)}`;
   try {
     await connection.run(`CREATE TEMP TABLE ${name} (${table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`).join(', ')})`);
     const appender = await connection.createAppender(name, 'main', 'temp');
-    const types = table.columns.map((c) => (c.kind === 'number' ? DOUBLE : VARCHAR));
+    const chunk = DuckDBDataChunk.create(table.columns.map((c) => (c.kind === 'number' ? DOUBLE : VARCHAR)), VECTOR);
     for (let start = 0; start < table.rowCount; start += VECTOR) {
       const n = Math.min(VECTOR, table.rowCount - start);
-      const chunk = DuckDBDataChunk.create(types, n);
-      table.columns.forEach((column, j) => {
-        const values = new Array<number | string | null>(n);
-        if (column.kind === 'number') for (let i = 0; i < n; i++) { const v = column.values[start + i]; values[i] = Number.isNaN(v) ? null : v; }
-        else for (let i = 0; i < n; i++) { const code = column.codes[start + i]; values[i] = code < 0 ? null : column.dictionary[code]; }
-        chunk.setColumnValues(j, values);
-      });
+      chunk.reset();
+      table.columns.forEach((column, j) => fillVector(bindings.data_chunk_get_vector(chunk.chunk, j), column, start, n));
+      bindings.data_chunk_set_size(chunk.chunk, n);
       appender.appendDataChunk(chunk);
     }
     appender.closeSync();
@@ -69,6 +71,27 @@ export async function writeParquetPart(table: Table, file: string): Promise<void
   } finally {
     await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
     connection.closeSync();
+  }
+}
+
+/** Rows [start, start + n) of a column into a DuckDB vector; NaN and missing text become nulls. */
+function fillVector(vector: bindings.Vector, column: Column, start: number, n: number): void {
+  const valid = new Uint8Array(Math.ceil(n / 64) * 8).fill(0xff);
+  let missing = false;
+  if (column.kind === 'number') {
+    const values = column.values.subarray(start, start + n);
+    for (let i = 0; i < n; i++) if (values[i] !== values[i]) { valid[i >> 3] &= ~(1 << (i & 7)); missing = true; }
+    const copy = values.byteOffset % 8 === 0 ? values : values.slice();
+    bindings.copy_data_to_vector(vector, 0, copy.buffer as ArrayBuffer, copy.byteOffset, n * 8);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const code = column.codes[start + i];
+      if (code < 0) { valid[i >> 3] &= ~(1 << (i & 7)); missing = true; } else bindings.vector_assign_string_element(vector, i, column.dictionary[code]);
+    }
+  }
+  if (missing) {
+    bindings.vector_ensure_validity_writable(vector);
+    bindings.copy_data_to_vector_validity(vector, 0, valid.buffer, 0, valid.byteLength);
   }
 }
 
