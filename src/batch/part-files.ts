@@ -67,7 +67,7 @@ export async function writeParquetPart(table: Table, file: string): Promise<void
     }
     appender.closeSync();
     await fs.rm(file, { force: true });
-    await connection.run(`COPY ${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+    await connection.run(`COPY ${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION snappy)`);
   } finally {
     await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
     connection.closeSync();
