@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
 import { cellText, Table } from '../src/ml/table';
 import { readParquetRows } from '../src/batch/part-files';
+import { RESPONSE_COMPONENTS } from '../src/api/openapi';
 import { instanceOf } from '../src/batch/score-table';
 import type { ModelSignature } from '../src/domain/model-version';
 import { createRepositories } from '../src/store/repositories';
@@ -144,6 +145,11 @@ describe('batch scoring', () => {
     assert.equal(listed.output.digest, job.output.digest);
     assert.match(listed.datasetId, /^[0-9a-f]{64}$/);
     assert.equal((await stack.call('GET', `/v1/datasets/${listed.datasetId}`)).status, 200);
+    const lineage = await stack.call('GET', '/v1/lineage/models/bc/versions/1');
+    const recorded = lineage.body.batchJobs.find((j: any) => j.id === job.id);
+    assert.deepEqual(recorded.output, { uri: output, format: 'parquet', digest: job.output.digest });
+    assert.equal(recorded.datasetId, listed.datasetId);
+    assert.ok(RESPONSE_COMPONENTS.BatchJob.safeParse(job).success, 'the job conforms to its OpenAPI component');
 
     // a deterministic sample of at most 1,000 rows went to the prediction log, marked with the job
     const logged = await stack.stores.pool.query(`SELECT instance, output FROM prediction_log WHERE batch_job = $1`, [job.id]);
