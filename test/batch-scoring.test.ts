@@ -15,6 +15,7 @@ import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
 import { cellText, Table } from '../src/ml/table';
 import { readParquetRows } from '../src/batch/part-files';
 import { RESPONSE_COMPONENTS } from '../src/api/openapi';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { instanceOf } from '../src/batch/score-table';
 import type { ModelSignature } from '../src/domain/model-version';
 import { createRepositories } from '../src/store/repositories';
@@ -83,6 +84,13 @@ describe('batch scoring', () => {
   });
   after(async () => { await stack?.close(); });
 
+  /** With RECORD_HISTORIES=1, keeps a job's history for test/replay.test.ts (batchScoring reads its own id). */
+  async function recordHistory(id: string, file: string): Promise<void> {
+    if (!process.env.RECORD_HISTORIES) return;
+    const history = JSON.parse(historyToJSON(await stack.temporal.client.workflow.getHandle(id).fetchHistory()));
+    fs.writeFileSync(path.join(__dirname, 'fixtures', 'histories', file), JSON.stringify({ workflowId: id, history }));
+  }
+
   /** What predict answers for the source's rows, in order. */
   async function predictAll(table: Table): Promise<any[]> {
     const answers: any[] = [];
@@ -128,6 +136,7 @@ describe('batch scoring', () => {
     assert.equal(job.state, 'completed', JSON.stringify(job));
     assert.equal(job.output.format, 'parquet');
     assert.equal(job.output.parts, 6);
+    await recordHistory(job.id, 'batch-scoring-completed.json');
     assert.equal(job.rowsScored, 5690);
 
     const { rows } = await readOutput(output);
@@ -243,6 +252,7 @@ describe('batch scoring', () => {
     const job = await waitJob('bc', started.body.id);
     assert.equal(job.state, 'failed');
     assert.match(job.error, /does not fit the model's features: "radius_mean" is missing/);
+    await recordHistory(job.id, 'batch-scoring-failed.json');
     assert.ok(!fs.existsSync(output));
     assert.deepEqual(fs.readdirSync(stack.files).filter((f) => f.includes('.partial')), []);
   });
