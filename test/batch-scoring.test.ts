@@ -167,6 +167,28 @@ describe('batch scoring', () => {
     assert.ok(logged.rows.every((r) => signature.classes.includes(r.output.label)));
   });
 
+  it('when a regression model scores a dataset, then its prediction column is the value predict answers, a text feature included', async () => {
+    const iris = path.join(REPO_ROOT, 'datasets', 'iris.csv');
+    const trained = await stack.call('POST', '/v1/pipelines', { model: 'petal', data: { uri: iris }, target: 'petal_width', approval: { mode: 'auto' } });
+    assert.equal(trained.status, 202, JSON.stringify(trained.body));
+    await stack.waitRun(trained.body.id, ['deployed']);
+    const petal = (await createRepositories(stack.stores.pool).registry.getVersion('petal', 1))!.signature;
+    assert.equal(petal.task, 'regression');
+    assert.ok((petal.categorical ?? []).includes('species'), 'the model reads the text column species');
+    const output = path.join(stack.files, 'petal-scored.csv');
+    const started = await stack.call('POST', '/v1/models/petal/batch', { input: { uri: iris }, output: { uri: output } });
+    const job = await waitJob('petal', started.body.id);
+    assert.equal(job.state, 'completed', JSON.stringify(job));
+    assert.equal(job.output.format, 'csv', 'a path ending in .csv gets CSV parts');
+    const table = parseCsv(fs.readFileSync(iris, 'utf8'));
+    const { rows, manifest } = await readOutput(output);
+    assert.deepEqual(manifest.columns, [...table.columns.map((c) => c.name), 'prediction']);
+    const instances = Array.from({ length: table.rowCount }, (_, i) => instanceOf(petal, table, i));
+    const reply = await stack.call('POST', '/v1/models/petal/predict', { instances });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    rows.forEach((row, i) => assert.equal(row.prediction, reply.body.predictions[i].value, `row ${i}`));
+  });
+
   it('when `mlops batch --wait` is run, then it starts the job, follows it to the end and lists it', async () => {
     const cli = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
     const output = path.join(stack.files, 'scored-by-cli');
