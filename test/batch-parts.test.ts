@@ -98,12 +98,12 @@ describe('batch part files', () => {
 
   it('when the input does not fit the version, then the reason names the columns', () => {
     const signature: ModelSignature = { task: 'binary', features: ['a', 'b', 'plan'], numeric: ['a', 'b'], categorical: ['plan'], classes: ['no', 'yes'], output: 'probabilities' };
-    const table = (columns: Table['columns']): Table => ({ rowCount: 0, columns });
+    const cols = (columns: Table['columns']) => columns;
     const num = (name: string) => ({ name, kind: 'number' as const, values: new Float64Array(0) });
     const text = (name: string) => ({ name, kind: 'string' as const, codes: new Int32Array(0), dictionary: [] });
-    assert.equal(unscorableBecause(signature, table([num('a'), num('b'), text('plan')])), undefined);
-    assert.match(unscorableBecause(signature, table([num('a'), text('plan')]))!, /"b" is missing/);
-    assert.match(unscorableBecause(signature, table([num('a'), text('b'), text('plan')]))!, /"b" holds text/);
-    assert.match(unscorableBecause(signature, table([num('a'), num('b'), text('plan'), num('prediction')]))!, /already has column "prediction"/);
+    assert.equal(unscorableBecause(signature, cols([num('a'), num('b'), text('plan')])), undefined);
+    assert.match(unscorableBecause(signature, cols([num('a'), text('plan')]))!, /"b" is missing/);
+    assert.match(unscorableBecause(signature, cols([num('a'), text('b'), text('plan')]))!, /"b" holds text/);
+    assert.match(unscorableBecause(signature, cols([num('a'), num('b'), text('plan'), num('prediction')]))!, /already has column "prediction"/);
   });
 });

@@ -80,6 +80,13 @@ export function createBatchActivities(deps: BatchDeps) {
     return version.signature;
   }
 
+  /** The dataset version's columns and their kinds, from its record (no rows are read). */
+  async function columnsOf(datasetId: string): Promise<{ name: string; kind: 'number' | 'string' }[]> {
+    const dataset = await repos.datasets.getDataset(datasetId);
+    if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
+    return dataset.columns.map((c) => ({ name: c.name, kind: c.type }));
+  }
+
   /** The output path judged again on this machine: under a data root, outside the data dir, after symlinks. */
   function checkedOutput(outputPath: string): string {
     try {
@@ -101,8 +108,7 @@ export function createBatchActivities(deps: BatchDeps) {
       const exists = await fs.stat(output).then(() => true, () => false);
       if (exists && manifest?.job !== input.jobId) throw ApplicationFailure.nonRetryable(`the output ${output} exists already; batch jobs never overwrite: name a new output`, NON_RETRYABLE.source);
       const signature = await signatureOf(input);
-      const head = await readDatasetRows(deps, input.datasetId, { offset: 0, limit: 1 });
-      const why = unscorableBecause(signature, head);
+      const why = unscorableBecause(signature, await columnsOf(input.datasetId));
       if (why) throw ApplicationFailure.nonRetryable(why, NON_RETRYABLE.validation);
       await repos.batchJobs.setBatchInput(input.jobId, input.datasetId, input.rowCount);
       return { rows: input.rowCount };
@@ -128,12 +134,12 @@ export function createBatchActivities(deps: BatchDeps) {
     async finishBatchJob(input: BatchJobRef & { datasetId: string; parts: PartSummary[] }): Promise<{ rows: number; outputDigest: string; parts: number }> {
       const output = checkedOutput(input.outputPath);
       const signature = await signatureOf(input);
-      const head = await readDatasetRows(deps, input.datasetId, { offset: 0, limit: 0 });
+      const columns = await columnsOf(input.datasetId);
       const parts = [...input.parts].sort((a, b) => a.index - b.index);
       const rows = parts.reduce((n, p) => n + p.rows, 0);
       const manifest: Manifest = {
         job: input.jobId, model: input.model, version: input.version, onnxDigest: input.onnxDigest, datasetId: input.datasetId, format: input.format, rows,
-        columns: [...head.columns.map((c) => c.name), ...predictionColumnNames(signature)],
+        columns: [...columns.map((c) => c.name), ...predictionColumnNames(signature)],
         parts: parts.map(({ file, rows: n, sha256, bytes }) => ({ file, rows: n, sha256, bytes })),
       };
       let digest: string;

@@ -23,11 +23,11 @@ export function predictionColumnNames(signature: ModelSignature): string[] {
   return signature.task === 'regression' ? [PREDICTION_COLUMN] : [PREDICTION_COLUMN, ...signature.classes.map(probabilityColumn)];
 }
 
-/** Why a dataset cannot be scored by the version (missing or mistyped features, clashing column names), or undefined. */
-export function unscorableBecause(signature: ModelSignature, table: Table): string | undefined {
-  const taken = predictionColumnNames(signature).filter((name) => table.columns.some((c) => c.name === name));
+/** Why a dataset with these columns cannot be scored by the version (missing or mistyped features, clashing column names), or undefined. */
+export function unscorableBecause(signature: ModelSignature, columns: readonly { name: string; kind: 'number' | 'string' }[]): string | undefined {
+  const taken = predictionColumnNames(signature).filter((name) => columns.some((c) => c.name === name));
   if (taken.length > 0) return `the input already has column${taken.length > 1 ? 's' : ''} ${taken.map((n) => `"${n}"`).join(', ')}, which the output adds for the prediction; rename ${taken.length > 1 ? 'them' : 'it'} in the input`;
-  const kinds = new Map(table.columns.map((c) => [c.name, c.kind]));
+  const kinds = new Map(columns.map((c) => [c.name, c.kind]));
   const problems: string[] = [];
   for (const name of signature.numeric ?? signature.features) {
     if (!kinds.has(name)) problems.push(`"${name}" is missing`);

@@ -21,8 +21,16 @@ import { mapLimited } from './tuning';
 const retry = retryExcept(FAILURE_TYPES.dataSource, FAILURE_TYPES.dataFormat, FAILURE_TYPES.dataValidation, FAILURE_TYPES.model);
 const data = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.data(retry));
 const quick = proxyActivities<BatchActivities>(ACTIVITY_PRESETS.quick(retry));
-// a chunk heartbeats every scoring run of 8,192 rows: a dead worker is noticed within 20 s
-const chunks = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '20 seconds', retry });
+/**
+ * Chunk activities for an input of `rows` rows. A chunk heartbeats every scoring run of 8,192 rows, so a
+ * dead worker is noticed within 20 s; but while dataset versions are CSV, the first chunk a worker runs
+ * parses the whole version in one synchronous stretch (src/datasets/read-rows.ts), so the timeout grows
+ * with the input: 1 s per 50,000 rows (10M rows: 200 s). A range reader brings it back to 20 s.
+ */
+function chunkActivities(rows: number) {
+  const seconds = Math.max(20, Math.ceil(rows / 50_000));
+  return proxyActivities<BatchActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: `${seconds} seconds`, retry });
+}
 
 export const DEFAULT_CHUNK_ROWS = 100_000;
 export const DEFAULT_PARALLELISM = 4;
@@ -89,6 +97,7 @@ export async function batchScoring(input: BatchScoringInput): Promise<BatchResul
     await quick.startBatchJob({ ...job, datasetId: ingested.datasetId, rowCount: ingested.rowCount });
     const ranges = chunkRanges(ingested.rowCount, input.chunkRows ?? DEFAULT_CHUNK_ROWS);
     const sampleEvery = Math.max(1, Math.ceil(ingested.rowCount / SAMPLE_ROWS));
+    const chunks = chunkActivities(ingested.rowCount);
     progress.stage = 'score';
     progress.chunks = ranges.length;
     show();
