@@ -124,6 +124,14 @@ describe('batch scoring', () => {
       assert.equal(row.prediction, expected[i].label, `row ${i}: the label predict gives`);
       for (const label of signature.classes) assert.equal(row[`probability_${label}`], expected[i].probabilities[label], `row ${i}: P(${label}) exactly as predict gives it`);
     });
+    // the same Idempotency-Key answers the same job, even now that its output exists
+    const again = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: BREAST_CANCER }, output: { uri: output, format: 'csv' } }, { headers: { 'idempotency-key': 'csv-once' } });
+    const repeat = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: BREAST_CANCER }, output: { uri: `${output}-2`, format: 'csv' } }, { headers: { 'idempotency-key': 'csv-once' } });
+    assert.equal(again.status, 409, 'a new key with an existing output is refused');
+    assert.equal(repeat.status, 202);
+    const repeated = await stack.call('POST', '/v1/models/bc/batch', { input: { uri: BREAST_CANCER }, output: { uri: `${output}-2`, format: 'csv' } }, { headers: { 'idempotency-key': 'csv-once' } });
+    assert.equal(repeated.body.id, repeat.body.id, 'the same key answers the same job');
+    assert.equal((await waitJob('bc', repeat.body.id)).state, 'completed');
     // no stray staging folder beside the output
     assert.deepEqual(fs.readdirSync(stack.files).filter((f) => f.includes('.partial')), []);
   });
