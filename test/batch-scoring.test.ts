@@ -197,6 +197,32 @@ describe('batch scoring', () => {
     rows.forEach((row, i) => assert.equal(row.prediction, reply.body.predictions[i].value, `row ${i}`));
   });
 
+  it('when an imported model scores a dataset, then its rows equal what predict answers for it', async () => {
+    // our own ONNX file, uploaded as a model from outside: it goes through the import path and is served by it
+    const onnx = await stack.stores.artifacts.get((await createRepositories(stack.stores.pool).registry.getVersion('bc', 1))!.onnxDigest);
+    const form = new FormData();
+    form.append('onnx', new Blob([onnx]), 'model.onnx');
+    form.append('metadata', JSON.stringify({ evaluation: { data: { uri: BREAST_CANCER } }, target: 'diagnosis', task: 'binary', features: { numeric: signature.numeric ?? signature.features }, classes: signature.classes, approval: { mode: 'auto' } }));
+    const response = await fetch(`${stack.api.url}/v1/models/bcimp/versions`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: form });
+    const started = await response.json() as { id: string };
+    assert.equal(response.status, 202, JSON.stringify(started));
+    await stack.waitRun(started.id, ['deployed']);
+    const imported = (await createRepositories(stack.stores.pool).registry.getVersion('bcimp', 1))!.signature;
+    assert.equal((imported as { source?: string }).source, 'import');
+
+    const output = path.join(stack.files, 'imported-scored');
+    const job = await waitJob('bcimp', (await stack.call('POST', '/v1/models/bcimp/batch', { input: { uri: BREAST_CANCER }, output: { uri: output } })).body.id);
+    assert.equal(job.state, 'completed', JSON.stringify(job));
+    const { rows } = await readOutput(output);
+    const instances = Array.from({ length: source.rowCount }, (_, i) => instanceOf(imported, source, i));
+    const reply = await stack.call('POST', '/v1/models/bcimp/predict', { instances });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    rows.forEach((row, i) => {
+      assert.equal(row.prediction, reply.body.predictions[i].label, `row ${i}`);
+      for (const label of imported.classes) assert.equal(row[`probability_${label}`], reply.body.predictions[i].probabilities[label], `row ${i}: P(${label})`);
+    });
+  });
+
   it('when `mlops batch --wait` is run, then it starts the job, follows it to the end and lists it', async () => {
     const cli = mlopsCli(stack.api.url, TEST_ADMIN_KEY);
     const output = path.join(stack.files, 'scored-by-cli');
