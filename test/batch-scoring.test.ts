@@ -386,8 +386,10 @@ describe('batch scoring with a worker killed mid-job', () => {
     const atKill = await handle.query(batchProgressQuery).catch(() => undefined);
     assert.ok(!atKill || atKill.state === 'running', 'the job was still running when its worker died');
 
-    startWorkerProcess('worker-2');
-    const result = await handle.result();
+    const second = startWorkerProcess('worker-2');
+    // a second worker that cannot start fails the test now rather than leaving the job waiting for the runner's timeout
+    const died = new Promise<never>((_, reject) => second.once('exit', (code, signal) => reject(new Error(`worker-2 exited (${code ?? signal}) before the job ended`))));
+    const result = await Promise.race([handle.result(), died]);
     assert.equal(result.rows, rows);
     const job = await batch.get('crash', id);
     assert.equal(job.state, 'completed');
