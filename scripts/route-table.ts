@@ -22,6 +22,7 @@ import { ModelServer } from '../src/serving/model-server';
 import { LocalArtifactStore } from '../src/store/artifacts';
 import { sourcePolicy } from '../src/ingest/source-policy';
 import { createRepositories } from '../src/store/repositories';
+import { BatchService } from '../src/usecases/batch-scoring';
 
 export const OFFLINE_ADMIN_KEY = 'offline';
 
@@ -37,6 +38,7 @@ export function offlineApp(): Express {
     models: new ModelServer(pool, artifacts, { maxBatch: config.api.maxBatch }),
     pipelines: new PipelineService(client, { ...o, useSearchAttributes: false, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }) }),
     registryOps: new RegistryService(client, o),
+    batch: new BatchService(client, { ...o, repos: createRepositories(pool), sources: sourcePolicy({ ...config.sources, dataDir: config.dataDir }), checkSource: async (data) => data }),
     rollouts: new RolloutService(client, createRepositories(pool), o),
     monitoring: new MonitoringService(client, createRepositories(pool), { ...o, every: '1h' }),
     access: new AccessControl({ repos: createRepositories(pool), adminKey: OFFLINE_ADMIN_KEY, predict: 'open', feedback: 'key' }),

@@ -16,6 +16,7 @@ import { runMonitoringCommand } from './cli/monitoring-commands';
 import { runAccessCommand } from './cli/access-commands';
 import { runGovernanceCommand } from './cli/governance-commands';
 import { packageVersion, serveBundle } from './cli/bundle-commands';
+import { BATCH_USAGE, runBatchCommand } from './cli/batch-commands';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
@@ -39,6 +40,8 @@ Pipelines (through the API at MLOPS_API_URL)
   models [<name>]
   runs [--model <name>]      training runs side by side: family, L2, trials, time, test metrics
   predict <model> --json '{"instances": [...]}'
+  ${BATCH_USAGE.split(' | ').join('\n  ')}
+      score a dataset with an approved version (default: production) into part files under a data root
 
 Versions, data and lineage (through the API)
   data list [--source <uri>] | data show <version> | data diff <version> <version>
@@ -272,6 +275,8 @@ async function main(argv: string[]): Promise<number> {
       if (await runMonitoringCommand(command, rest, api, log)) return 0;
       if (await runAccessCommand(command, rest, api, log)) return 0;
       if (await runGovernanceCommand(command, rest, api, log)) return 0;
+      const batch = await runBatchCommand(command, rest, api, log);
+      if (batch !== false) return batch;
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 1;
     }

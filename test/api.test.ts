@@ -11,6 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../src/api/app';
+import { BatchService } from '../src/usecases/batch-scoring';
 import { PipelineService } from '../src/usecases/pipelines';
 import { RegistryService } from '../src/usecases/registry-operations';
 import { importWorkflowMissing } from '../src/api/mlflow/onnx-import';
@@ -372,7 +373,7 @@ describe('HTTP API', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
     const models = new ModelServer(deadPool, stores.artifacts, { maxBatch: 10 });
     const pipelines = new PipelineService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false, repos: createRepositories(deadPool), sources: stores.sources.policy });
-    const server = http.createServer(createApp({ client: api.client, repos: createRepositories(deadPool), pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, createRepositories(deadPool), { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, createRepositories(deadPool), { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), artifacts: stores.artifacts, access: new AccessControl({ repos: createRepositories(deadPool), adminKey: TEST_ADMIN_KEY, predict: 'open', feedback: 'key' }), secrets: stores.secrets, maxUploadBytes: 1024, slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', importOnnxVersion: importWorkflowMissing, uiUrl: (id) => id }));
+    const server = http.createServer(createApp({ client: api.client, repos: createRepositories(deadPool), pool: deadPool, models, pipelines, registryOps: new RegistryService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id }), rollouts: new RolloutService(api.client, createRepositories(deadPool), { taskQueue: 'api-test', uiUrl: (id) => id }), monitoring: new MonitoringService(api.client, createRepositories(deadPool), { taskQueue: 'api-test', uiUrl: (id) => id, every: '1h' }), batch: new BatchService(api.client, { taskQueue: 'api-test', uiUrl: (id) => id, repos: createRepositories(deadPool), sources: stores.sources.policy, checkSource: (data) => pipelines.checkSource(data) }), artifacts: stores.artifacts, access: new AccessControl({ repos: createRepositories(deadPool), adminKey: TEST_ADMIN_KEY, predict: 'open', feedback: 'key' }), secrets: stores.secrets, maxUploadBytes: 1024, slack: {}, privacy: { decryptionKeys: {} }, maxBody: '1kb', importOnnxVersion: importWorkflowMissing, uiUrl: (id) => id }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { RouteSpec } from '../src/api/access';
@@ -13,6 +14,7 @@ import { caseInsensitivePattern } from '../src/api/openapi-json-schema';
 import { OPERATIONS } from '../src/api/openapi-operations';
 import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
 import { appRoutes } from './helpers/openapi';
+import { eventually } from './helpers/eventually';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 
 type Operation = { responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>; parameters?: { name: string; in: string }[]; security?: unknown; 'x-required-role'?: string; 'x-undocumented'?: boolean };
@@ -238,6 +240,20 @@ describe('OpenAPI document', () => {
     await check(400, 'GET', '/v1/review?state=later');
     await check(404, 'POST', '/v1/review/00000000-0000-4000-8000-000000000000/label', { label: 'benign' });
     await check(200, 'GET', '/v1/alerts');
+
+    // batch scoring: a job through to its end, its list, and refusals
+    const batchOut = path.join(stack.files, 'openapi-batch');
+    const job = await check(202, 'POST', '/v1/models/cancer/batch', { input: { uri: BREAST_CANCER }, output: { uri: batchOut, format: 'csv' } });
+    const ended = await eventually('the batch job to end', async () => {
+      const seen = await check(200, 'GET', `/v1/models/cancer/batch/${job.body.id}`);
+      return seen.body.state === 'running' ? undefined : seen.body;
+    }, { everyMs: 200 });
+    assert.equal(ended.state, 'completed', JSON.stringify(ended));
+    await check(200, 'GET', '/v1/models/cancer/batch');
+    await check(404, 'GET', '/v1/models/cancer/batch/batch-cancer-none');
+    await check(409, 'POST', '/v1/models/cancer/batch', { input: { uri: BREAST_CANCER }, output: { uri: batchOut } });
+    await check(400, 'POST', '/v1/models/cancer/batch', { input: { uri: BREAST_CANCER }, output: { uri: '/etc/batch-out' } });
+    await check(404, 'POST', '/v1/models/cancer/batch', { input: { uri: BREAST_CANCER }, output: { uri: path.join(stack.files, 'x') }, version: 999 });
 
     // access and governance
     const key = await check(201, 'POST', '/v1/keys', { name: 'reader', role: 'viewer' });

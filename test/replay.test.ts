@@ -1,7 +1,8 @@
 /**
  * Recorded histories of every workflow must replay against the current workflow code without
  * non-determinism. Record fresh ones with `RECORD_HISTORIES=1 npm run test:one test/pipeline-workflow.test.ts`
- * (trainingPipeline) or `... test/registry-workflows.test.ts` (cache hit, rollback, reproduce) when a
+ * (trainingPipeline), `... test/registry-workflows.test.ts` (cache hit, rollback, reproduce) or
+ * `... test/batch-scoring.test.ts` (batchScoring, completed and failed) when a
  * change is meant to be incompatible, and version the workflow with patched() instead if runs are live:
  * the older pipeline histories, recorded before the step cache, replay through its patched() branch.
  */

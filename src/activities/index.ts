@@ -4,6 +4,7 @@ import { createRolloutActivities } from './rollout';
 import { createMonitoringActivities } from './monitoring';
 import { createApprovalActivities } from './approvals';
 import { createImportActivities } from './import';
+import { createBatchActivities } from './batch';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
 export type { PipelineActivities } from './pipeline';
@@ -18,8 +19,10 @@ export { createApprovalActivities } from './approvals';
 export type { ApprovalActivities } from './approvals';
 export { createImportActivities } from './import';
 export type { ImportActivities } from './import';
+export { createBatchActivities } from './batch';
+export type { BatchActivities } from './batch';
 
 /** Every activity the worker runs. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps), ...createImportActivities(deps) };
+  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps), ...createImportActivities(deps), ...createBatchActivities(deps) };
 }

@@ -26,6 +26,8 @@ import { adminRoutes } from './admin-routes';
 import { trainerRoutes } from './trainer-routes';
 import { bundleRoutes } from './bundle-routes';
 import { importRoutes } from './import-routes';
+import { batchRoutes } from './batch-routes';
+import type { BatchService } from '../usecases/batch-scoring';
 import { decide } from '../usecases/approvals';
 import { slackRoutes } from './slack-routes';
 import type { Config } from '../config';
@@ -54,6 +56,8 @@ export interface AppDeps {
   registryOps: RegistryService;
   rollouts: RolloutService;
   monitoring: MonitoringService;
+  /** Batch scoring jobs. */
+  batch: BatchService;
   artifacts: ArtifactStore;
   access: AccessControl;
   /** Seals connection credentials (data routes). */
@@ -230,6 +234,7 @@ export function createApp(deps: AppDeps): express.Express {
   feedbackRoutes(r, { repos });
   adminRoutes(r, { repos });
   trainerRoutes(r, { repos });
+  batchRoutes(r, { batch: deps.batch });
   importRoutes(r, { repos, artifacts: deps.artifacts, pipelines, maxUploadBytes: deps.maxUploadBytes });
   bundleRoutes(r, { repos, artifacts: deps.artifacts });
   dataRoutes(r, { pool: deps.pool, artifacts: deps.artifacts, secrets: deps.secrets, maxUploadBytes: deps.maxUploadBytes });

@@ -12,6 +12,7 @@ import { ALIAS_NAME } from '../store/registry';
 import { CONNECTION_NAME } from '../store/connections';
 import { TRAINER_NAME } from '../store/trainers';
 import { GOVERNANCE_OPERATIONS } from './governance-docs';
+import { BATCH_OPERATIONS } from './batch-docs';
 import type { OperationDoc, ParameterDoc, ResponseDoc } from './openapi-types';
 
 export type { OperationDoc, ParameterDoc, ResponseDoc } from './openapi-types';
@@ -283,4 +284,5 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     errors: [401, 403, 404, 409],
   },
   ...GOVERNANCE_OPERATIONS,
+  ...BATCH_OPERATIONS,
 };

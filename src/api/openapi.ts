@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Access, RouteSpec } from './access';
+import { BATCH_REQUEST_COMPONENTS, BATCH_RESPONSE_COMPONENTS } from './batch-docs';
 import { feedbackSchema } from './feedback-routes';
 import { GOVERNANCE_REQUEST_COMPONENTS, GOVERNANCE_RESPONSE_COMPONENTS } from './governance-docs';
 import { approvalPolicySchema, keyRequestSchema, slackUserSchema as slackUserRequestSchema } from './admin-routes';
@@ -65,6 +66,7 @@ const requestComponents = (): Record<string, z.ZodType> => ({
   ConnectionRequest: connectionRequestSchema,
   TrainerRequest: trainerRequestSchema,
   ...GOVERNANCE_REQUEST_COMPONENTS,
+  ...BATCH_REQUEST_COMPONENTS,
 });
 
 /** Response components by name; ./openapi-operations.ts names them, the tests parse live answers with them. */
@@ -120,6 +122,7 @@ export const RESPONSE_COMPONENTS = {
   ApprovalPolicyResult: responses.approvalPolicyResultSchema,
   SlackDecision: responses.slackDecisionSchema,
   ...GOVERNANCE_RESPONSE_COMPONENTS,
+  ...BATCH_RESPONSE_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
 
 export type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;

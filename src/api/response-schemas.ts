@@ -209,6 +209,10 @@ export const versionLineageSchema = z.strictObject({
   aliases: z.array(z.string()),
   predictions: predictionCount,
   history: z.array(versionEvent),
+  batchJobs: z.array(z.strictObject({
+    id: z.string(), datasetId: sha256.nullable(), output: z.strictObject({ uri: z.string(), format: z.string(), digest: sha256.nullable() }),
+    rows: count.nullable(), state: z.enum(['running', 'completed', 'failed']), createdAt: iso,
+  })),
 });
 export const datasetLineageSchema = z.strictObject({
   dataset: datasetSummarySchema,

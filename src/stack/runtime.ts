@@ -18,6 +18,7 @@ import { createAlerter } from '../alerts/channels';
 import { createSlackClient } from '../alerts/slack-alerts';
 import { withPredictFastPath } from '../api/predict-fast-path';
 import { PipelineService } from '../usecases/pipelines';
+import { BatchService } from '../usecases/batch-scoring';
 import { RegistryService } from '../usecases/registry-operations';
 import { MonitoringService } from '../usecases/monitoring';
 import type { ImportOnnxVersion } from '../api/mlflow/onnx-import';
@@ -265,11 +266,12 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   collectDefaultMetrics({ register: models.metrics });
   const repos = createRepositories(stores.pool);
   const pipelines = new PipelineService(client, { taskQueue: config.temporal.taskQueue, uiUrl, useSearchAttributes, repos, sources: stores.sources.policy });
+  const batch = new BatchService(client, { taskQueue: config.temporal.taskQueue, uiUrl, repos, sources: stores.sources.policy, checkSource: (data) => pipelines.checkSource(data) });
   const registryOps = new RegistryService(client, { taskQueue: config.temporal.taskQueue, uiUrl });
   const rollouts = new RolloutService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl });
   const monitoring = new MonitoringService(client, repos, { taskQueue: config.temporal.taskQueue, uiUrl, every: config.monitor.every });
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
-  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
+  const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, batch, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
   const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
   await new Promise<void>((resolve, reject) => {

@@ -31,6 +31,28 @@ export interface VersionLineage {
   aliases: string[];
   predictions: PredictionCount;
   history: VersionEvent[];
+  /** Downstream: the batch scoring jobs it ran, each with its input dataset version and its output's digest. */
+  batchJobs?: BatchLineage[];
+}
+
+export interface BatchLineage {
+  id: string;
+  datasetId: string | null;
+  output: { uri: string; format: string; digest: string | null };
+  rows: number | null;
+  state: string;
+  createdAt: string;
+}
+
+export async function batchLineage(pool: Pool, model: string, version: number): Promise<BatchLineage[]> {
+  const { rows } = await pool.query(
+    'SELECT id, dataset_id, output_uri, format, output_digest, rows, state, created_at FROM batch_jobs WHERE model_name = $1 AND version = $2 ORDER BY created_at, id',
+    [model, version],
+  );
+  return rows.map((r) => ({
+    id: r.id, datasetId: r.dataset_id, output: { uri: r.output_uri, format: r.format, digest: r.output_digest },
+    rows: r.rows === null ? null : Number(r.rows), state: r.state, createdAt: new Date(r.created_at).toISOString(),
+  }));
 }
 
 export async function predictionCount(pool: Pool, model: string, version: number): Promise<PredictionCount> {
@@ -55,6 +77,7 @@ export async function versionLineage(pool: Pool, model: string, number: number):
     aliases,
     predictions: await predictionCount(pool, model, number),
     history: await registry.listVersionEvents(pool, model, number),
+    batchJobs: await batchLineage(pool, model, number),
   };
 }
 

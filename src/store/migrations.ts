@@ -739,6 +739,36 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE datasets ADD COLUMN storage_digest text CHECK (storage_format = 'csv' OR storage_digest IS NOT NULL);
     `,
   },
+  {
+    version: 23,
+    name: 'batch scoring jobs',
+    sql: `
+      -- a batch scoring job (its workflow id) and its lineage: the version and the exact ONNX file that scored,
+      -- the input's dataset version, the output and the digest of its manifest
+      CREATE TABLE batch_jobs (
+        id            text PRIMARY KEY,
+        model_name    text NOT NULL,
+        version       integer NOT NULL,
+        onnx_digest   text NOT NULL,
+        input         jsonb NOT NULL,               -- the source as asked (secrets removed)
+        dataset_id    text REFERENCES datasets(id),
+        output_uri    text NOT NULL,
+        format        text NOT NULL CHECK (format IN ('parquet', 'csv')),
+        state         text NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+        rows          bigint,
+        parts         integer,
+        output_digest text,
+        error         text,
+        requested_by  text NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        finished_at   timestamptz,
+        FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version)
+      );
+      CREATE INDEX batch_jobs_by_version ON batch_jobs (model_name, version, created_at DESC);
+      -- the sample of a batch job's inputs fed to the prediction log (for drift) says which job logged it
+      ALTER TABLE prediction_log ADD COLUMN batch_job text;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

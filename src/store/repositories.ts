@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import * as alerts from './alerts';
 import * as apiKeys from './api-keys';
 import * as audit from './audit';
+import * as batchJobs from './batch-jobs';
 import * as connections from './connections';
 import * as consoleSessions from './console-sessions';
 import * as datasets from './datasets';
@@ -51,6 +52,7 @@ export interface Repositories {
   alerts: Repository<typeof alerts>;
   apiKeys: Repository<typeof apiKeys>;
   audit: Repository<typeof audit>;
+  batchJobs: Repository<typeof batchJobs>;
   connections: Repository<typeof connections>;
   consoleSessions: Repository<typeof consoleSessions>;
   datasets: Repository<typeof datasets>;
@@ -74,7 +76,7 @@ export interface Repositories {
 export function createRepositories(pool: Pool): Repositories {
   const bind = <Module extends object>(module: Module) => repository(pool, module);
   return {
-    alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), connections: bind(connections), consoleSessions: bind(consoleSessions), datasets: bind(datasets), db: bind(db),
+    alerts: bind(alerts), apiKeys: bind(apiKeys), audit: bind(audit), batchJobs: bind(batchJobs), connections: bind(connections), consoleSessions: bind(consoleSessions), datasets: bind(datasets), db: bind(db),
     governance: bind(governance), lineage: bind(lineage), mlflow: bind(mlflow), monitoring: bind(monitoring), predictionLog: bind(predictionLog),
     privacy: bind(privacy), registry: bind(registry), review: bind(review), rollouts: bind(rollouts), runs: bind(runs), servingStats: bind(servingStats),
     slack: bind(slack), stepCache: bind(stepCache), trainers: bind(trainers),

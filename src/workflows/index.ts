@@ -3,3 +3,4 @@ export { trainingPipeline } from './training-pipeline';
 export { rollback, reproduce } from './registry-operations';
 export * from './rollouts';
 export { modelMonitor, retrainModel } from './monitor';
+export { batchScoring } from './batch-scoring';
