@@ -313,11 +313,14 @@ export function createPipelineActivities(deps: ActivityDeps) {
       // only the columns the model reads: the target and its features; the heartbeats keep what a retry resumes from
       const table = await loadTable(input.datasetId, { columns: trainingColumns(input) }, { done: scored });
       ctx.heartbeat({ done: scored });
-      const outcome = await trainInThread(
+      // the thread reports each candidate and each second of fitting; before fitting, preparing 10M rows
+      // takes longer than the heartbeat timeout, so the process says it is alive meanwhile (with what a retry resumes from)
+      const progress = { done: scored };
+      const outcome = await beating(progress, trainInThread(
         trainingJob(table, input, input.l2Grid ?? DEFAULT_L2_GRID, scored),
-        (all) => { if (all) scored = all; ctx.heartbeat({ done: scored }); },
+        (all) => { if (all) { scored = all; progress.done = all; } ctx.heartbeat(progress); },
         ctx.cancellationSignal,
-      );
+      ));
       const onnxDigest = await artifacts.put(outcome.onnx);
       const task = input.task ?? 'binary';
       const kind = input.kind ?? defaultKind('binary');
@@ -350,11 +353,11 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const started = Date.now();
       const table = await loadTable(input.datasetId, { columns: trainingColumns(input) });
-      const outcome = await trainInThread(
+      const outcome = await beating({ phase: 'training' }, trainInThread(
         trainingJob(table, input, [input.l2], [], input.fraction),
         () => ctx.heartbeat(),
         ctx.cancellationSignal,
-      );
+      ));
       const scored = outcome.search[0];
       const trial: TuningTrial = { trial: input.trial, rung: input.rung, l2: input.l2, fraction: input.fraction, validationLoss: scored.validationLoss, iterations: scored.iterations, trainMs: Date.now() - started };
       await repos.runs.recordTrial(input.runId, trial);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json';
 import * as registry from '../store/registry';
 import type { FeatureSpec } from '../domain/training-recipe';
-import { ActivityDeps, loadDataset, trainingColumns, trainingJob } from './pipeline';
+import { ActivityDeps, beating, loadDataset, trainingColumns, trainingJob } from './pipeline';
 import { trainInThread } from './training-thread';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import type { Deployment, ModelSignature } from '../domain/model-version';
@@ -62,7 +62,7 @@ export function createRegistryActivities({ repos, artifacts, codeVersion }: Acti
       const started = Date.now();
       const table = await loadDataset({ repos, artifacts }, recipe.datasetId, { columns: trainingColumns(recipe) });
       ctx.heartbeat();
-      const outcome = await trainInThread(trainingJob(table, recipe, [recipe.l2]), () => ctx.heartbeat(), ctx.cancellationSignal);
+      const outcome = await beating({ phase: 'training' }, trainInThread(trainingJob(table, recipe, [recipe.l2]), () => ctx.heartbeat(), ctx.cancellationSignal));
       const reproducedDigest = await artifacts.put(outcome.onnx);
       const result = { identical: reproducedDigest === version.onnxDigest, registeredDigest: version.onnxDigest, reproducedDigest, datasetId: recipe.datasetId, l2: recipe.l2, trainMs: Date.now() - started };
       await repos.registry.recordAudit({ key: `${workflowIdOf(ctx)}:reproduce`, actor: input.actor, action: 'model.reproduced', subject: `${input.model}@${input.version}`, details: result });
