@@ -34,10 +34,9 @@ export function stratifiedSplit(y: Float64Array, options: SplitOptions): Split {
     shuffleInPlace(rows, rng);
     const nTest = Math.round(rows.length * options.testFraction);
     const nValidation = Math.round(rows.length * options.validationFraction);
-    test.push(...rows.slice(0, nTest));
-    validation.push(...rows.slice(nTest, nTest + nValidation));
-    train.push(...rows.slice(nTest + nValidation));
+    // a loop, not push(...rows): spreading millions of rows as arguments overflows the stack
+    for (let k = 0; k < rows.length; k++) (k < nTest ? test : k < nTest + nValidation ? validation : train).push(rows[k]);
   }
-  const sorted = (rows: number[]) => Int32Array.from(rows.sort((a, b) => a - b));
+  const sorted = (rows: number[]) => Int32Array.from(rows).sort();
   return { train: sorted(train), validation: sorted(validation), test: sorted(test) };
 }
