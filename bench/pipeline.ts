@@ -9,10 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ApiClient } from '../src/cli/api-client';
-import { loadConfig } from '../src/config';
-import { ensureAdminKey, openStores, startApi, startInfrastructure, startWorker } from '../src/stack/runtime';
+import { startEmbeddedStack } from './embedded-stack';
 
 const DATASETS = path.join(__dirname, '..', 'datasets');
 const CASES = [
@@ -22,19 +19,8 @@ const CASES = [
 ];
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-'));
-  const base = 12_000 + (process.pid % 3_000) * 4; // below the ephemeral range Temporal picks from
-  const config = loadConfig({
-    MLOPS_DATA_DIR: dataDir, MLOPS_TEMPORAL_PORT: String(base), MLOPS_TEMPORAL_UI_PORT: String(base + 1),
-    MLOPS_PGLITE_PORT: String(base + 2), MLOPS_API_PORT: String(base + 3), TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
-  });
   const setup = Date.now();
-  const infra = await startInfrastructure(config, () => undefined);
-  const stores = await openStores(config, infra.databaseUrl);
-  const { worker, done } = await startWorker(config, infra, stores);
-  const apiServer = await startApi(config, infra, stores, () => undefined);
-  const api = new ApiClient(apiServer.url, ensureAdminKey(config));
+  const { api, close } = await startEmbeddedStack();
   console.log(`embedded stack up in ${((Date.now() - setup) / 1000).toFixed(1)} s (${os.cpus().length} cores)`);
   try {
     for (const c of CASES) {
@@ -53,12 +39,7 @@ async function main(): Promise<void> {
       console.log(`  ${c.model.padEnd(11)} ${state}: deployed after ${(deployed / 1000).toFixed(2)} s, first prediction after ${((Date.now() - t0) / 1000).toFixed(2)} s`);
     }
   } finally {
-    await apiServer.stop();
-    worker.shutdown();
-    await done;
-    await stores.pool.end();
-    await infra.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -14,11 +14,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ApiClient } from '../src/cli/api-client';
-import { loadConfig } from '../src/config';
 import { createRng } from '../src/ml/random';
-import { ensureAdminKey, openStores, startApi, startInfrastructure, startWorker } from '../src/stack/runtime';
+import { startEmbeddedStack } from './embedded-stack';
 
 const FEATURES = 29;
 
@@ -47,22 +44,11 @@ function makeData(file: string, rows: number): void {
 async function main(): Promise<void> {
   const rows = Number(process.argv[2] ?? 10_000_000);
   const kinds = (process.argv[3] ?? 'logistic,gbdt').split(',');
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const file = path.join(os.tmpdir(), `mlops-bench-${rows}x30.csv`);
   let t = Date.now();
   makeData(file, rows);
   console.log(`data: ${rows} rows x ${FEATURES + 2} columns, ${(fs.statSync(file).size / 2 ** 30).toFixed(2)} GiB (${((Date.now() - t) / 1000).toFixed(0)} s to make or find)`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-10m-'));
-  const base = 12_000 + (process.pid % 3_000) * 4;
-  const config = loadConfig({
-    MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: os.tmpdir(), MLOPS_TEMPORAL_PORT: String(base), MLOPS_TEMPORAL_UI_PORT: String(base + 1),
-    MLOPS_PGLITE_PORT: String(base + 2), MLOPS_API_PORT: String(base + 3), TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
-  });
-  const infra = await startInfrastructure(config, () => undefined);
-  const stores = await openStores(config, infra.databaseUrl);
-  const { worker, done } = await startWorker(config, infra, stores);
-  const apiServer = await startApi(config, infra, stores, () => undefined);
-  const api = new ApiClient(apiServer.url, ensureAdminKey(config));
+  const { api, close } = await startEmbeddedStack({ MLOPS_DATA_ROOTS: os.tmpdir() });
   console.log(`embedded stack up (${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB)`);
   try {
     for (const kind of kinds) {
@@ -99,12 +85,7 @@ async function main(): Promise<void> {
       console.log(`${kind}: deployed in ${total.toFixed(0)} s (auc ${status.metrics?.auc?.toFixed(4)}); stages: ${Object.entries(stages).map(([s, sec]) => `${s} ${sec.toFixed(0)} s`).join(', ')}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB; status requests unanswered ${unanswered}`);
     }
   } finally {
-    await apiServer.stop();
-    worker.shutdown();
-    await done;
-    await stores.pool.end();
-    await infra.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

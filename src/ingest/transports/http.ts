@@ -6,16 +6,14 @@
  * and never the same URL twice; each page's file is removed once the next is asked for.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ByteSource, fileBytes } from '../byte-source';
 import { guardedRequest, GuardedResponse } from '../guarded-http';
 import { SourceError } from '../source-error';
 import { SourcePolicy, SourceRefused } from '../source-policy';
+import { saveDownload, tooLarge } from './save-download';
 import type { OpenOptions, Transport } from './transport';
 
 /** Most pages a paged source may have: a guard against endless pagination. */
@@ -44,28 +42,13 @@ async function download(policy: SourcePolicy, uri: string, files: string[], o: O
     // 5xx and 429 may pass; other statuses will not change on a retry
     throw new SourceError(`fetching ${uri} answered HTTP ${response.status}`, response.status >= 500 || response.status === 429);
   }
-  const tooLarge = () => new SourceError(`${uri} is larger than ${o.maxBytes} bytes, the most its format reads at once`, false);
   if (o.maxBytes !== undefined && Number(response.header('content-length') ?? 0) > o.maxBytes) {
     response.body.destroy();
-    throw tooLarge();
+    throw tooLarge(uri, o.maxBytes);
   }
   const file = path.join(os.tmpdir(), `mlops-download-${randomBytes(8).toString('hex')}`);
   files.push(file);
-  let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      if (o.maxBytes !== undefined && size > o.maxBytes) return done(tooLarge());
-      o.onBytes?.(size);
-      done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(response.body, counter, createWriteStream(file, { mode: 0o600 }));
-  } catch (err) {
-    if (err instanceof SourceError) throw err;
-    throw new SourceError(`could not download ${uri}: ${(err as Error).message}`, true);
-  }
+  const size = await saveDownload(response.body, file, uri, o);
   return { file, size, link: response.header('link') };
 }
 

@@ -4,17 +4,16 @@
  * client settings. An object is downloaded to a temporary file as it streams (counted against the
  * format's limit), so its format reads it as a local file (DuckDB for CSV and Parquet).
  */
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { fileBytes } from '../byte-source';
 import { SourceError } from '../source-error';
 import { SourcePolicy, SourceRefused } from '../source-policy';
+import { saveDownload, tooLarge } from './save-download';
 import type { Transport } from './transport';
 
 /** Bucket and key of an s3:// URI the policy allows; refused otherwise. */
@@ -59,23 +58,8 @@ export const s3Transport: Transport = {
       } catch (err) {
         throw s3Error(uri, err);
       }
-      const tooLarge = () => new SourceError(`${uri} is larger than ${o.maxBytes} bytes, the most its format reads at once`, false);
-      if (o.maxBytes !== undefined && (object.ContentLength ?? 0) > o.maxBytes) throw tooLarge();
-      let size = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          if (o.maxBytes !== undefined && size > o.maxBytes) return done(tooLarge());
-          o.onBytes?.(size);
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(object.Body as Readable, counter, createWriteStream(file, { mode: 0o600 }));
-      } catch (err) {
-        if (err instanceof SourceError) throw err;
-        throw new SourceError(`could not download ${uri}: ${(err as Error).message}`, true);
-      }
+      if (o.maxBytes !== undefined && (object.ContentLength ?? 0) > o.maxBytes) throw tooLarge(uri, o.maxBytes);
+      const size = await saveDownload(object.Body as Readable, file, uri, o);
       return { ...fileBytes(file, { name: uri, size, onBytes: o.onBytes }), close: remove };
     } catch (err) {
       await remove();
