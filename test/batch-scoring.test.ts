@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { trainingPipeline } from '../src/workflows/training-pipeline';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { testSources, TEST_DATA_ROOTS } from './helpers/sources';
+import { startWorkerProcess as startWorker } from './helpers/worker-process';
 import { REPO_ROOT, startTemporal } from './helpers/temporal';
 import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { mlopsCli } from './helpers/cli';
@@ -51,6 +52,20 @@ export async function readOutput(folder: string): Promise<{ rows: Record<string,
   return { rows, manifest };
 }
 
+/** The source's rows repeated `times` times, led by a `row_id` column numbering them from 0. */
+function repeatedWithIds(source: Table, times: number): Table {
+  const rows = source.rowCount * times;
+  return {
+    rowCount: rows,
+    columns: [
+      { name: 'row_id', kind: 'number', values: Float64Array.from({ length: rows }, (_, i) => i) },
+      ...source.columns.map((c) => (c.kind === 'number'
+        ? { ...c, values: Float64Array.from({ length: rows }, (_, i) => c.values[i % source.rowCount]) }
+        : { ...c, codes: Int32Array.from({ length: rows }, (_, i) => c.codes[i % source.rowCount]) })),
+    ],
+  };
+}
+
 describe('batch scoring', () => {
   let stack: ApiStack;
   let signature: ModelSignature;
@@ -69,16 +84,7 @@ describe('batch scoring', () => {
     assert.equal(started.status, 202, JSON.stringify(started.body));
     await stack.waitRun(started.body.id, ['deployed']);
     signature = (await createRepositories(stack.stores.pool).registry.getVersion('bc', 1))!.signature;
-    const rows = source.rowCount * 10;
-    const big: Table = {
-      rowCount: rows,
-      columns: [
-        { name: 'row_id', kind: 'number', values: Float64Array.from({ length: rows }, (_, i) => i) },
-        ...source.columns.map((c) => (c.kind === 'number'
-          ? { ...c, values: Float64Array.from({ length: rows }, (_, i) => c.values[i % source.rowCount]) }
-          : { ...c, codes: Int32Array.from({ length: rows }, (_, i) => c.codes[i % source.rowCount]) })),
-      ],
-    };
+    const big = repeatedWithIds(source, 10);
     bigInput = path.join(stack.files, 'big.csv');
     fs.writeFileSync(bigInput, toCanonicalCsv(big));
   });
@@ -338,15 +344,7 @@ describe('batch scoring with a worker killed mid-job', () => {
 
   /** Starts `mlops worker` as its own process, the way a deployment runs it. */
   function startWorkerProcess(name: string): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'worker'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'batch-crash-test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
-    child.on('exit', (code, signal) => { if (code) process.stderr.write(`[${name}] exited ${code} ${signal ?? ''}\n${output}\n`); });
+    const child = startWorker(name, { TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'batch-crash-test' });
     workers.push(child);
     return child;
   }
@@ -362,15 +360,7 @@ describe('batch scoring with a worker killed mid-job', () => {
     const source = parseCsv(fs.readFileSync(BREAST_CANCER, 'utf8'));
     const rows = source.rowCount * 100;
     const input = path.join(files, 'many.csv');
-    fs.writeFileSync(input, toCanonicalCsv({
-      rowCount: rows,
-      columns: [
-        { name: 'row_id', kind: 'number', values: Float64Array.from({ length: rows }, (_, i) => i) },
-        ...source.columns.map((c) => (c.kind === 'number'
-          ? { ...c, values: Float64Array.from({ length: rows }, (_, i) => c.values[i % source.rowCount]) }
-          : { ...c, codes: Int32Array.from({ length: rows }, (_, i) => c.codes[i % source.rowCount]) })),
-      ],
-    }));
+    fs.writeFileSync(input, toCanonicalCsv(repeatedWithIds(source, 100)));
     const batch = new BatchService(temporal.client, { taskQueue, uiUrl: (id) => id, repos: createRepositories(db.pool), sources: testSources().policy, checkSource: async (data) => data });
     const output = path.join(files, 'scored');
     const { id } = await batch.start('crash', { input: { uri: input }, output: { uri: output, format: 'csv' }, chunkRows: 1000, parallelism: 4 }, { requestedBy: 'test' });

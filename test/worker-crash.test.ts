@@ -4,7 +4,7 @@
  * ends with exactly one model version and one deployment.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,8 @@ import { trainingPipeline } from '../src/workflows/training-pipeline';
 import { TEST_DATA_ROOTS } from './helpers/sources';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { syntheticLogistic } from './helpers/synthetic';
-import { REPO_ROOT, startTemporal } from './helpers/temporal';
+import { startWorkerProcess as startWorker } from './helpers/worker-process';
+import { startTemporal } from './helpers/temporal';
 import { waitForStatus } from './helpers/pipeline-env';
 
 describe('a worker killed mid-training', () => {
@@ -39,15 +40,7 @@ describe('a worker killed mid-training', () => {
 
   /** Starts `mlops worker` as its own process, the way a deployment runs it. */
   function startWorkerProcess(name: string): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'worker'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'crash-test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
-    child.on('exit', (code, signal) => { if (code) process.stderr.write(`[${name}] exited ${code} ${signal ?? ''}\n${output}\n`); });
+    const child = startWorker(name, { TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_TASK_QUEUE: taskQueue, MLOPS_CODE_VERSION: 'crash-test' });
     workers.push(child);
     return child;
   }
