@@ -2,10 +2,10 @@
  * Local files read by DuckDB on every core: CSV, Parquet files and folders of Parquet files (hive-style
  * partitions become columns). The table is what the platform's own readers give for the same bytes:
  * a column is numeric when every present cell is a finite number, cells are trimmed, the same spellings
- * are missing (src/ml/table.ts, MISSING_TOKENS), booleans are text. Where DuckDB's reading could differ
- * (hexadecimal or underscored numbers, a one-column CSV, whose blank lines DuckDB keeps, an empty file)
- * or where it fails, the CSV reader declines (undefined) and the caller reads with the platform's own
- * parser, which also words the errors (line numbers, ragged rows, quotes, encodings).
+ * are missing (src/ml/table.ts, MISSING_TOKENS), booleans are text. Where DuckDB's reading of a CSV could
+ * differ (a one-column file, whose blank lines DuckDB keeps; an empty file) or where it fails, the CSV
+ * reader declines (undefined) and the caller reads with the platform's own parser, which also words the
+ * errors (line numbers, ragged rows, quotes, encodings).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -60,7 +60,7 @@ export async function readCsvFile(file: string): Promise<Table | undefined> {
     for (;;) {
       const relation = csvRelation(file, names, text);
       try {
-        const select = names.map((n) => (text.has(n) ? `CASE WHEN ${missing(n)} THEN NULL ELSE ${trimmed(n)} END AS ${sqlName(n)}` : sqlName(n)));
+        const select = names.map((n) => (text.has(n) ? `CASE WHEN ${missingCell(n)} THEN NULL ELSE ${trimmed(n)} END AS ${sqlName(n)}` : sqlName(n)));
         const table = await readQuery(connection, `(SELECT ${select.join(', ')} FROM ${relation})`, names.map((n) => ({ name: n, type: text.has(n) ? 'VARCHAR' : 'DOUBLE' })));
         return table.rowCount === 0 ? undefined : numbersAsJavaScriptReadsThem(table);
       } catch (err) {
@@ -81,8 +81,9 @@ function csvRelation(file: string, names: string[], text: Set<string>): string {
     + `nullstr = [${NULL_SPELLINGS.map(sqlString).join(', ')}], columns = {${names.map((n) => `${sqlString(n)}: '${text.has(n) ? 'VARCHAR' : 'DOUBLE'}'`).join(', ')}})`;
 }
 
-const trimmed = (name: string) => `trim(${sqlName(name)}, ${TRIM})`;
-const missing = (name: string) => `(${trimmed(name)} IS NULL OR lower(${trimmed(name)}) IN (${MISSING}))`;
+/** A cell as text, trimmed as JavaScript trims, and whether it is missing (MISSING_TOKENS, any case). */
+const trimmed = (name: string) => `trim(CAST(${sqlName(name)} AS VARCHAR), ${TRIM})`;
+const missingCell = (name: string) => `(${trimmed(name)} IS NULL OR lower(${trimmed(name)}) IN (${MISSING}))`;
 
 /** The columns with a cell holding an underscore, read as text in one pass. */
 async function underscoredColumns(connection: Connection, file: string, names: string[]): Promise<string[]> {
@@ -146,7 +147,7 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
     // in the files' order (sorted paths), each file's rows in its own order, whatever the threads did
     const relation = `(SELECT * EXCLUDE (${FILE_INDEX}, file_row_number) FROM ${scan}, filename = ${sqlString(FILE_INDEX)}, file_row_number = true) ORDER BY ${FILE_INDEX}, file_row_number)`;
     try {
-      return (await typedTable(connection, relation, schema, { declineEmpty: false }))!;
+      return await typedTable(connection, relation, schema);
     } catch (err) {
       if (err instanceof DataFormatError) throw err;
       if (/not valid UTF8/.test((err as Error).message)) throw new DataFormatError(`${name} holds text that is not valid UTF-8: ${firstLine(err)}`);
@@ -191,10 +192,10 @@ async function describe(connection: Connection, relation: string): Promise<{ nam
  * (VARCHAR, booleans, dates) trimmed, missing spellings as missing, and numeric when every present cell
  * is a finite number. One pass classifies the text columns, a second reads every column.
  */
-async function typedTable(connection: Connection, relation: string, schema: { name: string; type: string }[], o: { /** A CSV: decline (undefined) what the platform's parser should read. */ declineEmpty: boolean }): Promise<Table | undefined> {
+async function typedTable(connection: Connection, relation: string, schema: { name: string; type: string }[]): Promise<Table> {
   const text = schema.map((c) => !NUMERIC_TYPE.test(c.type));
-  const cell = (c: { name: string }) => `trim(CAST(${sqlName(c.name)} AS VARCHAR), ${TRIM})`;
-  const missing = (c: { name: string }) => `(${cell(c)} IS NULL OR lower(${cell(c)}) IN (${MISSING}))`;
+  const cell = (c: { name: string }) => trimmed(c.name);
+  const missing = (c: { name: string }) => missingCell(c.name);
   const number = (c: { name: string }) => `TRY_CAST(${cell(c)} AS DOUBLE)`;
   const checks = schema.flatMap((c, j) => (text[j]
     ? [
@@ -206,10 +207,8 @@ async function typedTable(connection: Connection, relation: string, schema: { na
   const counted = (await connection.runAndReadAll(`SELECT count(*) AS rows${checks.length ? `, ${checks.join(', ')}` : ''} FROM ${relation}`)).getRowObjects();
   const stats = counted[0];
   const rows = Number(stats.rows);
-  if (rows === 0 && o.declineEmpty) return undefined;
+  // a text column with such cells stays text
   const odd = schema.map((_, j) => text[j] && Number(stats[`odd_${j}`]) > 0);
-  // a CSV goes to the platform's parser; a Parquet text column with such cells stays text
-  if (o.declineEmpty && odd.some(Boolean)) return undefined;
   const numeric = schema.map((_, j) => !text[j] || (rows > 0 && !odd[j] && Number(stats[`text_${j}`]) === 0));
   const select = schema.map((c, j) => {
     if (!text[j]) return `CAST(${sqlName(c.name)} AS DOUBLE) AS ${sqlName(c.name)}`;
