@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCsv } from '../src/ml/csv';
 import { binEdges, fitGbdt, predictGbdt, trainGbdt } from '../src/ml/gbdt';
+import { chunksRunByHelpers } from '../src/ml/gbdt-threads';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../src/ml/metrics';
 import { exportGbdtToOnnx } from '../src/ml/onnx-export';
 import { prepareData } from '../src/ml/prepare';
@@ -88,5 +89,26 @@ describe('gradient-boosted trees', () => {
     const actual = await runRegressor(session, tableFeeds({ numeric, categorical: ['species'] }, withGaps, d.split.test));
     assertClose(actual, predicted);
     await session.release();
+  });
+
+  it('grows the same trees bit for bit on one thread and on helper threads (binary and regression)', () => {
+    // 60,000 rows: every root, partition and gradient pass is cut into chunks the helpers share
+    const rng = createRng(8);
+    const n = 60_000;
+    const cols = [0, 1, 2, 3].map(() => Float64Array.from({ length: n }, () => rng() * 2 - 1));
+    const score = Float64Array.from({ length: n }, (_, i) => Math.sin(3 * cols[0][i]) + cols[1][i] * cols[2][i] + 0.3 * cols[3][i]);
+    const label = Float64Array.from(score, (t) => (rng() < 1 / (1 + Math.exp(-2 * t)) ? 1 : 0));
+    const none = { rows: 0, cols: 4, data: new Float64Array(0) };
+    const features = ['a', 'b', 'c', 'd'];
+    for (const [classes, y] of [[['0', '1'], label], [[], score]] as const) {
+      const fit = (threads: number) => fitGbdt(cols, y, none, new Float64Array(0), { features, classes: [...classes], l2: 1, maxIter: 15, threads });
+      const one = fit(1);
+      const helped = chunksRunByHelpers();
+      const two = fit(2);
+      assert.ok(chunksRunByHelpers() > helped, 'the helper thread ran chunks');
+      assert.equal(one.trees.length, 15);
+      assert.ok(one.trees.every((t) => t.feature.filter((f) => f >= 0).length === 30), 'every tree grew its 31 leaves');
+      assert.deepEqual(two, one);
+    }
   });
 });

@@ -11,8 +11,10 @@
  * Thresholds are float32 values, so the exported ONNX TreeEnsemble (which compares in float32) sends
  * every row down the same branches as `predictGbdt`.
  */
-import { binIndex } from './drift';
+import os from 'node:os';
 import { Matrix } from './features';
+import { HISTOGRAM_STRIDE, SharedRows } from './gbdt-kernels';
+import { RowWorkers } from './gbdt-threads';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng } from './random';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
@@ -31,6 +33,8 @@ export interface GbdtOptions {
   /** Rounds without a better validation loss before stopping. */
   patience?: number;
   seed?: number;
+  /** Threads for the row loops (default: every core); the model is the same for any number. */
+  threads?: number;
 }
 
 /** One tree, as parallel arrays indexed by node; a node with feature -1 is a leaf. */
@@ -59,7 +63,7 @@ export interface GbdtModel {
 }
 
 const MIN_HESSIAN = 1e-3;
-const DEFAULTS = { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, maxBins: 255, patience: 10, seed: 42 };
+const DEFAULTS = { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, maxBins: 255, patience: 10, seed: 42, threads: os.availableParallelism() };
 /** Rows sampled to place the bin edges, as scikit-learn does. */
 const BINNING_SAMPLE = 200_000;
 
@@ -94,60 +98,23 @@ export function binEdges(values: Float64Array, maxBins: number, rng: () => numbe
   return Float32Array.from(edges);
 }
 
-/** Bin of a value as ONNX sees it (float32): the number of edges below it. */
-const binOf = (edges: Float32Array, value: number) => binIndex(edges, Math.fround(value));
-
-/** Per feature and bin: gradient sum, hessian sum and row count, interleaved (one cache line per update). */
 type Histogram = Float64Array;
 interface Split { gain: number; feature: number; bin: number; left: { g: number; h: number; n: number } }
 interface Leaf { node: number; start: number; end: number; g: number; h: number; histogram: Histogram; split?: Split }
 
-/** Grows one tree leaf-wise on the binned training rows; returns it and each row's leaf value. */
+/** Grows one tree leaf-wise on the binned training rows, its row loops on every core (`RowWorkers`). */
 class TreeGrower {
-  private readonly order: Int32Array;
-  private readonly scratch: Int32Array;
-  private readonly stride: number;
   private readonly d: number;
 
   constructor(
-    /** Bin codes row-major ([row * d + feature]), so one row's updates touch d different histograms. */
-    private readonly bins: Uint8Array,
-    /** The same codes column by column, for partitioning a node on one feature. */
-    private readonly columns: Uint8Array[],
+    private readonly rows: RowWorkers,
     private readonly edges: Float32Array[],
     private readonly o: Required<GbdtOptions> & { l2: number },
   ) {
     this.d = edges.length;
-    const n = this.d > 0 ? bins.length / this.d : 0;
-    this.order = new Int32Array(n);
-    this.scratch = new Int32Array(n);
-    this.stride = 256;
   }
 
   private score(g: number, h: number): number { return (g * g) / (h + this.o.l2); }
-
-  private histogram(start: number, end: number, grad: Float64Array, hess: Float64Array): Histogram {
-    const d = this.d;
-    const hist: Histogram = new Float64Array(d * this.stride * 3);
-    const order = this.order;
-    const codes = this.bins;
-    const stride3 = this.stride * 3;
-    // Row by row: consecutive updates go to different features' histograms, so they do not wait on
-    // each other the way runs of equal bins within one feature would.
-    for (let i = start; i < end; i++) {
-      const r = order[i];
-      const g = grad[r];
-      const h = hess[r];
-      const base = r * d;
-      for (let f = 0, off = 0; f < d; f++, off += stride3) {
-        const b = off + codes[base + f] * 3;
-        hist[b] += g;
-        hist[b + 1] += h;
-        hist[b + 2]++;
-      }
-    }
-    return hist;
-  }
 
   private bestSplit(leaf: Leaf): Split | undefined {
     const { minSamplesLeaf } = this.o;
@@ -157,7 +124,7 @@ class TreeGrower {
     let best: Split | undefined;
     const hist = leaf.histogram;
     for (let f = 0; f < this.d; f++) {
-      const off = f * this.stride * 3;
+      const off = f * HISTOGRAM_STRIDE;
       let gl = 0, hl = 0, nl = 0;
       for (let b = 0; b < this.edges[f].length; b++) {
         gl += hist[off + b * 3];
@@ -174,14 +141,18 @@ class TreeGrower {
     return best;
   }
 
-  grow(grad: Float64Array, hess: Float64Array, output: number, addTo: Float64Array): Tree {
-    const n = this.order.length;
-    for (let i = 0; i < n; i++) this.order[i] = i;
+  /**
+   * Grows a tree on the gradients in the shared `gh` and adds its leaf values to `raw` (stride
+   * `outputs`, offset `output`).
+   */
+  grow(output: number, raw: Float64Array, outputs: number): Tree {
+    const { order, gh, n } = this.rows.s;
+    for (let i = 0; i < n; i++) order[i] = i;
     const tree: Tree = { output, feature: [], threshold: [], left: [], right: [], value: [] };
     const newNode = () => { tree.feature.push(-1); tree.threshold.push(0); tree.left.push(-1); tree.right.push(-1); tree.value.push(0); return tree.feature.length - 1; };
     let g = 0, h = 0;
-    for (let i = 0; i < n; i++) { g += grad[i]; h += hess[i]; }
-    const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.histogram(0, n, grad, hess) };
+    for (let i = 0; i < n; i++) { g += gh[2 * i]; h += gh[2 * i + 1]; }
+    const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.rows.histogram(0, n) };
     root.split = this.bestSplit(root);
     const open: Leaf[] = [root];
     let leaves = 1;
@@ -192,7 +163,7 @@ class TreeGrower {
       if (pick < 0) break;
       const leaf = open.splice(pick, 1)[0];
       const split = leaf.split!;
-      const mid = this.partition(leaf, split);
+      const mid = this.rows.partition(leaf.start, leaf.end, split.feature, split.bin);
       tree.feature[leaf.node] = split.feature;
       tree.threshold[leaf.node] = this.edges[split.feature][split.bin];
       const left: Leaf = { node: newNode(), start: leaf.start, end: mid, g: split.left.g, h: split.left.h, histogram: undefined! };
@@ -201,7 +172,7 @@ class TreeGrower {
       tree.right[leaf.node] = right.node;
       // build the smaller child's histogram; the larger one is the parent's minus it
       const [small, large] = mid - leaf.start <= leaf.end - mid ? [left, right] : [right, left];
-      small.histogram = this.histogram(small.start, small.end, grad, hess);
+      small.histogram = this.rows.histogram(small.start, small.end);
       const parent = leaf.histogram;
       for (let i = 0; i < parent.length; i++) parent[i] -= small.histogram[i];
       large.histogram = parent;
@@ -211,22 +182,27 @@ class TreeGrower {
     for (const leaf of open) {
       const value = (-leaf.g / (leaf.h + this.o.l2)) * this.o.learningRate;
       tree.value[leaf.node] = value;
-      for (let i = leaf.start; i < leaf.end; i++) addTo[this.order[i]] += value;
+      for (let i = leaf.start; i < leaf.end; i++) raw[order[i] * outputs + output] += value;
     }
     return tree;
   }
+}
 
-  /** Stable in-place partition of the leaf's rows: left (bin <= split bin) first. Returns the boundary. */
-  private partition(leaf: Leaf, split: Split): number {
-    const codes = this.columns[split.feature];
-    let l = leaf.start;
-    let r = 0;
-    for (let i = leaf.start; i < leaf.end; i++) {
-      const row = this.order[i];
-      if (codes[row] <= split.bin) this.order[l++] = row; else this.scratch[r++] = row;
+/** Bin codes of every training value, column by column and row by row, into the shared arrays. */
+function binRows(train: Float64Array[], edges: Float32Array[], s: SharedRows): void {
+  const { n, d, bins, columns } = s;
+  for (let f = 0; f < d; f++) {
+    const values = train[f];
+    const e = edges[f];
+    const column = columns.subarray(f * n, (f + 1) * n);
+    for (let i = 0; i < n; i++) {
+      // the number of edges below the value as ONNX sees it (float32)
+      const v = Math.fround(values[i]);
+      let lo = 0, hi = e.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (v <= e[m]) hi = m; else lo = m + 1; }
+      column[i] = lo;
+      bins[i * d + f] = lo;
     }
-    this.order.set(this.scratch.subarray(0, r), l);
-    return l;
   }
 }
 
@@ -272,15 +248,23 @@ export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<GbdtOptions> & typeof options;
   const maxBins = Math.min(255, Math.max(2, o.maxBins));
   const n = y.length;
-  const classes = o.classes;
-  const outputs = outputsOf(classes);
   const rng = createRng(o.seed);
   const edges = train.map((column) => binEdges(column, maxBins, rng));
-  const d = train.length;
-  const columns = train.map((column, f) => Uint8Array.from(column, (v) => binOf(edges[f], v)));
-  const bins = new Uint8Array(n * d);
-  columns.forEach((codes, f) => { for (let i = 0; i < n; i++) bins[i * d + f] = codes[i]; });
-  const grower = new TreeGrower(bins, columns, edges, { ...o, maxBins });
+  const rows = new RowWorkers(n, train.length, o.threads);
+  try {
+    binRows(train, edges, rows.s);
+    return boost(rows, edges, y, validation, yValidation, { ...o, maxBins });
+  } finally {
+    rows.release();
+  }
+}
+
+/** The boosting rounds of `fitGbdt` on binned rows. */
+function boost(rows: RowWorkers, edges: Float32Array[], y: Float64Array, validation: Matrix, yValidation: Float64Array, o: Required<GbdtOptions> & { l2: number; features: string[]; classes: string[]; onIteration?: () => void }): GbdtModel {
+  const n = y.length;
+  const classes = o.classes;
+  const outputs = outputsOf(classes);
+  const grower = new TreeGrower(rows, edges, o);
 
   const baseline = new Array<number>(outputs).fill(0);
   if (classes.length === 0) baseline[0] = n > 0 ? y.reduce((s, v) => s + v, 0) / n : 0;
@@ -291,14 +275,14 @@ export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matr
     if (outputs === 1) baseline[0] = Math.log(share(1) / share(0));
     else for (let k = 0; k < outputs; k++) baseline[k] = Math.log(share(k));
   }
-  const raw = new Float64Array(n * outputs);
+  // one output: the raw scores live in shared memory, where the helpers compute gradients from them
+  const raw = outputs === 1 ? rows.s.raw : new Float64Array(n * outputs);
+  if (outputs === 1) rows.s.y.set(y);
   for (let i = 0; i < n; i++) for (let k = 0; k < outputs; k++) raw[i * outputs + k] = baseline[k];
   const rawValidation = new Float64Array(validation.rows * outputs);
   for (let i = 0; i < validation.rows; i++) for (let k = 0; k < outputs; k++) rawValidation[i * outputs + k] = baseline[k];
 
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
-  const added = new Float64Array(n);
+  const gh = rows.s.gh;
   const probabilities = new Float64Array(n * outputs);
   const trees: Tree[] = [];
   let bestLoss = validation.rows > 0 ? lossOf(rawValidation, yValidation, classes) : Infinity;
@@ -307,14 +291,15 @@ export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matr
     o.onIteration?.();
     if (outputs > 1) { probabilities.set(raw); softmaxRows(probabilities, n, outputs); }
     for (let k = 0; k < outputs; k++) {
-      for (let i = 0; i < n; i++) {
-        if (classes.length === 0) { grad[i] = raw[i] - y[i]; hess[i] = 1; }
-        else if (outputs === 1) { const p = 1 / (1 + Math.exp(-raw[i])); grad[i] = p - y[i]; hess[i] = Math.max(p * (1 - p), 1e-16); }
-        else { const p = probabilities[i * outputs + k]; grad[i] = p - (y[i] === k ? 1 : 0); hess[i] = Math.max(p * (1 - p), 1e-16); }
+      if (outputs === 1) rows.gradients(classes.length === 0 ? 1 : 0);
+      else {
+        for (let i = 0; i < n; i++) {
+          const p = probabilities[i * outputs + k];
+          gh[2 * i] = p - (y[i] === k ? 1 : 0);
+          gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
+        }
       }
-      added.fill(0);
-      const tree = grower.grow(grad, hess, k, added);
-      for (let i = 0; i < n; i++) raw[i * outputs + k] += added[i];
+      const tree = grower.grow(k, raw, outputs);
       addTreeToRows(tree, validation, rawValidation, outputs);
       trees.push(tree);
     }
