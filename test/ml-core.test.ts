@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCsv, toCanonicalCsv } from '../src/ml/csv';
 import { cellText, DataFormatError } from '../src/ml/table';
-import { fitLogisticColumns, trainLogistic } from '../src/ml/logistic';
+import { chunksRunByLogisticHelpers, fitLogisticColumns, trainLogistic } from '../src/ml/logistic';
 import { binaryMetrics, rocAuc } from '../src/ml/metrics';
 import { exportLogisticToOnnx } from '../src/ml/onnx-export';
 import { prepareData } from '../src/ml/prepare';
@@ -24,6 +24,23 @@ describe('logistic regression', () => {
     assert.ok(fit.converged);
     fit.weights.forEach((w, j) => assert.ok(Math.abs(w - weights[j]) < 0.08, `w${j} = ${w}, expected ${weights[j]}`));
     assert.ok(Math.abs(fit.bias - 0.3) < 0.08, `bias = ${fit.bias}`);
+  });
+
+  it('fits the same weights bit for bit on one thread and on helper threads, above the Hessian sample too', () => {
+    // 120,000 training-size rows: every pass is cut into chunks, and the Hessian is estimated on a sample
+    const { table, features } = syntheticLogistic({ rows: 150_000, weights: [1, -0.5, 0.25, 2, 0], bias: -0.2, seed: 5 });
+    const data = prepareData(table, { target: 'label', numeric: features, task: 'binary', seed: 1 });
+    assert.ok(data.y.train.length > 100_000);
+    const one = fitLogisticColumns(data.x.train, data.y.train, { l2: 1e-4, threads: 1 });
+    const helped = chunksRunByLogisticHelpers();
+    const two = fitLogisticColumns(data.x.train, data.y.train, { l2: 1e-4, threads: 2 });
+    assert.ok(chunksRunByLogisticHelpers() > helped, 'the helper thread ran chunks');
+    assert.ok(one.converged && one.iterations > 2);
+    assert.deepEqual(two, one);
+    const l1 = (threads: number) => fitLogisticColumns(data.x.train, data.y.train, { l2: 0, l1: 1e-2, threads });
+    const sparse = l1(1);
+    assert.equal(sparse.weights[4], 0, 'the L1 fit drops the feature with no weight');
+    assert.deepEqual(l1(2), sparse);
   });
 
   it('shrinks coefficients as the L2 strength grows', () => {

@@ -1,7 +1,8 @@
 /**
  * The row loops of gradient boosting, written so a helper thread can run them from their source text
  * (`Function.prototype.toString`): each is a plain function with no imports, closures or nested
- * functions, working only on the typed arrays it is given. `gbdt-threads.ts` runs them on every core.
+ * functions, working only on the typed arrays it is given. `gbdt-threads.ts` runs them on every core
+ * (`row-threads.ts`).
  */
 
 /** Per feature and bin: gradient sum, hessian sum and row count, interleaved (one cache line per update). */
@@ -101,26 +102,18 @@ export interface SharedRows {
   lefts: Int32Array;
 }
 
-/** Slots of the control block (an Int32Array on a SharedArrayBuffer). */
-export const CONTROL = { seq: 0, op: 1, from: 2, to: 3, arg1: 4, arg2: 5, next: 6, done: 7, chunks: 8, participants: 9, helped: 10, length: 11 } as const;
-export const OP = { attach: 1, histogram: 2, partition: 3, gradients: 4, detach: 5 } as const;
+/** A chunk of a histogram pass: into the chunk's own histogram; args[0] 1 for a root (no counts). */
+export function histogramChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
+  if (args[0] === 1) rootHistogramOfRows(s.bins, s.d, s.gh, from, to, s.hists, chunk * s.d * 768);
+  else histogramOfRows(s.bins, s.d, s.gh, s.order, from, to, s.hists, chunk * s.d * 768);
+}
 
-/**
- * Claims chunks of the current operation until none is left: the lead thread and every helper run
- * this at once. A chunk's result depends only on its rows, never on which thread ran it. Returns how
- * many chunks this thread ran.
- */
-export function runChunks(ctrl: Int32Array, s: SharedRows): number {
-  const op = ctrl[1], from = ctrl[2], to = ctrl[3], chunks = ctrl[8];
-  const size = Math.ceil((to - from) / chunks);
-  for (let ran = 0; ; ran++) {
-    const c = Atomics.add(ctrl, 6, 1);
-    if (c >= chunks) return ran;
-    const a = from + c * size;
-    const b = Math.min(to, a + size);
-    if (op === 2 && ctrl[4] === 1) rootHistogramOfRows(s.bins, s.d, s.gh, a, b, s.hists, c * s.d * 768);
-    else if (op === 2) histogramOfRows(s.bins, s.d, s.gh, s.order, a, b, s.hists, c * s.d * 768);
-    else if (op === 3) s.lefts[c] = partitionRows(s.columns.subarray(ctrl[4] * s.n, (ctrl[4] + 1) * s.n), ctrl[5], s.order, s.scratch, a, b);
-    else if (op === 4) gradientsOfRows(ctrl[4], s.raw, s.y, s.gh, a, b);
-  }
+/** A chunk of a partition pass on feature args[0] at bin args[1]. */
+export function partitionChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
+  s.lefts[chunk] = partitionRows(s.columns.subarray(args[0] * s.n, (args[0] + 1) * s.n), args[1], s.order, s.scratch, from, to);
+}
+
+/** A chunk of a gradient pass with loss args[0]. */
+export function gradientChunk(s: SharedRows, args: Float64Array, from: number, to: number): void {
+  gradientsOfRows(args[0], s.raw, s.y, s.gh, from, to);
 }

@@ -3,8 +3,11 @@
  * Newton steps (proximal Newton for L1). The penalty's strength is chosen on the validation split.
  */
 import * as math from 'mathjs';
+import os from 'node:os';
 import { Matrix } from './features';
+import { LogisticRows, gradientChunk, hessianChunk, lossChunk, predictorChunk } from './logistic-kernels';
 import { binaryMetrics } from './metrics';
+import { KernelFamily, MAX_CHUNKS, RowThreads, sharedBytes } from './row-threads';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** A fitted binary logistic regression over preprocessed features (see recipe.ts). */
@@ -31,6 +34,8 @@ export interface FitOptions {
   tolerance?: number;
   /** Called once per Newton iteration, e.g. to heartbeat during long fits. */
   onIteration?: (iteration: number) => void;
+  /** Threads for the passes over rows (default: every core); the fit is the same for any number. */
+  threads?: number;
 }
 
 export interface FitResult {
@@ -44,55 +49,20 @@ function sigmoid(t: number): number {
   return t >= 0 ? 1 / (1 + Math.exp(-t)) : Math.exp(t) / (1 + Math.exp(t));
 }
 
-/** Linear predictor b + Σ w_j x_j for every row, over column-major features. */
-function linearPredictor(columns: Float64Array[], w: ArrayLike<number>, b: number, out: Float64Array): Float64Array {
-  out.fill(b);
-  for (let j = 0; j < columns.length; j++) {
-    const col = columns[j];
-    const wj = w[j];
-    for (let i = 0; i < out.length; i++) out[i] += wj * col[i];
-  }
-  return out;
-}
+const PREDICTOR = 0, LOSS = 1, GRADIENT = 2, HESSIAN = 3;
+const family = new KernelFamily<LogisticRows>([predictorChunk, lossChunk, gradientChunk, hessianChunk], []);
 
-function objective(t: Float64Array, y: Float64Array, w: ArrayLike<number>, l2: number, l1 = 0): number {
-  let loss = 0;
-  for (let i = 0; i < t.length; i++) {
-    // log(1 + e^t) - y t, written to stay finite for large |t|
-    const ti = t[i];
-    loss += (ti > 0 ? ti + Math.log1p(Math.exp(-ti)) : Math.log1p(Math.exp(ti))) - y[i] * ti;
-  }
-  let penalty = 0;
-  let absolute = 0;
-  for (let j = 0; j < w.length; j++) { penalty += w[j] * w[j]; absolute += Math.abs(w[j]); }
-  return loss / t.length + 0.5 * l2 * penalty + l1 * absolute;
-}
+/** Chunks the logistic-regression helper threads of this thread have run, ever. */
+export const chunksRunByLogisticHelpers = () => family.chunksRunByHelpers();
 
-/** Σ w_i a_i b_i with four accumulators, which lets V8 overlap the multiply-adds. */
-function weightedDot(w: Float64Array, a: Float64Array, b: Float64Array, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += w[i] * a[i] * b[i];
-    s1 += w[i + 1] * a[i + 1] * b[i + 1];
-    s2 += w[i + 2] * a[i + 2] * b[i + 2];
-    s3 += w[i + 3] * a[i + 3] * b[i + 3];
-  }
-  for (; i < n; i++) s0 += w[i] * a[i] * b[i];
-  return s0 + s1 + s2 + s3;
-}
+const sharedFloats = (length: number) => new Float64Array(sharedBytes(8 * length));
 
-function dot(a: Float64Array, b: Float64Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let i = 0;
-  for (; i + 3 < a.length; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < a.length; i++) s0 += a[i] * b[i];
-  return s0 + s1 + s2 + s3;
+/** A column on shared memory, where the helper threads can read it (copied only if it is not). */
+function onSharedMemory(column: Float64Array): Float64Array {
+  if (column.buffer instanceof SharedArrayBuffer) return column;
+  const copy = sharedFloats(column.length);
+  copy.set(column);
+  return copy;
 }
 
 /** Rows the Hessian is estimated on; gradients and the objective always use every row. */
@@ -101,64 +71,95 @@ export const HESSIAN_ROWS = 50_000;
 /**
  * Minimises mean log loss + (l2 / 2)·‖w‖² over standardised features (intercept unpenalised).
  * Newton directions come from the (d+1)×(d+1) Hessian solved with mathjs; steps are halved until the
- * objective falls, so every iteration makes progress even on separable data. The features are copied
- * to column-major order once, so every pass over the data is a tight loop over contiguous memory.
+ * objective falls, so every iteration makes progress even on separable data. Every pass over the rows
+ * runs on all cores (`row-threads.ts`), column by column over contiguous memory, and its chunk sums
+ * are added in chunk order, so the fit is the same on any number of cores.
  * Above HESSIAN_ROWS rows the Hessian is estimated on an evenly strided subset (subsampled Newton):
  * its cost is d² per row against d for the gradient, and the exact gradient still decides where it ends.
  * With an L1 penalty the step minimises the quadratic model plus l1·‖w + δ‖₁ by coordinate descent
  * (proximal Newton, as newGLMNET in liblinear), which sets weights exactly to zero.
  */
 export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, options: FitOptions): FitResult {
+  const d = columns.length;
+  const n = y.length;
+  const stride = Math.max(1, Math.floor(n / HESSIAN_ROWS));
+  const m = Math.floor((n - 1) / stride) + 1;
+  const shared = columns.map(onSharedMemory);
+  const s: LogisticRows = {
+    n, d, stride,
+    columns: shared,
+    y: onSharedMemory(y),
+    t: sharedFloats(n), direction: sharedFloats(n), trial: sharedFloats(n), r: sharedFloats(n), w: sharedFloats(n),
+    coef: sharedFloats(d + 1),
+    sample: stride === 1 ? shared : shared.map((col) => { const out = sharedFloats(m); for (let k = 0; k < m; k++) out[k] = col[k * stride]; return out; }),
+    sampleW: sharedFloats(m),
+    partials: sharedFloats(MAX_CHUNKS * (d + 2)),
+    hessians: sharedFloats(MAX_CHUNKS * (d + 1) * (d + 1)),
+  };
+  const rows = new RowThreads(family, s, n, options.threads ?? os.availableParallelism());
+  try {
+    return newton(rows, m, options);
+  } finally {
+    rows.release();
+  }
+}
+
+/** Sums of slot `slot` (or slots [slot, slot + width)) over the chunks, in chunk order. */
+function chunkSums(parts: Float64Array, chunks: number, stride: number, slot: number, width = 1): Float64Array {
+  const out = new Float64Array(width);
+  for (let c = 0; c < chunks; c++) for (let j = 0; j < width; j++) out[j] += parts[c * stride + slot + j];
+  return out;
+}
+
+function newton(rows: RowThreads<LogisticRows>, m: number, options: FitOptions): FitResult {
   const { l2 } = options;
   const l1 = options.l1 ?? 0;
   const maxIterations = options.maxIterations ?? 100;
   const tolerance = options.tolerance ?? 1e-15;
-  const d = columns.length;
-  const n = y.length;
+  const s = rows.s;
+  const { n, d } = s;
   let w: Float64Array = new Float64Array(d);
   let b = 0;
-  const t = new Float64Array(n);
-  const trial = new Float64Array(n);
-  const direction = new Float64Array(n);
-  const r = new Float64Array(n);
-  const s = new Float64Array(n);
-  const stride = Math.max(1, Math.floor(n / HESSIAN_ROWS));
-  const m = Math.floor((n - 1) / stride) + 1;
-  const sample = stride === 1 ? columns : columns.map((col) => Float64Array.from({ length: m }, (_, k) => col[k * stride]));
-  const sampleS = new Float64Array(m);
-  let current = objective(linearPredictor(columns, w, b, t), y, w, l2, l1);
+  const penalty = (weights: ArrayLike<number>) => {
+    let squares = 0, absolute = 0;
+    for (let j = 0; j < d; j++) { squares += weights[j] * weights[j]; absolute += Math.abs(weights[j]); }
+    return 0.5 * l2 * squares + l1 * absolute;
+  };
+  /** Mean loss at t - scale·direction (kept in `trial`), plus the penalty of `weights`. */
+  const objective = (scale: number, weights: ArrayLike<number>) => {
+    const chunks = rows.run(LOSS, 0, n, scale);
+    return chunkSums(s.partials, chunks, d + 2, d + 1)[0] / n + penalty(weights);
+  };
+  const predictor = (target: 0 | 1, weights: ArrayLike<number>, bias: number) => {
+    s.coef.set(weights);
+    s.coef[d] = bias;
+    rows.run(PREDICTOR, 0, n, target);
+  };
+  predictor(0, w, b);
+  s.direction.fill(0);
+  let current = objective(0, w);
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     options.onIteration?.(iteration);
-    let sumR = 0;
-    for (let i = 0; i < n; i++) {
-      const p = sigmoid(t[i]);
-      r[i] = p - y[i];
-      s[i] = Math.max(p * (1 - p), 1e-12);
-      sumR += r[i];
-    }
-    // Hessian H = Zᵀ S Z (plus the intercept row) and gradient g = Zᵀ r, both averaged, with the penalty.
-    const H: number[][] = Array.from({ length: d + 1 }, () => new Array<number>(d + 1).fill(0));
-    const g: number[] = new Array<number>(d + 1).fill(0);
-    let sumSampleS = 0;
-    for (let k = 0; k < m; k++) { sampleS[k] = s[k * stride]; sumSampleS += sampleS[k]; }
+    // gradient g = Zᵀ r and Hessian H = Zᵀ S Z (plus the intercept row), both averaged, with the penalty
+    const sums = chunkSums(s.partials, rows.run(GRADIENT, 0, n), d + 2, 0, d + 1);
+    const k = d + 1;
+    const hessian = chunkSums(s.hessians, rows.run(HESSIAN, 0, m), k * k, 0, k * k);
+    const H: number[][] = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    const g: number[] = new Array<number>(k).fill(0);
     for (let a = 0; a < d; a++) {
-      const colA = sample[a];
-      for (let c = a; c < d; c++) H[a][c] = H[c][a] = weightedDot(sampleS, colA, sample[c], m) / m;
-      let sumWeighted = 0;
-      for (let k = 0; k < m; k++) sumWeighted += sampleS[k] * colA[k];
-      H[a][d] = H[d][a] = sumWeighted / m;
+      for (let c = a; c < k; c++) H[a][c] = H[c][a] = hessian[a * k + c] / m;
       H[a][a] += l2;
-      g[a] = dot(r, columns[a]) / n + l2 * w[a];
+      g[a] = sums[a] / n + l2 * w[a];
     }
-    H[d][d] = sumSampleS / m + 1e-9;
-    g[d] = sumR / n;
+    H[d][d] = hessian[d * k + d] / m + 1e-9;
+    g[d] = sums[d] / n;
     const step = l1 > 0 ? proximalStep(H, g, w, l1) : (math.lusolve(H, g) as number[][]).map((v) => v[0]);
     // The Newton decrement gᵀH⁻¹g / 2 estimates how far the objective is above its minimum; with L1,
     // the decrease the model predicts for the whole step, penalty included.
     const decrement = l1 > 0 ? predictedDecrease(H, g, w, step, l1) : g.reduce((sum, gi, a) => sum + gi * step[a], 0) / 2;
     if (decrement < tolerance) return { weights: w, bias: b, iterations: iteration, converged: true };
     // Trial points along the step cost O(n) each: t - scale·(Zδ), with Zδ computed once.
-    linearPredictor(columns, step, step[d], direction);
+    predictor(1, step, step[d]);
     let scale = 1;
     let next = current;
     let nw = w;
@@ -166,8 +167,7 @@ export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, opt
     for (let halvings = 0; halvings < 30; halvings++) {
       nw = w.map((wj, j) => wj - scale * step[j]);
       nb = b - scale * step[d];
-      for (let i = 0; i < n; i++) trial[i] = t[i] - scale * direction[i];
-      next = objective(trial, y, nw, l2, l1);
+      next = objective(scale, nw);
       if (next <= current) break;
       scale /= 2;
       // The decrease still expected is below what the sum over n rows can resolve: stop searching.
@@ -175,7 +175,7 @@ export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, opt
     }
     if (next > current) return { weights: w, bias: b, iterations: iteration, converged: true };
     const improvement = current - next;
-    if (next <= current) { w = nw; b = nb; current = next; t.set(trial); }
+    w = nw; b = nb; current = next; s.t.set(s.trial);
     // Newton converges quadratically, so a tight stop costs an iteration or two and matches
     // reference solvers to ~1e-8 in the coefficients.
     const gradNorm = Math.sqrt(g.reduce((sum, v) => sum + v * v, 0));
