@@ -2,6 +2,7 @@
  * Per-column statistics of a table (TFX StatisticsGen's role): saved with every dataset version so
  * later versions can be compared with it, and shown to people deciding about a model.
  */
+import { sortedValues } from './drift';
 import { Column, Table } from './table';
 
 export interface NumericStatistics {
@@ -41,15 +42,11 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 function numericStatistics(name: string, values: Float64Array): NumericStatistics {
-  let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) count++;
-  const present = new Float64Array(count);
-  let k = 0;
   let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isNaN(values[i])) { present[k++] = values[i]; sum += values[i]; }
-  }
-  present.sort();
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) sum += values[i]; // not NaN
+  // a radix sort: 10M values in a fraction of a second, where Float64Array.sort takes seconds
+  const present = sortedValues(values);
+  const count = present.length;
   const mean = count > 0 ? sum / count : NaN;
   let squares = 0;
   for (let i = 0; i < count; i++) squares += (present[i] - mean) ** 2;

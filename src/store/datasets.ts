@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { datasetDigest } from '../datasets/canonical-digest';
+import { datasetDigestYielding } from '../datasets/canonical-digest';
 import { readParquet, TableSlice, writeParquet } from '../datasets/parquet-table';
 import { parseCsv } from '../ml/csv';
-import { ColumnStatistics, tableStatistics } from '../ml/statistics';
+import { ColumnStatistics, columnStatistics } from '../ml/statistics';
 import type { Column, Table } from '../ml/table';
 import type { ArtifactStore } from './artifacts';
 
@@ -61,7 +61,7 @@ export async function saveDataset(pool: Pool, d: Omit<DatasetVersion, 'createdAt
  * Ingestion and uploads both end here.
  */
 export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, table: Table, source: { sourceUri: string; sourceKind: string }): Promise<{ datasetId: string; rowCount: number; columnCount: number; byteSize: number }> {
-  const datasetId = datasetDigest(table);
+  const datasetId = await datasetDigestYielding(table);
   const existing = await getDataset(pool, datasetId);
   let storage = existing?.storage;
   let byteSize = existing?.byteSize ?? 0;
@@ -75,6 +75,12 @@ export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, ta
       await fs.rm(file, { force: true });
     }
   }
+  // column by column, giving the event loop a turn between them (see datasetDigestYielding)
+  const statistics: ColumnStatistics[] = [];
+  for (const column of table.columns) {
+    statistics.push(columnStatistics(column));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   await saveDataset(pool, {
     id: datasetId,
     sourceUri: source.sourceUri,
@@ -83,7 +89,7 @@ export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, ta
     columns: table.columns.map((c) => ({ name: c.name, type: c.kind })),
     byteSize,
     storage,
-    statistics: tableStatistics(table),
+    statistics,
   });
   return { datasetId, rowCount: table.rowCount, columnCount: table.columns.length, byteSize };
 }
