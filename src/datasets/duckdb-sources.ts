@@ -145,9 +145,10 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
       throw new DataFormatError(`${name}: ${odd.map((c) => `column "${c.name}" is of type ${c.type}`).join(', ')}; Parquet columns are read as numbers, strings or booleans, so convert ${odd.length === 1 ? 'it' : 'them'} before export (a timestamp to an ISO string, a nested record to its fields)`);
     }
     // in the files' order (sorted paths), each file's rows in its own order, whatever the threads did
+    // (a test showed a materialised result of one file with its row groups out of order without it)
     const relation = `(SELECT * EXCLUDE (${FILE_INDEX}, file_row_number) FROM ${scan}, filename = ${sqlString(FILE_INDEX)}, file_row_number = true) ORDER BY ${FILE_INDEX}, file_row_number)`;
     try {
-      return await typedTable(connection, relation, schema);
+      return await typedTable(connection, relation, schema, `${scan})`);
     } catch (err) {
       if (err instanceof DataFormatError) throw err;
       if (/not valid UTF8/.test((err as Error).message)) throw new DataFormatError(`${name} holds text that is not valid UTF-8: ${firstLine(err)}`);
@@ -190,9 +191,10 @@ async function describe(connection: Connection, relation: string): Promise<{ nam
 /**
  * The relation as a table typed the platform's way: numeric columns as numbers; text-like columns
  * (VARCHAR, booleans, dates) trimmed, missing spellings as missing, and numeric when every present cell
- * is a finite number. One pass classifies the text columns, a second reads every column.
+ * is a finite number. One pass classifies the text columns (over `unordered`, the same rows in any
+ * order), a second reads every column.
  */
-async function typedTable(connection: Connection, relation: string, schema: { name: string; type: string }[]): Promise<Table> {
+async function typedTable(connection: Connection, relation: string, schema: { name: string; type: string }[], unordered: string): Promise<Table> {
   const text = schema.map((c) => !NUMERIC_TYPE.test(c.type));
   const cell = (c: { name: string }) => trimmed(c.name);
   const missing = (c: { name: string }) => missingCell(c.name);
@@ -204,7 +206,8 @@ async function typedTable(connection: Connection, relation: string, schema: { na
       `count(*) FILTER (WHERE contains(${cell(c)}, '_') OR (${number(c)} IS NULL AND regexp_matches(${cell(c)}, '^[+-]?0[xXoObB][0-9a-fA-F]+$'))) AS odd_${j}`,
     ]
     : []));
-  const counted = (await connection.runAndReadAll(`SELECT count(*) AS rows${checks.length ? `, ${checks.join(', ')}` : ''} FROM ${relation}`)).getRowObjects();
+  // counts need no order; with no text column to classify, the row count is the files' metadata
+  const counted = (await connection.runAndReadAll(`SELECT count(*) AS rows${checks.length ? `, ${checks.join(', ')}` : ''} FROM ${unordered}`)).getRowObjects();
   const stats = counted[0];
   const rows = Number(stats.rows);
   // a text column with such cells stays text

@@ -106,7 +106,8 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
   const indexes = wanted.map(() => new Map<string, number>());
   // Materialised, never streamed: a streamed result of a scan on several threads came back with its row
   // groups out of order, and one that fails part-way (a CSV cell that is not a number) ends early with no
-  // error. A materialised result keeps the file's order (DuckDB's preserve_insertion_order) and throws.
+  // error. A materialised result throws; only an ORDER BY keeps a file's order (a test saw a materialised
+  // scan of one file with its row groups out of order without one).
   const sql = `SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`;
   const result = await connection.run(sql);
   let row = 0;
