@@ -111,6 +111,7 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
   const sql = `SELECT ${select.join(', ') || '1'} FROM ${relation}${range}`;
   const result = await connection.run(sql);
   let row = 0;
+  let chunks = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -145,6 +146,9 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
       }
     }
     row += n;
+    // a materialised result's chunks resolve as microtasks, which never let timers or sockets run: give
+    // the event loop a turn now and then, or a 10M-row read holds up every request of the process
+    if (++chunks % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   if (knownCount !== undefined && row !== knownCount) throw new Error(`${relation} gave ${row} rows, not the ${knownCount} expected`);
   const fit = <T extends Float64Array | Int32Array>(a: T): T => (row === a.length ? a : row >= a.length * 0.75 ? a.subarray(0, row) : a.slice(0, row)) as T;
