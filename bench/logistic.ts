@@ -56,9 +56,9 @@ const theirs = py.status === 0 ? JSON.parse(py.stdout) : undefined;
 fs.rmSync(`${prefix}.x.f64`); fs.rmSync(`${prefix}.y.f64`);
 
 console.log(`logistic regression, ${rows} x ${cols}, l2=${l2}, ${os.cpus().length} cores (${os.cpus()[0]?.model})`);
-console.log(`  ours (Newton, TypeScript):   ${ours.seconds.toFixed(2)} s, AUC ${ours.auc.toFixed(5)}, ${ours.iterations} iterations`);
+console.log(`  ours (Newton, ${os.availableParallelism()} threads):  ${ours.seconds.toFixed(2)} s, AUC ${ours.auc.toFixed(5)}, ${ours.iterations} iterations`);
 if (theirs) {
-  console.log(`  scikit-learn (lbfgs):        ${theirs.seconds.toFixed(2)} s, AUC ${theirs.auc.toFixed(5)}, ${theirs.iterations} iterations`);
+  console.log(`  scikit-learn (lbfgs, numpy): ${theirs.seconds.toFixed(2)} s, AUC ${theirs.auc.toFixed(5)}, ${theirs.iterations} iterations`);
   console.log(`  time ratio ours/sklearn: ${(ours.seconds / theirs.seconds).toFixed(2)}x; AUC difference ${(ours.auc - theirs.auc).toExponential(2)}`);
 } else {
   console.log(`  scikit-learn not run: ${py.stderr.trim().split('\n').pop()} (install it: python3 -m pip install --target /tmp/pyref scikit-learn; PYTHONPATH=/tmp/pyref)`);
