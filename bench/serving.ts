@@ -12,7 +12,9 @@
  * SERVING_CONNECTIONS (default 16), TEMPORAL_CLI_PATH (else the repo's .cache/tools copy, else the stack
  * installs it), SERVING_CPU_PROF=<dir> (run `mlops up` and `mlops api` under --cpu-prof, then read the
  * profiles per phase with bench/serving_profile.ts; figures are then distorted),
- * SERVING_KEEP_LOGS=1 (keep the children's logs).
+ * SERVING_KEEP_LOGS=1 (keep the children's logs), SERVING_TRACING=1 (also case 2t: a traced `mlops api`
+ * against the untraced one, in SERVING_ROUNDS turns; it sends its spans to a real OpenTelemetry Collector
+ * started here, scripts/otel-collector.sh, over OTLP http/protobuf with the default sampler).
  *
  * Cases:
  *   1. bare Express answering {"ok":true} after express.json() parsed the same body (bench/serving_express.ts)
@@ -47,6 +49,7 @@ import { CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percen
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/domain/model-version';
+import { startCollector } from '../test/helpers/otel-collector';
 
 
 const SECONDS = Number(process.env.SERVING_SECONDS ?? 10);
@@ -222,7 +225,7 @@ async function main(): Promise<void> {
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   logsDir = logs;
-  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort] = await freePorts(8);
+  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort, tracedPort, collectorPort] = await freePorts(10);
 
   const mlflowWhy = mlflowUnavailable();
   const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
@@ -312,6 +315,28 @@ async function main(): Promise<void> {
     await api(apiOnlyBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
     log('measuring (diagnostic): our predict on a separate `mlops api` process...');
     results.push(await measure('2d. our predict, `mlops api` alone (store in `up`)', { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
+    if (process.env.SERVING_TRACING) {
+      // the same `mlops api` with tracing on (OTEL_* as an operator sets them; the rest at their defaults),
+      // measured in turns with the untraced one so the machine's drift moves both alike
+      const collector = await startCollector(collectorPort);
+      const tracedLog = path.join(logs, 'mlops-api-traced.log');
+      const traced = startChild('mlops api (traced)', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(tracedPort), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: 'mlops-bench' }, tracedLog, 'SIGINT');
+      const tracedBase = `http://127.0.0.1:${tracedPort}`;
+      try {
+        await waitForHttp(`${tracedBase}/healthz`, traced, 120_000, tracedLog);
+        await api(tracedBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
+        for (let round = 1; round <= ROUNDS; round++) {
+          log(`measuring, round ${round} of ${ROUNDS}: \`mlops api\` untraced, then traced...`);
+          results.push(await measure(`2t. \`mlops api\`, tracing off (round ${round})`, { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
+          results.push(await measure(`2t. \`mlops api\`, tracing on, parentbased_always_on (round ${round})`, { url: `${tracedBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: traced.proc.pid }));
+        }
+        const received = collector.spans().filter((s) => s.serviceName === 'mlops-bench').length;
+        notes.push(`2t: the collector received ${received.toLocaleString('en-US')} spans from the traced API (2 per request: the request, its inference); it ran on the same 2 cores`);
+      } finally {
+        await traced.stop();
+        await collector.stop();
+      }
+    }
     await apiOnly.stop();
 
     log('stopping mlops up...');
