@@ -21,7 +21,7 @@ import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
 import { startTracing } from './telemetry/tracing';
-import { workerRuntimeTelemetry } from './telemetry/worker-metrics';
+import { workerMetricsTelemetry } from './telemetry/worker-metrics';
 
 const log: Log = (line) => process.stdout.write(`${line}\n`);
 
@@ -174,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   // The SDK's info logs (webpack's bundle report among them) drown the progress the CLI prints.
   // One Runtime per process: its logger, and the worker's Prometheus metrics when MLOPS_WORKER_METRICS_PORT is set.
-  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN'), ...workerRuntimeTelemetry(config.telemetry) });
+  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { ...workerMetricsTelemetry(config.telemetry) } });
   const api = new ApiClient(config.api.url, cliKey(config));
   switch (command) {
     case 'up':

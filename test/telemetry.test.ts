@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ConfigError, loadConfig } from '../src/config';
 import { startTracing } from '../src/telemetry/tracing';
-import { workerRuntimeTelemetry } from '../src/telemetry/worker-metrics';
+import { workerMetricsTelemetry } from '../src/telemetry/worker-metrics';
 import { PlatformStack, startPlatform } from './helpers/api-stack';
 import { eventually } from './helpers/eventually';
 import { Collector, ReceivedSpan, startCollector } from './helpers/otel-collector';
@@ -50,7 +50,7 @@ describe('OpenTelemetry configuration', () => {
     const settings = loadConfig({ MLOPS_DATA_ROOTS: '/tmp' }).telemetry;
     assert.equal(settings.traces, undefined);
     assert.equal(startTracing(settings), undefined);
-    assert.deepEqual(workerRuntimeTelemetry(settings), {}, 'no worker metrics without MLOPS_WORKER_METRICS_PORT');
+    assert.deepEqual(workerMetricsTelemetry(settings), {}, 'no worker metrics without MLOPS_WORKER_METRICS_PORT');
   });
 
   it('reads the standard variables, with the spec\'s defaults', () => {
@@ -59,7 +59,7 @@ describe('OpenTelemetry configuration', () => {
     const u = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/base', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.05', OTEL_SERVICE_NAME: 'mlops-api' }).telemetry.traces;
     assert.deepEqual(u, { url: 'https://otel.example/base/v1/traces', protocol: 'http/json', sampler: 'parentbased_traceidratio', ratio: 0.05, serviceName: 'mlops-api' });
     const m = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', MLOPS_WORKER_METRICS_PORT: '9464', MLOPS_WORKER_METRICS_HOST: '::' }).telemetry;
-    assert.deepEqual(workerRuntimeTelemetry(m), { telemetryOptions: { metrics: { prometheus: { bindAddress: '[::]:9464', useSecondsForDurations: true } } } });
+    assert.deepEqual(workerMetricsTelemetry(m), { metrics: { prometheus: { bindAddress: '[::]:9464', useSecondsForDurations: true } } });
   });
 
   it('refuses what it cannot honour, naming the variable', () => {
@@ -84,7 +84,7 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
   before(async () => {
     collector = await startCollector(COLLECTOR_PORT);
     // the Runtime as `mlops worker` installs it with MLOPS_WORKER_METRICS_PORT set
-    installRuntime(workerRuntimeTelemetry(loadConfig({ MLOPS_DATA_ROOTS: '/tmp', MLOPS_WORKER_METRICS_PORT: String(WORKER_METRICS_PORT) }).telemetry));
+    installRuntime({ telemetryOptions: workerMetricsTelemetry(loadConfig({ MLOPS_DATA_ROOTS: '/tmp', MLOPS_WORKER_METRICS_PORT: String(WORKER_METRICS_PORT) }).telemetry) });
     temporal = await startTemporal();
   });
   after(async () => {
@@ -177,16 +177,28 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     });
   }
 
-  it('with no endpoint set nothing is traced', async () => {
-    const before = collector.spans().length;
+  it('with no endpoint set nothing is traced, and OTEL_TRACES_SAMPLER=always_off keeps nothing even of a sampled caller', async () => {
     const quiet = callerTrace();
+    const off = callerTrace();
+    const visible = callerTrace();
     await withStack({}, async (stack) => {
       assert.equal((await stack.call('GET', '/v1/models', undefined, { headers: { traceparent: quiet.traceparent } })).status, 200);
       assert.equal((await stack.call('GET', '/healthz', undefined, { headers: { traceparent: quiet.traceparent } })).status, 200);
     });
-    // the traced stacks above were flushed when they closed; a span from this one would have the caller's trace id
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(collector.spans().slice(before).filter((s) => s.traceId === quiet.traceId), []);
+    await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_off', OTEL_SERVICE_NAME: 'mlops-test-off' }, async (stack) => {
+      assert.equal((await stack.call('GET', '/v1/models', undefined, { headers: { traceparent: off.traceparent } })).status, 200);
+    });
+    // the control: the same request to a stack that samples is seen, so the two above could have been
+    await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: 'mlops-test-on' }, async (stack) => {
+      assert.equal((await stack.call('GET', '/v1/models', undefined, { headers: { traceparent: visible.traceparent } })).status, 200);
+    });
+    const [seen] = await eventually('the control request\'s span', () => {
+      const mine = collector.spans().filter((s) => s.traceId === visible.traceId);
+      return mine.length > 0 ? mine : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.equal(seen.name, 'GET /v1/models');
+    // each stack sent what it had when it closed, before the control's span arrived
+    assert.deepEqual(collector.spans().filter((s) => s.traceId === quiet.traceId || s.traceId === off.traceId || s.serviceName === 'mlops-test-off'), []);
   });
 
   it('the worker serves its Temporal SDK metrics for Prometheus, and the dashboard\'s Temporal panels select only what it serves', async () => {
