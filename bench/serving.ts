@@ -12,9 +12,10 @@
  * SERVING_CONNECTIONS (default 16), TEMPORAL_CLI_PATH (else the repo's .cache/tools copy, else the stack
  * installs it), SERVING_CPU_PROF=<dir> (run `mlops up` and `mlops api` under --cpu-prof, then read the
  * profiles per phase with bench/serving_profile.ts; figures are then distorted),
- * SERVING_KEEP_LOGS=1 (keep the children's logs), SERVING_TRACING=1 (also case 2t: a traced `mlops api`
- * against the untraced one, in SERVING_ROUNDS turns; it sends its spans to a real OpenTelemetry Collector
- * started here, scripts/otel-collector.sh, over OTLP http/protobuf with the default sampler).
+ * SERVING_KEEP_LOGS=1 (keep the children's logs), SERVING_TRACING=1 (also case 2t: the untraced `mlops api`
+ * against two traced ones, in SERVING_ROUNDS turns: the default sampling, where 1% of the predicts that
+ * begin a trace are kept, and every predict traced (MLOPS_TRACE_PREDICT_SAMPLE=1); they send their spans
+ * over OTLP http/protobuf to a real OpenTelemetry Collector started here, scripts/otel-collector.sh).
  *
  * Cases:
  *   1. bare Express answering {"ok":true} after express.json() parsed the same body (bench/serving_express.ts)
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   logsDir = logs;
-  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort, tracedPort, collectorPort] = await freePorts(10);
+  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort, tracedPort, tracedAllPort, collectorPort] = await freePorts(11);
 
   const mlflowWhy = mlflowUnavailable();
   const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
@@ -317,23 +318,33 @@ async function main(): Promise<void> {
     results.push(await measure('2d. our predict, `mlops api` alone (store in `up`)', { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
     if (process.env.SERVING_TRACING) {
       // the same `mlops api` with tracing on (OTEL_* as an operator sets them; the rest at their defaults),
-      // measured in turns with the untraced one so the machine's drift moves both alike
+      // measured in turns with the untraced one so the machine's drift moves them alike
       const collector = await startCollector(collectorPort);
-      const tracedLog = path.join(logs, 'mlops-api-traced.log');
-      const traced = startChild('mlops api (traced)', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(tracedPort), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: 'mlops-bench' }, tracedLog, 'SIGINT');
-      const tracedBase = `http://127.0.0.1:${tracedPort}`;
+      const tracedApi = (port: number, name: string, env: NodeJS.ProcessEnv) => {
+        const logFile = path.join(logs, `mlops-api-${name}.log`);
+        const child = startChild(`mlops api (${name})`, process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: `mlops-bench-${name}`, ...env }, logFile, 'SIGINT');
+        return { child, base: `http://127.0.0.1:${port}`, logFile };
+      };
+      const sampled = tracedApi(tracedPort, 'default', {});
+      const every = tracedApi(tracedAllPort, 'every', { MLOPS_TRACE_PREDICT_SAMPLE: '1' });
       try {
-        await waitForHttp(`${tracedBase}/healthz`, traced, 120_000, tracedLog);
-        await api(tracedBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
-        for (let round = 1; round <= ROUNDS; round++) {
-          log(`measuring, round ${round} of ${ROUNDS}: \`mlops api\` untraced, then traced...`);
-          results.push(await measure(`2t. \`mlops api\`, tracing off (round ${round})`, { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
-          results.push(await measure(`2t. \`mlops api\`, tracing on, parentbased_always_on (round ${round})`, { url: `${tracedBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: traced.proc.pid }));
+        for (const t of [sampled, every]) {
+          await waitForHttp(`${t.base}/healthz`, t.child, 120_000, t.logFile);
+          await api(t.base, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
         }
-        const received = collector.spans().filter((s) => s.serviceName === 'mlops-bench').length;
-        notes.push(`2t: the collector received ${received.toLocaleString('en-US')} spans from the traced API (2 per request: the request, its inference); it ran on the same 2 cores`);
+        for (let round = 1; round <= ROUNDS; round++) {
+          log(`measuring, round ${round} of ${ROUNDS}: \`mlops api\` untraced, traced at the default sampling, every predict traced...`);
+          results.push(await measure(`2t. \`mlops api\`, tracing off (round ${round})`, { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
+          results.push(await measure(`2t. \`mlops api\`, tracing on, default sampling (round ${round})`, { url: `${sampled.base}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: sampled.child.proc.pid }));
+          results.push(await measure(`2t. \`mlops api\`, tracing on, every predict traced (round ${round})`, { url: `${every.base}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: every.child.proc.pid }));
+        }
+        const spans = collector.spans();
+        for (const name of ['default', 'every']) {
+          notes.push(`2t: the collector received ${spans.filter((s) => s.serviceName === `mlops-bench-${name}`).length.toLocaleString('en-US')} spans from the API traced at "${name}" (2 per traced predict: the request, its inference); it ran on the same 2 cores`);
+        }
       } finally {
-        await traced.stop();
+        await sampled.child.stop();
+        await every.child.stop();
         await collector.stop();
       }
     }

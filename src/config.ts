@@ -165,6 +165,12 @@ const schema = z.object({
   OTEL_TRACES_SAMPLER_ARG: optionalString,
   /** The service.name the spans carry. */
   OTEL_SERVICE_NAME: z.string().default('mlops'),
+  /**
+   * The share of predict requests that begin a trace which is kept, of what OTEL_TRACES_SAMPLER keeps:
+   * a traced predict costs about what the rest of the request does (bench/RESULTS.md). A caller's
+   * sampled traceparent is followed as the sampler says.
+   */
+  MLOPS_TRACE_PREDICT_SAMPLE: z.coerce.number().min(0).max(1).default(0.01),
   /** The worker's Temporal SDK metrics for Prometheus at http://<host>:<port>/metrics; unset: not served. */
   MLOPS_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MLOPS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
@@ -237,6 +243,8 @@ export interface TelemetrySettings {
     sampler: typeof TRACE_SAMPLERS[number];
     /** The share of new traces the ratio samplers keep. */
     ratio: number;
+    /** The share of the predict requests the sampler would trace that begin a trace (MLOPS_TRACE_PREDICT_SAMPLE). */
+    predictShare: number;
     serviceName: string;
   };
   /** Where the worker serves its Temporal SDK metrics for Prometheus; undefined: nowhere. */
@@ -413,6 +421,7 @@ function telemetryFrom(e: Env): TelemetrySettings {
         protocol: protocol as typeof OTLP_PROTOCOLS[number],
         sampler: sampler as typeof TRACE_SAMPLERS[number],
         ratio,
+        predictShare: e.MLOPS_TRACE_PREDICT_SAMPLE,
         serviceName,
       },
     } : {}),

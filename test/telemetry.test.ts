@@ -13,6 +13,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ConfigError, loadConfig } from '../src/config';
+import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { Sampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import { PREDICT_ROUTE } from '../src/telemetry/http-spans';
+import { samplerFor } from '../src/telemetry/sampling';
 import { startTracing } from '../src/telemetry/tracing';
 import { workerMetricsTelemetry } from '../src/telemetry/worker-metrics';
 import { PlatformStack, startPlatform } from './helpers/api-stack';
@@ -55,9 +59,9 @@ describe('OpenTelemetry configuration', () => {
 
   it('reads the standard variables, with the spec\'s defaults', () => {
     const t = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).telemetry.traces;
-    assert.deepEqual(t, { url: 'http://collector:4318/v1/traces', protocol: 'http/protobuf', sampler: 'parentbased_always_on', ratio: 1, serviceName: 'mlops' });
-    const u = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/base', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.05', OTEL_SERVICE_NAME: 'mlops-api' }).telemetry.traces;
-    assert.deepEqual(u, { url: 'https://otel.example/base/v1/traces', protocol: 'http/json', sampler: 'parentbased_traceidratio', ratio: 0.05, serviceName: 'mlops-api' });
+    assert.deepEqual(t, { url: 'http://collector:4318/v1/traces', protocol: 'http/protobuf', sampler: 'parentbased_always_on', ratio: 1, predictShare: 0.01, serviceName: 'mlops' });
+    const u = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/base', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.05', OTEL_SERVICE_NAME: 'mlops-api', MLOPS_TRACE_PREDICT_SAMPLE: '1' }).telemetry.traces;
+    assert.deepEqual(u, { url: 'https://otel.example/base/v1/traces', protocol: 'http/json', sampler: 'parentbased_traceidratio', ratio: 0.05, predictShare: 1, serviceName: 'mlops-api' });
     const m = loadConfig({ MLOPS_DATA_ROOTS: '/tmp', MLOPS_WORKER_METRICS_PORT: '9464', MLOPS_WORKER_METRICS_HOST: '::' }).telemetry;
     assert.deepEqual(workerMetricsTelemetry(m), { metrics: { prometheus: { bindAddress: '[::]:9464', useSecondsForDurations: true } } });
   });
@@ -70,8 +74,33 @@ describe('OpenTelemetry configuration', () => {
     assert.throws(config({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT must be the http\(s\) base URL/);
     assert.throws(config({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/?token=x' }), /OTEL_EXPORTER_OTLP_ENDPOINT must be the http\(s\) base URL/);
     assert.throws(config({ OTEL_SERVICE_NAME: '   ' }), /OTEL_SERVICE_NAME must not be empty/);
+    assert.throws(config({ MLOPS_TRACE_PREDICT_SAMPLE: '5' }), /MLOPS_TRACE_PREDICT_SAMPLE/);
+    assert.throws(config({ MLOPS_TRACE_PREDICT_SAMPLE: 'some' }), /MLOPS_TRACE_PREDICT_SAMPLE/);
     assert.throws(config({ MLOPS_WORKER_METRICS_PORT: '70000' }), /MLOPS_WORKER_METRICS_PORT/);
     assert.throws(config({ MLOPS_WORKER_METRICS_PORT: 'nine' }), /MLOPS_WORKER_METRICS_PORT/);
+  });
+});
+
+describe('sampling', () => {
+  const TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const predict = { 'http.route': PREDICT_ROUTE };
+  const decide = (sampler: Sampler, attributes: Record<string, string>, parent = ROOT_CONTEXT) => sampler.shouldSample(parent, TRACE, 'POST', SpanKind.SERVER, attributes, []).decision;
+  const sampledParent = trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE, spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+
+  it('keeps the configured share of the predict traces the sampler would begin, and every other trace it keeps', () => {
+    const none = samplerFor({ sampler: 'parentbased_always_on', ratio: 1, predictShare: 0 });
+    assert.equal(decide(none, predict), SamplingDecision.NOT_RECORD, 'a new predict trace at share 0');
+    assert.equal(decide(none, { 'http.route': '/v1/pipelines' }), SamplingDecision.RECORD_AND_SAMPLED, 'other routes follow the sampler');
+    assert.equal(decide(none, predict, sampledParent), SamplingDecision.RECORD_AND_SAMPLED, 'a caller\'s sampled trace is followed');
+    const all = samplerFor({ sampler: 'parentbased_always_on', ratio: 1, predictShare: 1 });
+    assert.equal(decide(all, predict), SamplingDecision.RECORD_AND_SAMPLED);
+    // the share thins what the sampler keeps, never adds to it
+    assert.equal(decide(samplerFor({ sampler: 'always_off', ratio: 1, predictShare: 1 }), predict), SamplingDecision.NOT_RECORD);
+    // over many trace ids, about the share
+    const some = samplerFor({ sampler: 'parentbased_always_on', ratio: 1, predictShare: 0.1 });
+    let kept = 0;
+    for (let i = 0; i < 10_000; i++) if (some.shouldSample(ROOT_CONTEXT, randomBytes(16).toString('hex'), 'POST', SpanKind.SERVER, predict, []).decision === SamplingDecision.RECORD_AND_SAMPLED) kept++;
+    assert.ok(kept > 800 && kept < 1200, `kept ${kept} of 10,000`);
   });
 });
 
@@ -101,7 +130,8 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     }
   };
 
-  for (const protocol of ['http/protobuf', 'http/json']) {
+  // the protobuf stack traces no predict that begins a trace, the JSON one every one
+  for (const [protocol, predictShare] of [['http/protobuf', '0'], ['http/json', '1']]) {
     const service = `mlops-test-${protocol.replace('/', '-')}`;
     it(`a pipeline is one trace from the API request through the workflow and every activity, and predict traces its inference (${protocol})`, async () => {
       const pipeline = callerTrace();
@@ -109,7 +139,7 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
       const unsampled = callerTrace(false);
       const model = `traced-${protocol.replace('/', '-')}`;
       let pipelineId = '';
-      await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: service }, async (stack) => {
+      await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: service, MLOPS_TRACE_PREDICT_SAMPLE: predictShare }, async (stack) => {
         const started = await stack.call('POST', '/v1/pipelines', { model, data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'auto', thresholds: { auc: 0.9 } } }, { headers: { traceparent: pipeline.traceparent } });
         assert.equal(started.status, 202, JSON.stringify(started.body));
         pipelineId = started.body.id;
@@ -122,8 +152,9 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
         assert.equal(answered.status, 200, JSON.stringify(answered.body));
         // a caller that did not sample its trace: parent-based sampling keeps none of it
         assert.equal((await stack.call('POST', `/v1/models/${model}/predict`, { instances: [instance] }, { headers: { traceparent: unsampled.traceparent } })).status, 200);
-        // a malformed traceparent is no error: the request starts a trace of its own
+        // a malformed traceparent is no error: the request begins a trace of its own (kept at MLOPS_TRACE_PREDICT_SAMPLE)
         assert.equal((await stack.call('POST', `/v1/models/${model}/predict`, { instances: [instance] }, { headers: { traceparent: '00-zz-not-a-trace' } })).status, 200);
+        assert.equal((await stack.call('POST', `/v1/models/${model}/predict`, { instances: [instance] })).status, 200);
       });
 
       const activities = ran.get(protocol)!;
@@ -174,6 +205,10 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
       assert.deepEqual([inference.attributes['mlops.model.name'], inference.attributes['mlops.inference.rows']], [model, 1]);
       assert.equal(typeof inference.attributes['mlops.model.version'], 'number');
       assert.deepEqual(collector.spans().filter((s) => s.traceId === unsampled.traceId), [], 'an unsampled caller\'s trace records nothing');
+      // the two predicts that began their own trace: both kept at share 1, none at share 0
+      const ownTraces = () => collector.spans().filter((s) => s.serviceName === service && s.name === 'POST /v1/models/:name/predict' && !s.parentSpanId);
+      if (predictShare === '1') await eventually(() => `2 predicts that began a trace, got ${ownTraces().length}`, () => (ownTraces().length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+      assert.equal(ownTraces().length, predictShare === '1' ? 2 : 0);
     });
   }
 

@@ -10,15 +10,18 @@ import type { IncomingMessage, RequestListener } from 'node:http';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Predict is answered in front of Express (src/api/predict-fast-path.ts), which leaves no route behind. */
 const PREDICT_PATH = /^\/v1\/models\/[^/?#]+\/predict(?:\?|$)/;
+/** Predict's route, set when its span starts: the sampler keeps a share of those (src/telemetry/sampling.ts). */
+export const PREDICT_ROUTE = '/v1/models/:name/predict';
 
 export function withRequestSpans(listener: RequestListener, tracer: Tracer): RequestListener {
   return (req, res) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const method = METHODS.has(req.method ?? '') ? req.method! : '_OTHER';
-    const span = tracer.startSpan(method, {
+    const predict = method === 'POST' && PREDICT_PATH.test(req.url ?? '');
+    const span = tracer.startSpan(predict ? `POST ${PREDICT_ROUTE}` : method, {
       kind: SpanKind.SERVER,
       // the path without its query string, which may carry what a trace backend should not keep
-      attributes: { 'http.request.method': method, 'url.path': (req.url ?? '').split('?')[0].slice(0, 512) },
+      attributes: { 'http.request.method': method, 'url.path': (req.url ?? '').split('?')[0].slice(0, 512), ...(predict ? { 'http.route': PREDICT_ROUTE } : {}) },
     }, parent);
     if (span.isRecording()) {
       res.once('close', () => {
@@ -41,6 +44,6 @@ export function withRequestSpans(listener: RequestListener, tracer: Tracer): Req
 function routeOf(req: IncomingMessage): string | undefined {
   const express = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
   if (typeof express.route?.path === 'string') return `${express.baseUrl ?? ''}${express.route.path}`;
-  if (PREDICT_PATH.test(req.url ?? '')) return '/v1/models/:name/predict';
+  if (PREDICT_PATH.test(req.url ?? '')) return PREDICT_ROUTE;
   return undefined;
 }

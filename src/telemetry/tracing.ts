@@ -9,10 +9,9 @@ import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-t
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, Sampler, SpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySettings } from '../config';
-
-type TraceSettings = NonNullable<TelemetrySettings['traces']>;
+import { samplerFor } from './sampling';
 
 /** The name our own spans (HTTP requests, inference) are recorded under. */
 const TRACER_NAME = 'mlops';
@@ -28,18 +27,6 @@ export interface Tracing {
   resource: Resource;
   /** Sends the spans still buffered, then stops; the process may start tracing again afterwards. */
   shutdown(): Promise<void>;
-}
-
-/** The sampler OTEL_TRACES_SAMPLER names, with OTEL_TRACES_SAMPLER_ARG as the ratio. */
-export function samplerFor(s: Pick<TraceSettings, 'sampler' | 'ratio'>): Sampler {
-  switch (s.sampler) {
-    case 'always_on': return new AlwaysOnSampler();
-    case 'always_off': return new AlwaysOffSampler();
-    case 'traceidratio': return new TraceIdRatioBasedSampler(s.ratio);
-    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(s.ratio) });
-  }
 }
 
 /**
