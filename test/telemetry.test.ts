@@ -212,7 +212,7 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     });
   }
 
-  it('with no endpoint set nothing is traced, and OTEL_TRACES_SAMPLER=always_off keeps nothing even of a sampled caller', async () => {
+  it('with no endpoint set nothing is traced, OTEL_TRACES_SAMPLER=always_off keeps nothing even of a sampled caller, and probes are never traced', async () => {
     const quiet = callerTrace();
     const off = callerTrace();
     const visible = callerTrace();
@@ -223,8 +223,11 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_off', OTEL_SERVICE_NAME: 'mlops-test-off' }, async (stack) => {
       assert.equal((await stack.call('GET', '/v1/models', undefined, { headers: { traceparent: off.traceparent } })).status, 200);
     });
-    // the control: the same request to a stack that samples is seen, so the two above could have been
+    // the control: the same request to a stack that samples is seen, so the two above could have been;
+    // its probes and scrapes are not traced (they would bury the rest)
+    const probe = callerTrace();
     await withStack({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: 'mlops-test-on' }, async (stack) => {
+      for (const route of ['/healthz', '/readyz', '/metrics']) assert.equal((await stack.call('GET', route, undefined, { headers: { traceparent: probe.traceparent } })).status, 200);
       assert.equal((await stack.call('GET', '/v1/models', undefined, { headers: { traceparent: visible.traceparent } })).status, 200);
     });
     const [seen] = await eventually('the control request\'s span', () => {
@@ -233,7 +236,7 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     }, { timeoutMs: 30_000 });
     assert.equal(seen.name, 'GET /v1/models');
     // each stack sent what it had when it closed, before the control's span arrived
-    assert.deepEqual(collector.spans().filter((s) => s.traceId === quiet.traceId || s.traceId === off.traceId || s.serviceName === 'mlops-test-off'), []);
+    assert.deepEqual(collector.spans().filter((s) => s.traceId === quiet.traceId || s.traceId === off.traceId || s.traceId === probe.traceId || s.serviceName === 'mlops-test-off'), []);
   });
 
   it('the worker serves its Temporal SDK metrics for Prometheus, and the dashboard\'s Temporal panels select only what it serves', async () => {
