@@ -60,8 +60,11 @@ function scheduleMonitorWith(client: Client, taskQueue: string, every: string): 
   return (model) => ensureMonitorSchedule(client, taskQueue, model, every);
 }
 
-/** The workflow code: a prebuilt bundle (which holds the tracing interceptors), or the sources and the interceptors to bundle. */
-async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string; workflowModules: string[] }> {
+/**
+ * The workflow code: a prebuilt bundle, which holds the tracing interceptors (writeWorkflowBundle), or the
+ * sources, with the interceptor modules to bundle them with.
+ */
+async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string }; workflowModules?: undefined } | { workflowsPath: string; workflowModules: string[] }> {
   const file = bundlePath ?? (__filename.endsWith('.js') && fs.existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined);
   if (file) return { workflowBundle: { code: fs.readFileSync(file, 'utf8') } };
   return { workflowsPath: WORKFLOWS_PATH, workflowModules: WORKFLOW_TRACING_MODULES };
@@ -69,7 +72,7 @@ async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { 
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
-  const { workflowModules, ...source } = { workflowModules: undefined, ...(await workflowSource(deps.workflowBundlePath)) };
+  const { workflowModules, ...source } = await workflowSource(deps.workflowBundlePath);
   const tracing = workerTracing(deps.tracing);
   return Worker.create({
     connection,
@@ -104,12 +107,13 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
  * The worker of registered trainers: activities only (no workflows), on their own queue, one trainer at
  * a time per process (each may use every core).
  */
-export async function createCustomTrainingWorker(deps: { temporal: TemporalTarget; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts'] }): Promise<Worker> {
+export async function createCustomTrainingWorker(deps: { temporal: TemporalTarget; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts']; tracing?: Tracing }): Promise<Worker> {
   const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
   return Worker.create({
     connection,
     namespace: deps.namespace,
     taskQueue: CUSTOM_TRAINING_QUEUE,
+    interceptors: { activity: workerTracing(deps.tracing).activity },
     activities: createCustomTrainingActivities({ repos: deps.repos, artifacts: deps.artifacts }),
     maxConcurrentActivityTaskExecutions: 1,
     maxHeartbeatThrottleInterval: '2 seconds',

@@ -212,7 +212,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     tracing: o.tracing,
   });
   if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
-  const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
+  const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts, tracing: o.tracing });
   const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
   const done = Promise.all([
     worker.run().finally(stopTrainers),
