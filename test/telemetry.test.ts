@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -24,9 +25,12 @@ import { eventually } from './helpers/eventually';
 import { Collector, ReceivedSpan, startCollector } from './helpers/otel-collector';
 import { BREAST_CANCER } from './helpers/pipeline-env';
 import { installRuntime, startTemporal } from './helpers/temporal';
+import { createTestDatabase } from './helpers/database';
+import { startWorkerProcess } from './helpers/worker-process';
 
 const COLLECTOR_PORT = 18431;
 const WORKER_METRICS_PORT = 18432;
+const CLI_WORKER_METRICS_PORT = 18433;
 const DASHBOARD = path.join(__dirname, '..', 'deploy', 'grafana', 'mlops-dashboard.json');
 
 /** A W3C traceparent of a trace of our own, so the test finds its spans among all the collector got. */
@@ -258,5 +262,28 @@ describe('traces through the API, Temporal and serving, and the worker\'s metric
     const temporalNames = [...new Set(exprs.flatMap((e) => [...e.matchAll(/\btemporal_[a-z0-9_]+/g)].map((m) => m[0])))];
     assert.ok(temporalNames.includes('temporal_workflow_endtoend_latency_bucket') && temporalNames.includes('temporal_activity_execution_latency_bucket'), `the dashboard's Temporal metrics: ${temporalNames}`);
     assert.deepEqual(temporalNames.filter((n) => !series.has(n)), [], 'dashboard panels select metrics the worker does not serve');
+  });
+
+  it('`mlops worker` with MLOPS_WORKER_METRICS_PORT serves them, as a deployment runs it', async () => {
+    const db = await createTestDatabase();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-worker-metrics-'));
+    const worker = startWorkerProcess('metrics-worker', {
+      TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: db.url, MLOPS_DATA_DIR: dataDir, MLOPS_TASK_QUEUE: 'cli-metrics',
+      MLOPS_WORKER_METRICS_PORT: String(CLI_WORKER_METRICS_PORT),
+    });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    try {
+      // its pollers on its own queue, once it runs
+      const text = await eventually('the worker process\'s metrics', async () => {
+        const body = await fetch(`http://127.0.0.1:${CLI_WORKER_METRICS_PORT}/metrics`).then((r) => r.text(), () => '');
+        return /^temporal_num_pollers\{[^}]*task_queue="cli-metrics"/m.test(body) ? body : undefined;
+      }, { timeoutMs: 120_000, everyMs: 500 });
+      assert.match(text, /^# TYPE temporal_worker_task_slots_available gauge$/m);
+    } finally {
+      worker.kill('SIGTERM');
+      await exited;
+      await db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
