@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The OpenTelemetry Collector the tracing tests send spans to, built from Go modules with the Collector
-# Builder (ocb) from deploy/otel/collector/ (the manifest, and go.mod/go.sum that pin every module): an
-# OTLP receiver and a file exporter, nothing else. Built once into .cache/tools/otelcol-<version>/ (about a minute on 2 cores,
-# more when the Go module cache is empty), like the Temporal
-# server in scripts/temporal-cluster.sh; afterwards it is reused.
+# The OpenTelemetry Collector the tracing tests send spans to (test/telemetry.test.ts), built from Go
+# modules with the Collector Builder (ocb) from deploy/otel/collector/: the manifest, and go.mod/go.sum
+# that pin every module. An OTLP receiver and a file exporter, nothing else. Built once into
+# .cache/tools/otelcol-<version>/ (about a minute on 2 cores, more when the Go module cache is empty),
+# like the Temporal server in scripts/temporal-cluster.sh; afterwards it is reused.
 #
 #   scripts/otel-collector.sh build    build it unless .cache/tools has it
 #   scripts/otel-collector.sh path     build it if needed, then print the binary's path
