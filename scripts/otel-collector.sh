@@ -8,7 +8,7 @@
 #   scripts/otel-collector.sh build    build it unless .cache/tools has it
 #   scripts/otel-collector.sh path     build it if needed, then print the binary's path
 #
-# Environment: OTELCOL_VERSION, the Collector Builder's version (v0.165.0, as the manifest's modules);
+# Environment: OTELCOL_VERSION, the Collector Builder's version (v0.165.0; change it with the manifest and go.mod);
 # the folder under .cache/tools is named after it.
 set -euo pipefail
 
