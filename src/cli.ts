@@ -20,6 +20,8 @@ import { BATCH_USAGE, runBatchCommand } from './cli/batch-commands';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
+import { startTracing } from './telemetry/tracing';
+import { workerMetricsTelemetry } from './telemetry/worker-metrics';
 
 const log: Log = (line) => process.stdout.write(`${line}\n`);
 
@@ -102,11 +104,14 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
   const stopAll: (() => Promise<void>)[] = [() => infra.stop()];
   const shutdown = async () => { for (const s of stopAll.reverse()) await s().catch((e) => log(`while stopping: ${(e as Error).message}`)); };
   try {
+    // stopped after the worker and the API, so their last spans are sent
+    const tracing = startTracing(config.telemetry, log);
+    if (tracing) stopAll.push(() => tracing.shutdown());
     const stores = await openStores(config, infra.databaseUrl);
     stopAll.push(() => stores.pool.end());
-    const { worker, done } = await startWorker(config, infra, stores, { customTraining: true });
+    const { worker, done } = await startWorker(config, infra, stores, { customTraining: true, tracing });
     stopAll.push(async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await done; });
-    const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log);
+    const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log, { tracing });
     stopAll.push(() => api.stop());
     log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
     log(`Temporal UI:   ${infra.temporalUiUrl}`);
@@ -129,21 +134,25 @@ async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: str
 async function standaloneWorker(config: Config): Promise<void> {
   const endpoints = defaultEndpoints(config);
   const stores = await openStores(config, endpoints.databaseUrl);
-  const { worker, done } = await startWorker(config, endpoints, stores);
+  const tracing = startTracing(config.telemetry, log);
+  const { worker, done } = await startWorker(config, endpoints, stores, { tracing });
   log(`worker polling task queue "${config.temporal.taskQueue}" on ${endpoints.temporalAddress}`);
   // the SDK's runtime drains workers on SIGTERM/SIGINT itself; ask only if it has not begun
   void untilSignal().then(() => { if (worker.getState() === 'RUNNING') worker.shutdown(); });
   await done;
+  await tracing?.shutdown();
   await stores.pool.end();
 }
 
 async function standaloneApi(config: Config): Promise<void> {
   const endpoints = defaultEndpoints(config);
   const stores = await openStores(config, endpoints.databaseUrl);
-  const api = await startApi(config, endpoints, stores, log);
+  const tracing = startTracing(config.telemetry, log);
+  const api = await startApi(config, endpoints, stores, log, { tracing });
   log(`API listening on ${api.url}`);
   await untilSignal();
   await api.stop();
+  await tracing?.shutdown();
   await stores.pool.end();
 }
 
@@ -164,7 +173,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   // The SDK's info logs (webpack's bundle report among them) drown the progress the CLI prints.
-  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN') });
+  // One Runtime per process: its logger, and the worker's Prometheus metrics when MLOPS_WORKER_METRICS_PORT is set.
+  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { ...workerMetricsTelemetry(config.telemetry) } });
   const api = new ApiClient(config.api.url, cliKey(config));
   switch (command) {
     case 'up':

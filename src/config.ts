@@ -153,6 +153,27 @@ const schema = z.object({
   MLOPS_ALERT_DEDUP_SECONDS: z.coerce.number().min(0).default(3600),
   /** At most this many alerts per model per hour are sent; the rest are recorded as suppressed. */
   MLOPS_ALERT_RATE_PER_HOUR: z.coerce.number().int().min(1).default(10),
+  /**
+   * Traces (OpenTelemetry's standard variables; src/telemetry): sent over OTLP/HTTP to this base URL
+   * (spans go to <endpoint>/v1/traces); unset: tracing is off and costs nothing.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  /** OTLP/HTTP encoding; gRPC is not offered (the collector in front of any backend speaks both). */
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.string().default('http/protobuf'),
+  /** Which traces are kept: the standard sampler names; a ratio sampler reads OTEL_TRACES_SAMPLER_ARG (0..1, default 1). */
+  OTEL_TRACES_SAMPLER: z.string().default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: optionalString,
+  /** The service.name the spans carry. */
+  OTEL_SERVICE_NAME: z.string().default('mlops'),
+  /**
+   * The share of predict requests that begin a trace which is kept, of what OTEL_TRACES_SAMPLER keeps:
+   * a traced predict costs about what the rest of the request does (bench/RESULTS.md). A caller's
+   * sampled traceparent is followed as the sampler says.
+   */
+  MLOPS_TRACE_PREDICT_SAMPLE: z.coerce.number().min(0).max(1).default(0.01),
+  /** The worker's Temporal SDK metrics for Prometheus at http://<host>:<port>/metrics; unset: not served. */
+  MLOPS_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  MLOPS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -204,7 +225,30 @@ export interface Config {
     slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number;
     /** PagerDuty Events API v2: a secret (never logged or returned), and the API's base URL. */
     pagerduty?: { routingKey: string; eventsUrl: string };
+  };  /** Traces and the worker's Temporal SDK metrics: src/telemetry. */
+  telemetry: TelemetrySettings;
+}
+
+/** The samplers OTEL_TRACES_SAMPLER names (OpenTelemetry's SDK configuration spec). */
+export const TRACE_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+/** The OTLP encodings OTEL_EXPORTER_OTLP_PROTOCOL may name. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
+export interface TelemetrySettings {
+  /** Undefined when OTEL_EXPORTER_OTLP_ENDPOINT is unset: no tracing at all. */
+  traces?: {
+    /** The full URL spans are posted to: <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
+    url: string;
+    protocol: typeof OTLP_PROTOCOLS[number];
+    sampler: typeof TRACE_SAMPLERS[number];
+    /** The share of new traces the ratio samplers keep. */
+    ratio: number;
+    /** The share of the predict requests the sampler would trace that begin a trace (MLOPS_TRACE_PREDICT_SAMPLE). */
+    predictShare: number;
+    serviceName: string;
   };
+  /** Where the worker serves its Temporal SDK metrics for Prometheus; undefined: nowhere. */
+  workerMetrics?: { host: string; port: number };
 }
 
 /** How the platform reaches a Temporal frontend over TLS; the PEM contents, read at start. */
@@ -342,6 +386,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerHour: e.MLOPS_ALERT_RATE_PER_HOUR,
       ...(e.PAGERDUTY_ROUTING_KEY ? { pagerduty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL.replace(/\/+$/, '') } } : {}),
     },
+     telemetry: telemetryFrom(e),
+  };
+}
+
+/** Tracing and worker metrics settings, checked against what the platform's exporter supports. */
+function telemetryFrom(e: Env): TelemetrySettings {
+  const protocol = e.OTEL_EXPORTER_OTLP_PROTOCOL.trim();
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new ConfigError(`invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL must be ${OTLP_PROTOCOLS.join(' or ')} (OTLP over HTTP; send to a collector for gRPC), got "${protocol.slice(0, 40)}"`);
+  }
+  const sampler = e.OTEL_TRACES_SAMPLER.trim();
+  if (!(TRACE_SAMPLERS as readonly string[]).includes(sampler)) {
+    throw new ConfigError(`invalid configuration: OTEL_TRACES_SAMPLER must be one of ${TRACE_SAMPLERS.join(', ')}, got "${sampler.slice(0, 40)}"`);
+  }
+  const ratio = e.OTEL_TRACES_SAMPLER_ARG === undefined ? 1 : Number(e.OTEL_TRACES_SAMPLER_ARG);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw new ConfigError(`invalid configuration: OTEL_TRACES_SAMPLER_ARG must be a share of traces between 0 and 1, got "${e.OTEL_TRACES_SAMPLER_ARG?.slice(0, 40)}"`);
+  }
+  let endpoint: URL | undefined;
+  if (e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined) {
+    try { endpoint = new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT); } catch { /* reported below */ }
+    if (!endpoint || !['http:', 'https:'].includes(endpoint.protocol) || endpoint.search || endpoint.hash) {
+      throw new ConfigError(`invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be the http(s) base URL of an OTLP/HTTP receiver, like http://otel-collector:4318, got "${e.OTEL_EXPORTER_OTLP_ENDPOINT.slice(0, 100)}"`);
+    }
+  }
+  const serviceName = e.OTEL_SERVICE_NAME.trim();
+  if (!serviceName) throw new ConfigError('invalid configuration: OTEL_SERVICE_NAME must not be empty');
+  return {
+    ...(endpoint ? {
+      traces: {
+        // the spec's rule for the generic endpoint: the signal's path is appended to it
+        url: `${endpoint.href.replace(/\/+$/, '')}/v1/traces`,
+        protocol: protocol as typeof OTLP_PROTOCOLS[number],
+        sampler: sampler as typeof TRACE_SAMPLERS[number],
+        ratio,
+        predictShare: e.MLOPS_TRACE_PREDICT_SAMPLE,
+        serviceName,
+      },
+    } : {}),
+    ...(e.MLOPS_WORKER_METRICS_PORT !== undefined ? { workerMetrics: { host: e.MLOPS_WORKER_METRICS_HOST, port: e.MLOPS_WORKER_METRICS_PORT } } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /** Connections to Temporal, and the search attributes our workflows show in the Web UI. */
-import { Client, Connection, TLSConfig } from '@temporalio/client';
+import { Client, Connection, TLSConfig, WorkflowClientInterceptor } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TemporalTls } from './config';
 import { SEARCH_ATTRIBUTE_KEYS } from './workflows/definitions';
@@ -31,9 +31,10 @@ export function connectionOptions(target: TemporalTarget): { address: string; tl
   };
 }
 
-export async function connectClient(target: TemporalTarget, namespace: string): Promise<Client> {
+/** A client; `workflowInterceptors` see every workflow call it makes (tracing: src/telemetry/temporal-tracing.ts). */
+export async function connectClient(target: TemporalTarget, namespace: string, workflowInterceptors: WorkflowClientInterceptor[] = []): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(target));
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, ...(workflowInterceptors.length > 0 ? { interceptors: { workflow: workflowInterceptors } } : {}) });
 }
 
 /**

@@ -16,6 +16,8 @@ import { CUSTOM_TRAINING_QUEUE } from './workflows/activity-options';
 import type { Repositories } from './store/repositories';
 import { STRATEGIES } from './rollouts';
 import { connectionOptions, TemporalTarget } from './temporal';
+import { WORKFLOW_TRACING_MODULES, workerTracing } from './telemetry/temporal-tracing';
+import type { Tracing } from './telemetry/tracing';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Written by `npm run build` next to the compiled code (dist/workflow-bundle.js). */
@@ -49,6 +51,8 @@ export interface WorkerDeps {
   privacy?: ActivityDeps['privacy'];
   /** The API's public address, for links in Slack messages. */
   apiUrl?: string;
+  /** OpenTelemetry tracing of workflows and activities (src/telemetry), when it is on. */
+  tracing?: Tracing;
 }
 
 /** What a deployment calls to give its model a monitor schedule: the schedules module, bound to a client. */
@@ -56,20 +60,28 @@ function scheduleMonitorWith(client: Client, taskQueue: string, every: string): 
   return (model) => ensureMonitorSchedule(client, taskQueue, model, every);
 }
 
-async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
+/**
+ * The workflow code: a prebuilt bundle, which holds the tracing interceptors (writeWorkflowBundle), or the
+ * sources, with the interceptor modules to bundle them with.
+ */
+async function workflowSource(bundlePath?: string): Promise<{ workflowBundle: { code: string }; workflowModules?: undefined } | { workflowsPath: string; workflowModules: string[] }> {
   const file = bundlePath ?? (__filename.endsWith('.js') && fs.existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : undefined);
   if (file) return { workflowBundle: { code: fs.readFileSync(file, 'utf8') } };
-  return { workflowsPath: WORKFLOWS_PATH };
+  return { workflowsPath: WORKFLOWS_PATH, workflowModules: WORKFLOW_TRACING_MODULES };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
+  const { workflowModules, ...source } = await workflowSource(deps.workflowBundlePath);
+  const tracing = workerTracing(deps.tracing);
   return Worker.create({
     connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...(deps.identity ? { identity: deps.identity } : {}),
-    ...(await workflowSource(deps.workflowBundlePath)),
+    ...source,
+    interceptors: { activity: tracing.activity, ...(workflowModules ? { workflowModules } : {}) },
+    sinks: tracing.sinks,
     activities: deps.activities ?? createActivities({
       pool: deps.pool, repos: createRepositories(deps.pool), rolloutTraffic: Object.fromEntries(STRATEGIES.map((s) => [s.name, s.traffic])), artifacts: deps.artifacts, sources: deps.sources, codeVersion: deps.codeVersion, client: deps.client, alerter: deps.alerter, slack: deps.slack, uiUrl: deps.uiUrl, apiUrl: deps.apiUrl, privacy: deps.privacy,
       ...(deps.monitorEvery && deps.client ? { scheduleMonitor: scheduleMonitorWith(deps.client, deps.taskQueue, deps.monitorEvery) } : {}),
@@ -86,7 +98,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 /** Bundles the workflow code once, to a file the worker can load. */
 export async function writeWorkflowBundle(file: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_TRACING_MODULES });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, code);
 }
@@ -95,12 +107,13 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
  * The worker of registered trainers: activities only (no workflows), on their own queue, one trainer at
  * a time per process (each may use every core).
  */
-export async function createCustomTrainingWorker(deps: { temporal: TemporalTarget; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts'] }): Promise<Worker> {
+export async function createCustomTrainingWorker(deps: { temporal: TemporalTarget; namespace: string; repos: Repositories; artifacts: ActivityDeps['artifacts']; tracing?: Tracing }): Promise<Worker> {
   const connection = await NativeConnection.connect(connectionOptions(deps.temporal));
   return Worker.create({
     connection,
     namespace: deps.namespace,
     taskQueue: CUSTOM_TRAINING_QUEUE,
+    interceptors: { activity: workerTracing(deps.tracing).activity },
     activities: createCustomTrainingActivities({ repos: deps.repos, artifacts: deps.artifacts }),
     maxConcurrentActivityTaskExecutions: 1,
     maxHeartbeatThrottleInterval: '2 seconds',

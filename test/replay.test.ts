@@ -12,6 +12,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker';
+import { WORKFLOW_TRACING_MODULES, workerTracing } from '../src/telemetry/temporal-tracing';
+
+/** As every worker runs them: with the OpenTelemetry workflow interceptors bundled in, whether tracing is on or not. */
+const AS_WORKERS_RUN = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_TRACING_MODULES }, sinks: workerTracing(undefined).sinks };
 
 const DIR = path.join(__dirname, 'fixtures', 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -26,7 +30,7 @@ describe('replaying recorded workflow histories', () => {
       // as { workflowId, history }; the others replay under the file's name
       const stored = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
       const [history, workflowId] = stored.workflowId ? [stored.history, stored.workflowId] : [stored, path.basename(file, '.json')];
-      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
+      await Worker.runReplayHistory(AS_WORKERS_RUN, history, workflowId);
     });
   }
 

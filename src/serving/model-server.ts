@@ -29,6 +29,7 @@ import { LATENCY_BUCKETS_MS, ServingStats } from './serving-stats';
 import { PRODUCTION, requestDraw, TrafficPolicy } from './traffic-policy';
 import { pruneServingData } from '../store/prediction-log';
 import { formatPredictions, openServedVersion, Prediction, ServedVersion } from './served-version';
+import type { TraceInference } from '../telemetry/inference-spans';
 
 export type { Prediction } from './served-version';
 
@@ -81,6 +82,8 @@ export interface ModelServerOptions {
   privacy?: LogPrivacy;
   /** Joining concurrent requests into one inference (default: within one event-loop turn, at most 256 rows). */
   microBatch?: MicroBatchOptions;
+  /** Records each request's inference as a span (src/telemetry/inference-spans.ts); unset when tracing is off. */
+  traceInference?: TraceInference;
   log?: (line: string) => void;
 }
 
@@ -335,7 +338,8 @@ export class ModelServer {
     let outputs: Float32Array | Float64Array;
     let width: number;
     try {
-      ({ values: outputs, width } = await prepared.run());
+      const traced = this.options.traceInference;
+      ({ values: outputs, width } = await (traced ? traced(name, chosen.version, rows, prepared.run) : prepared.run()));
     } catch (err) {
       this.stats.error(name, chosen.version);
       this.metersOf(chosen).error.inc();

@@ -41,6 +41,10 @@ import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres'
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
 import { createRepositories } from '../store/repositories';
+import { withRequestSpans } from '../telemetry/http-spans';
+import { inferenceSpans } from '../telemetry/inference-spans';
+import { clientTracing } from '../telemetry/temporal-tracing';
+import type { Tracing } from '../telemetry/tracing';
 
 export type Log = (line: string) => void;
 
@@ -184,9 +188,9 @@ export function codeVersion(config: Config): string | undefined {
  * polls the registered trainers' queue: only processes that opt in run user code. Stopping the first
  * stops both.
  */
-export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
+export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean; tracing?: Tracing } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
-  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace);
+  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace, clientTracing(o.tracing));
   await ensureSearchAttributes(client);
   // one Slack client for the worker (alerts and approval requests), one Alerter over the configured channels
   const slack = config.slack.botToken ? createSlackClient(config.slack.botToken, config.slack.apiUrl, 10_000) : undefined;
@@ -205,9 +209,10 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     monitorEvery: config.monitor.every,
     privacy: config.privacy,
     apiUrl: config.api.url,
+    tracing: o.tracing,
   });
   if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
-  const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
+  const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts, tracing: o.tracing });
   const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
   const done = Promise.all([
     worker.run().finally(stopTrainers),
@@ -252,14 +257,16 @@ export interface RunningApi {
 export interface ApiOptions {
   /** Wraps the import of ONNX versions registered through /mlflow (tests watch or refuse requests with it). */
   importOnnxVersion?: (real: ImportOnnxVersion) => ImportOnnxVersion;
+  /** OpenTelemetry tracing (src/telemetry/tracing.ts): a span per request, inference spans in predict, traces into workflows. */
+  tracing?: Tracing;
 }
 
 export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
-  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace);
+  const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace, clientTracing(o.tracing));
   const useSearchAttributes = await ensureSearchAttributes(client);
   const uiConfig = { ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } };
   const uiUrl = (id: string) => workflowUiUrl(uiConfig, id);
-  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, pollIntervalMs: config.api.routingPollMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, log });
+  const models = new ModelServer(stores.pool, stores.artifacts, { maxBatch: config.api.maxBatch, microBatch: config.api.microBatch, keepPreviousMs: config.api.keepPreviousMs, pollIntervalMs: config.api.routingPollMs, logSample: config.retention.predictionSample, retention: config.retention, review: config.review, privacy: config.privacy, replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`, ...(o.tracing ? { traceInference: inferenceSpans(o.tracing.tracer) } : {}), log });
   await models.start();
   registerMonitoringMetrics(models.metrics, stores.pool);
   // the process itself: event-loop delay, GC pauses by kind, heap; what a serving tail is made of
@@ -273,7 +280,8 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
   const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, batch, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
-  const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
+  const listener = withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log });
+  const server = http.createServer(o.tracing ? withRequestSpans(listener, o.tracing.tracer) : listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
     server.listen(config.api.port, config.api.host, () => resolve());

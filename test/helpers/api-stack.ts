@@ -10,6 +10,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Config, loadConfig } from '../../src/config';
 import { ApiOptions, openStores, RunningApi, startApi, startWorker, Stores } from '../../src/stack/runtime';
+import { startTracing } from '../../src/telemetry/tracing';
 import { Backend, createTestDatabase, TestDatabase } from './database';
 import { eventually } from './eventually';
 import { startTemporal } from './temporal';
@@ -66,8 +67,10 @@ export async function startPlatform(o: { backend?: Backend; env: Record<string, 
   if (!config.temporal.address) throw new Error('startPlatform needs TEMPORAL_ADDRESS in env');
   const endpoints = { temporalAddress: config.temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
-  const worker = await startWorker(config, endpoints, stores, { customTraining: true });
-  const api = await startApi(config, endpoints, stores, () => undefined, o.api);
+  // on when the env names an OTLP endpoint (test/telemetry.test.ts)
+  const tracing = startTracing(config.telemetry);
+  const worker = await startWorker(config, endpoints, stores, { customTraining: true, tracing });
+  const api = await startApi(config, endpoints, stores, () => undefined, { ...o.api, tracing });
   const stack: PlatformStack = {
     db, stores, api, config, dataDir, files,
     async call(method, url, body, c = {}) {
@@ -94,6 +97,7 @@ export async function startPlatform(o: { backend?: Backend; env: Record<string, 
       await api.stop();
       worker.worker.shutdown();
       await worker.done;
+      await tracing?.shutdown();
       await stores.pool.end();
       await db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /** A real Temporal dev server for tests, from the same CLI binary the product uses. */
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, TelemetryOptions } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/definitions';
 
@@ -11,11 +11,18 @@ export const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
 
 let runtimeInstalled = false;
 
+/**
+ * The process's one Temporal Runtime, as the CLI installs it; a test that wants the worker's metrics
+ * (test/telemetry.test.ts) installs it with them before its first server.
+ */
+export function installRuntime(o: { telemetryOptions?: TelemetryOptions } = {}): void {
+  if (runtimeInstalled) throw new Error('the Temporal Runtime is installed already: install it before the first startTemporal()');
+  Runtime.install({ logger: new DefaultLogger('WARN'), ...o });
+  runtimeInstalled = true;
+}
+
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  if (!runtimeInstalled) installRuntime();
   const cli = await findTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, toolsDir: TOOLS_DIR });
   // The SDK gives the server 5 s to listen; on a loaded 2-core machine that is sometimes too short.
   for (let attempt = 1; ; attempt++) {
