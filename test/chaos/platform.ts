@@ -70,7 +70,11 @@ async function untilExit(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-export async function startChaosPlatform(o: { temporalAddress?: string; databaseAdminUrl?: string; prepareDataDir?: (dataDir: string) => void } = {}): Promise<ChaosPlatform> {
+/**
+ * `prepareDataDir` runs before any process starts (a test mounts a small filesystem there), and
+ * `releaseDataDir` after every process stopped and before the folder is removed (it unmounts it).
+ */
+export async function startChaosPlatform(o: { temporalAddress?: string; databaseAdminUrl?: string; prepareDataDir?: (dataDir: string) => void; releaseDataDir?: (dataDir: string) => void } = {}): Promise<ChaosPlatform> {
   const clusterDir = o.temporalAddress ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-chaos-cluster-'));
   const cluster = async (...args: string[]) => {
     if (!clusterDir) throw new Error('no cluster: this platform runs on another Temporal server');
@@ -93,6 +97,7 @@ export async function startChaosPlatform(o: { temporalAddress?: string; database
     await temporal?.connection.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     if (clusterDir) { await cluster('stop').catch(() => undefined); fs.rmSync(clusterDir, { recursive: true, force: true }); }
+    o.releaseDataDir?.(dataDir);
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(files, { recursive: true, force: true });
   };
