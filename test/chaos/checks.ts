@@ -74,7 +74,8 @@ export async function checkAfterFault(platform: ChaosPlatform, load: SteadyLoad,
   const failedPredictions = load.predictions.filter((p) => p.status !== 200);
   for (const p of failedPredictions) {
     const inFlightAtKill = o.killedReplica && p.upstream === o.killedReplica.url && p.sentAt <= o.killedReplica.killedAt;
-    assert.ok(inFlightAtKill, `a prediction failed that was not in flight at a killed replica: ${JSON.stringify(p)}`);
+    const atProxy = platform.proxy.failures.find((f) => f.upstream === p.upstream && f.sentAt >= p.sentAt && f.sentAt - p.sentAt < 1000);
+    assert.ok(inFlightAtKill, `a prediction failed that was not in flight at a killed replica: ${JSON.stringify({ ...p, atProxy, killed: o.killedReplica })}`);
   }
   assert.ok(load.predictions.length > 100, `only ${load.predictions.length} predictions were sent`);
 

@@ -58,16 +58,9 @@ export class SteadyLoad {
 
   private async predict(): Promise<void> {
     const sentAt = Date.now();
-    let status = 0;
-    let upstream: string | undefined;
-    try {
-      const r = await this.platform.call('POST', `/v1/models/${this.o.servedModel}/predict`, { instances: [this.o.instance] });
-      status = r.status;
-      upstream = r.upstream;
-    } catch {
-      status = 0; // the proxy itself did not answer: counted as a failure like any other
-    }
-    this.predictions.push({ sentAt, endedAt: Date.now(), status, upstream });
+    // status 0: the proxy itself did not answer, counted as a failure like any other
+    const r = await this.platform.call('POST', `/v1/models/${this.o.servedModel}/predict`, { instances: [this.o.instance] }).catch(() => ({ status: 0, upstream: undefined }));
+    this.predictions.push({ sentAt, endedAt: Date.now(), status: r.status, upstream: r.upstream });
   }
 
   private async startPipeline(): Promise<void> {
