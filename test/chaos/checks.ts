@@ -21,6 +21,8 @@ export interface FaultReport {
   failed: number;
   /** Starts refused for good (every repeat failed for two minutes). */
   refusedStarts: number;
+  /** Start attempts not accepted, by answer ("503 unavailable": status and error code; 0 = no answer), all repeated. */
+  startRefusals: Record<string, number>;
   predictions: number;
   failedPredictions: number;
   /** Seconds from the fault (or the restart, where one follows) until the platform was whole again. */
@@ -86,6 +88,7 @@ export async function checkAfterFault(platform: ChaosPlatform, load: SteadyLoad,
     rejected: accepted.filter((r) => r.final.state === 'rejected').length,
     failed: accepted.filter((r) => r.final.state === 'failed').length,
     refusedStarts: refused.length,
+    startRefusals: tally(runs.flatMap((r) => r.attempts.filter((a) => a.status !== 202).map((a) => `${a.status} ${a.code ?? ''}`.trim()))),
     predictions: load.predictions.length,
     failedPredictions: failedPredictions.length,
     recoverySeconds: Math.round(o.recoverySeconds * 10) / 10,
@@ -93,6 +96,12 @@ export async function checkAfterFault(platform: ChaosPlatform, load: SteadyLoad,
   };
   record(report);
   return report;
+}
+
+function tally(keys: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const k of keys) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
 }
 
 /**

@@ -103,7 +103,14 @@ export async function startChaosPlatform(o: { temporalAddress?: string; database
   };
 
   try {
-    if (clusterDir) await cluster('start');
+    if (clusterDir) {
+      // the state dir goes with close(): keep the end of the setup log in the error
+      await cluster('start').catch((err: Error) => {
+        const setup = path.join(clusterDir, 'setup.log');
+        const tail = fs.existsSync(setup) ? fs.readFileSync(setup, 'utf8').split('\n').slice(-15).join('\n') : '';
+        throw new Error(`${err.message}\nthe end of setup.log:\n${tail}`);
+      });
+    }
     const temporalAddress = o.temporalAddress ?? `127.0.0.1:${CLUSTER_PORT_BASE}`;
     const admin = o.databaseAdminUrl ?? `postgres://postgres@127.0.0.1:${CLUSTER_PORT_BASE + 20}/postgres`;
     const name = `mlops_chaos_${randomBytes(4).toString('hex')}`;

@@ -23,8 +23,8 @@ export interface ProxyFailure {
 
 export interface RoundRobinProxy {
   url: string;
-  /** Requests sent to this replica and not yet answered. */
-  inFlight(upstream: string): number;
+  /** Requests sent to this replica and not yet answered (those whose path `matches`, if given). */
+  inFlight(upstream: string, matches?: RegExp): number;
   /** Requests that failed at a replica after they were sent to it. */
   readonly failures: ProxyFailure[];
   close(): Promise<void>;
@@ -35,19 +35,20 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export async function startRoundRobinProxy(upstreams: string[], o: { port?: number } = {}): Promise<RoundRobinProxy> {
   let next = 0;
-  const open = new Map<string, number>(upstreams.map((u) => [u, 0]));
+  const open = new Set<{ upstream: string; path: string }>();
   const failures: ProxyFailure[] = [];
 
-  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, tried: number) => {
-    const upstream = upstreams[next++ % upstreams.length];
+  /** Sends the request to `order[0]`; if it refuses the connection, to the next replica in `order`. */
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, order: string[]) => {
+    const [upstream, ...rest] = order;
     const sentAt = Date.now();
     const target = new URL(req.url ?? '/', upstream);
     // one connection per request (no keep-alive): a reused socket to a replica that died in between would
     // fail like a request in flight, though it was sent after the death
     const out = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host, connection: 'close' }, agent: false });
-    open.set(upstream, open.get(upstream)! + 1);
-    let settled = false;
-    const settle = () => { if (!settled) { settled = true; open.set(upstream, open.get(upstream)! - 1); } };
+    const request = { upstream, path: req.url ?? '' };
+    open.add(request);
+    const settle = () => open.delete(request);
     out.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'x-upstream': upstream });
       answer.pipe(res);
@@ -57,7 +58,7 @@ export async function startRoundRobinProxy(upstreams: string[], o: { port?: numb
     out.on('error', (err: NodeJS.ErrnoException) => {
       settle();
       if (res.headersSent) return;
-      if (NOT_SENT.has(err.code ?? '') && tried + 1 < upstreams.length) { forward(req, body, res, tried + 1); return; }
+      if (NOT_SENT.has(err.code ?? '') && rest.length > 0) { forward(req, body, res, rest); return; }
       failures.push({ upstream, method: req.method ?? '', path: req.url ?? '', sentAt, failedAt: Date.now(), error: err.code ?? err.message });
       res.writeHead(502, { 'content-type': 'application/json', 'x-upstream': upstream });
       res.end(JSON.stringify({ error: { code: 'bad_gateway', message: `the replica ${upstream} failed: ${err.code ?? err.message}` } }));
@@ -69,12 +70,15 @@ export async function startRoundRobinProxy(upstreams: string[], o: { port?: numb
     // bodies here are small JSON documents: buffered, so a refused connection can be retried elsewhere
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => forward(req, Buffer.concat(chunks), res, 0));
+    // this request's turn in the rotation, then the others in order (each tried at most once)
+    const first = next++ % upstreams.length;
+    const order = [...upstreams.slice(first), ...upstreams.slice(0, first)];
+    req.on('end', () => forward(req, Buffer.concat(chunks), res, order));
   });
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    inFlight: (upstream) => open.get(upstream) ?? 0,
+    inFlight: (upstream, matches) => [...open].filter((r) => r.upstream === upstream && (!matches || matches.test(r.path))).length,
     failures,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
