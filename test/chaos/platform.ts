@@ -130,9 +130,14 @@ export async function startChaosPlatform(o: { temporalAddress?: string; database
       // every process must seal and open connection secrets with the same key
       MLOPS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), MLOPS_CODE_VERSION: 'chaos',
     };
+    // CHAOS_LOGS=<dir> keeps every worker's and replica's output there (<name>.log), for a failure's story
+    const logs = process.env.CHAOS_LOGS ? path.resolve(process.env.CHAOS_LOGS) : undefined;
+    if (logs) fs.mkdirSync(logs, { recursive: true });
+    const logFile = (name: string) => (logs ? path.join(logs, `${name}.log`) : undefined);
     let workerCount = 0;
     const startWorker = async () => {
-      const child = startMlopsProcess('worker', `worker-${++workerCount}`, env);
+      const name = `worker-${++workerCount}`;
+      const child = startMlopsProcess('worker', name, env, { logFile: logFile(name) });
       children.push(child);
       await eventually(`worker ${child.pid} to poll the task queue`, async () => {
         assert.equal(child.exitCode, null, `worker ${child.pid} exited`);
@@ -144,7 +149,7 @@ export async function startChaosPlatform(o: { temporalAddress?: string; database
     const apis: ApiReplica[] = [];
     const startApi = async (i: number) => {
       const url = `http://127.0.0.1:${API_PORTS[i]}`;
-      const child = startMlopsProcess('api', `api-${i + 1}`, { ...env, MLOPS_API_PORT: String(API_PORTS[i]) });
+      const child = startMlopsProcess('api', `api-${i + 1}`, { ...env, MLOPS_API_PORT: String(API_PORTS[i]) }, { logFile: logFile(`api-${i + 1}`) });
       children.push(child);
       await eventually(`API replica ${url} to be ready`, async () => {
         assert.equal(child.exitCode, null, `API replica ${url} exited`);
