@@ -46,8 +46,11 @@ export async function checkAfterFault(platform: ChaosPlatform, load: SteadyLoad,
   const runs = await load.settle();
   const accepted = runs.filter((r) => r.id);
   const refused = runs.filter((r) => !r.id);
-  // a start may be refused for good only with a 5xx or an unreachable proxy all along, never a 4xx
-  for (const r of refused) assert.ok(r.attempts.every((a) => a.status === 0 || a.status >= 500), `start of ${r.model} refused: ${JSON.stringify(r.attempts)}`);
+  // a fault may refuse a start only with a 503 (a dependency is down: repeat later) or the proxy's 502 (a
+  // replica died with the request), or leave it unanswered (0); a 4xx or a 500 would be a bug
+  for (const r of runs) {
+    for (const a of r.attempts) assert.ok([202, 0, 502, 503].includes(a.status), `start of ${r.model} answered ${a.status}: ${JSON.stringify(r.attempts)}`);
+  }
   assert.ok(accepted.length >= 3, `only ${accepted.length} runs were started under the fault`);
 
   for (const r of accepted) {
