@@ -7,20 +7,25 @@
  *
  *   node --import tsx bench/cluster_throughput.ts [cluster|dev] [--concurrency 6] [--seconds 180]
  *
- * Without a target it measures both, one after the other. Ports: 18460-18499 (the chaos suite's range;
- * do not run it beside the suite). Figures: bench/RESULTS.md.
+ * Without a target it measures both, one after the other. The dev server runs as `mlops up` starts it
+ * (a SQLite file in WAL mode), with the platform's metadata on a PostgreSQL of scripts/start-postgres.sh.
+ * Ports: 18460-18499 (the chaos suite's range; do not run it beside the suite). Figures: bench/RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { quantileSorted } from '../src/ml/statistics';
 import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from '../test/chaos/platform';
 import { BREAST_CANCER } from '../test/helpers/pipeline-env';
-import { REPO_ROOT, startTemporal } from '../test/helpers/temporal';
+import { REPO_ROOT, TOOLS_DIR } from '../test/helpers/temporal';
+import { startDevServer } from '../src/stack/temporal-dev-server';
+import { findTemporalCli } from '../src/stack/temporal-cli';
 
 const FINAL = ['deployed', 'rejected', 'failed'];
 const DEV_PG = { port: '18494', dir: '/tmp/mlops-chaos-bench-pg' };
+const DEV_TEMPORAL_PORT = 18495;
 
 /** Keeps `concurrency` pipelines in flight for `seconds` after `warmup`; returns what ended in the window. */
 async function sustain(platform: ChaosPlatform, label: string, concurrency: number, seconds: number, warmup = 30): Promise<{ perMinute: number; ended: number; failed: number; p50: number; p95: number }> {
@@ -61,12 +66,16 @@ async function measure(target: 'cluster' | 'dev', concurrency: number, seconds: 
   if (target === 'cluster') {
     platform = await startChaosPlatform();
   } else {
-    const temporal = await startTemporal();
+    // the dev server as `mlops up` starts it (a SQLite file in WAL mode), and a PostgreSQL like the cluster's
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-dev-'));
+    const cliPath = await findTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, toolsDir: TOOLS_DIR });
+    const temporal = await startDevServer({ cliPath, dataDir: dir, port: DEV_TEMPORAL_PORT, uiPort: 0, namespace: 'default', headless: true });
     const env = { ...process.env, PG_TEST_PORT: DEV_PG.port, PG_TEST_DIR: DEV_PG.dir };
     const url = /TEST_DATABASE_URL=(\S+)/.exec(execFileSync(path.join(REPO_ROOT, 'scripts', 'start-postgres.sh'), { env, encoding: 'utf8' }))![1];
     stopDev = async () => {
-      await temporal.teardown();
+      await temporal.stop();
       execFileSync(path.join(REPO_ROOT, 'scripts', 'stop-postgres.sh'), [DEV_PG.dir], { stdio: 'inherit' });
+      fs.rmSync(dir, { recursive: true, force: true });
     };
     platform = await startChaosPlatform({ temporalAddress: temporal.address, databaseAdminUrl: url }).catch(async (err) => { await stopDev(); throw err; });
   }
