@@ -29,10 +29,18 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError('internal', 'internal error');
 }
 
+/**
+ * PostgreSQL going away: admin_shutdown (a fast shutdown ends the session), crash_shutdown (another
+ * backend crashed), cannot_connect_now (shutting down or starting up, as the chaos suite's restarts show).
+ */
+const DATABASE_GOING = new Set(['57P01', '57P02', '57P03']);
+
 /** Connection failures to Temporal (gRPC UNAVAILABLE) or PostgreSQL: a 503, not a bug. */
 function isDependencyDown(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string; message?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || DATABASE_GOING.has(String(e.code))) return true;
+    // pg's words for a connection the server dropped (a killed postmaster), which carry no code
+    if (e.message === 'Connection terminated unexpectedly') return true;
   }
   return false;
 }
