@@ -75,6 +75,7 @@ async function measure(target: 'cluster' | 'dev', concurrency: number, seconds: 
     stopDev = async () => {
       await temporal.stop();
       execFileSync(path.join(REPO_ROOT, 'scripts', 'stop-postgres.sh'), [DEV_PG.dir], { stdio: 'inherit' });
+      fs.rmSync(DEV_PG.dir, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     };
     platform = await startChaosPlatform({ temporalAddress: temporal.address, databaseAdminUrl: url }).catch(async (err) => { await stopDev(); throw err; });
