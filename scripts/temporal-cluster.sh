@@ -9,6 +9,8 @@
 #   eval "$(scripts/temporal-cluster.sh start)"     build if needed, start everything, register the
 #                                                   namespace and search attributes; prints export lines
 #   scripts/temporal-cluster.sh stop                stop the services and the PostgreSQL
+#   scripts/temporal-cluster.sh stop <service>      stop one service cleanly (SIGTERM; PostgreSQL's fast shutdown);
+#                                                   restart <service> starts it again
 #   scripts/temporal-cluster.sh kill <service>      kill -9 one service (frontend|history|matching|worker|ui|postgresql)
 #   scripts/temporal-cluster.sh restart <service>   kill -9 it if it runs, then start it again and wait for it
 #   scripts/temporal-cluster.sh pids                "<service> <pid>" for each running process
@@ -285,10 +287,24 @@ kill_service() {
   fi
 }
 
+# A clean stop of one service: SIGTERM (the service drains), or for PostgreSQL its fast shutdown
+# (open transactions roll back, connections are closed, a checkpoint is written).
+stop_service() {
+  local name=$1
+  if [ "$name" = postgresql ]; then
+    pg_pid >/dev/null || die "postgresql is not running"
+    as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >&2
+    return
+  fi
+  service_index "$name" >/dev/null
+  if alive "$name"; then stop_pid "$(cat "$STATE/$name.pid")"; fi
+}
+
 restart_service() {
   local name=${1:?which service? frontend, history, matching, worker or postgresql}
   load_state
-  kill_service "$name"
+  # stopped already (kill or stop <service>): only start it
+  if [ "$name" != postgresql ] || { pg_pid >/dev/null && kill -0 "$(pg_pid)" 2>/dev/null; }; then kill_service "$name"; fi
   if [ "$name" = postgresql ]; then
     # Start the same cluster again (start-postgres.sh would begin a new one); it recovers from its WAL.
     local bin; bin="$(pg_bin)"
@@ -312,7 +328,7 @@ pids() {
 case "${1:-}" in
   build) build ;;
   start) start ;;
-  stop) stop ;;
+  stop) if [ -n "${2:-}" ]; then load_state; stop_service "$2"; else stop; fi ;;
   kill) load_state; kill_service "${2:-}" ;;
   restart) restart_service "${2:-}" ;;
   pids) pids ;;

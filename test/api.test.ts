@@ -10,7 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { Client } from '@temporalio/client';
 import { createApp } from '../src/api/app';
+import { errorAnswer, toApiError } from '../src/api/http-errors';
 import { BatchService } from '../src/usecases/batch-scoring';
 import { PipelineService } from '../src/usecases/pipelines';
 import { RegistryService } from '../src/usecases/registry-operations';
@@ -389,6 +391,16 @@ describe('HTTP API', () => {
       server.close();
       await deadPool.end();
     }
+  });
+
+  it('when Temporal does not know the namespace (as a cluster answers while its database restarts), then a start is a 503 naming it, not a 500', async () => {
+    const elsewhere = new Client({ connection: api.client.connection, namespace: 'never-registered' });
+    const pipelines = new PipelineService(elsewhere, { taskQueue: 'api-test', uiUrl: (id) => id, useSearchAttributes: false, repos: createRepositories(stores.pool), sources: stores.sources.policy });
+    const err = await pipelines.start({ model: 'nowhere', data: { uri: BREAST_CANCER }, target: 'diagnosis' } as Parameters<PipelineService['start']>[0]).then(() => undefined, (e: unknown) => e);
+    assert.ok(err, 'the start was accepted');
+    const answer = errorAnswer(toApiError(err));
+    assert.equal(answer.status, 503);
+    assert.deepEqual(answer.body.error, { code: 'unavailable', message: 'Temporal does not know the namespace "never-registered" right now: it is not registered, or Temporal cannot read its own database; try again shortly' });
   });
 
   describe('bad input gets a clear 4xx', () => {

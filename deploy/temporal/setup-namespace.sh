@@ -24,12 +24,18 @@ until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 
   sleep 2
 done
 
-if temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
-  echo "namespace $TEMPORAL_NAMESPACE exists"
-else
-  temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
-    --retention "${TEMPORAL_NAMESPACE_RETENTION:-720h}"
-fi
+# A frontend that reports healthy may still fail the create while the other services settle (seen on a
+# busy machine: the cluster's first seconds): retry until the namespace exists.
+attempt=0
+until temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; do
+  created=$(temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
+    --retention "${TEMPORAL_NAMESPACE_RETENTION:-720h}" 2>&1) && { echo "$created"; continue; }
+  attempt=$((attempt + 1))
+  if [ "$attempt" -ge 30 ]; then echo "could not create the namespace $TEMPORAL_NAMESPACE: $created" >&2; exit 1; fi
+  echo "the namespace create failed, retrying: $created"
+  sleep 2
+done
+echo "namespace $TEMPORAL_NAMESPACE exists"
 
 # The namespace is visible to the search-attribute API a moment after it is created: retry.
 attempt=0

@@ -22,15 +22,39 @@ export function toApiError(err: unknown): ApiError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('invalid_request', e.message ?? 'unsupported encoding');
   if (e?.status && e.status >= 400 && e.status < 500) return new ApiError('invalid_request', e.message ?? 'bad request');
   if (isDependencyDown(err)) return new ApiError('unavailable', 'a service the API depends on (Temporal or the database) is unreachable; try again shortly');
+  const missing = missingNamespace(err);
+  if (missing !== undefined) {
+    return new ApiError('unavailable', `Temporal does not know the namespace "${missing}" right now: it is not registered, or Temporal cannot read its own database; try again shortly`);
+  }
   return new ApiError('internal', 'internal error');
 }
 
+/**
+ * PostgreSQL going away: admin_shutdown (a fast shutdown ends the session), crash_shutdown (another
+ * backend crashed), cannot_connect_now (shutting down or starting up, as the chaos suite's restarts show).
+ */
+const DATABASE_GOING = new Set(['57P01', '57P02', '57P03']);
+
 /** Connection failures to Temporal (gRPC UNAVAILABLE) or PostgreSQL: a 503, not a bug. */
 function isDependencyDown(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01') return true;
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string; message?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || DATABASE_GOING.has(String(e.code))) return true;
+    // pg's words for a connection the server dropped (a killed postmaster), which carry no code
+    if (e.message === 'Connection terminated unexpectedly') return true;
   }
   return false;
+}
+
+/**
+ * The namespace Temporal said it does not know (NamespaceNotFoundError), if that is the error. A cluster
+ * whose PostgreSQL is restarting answers so for a namespace that exists (the chaos suite saw it), so
+ * it is a 503 to retry, never a 500; a namespace never registered reads the same and says so.
+ */
+function missingNamespace(err: unknown): string | undefined {
+  for (let e = err as { name?: string; namespace?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.name === 'NamespaceNotFoundError') return String(e.namespace ?? '');
+  }
+  return undefined;
 }
 
 /** The status and JSON body of an error answer. */

@@ -22,6 +22,34 @@ export async function sha256File(file: string): Promise<string> {
 /** Thrown when an artifact is absent or its bytes no longer match their digest. */
 export class ArtifactError extends Error {}
 
+/**
+ * Thrown when the artifact store's disk (or the user's quota on it) is full. Not an ArtifactError: the
+ * write is worth retrying once space returns, and activities let Temporal retry it.
+ */
+export class ArtifactStoreFull extends Error {
+  override name = 'ArtifactStoreFull';
+}
+
+/**
+ * Writes a new file through a temporary name and renames it into place. A failed write removes its
+ * temporary file, so a full disk is not left fuller, and a full disk is said in words.
+ */
+async function writeAtomically(root: string, target: string, write: (temp: string) => Promise<void>): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await write(temp);
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new ArtifactStoreFull(`the artifact store at ${root} is out of space (${code}): free space or grow its volume; the step is retried`);
+    }
+    throw err;
+  }
+}
+
 export interface ArtifactStore {
   /** Stores bytes and returns their sha256 (hex). Storing the same bytes twice is a no-op. */
   put(bytes: Uint8Array): Promise<string>;
@@ -46,10 +74,7 @@ export class LocalArtifactStore implements ArtifactStore {
     const digest = sha256Hex(bytes);
     const target = this.pathOf(digest);
     if (await this.has(digest)) return digest;
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(temp, bytes);
-    await fs.rename(temp, target);
+    await writeAtomically(this.root, target, (temp) => fs.writeFile(temp, bytes));
     return digest;
   }
 
@@ -78,10 +103,7 @@ export class LocalArtifactStore implements ArtifactStore {
     const digest = await sha256File(file);
     const target = this.pathOf(digest);
     if (await this.has(digest)) return digest;
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.copyFile(file, temp);
-    await fs.rename(temp, target);
+    await writeAtomically(this.root, target, (temp) => fs.copyFile(file, temp));
     return digest;
   }
 
