@@ -100,6 +100,28 @@ export interface SharedRows {
   hists: Float64Array;
   /** Rows each chunk sent left in the last partition. */
   lefts: Int32Array;
+  /** The training values, and each feature's bin edges (256 slots each) and edge count. */
+  values: Float64Array[];
+  edges: Float32Array;
+  edgeCounts: Int32Array;
+}
+
+/** A chunk of the binning pass: each value's bin as ONNX sees it (float32), column- and row-major. */
+export function binChunk(s: SharedRows, args: Float64Array, from: number, to: number): void {
+  const n = s.n, d = s.d;
+  for (let f = 0; f < d; f++) {
+    const values = s.values[f];
+    const base = f * 256;
+    const count = s.edgeCounts[f];
+    for (let i = from; i < to; i++) {
+      // the number of edges below the value
+      const v = Math.fround(values[i]);
+      let lo = 0, hi = count;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (v <= s.edges[base + m]) hi = m; else lo = m + 1; }
+      s.columns[f * n + i] = lo;
+      s.bins[i * d + f] = lo;
+    }
+  }
 }
 
 /** A chunk of a histogram pass: into the chunk's own histogram; args[0] 1 for a root (no counts). */

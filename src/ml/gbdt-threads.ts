@@ -3,15 +3,22 @@
  * `row-threads.ts`, with the per-chunk results combined in chunk order.
  */
 import {
-  SharedRows, gradientChunk, gradientsOfRows, histogramChunk, histogramOfRows, partitionChunk, partitionRows, rootHistogramOfRows,
+  SharedRows, binChunk, gradientChunk, gradientsOfRows, histogramChunk, histogramOfRows, partitionChunk, partitionRows, rootHistogramOfRows,
 } from './gbdt-kernels';
 import { KernelFamily, MAX_CHUNKS, RowThreads, sharedBytes } from './row-threads';
 
-const HISTOGRAM = 0, PARTITION = 1, GRADIENTS = 2;
-const family = new KernelFamily<SharedRows>([histogramChunk, partitionChunk, gradientChunk], [histogramOfRows, rootHistogramOfRows, partitionRows, gradientsOfRows]);
+const HISTOGRAM = 0, PARTITION = 1, GRADIENTS = 2, BIN = 3;
+const family = new KernelFamily<SharedRows>([histogramChunk, partitionChunk, gradientChunk, binChunk], [histogramOfRows, rootHistogramOfRows, partitionRows, gradientsOfRows]);
 
 /** Chunks the GBDT helper threads of this thread have run, ever. */
 export const chunksRunByHelpers = () => family.chunksRunByHelpers();
+
+function onSharedMemory(column: Float64Array): Float64Array {
+  if (column.buffer instanceof SharedArrayBuffer) return column;
+  const copy = new Float64Array(sharedBytes(8 * column.length));
+  copy.set(column);
+  return copy;
+}
 
 /** Shared arrays for a fit over n rows and d features, and the threads that work on them. */
 export class RowWorkers {
@@ -20,7 +27,12 @@ export class RowWorkers {
   /** Row counts per feature and bin of all rows, in histogram layout: the same for every tree's root. */
   private rootCounts?: Float64Array;
 
-  constructor(n: number, d: number, threads: number) {
+  /**
+   * `values` are the training columns, read by the helper threads too: a column not on shared memory
+   * is copied there first (the recipe's columns already are).
+   */
+  constructor(n: number, values: Float64Array[], edges: Float32Array[], threads: number) {
+    const d = values.length;
     this.s = {
       n, d,
       bins: new Uint8Array(sharedBytes(n * d)),
@@ -32,9 +44,16 @@ export class RowWorkers {
       y: new Float64Array(sharedBytes(8 * n)),
       hists: new Float64Array(sharedBytes(8 * MAX_CHUNKS * d * 768)),
       lefts: new Int32Array(sharedBytes(4 * MAX_CHUNKS)),
+      edges: new Float32Array(sharedBytes(4 * 256 * d)),
+      edgeCounts: new Int32Array(sharedBytes(4 * d)),
+      values: values.map(onSharedMemory),
     };
+    edges.forEach((e, f) => { this.s.edges.set(e, f * 256); this.s.edgeCounts[f] = e.length; });
     this.threads = new RowThreads(family, this.s, n, threads);
   }
+
+  /** Bins every training value by its feature's edges, on every thread. */
+  bin(): void { this.threads.run(BIN, 0, this.s.n); }
 
   /** The histogram of rows order[from..to): chunk histograms summed in chunk order. */
   histogram(from: number, to: number): Float64Array {

@@ -12,8 +12,9 @@
  * every row down the same branches as `predictGbdt`.
  */
 import os from 'node:os';
+import { sortedValues } from './drift';
 import { Matrix } from './features';
-import { HISTOGRAM_STRIDE, SharedRows } from './gbdt-kernels';
+import { HISTOGRAM_STRIDE } from './gbdt-kernels';
 import { RowWorkers } from './gbdt-threads';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng } from './random';
@@ -80,7 +81,8 @@ export function binEdges(values: Float64Array, maxBins: number, rng: () => numbe
     sample = new Float64Array(BINNING_SAMPLE);
     for (let i = 0; i < BINNING_SAMPLE; i++) sample[i] = values[Math.floor(rng() * values.length)];
   }
-  const sorted = Float32Array.from(sample).sort();
+  // the radix sort in float64, then rounded: float32 rounding keeps the order
+  const sorted = Float32Array.from(sortedValues(sample));
   const distinct: number[] = [];
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
   let points = distinct;
@@ -188,24 +190,6 @@ class TreeGrower {
   }
 }
 
-/** Bin codes of every training value, column by column and row by row, into the shared arrays. */
-function binRows(train: Float64Array[], edges: Float32Array[], s: SharedRows): void {
-  const { n, d, bins, columns } = s;
-  for (let f = 0; f < d; f++) {
-    const values = train[f];
-    const e = edges[f];
-    const column = columns.subarray(f * n, (f + 1) * n);
-    for (let i = 0; i < n; i++) {
-      // the number of edges below the value as ONNX sees it (float32)
-      const v = Math.fround(values[i]);
-      let lo = 0, hi = e.length;
-      while (lo < hi) { const m = (lo + hi) >> 1; if (v <= e[m]) hi = m; else lo = m + 1; }
-      column[i] = lo;
-      bins[i * d + f] = lo;
-    }
-  }
-}
-
 /** Adds the tree's value for every row of a row-major matrix to `raw` (stride `outputs`). */
 function addTreeToRows(tree: Tree, x: Matrix, raw: Float64Array, outputs: number): void {
   for (let i = 0; i < x.rows; i++) {
@@ -250,9 +234,9 @@ export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matr
   const n = y.length;
   const rng = createRng(o.seed);
   const edges = train.map((column) => binEdges(column, maxBins, rng));
-  const rows = new RowWorkers(n, train.length, o.threads);
+  const rows = new RowWorkers(n, train, edges, o.threads);
   try {
-    binRows(train, edges, rows.s);
+    rows.bin();
     return boost(rows, edges, y, validation, yValidation, { ...o, maxBins });
   } finally {
     rows.release();

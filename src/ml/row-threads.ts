@@ -15,7 +15,7 @@ import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 export type ChunkKernel<S> = (s: S, args: Float64Array, from: number, to: number, chunk: number) => void;
 
 /** Rows below which a pass runs on the calling thread alone: waking a helper costs more. */
-const MIN_CHUNK_ROWS = 16_384;
+const MIN_CHUNK_ROWS = 4096;
 export const MAX_CHUNKS = 16;
 const ARGS = 8;
 /** How long the lead thread waits for helpers before calling one lost. */
