@@ -41,6 +41,8 @@ import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres'
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
 import { createRepositories } from '../store/repositories';
+import { createLogger, forService, Logger, SERVICES } from '../logging/logger';
+import { withRequestLog } from '../logging/http-request-log';
 
 export type Log = (line: string) => void;
 
@@ -184,7 +186,7 @@ export function codeVersion(config: Config): string | undefined {
  * polls the registered trainers' queue: only processes that opt in run user code. Stopping the first
  * stops both.
  */
-export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
+export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean; log?: Log } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
   const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace);
   await ensureSearchAttributes(client);
@@ -199,7 +201,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     artifacts: stores.artifacts,
     sources: stores.sources,
     codeVersion: codeVersion(config),
-    alerter: createAlerter(stores.pool, config.alerts, { slack }),
+    alerter: createAlerter(stores.pool, config.alerts, { slack, ...(o.log ? { log: o.log } : {}) }),
     ...(slack ? { slack: { client: slack, approvalChannel: config.slack.approvalChannel } } : {}),
     uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id),
     monitorEvery: config.monitor.every,
@@ -252,6 +254,8 @@ export interface RunningApi {
 export interface ApiOptions {
   /** Wraps the import of ONNX versions registered through /mlflow (tests watch or refuse requests with it). */
   importOnnxVersion?: (real: ImportOnnxVersion) => ImportOnnxVersion;
+  /** The process's logger (the CLI's); unset: the API opens its own from config.logging and closes it at stop. */
+  logger?: Logger;
 }
 
 export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
@@ -273,7 +277,10 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
   const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, batch, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
-  const server = http.createServer(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }));
+  // one line per request, the fast path's included (src/logging/http-request-log.ts)
+  const ownLogger = o.logger ? undefined : createLogger(config.logging);
+  const requestLog = forService(o.logger ?? ownLogger!, SERVICES.api);
+  const server = http.createServer(withRequestLog(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }), requestLog));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
     server.listen(config.api.port, config.api.host, () => resolve());
@@ -294,6 +301,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
       clearTimeout(force);
       await models.stop();
       await client.connection.close();
+      ownLogger?.flush();
     },
   };
 }
