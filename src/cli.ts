@@ -19,7 +19,7 @@ import { BATCH_USAGE, runBatchCommand } from './cli/batch-commands';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
-import { createLogger, forService, lineLog, Logger, SERVICES } from './logging/logger';
+import { createLogger, forService, lineLog, Logger, SERVICES, toTerminal } from './logging/logger';
 import { installTemporalLogging } from './logging/temporal-logger';
 import { ServiceOutput, serviceOutput } from './logging/service-output';
 
@@ -159,7 +159,7 @@ async function standaloneApi(config: Config, out: ServiceOutput): Promise<void> 
 function serviceLog(config: Config, service: string): ServiceOutput {
   const root = createLogger(config.logging);
   installTemporalLogging(forService(root, SERVICES.worker));
-  return serviceOutput(root, service, config.logging);
+  return serviceOutput(root, service, { terminal: toTerminal(config.logging) });
 }
 
 function parseThresholds(values: string[] | undefined): Record<string, number> | undefined {

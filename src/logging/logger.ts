@@ -76,7 +76,8 @@ export function createLogger(o: LoggerOptions): Logger {
 function destination(o: LoggerOptions): DestinationStream {
   if (o.file) {
     fs.mkdirSync(path.dirname(o.file), { recursive: true });
-    return pino.destination({ dest: o.file, append: true });
+    // sync: opened and written at once, so a line is in the file when the call returns (as on stdout)
+    return pino.destination({ dest: o.file, append: true, sync: true });
   }
   if (process.stdout.isTTY) {
     return pretty({
@@ -90,6 +91,16 @@ function destination(o: LoggerOptions): DestinationStream {
     });
   }
   return pino.destination(1);
+}
+
+/**
+ * Writes what is buffered and, when the logger writes to a file of its own, closes the file (a process
+ * that opens APIs and stops them, tests, would otherwise keep every file open).
+ */
+export function closeLogger(logger: Logger, o: { file?: string }): void {
+  const stream = (logger as unknown as Record<symbol, { flushSync?: () => void; end?: () => void } | undefined>)[pino.symbols.streamSym];
+  stream?.flushSync?.();
+  if (o.file) stream?.end?.();
 }
 
 /** A child whose lines name their component in `service.name`. */

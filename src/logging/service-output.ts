@@ -5,7 +5,7 @@
  * everything else, with the addresses also as fields.
  */
 import type { Logger } from 'pino';
-import { forService, toTerminal } from './logger';
+import { forService } from './logger';
 
 export interface ServiceOutput {
   /** The process's root log, which components name themselves on (forService). */
@@ -20,8 +20,8 @@ export interface ServiceOutput {
   say(line: string): void;
 }
 
-export function serviceOutput(root: Logger, service: string, o: { file?: string }, write: (text: string) => void = (text) => process.stdout.write(text)): ServiceOutput {
-  const terminal = toTerminal(o);
+/** `terminal`: whether standard output is a person's terminal (toTerminal); `write` puts text there. */
+export function serviceOutput(root: Logger, service: string, { terminal }: { terminal: boolean }, write: (text: string) => void = (text) => process.stdout.write(text)): ServiceOutput {
   const logger = forService(root, service);
   return {
     root,

@@ -41,7 +41,7 @@ import { embeddedDatabaseUrl, startEmbeddedPostgres } from './embedded-postgres'
 import { findTemporalCli } from './temporal-cli';
 import { startDevServer } from './temporal-dev-server';
 import { createRepositories } from '../store/repositories';
-import { createLogger, forService, Logger, SERVICES } from '../logging/logger';
+import { closeLogger, createLogger, forService, Logger, SERVICES } from '../logging/logger';
 import { withRequestLog } from '../logging/http-request-log';
 
 export type Log = (line: string) => void;
@@ -301,7 +301,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
       clearTimeout(force);
       await models.stop();
       await client.connection.close();
-      ownLogger?.flush();
+      if (ownLogger) closeLogger(ownLogger, config.logging);
     },
   };
 }

@@ -1,7 +1,9 @@
 /** A real Temporal dev server for tests, from the same CLI binary the product uses. */
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import pino from 'pino';
+import { createLogger } from '../../src/logging/logger';
+import { installTemporalLogging } from '../../src/logging/temporal-logger';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/definitions';
 
@@ -13,7 +15,8 @@ let runtimeInstalled = false;
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // the product's Temporal logging, on standard error at WARN: quiet unless something goes wrong
+    installTemporalLogging(createLogger({ level: 'warn', secrets: [], stream: pino.destination(2) }));
     runtimeInstalled = true;
   }
   const cli = await findTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, toolsDir: TOOLS_DIR });
