@@ -208,13 +208,16 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     privacy: config.privacy,
     apiUrl: config.api.url,
   });
-  if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
+  // the workers' own connections are closed too: Temporal's runtime stops when the last one is, and with
+  // its core's logs forwarded to ours (src/logging/temporal-logger.ts) it would otherwise keep the process alive
+  const closeAll = (...workers: Worker[]) => Promise.all([client.connection.close(), ...workers.map((w) => w.connection?.close())]).then(() => undefined);
+  if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => closeAll(worker)) };
   const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts });
   const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
   const done = Promise.all([
     worker.run().finally(stopTrainers),
     trainers.run(),
-  ]).then(() => undefined).finally(() => client.connection.close());
+  ]).then(() => undefined).finally(() => closeAll(worker, trainers));
   return { worker, done };
 }
 
