@@ -8,7 +8,8 @@
  * (one hidden class, no per-request closure); the one 'close' listener is shared by every response.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import pino, { Logger } from 'pino';
+import { traceFields } from './logger';
 import { MODEL_NAME } from '../domain/model-version';
 
 const STARTED = Symbol('mlops.log.started');
@@ -17,7 +18,8 @@ const MODEL = Symbol('mlops.log.model');
 const VERSION = Symbol('mlops.log.version');
 
 interface Noted {
-  [STARTED]: bigint;
+  /** performance.now() at arrival. */
+  [STARTED]: number;
   [ROUTE]: string | undefined;
   [MODEL]: string | undefined;
   [VERSION]: number | undefined;
@@ -57,8 +59,20 @@ export function routePattern(req: IncomingMessage): string {
   return r.baseUrl ? `${r.baseUrl}/*` : UNMATCHED;
 }
 
-/** Wraps the server's listener so every request it answers writes its line to `logger` when done. */
+/**
+ * Wraps the server's listener so every request it answers writes its line to `logger` when done.
+ *
+ * The line is serialised here rather than by pino's generic path: in a loaded server that path (field
+ * iteration, redaction, the mask hook) cost about 9 µs a line against 1–2 µs for this template, on a
+ * predict that costs about 100 µs in all (bench/RESULTS.md). It is the same line pino would write (level,
+ * @timestamp, the logger's bindings, trace ids, fields, message), on the logger's own destination, at
+ * the logger's level. Every value in it is the platform's own (a route pattern, a status, a model name
+ * that matched MODEL_NAME), so it needs neither redaction nor masking.
+ */
 export function withRequestLog(listener: RequestListener, logger: Logger): RequestListener {
+  const stream = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
+  // the logger's bindings (process.pid, host.hostname, service.name), serialised once by pino
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
   function logClosed(this: ServerResponse): void {
     const noted = this as unknown as Noted;
     const status = this.statusCode;
@@ -69,22 +83,21 @@ export function withRequestLog(listener: RequestListener, logger: Logger): Reque
     const method = req.method ?? 'GET';
     const model = noted[MODEL] ?? modelParam(req);
     const version = noted[VERSION] ?? versionParam(req);
-    const fields: Record<string, unknown> = {
-      'http.request.method': method,
-      'url.path': route,
-      'http.response.status_code': status,
-      // ECS durations are nanoseconds
-      'event.duration': Number(process.hrtime.bigint() - noted[STARTED]),
-    };
-    if (model !== undefined) fields['mlops.model'] = model;
-    if (version !== undefined) fields['mlops.version'] = version;
-    // a client that went away before its answer was complete
-    if (!this.writableFinished) fields['event.outcome'] = 'unknown';
-    logger[level](fields, `${method} ${route} ${status}`);
+    // ECS durations are nanoseconds
+    const duration = Math.round((performance.now() - noted[STARTED]) * 1e6);
+    const ids = traceFields() as { 'trace.id'?: string; 'span.id'?: string };
+    stream.write(`{"log.level":"${level}","@timestamp":"${new Date().toISOString()}"${bindings}`
+      + (ids['trace.id'] ? `,"trace.id":"${ids['trace.id']}","span.id":"${ids['span.id']}"` : '')
+      + `,"http.request.method":${JSON.stringify(method)},"url.path":${JSON.stringify(route)},"http.response.status_code":${status},"event.duration":${duration}`
+      + (model !== undefined ? `,"mlops.model":${JSON.stringify(model)}` : '')
+      + (version !== undefined ? `,"mlops.version":${version}` : '')
+      // a client that went away before its answer was complete
+      + (this.writableFinished ? '' : ',"event.outcome":"unknown"')
+      + `,"message":${JSON.stringify(`${method} ${route} ${status}`)}}\n`);
   }
   return (req, res) => {
     const noted = res as unknown as Noted;
-    noted[STARTED] = process.hrtime.bigint();
+    noted[STARTED] = performance.now();
     noted[ROUTE] = undefined;
     noted[MODEL] = undefined;
     noted[VERSION] = undefined;

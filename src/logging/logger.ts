@@ -39,7 +39,7 @@ const NO_TRACE = Object.freeze({});
  * The ids of the active OpenTelemetry span, when tracing is on and a span is current; the trace and its
  * log lines then meet in the same `trace.id`. Without a registered tracer this is a cheap no-op.
  */
-function traceFields(): object {
+export function traceFields(): object {
   const span = trace.getActiveSpan();
   if (!span) return NO_TRACE;
   const { traceId, spanId } = span.spanContext();
