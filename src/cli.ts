@@ -159,7 +159,7 @@ async function standaloneApi(config: Config, out: ServiceOutput): Promise<void> 
 function serviceLog(config: Config, service: string): ServiceOutput {
   const root = createLogger(config.logging);
   installTemporalLogging(forService(root, SERVICES.worker));
-  return serviceOutput(root, service, { terminal: toTerminal(config.logging) });
+  return serviceOutput(root, service, { terminal: toTerminal() });
 }
 
 function parseThresholds(values: string[] | undefined): Record<string, number> | undefined {

@@ -113,7 +113,10 @@ export function lineLog(logger: Logger, level: 'info' | 'warn' | 'error' = 'info
   return (line) => logger[level](line);
 }
 
-/** Whether standard output is a person's terminal: the stack then prints its banner as text, not JSON. */
-export function toTerminal(o: { file?: string }): boolean {
-  return !o.file && process.stdout.isTTY === true;
+/**
+ * Whether standard output is a person's terminal: the stack then prints its banner there as text (also
+ * when the log itself goes to MLOPS_LOG_FILE), not as JSON lines.
+ */
+export function toTerminal(): boolean {
+  return process.stdout.isTTY === true;
 }
