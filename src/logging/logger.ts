@@ -90,7 +90,11 @@ function destination(o: LoggerOptions): DestinationStream {
       translateTime: 'SYS:HH:MM:ss.l',
     });
   }
-  return pino.destination(1);
+  // Written synchronously, one write(2) a line: on the serving benchmark pino's asynchronous default
+  // (writes through libuv's thread pool) cost 40-60 µs of CPU a predict request against 5-15 µs for this
+  // (bench/RESULTS.md), and no line is lost when the process dies. The price: a reader of standard
+  // output that stops reading (a full pipe) holds the process up, as console.log would.
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /**
