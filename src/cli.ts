@@ -159,6 +159,7 @@ async function standaloneApi(config: Config, out: ServiceOutput): Promise<void> 
 function serviceLog(config: Config, service: string): ServiceOutput {
   const root = createLogger(config.logging);
   installTemporalLogging(forService(root, SERVICES.worker));
+  runtimeInstalled = true;
   return serviceOutput(root, service, { terminal: toTerminal() });
 }
 
@@ -304,6 +305,8 @@ const SERVICE_COMMANDS: Record<string, string | undefined> = { up: SERVICES.stac
 
 /** The running service command's logger when it writes JSON, for the last word when it fails. */
 let serviceLogger: Logger | undefined;
+/** Whether this process installed Temporal's runtime (a service command). */
+let runtimeInstalled = false;
 
 /** The key the CLI sends: MLOPS_API_KEY, else the admin key (MLOPS_ADMIN_KEY or the one `mlops up` wrote). */
 function cliKey(config: Config): string | undefined {
@@ -326,12 +329,22 @@ function bundledDataset(): string {
   return path.resolve(__dirname, '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'datasets', 'breast-cancer-wisconsin.csv');
 }
 
+/**
+ * A service command that has returned has stopped everything it started; it exits then. Temporal's
+ * runtime, once installed with its core's logs forwarded to ours, holds the event loop open until its
+ * last connection closes, which a start that failed half-way never opened.
+ */
+function exitWhenService(): void {
+  if (runtimeInstalled) process.exit();
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { process.exitCode = code; exitWhenService(); },
   (err) => {
     // a service's log collector reads its standard output: the reason it stopped goes there too
     serviceLogger?.fatal({ error: err }, `mlops: ${err instanceof Error ? err.message : String(err)}`);
     process.stderr.write(`mlops: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+    exitWhenService();
   },
 );
