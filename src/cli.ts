@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { adminKeyFile, Config, ConfigError, loadConfig } from './config';
 import { ApiCallError, ApiClient } from './cli/api-client';
 import { runDataCommand, uploadDataset } from './cli/data-commands';
@@ -20,6 +19,9 @@ import { BATCH_USAGE, runBatchCommand } from './cli/batch-commands';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
+import { createLogger, forService, lineLog, Logger, SERVICES, toTerminal } from './logging/logger';
+import { installTemporalLogging } from './logging/temporal-logger';
+import { ServiceOutput, serviceOutput } from './logging/service-output';
 import { startTracing } from './telemetry/tracing';
 import { workerMetricsTelemetry } from './telemetry/worker-metrics';
 
@@ -97,46 +99,48 @@ function untilSignal(): Promise<string> {
   });
 }
 
-async function up(config: Config, o: { keepRunning: boolean; demo?: (apiUrl: string, uiUrl: string) => Promise<void> }): Promise<void> {
+async function up(config: Config, out: ServiceOutput, o: { keepRunning: boolean; demo?: (apiUrl: string, uiUrl: string) => Promise<void> }): Promise<void> {
+  const say = out.say;
   fs.mkdirSync(config.dataDir, { recursive: true });
-  log(`data directory: ${config.dataDir}`);
-  const infra = await startInfrastructure(config, log);
+  say(`data directory: ${config.dataDir}`);
+  const infra = await startInfrastructure(config, say);
   const stopAll: (() => Promise<void>)[] = [() => infra.stop()];
-  const shutdown = async () => { for (const s of stopAll.reverse()) await s().catch((e) => log(`while stopping: ${(e as Error).message}`)); };
+  const shutdown = async () => { for (const s of stopAll.reverse()) await s().catch((e) => out.logger.warn({ error: e }, `while stopping: ${(e as Error).message}`)); };
   try {
     // stopped after the worker and the API, so their last spans are sent
-    const tracing = startTracing(config.telemetry, log);
+    const tracing = startTracing(config.telemetry, say);
     if (tracing) stopAll.push(() => tracing.shutdown());
     const stores = await openStores(config, infra.databaseUrl);
     stopAll.push(() => stores.pool.end());
-    const { worker, done } = await startWorker(config, infra, stores, { customTraining: true, tracing });
+    const { worker, done } = await startWorker(config, infra, stores, { customTraining: true, tracing, log: lineLog(forService(out.root, SERVICES.worker)) });
     stopAll.push(async () => { if (worker.getState() === 'RUNNING') worker.shutdown(); await done; });
-    const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, log, { tracing });
+    const api = await startApi({ ...config, api: { ...config.api } }, infra, stores, lineLog(forService(out.root, SERVICES.api), 'warn'), { logger: out.root, tracing });
     stopAll.push(() => api.stop());
-    log(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`);
-    log(`Temporal UI:   ${infra.temporalUiUrl}`);
-    log(`metadata:      ${config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL on ${new URL(infra.databaseUrl).host} (cluster in ${path.join(config.dataDir, 'pgdata')})`}`);
-    log(`API:           ${api.url}   (Swagger UI: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
-    log(`Console:       ${api.url}/ui   (sign in with an API key)`);
+    const database = config.database.url ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL on ${new URL(infra.databaseUrl).host} (cluster in ${path.join(config.dataDir, 'pgdata')})`;
+    out.banner(`Temporal:      ${infra.temporalAddress} (namespace ${config.temporal.namespace})`, { 'mlops.endpoint': 'temporal', 'server.address': infra.temporalAddress, 'mlops.namespace': config.temporal.namespace });
+    out.banner(`Temporal UI:   ${infra.temporalUiUrl}`, { 'mlops.endpoint': 'temporal-ui', 'url.full': infra.temporalUiUrl });
+    out.banner(`metadata:      ${database}`, { 'mlops.endpoint': 'metadata', 'mlops.embedded': !config.database.url });
+    out.banner(`API:           ${api.url}   (Swagger UI: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`, { 'mlops.endpoint': 'api', 'url.full': api.url });
+    out.banner(`Console:       ${api.url}/ui   (sign in with an API key)`, { 'mlops.endpoint': 'console', 'url.full': `${api.url}/ui` });
     if (o.demo) await o.demo(api.url, infra.temporalUiUrl);
     if (o.keepRunning) {
       // after the demo's output too, so the way in is the last thing on screen
-      log(`running; the console is at ${api.url}/ui; press Ctrl-C to stop`);
+      out.banner(`running; the console is at ${api.url}/ui; press Ctrl-C to stop`, { 'mlops.endpoint': 'console', 'url.full': `${api.url}/ui` });
       const signal = await untilSignal();
-      log(`${signal}: stopping...`);
+      say(`${signal}: stopping...`);
     }
   } finally {
     await shutdown();
-    log('stopped');
+    say('stopped');
   }
 }
 
-async function standaloneWorker(config: Config): Promise<void> {
+async function standaloneWorker(config: Config, out: ServiceOutput): Promise<void> {
   const endpoints = defaultEndpoints(config);
   const stores = await openStores(config, endpoints.databaseUrl);
-  const tracing = startTracing(config.telemetry, log);
-  const { worker, done } = await startWorker(config, endpoints, stores, { tracing });
-  log(`worker polling task queue "${config.temporal.taskQueue}" on ${endpoints.temporalAddress}`);
+  const tracing = startTracing(config.telemetry, out.say);
+  const { worker, done } = await startWorker(config, endpoints, stores, { tracing, log: lineLog(out.logger) });
+  out.banner(`worker polling task queue "${config.temporal.taskQueue}" on ${endpoints.temporalAddress}`, { 'mlops.task_queue': config.temporal.taskQueue, 'server.address': endpoints.temporalAddress });
   // the SDK's runtime drains workers on SIGTERM/SIGINT itself; ask only if it has not begun
   void untilSignal().then(() => { if (worker.getState() === 'RUNNING') worker.shutdown(); });
   await done;
@@ -144,16 +148,30 @@ async function standaloneWorker(config: Config): Promise<void> {
   await stores.pool.end();
 }
 
-async function standaloneApi(config: Config): Promise<void> {
+async function standaloneApi(config: Config, out: ServiceOutput): Promise<void> {
   const endpoints = defaultEndpoints(config);
   const stores = await openStores(config, endpoints.databaseUrl);
-  const tracing = startTracing(config.telemetry, log);
-  const api = await startApi(config, endpoints, stores, log, { tracing });
-  log(`API listening on ${api.url}`);
+  const tracing = startTracing(config.telemetry, out.say);
+  const api = await startApi(config, endpoints, stores, lineLog(out.logger, 'warn'), { logger: out.root, tracing });
+  out.banner(`API listening on ${api.url}`, { 'mlops.endpoint': 'api', 'url.full': api.url });
   await untilSignal();
   await api.stop();
   await tracing?.shutdown();
   await stores.pool.end();
+}
+
+/**
+ * The log of a service command (up, demo, worker, api): one pino logger for the process, Temporal's
+ * Runtime logging through it (workflow and activity logs with their ids), and the person-facing start-up
+ * lines, which are text on a terminal and JSON lines otherwise.
+ */
+function serviceLog(config: Config, service: string): ServiceOutput {
+  const root = createLogger(config.logging);
+  // One Runtime per process: its logger, and the worker's Prometheus metrics where a worker runs
+  // (an API process binding MLOPS_WORKER_METRICS_PORT would take it from a worker on the same host)
+  installTemporalLogging(forService(root, SERVICES.worker), service === SERVICES.api ? {} : workerMetricsTelemetry(config.telemetry));
+  runtimeInstalled = true;
+  return serviceOutput(root, service, { terminal: toTerminal() });
 }
 
 function parseThresholds(values: string[] | undefined): Record<string, number> | undefined {
@@ -172,19 +190,19 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   const config = loadConfig();
-  // The SDK's info logs (webpack's bundle report among them) drown the progress the CLI prints.
-  // One Runtime per process: its logger, and the worker's Prometheus metrics when MLOPS_WORKER_METRICS_PORT is set.
-  if (['up', 'worker', 'demo'].includes(command)) Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { ...workerMetricsTelemetry(config.telemetry) } });
+  const service = SERVICE_COMMANDS[command];
+  const out = service ? serviceLog(config, service) : undefined;
+  serviceLogger = out && !out.terminal ? out.logger : undefined;
   const api = new ApiClient(config.api.url, cliKey(config));
   switch (command) {
     case 'up':
-      await up(config, { keepRunning: true });
+      await up(config, out!, { keepRunning: true });
       return 0;
     case 'worker':
-      await standaloneWorker(config);
+      await standaloneWorker(config, out!);
       return 0;
     case 'api':
-      await standaloneApi(config);
+      await standaloneApi(config, out!);
       return 0;
     case 'serve':
       await serveBundle(rest, config, log, untilSignal);
@@ -195,7 +213,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { 'keep-running': { type: 'boolean', default: false } } });
       let ok = false;
-      await up(config, {
+      await up(config, out!, {
         keepRunning: values['keep-running'] ?? false,
         demo: async (apiUrl, uiUrl) => { ok = await runDemo(new ApiClient(apiUrl, cliKey(config)), { dataset: bundledDataset(), uiUrl, log }); },
       });
@@ -293,6 +311,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Commands that run services, and the `service.name` of their start-up lines. */
+const SERVICE_COMMANDS: Record<string, string | undefined> = { up: SERVICES.stack, demo: SERVICES.stack, worker: SERVICES.worker, api: SERVICES.api };
+
+/** The running service command's logger when it writes JSON, for the last word when it fails. */
+let serviceLogger: Logger | undefined;
+/** Whether this process installed Temporal's runtime (a service command). */
+let runtimeInstalled = false;
+
 /** The key the CLI sends: MLOPS_API_KEY, else the admin key (MLOPS_ADMIN_KEY or the one `mlops up` wrote). */
 function cliKey(config: Config): string | undefined {
   if (config.api.apiKey) return config.api.apiKey;
@@ -314,10 +340,22 @@ function bundledDataset(): string {
   return path.resolve(__dirname, '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'datasets', 'breast-cancer-wisconsin.csv');
 }
 
+/**
+ * A service command that has returned has stopped everything it started; it exits then. Temporal's
+ * runtime, once installed with its core's logs forwarded to ours, holds the event loop open until its
+ * last connection closes, which a start that failed half-way never opened.
+ */
+function exitWhenService(): void {
+  if (runtimeInstalled) process.exit();
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { process.exitCode = code; exitWhenService(); },
   (err) => {
+    // a service's log collector reads its standard output: the reason it stopped goes there too
+    serviceLogger?.fatal({ error: err }, `mlops: ${err instanceof Error ? err.message : String(err)}`);
     process.stderr.write(`mlops: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+    exitWhenService();
   },
 );

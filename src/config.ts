@@ -10,6 +10,10 @@ import { z } from 'zod';
 /** Micro-batching when nothing is set: a batch closes at the end of its event-loop turn, and holds up to 256 rows. */
 export const MICRO_BATCH_DEFAULTS = { windowMs: 0, maxRows: 256 } as const;
 
+/** The levels MLOPS_LOG_LEVEL takes: pino's, from the most to the least verbose. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const optionalString = z
   .string()
   .optional()
@@ -174,6 +178,10 @@ const schema = z.object({
   /** The worker's Temporal SDK metrics for Prometheus at http://<host>:<port>/metrics; unset: not served. */
   MLOPS_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MLOPS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Least severe log level written (pino's levels; silent: none). */
+  MLOPS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Write the log lines (JSON) to this file, appended, instead of standard output. */
+  MLOPS_LOG_FILE: optionalString,
 });
 
 export type Env = z.infer<typeof schema>;
@@ -225,8 +233,14 @@ export interface Config {
     slackChannel?: string; webhookUrl?: string; webhookSecret?: string; dedupMs: number; ratePerHour: number;
     /** PagerDuty Events API v2: a secret (never logged or returned), and the API's base URL. */
     pagerduty?: { routingKey: string; eventsUrl: string };
-  };  /** Traces and the worker's Temporal SDK metrics: src/telemetry. */
+  };
+  /** Traces and the worker's Temporal SDK metrics: src/telemetry. */
   telemetry: TelemetrySettings;
+  /**
+   * The process's log: its level, the file it goes to (unset: standard output), and every secret value
+   * configured, which no log line may show (the logger masks them wherever they appear).
+   */
+  logging: { level: LogLevel; file?: string; secrets: string[] };
 }
 
 /** The samplers OTEL_TRACES_SAMPLER names (OpenTelemetry's SDK configuration spec). */
@@ -386,7 +400,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerHour: e.MLOPS_ALERT_RATE_PER_HOUR,
       ...(e.PAGERDUTY_ROUTING_KEY ? { pagerduty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL.replace(/\/+$/, '') } } : {}),
     },
-     telemetry: telemetryFrom(e),
+    telemetry: telemetryFrom(e),
+    logging: { level: e.MLOPS_LOG_LEVEL, ...(e.MLOPS_LOG_FILE ? { file: path.resolve(e.MLOPS_LOG_FILE) } : {}), secrets: secretValues(e) },
   };
 }
 
@@ -427,6 +442,33 @@ function telemetryFrom(e: Env): TelemetrySettings {
     } : {}),
     ...(e.MLOPS_WORKER_METRICS_PORT !== undefined ? { workerMetrics: { host: e.MLOPS_WORKER_METRICS_HOST, port: e.MLOPS_WORKER_METRICS_PORT } } : {}),
   };
+}
+
+/**
+ * Every configured value that is a secret, for the logger to mask: keys, tokens, passwords (also the
+ * one inside DATABASE_URL) and the key material of TLS and encryption. Values shorter than 8 characters
+ * are left out: masking "abc" everywhere would mangle lines and protect nothing.
+ */
+function secretValues(e: Env): string[] {
+  const values = [
+    e.MLOPS_ADMIN_KEY, e.MLOPS_API_KEY, e.TEMPORAL_API_KEY, e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET,
+    e.MLOPS_ALERT_WEBHOOK_SECRET, e.PAGERDUTY_ROUTING_KEY, e.MLOPS_S3_SECRET_ACCESS_KEY, e.MLOPS_PII_KEY,
+    e.MLOPS_ENCRYPTION_KEY, ...(e.MLOPS_DECRYPTION_KEYS ?? '').split(',').map((entry) => entry.split(':')[1]),
+    e.TEMPORAL_TLS_KEY?.startsWith('-----BEGIN') ? e.TEMPORAL_TLS_KEY : undefined,
+    ...passwordsOf(e.DATABASE_URL),
+  ];
+  return [...new Set(values.map((v) => v?.trim()).filter((v): v is string => !!v && v.length >= 8))];
+}
+
+/** The password in a connection URL, as written (percent-encoded) and as a client sends it (decoded). */
+function passwordsOf(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const password = new URL(url).password;
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
 }
 
 /**

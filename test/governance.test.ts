@@ -6,54 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { RouteSpec } from '../src/api/access';
 import { ROLES, Role, allows } from '../src/auth/roles';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/approval-messages';
-import { signSlackRequest } from '../src/slack/signature';
 import { ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
 import { mlopsCli } from './helpers/cli';
 import { eventually } from './helpers/eventually';
 import { BREAST_CANCER } from './helpers/pipeline-env';
+import { buttonPress as signedPress, slackStandIn } from './helpers/slack';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
-const SLACK_LATENCY_MS = 300;
 
-/** Slack's Web API as far as the platform uses it, recording every call and answering as slowly as Slack can. */
-async function slackStandIn(): Promise<{ url: string; calls: { method: string; body: Record<string, any>; ts: string }[]; close(): Promise<void> }> {
-  const calls: { method: string; body: Record<string, any>; ts: string }[] = [];
-  let ts = 1_700_000_000;
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      const body: Record<string, any> = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
-      for (const k of ['blocks']) if (typeof body[k] === 'string') body[k] = JSON.parse(body[k]);
-      const method = String(req.url).replace(/^\/api\//, '');
-      const answered = body.ts ?? `${ts++}.000100`;
-      res.setHeader('content-type', 'application/json');
-      // A real round trip to Slack takes a few hundred ms, and a message counts as posted once Slack has
-      // answered: what the tests read from the run must not depend on Slack being quicker.
-      setTimeout(() => {
-        calls.push({ method, body, ts: answered });
-        res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
-      }, SLACK_LATENCY_MS);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
-
-/** A button press as Slack sends it: form data with a JSON payload, signed with the signing secret. */
-function buttonPress(o: { user: string; runId: string; action?: string; secret?: string; timestamp?: number }): { raw: string; headers: Record<string, string> } {
-  const payload = { type: 'block_actions', user: { id: o.user }, channel: { id: 'C-APPROVALS' }, actions: [{ action_id: o.action ?? APPROVE_ACTION, value: o.runId }] };
-  const raw = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = String(o.timestamp ?? Math.floor(Date.now() / 1000));
-  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signSlackRequest(o.secret ?? SIGNING_SECRET, timestamp, raw) } };
-}
+/** A button press signed with the stack's signing secret (or the one given, to forge one). */
+const buttonPress = (o: { user: string; runId: string; action?: string; secret?: string; timestamp?: number }) => signedPress({ ...o, secret: o.secret ?? SIGNING_SECRET });
 
 describe('governance: keys, roles, Slack approvals and policies', () => {
   let stack: ApiStack;

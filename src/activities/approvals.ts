@@ -103,7 +103,7 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
       if (!request) return; // auto-approved: nothing was posted
       await slackClient().chat.update({ channel: request.channel, ts: request.ts, ...approvalOutcomeMessage(input) });
       await repos.slack.markUpdated(messageKey(input.runId, 'approval'));
-      Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`);
+      Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`, { model: input.model, version: input.version });
     },
   };
 }

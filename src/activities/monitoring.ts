@@ -123,7 +123,7 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
       ctx.heartbeat({ phase: 'reading traffic' });
       const stored = await repos.predictionLog.loggedInputs({ model: input.model, version: production.version, from, to, limit: MAX_CHECK_ROWS });
       const { instances: logged, unreadable, problems } = readLoggedInstances(stored, privacy?.decryptionKeys ?? {}, signature.features);
-      if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`);
+      if (unreadable > 0) ctx.log.warn(`monitor ${input.checkId}: ${unreadable} of ${stored.length} logged inputs could not be decrypted and are left out: ${problems.slice(0, 3).join('; ')}`, { model: input.model, version: production.version });
       let drift = null;
       const referenceDigest = production.artifacts.referenceProfile;
       if (referenceDigest && logged.length >= config.minRows) {
@@ -168,7 +168,7 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
             breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in source ? source.dataset : sourceName(source)} changed since the last check` });
           }
         } catch (err) {
-          ctx.log.warn(`monitor ${input.checkId}: the training source could not be checked for new data: ${(err as Error).message}`);
+          ctx.log.warn(`monitor ${input.checkId}: the training source could not be checked for new data: ${(err as Error).message}`, { model: input.model });
         }
       }
 
@@ -191,7 +191,7 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
       const check = await repos.monitoring.getCheck(input.checkId);
       if (!check || check.breaches.length === 0) return { state: 'none' };
       if (!alerter) {
-        Context.current().log.warn(`ALERT ${check.model}: ${check.breaches.map((b) => b.message).join('; ')}`);
+        Context.current().log.warn(`ALERT ${check.model}: ${check.breaches.map((b) => b.message).join('; ')}`, { model: check.model });
         return { state: 'recorded', reason: 'no alert channel configured in this worker' };
       }
       const kinds = [...new Set(check.breaches.map((b) => b.kind))].sort();

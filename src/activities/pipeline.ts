@@ -78,9 +78,9 @@ export interface ActivityDeps {
 export async function monitorDeployed(deps: ActivityDeps, model: string): Promise<void> {
   if (!deps.scheduleMonitor) return;
   try {
-    if (await deps.scheduleMonitor(model)) Context.current().log.info(`monitor schedule created for ${model}`);
+    if (await deps.scheduleMonitor(model)) Context.current().log.info(`monitor schedule created for ${model}`, { model });
   } catch (err) {
-    Context.current().log.warn(`could not create the monitor schedule of ${model}: ${(err as Error).message}`);
+    Context.current().log.warn(`could not create the monitor schedule of ${model}: ${(err as Error).message}`, { model });
   }
 }
 

@@ -140,13 +140,13 @@ export function createRolloutActivities(deps: ActivityDeps) {
     async holdRollout(input: { model: string; step: number; reason: string }): Promise<void> {
       const id = rolloutId();
       await registry.recordAudit(pool, { key: `${id}:held:${input.step}`, actor: 'rollout-analysis', action: 'rollout.held', subject: input.model, details: { rolloutId: id, step: input.step, reason: input.reason } });
-      Context.current().log.warn(`ALERT rollout ${id} of ${input.model} held: ${input.reason}`);
+      Context.current().log.warn(`ALERT rollout ${id} of ${input.model} held: ${input.reason}`, { model: input.model });
       await alerter?.raise({
         id: `${id}:held:${input.step}`, dedupKey: `rollout:${input.model}:held`, model: input.model, severity: 'warning',
         title: `${input.model}: rollout held, too little traffic to judge`, summary: `${input.reason}. Promote or abort it.`,
         fields: { model: input.model, rollout: id, step: input.step },
         ...(uiUrl ? { link: uiUrl(id) } : {}),
-      }).catch((err) => Context.current().log.warn(`the hold alert of ${id} was not delivered: ${(err as Error).message}`));
+      }).catch((err) => Context.current().log.warn(`the hold alert of ${id} was not delivered: ${(err as Error).message}`, { model: input.model }));
     },
 
     /**
@@ -177,14 +177,14 @@ export function createRolloutActivities(deps: ActivityDeps) {
       await updateRollout(pool, id, { state: input.state });
       await registry.recordAudit(pool, { key: `${id}:${input.state}`, actor: input.actor, action: `rollout.${input.state}`, subject: input.model, details: { rolloutId: id, reason: input.reason } });
       if (input.state === 'rolled_back') {
-        Context.current().log.warn(`ALERT rollout ${id} of ${input.model} rolled back: ${input.reason}`);
+        Context.current().log.warn(`ALERT rollout ${id} of ${input.model} rolled back: ${input.reason}`, { model: input.model });
         // the rollback is done whatever the channels do; an alert that cannot be sent is recorded as failed
         await alerter?.raise({
           id: `${id}:rolled_back`, dedupKey: `rollout:${input.model}`, model: input.model, severity: 'critical',
           title: `${input.model}: rollout rolled back`, summary: input.reason,
           fields: { model: input.model, rollout: id, ...(input.restoreVersion !== undefined ? { 'restored version': input.restoreVersion } : {}) },
           ...(uiUrl ? { link: uiUrl(id) } : {}),
-        }).catch((err) => Context.current().log.warn(`the rollback alert of ${id} was not delivered: ${(err as Error).message}`));
+        }).catch((err) => Context.current().log.warn(`the rollback alert of ${id} was not delivered: ${(err as Error).message}`, { model: input.model }));
       }
     },
   };

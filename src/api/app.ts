@@ -44,6 +44,7 @@ import { createModelChanges } from '../usecases/model-changes';
 import { MLFLOW_MOUNT, mlflowRouter } from './mlflow/router';
 import type { ImportOnnxVersion } from './mlflow/onnx-import';
 import { consoleRouter } from '../console/router';
+import { routePattern } from '../logging/http-request-log';
 
 export interface AppDeps {
   client: Client;
@@ -109,7 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
   // first: the router tries routes in order, and predict is by far the most called
   r.post('/v1/models/:name/predict', 'predict', route(async (req, res) => {
     // most predict requests never get here (src/api/predict-fast-path.ts); those that do are answered alike
-    writeJson(res, 200, await predictAnswer(models, modelName(req), req.body, req.get('X-Routing-Key') ?? undefined));
+    writeJson(res, 200, await predictAnswer(models, modelName(req), req.body, req.get('X-Routing-Key') ?? undefined, res));
   }));
   r.get('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
   r.get('/readyz', 'open', route(async (_req, res) => {
@@ -246,7 +247,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(new ApiError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toApiError(err);
-    if (e.code === 'internal') deps.log?.(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);
+    // the route's pattern, not the path: a path may hold the ids of data subjects
+    if (e.code === 'internal') deps.log?.(`internal error on ${req.method} ${routePattern(req)}: ${(err as Error)?.stack ?? String(err)}`);
     const { status, body } = errorAnswer(e);
     res.status(status).json(body);
   });

@@ -15,15 +15,20 @@ import type { AccessControl } from './access';
 import { errorAnswer, holdsNul, NUL_REFUSED, toApiError } from './http-errors';
 import { isPlainJson, readPlainJson, sizeInBytes } from './json-body';
 import { MODEL_NAME } from '../domain/model-version';
+import { noteRoute, noteVersion } from '../logging/http-request-log';
 
 const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/predict$/;
+/** The route's pattern, as its request log line names it. */
+const PREDICT_ROUTE = '/v1/models/:name/predict';
 
-/** The JSON text answering a predict body: checked, routed, run. */
-export async function predictAnswer(models: Pick<ModelServer, 'predict'>, name: string, body: unknown, routingKey: string | undefined): Promise<string> {
+/** The JSON text answering a predict body: checked, routed, run; `res`, when given, learns the version that answered for its log line. */
+export async function predictAnswer(models: Pick<ModelServer, 'predict'>, name: string, body: unknown, routingKey: string | undefined, res?: ServerResponse): Promise<string> {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ApiError('invalid_request', 'the body must be a JSON object: { "instances": [ { feature: value, ... } ] }');
   }
-  return JSON.stringify(await models.predict(name, (body as { instances?: unknown }).instances, routingKey));
+  const answer = await models.predict(name, (body as { instances?: unknown }).instances, routingKey);
+  if (res) noteVersion(res, answer.model.version);
+  return JSON.stringify(answer);
 }
 
 /** Writes a JSON answer directly: Express's res.json negotiates and sets headers at a cost a predict notices. */
@@ -47,6 +52,7 @@ export function withPredictFastPath(app: RequestListener, o: FastPathOptions): R
   return (req, res) => {
     const name = req.method === 'POST' ? PREDICT_PATH.exec(req.url ?? '')?.[1] : undefined;
     if (name === undefined || !MODEL_NAME.test(name) || !isPlainJson(req)) { app(req, res); return; }
+    noteRoute(res, PREDICT_ROUTE, name);
     void answer(req, res, name, maxBytes, o);
   };
 }
@@ -57,10 +63,10 @@ async function answer(req: IncomingMessage, res: ServerResponse, name: string, m
     if (holdsNul(body)) throw new ApiError('invalid_request', NUL_REFUSED);
     await o.access.admit('predict', { authorization: req.headers.authorization, address: req.socket.remoteAddress ?? 'unknown', method: 'POST', where: req.url ?? '' });
     const routingKey = req.headers['x-routing-key'];
-    writeJson(res, 200, await predictAnswer(o.models, name, body, Array.isArray(routingKey) ? routingKey[0] : routingKey));
+    writeJson(res, 200, await predictAnswer(o.models, name, body, Array.isArray(routingKey) ? routingKey[0] : routingKey, res));
   } catch (err) {
     const e = toApiError(err);
-    if (e.code === 'internal') o.log?.(`internal error on POST /v1/models/${name}/predict: ${(err as Error)?.stack ?? String(err)}`);
+    if (e.code === 'internal') o.log?.(`internal error on POST ${PREDICT_ROUTE} (model ${name}): ${(err as Error)?.stack ?? String(err)}`);
     const { status, body } = errorAnswer(e);
     if (!res.headersSent) writeJson(res, status, JSON.stringify(body));
   }

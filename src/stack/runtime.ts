@@ -45,6 +45,8 @@ import { withRequestSpans } from '../telemetry/http-spans';
 import { inferenceSpans } from '../telemetry/inference-spans';
 import { clientTracing } from '../telemetry/temporal-tracing';
 import type { Tracing } from '../telemetry/tracing';
+import { closeLogger, createLogger, forService, Logger, SERVICES } from '../logging/logger';
+import { withRequestLog } from '../logging/http-request-log';
 
 export type Log = (line: string) => void;
 
@@ -188,7 +190,7 @@ export function codeVersion(config: Config): string | undefined {
  * polls the registered trainers' queue: only processes that opt in run user code. Stopping the first
  * stops both.
  */
-export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean; tracing?: Tracing } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
+export async function startWorker(config: Config, endpoints: Endpoints, stores: Stores, o: { customTraining?: boolean; tracing?: Tracing; log?: Log } = {}): Promise<{ worker: Worker; done: Promise<void> }> {
   // also the activities' client (monitoring looks at workflows and creates schedules): closed when the worker stops
   const client = await connectClient(temporalTarget(config, endpoints), config.temporal.namespace, clientTracing(o.tracing));
   await ensureSearchAttributes(client);
@@ -203,7 +205,7 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     artifacts: stores.artifacts,
     sources: stores.sources,
     codeVersion: codeVersion(config),
-    alerter: createAlerter(stores.pool, config.alerts, { slack }),
+    alerter: createAlerter(stores.pool, config.alerts, { slack, ...(o.log ? { log: o.log } : {}) }),
     ...(slack ? { slack: { client: slack, approvalChannel: config.slack.approvalChannel } } : {}),
     uiUrl: (id) => workflowUiUrl({ ...config, temporal: { ...config.temporal, uiUrl: endpoints.temporalUiUrl } }, id),
     monitorEvery: config.monitor.every,
@@ -211,13 +213,16 @@ export async function startWorker(config: Config, endpoints: Endpoints, stores: 
     apiUrl: config.api.url,
     tracing: o.tracing,
   });
-  if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => client.connection.close()) };
+  // the workers' own connections are closed too: Temporal's runtime stops when the last one is, and with
+  // its core's logs forwarded to ours (src/logging/temporal-logger.ts) it would otherwise keep the process alive
+  const closeAll = (...workers: Worker[]) => Promise.all([client.connection.close(), ...workers.map((w) => w.connection?.close())]).then(() => undefined);
+  if (!(o.customTraining ?? config.customTraining)) return { worker, done: worker.run().finally(() => closeAll(worker)) };
   const trainers = await createCustomTrainingWorker({ temporal: temporalTarget(config, endpoints), namespace: config.temporal.namespace, repos: createRepositories(stores.pool), artifacts: stores.artifacts, tracing: o.tracing });
   const stopTrainers = () => { if (trainers.getState() === 'RUNNING') trainers.shutdown(); };
   const done = Promise.all([
     worker.run().finally(stopTrainers),
     trainers.run(),
-  ]).then(() => undefined).finally(() => client.connection.close());
+  ]).then(() => undefined).finally(() => closeAll(worker, trainers));
   return { worker, done };
 }
 
@@ -259,6 +264,8 @@ export interface ApiOptions {
   importOnnxVersion?: (real: ImportOnnxVersion) => ImportOnnxVersion;
   /** OpenTelemetry tracing (src/telemetry/tracing.ts): a span per request, inference spans in predict, traces into workflows. */
   tracing?: Tracing;
+  /** The process's logger (the CLI's); unset: the API opens its own from config.logging and closes it at stop. */
+  logger?: Logger;
 }
 
 export async function startApi(config: Config, endpoints: Endpoints, stores: Stores, log: Log, o: ApiOptions = {}): Promise<RunningApi> {
@@ -280,7 +287,10 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
   const access = new AccessControl({ repos, adminKey: ensureAdminKey(config), predict: config.api.predictAuth, feedback: config.api.feedbackAuth });
   const app = createApp({ client, repos, pool: stores.pool, models, pipelines, registryOps, rollouts, monitoring, batch, artifacts: stores.artifacts, access, secrets: stores.secrets, maxUploadBytes: config.sources.maxUploadBytes, slack: config.slack, privacy: config.privacy, maxBody: config.api.maxBody, importOnnxVersion: (o.importOnnxVersion ?? ((real) => real))(importMlflowVersions(repos, pipelines)), uiUrl, console: { sessionSeconds: config.api.consoleSessionSeconds, secureCookies: config.api.url.startsWith('https:') }, log });
   // predict requests skip Express when they can (src/api/predict-fast-path.ts)
-  const listener = withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log });
+  // one line per request, the fast path's included (src/logging/http-request-log.ts), inside the request's span
+  const ownLogger = o.logger ? undefined : createLogger(config.logging);
+  const requestLog = forService(o.logger ?? ownLogger!, SERVICES.api);
+  const listener = withRequestLog(withPredictFastPath(app, { models, maxBody: config.api.maxBody, access, log }), requestLog);
   const server = http.createServer(o.tracing ? withRequestSpans(listener, o.tracing.tracer) : listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`the API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set MLOPS_API_PORT`)));
@@ -302,6 +312,7 @@ export async function startApi(config: Config, endpoints: Endpoints, stores: Sto
       clearTimeout(force);
       await models.stop();
       await client.connection.close();
+      if (ownLogger) closeLogger(ownLogger, config.logging);
     },
   };
 }

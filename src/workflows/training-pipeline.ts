@@ -6,6 +6,7 @@
 import {
   ApplicationFailure,
   condition,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -195,8 +196,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     return { ...ballot.outcome!, via: 'signal', at: workflowTime() };
   };
 
+  // workflow log lines go through Temporal's logger sink (never during replay), with the run's ids
   const enter = (stage: Stage) => {
     status.stage = stage;
+    log.info(stage === 'done' ? `pipeline ${status.state}` : `stage ${stage}`, { model: input.model, ...(status.modelVersion ? { version: status.modelVersion } : {}) });
     if (input.useSearchAttributes) upsertSearchAttributes([{ key: STAGE_KEY, value: stage }]);
   };
   if (input.useSearchAttributes) upsertSearchAttributes([{ key: MODEL_NAME_KEY, value: input.model }]);
@@ -361,6 +364,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   } catch (err) {
     status.state = 'failed';
     status.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    log.warn('pipeline failed', { model: input.model, error: err });
     throw err;
   }
 }

@@ -63,7 +63,9 @@ export async function startPlatform(o: { backend?: Backend; env: Record<string, 
   const db = await createTestDatabase(o.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-api-'));
   const files = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-files-'));
-  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), ...o.env });
+  // the API's log (a line per request) goes to a file in the data dir: quiet test output, and read at close
+  const logFile = path.join(dataDir, 'mlops.log');
+  const config = loadConfig({ MLOPS_DATA_DIR: dataDir, MLOPS_API_PORT: '0', MLOPS_ADMIN_KEY: TEST_ADMIN_KEY, MLOPS_DATA_ROOTS: TEST_DATA_ROOTS.join(','), MLOPS_LOG_FILE: logFile, ...o.env });
   if (!config.temporal.address) throw new Error('startPlatform needs TEMPORAL_ADDRESS in env');
   const endpoints = { temporalAddress: config.temporal.address, temporalUiUrl: 'http://ui.test', databaseUrl: db.url };
   const stores = await openStores(config, db.url);
@@ -100,7 +102,10 @@ export async function startPlatform(o: { backend?: Backend; env: Record<string, 
       await tracing?.shutdown();
       await stores.pool.end();
       await db.close();
+      // every test on this stack sent the admin key with nearly every request: no log line may show it
+      const leaked = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(TEST_ADMIN_KEY)) : [];
       fs.rmSync(dataDir, { recursive: true, force: true });
+      assert.deepEqual(leaked, [], 'the admin key in the API log');
       fs.rmSync(files, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,10 @@
 /** A real Temporal dev server for tests, from the same CLI binary the product uses. */
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, TelemetryOptions } from '@temporalio/worker';
+import type { TelemetryOptions } from '@temporalio/worker';
+import pino from 'pino';
+import { createLogger } from '../../src/logging/logger';
+import { installTemporalLogging } from '../../src/logging/temporal-logger';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/definitions';
 
@@ -15,9 +18,10 @@ let runtimeInstalled = false;
  * The process's one Temporal Runtime, as the CLI installs it; a test that wants the worker's metrics
  * (test/telemetry.test.ts) installs it with them before its first server.
  */
-export function installRuntime(o: { telemetryOptions?: TelemetryOptions } = {}): void {
+export function installRuntime(o: { telemetryOptions?: Pick<TelemetryOptions, 'metrics'> } = {}): void {
   if (runtimeInstalled) throw new Error('the Temporal Runtime is installed already: install it before the first startTemporal()');
-  Runtime.install({ logger: new DefaultLogger('WARN'), ...o });
+  // the product's Temporal logging, on standard error at WARN: quiet unless something goes wrong
+  installTemporalLogging(createLogger({ level: 'warn', secrets: [], stream: pino.destination(2) }), o.telemetryOptions);
   runtimeInstalled = true;
 }
 

@@ -18,6 +18,7 @@ import { errorBody, MlflowError, toMlflowError } from './protocol';
 import { registryRoutes } from './registry-routes';
 import { MlflowRoutes, MlflowRouteSpec } from './routes';
 import { trackingRoutes } from './tracking-routes';
+import { routePattern } from '../../logging/http-request-log';
 
 export const MLFLOW_MOUNT = '/mlflow';
 
@@ -58,7 +59,7 @@ export function mlflowRouter(deps: MlflowDeps): Router {
   router.use((req, _res, next) => next(new MlflowError('ENDPOINT_NOT_FOUND', `no MLflow route for ${req.method} ${req.path}`)));
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toMlflowError(err);
-    if (e.code === 'INTERNAL_ERROR') deps.log?.(`internal error on ${req.method} ${MLFLOW_MOUNT}${req.path}: ${(err as Error)?.stack ?? String(err)}`);
+    if (e.code === 'INTERNAL_ERROR') deps.log?.(`internal error on ${req.method} ${routePattern(req)}: ${(err as Error)?.stack ?? String(err)}`);
     res.status(e.status).json(errorBody(e));
   });
   return router;
