@@ -250,6 +250,16 @@ describe('Temporal\'s logs', () => {
     temporal.log('ERROR', 'Workflow failed', { workflowId: 'w1' });
     assert.deepEqual(records().map((r) => [r['log.level'], r.message, r['mlops.workflow.id']]), [['warn', 'Activity failed', 'w1'], ['error', 'Workflow failed', 'w1']]);
   });
+
+  it('name an error that crossed a thread by its fields (a workflow sink clones it into a plain object)', () => {
+    const { logger, records } = capture({ level: 'info' });
+    const cloned = structuredClone({ name: 'ApplicationFailure', message: 'dataset 1f2e is not registered', stack: 'ApplicationFailure: dataset 1f2e is not registered' });
+    temporalLogger(logger).warn('Activity failed', { workflowId: 'w1', error: cloned });
+    temporalLogger(logger).warn('Workflow failed', { workflowId: 'w1', error: { code: 7 } });
+    const [activity, workflow] = records();
+    assert.deepEqual([activity.error.type, activity.error.message], ['ApplicationFailure', 'dataset 1f2e is not registered']);
+    assert.equal(workflow.error.message, '{"code":7}', 'not "[object Object]"');
+  });
 });
 
 describe('the banner of a service command', () => {

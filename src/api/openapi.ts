@@ -159,7 +159,8 @@ function responseOf(r: ResponseDoc): object {
   if ('json' in r) return { description: r.description, content: json(r.json) };
   if ('html' in r) return { description: r.description, content: { 'text/html': { schema: { type: 'string' } } } };
   if ('text' in r) return { description: r.description, content: { 'text/plain': { schema: { type: 'string' } } } };
-  if ('file' in r) return { description: r.description, content: Object.fromEntries(r.file.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])) };
+  // a JSON file is a JSON value of its own (a smoke set: an array of rows), not a string
+  if ('file' in r) return { description: r.description, content: Object.fromEntries(r.file.map((type) => [type, { schema: type === 'application/json' ? {} : { type: 'string', contentMediaType: type } }])) };
   return { description: r.description };
 }
 

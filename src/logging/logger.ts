@@ -49,7 +49,15 @@ export function traceFields(): object {
 /** An error as ECS's error.* fields: its type, message and stack (the stack already names type and message). */
 export function errorFields(err: unknown): { type: string; message: string; stack_trace?: string } {
   if (err instanceof Error) return { type: err.name, message: err.message, ...(err.stack ? { stack_trace: err.stack } : {}) };
-  return { type: typeof err, message: String(err) };
+  // an error that crossed a thread (workflow log sinks clone it) keeps its fields but not its class
+  // (and the fields this gives are given back as they are: the logger's serializer sees them again)
+  const e = err as { name?: unknown; type?: unknown; message?: unknown; stack?: unknown; stack_trace?: unknown } | null;
+  if (e && typeof e === 'object' && typeof e.message === 'string') {
+    const type = typeof e.name === 'string' ? e.name : typeof e.type === 'string' ? e.type : 'Error';
+    const stack = typeof e.stack === 'string' ? e.stack : typeof e.stack_trace === 'string' ? e.stack_trace : undefined;
+    return { type, message: e.message, ...(stack ? { stack_trace: stack } : {}) };
+  }
+  return { type: typeof err, message: typeof err === 'object' ? JSON.stringify(err) ?? String(err) : String(err) };
 }
 
 /** The root logger of a process; components take `forService(logger, ...)` children. */
