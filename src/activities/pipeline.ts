@@ -40,6 +40,7 @@ import { FAILURE_TYPES } from '../workflows/activity-options';
 import { isImported, PRODUCTION_ALIAS, type ImportedSignature, type ModelSignature, type NewModelVersion } from '../domain/model-version';
 import { importedFeeds, importedTableRows } from '../serving/imported-feeds';
 import { runImported } from '../serving/imported-outputs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface ActivityDeps {
   /** The store, a repository per table group (src/store/repositories.ts): activities hold no pool. */
@@ -379,7 +380,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       // the SDK sends it (it encodes heartbeats asynchronously) before the next slice is computed.
       const onSlice = async (progress: SliceProgress) => {
         ctx.heartbeat({ phase: 'slicing', ...progress });
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
       };
       if (input.imported && input.imported.task !== data.task) {
         throw ApplicationFailure.nonRetryable(`the imported model solves a ${input.imported.task} task, but the target "${input.target}" of the evaluation data makes it ${data.task}`, NON_RETRYABLE.model);

@@ -11,6 +11,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Column, Table } from '../ml/table';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 const BLOCK = 65_536;
 
@@ -27,7 +28,7 @@ export async function datasetDigestYielding(table: Table): Promise<string> {
   const steps = digestSteps(table);
   for (let step = steps.next(); ; step = steps.next()) {
     if (step.done) return step.value;
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 }
 

@@ -8,6 +8,7 @@ import bindings from '@duckdb/node-bindings';
 import { DuckDBDataChunk, DuckDBDoubleType, DuckDBVarCharType } from '@duckdb/node-api';
 import type { Column, Table } from '../ml/table';
 import { duckdb, sqlName, sqlString } from './duckdb';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 const VECTOR = 2048;
 
@@ -38,7 +39,7 @@ export async function writeParquet(table: Table, file: string, o: { compression?
       bindings.data_chunk_set_size(chunk.chunk, n);
       appender.appendDataChunk(chunk);
       // a turn of the event loop now and then: heartbeats and (in `mlops up`) API requests share this thread
-      if ((start / VECTOR) % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+      if ((start / VECTOR) % 64 === 63) await nextTurn();
     }
     appender.closeSync();
     await fs.rm(file, { force: true });
@@ -148,7 +149,7 @@ export async function readQuery(connection: Awaited<ReturnType<typeof duckdb>>, 
     row += n;
     // a materialised result's chunks resolve as microtasks, which never let timers or sockets run: give
     // the event loop a turn now and then, or a 10M-row read holds up every request of the process
-    if (++chunks % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (++chunks % 64 === 0) await nextTurn();
   }
   if (knownCount !== undefined && row !== knownCount) throw new Error(`${relation} gave ${row} rows, not the ${knownCount} expected`);
   const fit = <T extends Float64Array | Int32Array>(a: T): T => (row === a.length ? a : row >= a.length * 0.75 ? a.subarray(0, row) : a.slice(0, row)) as T;

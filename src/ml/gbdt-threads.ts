@@ -5,20 +5,13 @@
 import {
   SharedRows, binChunk, gradientChunk, gradientsOfRows, histogramChunk, histogramOfRows, partitionChunk, partitionRows, rootHistogramOfRows,
 } from './gbdt-kernels';
-import { KernelFamily, MAX_CHUNKS, RowThreads, sharedBytes } from './row-threads';
+import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedBytes } from './row-threads';
 
 const HISTOGRAM = 0, PARTITION = 1, GRADIENTS = 2, BIN = 3;
 const family = new KernelFamily<SharedRows>([histogramChunk, partitionChunk, gradientChunk, binChunk], [histogramOfRows, rootHistogramOfRows, partitionRows, gradientsOfRows]);
 
 /** Chunks the GBDT helper threads of this thread have run, ever. */
 export const chunksRunByHelpers = () => family.chunksRunByHelpers();
-
-function onSharedMemory(column: Float64Array): Float64Array {
-  if (column.buffer instanceof SharedArrayBuffer) return column;
-  const copy = new Float64Array(sharedBytes(8 * column.length));
-  copy.set(column);
-  return copy;
-}
 
 /** Shared arrays for a fit over n rows and d features, and the threads that work on them. */
 export class RowWorkers {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { Matrix } from './features';
 import { LogisticRows, gradientChunk, hessianChunk, lossChunk, predictorChunk } from './logistic-kernels';
 import { binaryMetrics } from './metrics';
-import { KernelFamily, MAX_CHUNKS, RowThreads, sharedBytes } from './row-threads';
+import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedFloats } from './row-threads';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** A fitted binary logistic regression over preprocessed features (see recipe.ts). */
@@ -55,15 +55,6 @@ const family = new KernelFamily<LogisticRows>([predictorChunk, lossChunk, gradie
 /** Chunks the logistic-regression helper threads of this thread have run, ever. */
 export const chunksRunByLogisticHelpers = () => family.chunksRunByHelpers();
 
-const sharedFloats = (length: number) => new Float64Array(sharedBytes(8 * length));
-
-/** A column on shared memory, where the helper threads can read it (copied only if it is not). */
-function onSharedMemory(column: Float64Array): Float64Array {
-  if (column.buffer instanceof SharedArrayBuffer) return column;
-  const copy = sharedFloats(column.length);
-  copy.set(column);
-  return copy;
-}
 
 /** Rows the Hessian is estimated on; gradients and the objective always use every row. */
 export const HESSIAN_ROWS = 50_000;

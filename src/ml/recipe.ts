@@ -7,6 +7,7 @@
  * or flag outliers, then scale (standard, min-max or none). Text features: one-hot over the categories seen in training; a missing
  * or unseen category encodes as all zeros. The output is one matrix: numeric block, then one-hot blocks.
  */
+import { sharedFloats } from './row-threads';
 import { evaluateDerived, ExpressionError, parseDerived } from './expressions';
 import { Matrix } from './features';
 import { quantileSorted } from './statistics';
@@ -207,7 +208,7 @@ export function applyRecipeColumns(recipe: FittedRecipe, source: Table, rows: In
   recipe.numeric.forEach((step, j) => {
     const values = raw[j];
     // on shared memory: the fitting loops read it from helper threads (row-threads.ts) without a copy
-    const col = new Float64Array(new SharedArrayBuffer(8 * rows.length));
+    const col = sharedFloats(rows.length);
     // plain locals: this loop runs once per training cell (10M rows x 30 columns at the top end)
     const { impute, center, scale } = step;
     const lower = clip ? step.lower! : -Infinity;

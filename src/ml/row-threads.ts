@@ -147,3 +147,13 @@ export class RowThreads<S> {
 
 /** A SharedArrayBuffer of at least `bytes` (never empty, so views on it are valid). */
 export const sharedBytes = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
+
+export const sharedFloats = (length: number) => new Float64Array(sharedBytes(8 * length));
+
+/** A column on shared memory, where the helper threads can read it (copied only if it is not). */
+export function onSharedMemory(column: Float64Array): Float64Array {
+  if (column.buffer instanceof SharedArrayBuffer) return column;
+  const copy = sharedFloats(column.length);
+  copy.set(column);
+  return copy;
+}

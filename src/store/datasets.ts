@@ -13,6 +13,7 @@ import { parseCsv } from '../ml/csv';
 import { ColumnStatistics, columnStatistics } from '../ml/statistics';
 import type { Column, Table } from '../ml/table';
 import type { ArtifactStore } from './artifacts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface DatasetColumn {
   name: string;
@@ -79,7 +80,7 @@ export async function storeDatasetTable(pool: Pool, artifacts: ArtifactStore, ta
   const statistics: ColumnStatistics[] = [];
   for (const column of table.columns) {
     statistics.push(columnStatistics(column));
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   await saveDataset(pool, {
     id: datasetId,
