@@ -7,25 +7,20 @@
  * one run each.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { BREAST_CANCER } from '../helpers/pipeline-env';
 import { eventually } from '../helpers/eventually';
 import { checkAfterFault, measureRecovery } from './checks';
 import { SteadyLoad } from './load';
-import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from './platform';
+import { cancerInstance, chaosPlatformPerSuite } from './platform';
 
 const instance = cancerInstance(BREAST_CANCER);
 
 describe('chaos: an API replica killed with requests in flight', () => {
-  let platform: ChaosPlatform;
-
-  before(async () => {
-    platform = await startChaosPlatform();
-    await deployServedModel(platform, 'served', BREAST_CANCER, instance);
-  });
-  after(async () => { await platform?.close(); });
+  const suite = chaosPlatformPerSuite(BREAST_CANCER, instance);
 
   it('kill -9 an API replica with requests in flight', async () => {
+    const { platform } = suite;
     const victim = platform.apis[0];
     const load = new SteadyLoad(platform, { label: 'api-kill', servedModel: 'served', instance });
     load.start();

@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { toCanonicalCsv } from '../../src/ml/csv';
 import { BREAST_CANCER } from '../helpers/pipeline-env';
 import { eventually } from '../helpers/eventually';
 import { syntheticLogistic } from '../helpers/synthetic';
 import { checkAfterFault, measureRecovery } from './checks';
 import { SteadyLoad } from './load';
-import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from './platform';
+import { cancerInstance, chaosPlatformPerSuite } from './platform';
 
 const instance = cancerInstance(BREAST_CANCER);
 const SIZE = '64m';
@@ -57,23 +57,18 @@ function fillUp(dir: string): string {
 const skip = canMount();
 
 describe('chaos: the artifact store\'s disk full during ingest', { skip }, () => {
-  let platform: ChaosPlatform;
   let artifacts = '';
-
-  before(async () => {
-    platform = await startChaosPlatform({
-      prepareDataDir: (dataDir) => {
-        artifacts = path.join(dataDir, 'artifacts');
-        fs.mkdirSync(artifacts);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE}`, 'tmpfs', artifacts]);
-      },
-      releaseDataDir: () => { if (artifacts) execFileSync('umount', [artifacts]); },
-    });
-    await deployServedModel(platform, 'served', BREAST_CANCER, instance);
+  const suite = chaosPlatformPerSuite(BREAST_CANCER, instance, {
+    prepareDataDir: (dataDir) => {
+      artifacts = path.join(dataDir, 'artifacts');
+      fs.mkdirSync(artifacts);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE}`, 'tmpfs', artifacts]);
+    },
+    releaseDataDir: () => { if (artifacts) execFileSync('umount', [artifacts]); },
   });
-  after(async () => { await platform?.close(); });
 
   it('the artifact store\'s disk full during ingest: a clear failure, retried, and completed once space returns', async () => {
+    const { platform } = suite;
     const { table } = syntheticLogistic({ rows: 20_000, weights: [1, -1, 0.5, 2, -0.5, 0.25], bias: 0, seed: 11 });
     const csv = path.join(platform.files, 'new-data.csv');
     fs.writeFileSync(csv, toCanonicalCsv(table));

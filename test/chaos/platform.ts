@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { Client as PgClient, Pool } from 'pg';
 import { Client, Connection } from '@temporalio/client';
@@ -74,7 +75,9 @@ async function untilExit(child: ChildProcess): Promise<void> {
  * `prepareDataDir` runs before any process starts (a test mounts a small filesystem there), and
  * `releaseDataDir` after every process stopped and before the folder is removed (it unmounts it).
  */
-export async function startChaosPlatform(o: { temporalAddress?: string; databaseAdminUrl?: string; prepareDataDir?: (dataDir: string) => void; releaseDataDir?: (dataDir: string) => void } = {}): Promise<ChaosPlatform> {
+export interface ChaosPlatformOptions { temporalAddress?: string; databaseAdminUrl?: string; prepareDataDir?: (dataDir: string) => void; releaseDataDir?: (dataDir: string) => void }
+
+export async function startChaosPlatform(o: ChaosPlatformOptions = {}): Promise<ChaosPlatform> {
   const clusterDir = o.temporalAddress ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-chaos-cluster-'));
   const cluster = async (...args: string[]) => {
     if (!clusterDir) throw new Error('no cluster: this platform runs on another Temporal server');
@@ -217,4 +220,19 @@ export async function deployServedModel(platform: ChaosPlatform, model: string, 
       return r.status === 200 ? true : undefined;
     });
   }
+}
+
+/**
+ * The platform of one test file: started before its tests, with the model the load predicts from
+ * deployed as `served` (trained on `data`, asked with `instance`), and closed after them. Call it in a
+ * describe; the tests read `suite.platform`.
+ */
+export function chaosPlatformPerSuite(data: string, instance: Record<string, number>, options: ChaosPlatformOptions = {}): { readonly platform: ChaosPlatform } {
+  const suite = {} as { platform: ChaosPlatform };
+  before(async () => {
+    suite.platform = await startChaosPlatform(options);
+    await deployServedModel(suite.platform, 'served', data, instance);
+  });
+  after(async () => { await suite.platform?.close(); });
+  return suite;
 }

@@ -6,23 +6,17 @@
  * Predictions are answered from the replicas' memory and logged off the request's path, so none may fail.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { BREAST_CANCER } from '../helpers/pipeline-env';
 import { checkAfterFault, measureRecovery } from './checks';
 import { SteadyLoad } from './load';
-import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from './platform';
+import { cancerInstance, chaosPlatformPerSuite } from './platform';
 
 const instance = cancerInstance(BREAST_CANCER);
 const DOWN_MS = 5_000;
 
 describe('chaos: PostgreSQL restarted mid-pipeline under load', () => {
-  let platform: ChaosPlatform;
-
-  before(async () => {
-    platform = await startChaosPlatform();
-    await deployServedModel(platform, 'served', BREAST_CANCER, instance);
-  });
-  after(async () => { await platform?.close(); });
+  const suite = chaosPlatformPerSuite(BREAST_CANCER, instance);
 
   const faults = [
     { name: 'restart PostgreSQL mid-pipeline with a fast shutdown', stop: ['stop', 'postgresql'] },
@@ -30,6 +24,7 @@ describe('chaos: PostgreSQL restarted mid-pipeline under load', () => {
   ];
   for (const fault of faults) {
     it(fault.name, async () => {
+      const { platform } = suite;
       const load = new SteadyLoad(platform, { label: fault.stop[0] === 'stop' ? 'pg-fast' : 'pg-kill', servedModel: 'served', instance });
       load.start();
       // a run in the middle of its stages when the database goes

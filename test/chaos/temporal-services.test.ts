@@ -6,27 +6,22 @@
  * or history is down are repeated by the client with the same Idempotency-Key. See checks.ts for what
  * must hold after each.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { BREAST_CANCER } from '../helpers/pipeline-env';
 import { checkAfterFault, measureRecovery } from './checks';
 import { SteadyLoad } from './load';
-import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from './platform';
+import { cancerInstance, chaosPlatformPerSuite } from './platform';
 
 const instance = cancerInstance(BREAST_CANCER);
 /** How long a killed service stays down before it is started again. */
 const DOWN_MS = 5_000;
 
 describe('chaos: Temporal services killed under load', () => {
-  let platform: ChaosPlatform;
-
-  before(async () => {
-    platform = await startChaosPlatform();
-    await deployServedModel(platform, 'served', BREAST_CANCER, instance);
-  });
-  after(async () => { await platform?.close(); });
+  const suite = chaosPlatformPerSuite(BREAST_CANCER, instance);
 
   for (const service of ['history', 'frontend', 'matching']) {
     it(`kill -9 the ${service} service, and restart it`, async () => {
+      const { platform } = suite;
       const load = new SteadyLoad(platform, { label: `${service}-kill`, servedModel: 'served', instance });
       load.start();
       // runs in every stage when the fault comes

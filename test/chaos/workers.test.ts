@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { toCanonicalCsv } from '../../src/ml/csv';
 import { BREAST_CANCER } from '../helpers/pipeline-env';
 import { eventually } from '../helpers/eventually';
 import { syntheticLogistic } from '../helpers/synthetic';
 import { checkAfterFault, measureRecovery } from './checks';
 import { SteadyLoad } from './load';
-import { cancerInstance, ChaosPlatform, deployServedModel, startChaosPlatform } from './platform';
+import { cancerInstance, chaosPlatformPerSuite, ChaosPlatform } from './platform';
 
 const instance = cancerInstance(BREAST_CANCER);
 
@@ -36,15 +36,10 @@ async function killAndReplace(platform: ChaosPlatform, victim: ChildProcess): Pr
 }
 
 describe('chaos: platform workers killed under load', () => {
-  let platform: ChaosPlatform;
-
-  before(async () => {
-    platform = await startChaosPlatform();
-    await deployServedModel(platform, 'served', BREAST_CANCER, instance);
-  });
-  after(async () => { await platform?.close(); });
+  const suite = chaosPlatformPerSuite(BREAST_CANCER, instance);
 
   it('kill -9 a platform worker during training', async () => {
+    const { platform } = suite;
     const { table } = syntheticLogistic({ rows: 30_000, weights: Array.from({ length: 16 }, (_, j) => ((j % 5) - 2) / 2), bias: -0.5, seed: 7 });
     const csv = path.join(platform.files, 'training.csv');
     fs.writeFileSync(csv, toCanonicalCsv(table));
@@ -83,6 +78,7 @@ describe('chaos: platform workers killed under load', () => {
   });
 
   it('kill -9 a platform worker during batch scoring', async () => {
+    const { platform } = suite;
     const source = fs.readFileSync(BREAST_CANCER, 'utf8').trim().split('\n');
     const copies = 60;
     const rows = (source.length - 1) * copies;
