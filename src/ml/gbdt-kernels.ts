@@ -1,92 +1,49 @@
 /**
  * The row loops of gradient boosting, written so a helper thread can run them from their source text
  * (`Function.prototype.toString`): each is a plain function with no imports, closures or nested
- * functions, working only on the typed arrays it is given. `gbdt-threads.ts` runs them on every core
- * (`row-threads.ts`).
+ * functions, working only on what it is given. `gbdt-threads.ts` runs them on every core
+ * (`row-threads.ts`). The hottest loops (histograms, partitions) are compiled WebAssembly
+ * (`wasm/gbdt-kernels.as.ts`), which these call.
  */
 
 /** Per feature and bin: gradient sum, hessian sum and row count, interleaved (one cache line per update). */
 export const HISTOGRAM_STRIDE = 256 * 3;
 
-/**
- * Fills `hist` (zeroed here) from the rows `order[from..to)`: bin codes row-major (`bins[row * d + f]`),
- * gradient and hessian interleaved (`gh[2 * row]`, `gh[2 * row + 1]`).
- */
-export function histogramOfRows(bins: Uint8Array, d: number, gh: Float32Array, order: Int32Array, from: number, to: number, hist: Float64Array, offset: number): void {
-  hist.fill(0, offset, offset + d * 768);
-  // Row by row: consecutive updates go to different features' histograms, so they do not wait on
-  // each other the way runs of equal bins within one feature would.
-  for (let i = from; i < to; i++) {
-    const r = order[i];
-    const g = gh[2 * r];
-    const h = gh[2 * r + 1];
-    const base = r * d;
-    for (let f = 0, off = offset; f < d; f++, off += 768) {
-      const b = off + bins[base + f] * 3;
-      hist[b] += g;
-      hist[b + 1] += h;
-      hist[b + 2]++;
-    }
-  }
+/** The exports of `wasm/gbdt-kernels.as.ts`; addresses are byte offsets in the fit's memory. */
+export interface GbdtWasm {
+  histogram(bins: number, d: number, gh: number, order: number, from: number, to: number, hist: number): void;
+  rootHistogram(bins: number, d: number, gh: number, from: number, to: number, hist: number): void;
+  partition(column: number, bin: number, order: number, scratch: number, from: number, to: number): number;
+  gradients(loss: number, raw: number, y: number, gh: number, from: number, to: number): void;
+  addLeafValue(raw: number, order: number, from: number, to: number, value: number, output: number, outputs: number): void;
+  addInto(a: number, b: number, count: number): void;
+  subtractFrom(a: number, b: number, count: number): void;
 }
 
 /**
- * `histogramOfRows` for the rows [from, to) in their own order (a tree's root) and without counts,
- * which are the same for every root: 40% less work on the one histogram every tree builds in full.
+ * This thread's instance of the compiled kernels on the fit's memory, made once per fit and thread
+ * (a helper receives the fit's module and memory, never an instance: instances do not cross threads).
  */
-export function rootHistogramOfRows(bins: Uint8Array, d: number, gh: Float32Array, from: number, to: number, hist: Float64Array, offset: number): void {
-  hist.fill(0, offset, offset + d * 768);
-  for (let r = from; r < to; r++) {
-    const g = gh[2 * r];
-    const h = gh[2 * r + 1];
-    const base = r * d;
-    for (let f = 0, off = offset; f < d; f++, off += 768) {
-      const b = off + bins[base + f] * 3;
-      hist[b] += g;
-      hist[b + 1] += h;
-    }
+export function wasmOf(s: SharedRows): GbdtWasm {
+  const cache: WeakMap<SharedRows, GbdtWasm> = ((globalThis as { gbdtWasm?: WeakMap<SharedRows, GbdtWasm> }).gbdtWasm ??= new WeakMap());
+  let kernels = cache.get(s);
+  if (kernels === undefined) {
+    kernels = new WebAssembly.Instance(s.module, { env: { memory: s.memory } }).exports as unknown as GbdtWasm;
+    cache.set(s, kernels);
   }
+  return kernels;
 }
 
 /**
- * Stable partition of `order[from..to)` on one feature's codes (`column[row]`): rows with code <= bin
- * stay in `order` from `from` on, the others go to `scratch` from `from` on. Returns how many went left.
+ * What every thread of one fit shares: the compiled kernels and their memory, and typed arrays (all
+ * shared). The arrays the compiled kernels read (bins, columns, gh, order, scratch, hists) are views on
+ * that memory.
  */
-export function partitionRows(column: Uint8Array, bin: number, order: Int32Array, scratch: Int32Array, from: number, to: number): number {
-  let l = from;
-  let r = from;
-  for (let i = from; i < to; i++) {
-    const row = order[i];
-    // branch-free: the left/right choice is random, so a branch would be mispredicted half the time
-    const left = (column[row] - bin - 1) >>> 31;
-    order[l] = row;
-    scratch[r] = row;
-    l += left;
-    r += 1 - left;
-  }
-  return l - from;
-}
-
-/**
- * Gradient and hessian of each row in [from, to) from its raw score: `loss` 0 is binary log loss
- * (sigmoid), 1 is squared error.
- */
-export function gradientsOfRows(loss: number, raw: Float64Array, y: Float64Array, gh: Float32Array, from: number, to: number): void {
-  if (loss === 1) {
-    for (let i = from; i < to; i++) { gh[2 * i] = raw[i] - y[i]; gh[2 * i + 1] = 1; }
-    return;
-  }
-  for (let i = from; i < to; i++) {
-    const p = 1 / (1 + Math.exp(-raw[i]));
-    gh[2 * i] = p - y[i];
-    gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
-  }
-}
-
-/** The typed arrays every thread of one fit shares (all on SharedArrayBuffers). */
 export interface SharedRows {
   n: number;
   d: number;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
   /** Bin codes row-major, for histograms. */
   bins: Uint8Array;
   /** The same codes column by column (`columns[f * n + row]`), for partitions. */
@@ -94,9 +51,10 @@ export interface SharedRows {
   gh: Float32Array;
   order: Int32Array;
   scratch: Int32Array;
+  /** Raw scores, row-major by output. */
   raw: Float64Array;
   y: Float64Array;
-  /** One histogram per chunk. */
+  /** One histogram per chunk (the first chunk's goes straight to its destination). */
   hists: Float64Array;
   /** Rows each chunk sent left in the last partition. */
   lefts: Int32Array;
@@ -124,18 +82,22 @@ export function binChunk(s: SharedRows, args: Float64Array, from: number, to: nu
   }
 }
 
-/** A chunk of a histogram pass: into the chunk's own histogram; args[0] 1 for a root (no counts). */
+/**
+ * A chunk of a histogram pass: the first chunk into the destination at byte args[1], the others into
+ * their own histograms; args[0] 1 for a root (no counts).
+ */
 export function histogramChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
-  if (args[0] === 1) rootHistogramOfRows(s.bins, s.d, s.gh, from, to, s.hists, chunk * s.d * 768);
-  else histogramOfRows(s.bins, s.d, s.gh, s.order, from, to, s.hists, chunk * s.d * 768);
+  const hist = chunk === 0 ? args[1] : s.hists.byteOffset + chunk * s.d * 768 * 8;
+  if (args[0] === 1) wasmOf(s).rootHistogram(s.bins.byteOffset, s.d, s.gh.byteOffset, from, to, hist);
+  else wasmOf(s).histogram(s.bins.byteOffset, s.d, s.gh.byteOffset, s.order.byteOffset, from, to, hist);
 }
 
 /** A chunk of a partition pass on feature args[0] at bin args[1]. */
 export function partitionChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
-  s.lefts[chunk] = partitionRows(s.columns.subarray(args[0] * s.n, (args[0] + 1) * s.n), args[1], s.order, s.scratch, from, to);
+  s.lefts[chunk] = wasmOf(s).partition(s.columns.byteOffset + args[0] * s.n, args[1], s.order.byteOffset, s.scratch.byteOffset, from, to);
 }
 
 /** A chunk of a gradient pass with loss args[0]. */
 export function gradientChunk(s: SharedRows, args: Float64Array, from: number, to: number): void {
-  gradientsOfRows(args[0], s.raw, s.y, s.gh, from, to);
+  wasmOf(s).gradients(args[0], s.raw.byteOffset, s.y.byteOffset, s.gh.byteOffset, from, to);
 }

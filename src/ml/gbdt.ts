@@ -144,16 +144,17 @@ class TreeGrower {
   }
 
   /**
-   * Grows a tree on the gradients in the shared `gh` and adds its leaf values to `raw` (stride
-   * `outputs`, offset `output`).
+   * Grows a tree on the gradients in the shared `gh` and adds its leaf values to the shared raw
+   * scores (stride `outputs`, offset `output`).
    */
-  grow(output: number, raw: Float64Array, outputs: number): Tree {
+  grow(output: number, outputs: number): Tree {
     const { order, gh, n } = this.rows.s;
     for (let i = 0; i < n; i++) order[i] = i;
     const tree: Tree = { output, feature: [], threshold: [], left: [], right: [], value: [] };
     const newNode = () => { tree.feature.push(-1); tree.threshold.push(0); tree.left.push(-1); tree.right.push(-1); tree.value.push(0); return tree.feature.length - 1; };
     let g = 0, h = 0;
     for (let i = 0; i < n; i++) { g += gh[2 * i]; h += gh[2 * i + 1]; }
+    this.rows.newTree();
     const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.rows.histogram(0, n) };
     root.split = this.bestSplit(root);
     const open: Leaf[] = [root];
@@ -175,16 +176,15 @@ class TreeGrower {
       // build the smaller child's histogram; the larger one is the parent's minus it
       const [small, large] = mid - leaf.start <= leaf.end - mid ? [left, right] : [right, left];
       small.histogram = this.rows.histogram(small.start, small.end);
-      const parent = leaf.histogram;
-      for (let i = 0; i < parent.length; i++) parent[i] -= small.histogram[i];
-      large.histogram = parent;
+      this.rows.subtract(leaf.histogram, small.histogram);
+      large.histogram = leaf.histogram;
       leaves++;
       for (const child of [left, right]) { child.split = this.bestSplit(child); open.push(child); }
     }
     for (const leaf of open) {
       const value = (-leaf.g / (leaf.h + this.o.l2)) * this.o.learningRate;
       tree.value[leaf.node] = value;
-      for (let i = leaf.start; i < leaf.end; i++) raw[order[i] * outputs + output] += value;
+      this.rows.addLeafValue(leaf.start, leaf.end, value, output, outputs);
     }
     return tree;
   }
@@ -234,7 +234,7 @@ export function fitGbdt(train: Float64Array[], y: Float64Array, validation: Matr
   const n = y.length;
   const rng = createRng(o.seed);
   const edges = train.map((column) => binEdges(column, maxBins, rng));
-  const rows = new RowWorkers(n, train, edges, o.threads);
+  const rows = new RowWorkers(n, train, edges, o.threads, outputsOf(o.classes), o.maxLeafNodes);
   try {
     rows.bin();
     return boost(rows, edges, y, validation, yValidation, { ...o, maxBins });
@@ -259,9 +259,9 @@ function boost(rows: RowWorkers, edges: Float32Array[], y: Float64Array, validat
     if (outputs === 1) baseline[0] = Math.log(share(1) / share(0));
     else for (let k = 0; k < outputs; k++) baseline[k] = Math.log(share(k));
   }
-  // one output: the raw scores live in shared memory, where the helpers compute gradients from them
-  const raw = outputs === 1 ? rows.s.raw : new Float64Array(n * outputs);
-  if (outputs === 1) rows.s.y.set(y);
+  // the raw scores live in shared memory, where the helpers compute gradients from them
+  const raw = rows.s.raw;
+  rows.s.y.set(y);
   for (let i = 0; i < n; i++) for (let k = 0; k < outputs; k++) raw[i * outputs + k] = baseline[k];
   const rawValidation = new Float64Array(validation.rows * outputs);
   for (let i = 0; i < validation.rows; i++) for (let k = 0; k < outputs; k++) rawValidation[i * outputs + k] = baseline[k];
@@ -283,7 +283,7 @@ function boost(rows: RowWorkers, edges: Float32Array[], y: Float64Array, validat
           gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
         }
       }
-      const tree = grower.grow(k, raw, outputs);
+      const tree = grower.grow(k, outputs);
       addTreeToRows(tree, validation, rawValidation, outputs);
       trees.push(tree);
     }

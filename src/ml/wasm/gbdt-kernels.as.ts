@@ -1,0 +1,112 @@
+// AssemblyScript: gradient boosting's row loops, compiled to WebAssembly by `npm run build:kernels`
+// (tools/wasm) into src/ml/gbdt-wasm.ts. The JavaScript versions of these loops ran at about 3 ns a
+// histogram update, bounds checks and all; these run at about 1.4 ns (bench/RESULTS.md, "GBDT kernels").
+//
+// Every argument is a byte address in the fit's shared memory (`gbdt-memory.ts` lays it out) or a
+// count. Histograms hold, per feature, 256 bins of three float64s: gradient sum, hessian sum, rows.
+// Float sums run in the same order as the JavaScript loops they replace, so a model is the same bit
+// for bit.
+
+/** Bytes of one feature's histogram: 256 bins of (gradient, hessian, count) float64s. */
+const FEATURE_BYTES: usize = 256 * 3 * 8;
+
+/**
+ * Fills the histogram at `hist` (zeroed here) from the rows order[from..to): bin codes row-major
+ * (bins[row * d + f]), gradient and hessian float32s interleaved (gh[2 * row], gh[2 * row + 1]).
+ * Row by row, so consecutive updates go to different features' histograms and do not wait on each
+ * other the way runs of equal bins within one feature would.
+ */
+export function histogram(bins: usize, d: i32, gh: usize, order: usize, from: i32, to: i32, hist: usize): void {
+  memory.fill(hist, 0, <usize>d * FEATURE_BYTES);
+  for (let i = from; i < to; i++) {
+    const row = <usize>load<i32>(order + (<usize>i << 2));
+    const g = <f64>load<f32>(gh + (row << 3));
+    const h = <f64>load<f32>(gh + (row << 3), 4);
+    const base = bins + row * <usize>d;
+    let at = hist;
+    for (let f: usize = 0; f < <usize>d; f++) {
+      const p = at + <usize>load<u8>(base + f) * 24;
+      store<f64>(p, load<f64>(p) + g);
+      store<f64>(p, load<f64>(p, 8) + h, 8);
+      store<f64>(p, load<f64>(p, 16) + 1.0, 16);
+      at += FEATURE_BYTES;
+    }
+  }
+}
+
+/**
+ * `histogram` of the rows [from, to) in their own order (a tree's root), without counts, which are
+ * the same for every root: 40% less work on the one histogram every tree builds in full.
+ */
+export function rootHistogram(bins: usize, d: i32, gh: usize, from: i32, to: i32, hist: usize): void {
+  memory.fill(hist, 0, <usize>d * FEATURE_BYTES);
+  for (let row = <usize>from; row < <usize>to; row++) {
+    const g = <f64>load<f32>(gh + (row << 3));
+    const h = <f64>load<f32>(gh + (row << 3), 4);
+    const base = bins + row * <usize>d;
+    let at = hist;
+    for (let f: usize = 0; f < <usize>d; f++) {
+      const p = at + <usize>load<u8>(base + f) * 24;
+      store<f64>(p, load<f64>(p) + g);
+      store<f64>(p, load<f64>(p, 8) + h, 8);
+      at += FEATURE_BYTES;
+    }
+  }
+}
+
+/**
+ * Stable partition of order[from..to) on one feature's codes (column[row]): rows with code <= bin stay
+ * in `order` from `from` on, the others go to `scratch` from `from` on. Returns how many went left.
+ */
+export function partition(column: usize, bin: i32, order: usize, scratch: usize, from: i32, to: i32): i32 {
+  let l = order + (<usize>from << 2);
+  let r = scratch + (<usize>from << 2);
+  const end = order + (<usize>to << 2);
+  for (let i = l; i < end; i += 4) {
+    const row = load<i32>(i);
+    // branch-free: the left/right choice is random, so a branch would be mispredicted half the time
+    const left = <usize>(<i32>load<u8>(column + <usize>row) <= bin);
+    store<i32>(l, row);
+    store<i32>(r, row);
+    l += left << 2;
+    r += (1 - left) << 2;
+  }
+  return <i32>((l - order) >> 2) - from;
+}
+
+/**
+ * Gradient and hessian (float32) of each row in [from, to) from its raw score: `loss` 0 is binary log
+ * loss (sigmoid), 1 is squared error.
+ */
+export function gradients(loss: i32, raw: usize, y: usize, gh: usize, from: i32, to: i32): void {
+  for (let i = <usize>from; i < <usize>to; i++) {
+    const score = load<f64>(raw + (i << 3));
+    const target = load<f64>(y + (i << 3));
+    if (loss === 1) {
+      store<f32>(gh + (i << 3), <f32>(score - target));
+      store<f32>(gh + (i << 3), 1, 4);
+    } else {
+      const p = 1 / (1 + Math.exp(-score));
+      store<f32>(gh + (i << 3), <f32>(p - target));
+      store<f32>(gh + (i << 3), <f32>Math.max(p * (1 - p), 1e-16), 4);
+    }
+  }
+}
+
+/** Adds a leaf's value to the raw scores of its rows order[from..to) (stride `outputs`, offset `output`). */
+export function addLeafValue(raw: usize, order: usize, from: i32, to: i32, value: f64, output: i32, outputs: i32): void {
+  for (let i = <usize>from; i < <usize>to; i++) {
+    const p = raw + ((<usize>load<i32>(order + (i << 2)) * <usize>outputs + <usize>output) << 3);
+    store<f64>(p, load<f64>(p) + value);
+  }
+}
+
+/** a[i] += b[i] for an even `count` of float64s, two at a time: chunk histograms into their sum. */
+export function addInto(a: usize, b: usize, count: i32): void {
+  for (let i: usize = 0; i < (<usize>count << 3); i += 16) v128.store(a + i, f64x2.add(v128.load(a + i), v128.load(b + i)));
+}
+
+/** a[i] -= b[i] for an even `count` of float64s: a parent's histogram minus its smaller child's is the larger child's. */
+export function subtractFrom(a: usize, b: usize, count: i32): void {
+  for (let i: usize = 0; i < (<usize>count << 3); i += 16) v128.store(a + i, f64x2.sub(v128.load(a + i), v128.load(b + i)));
+}
