@@ -78,7 +78,8 @@ const SANDBOX_DEPTHS = [1, 2, 3];
 const filesAtDepth = (folder, depth) => `${folder}/${'*/'.repeat(depth - 1)}${depth === SANDBOX_DEPTHS.length ? '**/' : ''}*.ts`;
 
 export default tseslint.config(
-  { ignores: ['dist/', '**/node_modules/', '.mlops/', '.mlops-ci/', '.cache/', 'scratch/'] },
+  // *.as.ts: AssemblyScript (i32, load<T>), compiled and checked by tools/wasm, not TypeScript
+  { ignores: ['dist/', '**/node_modules/', '.mlops/', '.mlops-ci/', '.cache/', 'scratch/', '**/*.as.ts'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   // bin/ and scripts/*.js: CommonJS for Node; this file and tools/lint: ES modules

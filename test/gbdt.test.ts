@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCsv } from '../src/ml/csv';
 import { binEdges, fitGbdt, predictGbdt, trainGbdt } from '../src/ml/gbdt';
-import { chunksRunByHelpers } from '../src/ml/gbdt-threads';
+import { chunksRunByHelpers, kernelMemory } from '../src/ml/gbdt-threads';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../src/ml/metrics';
 import { exportGbdtToOnnx } from '../src/ml/onnx-export';
 import { prepareData } from '../src/ml/prepare';
@@ -110,5 +110,14 @@ describe('gradient-boosted trees', () => {
       assert.ok(one.trees.every((t) => t.feature.filter((f) => f >= 0).length === 30), 'every tree grew its 31 leaves');
       assert.deepEqual(two, one);
     }
+  });
+
+  it('lays a fit out in one WebAssembly memory, and refuses one past 4 GiB before allocating it', () => {
+    const memory = kernelMemory(1000, 3, 1, 31);
+    const views = [memory.bins, memory.columns, memory.gh, memory.order, memory.scratch, memory.raw, memory.y, memory.hists, memory.slots, memory.edges, memory.edgeCounts, memory.result];
+    assert.ok(views.every((v) => v.buffer === memory.memory.buffer && v.byteOffset >= 65_536 && v.byteOffset % 8 === 0), 'every array after the first page, 8-byte aligned');
+    const spans = views.map((v) => [v.byteOffset, v.byteOffset + v.byteLength]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'no two arrays overlap');
+    assert.throws(() => kernelMemory(20_000_000, 100, 1, 31), /20000000 rows x 100 features need 4\.\d GiB of working memory; the most is 4 GiB/);
   });
 });

@@ -52,43 +52,57 @@ const RADIX_MIN_LENGTH = 512;
 
 /**
  * The values without NaN, sorted ascending, as a new Float64Array. Large inputs use an LSD radix sort
- * on the IEEE-754 bit patterns (six passes of 11 bits, a pass skipped when every value shares its digit,
- * as the low bits of integer-valued data do); sorted as unsigned integers, the negative numbers end up
- * after the positive ones in order of growing magnitude, so a last pass reverses them to the front.
+ * on the IEEE-754 bit patterns (`radixSortWords`).
  */
 export function sortedValues(values: ArrayLike<number>): Float64Array {
+  const a = withoutNaN(values, Float64Array);
+  if (a.length < RADIX_MIN_LENGTH) return a.sort();
+  return new Float64Array(radixSortWords(new Uint32Array(a.buffer, a.byteOffset, 2 * a.length), 2).buffer);
+}
+
+/**
+ * The values without NaN, rounded to float32 and sorted ascending: the same numbers as
+ * `Float32Array.from(sortedValues(values))` (rounding keeps the order), sorted in half the passes.
+ */
+export function sortedFloat32s(values: ArrayLike<number>): Float32Array {
+  const a = withoutNaN(values, Float32Array);
+  if (a.length < RADIX_MIN_LENGTH) return a.sort();
+  return new Float32Array(radixSortWords(new Uint32Array(a.buffer, a.byteOffset, a.length), 1).buffer);
+}
+
+function withoutNaN<T extends Float64Array | Float32Array>(values: ArrayLike<number>, Type: { new (n: number): T }): T {
   const n = values.length;
-  let a = new Float64Array(n);
+  const a = new Type(n);
   let count = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (v === v) a[count++] = v; // v !== v only for NaN
   }
-  if (count < n) a = a.slice(0, count);
-  if (count < RADIX_MIN_LENGTH) return a.sort();
-  return radixSort(a);
+  return count < n ? a.slice(0, count) as T : a;
 }
 
-function radixSort(input: Float64Array): Float64Array {
-  const n = input.length;
-  let a: Float64Array = input;
-  let b: Float64Array = new Float64Array(n);
-  let aWords: Uint32Array = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
-  let bWords: Uint32Array = new Uint32Array(b.buffer, b.byteOffset, 2 * n);
-  // one histogram per pass, all filled in a single read: digits are bits 0-10, 11-21, 22-31 of the
-  // low word (little-endian: even index), then the same of the high word
-  const histogram = new Int32Array(6 * 2048);
-  for (let i = 0; i < n; i++) {
-    const lo = aWords[2 * i];
-    const hi = aWords[2 * i + 1];
-    histogram[lo & 2047]++;
-    histogram[2048 + ((lo >>> 11) & 2047)]++;
-    histogram[4096 + (lo >>> 22)]++;
-    histogram[6144 + (hi & 2047)]++;
-    histogram[8192 + ((hi >>> 11) & 2047)]++;
-    histogram[10240 + (hi >>> 22)]++;
+/**
+ * LSD radix sort of floats given as their little-endian 32-bit words (`wordsPer` 2 for float64, 1 for
+ * float32): 11-bit digits, three per word, a pass skipped when every value shares its digit (as the
+ * low bits of integer-valued data do). Sorted as unsigned integers, the negative numbers end up after
+ * the positive ones in order of growing magnitude, so a last pass reverses them to the front. Returns
+ * new words.
+ */
+function radixSortWords(input: Uint32Array, wordsPer: 1 | 2): Uint32Array {
+  const n = input.length / wordsPer;
+  const passes = 3 * wordsPer;
+  let a: Uint32Array = input;
+  let b: Uint32Array = new Uint32Array(input.length);
+  // one histogram per pass, all filled in a single read: digits are bits 0-10, 11-21, 22-31 of each word
+  const histogram = new Int32Array(passes * 2048);
+  for (let i = 0; i < input.length; i++) {
+    const word = a[i];
+    const offset = (i & (wordsPer - 1)) * 6144; // the word's place in its float
+    histogram[offset + (word & 2047)]++;
+    histogram[offset + 2048 + ((word >>> 11) & 2047)]++;
+    histogram[offset + 4096 + (word >>> 22)]++;
   }
-  for (let pass = 0; pass < 6; pass++) {
+  for (let pass = 0; pass < passes; pass++) {
     const offset = pass * 2048;
     const word = pass < 3 ? 0 : 1;
     const shift = (pass % 3) * 11;
@@ -101,24 +115,27 @@ function radixSort(input: Float64Array): Float64Array {
       sum += c;
     }
     if (trivial) continue;
-    for (let i = 0; i < n; i++) {
-      const slot = offset + ((aWords[2 * i + word] >>> shift) & 2047);
-      b[histogram[slot]++] = a[i];
+    if (wordsPer === 1) {
+      for (let i = 0; i < n; i++) b[histogram[offset + ((a[i] >>> shift) & 2047)]++] = a[i];
+    } else {
+      // whole float64s move faster than their two words
+      const from64 = new Float64Array(a.buffer, a.byteOffset, n), to64 = new Float64Array(b.buffer, b.byteOffset, n);
+      for (let i = 0; i < n; i++) to64[histogram[offset + ((a[2 * i + word] >>> shift) & 2047)]++] = from64[i];
     }
     [a, b] = [b, a];
-    [aWords, bWords] = [bWords, aWords];
   }
   // a: non-negatives ascending, then negatives by growing magnitude (sign bit set)
+  const sign = wordsPer - 1;
   let firstNegative = 0;
   let hi = n;
   while (firstNegative < hi) {
     const mid = (firstNegative + hi) >> 1;
-    if (aWords[2 * mid + 1] >>> 31) hi = mid; else firstNegative = mid + 1;
+    if (a[wordsPer * mid + sign] >>> 31) hi = mid; else firstNegative = mid + 1;
   }
   if (firstNegative === n) return a;
   let o = 0;
-  for (let i = n - 1; i >= firstNegative; i--) b[o++] = a[i];
-  for (let i = 0; i < firstNegative; i++) b[o++] = a[i];
+  for (let i = n - 1; i >= firstNegative; i--) for (let w = 0; w < wordsPer; w++) b[o++] = a[wordsPer * i + w];
+  b.set(a.subarray(0, wordsPer * firstNegative), o);
   return b;
 }
 

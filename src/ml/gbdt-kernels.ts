@@ -18,6 +18,8 @@ export interface GbdtWasm {
   addLeafValue(raw: number, order: number, from: number, to: number, value: number, output: number, outputs: number): void;
   addInto(a: number, b: number, count: number): void;
   subtractFrom(a: number, b: number, count: number): void;
+  bestSplit(hist: number, d: number, edgeCounts: number, g: number, h: number, count: number, minSamplesLeaf: number, minHessian: number, l2: number, out: number): void;
+  sumGradients(gh: number, from: number, to: number, out: number): void;
 }
 
 /**

@@ -18,11 +18,11 @@ const MAX_PAGES = 65_536;
  * The fit's WebAssembly memory, with the arrays the compiled kernels work on laid out in it after
  * the first page (each 8-byte aligned) as views: `slots` histograms for a tree's leaves besides the chunks' own.
  */
-function kernelMemory(n: number, d: number, outputs: number, slots: number) {
+export function kernelMemory(n: number, d: number, outputs: number, slots: number) {
   const histogram = 8 * d * HISTOGRAM_STRIDE;
   const sizes = {
     bins: n * d, columns: n * d, gh: 8 * n, order: 4 * n, scratch: 4 * n, raw: 8 * n * outputs, y: 8 * n,
-    hists: MAX_CHUNKS * histogram, slots: slots * histogram,
+    hists: MAX_CHUNKS * histogram, slots: slots * histogram, edges: 4 * 256 * d, edgeCounts: 4 * d, result: 8 * 6,
   };
   const at: Record<string, number> = {};
   // the first page holds the module's own data (Math.exp's table); tools/wasm/build.mjs checks it fits
@@ -46,6 +46,9 @@ function kernelMemory(n: number, d: number, outputs: number, slots: number) {
     y: new Float64Array(buffer, at.y, n),
     hists: new Float64Array(buffer, at.hists, MAX_CHUNKS * d * HISTOGRAM_STRIDE),
     slots: new Float64Array(buffer, at.slots, slots * d * HISTOGRAM_STRIDE),
+    edges: new Float32Array(buffer, at.edges, 256 * d),
+    edgeCounts: new Int32Array(buffer, at.edgeCounts, d),
+    result: new Float64Array(buffer, at.result, 6),
   };
 }
 
@@ -64,6 +67,8 @@ export class RowWorkers {
   private readonly size: number;
   private readonly slots: Float64Array;
   private used = 0;
+  /** Where the compiled kernels leave a result of several numbers. */
+  private readonly result: Float64Array;
   /** Row counts per feature and bin of all rows, in histogram layout: the same for every tree's root. */
   private rootCounts?: Float64Array;
 
@@ -74,16 +79,10 @@ export class RowWorkers {
    */
   constructor(n: number, values: Float64Array[], edges: Float32Array[], threads: number, outputs: number, slots: number) {
     const d = values.length;
-    const { slots: slotArray, ...memory } = kernelMemory(n, d, outputs, slots);
-    this.s = {
-      n, d,
-      ...memory,
-      lefts: new Int32Array(sharedBytes(4 * MAX_CHUNKS)),
-      edges: new Float32Array(sharedBytes(4 * 256 * d)),
-      edgeCounts: new Int32Array(sharedBytes(4 * d)),
-      values: values.map(onSharedMemory),
-    };
+    const { slots: slotArray, result, ...memory } = kernelMemory(n, d, outputs, slots);
+    this.s = { n, d, ...memory, lefts: new Int32Array(sharedBytes(4 * MAX_CHUNKS)), values: values.map(onSharedMemory) };
     this.slots = slotArray;
+    this.result = result;
     this.size = d * HISTOGRAM_STRIDE;
     edges.forEach((e, f) => { this.s.edges.set(e, f * 256); this.s.edgeCounts[f] = e.length; });
     this.threads = new RowThreads(family, this.s, n, threads);
@@ -93,8 +92,22 @@ export class RowWorkers {
   /** Bins every training value by its feature's edges, on every thread. */
   bin(): void { this.threads.run(BIN, 0, this.s.n); }
 
-  /** Starts a tree: its histograms take the slots again from the first. */
-  newTree(): void { this.used = 0; }
+  /** Starts a tree: its histograms take the slots again from the first. Returns the sums of all gradients and hessians. */
+  newTree(): { g: number; h: number } {
+    this.used = 0;
+    this.wasm.sumGradients(this.s.gh.byteOffset, 0, this.s.n, this.result.byteOffset);
+    return { g: this.result[0], h: this.result[1] };
+  }
+
+  /**
+   * The best split of a leaf of `count` rows with gradient and hessian sums `g`, `h` from its
+   * histogram (see `bestSplit` in the kernels), or undefined when no split gains.
+   */
+  bestSplit(hist: Float64Array, g: number, h: number, count: number, o: { minSamplesLeaf: number; minHessian: number; l2: number }) {
+    const r = this.result;
+    this.wasm.bestSplit(hist.byteOffset, this.s.d, this.s.edgeCounts.byteOffset, g, h, count, o.minSamplesLeaf, o.minHessian, o.l2, r.byteOffset);
+    return r[0] === 0 ? undefined : { gain: r[0], feature: r[1], bin: r[2], left: { g: r[3], h: r[4], n: r[5] } };
+  }
 
   /** The histogram of rows order[from..to), in a fresh slot: chunk histograms summed in chunk order. */
   histogram(from: number, to: number): Float64Array {

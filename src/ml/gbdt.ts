@@ -12,9 +12,8 @@
  * every row down the same branches as `predictGbdt`.
  */
 import os from 'node:os';
-import { sortedValues } from './drift';
+import { sortedFloat32s } from './drift';
 import { Matrix } from './features';
-import { HISTOGRAM_STRIDE } from './gbdt-kernels';
 import { RowWorkers } from './gbdt-threads';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng } from './random';
@@ -81,12 +80,15 @@ export function binEdges(values: Float64Array, maxBins: number, rng: () => numbe
     sample = new Float64Array(BINNING_SAMPLE);
     for (let i = 0; i < BINNING_SAMPLE; i++) sample[i] = values[Math.floor(rng() * values.length)];
   }
-  // the radix sort in float64, then rounded: float32 rounding keeps the order
-  const sorted = Float32Array.from(sortedValues(sample));
-  const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  const sorted = sortedFloat32s(sample);
+  // the distinct values, unless there are more of them than bins
+  let distinct: number[] | undefined = [];
+  for (let i = 0; i < sorted.length && distinct; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+    if (distinct.length > maxBins) distinct = undefined;
+  }
   let points = distinct;
-  if (distinct.length > maxBins) {
+  if (!points) {
     points = [];
     for (let q = 1; q < maxBins; q++) points.push(sorted[Math.floor((q / maxBins) * (sorted.length - 1))]);
     points = [...new Set(points)];
@@ -116,31 +118,10 @@ class TreeGrower {
     this.d = edges.length;
   }
 
-  private score(g: number, h: number): number { return (g * g) / (h + this.o.l2); }
-
   private bestSplit(leaf: Leaf): Split | undefined {
-    const { minSamplesLeaf } = this.o;
     const count = leaf.end - leaf.start;
-    if (count < 2 * minSamplesLeaf) return undefined;
-    const parent = this.score(leaf.g, leaf.h);
-    let best: Split | undefined;
-    const hist = leaf.histogram;
-    for (let f = 0; f < this.d; f++) {
-      const off = f * HISTOGRAM_STRIDE;
-      let gl = 0, hl = 0, nl = 0;
-      for (let b = 0; b < this.edges[f].length; b++) {
-        gl += hist[off + b * 3];
-        hl += hist[off + b * 3 + 1];
-        nl += hist[off + b * 3 + 2];
-        if (nl < minSamplesLeaf) continue;
-        if (count - nl < minSamplesLeaf) break;
-        const hr = leaf.h - hl;
-        if (hl < MIN_HESSIAN || hr < MIN_HESSIAN) continue;
-        const gain = this.score(gl, hl) + this.score(leaf.g - gl, hr) - parent;
-        if (gain > 1e-12 && (!best || gain > best.gain)) best = { gain, feature: f, bin: b, left: { g: gl, h: hl, n: nl } };
-      }
-    }
-    return best;
+    if (count < 2 * this.o.minSamplesLeaf) return undefined;
+    return this.rows.bestSplit(leaf.histogram, leaf.g, leaf.h, count, { minSamplesLeaf: this.o.minSamplesLeaf, minHessian: MIN_HESSIAN, l2: this.o.l2 });
   }
 
   /**
@@ -148,13 +129,11 @@ class TreeGrower {
    * scores (stride `outputs`, offset `output`).
    */
   grow(output: number, outputs: number): Tree {
-    const { order, gh, n } = this.rows.s;
+    const { order, n } = this.rows.s;
     for (let i = 0; i < n; i++) order[i] = i;
     const tree: Tree = { output, feature: [], threshold: [], left: [], right: [], value: [] };
     const newNode = () => { tree.feature.push(-1); tree.threshold.push(0); tree.left.push(-1); tree.right.push(-1); tree.value.push(0); return tree.feature.length - 1; };
-    let g = 0, h = 0;
-    for (let i = 0; i < n; i++) { g += gh[2 * i]; h += gh[2 * i + 1]; }
-    this.rows.newTree();
+    const { g, h } = this.rows.newTree();
     const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.rows.histogram(0, n) };
     root.split = this.bestSplit(root);
     const open: Leaf[] = [root];

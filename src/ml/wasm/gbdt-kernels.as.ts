@@ -110,3 +110,53 @@ export function addInto(a: usize, b: usize, count: i32): void {
 export function subtractFrom(a: usize, b: usize, count: i32): void {
   for (let i: usize = 0; i < (<usize>count << 3); i += 16) v128.store(a + i, f64x2.sub(v128.load(a + i), v128.load(b + i)));
 }
+
+/** A side's share of the split objective: G² / (H + l2). */
+// @ts-ignore: decorator
+@inline function score(g: f64, h: f64, l2: f64): f64 { return (g * g) / (h + l2); }
+
+/**
+ * The best split of a leaf from its histogram: over every feature (`edgeCounts[f]` bins in use) and
+ * bin, the left side's rows, hessian and the gain in G² / (H + l2), keeping the first largest gain
+ * above 1e-12. Writes gain, feature, bin and the left side's gradient, hessian and rows to `out`
+ * (six float64s); a gain of 0 means no split.
+ */
+export function bestSplit(hist: usize, d: i32, edgeCounts: usize, g: f64, h: f64, count: f64, minSamplesLeaf: f64, minHessian: f64, l2: f64, out: usize): void {
+  const parent = score(g, h, l2);
+  let bestGain: f64 = 0, bestFeature = -1, bestBin = -1, bestG: f64 = 0, bestH: f64 = 0, bestN: f64 = 0;
+  for (let f = 0; f < d; f++) {
+    const bins = load<i32>(edgeCounts + (<usize>f << 2));
+    let p = hist + <usize>f * FEATURE_BYTES;
+    let gl: f64 = 0, hl: f64 = 0, nl: f64 = 0;
+    for (let b = 0; b < bins; b++, p += 24) {
+      gl += load<f64>(p);
+      hl += load<f64>(p, 8);
+      nl += load<f64>(p, 16);
+      if (nl < minSamplesLeaf) continue;
+      if (count - nl < minSamplesLeaf) break;
+      const hr = h - hl;
+      if (hl < minHessian || hr < minHessian) continue;
+      const gain = score(gl, hl, l2) + score(g - gl, hr, l2) - parent;
+      if (gain > 1e-12 && (bestFeature < 0 || gain > bestGain)) {
+        bestGain = gain; bestFeature = f; bestBin = b; bestG = gl; bestH = hl; bestN = nl;
+      }
+    }
+  }
+  store<f64>(out, bestFeature < 0 ? 0 : bestGain);
+  store<f64>(out, <f64>bestFeature, 8);
+  store<f64>(out, <f64>bestBin, 16);
+  store<f64>(out, bestG, 24);
+  store<f64>(out, bestH, 32);
+  store<f64>(out, bestN, 40);
+}
+
+/** Sums of the gradients and hessians of rows [from, to) into out[0], out[1], in row order. */
+export function sumGradients(gh: usize, from: i32, to: i32, out: usize): void {
+  let g: f64 = 0, h: f64 = 0;
+  for (let i = <usize>from; i < <usize>to; i++) {
+    g += <f64>load<f32>(gh + (i << 3));
+    h += <f64>load<f32>(gh + (i << 3), 4);
+  }
+  store<f64>(out, g);
+  store<f64>(out, h, 8);
+}
