@@ -62,6 +62,9 @@ export async function readCsvFile(file: string): Promise<Table | undefined> {
       try {
         const select = names.map((n) => (text.has(n) ? `CASE WHEN ${missingCell(n)} THEN NULL ELSE ${trimmed(n)} END AS ${sqlName(n)}` : sqlName(n)));
         const table = await readQuery(connection, `(SELECT ${select.join(', ')} FROM ${relation})`, names.map((n) => ({ name: n, type: text.has(n) ? 'VARCHAR' : 'DOUBLE' })));
+        // DuckDB reads 1e999 as infinity; to the platform a column holding it is text: read it again as text
+        const infinite = table.columns.find((c) => c.kind === 'number' && c.values.some((v) => v === Infinity || v === -Infinity));
+        if (infinite) { text.add(infinite.name); continue; }
         return table.rowCount === 0 ? undefined : numbersAsJavaScriptReadsThem(table);
       } catch (err) {
         const column = /Error when converting column "((?:[^"]|"")*)"/.exec((err as Error).message)?.[1]?.replace(/""/g, '"');

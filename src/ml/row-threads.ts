@@ -141,6 +141,12 @@ export class RowThreads<S> {
     return chunks;
   }
 
+  /** Runs pass `op` as `chunks` chunks of one item each (item c is chunk c), whatever their sizes. */
+  runItems(op: number, chunks: number, ...args: number[]): void {
+    this.family.args.set(args);
+    this.family.run(op, 0, chunks, chunks, this.active, this.s);
+  }
+
   /** Lets the helpers drop this fit's arrays. */
   release(): void { if (this.active > 0) this.family.detach(this.active, this.s); }
 }
