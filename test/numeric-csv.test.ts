@@ -76,7 +76,7 @@ describe('numeric CSV reader (WebAssembly)', () => {
   });
 
   it('declines every file outside plain numbers, and the other readers read it as before', async () => {
-    const ctx = testSources({ dataRoots: [dir] });
+    const ctx = testSources();
     const outside: Record<string, string> = {
       quoted: 'a,b\n1,"2"\n',
       text: 'a,b\n1,2\n3,x\n',
@@ -115,7 +115,7 @@ describe('numeric CSV reader (WebAssembly)', () => {
 
   it('is the reader a local numeric CSV source goes through, with the same table', async () => {
     const text = 'f0,f1,y\n' + Array.from({ length: 5000 }, (_, i) => `${(i * 0.37).toFixed(3)},${i % 7 === 0 ? '' : -i},${i % 2}`).join('\n') + '\n';
-    const { table } = await readSource({ uri: file('source.csv', text) }, testSources({ dataRoots: [dir] }));
+    const { table } = await readSource({ uri: file('source.csv', text) }, testSources());
     assertSameTable(table, parseCsv(text));
   });
 });
