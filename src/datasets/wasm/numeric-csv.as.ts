@@ -5,6 +5,8 @@
 // -?digits[.digits][(e|E)[+-]digits], every line with the same number of cells, lines ending in \n or
 // \r\n. Anything else makes it decline, and the file goes to the reader that handles everything.
 
+import { POW5_128 } from './powers-of-five.table.as';
+
 /** Exact powers of ten: every one up to 1e22 is a float64 with no rounding. */
 const POW10: StaticArray<f64> = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
@@ -17,13 +19,60 @@ const COMMA: u8 = 44, NEWLINE: u8 = 10, RETURN: u8 = 13, MINUS: u8 = 45, DOT: u8
 // @ts-ignore: decorator
 @inline function isDigit(c: u32): bool { return c - 48 < 10; }
 
+/** The high 64 bits of the 128-bit product a * b. */
+// @ts-ignore: decorator
+@inline function mulHigh(a: u64, b: u64): u64 {
+  const a0 = a & 0xffffffff, a1 = a >> 32, b0 = b & 0xffffffff, b1 = b >> 32;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0;
+  const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
+  return a1 * b1 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+/**
+ * mantissa * 10^exponent correctly rounded, for a mantissa of at most 19 digits (not 0), by the
+ * Eisel-Lemire algorithm (Lemire, "Number Parsing at a Gigabyte per Second", 2021: the 128-bit product
+ * with a power of five, rounded to nearest even), or NaN where that product cannot decide (a
+ * near-halfway case) or the result is not a normal or subnormal number: the caller converts those.
+ */
+function eiselLemire(mantissa: u64, exponent: i32): f64 {
+  if (exponent < -342 || exponent > 308) return NaN;
+  const lz = <i32>clz(mantissa);
+  const w = mantissa << <u64>lz;
+  const index = <i32>(2 * (exponent + 342));
+  const powHigh = unchecked(POW5_128[index]), powLow = unchecked(POW5_128[index + 1]);
+  let high = mulHigh(w, powHigh);
+  let low = w * powHigh;
+  if ((high & 0x1ff) == 0x1ff) {
+    // the truncated power may have cost a carry into the bits kept: add the product with its low word
+    const second = mulHigh(w, powLow);
+    low += second;
+    if (second > low) high++;
+  }
+  // the product may still be short by less than a unit in its low word; where that could reach the bits kept, decline
+  if (low == 0xffffffffffffffff && (exponent < -27 || exponent > 55)) return NaN;
+  const upper = <i32>(high >> 63);
+  const shift = upper + 64 - 52 - 3;
+  let m = high >> <u64>shift;
+  let power2 = ((((152170 + 65536) * exponent) >> 16) + 63) + upper - lz + 1023;
+  if (power2 <= 0) return NaN; // subnormal: rare enough to leave to the caller
+  // an exact tie (only where 5^q fits the product exactly) rounds to even
+  if (low <= 1 && exponent >= -4 && exponent <= 23 && (m & 3) == 1 && (m << <u64>shift) == high) m &= ~(<u64>1);
+  m += m & 1;
+  m >>= 1;
+  if (m >= (<u64>2 << 52)) { m = <u64>1 << 52; power2++; }
+  m &= ~(<u64>1 << 52);
+  if (power2 >= 0x7ff) return NaN;
+  return reinterpret<f64>((<u64>power2 << 52) | m);
+}
+
 /**
  * Parses the whole lines of `cols` cells in bytes [src, src + len) (the block ends at a line's end, or
  * at the end of the file) into columns: cell (row, c) at out + 8 * (c * capacity + row), an empty cell
- * as NaN. `capacity` must be at least len / cols, the most lines the block can hold. A number with more
- * than 19 significant digits or a decimal exponent past 22 is not converted here (that needs more than
- * one exactly rounded operation): its row, column, first and end byte go to `slow` (four i32s each, at
- * most `slowCapacity` cells) for the caller to convert. Counts of present cells per column are added to
+ * as NaN. `capacity` must be at least len / cols, the most lines the block can hold. A number is
+ * converted by one exactly rounded operation where that is exact (Clinger), else by Eisel-Lemire; one
+ * with more than 19 significant digits, a near-halfway one, or one out of the normal range is not: its
+ * row, column, first and end byte go to `slow` (four i32s each, at most `slowCapacity` cells) for the
+ * caller to convert. Counts of present cells per column are added to
  * `present` (i32s). Writes the rows parsed to state[0] and the slow cells to state[1].
  */
 export function parseLines(src: usize, len: i32, cols: i32, out: usize, capacity: i32, slow: usize, slowCapacity: i32, present: usize, state: usize): i32 {
@@ -77,6 +126,8 @@ export function parseLines(src: usize, len: i32, cols: i32, out: usize, capacity
         else if (!inexact && mantissa <= (<u64>1 << 53) && exponent >= -22 && exponent <= 22) {
           // one exactly rounded operation on exact operands: the correctly rounded value (Clinger)
           value = exponent < 0 ? <f64>mantissa / unchecked(POW10[-exponent]) : <f64>mantissa * unchecked(POW10[exponent]);
+        } else if (!inexact && !isNaN(value = eiselLemire(mantissa, exponent))) {
+          // converted
         } else {
           if (slowCount >= slowCapacity) return TOO_MANY_SLOW;
           const at = slow + (<usize>slowCount << 4);
