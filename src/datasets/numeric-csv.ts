@@ -16,7 +16,7 @@ import { Table } from '../ml/table';
 import { WASM } from './numeric-csv-wasm';
 
 /** Bytes a thread parses at once; its columns take 8 times as much (a block of empty cells). */
-const BLOCK = 4 << 20;
+const BLOCK = 2 << 20;
 /**
  * Room for the cells of a block that need JavaScript's conversion: one per 16 bytes (such a cell is
  * usually 17 or more). A block with more, or with more than a quarter of its cells so, is declined:
@@ -71,23 +71,28 @@ const PARSE = 0;
 const family = new KernelFamily<ParseBlocks>([parseBlock], [csvWasmOf]);
 let compiled: WebAssembly.Module | undefined;
 
-/** One memory with `blocks` blocks' input, columns, slow cells, counts and state, after the module's page. */
-function blockMemory(blocks: number, cols: number): { s: ParseBlocks; bytes: Uint8Array } {
-  const capacity = Math.ceil(BLOCK / cols) + 1;
-  const sizes = { input: BLOCK, out: 8 * capacity * cols, slow: 16 * SLOW_PER_BLOCK, present: 4 * cols, state: 8 };
+/**
+ * One memory, after the module's page: two input regions of `blocks` blocks each (one is parsed while
+ * the next is read into the other), and per block its columns (room for a block of twice the usual
+ * size: blocks are cut at line ends near their share of a region), slow cells, counts and state.
+ */
+function blockMemory(blocks: number, cols: number): { s: ParseBlocks; regions: Uint8Array[] } {
+  const capacity = Math.ceil((2 * BLOCK) / cols) + 1;
+  const sizes = { out: 8 * capacity * cols, slow: 16 * SLOW_PER_BLOCK, present: 4 * cols, state: 8 };
   const perBlock = Object.values(sizes).reduce((a, b) => a + Math.ceil(b / 8) * 8, 0);
-  const pages = Math.ceil((PAGE + blocks * perBlock) / PAGE);
+  const region = blocks * BLOCK;
+  const pages = Math.ceil((PAGE + 2 * region + blocks * perBlock) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
   const s: ParseBlocks = {
     module: (compiled ??= new WebAssembly.Module(WASM)), memory, cols, capacity, slowCapacity: SLOW_PER_BLOCK,
     input: shared(blocks), out: shared(blocks), slow: shared(blocks), present: shared(blocks), state: shared(blocks), length: shared(blocks), code: shared(blocks),
   };
-  let at = PAGE;
+  let at = PAGE + 2 * region;
   for (let b = 0; b < blocks; b++) {
     for (const [name, size] of Object.entries(sizes)) { s[name as keyof typeof sizes][b] = at; at += Math.ceil(size / 8) * 8; }
   }
-  return { s, bytes: new Uint8Array(memory.buffer) };
+  return { s, regions: [0, 1].map((r) => new Uint8Array(memory.buffer, PAGE + r * region, region)) };
 }
 
 /**
@@ -119,34 +124,47 @@ export async function readNumericCsv(file: string, threads = os.availableParalle
 
 async function parseBody(handle: fs.FileHandle, size: number, start: number, names: string[], blocks: number): Promise<Table | undefined> {
   const cols = names.length;
-  const { s, bytes } = blockMemory(blocks, cols);
+  const { s, regions } = blockMemory(blocks, cols);
   // (RowThreads starts helpers for passes of many rows; here every pass of more than one block)
   const threads = new RowThreads(family, s, blocks > 1 ? Number.MAX_SAFE_INTEGER : 0, blocks);
   const present = new Float64Array(cols);
   let columns: Float64Array[] = [];
   let rows = 0;
+  let reading: Promise<{ length: number; next: number; last: boolean }> | undefined;
+  /** Reads the region's bytes from `position`: its whole lines, and where the next read starts. */
+  const readRegion = async (region: Uint8Array, position: number) => {
+    const { bytesRead } = await handle.read(region, 0, Math.min(region.length, size - position), position);
+    const last = position + bytesRead >= size;
+    const length = last ? bytesRead : region.lastIndexOf(0x0a, bytesRead - 1) + 1;
+    return { length, next: position + length, last };
+  };
   try {
-    for (let position = start; position < size;) {
+    let current = 0;
+    let read = await readRegion(regions[0], start);
+    for (;;) {
+      const { length, next, last } = read;
+      if (length === 0) return undefined; // a line longer than a region
+      const region = regions[current];
+      // the blocks: cut at the first line end after each one's share of the region
       let count = 0;
-      for (; count < blocks && position < size; count++) {
-        const input = bytes.subarray(s.input[count], s.input[count] + BLOCK);
-        const { bytesRead } = await handle.read(input, 0, Math.min(BLOCK, size - position), position);
-        let length = bytesRead;
-        if (position + bytesRead < size) {
-          length = input.lastIndexOf(0x0a, bytesRead - 1) + 1;
-          if (length === 0) return undefined; // a line longer than a block
-        }
-        s.length[count] = length;
-        bytes.fill(0, s.present[count], s.present[count] + 4 * cols);
-        position += length;
+      for (let from = 0; from < length; count++) {
+        const cut = region.indexOf(0x0a, from + Math.ceil((length - from) / (blocks - count)) - 1);
+        const to = count === blocks - 1 || cut < 0 || cut >= length ? length : cut + 1;
+        if (to - from > 2 * BLOCK) return undefined; // more than a block's columns hold
+        s.input[count] = region.byteOffset + from;
+        s.length[count] = to - from;
+        new Int32Array(s.memory.buffer, s.present[count], cols).fill(0);
+        from = to;
       }
+      // the next region is read while this one is parsed
+      reading = last ? undefined : readRegion(regions[1 - current], next);
       threads.runItems(PARSE, count);
       for (let b = 0; b < count; b++) {
         if (s.code[b] !== 0) return undefined;
         const state = new Int32Array(s.memory.buffer, s.state[b], 2);
         const blockRows = state[0];
         if (state[1] > MOST_SLOW_SHARE * blockRows * cols) return undefined;
-        if (rows + blockRows > (columns[0]?.length ?? 0)) columns = grown(columns, cols, rows + blockRows, (size / (position - start)) * (rows + blockRows));
+        if (rows + blockRows > (columns[0]?.length ?? 0)) columns = grown(columns, cols, rows + blockRows, ((size - start) / (next - start)) * (rows + blockRows));
         const out = new Float64Array(s.memory.buffer, s.out[b], s.capacity * cols);
         for (let c = 0; c < cols; c++) columns[c].set(out.subarray(c * s.capacity, c * s.capacity + blockRows), rows);
         // the cells the block left to JavaScript: long mantissas and far exponents
@@ -160,10 +178,13 @@ async function parseBody(handle: fs.FileHandle, size: number, start: number, nam
         for (let c = 0; c < cols; c++) present[c] += counts[c];
         rows += blockRows;
       }
-      await setImmediate();
+      if (!reading) break;
+      read = await reading;
+      current = 1 - current;
     }
   } finally {
     threads.release();
+    await reading?.catch(() => undefined); // the file closes after its last read
   }
   // a column with no number in it: what kind it is, the other readers decide
   if (rows === 0 || present.some((n) => n === 0)) return undefined;
