@@ -9,7 +9,6 @@
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import { setImmediate } from 'node:timers/promises';
 import { csvHeader, RecordSplitter } from '../ml/csv';
 import { KernelFamily, RowThreads } from '../ml/row-threads';
 import { Table } from '../ml/table';
@@ -97,8 +96,8 @@ function blockMemory(blocks: number, cols: number): { s: ParseBlocks; regions: U
 
 /**
  * A CSV file of numbers with a plain header as a table, or undefined when the file is anything else
- * (then another reader takes it). Reads `threads` blocks at a time, giving the event loop a turn
- * between them.
+ * (then another reader takes it). Parses `threads` blocks at a time (a few milliseconds), the event
+ * loop free between them while the next region is read.
  */
 export async function readNumericCsv(file: string, threads = os.availableParallelism()): Promise<Table | undefined> {
   const handle = await fs.open(file, 'r');
