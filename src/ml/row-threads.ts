@@ -22,7 +22,9 @@ const ARGS = 8;
 const HELPER_TIMEOUT_MS = 10 * 60_000;
 
 /** Slots of the control block. */
-const SEQ = 0, OP = 1, FROM = 2, TO = 3, NEXT = 4, DONE = 5, CHUNKS = 6, PARTICIPANTS = 7, HELPED = 8, SLOTS = 9;
+const SEQ = 0, OP = 1, FROM = 2, TO = 3, NEXT = 4, DONE = 5, CHUNKS = 6, PARTICIPANTS = 7, HELPED = 8, FAILED = 9, SLOTS = 10;
+/** Bytes of a helper's error message (UTF-8) passed back to the lead thread. */
+const ERROR_BYTES = 1024;
 /** Operations before the kernels: attach a fit's arrays, drop them. */
 const ATTACH = -1, DETACH = -2;
 
@@ -52,6 +54,7 @@ const kernels = [${kernels.map((k) => k.name).join(', ')}];
 ${kernels.map((k) => k.toString()).join('\n')}
 const ctrl = new Int32Array(workerData.control);
 const args = new Float64Array(workerData.args);
+const errorText = new Uint8Array(workerData.error);
 let seq = 0;
 let shared = null;
 for (;;) {
@@ -64,7 +67,14 @@ for (;;) {
   if (workerData.index >= ctrl[${PARTICIPANTS}]) {}
   else if (op === ${ATTACH}) shared = receiveMessageOnPort(workerData.port).message;
   else if (op === ${DETACH}) shared = null;
-  else Atomics.add(ctrl, ${HELPED}, claimChunks(ctrl, args, kernels, shared));
+  else {
+    try {
+      Atomics.add(ctrl, ${HELPED}, claimChunks(ctrl, args, kernels, shared));
+    } catch (err) {
+      // the pass is incomplete: say why, and the lead thread throws it
+      if (Atomics.compareExchange(ctrl, ${FAILED}, 0, 1) === 0) errorText.fill(0).set(new TextEncoder().encode(String(err && err.stack || err)).subarray(0, ${ERROR_BYTES}));
+    }
+  }
   Atomics.add(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
 }
@@ -74,6 +84,7 @@ for (;;) {
 /** A family of kernels and the helper threads of this thread that run them. */
 export class KernelFamily<S> {
   private readonly control = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+  private readonly errorText = new Uint8Array(new SharedArrayBuffer(ERROR_BYTES));
   readonly args = new Float64Array(new SharedArrayBuffer(ARGS * 8));
   private readonly helpers: { worker: Worker; port: MessagePort }[] = [];
   private source?: string;
@@ -88,7 +99,7 @@ export class KernelFamily<S> {
     this.source ??= helperSource(this.kernels as ChunkKernel<never>[], this.support);
     while (this.helpers.length < count) {
       const { port1, port2 } = new MessageChannel();
-      const workerData = { control: this.control.buffer, args: this.args.buffer, port: port2, index: this.helpers.length };
+      const workerData = { control: this.control.buffer, args: this.args.buffer, error: this.errorText.buffer, port: port2, index: this.helpers.length };
       const worker = new Worker(this.source, { eval: true, workerData, transferList: [port2] });
       worker.unref();
       port1.unref();
@@ -114,12 +125,22 @@ export class KernelFamily<S> {
     c[OP] = op; c[FROM] = from; c[TO] = to; c[CHUNKS] = chunks; c[NEXT] = 0; c[PARTICIPANTS] = active;
     Atomics.store(c, DONE, 0);
     if (waking > 0) { Atomics.add(c, SEQ, 1); Atomics.notify(c, SEQ); }
-    if (!control) claimChunks(c, this.args, this.kernels as ChunkKernel<unknown>[], shared);
+    let failure: Error | undefined;
+    try {
+      if (!control) claimChunks(c, this.args, this.kernels as ChunkKernel<unknown>[], shared);
+    } catch (err) {
+      failure = err as Error; // thrown once the helpers are done with the pass, so the next one starts clean
+    }
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
     for (let done = Atomics.load(c, DONE); done < waking; done = Atomics.load(c, DONE)) {
       Atomics.wait(c, DONE, done, 1000);
       if (Date.now() > deadline) throw new Error('a training helper thread stopped answering');
     }
+    if (Atomics.exchange(c, FAILED, 0) === 1 && failure === undefined) {
+      const text = new TextDecoder().decode(this.errorText.slice()).replace(/\0+$/, '');
+      throw new Error(`a helper thread failed: ${text}`);
+    }
+    if (failure !== undefined) throw failure;
   }
 }
 
