@@ -8,6 +8,7 @@
  * errors (line numbers, ragged rows, quotes, encodings).
  */
 import fs from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import path from 'node:path';
 import { csvHeader, RecordSplitter } from '../ml/csv';
 import { DataFormatError, MISSING_TOKENS, Table } from '../ml/table';
@@ -63,8 +64,8 @@ export async function readCsvFile(file: string): Promise<Table | undefined> {
         const select = names.map((n) => (text.has(n) ? `CASE WHEN ${missingCell(n)} THEN NULL ELSE ${trimmed(n)} END AS ${sqlName(n)}` : sqlName(n)));
         const table = await readQuery(connection, `(SELECT ${select.join(', ')} FROM ${relation})`, names.map((n) => ({ name: n, type: text.has(n) ? 'VARCHAR' : 'DOUBLE' })));
         // DuckDB reads 1e999 as infinity; to the platform a column holding it is text: read it again as text
-        const infinite = table.columns.find((c) => c.kind === 'number' && c.values.some((v) => v === Infinity || v === -Infinity));
-        if (infinite) { text.add(infinite.name); continue; }
+        const infinite = await firstInfiniteColumn(table);
+        if (infinite) { text.add(infinite); continue; }
         return table.rowCount === 0 ? undefined : numbersAsJavaScriptReadsThem(table);
       } catch (err) {
         const column = /Error when converting column "((?:[^"]|"")*)"/.exec((err as Error).message)?.[1]?.replace(/""/g, '"');
@@ -93,6 +94,17 @@ async function underscoredColumns(connection: Connection, file: string, names: s
   const all = new Set(names);
   const counts = (await connection.runAndReadAll(`SELECT ${names.map((n, j) => `count(*) FILTER (WHERE contains(${sqlName(n)}, '_')) AS u${j}`).join(', ')} FROM ${csvRelation(file, names, all)}`)).getRows()[0];
   return names.filter((_, j) => Number(counts[j]) > 0);
+}
+
+/** The first numeric column holding an infinity, looked for column by column with a turn between. */
+async function firstInfiniteColumn(table: Table): Promise<string | undefined> {
+  for (const column of table.columns) {
+    if (column.kind !== 'number') continue;
+    const values = column.values;
+    for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0 && values[i] === values[i]) return column.name; // ±Infinity - itself is NaN
+    await nextTurn();
+  }
+  return undefined;
 }
 
 /** Text columns whose every present cell JavaScript reads as a finite number become numbers, as the platform's parser makes them. */
