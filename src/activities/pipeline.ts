@@ -13,7 +13,7 @@ import { readSource, SourceContext, sourceName } from '../ingest/sources';
 import { SourceRefused } from '../ingest/source-policy';
 import { evaluationDetails, Scored } from '../ml/evaluation-details';
 import { tableProfileColumns } from '../ml/profile-columns';
-import { buildReferenceProfile } from '../ml/reference-profile';
+import { buildReferenceProfileYielding } from '../ml/reference-profile';
 import { OUTPUT_NAME, REGRESSION_OUTPUT } from '../ml/onnx-export';
 import { encodeTarget, splitRows } from '../ml/prepare';
 import { defaultKind, ModelKind } from '../ml/families';
@@ -23,7 +23,7 @@ import { metricsOnRows, SliceProgress, sliceMetrics } from '../ml/slices';
 import { SearchCandidate } from '../ml/search';
 import { Task } from '../ml/task';
 import { appendRecords, cellText, DataFormatError, getColumn, Table } from '../ml/table';
-import { formatValidationErrors, validateForTraining, ValidationIssue } from '../ml/validate';
+import { formatValidationErrors, validateForTrainingYielding, ValidationIssue } from '../ml/validate';
 import { ArtifactError, ArtifactStore } from '../store/artifacts';
 import { DatasetNotFound } from '../store/datasets';
 import type { TableSlice } from '../datasets/parquet-table';
@@ -277,7 +277,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       Context.current().heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
       Context.current().heartbeat({ phase: 'validating', rows: table.rowCount });
-      const report = validateForTraining(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
+      const report = await validateForTrainingYielding(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
       // Against the model's schema and the statistics of the data production was trained on.
       if (input.modelName) {
         const schema = await repos.registry.getModelSchema(input.modelName);
@@ -394,7 +394,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const smokeDigest = await artifacts.put(Buffer.from(JSON.stringify(await buildSmokeSample(onnx, signature, table, data.split.test))));
       // the training rows' feature distributions, so monitoring compares traffic with them without re-reading the data
       ctx.heartbeat({ phase: 'profiling' });
-      const profile = buildReferenceProfile(tableProfileColumns(table, layoutOf(input), data.split.train), { seed: input.seed });
+      const profile = await buildReferenceProfileYielding(tableProfileColumns(table, layoutOf(input), data.split.train), { seed: input.seed });
       const referenceDigest = await artifacts.put(Buffer.from(JSON.stringify(profile)));
       const evaluationDigest = await artifacts.put(Buffer.from(JSON.stringify(evaluationDetails(data.task, data.classes, scored, confusion))));
       const digests = { smokeDigest, referenceDigest, evaluationDigest };

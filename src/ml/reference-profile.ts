@@ -25,6 +25,7 @@
  * which a significance test alone would always do. The dataset has drifted when the share of drifted
  * features is at least driftShare (0.5, Evidently's default).
  */
+import { setImmediate } from 'node:timers/promises';
 import { binCountsSorted, chiSquare, jensenShannon, ks2SampSorted, psi, quantileEdgesSorted, sortedValues, wassersteinSorted } from './drift';
 import { createRng } from './random';
 
@@ -101,6 +102,26 @@ const CHI2_SMOOTHING = 0.5;
  * options that are not positive integers.
  */
 export function buildReferenceProfile(columns: ProfileColumn[], options: ProfileOptions = {}): ReferenceProfile {
+  const { rows, settings, reference } = profileSettings(columns, options);
+  return { format: 1, rows, bins: settings.bins, sampleSize: settings.sampleSize, features: columns.map(reference) };
+}
+
+/**
+ * `buildReferenceProfile`, giving the event loop a turn after each feature: a profile of millions of
+ * rows takes seconds, and heartbeats (and, in `mlops up`, API requests) share the thread.
+ */
+export async function buildReferenceProfileYielding(columns: ProfileColumn[], options: ProfileOptions = {}): Promise<ReferenceProfile> {
+  const { rows, settings, reference } = profileSettings(columns, options);
+  const features: FeatureReference[] = [];
+  for (const column of columns) {
+    features.push(reference(column));
+    await setImmediate();
+  }
+  return { format: 1, rows, bins: settings.bins, sampleSize: settings.sampleSize, features };
+}
+
+/** The options checked and filled in, the row count, and how one column becomes its reference. */
+function profileSettings(columns: ProfileColumn[], options: ProfileOptions) {
   const bins = options.bins ?? 10;
   const sampleSize = options.sampleSize ?? 5000;
   const seed = options.seed ?? 1;
@@ -112,12 +133,12 @@ export function buildReferenceProfile(columns: ProfileColumn[], options: Profile
   if (columns.length === 0) throw new Error('buildReferenceProfile needs at least one column');
   const rows = checkColumns(columns, 'reference');
   if (rows === 0) throw new Error('buildReferenceProfile: the reference data has no rows');
-  const features = columns.map((column): FeatureReference => {
+  const reference = (column: ProfileColumn): FeatureReference => {
     if (column.kind === 'numeric') return numericReference(column.name, column.values, bins, sampleSize, mixSeed(seed, column.name));
     if (column.kind === 'categorical') return categoricalReference(column.name, column.values, maxCategories);
     throw new Error(`buildReferenceProfile: column "${(column as ProfileColumn).name}" has unknown kind "${(column as { kind: string }).kind}"`);
-  });
-  return { format: 1, rows, bins, sampleSize, features };
+  };
+  return { rows, settings: { bins, sampleSize }, reference };
 }
 
 /** Equal lengths and unique names; returns the common length. */

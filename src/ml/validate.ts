@@ -1,4 +1,5 @@
 /** Checks a dataset against what training needs, and says plainly what is wrong. */
+import { setImmediate } from 'node:timers/promises';
 import { labelCounts } from './target';
 import { Column, columnLength, getColumn, isMissing, Table } from './table';
 import { parseDerived } from './expressions';
@@ -85,14 +86,27 @@ function distinctNumbers(values: Float64Array): number {
  * Validates a table for learning `rules.target`: infers the task from the target (or checks it against
  * the requested model family), then checks rows, classes and features. Never throws for bad data.
  */
-export function validateForTraining(table: Table, rules: ValidationRules): ValidationReport {
+/**
+ * `validateForTraining`, giving the event loop a turn after each column's summary: millions of rows
+ * take seconds, and heartbeats (and, in `mlops up`, API requests) share the thread.
+ */
+export async function validateForTrainingYielding(table: Table, rules: ValidationRules): Promise<ValidationReport> {
+  const summaries: ColumnSummary[] = [];
+  for (const column of table.columns) {
+    summaries.push(summarize(column));
+    await setImmediate();
+  }
+  return validateForTraining(table, rules, summaries);
+}
+
+export function validateForTraining(table: Table, rules: ValidationRules, summaries = table.columns.map(summarize)): ValidationReport {
   const minRows = rules.minRows ?? 20;
   const maxMissingRatio = rules.maxMissingRatio ?? 0.5;
   const minClassCount = rules.minClassCount ?? 5;
   const issues: ValidationIssue[] = [];
   const error = (code: string, message: string, column?: string) => issues.push({ severity: 'error', code, message, column });
   const warn = (code: string, message: string, column?: string) => issues.push({ severity: 'warning', code, message, column });
-  const columns = table.columns.map(summarize);
+  const columns = summaries;
   const summaryOf = (name: string) => columns.find((c) => c.name === name);
 
   if (table.rowCount < minRows) error('too_few_rows', `the dataset has ${table.rowCount} rows; at least ${minRows} are needed`);
