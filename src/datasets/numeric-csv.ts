@@ -14,14 +14,15 @@ import { KernelFamily, RowThreads } from '../ml/row-threads';
 import { Table } from '../ml/table';
 import { WASM } from './numeric-csv-wasm';
 
-/** Bytes a thread parses at once; its columns take 8 times as much (a block of empty cells). */
+/** Most bytes a thread parses at once (less for a small file); its columns take 8 times as much (a block of empty cells). */
 const BLOCK = 2 << 20;
+const SMALLEST_BLOCK = 64 << 10;
 /**
  * Room for the cells of a block that need JavaScript's conversion: one per 16 bytes (such a cell is
  * usually 17 or more). A block with more, or with more than a quarter of its cells so, is declined:
  * DuckDB reads such a file faster than JavaScript converts its cells one by one.
  */
-const SLOW_PER_BLOCK = BLOCK / 16;
+const SLOW_PER_BYTE = 1 / 16;
 const MOST_SLOW_SHARE = 0.25;
 const PAGE = 65_536;
 
@@ -75,16 +76,17 @@ let compiled: WebAssembly.Module | undefined;
  * the next is read into the other), and per block its columns (room for a block of twice the usual
  * size: blocks are cut at line ends near their share of a region), slow cells, counts and state.
  */
-function blockMemory(blocks: number, cols: number): { s: ParseBlocks; regions: Uint8Array[] } {
-  const capacity = Math.ceil((2 * BLOCK) / cols) + 1;
-  const sizes = { out: 8 * capacity * cols, slow: 16 * SLOW_PER_BLOCK, present: 4 * cols, state: 8 };
+function blockMemory(blocks: number, cols: number, block: number): { s: ParseBlocks; regions: Uint8Array[] } {
+  const capacity = Math.ceil((2 * block) / cols) + 1;
+  const slowCapacity = Math.ceil(block * SLOW_PER_BYTE);
+  const sizes = { out: 8 * capacity * cols, slow: 16 * slowCapacity, present: 4 * cols, state: 8 };
   const perBlock = Object.values(sizes).reduce((a, b) => a + Math.ceil(b / 8) * 8, 0);
-  const region = blocks * BLOCK;
+  const region = blocks * block;
   const pages = Math.ceil((PAGE + 2 * region + blocks * perBlock) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
   const s: ParseBlocks = {
-    module: (compiled ??= new WebAssembly.Module(WASM)), memory, cols, capacity, slowCapacity: SLOW_PER_BLOCK,
+    module: (compiled ??= new WebAssembly.Module(WASM)), memory, cols, capacity, slowCapacity,
     input: shared(blocks), out: shared(blocks), slow: shared(blocks), present: shared(blocks), state: shared(blocks), length: shared(blocks), code: shared(blocks),
   };
   let at = PAGE + 2 * region;
@@ -123,7 +125,9 @@ export async function readNumericCsv(file: string, threads = os.availableParalle
 
 async function parseBody(handle: fs.FileHandle, size: number, start: number, names: string[], blocks: number): Promise<Table | undefined> {
   const cols = names.length;
-  const { s, regions } = blockMemory(blocks, cols);
+  // blocks no bigger than the file needs: a small file takes a small memory
+  const block = Math.min(BLOCK, Math.max(SMALLEST_BLOCK, Math.ceil((size - start) / blocks)));
+  const { s, regions } = blockMemory(blocks, cols, block);
   // (RowThreads starts helpers for passes of many rows; here every pass of more than one block)
   const threads = new RowThreads(family, s, blocks > 1 ? Number.MAX_SAFE_INTEGER : 0, blocks);
   const present = new Float64Array(cols);
@@ -149,7 +153,7 @@ async function parseBody(handle: fs.FileHandle, size: number, start: number, nam
       for (let from = 0; from < length; count++) {
         const cut = region.indexOf(0x0a, from + Math.ceil((length - from) / (blocks - count)) - 1);
         const to = count === blocks - 1 || cut < 0 || cut >= length ? length : cut + 1;
-        if (to - from > 2 * BLOCK) return undefined; // more than a block's columns hold
+        if (to - from > 2 * block) return undefined; // more than a block's columns hold
         s.input[count] = region.byteOffset + from;
         s.length[count] = to - from;
         new Int32Array(s.memory.buffer, s.present[count], cols).fill(0);
