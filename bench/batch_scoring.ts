@@ -36,6 +36,8 @@ const CHUNK_ROWS = Number(process.env.BATCH_CHUNK_ROWS ?? 100_000);
 const PARALLELISM = Number(process.env.BATCH_PARALLELISM ?? 2);
 const FORMAT = process.env.BATCH_FORMAT ?? 'parquet';
 const RUN_ROWS = 8192;
+/** How often the job's status is asked for while it runs (BATCH_POLL_MS): each ask is a workflow query. */
+const POLL_MS = Number(process.env.BATCH_POLL_MS ?? 50);
 /** The model family trained (BATCH_TRAINER): logistic (default, the cheapest graph to run) or e.g. gbdt, mlp. */
 const TRAINER = process.env.BATCH_TRAINER ?? 'logistic';
 
@@ -96,10 +98,10 @@ async function main(): Promise<void> {
       job = await api.get(`/v1/models/bench/batch/${id}`);
       if (scoringFrom === undefined && job.progress?.stage === 'score') scoringFrom = performance.now();
       if (job.state !== 'running' || job.progress?.stage === 'finish') break;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const scoringEnd = performance.now();
-    while (job.state === 'running') { await new Promise((r) => setTimeout(r, 50)); job = await api.get(`/v1/models/bench/batch/${id}`); }
+    while (job.state === 'running') { await new Promise((r) => setTimeout(r, POLL_MS)); job = await api.get(`/v1/models/bench/batch/${id}`); }
     const total = (performance.now() - t) / 1000;
     if (job.state !== 'completed') throw new Error(`the job ${job.state}: ${job.error}`);
     const scoring = (scoringEnd - (scoringFrom ?? t)) / 1000;

@@ -322,3 +322,24 @@ for (const [name, open] of backends) {
     });
   });
 }
+
+describe('artifact files handed to readers (a content-addressed folder)', () => {
+  it('hashes a file once while it stays as it was, and refuses it once its bytes change, even with its size and times put back', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-artifacts-'));
+    try {
+      const store = new LocalArtifactStore(root);
+      const digest = await store.put(Buffer.from('dataset version bytes'));
+      const file = await store.getFile(digest);
+      assert.equal(await store.getFile(digest), file, 'unchanged: handed out again');
+      // the attack: same length, different bytes, the old modification time restored
+      const before = fs.statSync(file);
+      fs.chmodSync(file, 0o644);
+      fs.writeFileSync(file, 'dataset version BYTES');
+      fs.utimesSync(file, before.atime, before.mtime);
+      assert.equal(fs.statSync(file).size, before.size);
+      await assert.rejects(store.getFile(digest), (e: Error) => e instanceof ArtifactError && /corrupted/.test(e.message));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
