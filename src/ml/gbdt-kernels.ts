@@ -38,8 +38,8 @@ export function wasmOf(s: SharedRows): GbdtWasm {
 
 /**
  * What every thread of one fit shares: the compiled kernels and their memory, and typed arrays (all
- * shared). The arrays the compiled kernels read (bins, columns, gh, order, scratch, hists) are views on
- * that memory.
+ * shared). Every array the compiled kernels read or write is a view on that memory (`kernelMemory` in
+ * gbdt-threads.ts lays them out); `lefts` and `values` are SharedArrayBuffers of their own.
  */
 export interface SharedRows {
   n: number;

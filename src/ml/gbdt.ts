@@ -108,15 +108,11 @@ interface Leaf { node: number; start: number; end: number; g: number; h: number;
 
 /** Grows one tree leaf-wise on the binned training rows, its row loops on every core (`RowWorkers`). */
 class TreeGrower {
-  private readonly d: number;
-
   constructor(
     private readonly rows: RowWorkers,
     private readonly edges: Float32Array[],
     private readonly o: Required<GbdtOptions> & { l2: number },
-  ) {
-    this.d = edges.length;
-  }
+  ) {}
 
   private bestSplit(leaf: Leaf): Split | undefined {
     const count = leaf.end - leaf.start;
