@@ -141,7 +141,7 @@ describe('numeric CSV reader (WebAssembly)', () => {
     assert.equal(await readNumericCsv(file('long-line.csv', `a,b\n1,${'1'.repeat(5 << 20)}\n`)), undefined);
   });
 
-  it('a local numeric CSV source (through this reader first) gives the platform parser'''s table', async () => {
+  it('a local numeric CSV source, read by this reader first, gives the table of the platform parser', async () => {
     const text = 'f0,f1,y\n' + Array.from({ length: 5000 }, (_, i) => `${(i * 0.37).toFixed(3)},${i % 7 === 0 ? '' : -i},${i % 2}`).join('\n') + '\n';
     const { table } = await readSource({ uri: file('source.csv', text) }, testSources());
     assertSameTable(table, parseCsv(text));
