@@ -9,6 +9,11 @@
  *   node --import tsx --max-old-space-size=16384 bench/ten_million.ts [rows] [kinds]
  *     rows: 10000000 by default; kinds: logistic,gbdt by default
  *
+ * TEN_MILLION_KILL=<stage>:<seconds> runs the worker as its own `mlops worker` process and kills it with
+ * SIGKILL once the run has been in that stage so long (then starts a new one): the run must still deploy,
+ * with exactly one model version and one deployment. The peak memory printed is then the worker's
+ * (the first worker's peak and the last one's).
+ *
  * Figures: bench/RESULTS.md.
  */
 import fs from 'node:fs';
@@ -48,7 +53,8 @@ async function main(): Promise<void> {
   let t = Date.now();
   makeData(file, rows);
   console.log(`data: ${rows} rows x ${FEATURES + 2} columns, ${(fs.statSync(file).size / 2 ** 30).toFixed(2)} GiB (${((Date.now() - t) / 1000).toFixed(0)} s to make or find)`);
-  const { api, close } = await startEmbeddedStack({ MLOPS_DATA_ROOTS: os.tmpdir() });
+  const [killStage, killAfter] = (process.env.TEN_MILLION_KILL ?? '').split(':');
+  const { api, close, killWorker, workerPeakRss } = await startEmbeddedStack({ MLOPS_DATA_ROOTS: os.tmpdir() }, Boolean(killStage));
   console.log(`embedded stack up (${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB)`);
   try {
     for (const kind of kinds) {
@@ -61,6 +67,9 @@ async function main(): Promise<void> {
       let stage = '';
       let entered = Date.now();
       let unanswered = 0;
+      const peaks: number[] = [];
+      let peak = 0;
+      let killed = !killStage;
       while (!['deployed', 'rejected', 'failed'].includes(status.state)) {
         // the API shares this process with the worker: while a stage works on 10M rows on the main thread
         // (the canonical digest, statistics) a status request may go unanswered; count those and ask again
@@ -76,13 +85,28 @@ async function main(): Promise<void> {
           stage = status.stage;
           entered = Date.now();
         }
+        peak = workerPeakRss() ?? peak;
+        if (!killed && stage === killStage && Date.now() - entered >= Number(killAfter) * 1000) {
+          killed = true;
+          peaks.push(peak);
+          await killWorker();
+          console.log(`${kind}: worker killed (SIGKILL) ${killAfter} s into ${stage}, a new one started`);
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
       const total = (Date.now() - t) / 1000;
       if (status.state !== 'deployed') throw new Error(`${model}: ${status.state}: ${status.error ?? ''}`);
       const instance = { ...Object.fromEntries(Array.from({ length: FEATURES }, (_, j) => [`f${j}`, 0.1])), plan: 'pro' };
       await api.post(`/v1/models/${model}/predict`, { instances: [instance] });
-      console.log(`${kind}: deployed in ${total.toFixed(0)} s (auc ${status.metrics?.auc?.toFixed(4)}); stages: ${Object.entries(stages).map(([s, sec]) => `${s} ${sec.toFixed(0)} s`).join(', ')}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB; status requests unanswered ${unanswered}`);
+      const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+      const memory = killStage ? `worker peak RSS ${[...peaks, peak].map(gib).join(' then ')}` : `peak RSS so far ${gib(process.resourceUsage().maxRSS * 1024)}`;
+      console.log(`${kind}: deployed in ${total.toFixed(0)} s (auc ${status.metrics?.auc?.toFixed(4)}); stages: ${Object.entries(stages).map(([s, sec]) => `${s} ${sec.toFixed(0)} s`).join(', ')}; ${memory}; status requests unanswered ${unanswered}`);
+      if (killStage) {
+        const detail = await api.get<{ versions: unknown[]; deployments?: unknown[] }>(`/v1/models/${model}`);
+        const { deployments } = await api.get<{ deployments: unknown[] }>(`/v1/models/${model}/deployments`);
+        console.log(`${kind}: after the kill: ${detail.versions.length} model version(s), ${deployments.length} deployment(s)`);
+        if (detail.versions.length !== 1 || deployments.length !== 1) throw new Error(`${model}: a killed worker left ${detail.versions.length} versions and ${deployments.length} deployments`);
+      }
     }
   } finally {
     await close();
