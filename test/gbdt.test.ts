@@ -92,7 +92,7 @@ describe('gradient-boosted trees', () => {
   });
 
   it('grows the same trees bit for bit on one thread and on helper threads (binary and regression)', () => {
-    // 60,000 rows: every root, partition and gradient pass is cut into chunks the helpers share
+    // 60,000 rows: split passes are shared out by feature, partitions and gradients by row
     const rng = createRng(8);
     const n = 60_000;
     const cols = [0, 1, 2, 3].map(() => Float64Array.from({ length: n }, () => rng() * 2 - 1));
@@ -114,7 +114,7 @@ describe('gradient-boosted trees', () => {
 
   it('lays a fit out in one WebAssembly memory, and refuses one past 4 GiB before allocating it', () => {
     const memory = kernelMemory(1000, 3, 1, 31);
-    const views = [memory.bins, memory.columns, memory.gh, memory.order, memory.scratch, memory.raw, memory.y, memory.hists, memory.slots, memory.edges, memory.edgeCounts, memory.result];
+    const views = [memory.bins, memory.columns, memory.gh, memory.order, memory.scratch, memory.spare, memory.raw, memory.y, memory.rootCounts, memory.slots, memory.edges, memory.edgeCounts, memory.splits, memory.result];
     assert.ok(views.every((v) => v.buffer === memory.memory.buffer && v.byteOffset >= 65_536 && v.byteOffset % 8 === 0), 'every array after the first page, 8-byte aligned');
     const spans = views.map((v) => [v.byteOffset, v.byteOffset + v.byteLength]).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'no two arrays overlap');

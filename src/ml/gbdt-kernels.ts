@@ -11,14 +11,15 @@ export const HISTOGRAM_STRIDE = 256 * 3;
 
 /** The exports of `wasm/gbdt-kernels.as.ts`; addresses are byte offsets in the fit's memory. */
 export interface GbdtWasm {
-  histogram(bins: number, d: number, gh: number, order: number, from: number, to: number, hist: number): void;
-  rootHistogram(bins: number, d: number, gh: number, from: number, to: number, hist: number): void;
-  partition(column: number, bin: number, order: number, scratch: number, from: number, to: number): number;
+  histogram(bins: number, d: number, gh: number, order: number, from: number, to: number, hist: number, f0: number, f1: number): void;
+  rootHistogram(bins: number, d: number, gh: number, from: number, to: number, hist: number, f0: number, f1: number): void;
+  copyCounts(dst: number, src: number, bins: number): void;
+  partition(column: number, bin: number, src: number, lefts: number, rights: number, from: number, to: number): number;
   gradients(loss: number, raw: number, y: number, gh: number, from: number, to: number): void;
   addLeafValue(raw: number, order: number, from: number, to: number, value: number, output: number, outputs: number): void;
   addInto(a: number, b: number, count: number): void;
   subtractFrom(a: number, b: number, count: number): void;
-  bestSplit(hist: number, d: number, edgeCounts: number, g: number, h: number, count: number, minSamplesLeaf: number, minHessian: number, l2: number, out: number): void;
+  bestSplit(hist: number, f0: number, f1: number, edgeCounts: number, g: number, h: number, count: number, minSamplesLeaf: number, minHessian: number, l2: number, out: number): void;
   sumGradients(gh: number, from: number, to: number, out: number): void;
 }
 
@@ -51,14 +52,19 @@ export interface SharedRows {
   /** The same codes column by column (`columns[f * n + row]`), for partitions. */
   columns: Uint8Array;
   gh: Float32Array;
+  /** The training rows, grouped by leaf: leaf rows are a range of it. */
   order: Int32Array;
+  /** Where a partition puts rows before they go back into `order`: lefts in `scratch`, rights in `spare`. */
   scratch: Int32Array;
+  spare: Int32Array;
   /** Raw scores, row-major by output. */
   raw: Float64Array;
   y: Float64Array;
-  /** One histogram per chunk (the first chunk's goes straight to its destination). */
-  hists: Float64Array;
-  /** Rows each chunk sent left in the last partition. */
+  /** The row counts of every tree's root, in histogram layout. */
+  rootCounts: Float64Array;
+  /** Each split item's answers: two leaves' best splits, six float64s each (see `bestSplit`). */
+  splits: Float64Array;
+  /** Rows each item sent left in the last partition. */
   lefts: Int32Array;
   /** The training values, and each feature's bin edges (256 slots each) and edge count. */
   values: Float64Array[];
@@ -85,18 +91,51 @@ export function binChunk(s: SharedRows, args: Float64Array, from: number, to: nu
 }
 
 /**
- * A chunk of a histogram pass: the first chunk into the destination at byte args[1], the others into
- * their own histograms; args[0] 1 for a root (no counts).
+ * Item `item` of `args[4]` of a split pass: for its range of features, the histogram at byte args[2]
+ * of rows order[args[0]..args[1]) (args[14] 1: a root, its counts copied from `rootCounts`), taken from
+ * the parent's at byte args[3] when there is one (args[3] >= 0: the parent's becomes the sibling's),
+ * then the best split of the leaf (gradient, hessian, rows in args[5..7]; rows < 0: none sought) and of
+ * the sibling (args[8..10]) into `splits`. args[11..13]: rows and hessian per leaf at least, l2.
+ * (6144: the bytes of one feature's histogram, 256 bins of three float64s.)
  */
-export function histogramChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
-  const hist = chunk === 0 ? args[1] : s.hists.byteOffset + chunk * s.d * 768 * 8;
-  if (args[0] === 1) wasmOf(s).rootHistogram(s.bins.byteOffset, s.d, s.gh.byteOffset, from, to, hist);
-  else wasmOf(s).histogram(s.bins.byteOffset, s.d, s.gh.byteOffset, s.order.byteOffset, from, to, hist);
+export function splitItem(s: SharedRows, args: Float64Array, _from: number, _to: number, item: number): void {
+  const w = wasmOf(s);
+  const d = s.d, items = args[4];
+  const f0 = Math.floor((item * d) / items), f1 = Math.floor(((item + 1) * d) / items);
+  const hist = args[2], parent = args[3];
+  if (args[14] === 1) {
+    w.rootHistogram(s.bins.byteOffset, d, s.gh.byteOffset, args[0], args[1], hist, f0, f1);
+    w.copyCounts(hist + f0 * 6144, s.rootCounts.byteOffset + f0 * 6144, (f1 - f0) * 256);
+  } else w.histogram(s.bins.byteOffset, d, s.gh.byteOffset, s.order.byteOffset, args[0], args[1], hist, f0, f1);
+  if (parent >= 0) w.subtractFrom(parent + f0 * 6144, hist + f0 * 6144, (f1 - f0) * 768);
+  const out = s.splits.byteOffset + item * 96;
+  if (args[7] >= 0) w.bestSplit(hist, f0, f1, s.edgeCounts.byteOffset, args[5], args[6], args[7], args[11], args[12], args[13], out);
+  else s.splits[item * 12] = 0;
+  if (args[10] >= 0) w.bestSplit(parent, f0, f1, s.edgeCounts.byteOffset, args[8], args[9], args[10], args[11], args[12], args[13], out + 48);
+  else s.splits[item * 12 + 6] = 0;
 }
 
-/** A chunk of a partition pass on feature args[0] at bin args[1]. */
-export function partitionChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
-  s.lefts[chunk] = wasmOf(s).partition(s.columns.byteOffset + args[0] * s.n, args[1], s.order.byteOffset, s.scratch.byteOffset, from, to);
+/**
+ * Item `item` of `args[4]` of a partition pass over order[args[0]..args[1]) on feature args[2] at bin
+ * args[3]: its share of the rows, lefts into `scratch` and rights into `spare` at the same positions.
+ */
+export function partitionItem(s: SharedRows, args: Float64Array, _from: number, _to: number, item: number): void {
+  const from = args[0], to = args[1];
+  const size = Math.ceil((to - from) / args[4]);
+  const a = from + item * size;
+  s.lefts[item] = wasmOf(s).partition(s.columns.byteOffset + args[2] * s.n, args[3], s.order.byteOffset, s.scratch.byteOffset, s.spare.byteOffset, a, Math.min(to, a + size));
+}
+
+/** Item `item` of the pass after `partitionItem`: its lefts and rights back into `order`, where they go. */
+export function placeItem(s: SharedRows, args: Float64Array, _from: number, _to: number, item: number): void {
+  const from = args[0], to = args[1], items = args[4];
+  const size = Math.ceil((to - from) / items);
+  const a = from + item * size;
+  let before = 0, lefts = 0;
+  for (let c = 0; c < items; c++) { if (c < item) before += s.lefts[c]; lefts += s.lefts[c]; }
+  const mine = s.lefts[item];
+  s.order.set(s.scratch.subarray(a, a + mine), from + before);
+  s.order.set(s.spare.subarray(a, Math.min(to, a + size) - mine), from + lefts + (a - from - before));
 }
 
 /** A chunk of a gradient pass with loss args[0]. */

@@ -1,13 +1,15 @@
 /**
- * Gradient boosting's passes over rows (histograms, partitions, gradients) on every core, through
- * `row-threads.ts`, with the per-chunk results combined in chunk order.
+ * Gradient boosting's passes over rows (histograms and split search, partitions, gradients) on every
+ * core, through `row-threads.ts`: histograms and split search shared out by feature, the others by row.
  */
-import { GbdtWasm, HISTOGRAM_STRIDE, SharedRows, binChunk, gradientChunk, histogramChunk, partitionChunk, wasmOf } from './gbdt-kernels';
+import { GbdtWasm, HISTOGRAM_STRIDE, SharedRows, binChunk, gradientChunk, partitionItem, placeItem, splitItem, wasmOf } from './gbdt-kernels';
 import { WASM } from './gbdt-kernels-wasm';
 import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedBytes } from './row-threads';
 
-const HISTOGRAM = 0, PARTITION = 1, GRADIENTS = 2, BIN = 3;
-const family = new KernelFamily<SharedRows>([histogramChunk, partitionChunk, gradientChunk, binChunk], [wasmOf]);
+const SPLIT = 0, PARTITION = 1, GRADIENTS = 2, BIN = 3, PLACE = 4;
+const family = new KernelFamily<SharedRows>([splitItem, partitionItem, gradientChunk, binChunk, placeItem], [wasmOf]);
+/** Rows below which a partition runs on one thread: waking a helper costs more. */
+const MIN_PARTITION_ROWS = 4096;
 /** Compiled once per process; each fit instantiates it on its own memory. */
 let compiled: WebAssembly.Module | undefined;
 const PAGE = 65_536;
@@ -21,8 +23,8 @@ const MAX_PAGES = 65_536;
 export function kernelMemory(n: number, d: number, outputs: number, slots: number) {
   const histogram = 8 * d * HISTOGRAM_STRIDE;
   const sizes = {
-    bins: n * d, columns: n * d, gh: 8 * n, order: 4 * n, scratch: 4 * n, raw: 8 * n * outputs, y: 8 * n,
-    hists: MAX_CHUNKS * histogram, slots: slots * histogram, edges: 4 * 256 * d, edgeCounts: 4 * d, result: 8 * 6,
+    bins: n * d, columns: n * d, gh: 8 * n, order: 4 * n, scratch: 4 * n, spare: 4 * n, raw: 8 * n * outputs, y: 8 * n,
+    rootCounts: histogram, slots: slots * histogram, edges: 4 * 256 * d, edgeCounts: 4 * d, splits: 8 * 12 * MAX_CHUNKS, result: 8 * 2,
   };
   const at: Record<string, number> = {};
   // the first page holds the module's own data (Math.exp's table); tools/wasm/build.mjs checks it fits
@@ -42,18 +44,26 @@ export function kernelMemory(n: number, d: number, outputs: number, slots: numbe
     gh: new Float32Array(buffer, at.gh, 2 * n),
     order: new Int32Array(buffer, at.order, n),
     scratch: new Int32Array(buffer, at.scratch, n),
+    spare: new Int32Array(buffer, at.spare, n),
     raw: new Float64Array(buffer, at.raw, n * outputs),
     y: new Float64Array(buffer, at.y, n),
-    hists: new Float64Array(buffer, at.hists, MAX_CHUNKS * d * HISTOGRAM_STRIDE),
+    rootCounts: new Float64Array(buffer, at.rootCounts, d * HISTOGRAM_STRIDE),
     slots: new Float64Array(buffer, at.slots, slots * d * HISTOGRAM_STRIDE),
     edges: new Float32Array(buffer, at.edges, 256 * d),
     edgeCounts: new Int32Array(buffer, at.edgeCounts, d),
-    result: new Float64Array(buffer, at.result, 6),
+    splits: new Float64Array(buffer, at.splits, 12 * MAX_CHUNKS),
+    result: new Float64Array(buffer, at.result, 2),
   };
 }
 
 /** Chunks the GBDT helper threads of this thread have run, ever. */
 export const chunksRunByHelpers = () => family.chunksRunByHelpers();
+
+/** A leaf's sums: gradient, hessian, rows. */
+export interface LeafSums { g: number; h: number; n: number }
+export interface SplitRules { minSamplesLeaf: number; minHessian: number; l2: number }
+/** A leaf's best split: its gain, the feature and bin (rows with bin <= `bin` go left) and the left side's sums. */
+export interface Split { gain: number; feature: number; bin: number; left: LeafSums }
 
 /**
  * Shared arrays for a fit over n rows and d features, and the threads that work on them. Histograms
@@ -69,15 +79,17 @@ export class RowWorkers {
   private used = 0;
   /** Where the compiled kernels leave a result of several numbers. */
   private readonly result: Float64Array;
-  /** Row counts per feature and bin of all rows, in histogram layout: the same for every tree's root. */
-  private rootCounts?: Float64Array;
+  /** Whether `rootCounts` holds the root's row counts yet (after the first tree's root). */
+  private rootCounted = false;
+  /** Items a split pass is cut into: one per thread, at most one per feature. */
+  private readonly splitItems: number;
 
   /**
    * `values` are the training columns, read by the helper threads too: a column not on shared memory
    * is copied there first (the recipe's columns already are). `outputs` raw scores per row; at most
    * `slots` histograms per tree (one per leaf).
    */
-  constructor(n: number, values: Float64Array[], edges: Float32Array[], threads: number, outputs: number, slots: number) {
+  constructor(n: number, values: Float64Array[], edges: Float32Array[], private readonly threadCount: number, outputs: number, slots: number) {
     const d = values.length;
     const { slots: slotArray, result, ...memory } = kernelMemory(n, d, outputs, slots);
     this.s = { n, d, ...memory, lefts: new Int32Array(sharedBytes(4 * MAX_CHUNKS)), values: values.map(onSharedMemory) };
@@ -85,8 +97,9 @@ export class RowWorkers {
     this.result = result;
     this.size = d * HISTOGRAM_STRIDE;
     edges.forEach((e, f) => { this.s.edges.set(e, f * 256); this.s.edgeCounts[f] = e.length; });
-    this.threads = new RowThreads(family, this.s, n, threads);
+    this.threads = new RowThreads(family, this.s, n, threadCount);
     this.wasm = wasmOf(this.s);
+    this.splitItems = Math.max(1, Math.min(d, threadCount, MAX_CHUNKS));
   }
 
   /** Bins every training value by its feature's edges, on every thread. */
@@ -99,57 +112,70 @@ export class RowWorkers {
     return { g: this.result[0], h: this.result[1] };
   }
 
-  /**
-   * The best split of a leaf of `count` rows with gradient and hessian sums `g`, `h` from its
-   * histogram (see `bestSplit` in the kernels), or undefined when no split gains.
-   */
-  bestSplit(hist: Float64Array, g: number, h: number, count: number, o: { minSamplesLeaf: number; minHessian: number; l2: number }) {
-    const r = this.result;
-    this.wasm.bestSplit(hist.byteOffset, this.s.d, this.s.edgeCounts.byteOffset, g, h, count, o.minSamplesLeaf, o.minHessian, o.l2, r.byteOffset);
-    return r[0] === 0 ? undefined : { gain: r[0], feature: r[1], bin: r[2], left: { g: r[3], h: r[4], n: r[5] } };
-  }
-
-  /** The histogram of rows order[from..to), in a fresh slot: chunk histograms summed in chunk order. */
-  histogram(from: number, to: number): Float64Array {
+  private newHistogram(): Float64Array {
     if (this.used * this.size >= this.slots.length) throw new Error('a tree asked for more histograms than it has leaves');
-    const out = this.slots.subarray(this.used * this.size, ++this.used * this.size);
-    const whole = from === 0 && to === this.s.n;
-    const root = whole && this.rootCounts !== undefined;
-    const chunks = this.threads.run(HISTOGRAM, from, to, root ? 1 : 0, out.byteOffset);
-    const bytes = 8 * this.size;
-    for (let c = 1; c < chunks; c++) this.wasm.addInto(out.byteOffset, this.s.hists.byteOffset + c * bytes, this.size);
-    if (root) for (let i = 2; i < this.size; i += 3) out[i] = this.rootCounts![i];
-    else if (whole) this.rootCounts = out.slice();
-    return out;
+    return this.slots.subarray(this.used * this.size, ++this.used * this.size);
   }
 
-  /** parent -= child: what a parent's histogram minus its smaller child's leaves is the larger child's. */
-  subtract(parent: Float64Array, child: Float64Array): void { this.wasm.subtractFrom(parent.byteOffset, child.byteOffset, this.size); }
+  /** The root's histogram (all rows, order[i] = i) and its best split, if any. */
+  rootSplit(root: LeafSums, rules: SplitRules): { histogram: Float64Array; split?: Split } {
+    const histogram = this.newHistogram();
+    const [split] = this.splitPass(0, this.s.n, histogram, undefined, this.rootCounted, root, undefined, rules);
+    if (!this.rootCounted) { this.s.rootCounts.set(histogram); this.rootCounted = true; }
+    return { histogram, split };
+  }
+
+  /**
+   * After a split: the histogram of the smaller child (rows order[from..to)) in a fresh slot, the
+   * parent's turned into the larger child's (parent minus smaller), and both children's best splits.
+   */
+  childSplits(from: number, to: number, parent: Float64Array, small: LeafSums, large: LeafSums, rules: SplitRules): { histogram: Float64Array; small?: Split; large?: Split } {
+    const histogram = this.newHistogram();
+    const [smallSplit, largeSplit] = this.splitPass(from, to, histogram, parent, false, small, large, rules);
+    return { histogram, small: smallSplit, large: largeSplit };
+  }
+
+  /** One split pass (`splitItem`), its items' best splits combined in feature order: the first largest gain wins. */
+  private splitPass(from: number, to: number, hist: Float64Array, parent: Float64Array | undefined, root: boolean, a: LeafSums, b: LeafSums | undefined, rules: SplitRules): [Split?, Split?] {
+    const { minSamplesLeaf, minHessian, l2 } = rules;
+    // a leaf with fewer than twice the fewest rows per leaf cannot split
+    const seek = (leaf: LeafSums | undefined) => (leaf && leaf.n >= 2 * minSamplesLeaf ? leaf.n : -1);
+    const items = this.splitItems;
+    this.threads.runItems(SPLIT, items, from, to, hist.byteOffset, parent ? parent.byteOffset : -1, items, a.g, a.h, seek(a), b?.g ?? 0, b?.h ?? 0, seek(b), minSamplesLeaf, minHessian, l2, root ? 1 : 0);
+    const best = (k: number): Split | undefined => {
+      const r = this.s.splits;
+      let pick = -1;
+      for (let item = 0; item < items; item++) if (r[item * 12 + k * 6] > 0 && (pick < 0 || r[item * 12 + k * 6] > r[pick * 12 + k * 6])) pick = item;
+      if (pick < 0) return undefined;
+      const at = pick * 12 + k * 6;
+      return { gain: r[at], feature: r[at + 1], bin: r[at + 2], left: { g: r[at + 3], h: r[at + 4], n: r[at + 5] } };
+    };
+    return [best(0), b ? best(1) : undefined];
+  }
 
   /** Adds `value` to output `output` of the raw scores of the rows order[from..to). */
   addLeafValue(from: number, to: number, value: number, output: number, outputs: number): void {
     this.wasm.addLeafValue(this.s.raw.byteOffset, this.s.order.byteOffset, from, to, value, output, outputs);
   }
 
-  /** Stable partition of order[from..to) on feature <= bin; returns the first right row's position. */
+  /**
+   * Stable partition of order[from..to) on feature <= bin; returns the first right row's position.
+   * Large ranges in two passes on every thread (each share's lefts and rights aside, then each back
+   * where it goes), small ones in place on this thread.
+   */
   partition(from: number, to: number, feature: number, bin: number): number {
-    const chunks = this.threads.run(PARTITION, from, to, feature, bin);
-    const { order, scratch, lefts } = this.s;
-    const size = Math.ceil((to - from) / chunks);
-    let at = from;
-    for (let c = 0; c < chunks; c++) {
-      const a = from + c * size;
-      if (a !== at) order.copyWithin(at, a, a + lefts[c]);
-      at += lefts[c];
+    const { order, scratch } = this.s;
+    const items = Math.max(1, Math.min(this.threadCount, MAX_CHUNKS, Math.floor((to - from) / MIN_PARTITION_ROWS)));
+    if (items === 1) {
+      const lefts = this.wasm.partition(this.s.columns.byteOffset + feature * this.s.n, bin, order.byteOffset, order.byteOffset, scratch.byteOffset, from, to);
+      order.set(scratch.subarray(from, to - lefts), from + lefts);
+      return from + lefts;
     }
-    const mid = at;
-    for (let c = 0; c < chunks; c++) {
-      const a = from + c * size;
-      const rights = Math.min(to, a + size) - a - lefts[c];
-      order.set(scratch.subarray(a, a + rights), at);
-      at += rights;
-    }
-    return mid;
+    this.threads.runItems(PARTITION, items, from, to, feature, bin, items);
+    this.threads.runItems(PLACE, items, from, to, feature, bin, items);
+    let lefts = 0;
+    for (let c = 0; c < items; c++) lefts += this.s.lefts[c];
+    return from + lefts;
   }
 
   /** Gradients and hessians of every row from `raw` and `y` (loss 0: binary log loss, 1: squared error). */

@@ -14,7 +14,7 @@
 import os from 'node:os';
 import { sortedFloat32s } from './drift';
 import { Matrix } from './features';
-import { RowWorkers } from './gbdt-threads';
+import { RowWorkers, type Split, type SplitRules } from './gbdt-threads';
 import { multiclassMetrics, regressionMetrics } from './metrics';
 import { createRng } from './random';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
@@ -102,22 +102,18 @@ export function binEdges(values: Float64Array, maxBins: number, rng: () => numbe
   return Float32Array.from(edges);
 }
 
-type Histogram = Float64Array;
-interface Split { gain: number; feature: number; bin: number; left: { g: number; h: number; n: number } }
-interface Leaf { node: number; start: number; end: number; g: number; h: number; histogram: Histogram; split?: Split }
+interface Leaf { node: number; start: number; end: number; g: number; h: number; histogram: Float64Array; split?: Split }
 
 /** Grows one tree leaf-wise on the binned training rows, its row loops on every core (`RowWorkers`). */
 class TreeGrower {
+  private readonly rules: SplitRules;
+
   constructor(
     private readonly rows: RowWorkers,
     private readonly edges: Float32Array[],
     private readonly o: Required<GbdtOptions> & { l2: number },
-  ) {}
-
-  private bestSplit(leaf: Leaf): Split | undefined {
-    const count = leaf.end - leaf.start;
-    if (count < 2 * this.o.minSamplesLeaf) return undefined;
-    return this.rows.bestSplit(leaf.histogram, leaf.g, leaf.h, count, { minSamplesLeaf: this.o.minSamplesLeaf, minHessian: MIN_HESSIAN, l2: this.o.l2 });
+  ) {
+    this.rules = { minSamplesLeaf: o.minSamplesLeaf, minHessian: MIN_HESSIAN, l2: o.l2 };
   }
 
   /**
@@ -130,9 +126,8 @@ class TreeGrower {
     const tree: Tree = { output, feature: [], threshold: [], left: [], right: [], value: [] };
     const newNode = () => { tree.feature.push(-1); tree.threshold.push(0); tree.left.push(-1); tree.right.push(-1); tree.value.push(0); return tree.feature.length - 1; };
     const { g, h } = this.rows.newTree();
-    const root: Leaf = { node: newNode(), start: 0, end: n, g, h, histogram: this.rows.histogram(0, n) };
-    root.split = this.bestSplit(root);
-    const open: Leaf[] = [root];
+    const { histogram, split } = this.rows.rootSplit({ g, h, n }, this.rules);
+    const open: Leaf[] = [{ node: newNode(), start: 0, end: n, g, h, histogram, split }];
     let leaves = 1;
     while (open.length > 0 && leaves < this.o.maxLeafNodes) {
       // the open leaf with the largest gain splits next (leaf-wise growth)
@@ -150,11 +145,14 @@ class TreeGrower {
       tree.right[leaf.node] = right.node;
       // build the smaller child's histogram; the larger one is the parent's minus it
       const [small, large] = mid - leaf.start <= leaf.end - mid ? [left, right] : [right, left];
-      small.histogram = this.rows.histogram(small.start, small.end);
-      this.rows.subtract(leaf.histogram, small.histogram);
+      const sums = (l: Leaf) => ({ g: l.g, h: l.h, n: l.end - l.start });
+      const children = this.rows.childSplits(small.start, small.end, leaf.histogram, sums(small), sums(large), this.rules);
+      small.histogram = children.histogram;
+      small.split = children.small;
       large.histogram = leaf.histogram;
+      large.split = children.large;
       leaves++;
-      for (const child of [left, right]) { child.split = this.bestSplit(child); open.push(child); }
+      open.push(left, right);
     }
     for (const leaf of open) {
       const value = (-leaf.g / (leaf.h + this.o.l2)) * this.o.learningRate;

@@ -17,7 +17,7 @@ export type ChunkKernel<S> = (s: S, args: Float64Array, from: number, to: number
 /** Rows below which a pass runs on the calling thread alone: waking a helper costs more. */
 const MIN_CHUNK_ROWS = 4096;
 export const MAX_CHUNKS = 16;
-const ARGS = 8;
+const ARGS = 16;
 /** How long the lead thread waits for helpers before calling one lost. */
 const HELPER_TIMEOUT_MS = 10 * 60_000;
 
@@ -132,6 +132,8 @@ export class KernelFamily<S> {
       failure = err as Error; // thrown once the helpers are done with the pass, so the next one starts clean
     }
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
+    // spin first: a helper that is still on its last chunk is usually done within microseconds
+    for (let i = 0; i < 20000 && Atomics.load(c, DONE) < waking; i++);
     for (let done = Atomics.load(c, DONE); done < waking; done = Atomics.load(c, DONE)) {
       Atomics.wait(c, DONE, done, 1000);
       if (Date.now() > deadline) throw new Error('a training helper thread stopped answering');

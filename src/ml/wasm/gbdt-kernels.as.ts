@@ -11,20 +11,22 @@
 const FEATURE_BYTES: usize = 256 * 3 * 8;
 
 /**
- * Fills the histogram at `hist` (zeroed here) from the rows order[from..to): bin codes row-major
- * (bins[row * d + f]), gradient and hessian float32s interleaved (gh[2 * row], gh[2 * row + 1]).
- * Row by row, so consecutive updates go to different features' histograms and do not wait on each
- * other the way runs of equal bins within one feature would.
+ * Fills features [f0, f1) of the histogram at `hist` (zeroed here) from the rows order[from..to): bin
+ * codes row-major (bins[row * d + f]), gradient and hessian float32s interleaved (gh[2 * row],
+ * gh[2 * row + 1]). Threads share a histogram by taking feature ranges: each feature's sums run over
+ * the rows in order, whoever computes them. Row by row, so consecutive updates go to different
+ * features' histograms and do not wait on each other the way runs of equal bins within one feature would.
  */
-export function histogram(bins: usize, d: i32, gh: usize, order: usize, from: i32, to: i32, hist: usize): void {
-  memory.fill(hist, 0, <usize>d * FEATURE_BYTES);
+export function histogram(bins: usize, d: i32, gh: usize, order: usize, from: i32, to: i32, hist: usize, f0: i32, f1: i32): void {
+  const first = hist + <usize>f0 * FEATURE_BYTES;
+  memory.fill(first, 0, <usize>(f1 - f0) * FEATURE_BYTES);
   for (let i = from; i < to; i++) {
     const row = <usize>load<i32>(order + (<usize>i << 2));
     const g = <f64>load<f32>(gh + (row << 3));
     const h = <f64>load<f32>(gh + (row << 3), 4);
     const base = bins + row * <usize>d;
-    let at = hist;
-    for (let f: usize = 0; f < <usize>d; f++) {
+    let at = first;
+    for (let f = <usize>f0; f < <usize>f1; f++) {
       const p = at + <usize>load<u8>(base + f) * 24;
       store<f64>(p, load<f64>(p) + g);
       store<f64>(p, load<f64>(p, 8) + h, 8);
@@ -38,14 +40,15 @@ export function histogram(bins: usize, d: i32, gh: usize, order: usize, from: i3
  * `histogram` of the rows [from, to) in their own order (a tree's root), without counts, which are
  * the same for every root: 40% less work on the one histogram every tree builds in full.
  */
-export function rootHistogram(bins: usize, d: i32, gh: usize, from: i32, to: i32, hist: usize): void {
-  memory.fill(hist, 0, <usize>d * FEATURE_BYTES);
+export function rootHistogram(bins: usize, d: i32, gh: usize, from: i32, to: i32, hist: usize, f0: i32, f1: i32): void {
+  const first = hist + <usize>f0 * FEATURE_BYTES;
+  memory.fill(first, 0, <usize>(f1 - f0) * FEATURE_BYTES);
   for (let row = <usize>from; row < <usize>to; row++) {
     const g = <f64>load<f32>(gh + (row << 3));
     const h = <f64>load<f32>(gh + (row << 3), 4);
     const base = bins + row * <usize>d;
-    let at = hist;
-    for (let f: usize = 0; f < <usize>d; f++) {
+    let at = first;
+    for (let f = <usize>f0; f < <usize>f1; f++) {
       const p = at + <usize>load<u8>(base + f) * 24;
       store<f64>(p, load<f64>(p) + g);
       store<f64>(p, load<f64>(p, 8) + h, 8);
@@ -55,14 +58,15 @@ export function rootHistogram(bins: usize, d: i32, gh: usize, from: i32, to: i32
 }
 
 /**
- * Stable partition of order[from..to) on one feature's codes (column[row]): rows with code <= bin stay
- * in `order` from `from` on, the others go to `scratch` from `from` on. Returns how many went left.
+ * Stable partition of the rows src[from..to) on one feature's codes (column[row]): rows with code <=
+ * bin go to `lefts` from `from` on, the others to `rights` from `from` on (`lefts` may be `src`).
+ * Returns how many went left.
  */
-export function partition(column: usize, bin: i32, order: usize, scratch: usize, from: i32, to: i32): i32 {
-  let l = order + (<usize>from << 2);
-  let r = scratch + (<usize>from << 2);
-  const end = order + (<usize>to << 2);
-  for (let i = l; i < end; i += 4) {
+export function partition(column: usize, bin: i32, src: usize, lefts: usize, rights: usize, from: i32, to: i32): i32 {
+  let l = lefts + (<usize>from << 2);
+  let r = rights + (<usize>from << 2);
+  const end = src + (<usize>to << 2);
+  for (let i = src + (<usize>from << 2); i < end; i += 4) {
     const row = load<i32>(i);
     // branch-free: the left/right choice is random, so a branch would be mispredicted half the time
     const left = <usize>(<i32>load<u8>(column + <usize>row) <= bin);
@@ -71,7 +75,7 @@ export function partition(column: usize, bin: i32, order: usize, scratch: usize,
     l += left << 2;
     r += (1 - left) << 2;
   }
-  return <i32>((l - order) >> 2) - from;
+  return <i32>((l - lefts) >> 2) - from;
 }
 
 /**
@@ -106,6 +110,11 @@ export function addInto(a: usize, b: usize, count: i32): void {
   for (let i: usize = 0; i < (<usize>count << 3); i += 16) v128.store(a + i, f64x2.add(v128.load(a + i), v128.load(b + i)));
 }
 
+/** The row counts of `bins` histogram bins (every third float64 from the third) from `src` to `dst`: a root's counts are every root's. */
+export function copyCounts(dst: usize, src: usize, bins: i32): void {
+  for (let i: usize = 16; i < <usize>bins * 24; i += 24) store<f64>(dst + i, load<f64>(src + i));
+}
+
 /** a[i] -= b[i] for an even `count` of float64s: a parent's histogram minus its smaller child's is the larger child's. */
 export function subtractFrom(a: usize, b: usize, count: i32): void {
   for (let i: usize = 0; i < (<usize>count << 3); i += 16) v128.store(a + i, f64x2.sub(v128.load(a + i), v128.load(b + i)));
@@ -116,15 +125,15 @@ export function subtractFrom(a: usize, b: usize, count: i32): void {
 @inline function score(g: f64, h: f64, l2: f64): f64 { return (g * g) / (h + l2); }
 
 /**
- * The best split of a leaf from its histogram: over every feature (`edgeCounts[f]` bins in use) and
- * bin, the left side's rows, hessian and the gain in G² / (H + l2), keeping the first largest gain
+ * The best split of a leaf from features [f0, f1) of its histogram: over each feature (`edgeCounts[f]`
+ * bins in use) and bin, the left side's rows, hessian and the gain in G² / (H + l2), keeping the first largest gain
  * above 1e-12. Writes gain, feature, bin and the left side's gradient, hessian and rows to `out`
  * (six float64s); a gain of 0 means no split.
  */
-export function bestSplit(hist: usize, d: i32, edgeCounts: usize, g: f64, h: f64, count: f64, minSamplesLeaf: f64, minHessian: f64, l2: f64, out: usize): void {
+export function bestSplit(hist: usize, f0: i32, f1: i32, edgeCounts: usize, g: f64, h: f64, count: f64, minSamplesLeaf: f64, minHessian: f64, l2: f64, out: usize): void {
   const parent = score(g, h, l2);
   let bestGain: f64 = 0, bestFeature = -1, bestBin = -1, bestG: f64 = 0, bestH: f64 = 0, bestN: f64 = 0;
-  for (let f = 0; f < d; f++) {
+  for (let f = f0; f < f1; f++) {
     const bins = load<i32>(edgeCounts + (<usize>f << 2));
     let p = hist + <usize>f * FEATURE_BYTES;
     let gl: f64 = 0, hl: f64 = 0, nl: f64 = 0;
