@@ -8,7 +8,8 @@
  * The embedded stack (Temporal dev server, PostgreSQL, API; one `mlops worker` process) on a fresh data directory. A
  * logistic model is trained by a real pipeline on 20,000 rows of 30 synthetic features; the job then
  * scores BATCH_ROWS rows of the same distribution from a CSV file under the data root into Parquet parts
- * (BATCH_TRAINER picks the model family, default logistic; BATCH_CHUNK_ROWS per chunk, default 100,000; BATCH_PARALLELISM at once, default 2; BATCH_FORMAT).
+ * (BATCH_TRAINER picks the model family, default logistic; BATCH_CHUNK_ROWS per chunk and BATCH_PARALLELISM at once, by
+ * default the workflow's; BATCH_FORMAT).
  *
  * Reported: the job end to end (ingest included), its scoring stage alone (from the first chunk to the
  * last, as its progress shows it: reading rows, scoring, writing parts, logging the sample), and raw
@@ -29,11 +30,13 @@ import { createRepositories } from '../src/store/repositories';
 import { writePart } from '../src/batch/part-files';
 import { scoreTable } from '../src/batch/score-table';
 import { ensureAdminKey, openStores, startApi, startInfrastructure } from '../src/stack/runtime';
+import { DEFAULT_CHUNK_ROWS, DEFAULT_PARALLELISM } from '../src/workflows/batch-scoring';
 
 const ROWS = Number(process.env.BATCH_ROWS ?? 10_000_000);
 const FEATURES = 30;
-const CHUNK_ROWS = Number(process.env.BATCH_CHUNK_ROWS ?? 100_000);
-const PARALLELISM = Number(process.env.BATCH_PARALLELISM ?? 2);
+/** Rows per chunk and chunks at once (BATCH_CHUNK_ROWS, BATCH_PARALLELISM): the workflow's defaults unless set. */
+const CHUNK_ROWS = Number(process.env.BATCH_CHUNK_ROWS ?? DEFAULT_CHUNK_ROWS);
+const PARALLELISM = Number(process.env.BATCH_PARALLELISM ?? DEFAULT_PARALLELISM);
 const FORMAT = process.env.BATCH_FORMAT ?? 'parquet';
 const RUN_ROWS = 8192;
 /** How often the job's status is asked for while it runs (BATCH_POLL_MS): each ask is a workflow query. */
@@ -93,19 +96,23 @@ async function main(): Promise<void> {
     t = performance.now();
     const { id } = await api.post<{ id: string }>('/v1/models/bench/batch', { input: { uri: input }, output: { uri: path.join(files, 'scored'), format: FORMAT }, chunkRows: CHUNK_ROWS, parallelism: PARALLELISM });
     let scoringFrom: number | undefined;
+    // the worker's CPU time (user + system, all its threads) over the scoring stage: how busy both cores were
+    const workerCpu = () => { const f = fs.readFileSync(`/proc/${worker.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+    let cpuFrom = 0;
     let job: { state: string; rows: number | null; rowsScored: number; error: string | null; progress: { stage: string } | null };
     for (;;) {
       job = await api.get(`/v1/models/bench/batch/${id}`);
-      if (scoringFrom === undefined && job.progress?.stage === 'score') scoringFrom = performance.now();
+      if (scoringFrom === undefined && job.progress?.stage === 'score') { scoringFrom = performance.now(); cpuFrom = workerCpu(); }
       if (job.state !== 'running' || job.progress?.stage === 'finish') break;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const scoringEnd = performance.now();
+    const scoringCpu = workerCpu() - cpuFrom;
     while (job.state === 'running') { await new Promise((r) => setTimeout(r, POLL_MS)); job = await api.get(`/v1/models/bench/batch/${id}`); }
     const total = (performance.now() - t) / 1000;
     if (job.state !== 'completed') throw new Error(`the job ${job.state}: ${job.error}`);
     const scoring = (scoringEnd - (scoringFrom ?? t)) / 1000;
-    console.log(`job (${TRAINER} model, ${FORMAT}, chunks of ${CHUNK_ROWS}, ${PARALLELISM} at once): ${total.toFixed(1)} s end to end = ${(ROWS / total).toFixed(0)} rows/s; scoring stage ${scoring.toFixed(1)} s = ${(ROWS / scoring).toFixed(0)} rows/s`);
+    console.log(`job (${TRAINER} model, ${FORMAT}, chunks of ${CHUNK_ROWS}, ${PARALLELISM} at once): ${total.toFixed(1)} s end to end = ${(ROWS / total).toFixed(0)} rows/s; scoring stage ${scoring.toFixed(1)} s = ${(ROWS / scoring).toFixed(0)} rows/s, the worker's CPU meanwhile ${scoringCpu.toFixed(1)} s (${(scoringCpu / scoring).toFixed(2)} cores)`);
 
     // the yardstick: the same ONNX file and rows through session.run
     const version = (await createRepositories(stores.pool).registry.getVersion('bench', 1))!;

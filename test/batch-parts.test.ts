@@ -1,6 +1,6 @@
 /**
  * The pieces of batch scoring that need no stack: part files (CSV quoting, exact numbers in both
- * formats, missing values), the output folder (a retried part replaces its own, publishing is all or
+ * formats, missing values, a Parquet chunk's columns passed through beside its predictions), the output folder (a retried part replaces its own, publishing is all or
  * nothing and refuses an output that appeared meanwhile), chunk ranges and the fit check.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { after, describe, it } from 'node:test';
 import { parseCsv } from '../src/ml/csv';
 import type { Table } from '../src/ml/table';
 import { readParquetRows, tableCsv, writePart } from '../src/batch/part-files';
+import { duckdb } from '../src/datasets/duckdb';
+import { withParquetRows } from '../src/datasets/parquet-table';
 import { OutputExists, partFile, publishOutput, readManifest, stagingFolder, writePartFile } from '../src/batch/output-folder';
 import { unscorableBecause } from '../src/batch/score-table';
 import { chunkRanges, MAX_CHUNKS } from '../src/workflows/batch-scoring';
@@ -53,6 +55,44 @@ describe('batch part files', () => {
     rows.forEach((row, i) => {
       assert.equal(row.x, Number.isNaN(AWKWARD[i]) ? null : AWKWARD[i], `row ${i}`);
       assert.equal(row['label, "quoted"'], TEXTS[i % TEXTS.length]);
+    });
+  });
+
+  it('when a chunk of a Parquet input gets its predictions beside it, then every input cell passes through exactly, in order, across row groups', async () => {
+    // many small row groups, so the chunk spans several and DuckDB scans them on several threads
+    const input = path.join(dir, 'input.parquet');
+    const n = 60_000;
+    const big = { rowCount: n, columns: [
+      { name: 'x', kind: 'number' as const, values: Float64Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : AWKWARD[i % AWKWARD.length] + i)) },
+      { name: 'label, "quoted"', kind: 'string' as const, dictionary: TEXTS.filter((t): t is string => t !== null), codes: Int32Array.from({ length: n }, (_, i) => (i % 7 === 6 ? -1 : i % 6)) },
+      { name: 'row_id', kind: 'number' as const, values: Float64Array.from({ length: n }, (_, i) => i) },
+    ] };
+    await writePart(big, path.join(dir, 'whole.parquet'), 'parquet');
+    const connection = await duckdb();
+    await connection.run(`COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet('${path.join(dir, 'whole.parquet')}', file_row_number = true) ORDER BY file_row_number) TO '${input}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+    connection.closeSync();
+    const [offset, limit] = [12_345, 30_000];
+    const file = path.join(dir, 'beside.parquet');
+    await withParquetRows(input, offset, limit, async (rows) => {
+      assert.equal(rows.rowCount, limit);
+      const ids = await rows.read(['row_id']);
+      assert.deepEqual(ids.columns.map((c) => c.name), ['row_id'], 'only the columns asked for');
+      const values = (ids.columns[0] as { values: Float64Array }).values;
+      assert.ok(values.every((v, i) => v === offset + i), 'the rows in the file order');
+      // the "prediction": the row's id doubled, so a row out of place shows
+      await writePart({ rowCount: limit, columns: [{ name: 'doubled', kind: 'number', values: values.map((v) => 2 * v) }] }, file, 'parquet', rows);
+    });
+    const written = await readParquetRows(file);
+    assert.equal(written.length, limit);
+    assert.deepEqual(Object.keys(written[0]), ['x', 'label, "quoted"', 'row_id', 'doubled'], "the input's columns, then the new ones");
+    written.forEach((row, r) => {
+      const i = offset + r;
+      assert.equal(row.row_id, i);
+      assert.equal(row.doubled, 2 * i);
+      const x = (big.columns[0] as { values: Float64Array }).values[i];
+      assert.equal(row.x, Number.isNaN(x) ? null : x, `row ${i}: x`);
+      const code = big.columns[1].kind === 'string' ? big.columns[1].codes[i] : -1;
+      assert.equal(row['label, "quoted"'], code < 0 ? null : big.columns[1].dictionary[code], `row ${i}: text`);
     });
   });
 

@@ -6,16 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { checkFile, SourceRefused } from '../ingest/source-policy';
 import type { ModelSignature } from '../domain/model-version';
 import type { Config } from '../config';
 import { Manifest, OutputExists, publishOutput, readManifest, stagingFolder, writePartFile, type PartSummary } from '../batch/output-folder';
 import type { OutputFormat } from '../batch/part-files';
-import { instanceOf, predictionColumnNames, PREDICTION_COLUMN, probabilityColumn, scoreTable, unscorableBecause } from '../batch/score-table';
+import { instanceOf, modelInputColumns, predictionColumnNames, predictionColumns, PREDICTION_COLUMN, probabilityColumn, unscorableBecause } from '../batch/score-table';
 import { protectEntry } from '../serving/prediction-log';
 import { createSession, type Session } from '../serving/onnx-runner';
+import { withParquetRows } from '../datasets/parquet-table';
 import type { Table } from '../ml/table';
+import { ArtifactError } from '../store/artifacts';
 import type { ActivityDeps } from './pipeline';
 import { loadDataset, NON_RETRYABLE } from './pipeline';
 
@@ -49,6 +52,11 @@ function sampleId(jobId: string, row: number): string {
 /** Sessions by ONNX digest: the chunks of a job share one per worker. A few are kept; an evicted one is released once its runs are done. */
 const sessions = new Map<string, Promise<Session>>();
 const MAX_SESSIONS = 4;
+/**
+ * onnxruntime threads per batch run: every core. A batch job is one long stream of large runs, unlike
+ * serving, where requests are the parallel work and each run takes one thread.
+ */
+const BATCH_SESSION_THREADS = os.availableParallelism();
 
 export type BatchDeps = Pick<ActivityDeps, 'repos' | 'artifacts' | 'sources'> & { privacy?: Partial<Config['privacy']> };
 
@@ -59,7 +67,7 @@ export function createBatchActivities(deps: BatchDeps) {
     let session = sessions.get(digest);
     if (!session) {
       // artifacts.get checks the bytes against the digest: what scores is exactly the registered file
-      session = artifacts.get(digest).then((bytes) => createSession(bytes));
+      session = artifacts.get(digest).then((bytes) => createSession(bytes, BATCH_SESSION_THREADS));
       session.catch(() => sessions.delete(digest));
       sessions.set(digest, session);
       if (sessions.size > MAX_SESSIONS) {
@@ -84,6 +92,19 @@ export function createBatchActivities(deps: BatchDeps) {
     const dataset = await repos.datasets.getDataset(datasetId);
     if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
     return dataset.columns.map((c) => ({ name: c.name, kind: c.type }));
+  }
+
+  /** The dataset version's Parquet file on this machine, or undefined for a version stored as CSV (before Parquet). */
+  async function parquetFileOf(datasetId: string): Promise<string | undefined> {
+    const dataset = await repos.datasets.getDataset(datasetId);
+    if (!dataset) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} is not registered`, NON_RETRYABLE.source);
+    if (dataset.storage.format !== 'parquet') return undefined;
+    try {
+      return await artifacts.getFile(dataset.storage.digest);
+    } catch (err) {
+      if (err instanceof ArtifactError) throw ApplicationFailure.nonRetryable(`the rows of dataset ${datasetId} cannot be read: ${err.message}`, NON_RETRYABLE.source);
+      throw err;
+    }
   }
 
   /** The output path judged again on this machine: under a data root, outside the data dir, after symlinks. */
@@ -119,13 +140,30 @@ export function createBatchActivities(deps: BatchDeps) {
       ctx.heartbeat({ phase: 'reading', index: input.index });
       const signature = await signatureOf(input);
       const session = await sessionFor(input.onnxDigest);
-      // only this chunk's rows, read from the version's Parquet file by row number
-      const table = await loadDataset(deps, input.datasetId, { offset: input.offset, limit: input.limit }, { phase: 'reading', index: input.index });
-      const scored = await scoreTable(session, signature, table, (done) => {
-        ctx.heartbeat({ phase: 'scoring', index: input.index, rows: done });
-      });
-      ctx.heartbeat({ phase: 'writing', index: input.index });
-      const part = await writePartFile(stagingFolder(checkedOutput(input.outputPath), input.jobId), input.index, input.format, scored);
+      // a Parquet version and a Parquet output: the chunk's rows are held in DuckDB, only the model's
+      // columns come into JavaScript, and the part is the rows with the predictions beside them
+      const parquetInput = input.format === 'parquet' ? await parquetFileOf(input.datasetId) : undefined;
+      const folder = stagingFolder(checkedOutput(input.outputPath), input.jobId);
+      const score = async (table: Table) => {
+        const columns = await predictionColumns(session, signature, table, (done) => {
+          ctx.heartbeat({ phase: 'scoring', index: input.index, rows: done });
+        });
+        ctx.heartbeat({ phase: 'writing', index: input.index });
+        return { rowCount: table.rowCount, columns };
+      };
+      let scored: Table;
+      let part: PartSummary;
+      if (parquetInput) {
+        ({ scored, part } = await withParquetRows(parquetInput, input.offset, input.limit, async (rows) => {
+          const table = await rows.read(modelInputColumns(signature));
+          const predictions = await score(table);
+          return { scored: { rowCount: table.rowCount, columns: [...table.columns, ...predictions.columns] }, part: await writePartFile(folder, input.index, input.format, predictions, rows) };
+        }));
+      } else {
+        const table = await loadDataset(deps, input.datasetId, { offset: input.offset, limit: input.limit }, { phase: 'reading', index: input.index });
+        scored = { rowCount: table.rowCount, columns: [...table.columns, ...(await score(table)).columns] };
+        part = await writePartFile(folder, input.index, input.format, scored);
+      }
       await logSample(input, signature, scored);
       return part;
     },

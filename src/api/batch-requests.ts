@@ -9,7 +9,7 @@ export const batchRequestSchema = z.strictObject({
     format: z.enum(['parquet', 'csv']).optional().describe('part format; default: csv when the uri ends in .csv, else parquet'),
   }),
   version: z.number().int().min(1).max(2 ** 31 - 1).optional().describe('an approved version; default: the one production serves'),
-  chunkRows: z.number().int().min(1000).max(10_000_000).optional().describe('rows per chunk (one activity, one part file); default 100,000'),
+  chunkRows: z.number().int().min(1000).max(10_000_000).optional().describe('rows per chunk (one activity, one part file); default 122,880, one row group of the stored dataset version'),
   parallelism: z.number().int().min(1).max(64).optional().describe('chunks scored at once; default 4'),
 });
 

@@ -6,9 +6,10 @@
  * folder is renamed to the output: the output appears complete or not at all. The output's digest is the
  * manifest's sha256 (it names every part's digest, so it covers every byte).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto as crypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ParquetRows } from '../datasets/parquet-table';
 import type { Table } from '../ml/table';
 import { OutputFormat, writePart } from './part-files';
 
@@ -38,18 +39,19 @@ export function stagingFolder(output: string, jobId: string): string {
 
 export const partFile = (index: number, format: OutputFormat) => `part-${String(index).padStart(5, '0')}.${format}`;
 
+/** A file's sha256, hashed off this thread (WebCrypto's digest runs on the thread pool): a part is tens of megabytes. */
 async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
   const bytes = await fs.readFile(file);
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  return { sha256: Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex'), bytes: bytes.length };
 }
 
-/** Writes (or rewrites) part `index` in the staging folder. */
-export async function writePartFile(staging: string, index: number, format: OutputFormat, table: Table): Promise<PartSummary> {
+/** Writes (or rewrites) part `index` in the staging folder (`input`: see `writePart`). */
+export async function writePartFile(staging: string, index: number, format: OutputFormat, table: Table, input?: ParquetRows): Promise<PartSummary> {
   await fs.mkdir(staging, { recursive: true });
   const file = partFile(index, format);
   const temp = path.join(staging, `${file}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writePart(table, temp, format);
+    await writePart(table, temp, format, input);
     const { sha256, bytes } = await sha256File(temp);
     await fs.rename(temp, path.join(staging, file));
     return { index, file, rows: table.rowCount, sha256, bytes };

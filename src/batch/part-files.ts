@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { duckdb, sqlString } from '../datasets/duckdb';
-import { writeParquet } from '../datasets/parquet-table';
+import { writeParquet, type ParquetRows } from '../datasets/parquet-table';
 import type { Table } from '../ml/table';
 
 export type OutputFormat = 'parquet' | 'csv';
@@ -32,9 +32,16 @@ export function tableCsv(table: Table): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-/** Writes a part file in the format asked for (a file there is replaced); Parquet Snappy-compressed, which wrote faster than ZSTD here. */
-export async function writePart(table: Table, file: string, format: OutputFormat): Promise<void> {
-  if (format === 'csv') await fs.writeFile(file, tableCsv(table));
+/**
+ * Writes a part file in the format asked for (a file there is replaced); Parquet Snappy-compressed,
+ * which wrote faster than ZSTD here. With `input` (Parquet only), the part's first columns are those
+ * rows' columns, and `table` holds the columns after them.
+ */
+export async function writePart(table: Table, file: string, format: OutputFormat, input?: ParquetRows): Promise<void> {
+  if (input) {
+    if (format !== 'parquet') throw new Error('only a Parquet part is written beside rows held in DuckDB');
+    await input.writeBeside(table, file);
+  } else if (format === 'csv') await fs.writeFile(file, tableCsv(table));
   else await writeParquet(table, file, { compression: 'snappy' });
 }
 

@@ -53,8 +53,20 @@ async function runRows(session: Session, signature: ModelSignature, table: Table
   return { values: probabilities, width: classes };
 }
 
+/** The input columns the version reads: its features, and an imported graph's inputs' columns. */
+export function modelInputColumns(signature: ModelSignature): string[] {
+  const names = new Set([...signature.features, ...(signature.numeric ?? []), ...(signature.categorical ?? [])]);
+  if (isImported(signature)) for (const input of signature.inputs) for (const name of input.columns ?? []) names.add(name);
+  return [...names];
+}
+
 /** The input table with the version's prediction columns appended. */
 export async function scoreTable(session: Session, signature: ModelSignature, table: Table, onProgress?: (rowsDone: number) => Promise<void> | void): Promise<Table> {
+  return { rowCount: table.rowCount, columns: [...table.columns, ...(await predictionColumns(session, signature, table, onProgress))] };
+}
+
+/** The version's prediction columns for the rows of a table (which needs only `modelInputColumns`). */
+export async function predictionColumns(session: Session, signature: ModelSignature, table: Table, onProgress?: (rowsDone: number) => Promise<void> | void): Promise<Column[]> {
   const n = table.rowCount;
   const regression = signature.task === 'regression';
   const classes = signature.classes;
@@ -90,10 +102,9 @@ export async function scoreTable(session: Session, signature: ModelSignature, ta
     }
     await onProgress?.(start + count);
   }
-  const added: Column[] = regression
+  return regression
     ? [{ name: PREDICTION_COLUMN, kind: 'number', values }]
     : [{ name: PREDICTION_COLUMN, kind: 'string', codes: labelCodes, dictionary }, ...classes.map((label, k): Column => ({ name: probabilityColumn(label), kind: 'number', values: probabilities[k] }))];
-  return { rowCount: n, columns: [...table.columns, ...added] };
 }
 
 /** One row of a table as a predict instance would send it: the model's features, numbers as numbers, missing as null. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import bindings from '@duckdb/node-bindings';
-import { DuckDBDataChunk, DuckDBDoubleType, DuckDBVarCharType } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBDataChunk, DuckDBDoubleType, DuckDBVarCharType } from '@duckdb/node-api';
 import type { Column, Table } from '../ml/table';
 import { duckdb, sqlName, sqlString } from './duckdb';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -25,29 +25,75 @@ export interface TableSlice {
  */
 export async function writeParquet(table: Table, file: string, o: { compression?: 'zstd' | 'snappy' } = {}): Promise<void> {
   const connection = await duckdb();
-  const name = `t_${process.pid}_${Math.random().toString(36).slice(2)}`;
   try {
-    const columns = table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`);
-    await connection.run(`CREATE TEMP TABLE ${name} (${columns.join(', ')})`);
-    const appender = await connection.createAppender(name, 'main', 'temp');
-    const types = table.columns.map((c) => (c.kind === 'number' ? DuckDBDoubleType.instance : DuckDBVarCharType.instance));
-    const chunk = DuckDBDataChunk.create(types, VECTOR);
-    for (let start = 0; start < table.rowCount; start += VECTOR) {
-      const n = Math.min(VECTOR, table.rowCount - start);
-      chunk.reset();
-      table.columns.forEach((column, c) => fillVector(bindings.data_chunk_get_vector(chunk.chunk, c), column, start, n));
-      bindings.data_chunk_set_size(chunk.chunk, n);
-      appender.appendDataChunk(chunk);
-      // a turn of the event loop now and then: heartbeats and (in `mlops up`) API requests share this thread
-      if ((start / VECTOR) % 64 === 63) await nextTurn();
-    }
-    appender.closeSync();
+    const name = await appendTable(connection, table);
     await fs.rm(file, { force: true });
-    await connection.run(`COPY ${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${o.compression ?? 'zstd'})`);
+    await connection.run(`COPY temp.${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${o.compression ?? 'zstd'})`);
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
     connection.closeSync();
   }
+}
+
+/** Appends a table to a new temporary table of the connection (gone when it closes); answers its name. */
+async function appendTable(connection: DuckDBConnection, table: Table): Promise<string> {
+  const name = `t_${process.pid}_${Math.random().toString(36).slice(2)}`;
+  const columns = table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`);
+  await connection.run(`CREATE TEMP TABLE ${name} (${columns.join(', ')})`);
+  const appender = await connection.createAppender(name, 'main', 'temp');
+  const types = table.columns.map((c) => (c.kind === 'number' ? DuckDBDoubleType.instance : DuckDBVarCharType.instance));
+  const chunk = DuckDBDataChunk.create(types, VECTOR);
+  for (let start = 0; start < table.rowCount; start += VECTOR) {
+    const n = Math.min(VECTOR, table.rowCount - start);
+    chunk.reset();
+    table.columns.forEach((column, c) => fillVector(bindings.data_chunk_get_vector(chunk.chunk, c), column, start, n));
+    bindings.data_chunk_set_size(chunk.chunk, n);
+    appender.appendDataChunk(chunk);
+    // a turn of the event loop now and then: heartbeats and (in `mlops up`) API requests share this thread
+    if ((start / VECTOR) % 64 === 63) await nextTurn();
+  }
+  appender.closeSync();
+  return name;
+}
+
+/**
+ * Rows [offset, offset + limit) of a Parquet file, held in DuckDB while `work` runs (a batch chunk):
+ * `read` brings some of their columns into JavaScript, `writeBeside` writes them with more columns
+ * after them as a new Parquet file. The rows are read from the file once, and the columns JavaScript
+ * never needs go from file to file on DuckDB's own threads.
+ */
+export async function withParquetRows<T>(file: string, offset: number, limit: number, work: (rows: ParquetRows) => Promise<T>): Promise<T> {
+  const connection = await duckdb();
+  const name = `rows_${process.pid}_${Math.random().toString(36).slice(2)}`;
+  try {
+    // sorted once here; a table keeps the order its rows went in (DuckDB preserves insertion order)
+    await connection.run(`CREATE TEMP TABLE ${name} AS SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file)}, file_row_number = true)
+      WHERE file_row_number >= ${Math.floor(offset)} AND file_row_number < ${Math.floor(offset + limit)} ORDER BY file_row_number`);
+    const described = await connection.runAndReadAll(`DESCRIBE temp.${name}`);
+    const schema = described.getRowObjects().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM temp.${name}`)).getRows()[0][0]);
+    return await work({
+      rowCount: count,
+      read: (columns) => readQuery(connection, `temp.${name}`, schema, { columns }, count),
+      async writeBeside(table, out) {
+        if (table.rowCount !== count) throw new Error(`${table.rowCount} rows cannot go beside ${count}`);
+        const after = await appendTable(connection, table);
+        await fs.rm(out, { force: true });
+        // snappy, and small dictionaries only: DuckDB otherwise tries a dictionary for every column of
+        // distinct doubles before giving up, a third of the write
+        await connection.run(`COPY (SELECT * FROM temp.${name} POSITIONAL JOIN temp.${after}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT 4096)`);
+      },
+    });
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** See `withParquetRows`. */
+export interface ParquetRows {
+  rowCount: number;
+  read(columns: readonly string[]): Promise<Table>;
+  /** Writes these rows, then the table's columns after them, to a Parquet file (replaced). */
+  writeBeside(table: Table, file: string): Promise<void>;
 }
 
 /** One column's rows [start, start + n) into a DuckDB vector; NaN and missing text become null. */

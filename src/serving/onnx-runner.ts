@@ -26,9 +26,10 @@ export class Session {
   private readonly inputNames: string[];
   private released = false;
 
-  constructor(bytes: Uint8Array) {
+  /** `threads`: onnxruntime's threads within one run (1 unless the caller's work is one long stream of runs). */
+  constructor(bytes: Uint8Array, threads = 1) {
     initOrt();
-    this.native.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
+    this.native.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, { ...SESSION_OPTIONS, intraOpNumThreads: threads });
     for (const output of this.native.outputMetadata) this.fetches[output.name] = null;
     this.inputNames = this.native.inputMetadata.map((input) => input.name);
   }
@@ -59,8 +60,8 @@ export class Session {
 }
 
 /** Opens a session on an ONNX file's bytes; a file onnxruntime cannot load is refused here. */
-export async function createSession(bytes: Uint8Array): Promise<Session> {
-  return new Session(bytes);
+export async function createSession(bytes: Uint8Array, threads = 1): Promise<Session> {
+  return new Session(bytes, threads);
 }
 
 /** Class probabilities, row-major [rows, classes]. */
