@@ -91,8 +91,8 @@ describe('batch part files', () => {
       assert.equal(row.doubled, 2 * i);
       const x = (big.columns[0] as { values: Float64Array }).values[i];
       assert.equal(row.x, Number.isNaN(x) ? null : x, `row ${i}: x`);
-      const code = big.columns[1].kind === 'string' ? big.columns[1].codes[i] : -1;
-      assert.equal(row['label, "quoted"'], code < 0 ? null : big.columns[1].dictionary[code], `row ${i}: text`);
+      const text = big.columns[1];
+      assert.equal(row['label, "quoted"'], text.codes[i] < 0 ? null : text.dictionary[text.codes[i]], `row ${i}: text`);
     });
   });
 
