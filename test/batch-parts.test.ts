@@ -62,10 +62,12 @@ describe('batch part files', () => {
     // many small row groups, so the chunk spans several and DuckDB scans them on several threads
     const input = path.join(dir, 'input.parquet');
     const n = 60_000;
-    const big = { rowCount: n, columns: [
-      { name: 'x', kind: 'number' as const, values: Float64Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : AWKWARD[i % AWKWARD.length] + i)) },
-      { name: 'label, "quoted"', kind: 'string' as const, dictionary: TEXTS.filter((t): t is string => t !== null), codes: Int32Array.from({ length: n }, (_, i) => (i % 7 === 6 ? -1 : i % 6)) },
-      { name: 'row_id', kind: 'number' as const, values: Float64Array.from({ length: n }, (_, i) => i) },
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : AWKWARD[i % AWKWARD.length] + i));
+    const text = { dictionary: TEXTS.filter((t): t is string => t !== null), codes: Int32Array.from({ length: n }, (_, i) => (i % 7 === 6 ? -1 : i % 6)) };
+    const big: Table = { rowCount: n, columns: [
+      { name: 'x', kind: 'number', values: x },
+      { name: 'label, "quoted"', kind: 'string', ...text },
+      { name: 'row_id', kind: 'number', values: Float64Array.from({ length: n }, (_, i) => i) },
     ] };
     await writePart(big, path.join(dir, 'whole.parquet'), 'parquet');
     const connection = await duckdb();
@@ -89,9 +91,7 @@ describe('batch part files', () => {
       const i = offset + r;
       assert.equal(row.row_id, i);
       assert.equal(row.doubled, 2 * i);
-      const x = (big.columns[0] as { values: Float64Array }).values[i];
-      assert.equal(row.x, Number.isNaN(x) ? null : x, `row ${i}: x`);
-      const text = big.columns[1];
+      assert.equal(row.x, Number.isNaN(x[i]) ? null : x[i], `row ${i}: x`);
       assert.equal(row['label, "quoted"'], text.codes[i] < 0 ? null : text.dictionary[text.codes[i]], `row ${i}: text`);
     });
   });
