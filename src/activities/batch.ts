@@ -56,7 +56,7 @@ const MAX_SESSIONS = 4;
  * onnxruntime threads per batch run: every core. A batch job is one long stream of large runs, unlike
  * serving, where requests are the parallel work and each run takes one thread.
  */
-const BATCH_SESSION_THREADS = os.availableParallelism();
+export const BATCH_SESSION_THREADS = os.availableParallelism();
 
 export type BatchDeps = Pick<ActivityDeps, 'repos' | 'artifacts' | 'sources'> & { privacy?: Partial<Config['privacy']> };
 
