@@ -192,24 +192,40 @@ function inClassOrder(values: Float32Array | Float64Array, model: readonly strin
 }
 
 /** Runs an ONNX file on the test rows of a table, fed exactly as serving feeds it, and scores it. */
+/** Test rows per ONNX run in evaluation. */
+const EVALUATION_RUN_ROWS = 65_536;
+
 async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignature, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
   try {
     const y = Float64Array.from(data.split.test, (r) => data.y[r]);
-    let outputs: Float64Array | Float32Array;
+    // in runs of EVALUATION_RUN_ROWS with a turn of the event loop between: a run holds the thread (2M
+    // test rows through 100 trees is seconds), and in `mlops up` the API shares it
+    const runOf = async (rows: Int32Array): Promise<{ values: Float64Array | Float32Array; width: number }> => {
+      if ('source' in layout) {
+        // a model trained elsewhere: its own inputs, read its own way (src/serving/imported-*.ts), as serving does
+        const data = importedTableRows({ inputs: layout.inputs }, table, rows);
+        return runImported(session, layout, importedFeeds(layout.inputs, data), data.rows);
+      }
+      if (data.task === 'regression') return { values: await runRegressor(session, tableFeeds(layout, table, rows)), width: 1 };
+      const { probabilities, classes } = await runClassifier(session, tableFeeds(layout, table, rows));
+      return { values: probabilities, width: classes };
+    };
+    const test = data.split.test;
+    let outputs: Float64Array | Float32Array | undefined;
     let width = 1;
-    if ('source' in layout) {
-      // a model trained elsewhere: its own inputs, read its own way (src/serving/imported-*.ts), as serving does
-      const rows = importedTableRows({ inputs: layout.inputs }, table, data.split.test);
-      ({ values: outputs, width } = runImported(session, layout, importedFeeds(layout.inputs, rows), rows.rows));
-      if (data.task !== 'regression') outputs = inClassOrder(outputs, layout.classes, data.classes);
-    } else if (data.task === 'regression') outputs = await runRegressor(session, tableFeeds(layout, table, data.split.test));
-    else ({ probabilities: outputs, classes: width } = await runClassifier(session, tableFeeds(layout, table, data.split.test)));
+    for (let start = 0; start < test.length || outputs === undefined; start += EVALUATION_RUN_ROWS) {
+      const run = await runOf(test.subarray(start, start + EVALUATION_RUN_ROWS));
+      width = run.width;
+      outputs ??= run.values instanceof Float32Array ? new Float32Array(test.length * width) : new Float64Array(test.length * width);
+      outputs.set(run.values.subarray(0, Math.min(EVALUATION_RUN_ROWS, test.length - start) * width), start * width);
+      await nextTurn();
+    }
+    if ('source' in layout && data.task !== 'regression') outputs = inClassOrder(outputs, layout.classes, data.classes);
     const scored = { y, outputs, width };
     const overall = { ...metricsOnRows(data.task, scored), scored };
     if (sliceBy.length === 0) return overall;
     // The same predictions, grouped by the value of each slicing column (missing counts as its own slice).
-    const test = data.split.test;
     const columns = sliceBy.map((name) => {
       const column = getColumn(table, name)!;
       return { name, keyOf: (i: number) => cellText(column, test[i]) ?? '(missing)' };
