@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { scoreOnnx, targetSplit } from '../src/activities/pipeline';
 import { parseCsv } from '../src/ml/csv';
 import { binEdges, fitGbdt, predictGbdt, trainGbdt } from '../src/ml/gbdt';
 import { chunksRunByHelpers, kernelMemory } from '../src/ml/gbdt-threads';
@@ -65,6 +66,19 @@ describe('gradient-boosted trees', () => {
     await session.release();
   });
 
+  it('is evaluated in runs of rows exactly as in one run (a long evaluation gives the event loop turns)', async () => {
+    const d = prepareData(cancer, { target: 'diagnosis', numeric: cancerFeatures, task: 'binary', seed: 2 });
+    const { model } = trainGbdt(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2Grid: [1] });
+    const onnx = exportGbdtToOnnx(d.recipe, model);
+    const data = targetSplit(cancer, { datasetId: 'cancer', target: 'diagnosis', features: cancerFeatures, numeric: cancerFeatures, task: 'binary', seed: 2 });
+    const layout = { numeric: cancerFeatures, categorical: [] };
+    const whole = await scoreOnnx(onnx, layout, cancer, data);
+    const inRuns = await scoreOnnx(onnx, layout, cancer, data, [], undefined, 17);
+    assert.ok(data.split.test.length > 3 * 17, 'several runs, the last one short');
+    assert.deepEqual(inRuns.scored, whole.scored);
+    assert.deepEqual(inRuns.metrics, whole.metrics);
+  });
+
   it('classifies iris with one tree per class per round, through the ONNX graph too', async () => {
     const d = prepareData(iris, { target: 'species', numeric: irisFeatures, task: 'multiclass', seed: 5 });
     const model = fitGbdt(d.x.train, d.y.train, d.x.validation, d.y.validation, { features: d.features, classes: d.classes, l2: 1, minSamplesLeaf: 5 });
@@ -92,9 +106,10 @@ describe('gradient-boosted trees', () => {
   });
 
   it('grows the same trees bit for bit on one thread and on helper threads (binary and regression)', () => {
-    // 60,000 rows: split passes are shared out by feature, partitions and gradients by row
+    // 80,000 rows x 4 features: the root's and the first children's histograms are built by row chunks
+    // (past 256 KiB of bin codes), smaller leaves' by feature; partitions and gradients by row
     const rng = createRng(8);
-    const n = 60_000;
+    const n = 80_000;
     const cols = [0, 1, 2, 3].map(() => Float64Array.from({ length: n }, () => rng() * 2 - 1));
     const score = Float64Array.from({ length: n }, (_, i) => Math.sin(3 * cols[0][i]) + cols[1][i] * cols[2][i] + 0.3 * cols[3][i]);
     const label = Float64Array.from(score, (t) => (rng() < 1 / (1 + Math.exp(-2 * t)) ? 1 : 0));
@@ -114,7 +129,7 @@ describe('gradient-boosted trees', () => {
 
   it('lays a fit out in one WebAssembly memory, and refuses one past 4 GiB before allocating it', () => {
     const memory = kernelMemory(1000, 3, 1, 31);
-    const views = [memory.bins, memory.columns, memory.gh, memory.order, memory.scratch, memory.spare, memory.raw, memory.y, memory.rootCounts, memory.slots, memory.edges, memory.edgeCounts, memory.splits, memory.result];
+    const views = [memory.bins, memory.columns, memory.gh, memory.order, memory.scratch, memory.spare, memory.raw, memory.y, memory.rootCounts, memory.hists, memory.slots, memory.edges, memory.edgeCounts, memory.splits, memory.result];
     assert.ok(views.every((v) => v.buffer === memory.memory.buffer && v.byteOffset >= 65_536 && v.byteOffset % 8 === 0), 'every array after the first page, 8-byte aligned');
     const spans = views.map((v) => [v.byteOffset, v.byteOffset + v.byteLength]).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'no two arrays overlap');

@@ -195,11 +195,12 @@ function inClassOrder(values: Float32Array | Float64Array, model: readonly strin
 /** Test rows per ONNX run in evaluation. */
 const EVALUATION_RUN_ROWS = 65_536;
 
-async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignature, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
+/** Scores the test rows with the ONNX file (`runRows` per run) and measures them; exported for its test. */
+export async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignature, table: Table, data: TargetSplit, sliceBy: string[] = [], onSlice?: (progress: SliceProgress) => Promise<void>, runRows = EVALUATION_RUN_ROWS): Promise<{ metrics: MetricSummary; confusion?: number[][]; slices?: SliceMetrics[]; scored: Scored }> {
   const session = await createSession(bytes);
   try {
     const y = Float64Array.from(data.split.test, (r) => data.y[r]);
-    // in runs of EVALUATION_RUN_ROWS with a turn of the event loop between: a run holds the thread (2M
+    // in runs of `runRows` with a turn of the event loop between: a run holds the thread (2M
     // test rows through 100 trees is seconds), and in `mlops up` the API shares it
     const runOf = async (rows: Int32Array): Promise<{ values: Float64Array | Float32Array; width: number }> => {
       if ('source' in layout) {
@@ -214,11 +215,11 @@ async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | ImportedSignat
     const test = data.split.test;
     let outputs: Float64Array | Float32Array | undefined;
     let width = 1;
-    for (let start = 0; start < test.length || outputs === undefined; start += EVALUATION_RUN_ROWS) {
-      const run = await runOf(test.subarray(start, start + EVALUATION_RUN_ROWS));
+    for (let start = 0; start < test.length || outputs === undefined; start += runRows) {
+      const run = await runOf(test.subarray(start, start + runRows));
       width = run.width;
       outputs ??= run.values instanceof Float32Array ? new Float32Array(test.length * width) : new Float64Array(test.length * width);
-      outputs.set(run.values.subarray(0, Math.min(EVALUATION_RUN_ROWS, test.length - start) * width), start * width);
+      outputs.set(run.values.subarray(0, Math.min(runRows, test.length - start) * width), start * width);
       await nextTurn();
     }
     if ('source' in layout && data.task !== 'regression') outputs = inClassOrder(outputs, layout.classes, data.classes);
@@ -244,7 +245,7 @@ function withReviewedRows(table: Table, target: string, reviewed: { instance: Re
 /** The target encoded for the task, and the seeded split (the one training used). */
 interface TargetSplit { task: Task; classes: string[]; y: Float64Array; split: Split }
 
-function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
+export function targetSplit(table: Table, spec: FeatureSpec): TargetSplit {
   const task = spec.task ?? 'binary';
   const { classes, y } = encodeTarget(table, { ...spec, task });
   return { task, classes, y, split: splitRows(y, task, spec.seed) };

@@ -62,6 +62,8 @@ export interface SharedRows {
   y: Float64Array;
   /** The row counts of every tree's root, in histogram layout. */
   rootCounts: Float64Array;
+  /** One histogram per row chunk of a large node's histogram pass (the first chunk's goes straight to its destination). */
+  hists: Float64Array;
   /** Each split item's answers: two leaves' best splits, six float64s each (see `bestSplit`). */
   splits: Float64Array;
   /** Rows each item sent left in the last partition. */
@@ -91,8 +93,19 @@ export function binChunk(s: SharedRows, args: Float64Array, from: number, to: nu
 }
 
 /**
+ * A chunk of a large node's histogram pass, by rows, every feature: the first chunk into the
+ * destination at byte args[1], the others into their own histograms; args[0] 1 for a root (no counts).
+ */
+export function histogramChunk(s: SharedRows, args: Float64Array, from: number, to: number, chunk: number): void {
+  const hist = chunk === 0 ? args[1] : s.hists.byteOffset + chunk * s.d * 6144;
+  if (args[0] === 1) wasmOf(s).rootHistogram(s.bins.byteOffset, s.d, s.gh.byteOffset, from, to, hist, 0, s.d);
+  else wasmOf(s).histogram(s.bins.byteOffset, s.d, s.gh.byteOffset, s.order.byteOffset, from, to, hist, 0, s.d);
+}
+
+/**
  * Item `item` of `args[4]` of a split pass: for its range of features, the histogram at byte args[2]
- * of rows order[args[0]..args[1]) (args[14] 1: a root, its counts copied from `rootCounts`), taken from
+ * of rows order[args[0]..args[1]) (args[14] 1: a root, its counts copied from `rootCounts`; 2: built
+ * already, by `histogramChunk`), taken from
  * the parent's at byte args[3] when there is one (args[3] >= 0: the parent's becomes the sibling's),
  * then the best split of the leaf (gradient, hessian, rows in args[5..7]; rows < 0: none sought) and of
  * the sibling (args[8..10]) into `splits`. args[11..13]: rows and hessian per leaf at least, l2.
@@ -106,7 +119,7 @@ export function splitItem(s: SharedRows, args: Float64Array, _from: number, _to:
   if (args[14] === 1) {
     w.rootHistogram(s.bins.byteOffset, d, s.gh.byteOffset, args[0], args[1], hist, f0, f1);
     w.copyCounts(hist + f0 * 6144, s.rootCounts.byteOffset + f0 * 6144, (f1 - f0) * 256);
-  } else w.histogram(s.bins.byteOffset, d, s.gh.byteOffset, s.order.byteOffset, args[0], args[1], hist, f0, f1);
+  } else if (args[14] === 0) w.histogram(s.bins.byteOffset, d, s.gh.byteOffset, s.order.byteOffset, args[0], args[1], hist, f0, f1);
   if (parent >= 0) w.subtractFrom(parent + f0 * 6144, hist + f0 * 6144, (f1 - f0) * 768);
   const out = s.splits.byteOffset + item * 96;
   if (args[7] >= 0) w.bestSplit(hist, f0, f1, s.edgeCounts.byteOffset, args[5], args[6], args[7], args[11], args[12], args[13], out);
