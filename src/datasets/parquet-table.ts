@@ -25,20 +25,28 @@ export interface TableSlice {
  */
 export async function writeParquet(table: Table, file: string, o: { compression?: 'zstd' | 'snappy' } = {}): Promise<void> {
   const connection = await duckdb();
+  const temporary: string[] = [];
   try {
-    const name = await appendTable(connection, table);
+    const name = await appendTable(connection, table, temporary);
     await fs.rm(file, { force: true });
     await connection.run(`COPY temp.${name} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${o.compression ?? 'zstd'})`);
   } finally {
-    connection.closeSync();
+    await dropAndClose(connection, temporary);
   }
 }
 
-/** Appends a table to a new temporary table of the connection (gone when it closes); answers its name. */
-async function appendTable(connection: DuckDBConnection, table: Table): Promise<string> {
+/** Drops the connection's temporary tables (their memory goes back at once) and closes it. */
+async function dropAndClose(connection: DuckDBConnection, tables: string[]): Promise<void> {
+  for (const name of tables) await connection.run(`DROP TABLE IF EXISTS temp.${name}`).catch(() => undefined);
+  connection.closeSync();
+}
+
+/** Appends a table to a new temporary table of the connection, named in `temporary` for dropping; answers its name. */
+async function appendTable(connection: DuckDBConnection, table: Table, temporary: string[]): Promise<string> {
   const name = `t_${process.pid}_${Math.random().toString(36).slice(2)}`;
   const columns = table.columns.map((c) => `${sqlName(c.name)} ${c.kind === 'number' ? 'DOUBLE' : 'VARCHAR'}`);
   await connection.run(`CREATE TEMP TABLE ${name} (${columns.join(', ')})`);
+  temporary.push(name);
   const appender = await connection.createAppender(name, 'main', 'temp');
   const types = table.columns.map((c) => (c.kind === 'number' ? DuckDBDoubleType.instance : DuckDBVarCharType.instance));
   const chunk = DuckDBDataChunk.create(types, VECTOR);
@@ -64,6 +72,7 @@ async function appendTable(connection: DuckDBConnection, table: Table): Promise<
 export async function withParquetRows<T>(file: string, offset: number, limit: number, work: (rows: ParquetRows) => Promise<T>): Promise<T> {
   const connection = await duckdb();
   const name = `rows_${process.pid}_${Math.random().toString(36).slice(2)}`;
+  const temporary = [name];
   try {
     // sorted once here; a table keeps the order its rows went in (DuckDB preserves insertion order)
     await connection.run(`CREATE TEMP TABLE ${name} AS SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file)}, file_row_number = true)
@@ -76,7 +85,7 @@ export async function withParquetRows<T>(file: string, offset: number, limit: nu
       read: (columns) => readQuery(connection, `temp.${name}`, schema, { columns }, count),
       async writeBeside(table, out) {
         if (table.rowCount !== count) throw new Error(`${table.rowCount} rows cannot go beside ${count}`);
-        const after = await appendTable(connection, table);
+        const after = await appendTable(connection, table, temporary);
         await fs.rm(out, { force: true });
         // snappy, and small dictionaries only: DuckDB otherwise tries a dictionary for every column of
         // distinct doubles before giving up, a third of the write
@@ -84,7 +93,7 @@ export async function withParquetRows<T>(file: string, offset: number, limit: nu
       },
     });
   } finally {
-    connection.closeSync();
+    await dropAndClose(connection, temporary);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Gradient boosting's passes over rows (histograms and split search, partitions, gradients) on every
- * core, through `row-threads.ts`: histograms and split search shared out by feature, the others by row.
+ * core, through `row-threads.ts`: the split search and small leaves' histograms shared out by feature,
+ * large leaves' histograms and the other passes by row.
  */
 import { GbdtWasm, HISTOGRAM_STRIDE, SharedRows, binChunk, gradientChunk, histogramChunk, partitionItem, placeItem, splitItem, wasmOf } from './gbdt-kernels';
 import { WASM } from './gbdt-kernels-wasm';
@@ -147,16 +148,17 @@ export class RowWorkers {
    * One split pass (`splitItem`), its items' best splits combined in feature order: the first largest
    * gain wins. A large leaf's histogram is built before it by row chunks (`histogramChunk`), added up in chunk order.
    */
-  private splitPass(from: number, to: number, hist: Float64Array, parent: Float64Array | undefined, root: boolean, a: LeafSums, b: LeafSums | undefined, rules: SplitRules): [Split?, Split?] {
+  private splitPass(from: number, to: number, hist: Float64Array, parent: Float64Array | undefined, rootOfKnownCounts: boolean, a: LeafSums, b: LeafSums | undefined, rules: SplitRules): [Split?, Split?] {
     const { minSamplesLeaf, minHessian, l2 } = rules;
     // a leaf with fewer than twice the fewest rows per leaf cannot split
     const seek = (leaf: LeafSums | undefined) => (leaf && leaf.n >= 2 * minSamplesLeaf ? leaf.n : -1);
     const items = this.splitItems;
-    let mode = root ? 1 : 0;
+    // 0: build the histogram (counts included), 1: a root's, counts copied from `rootCounts`, 2: built already
+    let mode = rootOfKnownCounts ? 1 : 0;
     if ((to - from) * this.s.d >= ROW_CHUNKED_BYTES) {
       const chunks = this.threads.run(HISTOGRAM, from, to, mode, hist.byteOffset);
       for (let c = 1; c < chunks; c++) this.wasm.addInto(hist.byteOffset, this.s.hists.byteOffset + c * 8 * this.size, this.size);
-      if (root) this.wasm.copyCounts(hist.byteOffset, this.s.rootCounts.byteOffset, this.s.d * 256);
+      if (rootOfKnownCounts) this.wasm.copyCounts(hist.byteOffset, this.s.rootCounts.byteOffset, this.s.d * 256);
       mode = 2;
     }
     this.threads.runItems(SPLIT, items, from, to, hist.byteOffset, parent ? parent.byteOffset : -1, items, a.g, a.h, seek(a), b?.g ?? 0, b?.h ?? 0, seek(b), minSamplesLeaf, minHessian, l2, mode);
