@@ -105,8 +105,8 @@ export function histogramChunk(s: SharedRows, args: Float64Array, from: number, 
 /**
  * Item `item` of `args[4]` of a split pass: for its range of features, the histogram at byte args[2]
  * of rows order[args[0]..args[1]) (args[14] 1: a root, its counts copied from `rootCounts`; 2: built
- * already, by `histogramChunk`), taken from
- * the parent's at byte args[3] when there is one (args[3] >= 0: the parent's becomes the sibling's),
+ * already, by `histogramChunk`), taken from the parent's at byte args[3] when there is one (args[3] >= 0:
+ * the parent's becomes the sibling's),
  * then the best split of the leaf (gradient, hessian, rows in args[5..7]; rows < 0: none sought) and of
  * the sibling (args[8..10]) into `splits`. args[11..13]: rows and hessian per leaf at least, l2.
  * (6144: the bytes of one feature's histogram, 256 bins of three float64s.)

@@ -12,7 +12,7 @@ import type { PipelineData } from '../domain/pipeline-input';
 import { checkFile, SourcePolicy, SourceRefused } from '../ingest/source-policy';
 import type { BatchJob } from '../store/batch-jobs';
 import type { Repositories } from '../store/repositories';
-import { batchProgressQuery, batchScoring, BatchProgress } from '../workflows/batch-scoring';
+import { batchProgressQuery, batchScoring, BatchProgress, DEFAULT_CHUNK_ROWS } from '../workflows/batch-scoring';
 import { describeSource } from './pipelines';
 import { rootMessage } from './workflow-failures';
 
@@ -82,7 +82,7 @@ export class BatchService {
     await this.client.workflow.start(batchScoring, {
       taskQueue: this.o.taskQueue,
       workflowId: id,
-      args: [{ model, version: version.version, onnxDigest: version.onnxDigest, data: input, output: { path: output, format }, requestedBy: o.requestedBy, chunkRows: request.chunkRows, parallelism: request.parallelism }],
+      args: [{ model, version: version.version, onnxDigest: version.onnxDigest, data: input, output: { path: output, format }, requestedBy: o.requestedBy, chunkRows: request.chunkRows ?? DEFAULT_CHUNK_ROWS, parallelism: request.parallelism }],
       memo: { model, version: version.version, input: describeSource(input), output },
       workflowIdConflictPolicy: 'USE_EXISTING',
     });

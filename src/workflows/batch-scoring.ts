@@ -37,6 +37,11 @@ function chunkActivities(rows: number) {
  * version's file, so a chunk of exactly one decodes no rows it does not score (bench/RESULTS.md).
  */
 export const DEFAULT_CHUNK_ROWS = 122_880;
+/**
+ * What a job started without `chunkRows` was cut into before the API sent the default above: the
+ * workflow keeps it, so such a job replays its history the same after an upgrade.
+ */
+const CHUNK_ROWS_OF_JOBS_WITHOUT_ONE = 100_000;
 export const DEFAULT_PARALLELISM = 4;
 /** Chunks per job at most: a chunk costs a handful of history events, and history holds 51,200. */
 export const MAX_CHUNKS = 2000;
@@ -99,7 +104,7 @@ export async function batchScoring(input: BatchScoringInput): Promise<BatchResul
     progress.datasetId = ingested.datasetId;
     progress.rows = ingested.rowCount;
     await quick.startBatchJob({ ...job, datasetId: ingested.datasetId, rowCount: ingested.rowCount });
-    const ranges = chunkRanges(ingested.rowCount, input.chunkRows ?? DEFAULT_CHUNK_ROWS);
+    const ranges = chunkRanges(ingested.rowCount, input.chunkRows ?? CHUNK_ROWS_OF_JOBS_WITHOUT_ONE);
     const sampleEvery = Math.max(1, Math.ceil(ingested.rowCount / SAMPLE_ROWS));
     const chunks = chunkActivities(ingested.rowCount);
     progress.stage = 'score';
