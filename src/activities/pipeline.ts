@@ -30,16 +30,15 @@ import type { TableSlice } from '../datasets/parquet-table';
 import type { Repositories } from '../store/repositories';
 import type { TrafficPolicy } from '../serving/traffic-policy';
 import { TuningTrial } from '../store/runs';
-import { InputLayout, layoutOf, tableFeeds } from '../serving/feeds';
-import { createSession, runClassifier, runRegressor } from '../serving/onnx-runner';
+import { InputLayout, layoutOf } from '../serving/feeds';
+import { createSession } from '../serving/onnx-runner';
 import { buildSmokeSample } from '../serving/smoke';
+import { runTableRows } from '../serving/table-runs';
 import { trainInThread, TrainingJob } from './training-thread';
 import type { FeatureSpec, TrainingRecipe } from '../domain/training-recipe';
 import type { ApprovalRecord, ChampionComparison, MetricSummary, PipelineData, PipelineInput, RetrainTrigger, SliceMetrics } from '../workflows/definitions';
 import { FAILURE_TYPES } from '../workflows/activity-options';
 import { isImported, PRODUCTION_ALIAS, type ImportedSignature, type ModelSignature, type NewModelVersion } from '../domain/model-version';
-import { importedFeeds, importedTableRows } from '../serving/imported-feeds';
-import { runImported } from '../serving/imported-outputs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface ActivityDeps {
@@ -202,21 +201,11 @@ export async function scoreOnnx(bytes: Uint8Array, layout: InputLayout | Importe
     const y = Float64Array.from(data.split.test, (r) => data.y[r]);
     // in runs of `runRows` with a turn of the event loop between: a run holds the thread (2M
     // test rows through 100 trees is seconds), and in `mlops up` the API shares it
-    const runOf = async (rows: Int32Array): Promise<{ values: Float64Array | Float32Array; width: number }> => {
-      if ('source' in layout) {
-        // a model trained elsewhere: its own inputs, read its own way (src/serving/imported-*.ts), as serving does
-        const data = importedTableRows({ inputs: layout.inputs }, table, rows);
-        return runImported(session, layout, importedFeeds(layout.inputs, data), data.rows);
-      }
-      if (data.task === 'regression') return { values: await runRegressor(session, tableFeeds(layout, table, rows)), width: 1 };
-      const { probabilities, classes } = await runClassifier(session, tableFeeds(layout, table, rows));
-      return { values: probabilities, width: classes };
-    };
     const test = data.split.test;
     let outputs: Float64Array | Float32Array | undefined;
     let width = 1;
     for (let start = 0; start < test.length || outputs === undefined; start += runRows) {
-      const run = await runOf(test.subarray(start, start + runRows));
+      const run = await runTableRows(session, layout, data.task, table, test.subarray(start, start + runRows));
       width = run.width;
       outputs ??= run.values instanceof Float32Array ? new Float32Array(test.length * width) : new Float64Array(test.length * width);
       outputs.set(run.values.subarray(0, Math.min(runRows, test.length - start) * width), start * width);

@@ -7,10 +7,9 @@
  */
 import { isImported, type ModelSignature } from '../domain/model-version';
 import { cellText, type Column, type Table } from '../ml/table';
-import { layoutOf, tableFeeds } from '../serving/feeds';
-import { importedFeeds, importedTableRows } from '../serving/imported-feeds';
-import { runImported } from '../serving/imported-outputs';
-import { runClassifier, runRegressor, type Session } from '../serving/onnx-runner';
+import { layoutOf } from '../serving/feeds';
+import type { Session } from '../serving/onnx-runner';
+import { runTableRows } from '../serving/table-runs';
 
 /** Rows per ONNX run: bounds the feed and output buffers whatever the chunk size. */
 const RUN_ROWS = 8192;
@@ -39,20 +38,6 @@ export function unscorableBecause(signature: ModelSignature, columns: readonly {
   return problems.length > 0 ? `the input does not fit the model's features: ${shown.join('; ')}` : undefined;
 }
 
-/** Row-major answers of one run: class probabilities (width = classes) or values (width 1), and an imported graph's own labels. */
-interface Answer { values: Float32Array | Float64Array; width: number; labels?: string[] }
-
-async function runRows(session: Session, signature: ModelSignature, table: Table, rows: Int32Array): Promise<Answer> {
-  if (isImported(signature)) {
-    const data = importedTableRows({ inputs: signature.inputs }, table, rows);
-    return runImported(session, signature, importedFeeds(signature.inputs, data), data.rows);
-  }
-  const feeds = tableFeeds(layoutOf(signature), table, rows);
-  if (signature.task === 'regression') return { values: await runRegressor(session, feeds), width: 1 };
-  const { probabilities, classes } = await runClassifier(session, feeds);
-  return { values: probabilities, width: classes };
-}
-
 /** The input columns the version reads: its features, and an imported graph's inputs' columns. */
 export function modelInputColumns(signature: ModelSignature): string[] {
   const names = new Set([...signature.features, ...(signature.numeric ?? []), ...(signature.categorical ?? [])]);
@@ -79,7 +64,7 @@ export async function predictionColumns(session: Session, signature: ModelSignat
     const count = Math.min(RUN_ROWS, n - start);
     const rows = new Int32Array(count);
     for (let i = 0; i < count; i++) rows[i] = start + i;
-    const answer = await runRows(session, signature, table, rows);
+    const answer = await runTableRows(session, isImported(signature) ? signature : layoutOf(signature), signature.task ?? 'binary', table, rows);
     if (regression) values.set(answer.values.subarray(0, count), start);
     else {
       const { values: p, width } = answer;
