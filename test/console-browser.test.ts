@@ -191,7 +191,9 @@ describe('web console in Chromium', () => {
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${stack.api.url}/ui/sign-in`);
-    // the key field has focus on arrival
+    // the key field takes focus on arrival. Chromium applies autofocus at its next rendering
+    // update, which can come after the load event on a busy machine: wait for it, then type.
+    await page.waitForFunction(() => (globalThis as any).document.activeElement?.id === 'key', undefined, { timeout: 10_000 });
     await page.keyboard.type(keys.viewer);
     await page.keyboard.press('Enter');
     await page.waitForURL('**/ui/runs');
