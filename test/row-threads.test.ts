@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KernelFamily, RowThreads, sharedFloats } from '../src/ml/row-threads';
+import { KernelFamily, RowThreads, sharedFloats, threadsForRows } from '../src/ml/row-threads';
 
 interface Cells { out: Float64Array; failOnHelpers: Float64Array }
 
@@ -21,7 +21,7 @@ describe('row threads', () => {
   it('a kernel that throws on a helper fails the pass with its error, not a wait for the helper; the next pass works', () => {
     const n = 200_000;
     const s: Cells = { out: sharedFloats(n), failOnHelpers: sharedFloats(1) };
-    const threads = new RowThreads(new KernelFamily<Cells>([writeRows], []), s, n, 2);
+    const threads = new RowThreads(new KernelFamily<Cells>([writeRows], []), s, threadsForRows(n, 2));
     try {
       s.failOnHelpers[0] = 1;
       const started = Date.now();
@@ -34,5 +34,11 @@ describe('row threads', () => {
     } finally {
       threads.release();
     }
+  });
+
+  it('a pass too small to cut into chunks starts no helper; a large one gets every thread asked for', () => {
+    assert.equal(threadsForRows(1_000, 2), 1);
+    assert.equal(threadsForRows(200_000, 2), 2);
+    assert.equal(threadsForRows(200_000, 1), 1);
   });
 });

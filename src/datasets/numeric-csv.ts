@@ -128,8 +128,7 @@ async function parseBody(handle: fs.FileHandle, size: number, start: number, nam
   // blocks no bigger than the file needs: a small file takes a small memory
   const block = Math.min(BLOCK, Math.max(SMALLEST_BLOCK, Math.ceil((size - start) / blocks)));
   const { s, regions } = blockMemory(blocks, cols, block);
-  // (RowThreads starts helpers for passes of many rows; here every pass of more than one block)
-  const threads = new RowThreads(family, s, blocks > 1 ? Number.MAX_SAFE_INTEGER : 0, blocks);
+  const threads = new RowThreads(family, s, blocks);
   const present = new Float64Array(cols);
   let columns: Float64Array[] = [];
   let rows = 0;

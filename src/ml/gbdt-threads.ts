@@ -5,7 +5,7 @@
  */
 import { GbdtWasm, HISTOGRAM_STRIDE, SharedRows, binChunk, gradientChunk, histogramChunk, partitionItem, placeItem, splitItem, wasmOf } from './gbdt-kernels';
 import { WASM } from './gbdt-kernels-wasm';
-import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedBytes } from './row-threads';
+import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedBytes, threadsForRows } from './row-threads';
 
 const SPLIT = 0, PARTITION = 1, GRADIENTS = 2, BIN = 3, PLACE = 4, HISTOGRAM = 5;
 const family = new KernelFamily<SharedRows>([splitItem, partitionItem, gradientChunk, binChunk, placeItem, histogramChunk], [wasmOf]);
@@ -106,7 +106,7 @@ export class RowWorkers {
     this.result = result;
     this.size = d * HISTOGRAM_STRIDE;
     edges.forEach((e, f) => { this.s.edges.set(e, f * 256); this.s.edgeCounts[f] = e.length; });
-    this.threads = new RowThreads(family, this.s, n, threadCount);
+    this.threads = new RowThreads(family, this.s, threadsForRows(n, threadCount));
     this.wasm = wasmOf(this.s);
     this.splitItems = Math.max(1, Math.min(d, threadCount, MAX_CHUNKS));
   }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { Matrix } from './features';
 import { LogisticRows, gradientChunk, hessianChunk, lossChunk, predictorChunk } from './logistic-kernels';
 import { binaryMetrics } from './metrics';
-import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedFloats } from './row-threads';
+import { KernelFamily, MAX_CHUNKS, onSharedMemory, RowThreads, sharedFloats, threadsForRows } from './row-threads';
 import { SearchCandidate, SearchOptions, searchL2 } from './search';
 
 /** A fitted binary logistic regression over preprocessed features (see recipe.ts). */
@@ -87,7 +87,7 @@ export function fitLogisticColumns(columns: Float64Array[], y: Float64Array, opt
     partials: sharedFloats(MAX_CHUNKS * (d + 2)),
     hessians: sharedFloats(MAX_CHUNKS * (d + 1) * (d + 1)),
   };
-  const rows = new RowThreads(family, s, n, options.threads ?? os.availableParallelism());
+  const rows = new RowThreads(family, s, threadsForRows(n, options.threads ?? os.availableParallelism()));
   try {
     return newton(rows, m, options);
   } finally {

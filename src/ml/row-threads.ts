@@ -31,6 +31,9 @@ const ATTACH = -1, DETACH = -2;
 /** Chunks of a pass over `rows` rows: a function of the rows alone, for reproducible sums. */
 export const chunksFor = (rows: number) => Math.max(1, Math.min(MAX_CHUNKS, Math.floor(rows / MIN_CHUNK_ROWS)));
 
+/** The threads worth starting for passes over `rows` rows: a fit too small to cut into chunks needs no helper. */
+export const threadsForRows = (rows: number, threads: number) => (chunksFor(rows) > 1 ? threads : 1);
+
 /**
  * Claims chunks of the current pass until none is left; the lead thread and every helper run this at
  * once. Returns how many chunks this thread ran. Part of the helpers' source: no outside names.
@@ -150,9 +153,9 @@ export class KernelFamily<S> {
 export class RowThreads<S> {
   private readonly active: number;
 
-  constructor(private readonly family: KernelFamily<S>, readonly s: S, rows: number, threads: number) {
-    // a fit too small to cut into chunks never needs a helper
-    this.active = chunksFor(rows) > 1 ? Math.max(0, Math.min(threads, MAX_CHUNKS) - 1) : 0;
+  /** Works on `threads` threads: this one and `threads - 1` helpers (see `threadsForRows`). */
+  constructor(private readonly family: KernelFamily<S>, readonly s: S, threads: number) {
+    this.active = Math.max(0, Math.min(threads, MAX_CHUNKS) - 1);
     if (this.active > 0) family.attach(s, this.active);
   }
 
