@@ -16,6 +16,7 @@ import { runAccessCommand } from './cli/access-commands';
 import { runGovernanceCommand } from './cli/governance-commands';
 import { packageVersion, serveBundle } from './cli/bundle-commands';
 import { BATCH_USAGE, runBatchCommand } from './cli/batch-commands';
+import { MODEL_KINDS } from './ml/families';
 import { STRATEGY_NAMES } from './rollouts';
 import type { RunRecord } from './store/runs';
 import { defaultEndpoints, Log, openStores, startApi, startInfrastructure, startWorker } from './stack/runtime';
@@ -37,7 +38,9 @@ Stack
 
 Pipelines (through the API at MLOPS_API_URL)
   run (--data <path|url> | --connection <name> --query <sql> | --dataset <id>) --target <col>
-      [--model <name>] [--features a,b] [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
+      [--model <kind> | --trainer <registered trainer>] [--name <model name>] [--features a,b]
+      [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
+      kinds: ${MODEL_KINDS.join(', ')} (default: by the target column); the name defaults to the file's
       a local file the server may not read (outside its MLOPS_DATA_ROOTS) is uploaded first
   status <pipeline-id>
   approve|reject <pipeline-id> [--comment <text>]   (you are the key you send: MLOPS_API_KEY)
@@ -57,7 +60,8 @@ Versions, data and lineage (through the API)
 
 Models and training code from outside (through the API)
   import <model.onnx> --model <name> --eval-data <uri|file|dataset id> --target <column>
-         [--task binary|multiclass|regression] [--feature <input>=<column>[,...]] [--auto] [--wait]
+         [--task binary|multiclass|regression] [--feature <input>=<column>[,...]] [--output <graph output>]
+         [--auto] [--wait]
   trainers add <name> [--workdir <dir>] [--env NAME=value] [--timeout <s>] -- <program> [<args>...]
   trainers list | trainers remove <name>   (add and remove: admin)
   alias <model> <alias> <version>  e.g. champion, challenger, staging; production deploys
@@ -224,6 +228,7 @@ async function main(argv: string[]): Promise<number> {
         args: rest,
         options: {
           data: { type: 'string' }, connection: { type: 'string' }, dataset: { type: 'string' }, target: { type: 'string' }, model: { type: 'string' }, query: { type: 'string' },
+          name: { type: 'string' }, trainer: { type: 'string' },
           features: { type: 'string' }, 'positive-class': { type: 'string' }, auto: { type: 'boolean', default: false },
           threshold: { type: 'string', multiple: true }, timeout: { type: 'string' }, seed: { type: 'string' }, wait: { type: 'boolean', default: false },
         },
@@ -231,13 +236,22 @@ async function main(argv: string[]): Promise<number> {
       const sources = [values.data, values.connection, values.dataset].filter((v) => v !== undefined).length;
       if (sources !== 1 || !values.target) throw new ConfigError('run needs one of --data <path|url>, --connection <name> --query <sql> or --dataset <id>, and --target <column>');
       if (values.connection && !values.query) throw new ConfigError('--connection needs --query "SELECT ..."');
-      const model = values.model ?? path.basename(values.data ?? values.connection ?? 'dataset').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63);
+      if (values.model !== undefined && values.trainer !== undefined) throw new ConfigError('run takes --model <kind> or --trainer <registered trainer>, not both');
+      // --model is the model kind. Before it was, it named the model: a value that is no kind still does, with a notice
+      const kind = values.model !== undefined && (MODEL_KINDS as readonly string[]).includes(values.model) ? values.model : undefined;
+      if (values.model !== undefined && kind === undefined) {
+        if (values.name !== undefined) throw new ConfigError(`--model takes a model kind (${MODEL_KINDS.join(', ')}), got "${values.model}"`);
+        process.stderr.write(`mlops: "${values.model}" is no model kind (${MODEL_KINDS.join(', ')}); taken as the model's name, as before. Name a model with --name.\n`);
+      }
+      const trainer = kind ? { kind } : values.trainer ? { kind: 'custom', name: values.trainer } : undefined;
+      const model = values.name ?? (kind === undefined ? values.model : undefined) ?? path.basename(values.data ?? values.connection ?? 'dataset').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63);
       const local = values.data && !/^[a-z][a-z0-9+.-]*:\/\//i.test(values.data) ? path.resolve(values.data) : undefined;
       const data = values.connection ? { connection: values.connection, query: values.query } : values.dataset ? { dataset: values.dataset } : { uri: local ?? values.data };
       const body = (source: unknown) => ({
         model,
         data: source,
         target: values.target,
+        ...(trainer ? { trainer } : {}),
         ...(values.features ? { features: values.features.split(',').map((f) => f.trim()) } : {}),
         ...(values['positive-class'] ? { positiveClass: values['positive-class'] } : {}),
         approval: { mode: values.auto ? 'auto' : 'manual', thresholds: parseThresholds(values.threshold), ...(values.timeout ? { timeout: values.timeout } : {}) },

@@ -247,6 +247,52 @@ describe('mlops command line', () => {
     }
   });
 
+  it('when run names a kind, a trainer or a name, and import names a URL and an output, then the API is asked exactly that', async () => {
+    // a stand-in API that records what it is sent: the command line's translation is what is under test
+    const sent: { path: string; body: unknown }[] = [];
+    const api = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', async () => {
+        const raw = Buffer.concat(chunks);
+        const body = /multipart/.test(req.headers['content-type'] ?? '')
+          ? JSON.parse(String((await new Response(raw, { headers: { 'content-type': req.headers['content-type']! } }).formData()).get('metadata')))
+          : JSON.parse(raw.toString('utf8'));
+        sent.push({ path: req.url!, body });
+        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'train-x-1', uiUrl: 'http://ui' }));
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
+    const model = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cli-'));
+    try {
+      const mlops = mlopsCli(`http://127.0.0.1:${(api.address() as net.AddressInfo).port}`, 'any-key');
+      const ok = async (...args: string[]) => { const r = await mlops(...args); assert.equal(r.status, 0, r.stderr); return r; };
+      await ok('run', '--data', 's3://bucket/churn.csv', '--target', 'y', '--model', 'gbdt');
+      await ok('run', '--data', 's3://bucket/churn.csv', '--target', 'y', '--model', 'ridge', '--name', 'prices');
+      await ok('run', '--data', 's3://bucket/churn.csv', '--target', 'y', '--trainer', 'lgbm');
+      const legacy = await ok('run', '--data', 's3://bucket/churn.csv', '--target', 'y', '--model', 'cancer');
+      assert.match(legacy.stderr, /"cancer" is no model kind .*taken as the model's name, as before\. Name a model with --name/);
+      fs.writeFileSync(path.join(model, 'model.onnx'), 'bytes');
+      await ok('import', path.join(model, 'model.onnx'), '--model', 'm', '--eval-data', 's3://bucket/holdout.parquet', '--target', 'y', '--output', 'probabilities');
+      const bodies = sent.map((s) => s.body as Record<string, unknown>);
+      assert.deepEqual(bodies.slice(0, 4).map((b) => [b.model, b.trainer]), [
+        ['churn', { kind: 'gbdt' }], ['prices', { kind: 'ridge' }], ['churn', { kind: 'custom', name: 'lgbm' }], ['cancer', undefined],
+      ]);
+      assert.deepEqual([sent[4].path, bodies[4].evaluation, bodies[4].output], ['/v1/models/m/versions', { data: { uri: 's3://bucket/holdout.parquet' } }, 'probabilities']);
+      for (const [args, message] of [
+        [['--model', 'gbdt', '--trainer', 'lgbm'], /run takes --model <kind> or --trainer <registered trainer>, not both/],
+        [['--model', 'forest', '--name', 'm'], /--model takes a model kind \(logistic, .*\), got "forest"/],
+      ] as [string[], RegExp][]) {
+        const r = await mlops('run', '--data', 's3://bucket/churn.csv', '--target', 'y', ...args);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, message);
+      }
+      assert.equal(sent.length, 5, 'a refused command line sends nothing');
+    } finally {
+      api.close();
+      fs.rmSync(model, { recursive: true, force: true });
+    }
+  });
+
   it('when a command is unknown, then it prints the usage', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'frobnicate'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run.status, 1);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { onnx } from 'onnx-proto';
 import { parseCsv } from '../src/ml/csv';
 import { cellText, Table } from '../src/ml/table';
 import { ADMIN_AUTH, ApiStack, startApiStack, TEST_ADMIN_KEY } from './helpers/api-stack';
@@ -149,5 +150,37 @@ describe('models trained elsewhere, imported through the API', () => {
     assert.equal(r.status, 403);
     const huge = await upload('too-big', Buffer.alloc(stack.config.sources.maxUploadBytes + 1024, 1), { evaluation: { dataset: 'f'.repeat(64) }, target: 'y' });
     assert.equal(huge.status, 413, JSON.stringify(huge.body));
+  });
+
+  it('a graph with several outputs that could be the answer is refused until the metadata names one with output; then it deploys and serves that one', async () => {
+    // x -> first = x, second = -x: both are one float per row, so which is the value is the uploader's to say
+    const FLOAT = onnx.TensorProto.DataType.FLOAT;
+    const info = (name: string) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } } });
+    const graph = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'model-import.test',
+      graph: { name: 'two-answers', input: [info('x')], output: [info('first'), info('second')], node: [
+        { opType: 'Identity', input: ['x'], output: ['first'], name: 'first' },
+        { opType: 'Neg', input: ['x'], output: ['second'], name: 'second' },
+      ] },
+    })).finish();
+    const rows = Array.from({ length: 60 }, (_, i) => `${i / 10},${i / 10}`).join('\n');
+    const uploaded = await fetch(`${stack.api.url}/v1/datasets?format=csv`, { method: 'POST', headers: { ...ADMIN_AUTH, 'content-type': 'text/csv' }, body: `x,y\n${rows}\n` });
+    const dataset = ((await uploaded.json()) as { id: string }).id;
+    const metadata = { evaluation: { dataset }, target: 'y', task: 'regression', approval: { mode: 'auto' } };
+
+    const unnamed = await upload('two-answers', graph, metadata);
+    assert.equal(unnamed.status, 400, JSON.stringify(unnamed.body));
+    assert.equal(unnamed.body.error.details.reason, 'unreadable_output');
+    assert.match(unnamed.body.error.message, /several outputs could be it \(first, second\): name one with output/);
+    assert.equal((await stack.call('GET', '/v1/models/two-answers')).status, 404, 'nothing registered');
+
+    const named = await upload('two-answers', graph, { ...metadata, output: 'second' });
+    assert.equal(named.status, 202, JSON.stringify(named.body));
+    const done = await stack.waitRun(named.body.id, ['deployed']);
+    const version = (await stack.call('GET', `/v1/models/two-answers/versions/${done.modelVersion}`)).body;
+    assert.deepEqual(version.signature.outputs, { kind: 'regressor', value: 'second' });
+    const served = await stack.call('POST', '/v1/models/two-answers/predict', { instances: [{ x: 2.5 }] });
+    assert.equal(served.status, 200, JSON.stringify(served.body));
+    assert.equal(served.body.predictions[0].value, -2.5, 'the output named, not the first one');
   });
 });

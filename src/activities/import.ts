@@ -29,6 +29,7 @@ export interface ImportModelInput {
   task?: Task;
   features?: Record<string, string | string[]>;
   classes?: string[];
+  output?: string;
 }
 
 /** Rows of numbers 0 and empty text, as the import's trial run used, for a model that comes without data. */
@@ -57,7 +58,7 @@ export function createImportActivities({ repos, artifacts, codeVersion }: Activi
       let imported;
       try {
         imported = await importOnnxModel({
-          bytes: await artifacts.get(input.onnxDigest), target: input.target, task: input.task, features: input.features, classes: input.classes,
+          bytes: await artifacts.get(input.onnxDigest), target: input.target, task: input.task, features: input.features, classes: input.classes, output: input.output,
           ...(table ? {
             columns: table.columns.map((c) => ({ name: c.name, kind: c.kind === 'number' ? 'number' as const : 'string' as const })),
             sample: sampleInstances(table, SAMPLE_ROWS).map(({ [input.target ?? '']: _target, ...rest }) => rest),

@@ -26,6 +26,8 @@ export const importMetadataSchema = z.strictObject({
   features: z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).optional(),
   /** Class labels in the order of the probability columns, for a graph that names none. */
   classes: z.array(z.string()).min(2).optional(),
+  /** The graph output to read as probabilities or value, when several could be. */
+  output: z.string().min(1).optional(),
   approval: pipelineRequestSchema.shape.approval,
   seed: pipelineRequestSchema.shape.seed,
 });
@@ -55,7 +57,7 @@ export function importRoutes(routes: SecuredRoutes, deps: { repos: Pick<Reposito
     if ('dataset' in data && !stored) throw new DomainError('invalid', `dataset version "${data.dataset}" does not exist; upload it with POST /v1/datasets`);
     if (stored) {
       await importOnnxModel({
-        bytes, target: metadata.target, task: metadata.task, features: metadata.features, classes: metadata.classes,
+        bytes, target: metadata.target, task: metadata.task, features: metadata.features, classes: metadata.classes, output: metadata.output,
         columns: stored.columns.map((c) => ({ name: c.name, kind: c.type === 'number' ? 'number' : 'string' })),
       });
     } else {
@@ -66,7 +68,7 @@ export function importRoutes(routes: SecuredRoutes, deps: { repos: Pick<Reposito
     const onnxDigest = await artifacts.put(bytes);
     const started = await pipelines.start({
       model, data, target: metadata.target, positiveClass: metadata.positiveClass, approval: metadata.approval, seed: metadata.seed,
-      import: { onnxDigest, uploadedBy: actor, ...(metadata.task ? { task: metadata.task } : {}), ...(metadata.features ? { features: metadata.features } : {}), ...(metadata.classes ? { classes: metadata.classes } : {}) },
+      import: { onnxDigest, uploadedBy: actor, ...(metadata.task ? { task: metadata.task } : {}), ...(metadata.features ? { features: metadata.features } : {}), ...(metadata.classes ? { classes: metadata.classes } : {}), ...(metadata.output ? { output: metadata.output } : {}) },
     }, { requestedBy: actor, idempotencyKey: req.get('Idempotency-Key') ?? undefined });
     await repos.registry.recordAudit({ key: `${started.id}:import`, actor, action: 'model.import_started', subject: started.id, details: { model, onnxDigest, bytes: bytes.length, target: metadata.target } });
     res.status(202).location(`/v1/pipelines/${started.id}`).json(started);

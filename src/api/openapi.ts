@@ -34,7 +34,7 @@ const reproduceRequestSchema = z.object({ by: z.string().optional().describe('wh
 // a model import: the ONNX file and the JSON metadata as two parts of a multipart/form-data body
 const modelImportSchema = z.object({
   onnx: z.string().describe('the ONNX file (binary)'),
-  metadata: z.string().describe('JSON: {"evaluation": {"data": <source>} | {"dataset": "<id>"}, "target", "task"?, "positiveClass"?, "features"?: {"<graph input>": "<column>" | ["<column>", ...]}, "classes"?, "approval"?, "seed"?}'),
+  metadata: z.string().describe('JSON: {"evaluation": {"data": <source>} | {"dataset": "<id>"}, "target", "task"?, "positiveClass"?, "features"?: {"<graph input>": "<column>" | ["<column>", ...]}, "classes"?, "output"?: "<graph output to read>", "approval"?, "seed"?}'),
 });
 const datasetUploadSchema = z.string().describe('the file\'s bytes: its format is `?format=` or its content type');
 // Slack posts form data; its `payload` field is the JSON of a block_actions interaction

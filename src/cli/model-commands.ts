@@ -19,11 +19,11 @@ export async function runModelCommand(command: string, rest: string[], api: ApiC
   if (command === 'import') {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: {
       model: { type: 'string' }, 'eval-data': { type: 'string' }, target: { type: 'string' }, task: { type: 'string' },
-      'positive-class': { type: 'string' }, feature: { type: 'string', multiple: true }, auto: { type: 'boolean', default: false }, wait: { type: 'boolean', default: false },
+      'positive-class': { type: 'string' }, output: { type: 'string' }, feature: { type: 'string', multiple: true }, auto: { type: 'boolean', default: false }, wait: { type: 'boolean', default: false },
     } });
     const file = positionals[0];
     if (!file || !values.model || !values['eval-data'] || !values.target) {
-      throw new ConfigError('import needs <model.onnx> --model <name> --eval-data <uri|file|dataset id> --target <column> [--task binary|multiclass|regression] [--feature input=column[,column...]] [--auto] [--wait]');
+      throw new ConfigError('import needs <model.onnx> --model <name> --eval-data <uri|file|dataset id> --target <column> [--task binary|multiclass|regression] [--feature input=column[,column...]] [--output <graph output>] [--auto] [--wait]');
     }
     if (!fs.existsSync(file)) throw new ConfigError(`import: no such file ${file}`);
     const features: Record<string, string | string[]> = {};
@@ -32,15 +32,15 @@ export async function runModelCommand(command: string, rest: string[], api: ApiC
       if (!input || !columns) throw new ConfigError(`--feature takes <graph input>=<column>[,<column>...], got "${f}"`);
       features[input] = columns.includes(',') ? columns.split(',') : columns;
     }
-    // a dataset id, a URL or a path the server reads; a local file the server may not read is uploaded first
+    // a dataset id, a URL (http(s), s3, file) the server reads, or a local file, uploaded first
     let evaluation: unknown;
     const evalData = values['eval-data'];
     if (DATASET_ID.test(evalData)) evaluation = { dataset: evalData };
-    else if (/^https?:\/\//i.test(evalData)) evaluation = { data: { uri: evalData } };
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(evalData)) evaluation = { data: { uri: evalData } };
     else evaluation = { dataset: (await uploadDataset(api, path.resolve(evalData))).id };
     const metadata = {
       evaluation, target: values.target, ...(values.task ? { task: values.task } : {}), ...(values['positive-class'] ? { positiveClass: values['positive-class'] } : {}),
-      ...(Object.keys(features).length ? { features } : {}), ...(values.auto ? { approval: { mode: 'auto' } } : {}),
+      ...(Object.keys(features).length ? { features } : {}), ...(values.output ? { output: values.output } : {}), ...(values.auto ? { approval: { mode: 'auto' } } : {}),
     };
     const form = new FormData();
     form.append('onnx', await fs.openAsBlob(file), path.basename(file));

@@ -66,6 +66,8 @@ export interface ModelImport {
   features?: Record<string, string | string[]>;
   /** Class labels in the order of the probability columns, for a graph that names none. */
   classes?: string[];
+  /** The graph output to read as probabilities or value, when several could be. */
+  output?: string;
 }
 
 export interface PipelineInput {
