@@ -252,14 +252,15 @@ describe('mlops command line', () => {
     const sent: { path: string; body: unknown }[] = [];
     const api = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', async () => {
+      const record = async () => {
         const raw = Buffer.concat(chunks);
         const body = /multipart/.test(req.headers['content-type'] ?? '')
           ? JSON.parse(String((await new Response(raw, { headers: { 'content-type': req.headers['content-type']! } }).formData()).get('metadata')))
           : JSON.parse(raw.toString('utf8'));
         sent.push({ path: req.url!, body });
         res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'train-x-1', uiUrl: 'http://ui' }));
-      });
+      };
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => void record());
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
     const model = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-cli-'));
