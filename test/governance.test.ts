@@ -216,8 +216,16 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     assert.equal(again.status, 409, 'a double click');
     assert.match(again.body.error.message, /already approved/);
 
-    const bob = await call('POST', '/slack/interactions', undefined, undefined, buttonPress({ user: 'UBOB', runId }));
+    // Slack gives up on a press it has no answer to within 3 s. The press is answered before the person
+    // is told, however slow Slack's Web API is: with that call held unanswered, bob's press still gets
+    // its answer inside Slack's deadline (waiting for the call, it would take the client's 5 s timeout).
+    const release = slack.hold('chat.postEphemeral');
+    const bobPress = buttonPress({ user: 'UBOB', runId });
+    const bobAnswer = await fetch(`${stack.api.url}/slack/interactions`, { method: 'POST', headers: bobPress.headers, body: bobPress.raw, signal: AbortSignal.timeout(3_000) });
+    const bob = { status: bobAnswer.status, body: await bobAnswer.json() };
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
+    await eventually('the message to bob sent, and held', async () => slack.held.includes('chat.postEphemeral') || undefined);
+    release();
     const done = await stack.waitRun(runId, ['deployed']);
     assert.equal(done.approval.decision.decision, 'approve');
     assert.equal(done.approval.decision.by, 'alice, bob');

@@ -35,10 +35,14 @@ export function slackRoutes(routes: SecuredRoutes, deps: { repos: Repositories; 
   const untrusted = new FailureThrottle();
   const refusedUnsigned = new Counter({ name: 'mlops_slack_refused_total', help: 'Slack interaction requests refused before they were trusted, by reason', labelNames: ['reason'], registers: [deps.metrics] });
   let client: WebClient | undefined;
-  const tell = async (channel: string | undefined, user: string | undefined, text: string) => {
+  /**
+   * Tells the person in Slack, without waiting: Slack wants the press answered within 3 s, and its Web
+   * API can take longer. Telling is a courtesy; the decision stands whatever becomes of it.
+   */
+  const tell = (channel: string | undefined, user: string | undefined, text: string): void => {
     if (!slack.botToken || !channel || !user) return;
     client ??= createSlackClient(slack.botToken, slack.apiUrl, 5_000);
-    await client.chat.postEphemeral({ channel, user, text }).catch(() => undefined); // telling is a courtesy; the decision stands
+    void client.chat.postEphemeral({ channel, user, text }).catch(() => undefined);
   };
   const refuse = async (action: string, details: Record<string, unknown>, error: ApiError): Promise<never> => {
     await repos.registry.recordAudit({ actor: String(details.slackUser ?? 'unknown'), action, subject: 'POST /slack/interactions', details: { ...details, reason: error.message } });
@@ -80,18 +84,18 @@ export function slackRoutes(routes: SecuredRoutes, deps: { repos: Repositories; 
     const user = slackUser ? await repos.governance.getSlackUser(slackUser) : undefined;
     if (!user || !allows(user.role, 'approver')) {
       const why = user ? `Slack user ${slackUser} (${user.name}) has the ${user.role} role; approving needs approver` : `Slack user ${slackUser || '(none)'} is not registered; an admin adds them with PUT /v1/slack/users/<id>`;
-      await tell(channel, slackUser, `Your decision was not recorded: ${why}.`);
+      tell(channel, slackUser, `Your decision was not recorded: ${why}.`);
       await refuse('slack.refused', { slackUser, runId }, new ApiError('forbidden', why));
     }
     const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
     try {
       const result = await decide(repos, pipelines, runId, { decision, by: user!.name, channel: 'slack', comment: `from Slack (${slackUser})` });
       const progress = result.required && result.required > 1 && decision === 'approve' ? ` (${result.approvals} of ${result.required} approvals)` : '';
-      await tell(channel, slackUser, `Recorded: you ${decision === 'approve' ? 'approved' : 'rejected'} run ${runId}${progress}.`);
+      tell(channel, slackUser, `Recorded: you ${decision === 'approve' ? 'approved' : 'rejected'} run ${runId}${progress}.`);
       res.json({ ok: true, decision, runId, ...(result.required ? { approvals: result.approvals, required: result.required } : {}) });
     } catch (err) {
       // a refusal the person can act on is told to them; a fault of ours is not explained in Slack
-      if (err instanceof ApiError || err instanceof DomainError) await tell(channel, slackUser, `Your decision was not recorded: ${err.message}`);
+      if (err instanceof ApiError || err instanceof DomainError) tell(channel, slackUser, `Your decision was not recorded: ${err.message}`);
       throw err;
     }
   }));

@@ -8,6 +8,10 @@ export interface SlackStandIn {
   url: string;
   /** Every Web API call received, in order, with the ts it was answered with. */
   calls: { method: string; body: Record<string, any>; ts: string }[];
+  /** Holds every call of `method` unanswered until the function returned is called; the calls are answered then. */
+  hold(method: string): () => void;
+  /** Calls that arrived and are held, unanswered. */
+  held: string[];
   close(): Promise<void>;
 }
 
@@ -16,6 +20,8 @@ export async function slackStandIn(o: { latencyMs?: number } = {}): Promise<Slac
   const latencyMs = o.latencyMs ?? 300;
   const calls: SlackStandIn['calls'] = [];
   let ts = 1_700_000_000;
+  const holding = new Map<string, (() => void)[]>();
+  const held: string[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => { raw += c; });
@@ -27,14 +33,25 @@ export async function slackStandIn(o: { latencyMs?: number } = {}): Promise<Slac
       res.setHeader('content-type', 'application/json');
       // A real round trip to Slack takes a few hundred ms, and a message counts as posted once Slack has
       // answered: what the tests read from the run must not depend on Slack being quicker.
-      setTimeout(() => {
+      const answer = () => setTimeout(() => {
         calls.push({ method, body, ts: answered });
         res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
       }, latencyMs);
+      const queue = holding.get(method);
+      if (queue) {
+        held.push(method);
+        queue.push(() => { held.splice(held.indexOf(method), 1); answer(); });
+      } else {
+        answer();
+      }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  const hold = (method: string) => {
+    holding.set(method, []);
+    return () => { const queue = holding.get(method) ?? []; holding.delete(method); for (const release of queue) release(); };
+  };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, hold, held, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
 /** A button press as Slack sends it: form data with a JSON payload, signed with the signing secret. */
