@@ -1,6 +1,8 @@
 /**
- * The one place that reads the environment. Every setting has a default that makes `mlops up`
- * work on a fresh machine; a bad value stops the process at start with a message naming the key.
+ * The one place that reads the platform's settings from the environment. Every setting has a default
+ * that makes `mlops up` work on a fresh machine; a bad value stops the process at start with a message
+ * naming the key. Outside it, only PATH is looked up (to find programs), child processes inherit the
+ * environment, and OpenTelemetry's exporters read their own OTEL_* settings (docs/observability.md).
  */
 import bytes from 'bytes';
 import fs from 'node:fs';

@@ -60,9 +60,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responses: { 200: ok('PipelineStatus') }, errors: [404],
   },
   'POST /v1/pipelines/{id}/approval': {
-    summary: 'Approve or reject a run that awaits approval (the `approval` signal)',
+    summary: 'Approve or reject a run that awaits approval (the run\'s `decide` Update: the answer is the run\'s own verdict on it)',
     parameters: [pathId()], body: body('ApprovalRequest'),
-    responses: { 202: ok('ApprovalSent', 'Signal sent') }, errors: [404, 409],
+    responses: { 202: ok('ApprovalSent', 'Decision taken by the run') }, errors: [404, 409],
   },
 
   'GET /v1/datasets': {
@@ -87,7 +87,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     errors: [413],
   },
   'GET /v1/datasets/{id}': {
-    summary: 'A dataset version (sha256 of its canonical CSV) with its source, columns, parent and per-column statistics',
+    summary: 'A dataset version (sha256 of its canonical encoding) with its source, columns, storage, parent and per-column statistics',
     parameters: [datasetId('id')], responses: { 200: ok('Dataset') }, errors: [404],
   },
   'GET /v1/datasets/{id}/diff/{other}': {
@@ -162,12 +162,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /v1/models/{name}/deployments/{id}/promote': {
     summary: 'Promote a running rollout now, skipping its remaining steps and bake (a rollout that never promotes just ends)',
     parameters: [modelName, pathId()], body: body('RolloutDecision', false),
-    responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
+    responses: { 202: ok('RolloutDecisionSent', 'Decision taken by the rollout (its `decide` Update)') }, errors: [404, 409],
   },
   'POST /v1/models/{name}/deployments/{id}/abort': {
     summary: 'Abort a running rollout: its route is removed, and a switch of production is undone',
     parameters: [modelName, pathId()], body: body('RolloutDecision', false),
-    responses: { 202: ok('RolloutDecisionSent', 'Signal sent') }, errors: [404, 409],
+    responses: { 202: ok('RolloutDecisionSent', 'Decision taken by the rollout (its `decide` Update)') }, errors: [404, 409],
   },
   'POST /v1/models/{name}/predict': {
     summary: 'Score rows with the production version (or the version a rollout routes its share of requests to; `X-Routing-Key` keeps one caller on one version)',
@@ -280,8 +280,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     ],
     body: { component: 'SlackInteraction', required: true, mediaTypes: ['application/x-www-form-urlencoded'] },
     responses: { 200: ok('SlackDecision', 'Decision recorded') },
-    // 404 while SLACK_SIGNING_SECRET is unset; 409 for a replayed delivery or a run not awaiting approval
-    errors: [401, 403, 404, 409],
+    // 404 while SLACK_SIGNING_SECRET is unset; 409 for a replayed delivery or a run not awaiting approval;
+    // 429 for an address that keeps sending unsigned, forged or replayed requests
+    errors: [401, 403, 404, 409, 429],
   },
   ...GOVERNANCE_OPERATIONS,
   ...BATCH_OPERATIONS,

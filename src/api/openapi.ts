@@ -149,8 +149,8 @@ const ERRORS: Record<number, { name: string; description: string }> = {
   403: { name: 'Forbidden', description: '`forbidden`: the key\'s role is below the one this operation needs' },
   404: { name: 'NotFound', description: '`not_found`' },
   409: { name: 'Conflict', description: '`conflict`: the resource is not in a state that allows this' },
-  413: { name: 'PayloadTooLarge', description: '`payload_too_large`: the body exceeds MLOPS_MAX_BODY' },
-  429: { name: 'RateLimited', description: '`rate_limited`: too many invalid keys from this address within a minute' },
+  413: { name: 'PayloadTooLarge', description: '`payload_too_large`: the body exceeds MLOPS_MAX_BODY (an upload: MLOPS_MAX_UPLOAD; a Slack interaction: 64 kB)' },
+  429: { name: 'RateLimited', description: '`rate_limited`: too many invalid keys (or unsigned, forged or replayed Slack requests) from this address within a minute' },
   503: { name: 'Unavailable', description: '`unavailable`: Temporal or the database is unreachable; try again shortly' },
 };
 const json = (ref: string, mediaTypes: readonly string[] = ['application/json']) => Object.fromEntries(mediaTypes.map((type) => [type, { schema: { $ref: componentRef(ref) } }]));
@@ -252,9 +252,3 @@ export function openApiDocumentOf(routes: readonly RouteSpec[]): OpenApiDocument
   return document;
 }
 
-/**
- * Kept until app.ts builds the document from its own route table (then it goes). It is built on
- * first serialisation, not at load: the schemas it needs come from app.ts, which imports this module.
- * Without a route table it carries no access information.
- */
-export const openApiDocument = { toJSON: () => buildOpenApiDocument() };

@@ -1,8 +1,8 @@
 // AssemblyScript: gradient boosting's row loops, compiled to WebAssembly by `npm run build:kernels`
-// (tools/wasm) into src/ml/gbdt-wasm.ts. The JavaScript versions of these loops ran at about 3 ns a
+// (tools/wasm) into src/ml/gbdt-kernels-wasm.ts. The JavaScript versions of these loops ran at about 3 ns a
 // histogram update, bounds checks and all; these run at about 1.4 ns (bench/RESULTS.md, "GBDT kernels").
 //
-// Every argument is a byte address in the fit's shared memory (`gbdt-memory.ts` lays it out) or a
+// Every argument is a byte address in the fit's shared memory (`kernelMemory` in gbdt-kernels.ts lays it out) or a
 // count. Histograms hold, per feature, 256 bins of three float64s: gradient sum, hessian sum, rows.
 // Float sums run in the same order as the JavaScript loops they replace, so a model is the same bit
 // for bit.
