@@ -260,6 +260,30 @@ describe('governance: keys, roles, Slack approvals and policies', () => {
     }
   });
 
+  it('Slack refusing the request or its rewrite stops no run: the failure is audited, and an approval through the API deploys', async () => {
+    await call('PUT', '/v1/models/gov-quiet/approval-policy', { approvers: 1, fourEyes: true });
+    const approved = async (refused: string, error: string) => {
+      const restore = slack.refuse(refused, error);
+      try {
+        const started = await call('POST', '/v1/pipelines', { model: 'gov-quiet', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: refused.length }, people.carol);
+        const runId = started.body.id;
+        await stack.waitRun(runId, ['awaiting_approval']);
+        // the request may still be on its way to Slack: the run takes decisions from the moment it waits
+        assert.equal((await call('POST', `/v1/pipelines/${runId}/approval`, { decision: 'approve' }, people.alice)).status, 202);
+        const done = await stack.waitRun(runId, ['deployed']);
+        assert.equal(done.approval.decision.by, 'alice');
+        return runId;
+      } finally {
+        restore();
+      }
+    };
+    const unposted = await approved('chat.postMessage', 'not_in_channel');
+    const unrewritten = await approved('chat.update', 'message_not_found');
+    const failed = await auditOf('slack.failed');
+    assert.ok(failed.some((a) => a.subject === unposted && a.details.what === 'post approval' && /not_in_channel/.test(a.details.reason)), JSON.stringify(failed));
+    assert.ok(failed.some((a) => a.subject === unrewritten && a.details.what === 'update approval' && /message_not_found/.test(a.details.reason)), JSON.stringify(failed));
+  });
+
   it('a low-risk run is approved by the policy; an undecided one is reminded, escalated and rejected at its timeout', async () => {
     await call('PUT', '/v1/models/gov/approval-policy', { approvers: 2, fourEyes: true, autoApprove: { thresholds: { auc: 0.9 } } });
     const lowRisk = await call('POST', '/v1/pipelines', { model: 'gov', data: { uri: BREAST_CANCER }, target: 'diagnosis', seed: 5 }, people.carol);

@@ -4,6 +4,10 @@
  * thread, the escalation, and the request rewritten with the outcome. Each message is keyed in
  * `slack_messages`, so a retried activity does not post it again. Without a Slack bot token and
  * channel, the messages are skipped and the run waits for decisions through the API.
+ *
+ * Slack is a courtesy, never a condition: a message Slack refuses (a deleted request, a channel the bot
+ * is not in, a revoked token), or one it still cannot take after a few attempts, is logged and audited
+ * as `slack.failed`, and the run goes on. Decisions can always come through the API.
  */
 import { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
@@ -35,17 +39,41 @@ export function schemaChanges(before: { name: string; type: string }[], after: {
   return changes;
 }
 
+/** Attempts at a Slack call Slack might still take (a network error, its 5xx, its rate limit) before the run goes on without it. */
+const SLACK_ATTEMPTS = 3;
+
+/** Slack said no for good: the request itself is wrong (`slack_webapi_platform_error`: no such message, channel or token). */
+const refusedForGood = (err: unknown) => (err as { code?: string }).code === 'slack_webapi_platform_error';
+
 export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: ApprovalDeps) {
   const channel = slack?.approvalChannel;
   const slackClient = () => slack!.client;
   const enabled = () => !!(slack && channel);
 
+  /**
+   * Runs one Slack call. A refusal, or a failure on the last attempt, is logged and audited and answers
+   * undefined; an earlier failure Slack might get over is thrown, for the activity's retry.
+   */
+  async function toSlack<T>(what: string, runId: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (err) {
+      const { info: { attempt }, log } = Context.current();
+      if (!refusedForGood(err) && attempt < SLACK_ATTEMPTS) throw err;
+      const reason = (err as Error).message;
+      log.warn(`Slack ${what} of ${runId} failed; the run goes on without it: ${reason}`, { attempt });
+      await repos.registry.recordAudit({ key: `${runId}:slack-failed:${what}`, actor: 'system', action: 'slack.failed', subject: runId, details: { what, reason, attempt } });
+      return undefined;
+    }
+  }
+
   /** Posts once per key: a retry finds the message it already posted. Returns where it went. */
-  async function postOnce(key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string }> {
+  async function postOnce(runId: string, key: string, target: string, message: { text: string; blocks?: object[]; thread_ts?: string }): Promise<{ channel: string; ts: string } | undefined> {
     const already = await repos.slack.postedMessage(key);
     if (already) return already;
     await repos.slack.markPosting(key);
-    const res = await slackClient().chat.postMessage({ channel: target, unfurl_links: false, ...message });
+    const res = await toSlack(`post ${key.slice(key.indexOf(':') + 1)}`, runId, () => slackClient().chat.postMessage({ channel: target, unfurl_links: false, ...message }));
+    if (!res) return undefined;
     const posted = { channel: String(res.channel ?? target), ts: String(res.ts ?? '') };
     await repos.slack.markPosted(key, posted);
     return posted;
@@ -70,8 +98,8 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
         ...(uiUrl ? { run: uiUrl(input.runId) } : {}),
         ...(apiUrl ? { report: `${apiUrl}/v1/models/${encodeURIComponent(input.model)}/versions/${input.version}/report` } : {}),
       };
-      await postOnce(messageKey(input.runId, 'approval'), channel!, approvalRequestMessage({ ...input, links }));
-      return { posted: true };
+      const posted = await postOnce(input.runId, messageKey(input.runId, 'approval'), channel!, approvalRequestMessage({ ...input, links }));
+      return { posted: posted !== undefined };
     },
 
     /** A reminder in the request's thread: how long is left and how many approvals are in. */
@@ -80,7 +108,7 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
       if (!enabled()) return;
       const request = await repos.slack.postedMessage(messageKey(input.runId, 'approval'));
       const hours = (input.remainingMs / 3_600_000).toFixed(1);
-      await postOnce(messageKey(input.runId, `reminder:${input.reminder}`), channel!, {
+      await postOnce(input.runId, messageKey(input.runId, `reminder:${input.reminder}`), channel!, {
         text: `Reminder: ${input.model} v${input.version} still needs approval (${input.approvals} of ${input.required}); it is rejected in ${hours} h without a decision.`,
         ...(request?.ts ? { thread_ts: request.ts } : {}),
       });
@@ -91,7 +119,7 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
       await repos.registry.recordAudit({ key: `${input.runId}:escalation`, actor: 'system', action: 'approval.escalated', subject: `${input.model}@${input.version}`, details: input });
       if (!slack) return;
       const run = uiUrl ? ` <${uiUrl(input.runId)}|run>` : '';
-      await postOnce(messageKey(input.runId, 'escalation'), input.channel, {
+      await postOnce(input.runId, messageKey(input.runId, 'escalation'), input.channel, {
         text: `:rotating_light: ${input.model} v${input.version} got no approval decision within ${input.timeout} and was rejected.${run}`,
       });
     },
@@ -101,7 +129,8 @@ export function createApprovalActivities({ repos, slack, uiUrl, apiUrl }: Approv
       if (!enabled()) return;
       const request = await repos.slack.postedMessage(messageKey(input.runId, 'approval'));
       if (!request) return; // auto-approved: nothing was posted
-      await slackClient().chat.update({ channel: request.channel, ts: request.ts, ...approvalOutcomeMessage(input) });
+      const updated = await toSlack('update approval', input.runId, () => slackClient().chat.update({ channel: request.channel, ts: request.ts, ...approvalOutcomeMessage(input) }));
+      if (!updated) return;
       await repos.slack.markUpdated(messageKey(input.runId, 'approval'));
       Context.current().log.info(`approval message of ${input.runId} updated: ${input.decision.decision}`, { model: input.model, version: input.version });
     },

@@ -12,6 +12,8 @@ export interface SlackStandIn {
   hold(method: string): () => void;
   /** Calls that arrived and are held, unanswered. */
   held: string[];
+  /** Answers every call of `method` with Slack's refusal `{ok: false, error}` until the function returned is called. */
+  refuse(method: string, error: string): () => void;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export async function slackStandIn(o: { latencyMs?: number } = {}): Promise<Slac
   let ts = 1_700_000_000;
   const holding = new Map<string, (() => void)[]>();
   const held: string[] = [];
+  const refusing = new Map<string, string>();
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => { raw += c; });
@@ -33,7 +36,9 @@ export async function slackStandIn(o: { latencyMs?: number } = {}): Promise<Slac
       res.setHeader('content-type', 'application/json');
       // A real round trip to Slack takes a few hundred ms, and a message counts as posted once Slack has
       // answered: what the tests read from the run must not depend on Slack being quicker.
+      const refusal = refusing.get(method);
       const answer = () => setTimeout(() => {
+        if (refusal) { res.end(JSON.stringify({ ok: false, error: refusal })); return; }
         calls.push({ method, body, ts: answered });
         res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: answered }));
       }, latencyMs);
@@ -51,7 +56,7 @@ export async function slackStandIn(o: { latencyMs?: number } = {}): Promise<Slac
     holding.set(method, []);
     return () => { const queue = holding.get(method) ?? []; holding.delete(method); for (const release of queue) release(); };
   };
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, hold, held, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`, calls, hold, held, refuse: (method, error) => { refusing.set(method, error); return () => refusing.delete(method); }, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
 /** A button press as Slack sends it: form data with a JSON payload, signed with the signing secret. */
