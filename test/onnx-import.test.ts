@@ -291,6 +291,46 @@ describe('imports that are refused, with a reason that says what to change', () 
     await refusal({ ...base, features: XYZ_FEATURES, bytes: whole.subarray(0, whole.length - 7) }, 'not_onnx', /does not parse as an ONNX ModelProto/);
   });
 
+  it('weights in an external file, wherever the graph hides them: refused before onnxruntime would read the server\'s file', async () => {
+    // onnxruntime reads an external tensor's file relative to the working directory: a file planted
+    // there is what a model naming it would serve back as a constant
+    const planted = path.join(process.cwd(), `external-secret-${process.pid}.bin`);
+    fs.writeFileSync(planted, Buffer.alloc(12, 7));
+    try {
+      const external = (name: string): onnx.ITensorProto => ({
+        name, dataType: FLOAT, dims: [1, 3], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [{ key: 'location', value: path.basename(planted) }, { key: 'length', value: '12' }],
+      });
+      const constantOf = (tensor: onnx.ITensorProto, output: string): onnx.INodeProto => ({ opType: 'Constant', output: [output], name: `const_${output}`, attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: tensor }] });
+      const adds = (extra: Partial<onnx.IGraphProto>, node: onnx.INodeProto[] = []): Uint8Array => modelBytes({
+        input: [tensorInfo('x', FLOAT, ['N', 3])],
+        node: [...node, { opType: 'Add', input: ['x', 'w'], output: ['sum'], name: 'add' }, { opType: 'Softmax', input: ['sum'], output: ['probs'], name: 'softmax', attribute: [{ name: 'axis', type: INT, i: 1 }] }],
+        output: [tensorInfo('probs', FLOAT, ['N', 3])],
+        ...extra,
+      });
+      const inSubgraph: onnx.INodeProto = {
+        opType: 'If', input: ['flag'], output: ['w'], name: 'choose',
+        attribute: ['then_branch', 'else_branch'].map((branch) => ({
+          name: branch, type: onnx.AttributeProto.AttributeType.GRAPH,
+          g: { name: branch, node: [constantOf(external(`hidden_${branch}`), `w_${branch}`)], output: [tensorInfo(`w_${branch}`, FLOAT, [1, 3])] },
+        })),
+      };
+      const flag: onnx.INodeProto = constantOf({ name: 'flag', dataType: onnx.TensorProto.DataType.BOOL, dims: [], int32Data: [1] }, 'flag');
+      const hidingPlaces: [string, Uint8Array, RegExp][] = [
+        ['an initializer', adds({ initializer: [external('w')] }), /external files \(w\)/],
+        ['a Constant node', adds({}, [constantOf(external('w'), 'w')]), /external files \(w\)/],
+        ['an If branch', adds({}, [flag, inSubgraph]), /external files \(hidden_then_branch, hidden_else_branch\)/],
+        ['a sparse initializer', adds({ sparseInitializer: [{ values: external('w'), indices: { name: 'w_indices', dataType: onnx.TensorProto.DataType.INT64, dims: [3], int64Data: [0, 1, 2] }, dims: [1, 3] }] }), /external files \(w\)/],
+      ];
+      for (const [place, bytes, message] of hidingPlaces) {
+        const err = await refusal({ ...base, features: XYZ_FEATURES, bytes }, 'cannot_load', message);
+        assert.match(err.message, /save it as one file/, place);
+      }
+    } finally {
+      fs.rmSync(planted, { force: true });
+    }
+  });
+
   it('an operator onnxruntime-node does not know, found by loading the graph', async () => {
     const bytes = modelBytes({
       input: [tensorInfo('x', FLOAT, ['N', 3])],

@@ -50,9 +50,31 @@ export function readOnnxModel(bytes: Uint8Array): onnx.ModelProto {
     throw new OnnxImportError('not_onnx', `the file is not an ONNX model: it parses as protobuf but has ${!model.graph ? 'no graph' : 'no IR version'}; ${NOT_ONNX_HINT}`);
   }
   if ((model.graph.output ?? []).length === 0) throw new OnnxImportError('not_onnx', 'the ONNX graph has no outputs');
-  const external = (model.graph.initializer ?? []).filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL).map((t) => t.name);
+  const external = externalTensors(model);
   if (external.length > 0) {
     throw new OnnxImportError('cannot_load', `the model keeps weights in external files (${external.slice(0, 3).join(', ')}${external.length > 3 ? ', ...' : ''}): save it as one file (onnx.save_model(model, path, save_as_external_data=False))`);
   }
   return model;
+}
+
+/**
+ * Every tensor anywhere in the model that keeps its bytes in an external file: initializers, sparse
+ * initializers, Constant nodes' attributes, subgraphs (If, Loop, Scan), functions and training info.
+ * onnxruntime reads such a file relative to the process's working directory when it loads the model, so
+ * a model naming one would read the server's files: each is refused, wherever it hides.
+ */
+export function externalTensors(model: onnx.IModelProto): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || seen.has(value)) return;
+    seen.add(value);
+    if (Array.isArray(value)) { for (const v of value) visit(v); return; }
+    const tensor = value as onnx.ITensorProto;
+    if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (tensor.externalData?.length ?? 0) > 0) found.push(tensor.name || '(unnamed tensor)');
+    // own fields only: protobufjs keeps defaults on the prototype
+    for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key]);
+  };
+  visit(model);
+  return found;
 }
