@@ -40,7 +40,8 @@ Pipelines (through the API at MLOPS_API_URL)
   run (--data <path|url> | --connection <name> --query <sql> | --dataset <id>) --target <col>
       [--model <kind> | --trainer <registered trainer>] [--name <model name>] [--features a,b]
       [--auto] [--threshold auc=0.8 ...] [--timeout "72 hours"] [--wait]
-      kinds: ${MODEL_KINDS.join(', ')} (default: by the target column); the name defaults to the file's
+      kinds: ${MODEL_KINDS.join(', ')} (default: by the target column); the name defaults to the file's;
+      --auto (deploy when the thresholds pass, no person deciding) needs an approver's key
       a local file the server may not read (outside its MLOPS_DATA_ROOTS) is uploaded first
   status <pipeline-id>
   approve|reject <pipeline-id> [--comment <text>]   (you are the key you send: MLOPS_API_KEY)

@@ -32,7 +32,7 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
 
   const as = (who: string) => ({ headers: { authorization: `Bearer ${keys[who]}` } });
   const start = (who: string, data: unknown, extra: Record<string, unknown> = {}) =>
-    stack.call('POST', '/v1/pipelines', { model: 'attack', data, target: 'diagnosis', approval: { mode: 'auto', thresholds: { auc: 0.5 } }, ...extra }, as(who));
+    stack.call('POST', '/v1/pipelines', { model: 'attack', data, target: 'diagnosis', ...extra }, as(who));
   const refused = (r: Reply, pattern: RegExp) => {
     assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${JSON.stringify(r.body)}`);
     assert.match(r.body.error.message, pattern);
@@ -154,6 +154,25 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     refused(await start('analyst', { uri: `${redirectorUrl}/data.csv` }), /localhost:\d+ resolves to .*internal address/);
   });
 
+  it('a scientist cannot deploy by asking for auto approval, of a run or of an imported model: 403, nothing started', async () => {
+    const auto = { approval: { mode: 'auto', thresholds: {} } };
+    const run = await start('analyst', { uri: BREAST_CANCER }, { model: 'self-approved', ...auto });
+    assert.equal(run.status, 403, JSON.stringify(run.body));
+    assert.match(run.body.error.message, /needs the approver role \(this key is scientist\)/);
+    const form = new FormData();
+    form.append('onnx', new Blob([Buffer.from('not even looked at')]), 'model.onnx');
+    form.append('metadata', JSON.stringify({ evaluation: { data: { uri: BREAST_CANCER } }, target: 'diagnosis', ...auto }));
+    const imported = await fetch(`${stack.api.url}/v1/models/self-approved/versions`, { method: 'POST', headers: { authorization: `Bearer ${keys.analyst}` }, body: form });
+    assert.equal(imported.status, 403);
+    // the damage: no run of that model, no version of it
+    assert.deepEqual((await stack.call('GET', '/v1/runs?model=self-approved')).body.runs, []);
+    assert.equal((await stack.call('GET', '/v1/models/self-approved')).status, 404);
+    // an approver may decide in advance
+    const byApprover = await start('rita', { uri: BREAST_CANCER }, { model: 'self-approved', ...auto });
+    assert.equal(byApprover.status, 202, JSON.stringify(byApprover.body));
+    await stack.waitRun(byApprover.body.id, ['deployed']);
+  });
+
   it('a legitimate file under a data root and an uploaded dataset still train and deploy', async () => {
     const file = path.join(dir, 'cancer.csv');
     fs.copyFileSync(BREAST_CANCER, file);
@@ -165,6 +184,12 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     assert.equal(uploaded.rowCount, 569);
     const fromUpload = await start('analyst', { dataset: uploaded.id }, { model: 'attack-upload' });
     assert.equal(fromUpload.status, 202, JSON.stringify(fromUpload.body));
+    // a scientist's runs wait for people: rita approves them
+    for (const id of [fromFile.body.id, fromUpload.body.id]) {
+      await stack.waitRun(id, ['awaiting_approval']);
+      const approved = await stack.call('POST', `/v1/pipelines/${id}/approval`, { decision: 'approve' }, as('rita'));
+      assert.equal(approved.status, 202, JSON.stringify(approved.body));
+    }
     const [a, b] = [await stack.waitRun(fromFile.body.id, ['deployed']), await stack.waitRun(fromUpload.body.id, ['deployed'])];
     assert.equal(a.datasetId, uploaded.id, 'the same rows are the same dataset version, uploaded or read');
     assert.equal(b.datasetId, uploaded.id);
@@ -175,7 +200,8 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     try {
       const file = path.join(elsewhere, 'cancer.csv');
       fs.copyFileSync(BREAST_CANCER, file);
-      const run = await mlopsCli(stack.api.url, keys.analyst)('run', '--data', file, '--target', 'diagnosis', '--model', 'cli-upload', '--auto', '--threshold', 'auc=0.5', '--wait');
+      // an approver's key: a run that deploys itself (--auto) is a decision a scientist cannot make
+      const run = await mlopsCli(stack.api.url, keys.rita)('run', '--data', file, '--target', 'diagnosis', '--name', 'cli-upload', '--auto', '--threshold', 'auc=0.5', '--wait');
       assert.equal(run.status, 0, run.stderr + run.stdout);
       assert.match(run.stdout, /uploaded .*cancer\.csv: dataset [0-9a-f]{64} \(569 rows\)/);
       const versions = (await stack.call('GET', '/v1/models/cli-upload')).body.versions;

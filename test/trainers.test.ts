@@ -19,19 +19,22 @@ describe('registered trainers', () => {
   let stack: ApiStack;
   let pythonPath: string;
   let scientist: Record<string, string>;
+  /** Runs that deploy themselves (auto approval) are started by an approver: a scientist's wait for people. */
+  let approver: Record<string, string>;
 
   before(async () => {
     pythonPath = await basePythonPackages();
     stack = await startApiStack({ env: { MLOPS_TASK_QUEUE: 'trainers' } });
     const key = await stack.call('POST', '/v1/keys', { name: 'trainer-scientist', role: 'scientist' });
     scientist = { authorization: `Bearer ${key.body.token}` };
+    approver = { authorization: `Bearer ${(await stack.call('POST', '/v1/keys', { name: 'trainer-approver', role: 'approver' })).body.token}` };
   }, { timeout: 30 * 60_000 });
   after(async () => { await stack?.close(); });
 
   const register = (name: string, command: string[], o: { timeoutSeconds?: number; headers?: Record<string, string> } = {}) =>
     stack.call('PUT', `/v1/trainers/${name}`, { command, env: { PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' }, ...(o.timeoutSeconds ? { timeoutSeconds: o.timeoutSeconds } : {}) }, { headers: o.headers });
   const start = (model: string, trainer: string, params: Record<string, unknown> = {}) =>
-    stack.call('POST', '/v1/pipelines', { model, data: { uri: CANCER }, target: 'diagnosis', trainer: { kind: 'custom', name: trainer, params }, approval: { mode: 'auto' } }, { headers: scientist });
+    stack.call('POST', '/v1/pipelines', { model, data: { uri: CANCER }, target: 'diagnosis', trainer: { kind: 'custom', name: trainer, params }, approval: { mode: 'auto' } }, { headers: approver });
 
   for (const [trainer, script] of [['sklearn-forest', 'sklearn-forest/train.py'], ['lightgbm', 'lightgbm/train.py']] as const) {
     it(`${trainer}: the registered script trains, and its model is imported, evaluated, approved and served`, async () => {

@@ -17,7 +17,7 @@ import { describeSource, PipelineService } from '../usecases/pipelines';
 import { dataRoutes } from './data-routes';
 import { feedbackRoutes } from './feedback-routes';
 import type { SecretsKeys } from '../store/connections';
-import { AccessControl, actorOf, RouteSpec, SecuredRoutes } from './access';
+import { AccessControl, actorOf, checkApprovalMode, RouteSpec, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
 import { monitoringRoutes } from './monitoring-routes';
@@ -132,6 +132,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   r.post('/v1/pipelines', 'scientist', route(async (req, res) => {
     const body = parseBody(pipelineRequestSchema, req.body);
+    checkApprovalMode(res, body.approval);
     const key = req.get('Idempotency-Key') ?? undefined;
     const started = await pipelines.start(body, { requestedBy: actorOf(res), idempotencyKey: key });
     await repos.registry.recordAudit({ key: `${started.id}:started`, actor: actorOf(res), action: 'pipeline.started', subject: started.id, details: { model: body.model, data: describeSource(body.data), target: body.target, approval: body.approval?.mode ?? 'manual' } });

@@ -11,7 +11,7 @@ import { checkOnnxFile, importOnnxModel } from '../import/import-model';
 import type { ArtifactStore } from '../store/artifacts';
 import type { Repositories } from '../store/repositories';
 import type { PipelineService } from '../usecases/pipelines';
-import { actorOf, SecuredRoutes } from './access';
+import { actorOf, checkApprovalMode, SecuredRoutes } from './access';
 import { modelName, route } from './http';
 import { readMultipart } from './multipart';
 import { dataSourceSchema, parseBody, pipelineRequestSchema } from './pipeline-requests';
@@ -49,6 +49,7 @@ export function importRoutes(routes: SecuredRoutes, deps: { repos: Pick<Reposito
       throw new ApiError('invalid_json', `the part "metadata" is not valid JSON: ${(err as Error).message}`);
     }
     const metadata = parseBody(importMetadataSchema, json);
+    checkApprovalMode(res, metadata.approval);
     const data = 'dataset' in metadata.evaluation ? { dataset: metadata.evaluation.dataset } : metadata.evaluation.data;
 
     // What can be judged now is judged now: a stored evaluation dataset gives the columns, so the whole
