@@ -374,6 +374,30 @@ describe('rollouts', () => {
     assert.equal(audit.rows[0].details.reason, 'a customer complained');
   });
 
+  it('when a person aborts while a step is being judged, then the rollout aborts instead of passing the step, and a late decision is refused', async () => {
+    const { production, candidate } = await productionAnd('canary-judged', (s) => s.good);
+    const traffic = load('canary-judged');
+    const id = await start('canary-judged', { version: candidate, strategy: 'canary', steps: [50, 100], bakeSeconds: 2 });
+    // enough traffic at 50% for the next analysis to be conclusive, then that analysis in flight
+    // (it waits for the serving statistics to land first, so the abort arrives while it runs)
+    await eventually('the candidate to have its minimum sample', async () => {
+      await api.refresh();
+      return traffic.seen.filter((s) => s.version === candidate).length >= 500 || undefined;
+    });
+    const handle = temporal.client.workflow.getHandle(id);
+    await eventually('an analysis in flight', async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'analyzeRollout') || undefined, { everyMs: 20 });
+    const aborted = await call('POST', `/v1/models/canary-judged/deployments/${id}/abort`, { reason: 'seen enough' });
+    assert.equal(aborted.status, 202, JSON.stringify(aborted.body));
+    const done = await waitRollout('canary-judged', id, 'canary-aborted-during-analysis.json');
+    await traffic.stop();
+    assert.equal(done.status.state, 'aborted', JSON.stringify(done.status));
+    assert.deepEqual(done.status.decision, { by: 'admin', reason: 'seen enough', action: 'abort' });
+    assert.equal((await registry.getAliasVersion(stores.pool, 'canary-judged', 'production'))?.version, production, 'not promoted');
+    // once ended, a decision is refused rather than taken and dropped
+    const late = await call('POST', `/v1/models/canary-judged/deployments/${id}/promote`, {});
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+  });
+
   it('when a blue-green version breaches during its bake, then it switches straight back to the previous version', async () => {
     const { production, candidate } = await productionAnd('bg-back', async (s) => fixedBatch(await goodBytes(s), 20));
     const traffic = load('bg-back');

@@ -11,12 +11,13 @@ export const BLUE_GREEN = 'blue-green';
 const BLUE_GREEN_BAKES_LONGER = 'blue-green-bakes-longer';
 
 export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutStatus> {
-  const { status, record, bake, hold, fromVersion } = await begin(BLUE_GREEN, input);
+  const { status, record, bake, hold, decidedMeanwhile, end, fromVersion } = await begin(BLUE_GREEN, input);
   const bakeSeconds = input.bakeSeconds ?? DEFAULT_BAKE_SECONDS;
   const switched = await act.promoteRollout({ model: input.model, version: input.version, strategy: BLUE_GREEN, actor: input.actor, reason: 'blue-green switch' });
   status.step = 1;
   status.percent = 100;
   if (fromVersion === null || bakeSeconds <= 0) {
+    end();
     await act.finishRollout({ model: input.model, state: 'completed', actor: input.actor, reason: 'switched' });
     status.state = 'completed';
     return status;
@@ -31,12 +32,16 @@ export async function blueGreenDeployment(input: RolloutInput): Promise<RolloutS
     const comparison = await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion, since, thresholds: input.thresholds, looks: 1 });
     record(comparison);
     if (comparison.breaches.length > 0) { reason = comparison.breaches.join('; '); break; }
+    // a person who decided while the analysis ran is heard before the bake passes or goes on
+    decision = decidedMeanwhile();
+    if (decision) break;
     if (comparison.conclusive || !patched(BLUE_GREEN_BAKES_LONGER)) break;
     const waiting = `too little traffic to judge after ${extension + 1} bakes (${comparison.candidate.requests} and ${comparison.production.requests} requests)`;
     if (extension >= (input.maxExtensions ?? MAX_EXTENSIONS)) { decision = await hold(1, waiting); break; }
     status.reason = `waiting for traffic: ${waiting}`;
   }
   if (decision?.action === 'abort') reason = `switched back by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
+  end();
   if (reason) {
     await act.finishRollout({ model: input.model, state: decision?.action === 'abort' ? 'aborted' : 'rolled_back', restoreVersion: fromVersion, actor: decision?.by ?? 'blue-green-analysis', reason });
     status.state = decision?.action === 'abort' ? 'aborted' : 'rolled_back';

@@ -18,7 +18,7 @@ export interface CanaryInput extends RolloutInput {
 }
 
 export async function canaryRollout(input: CanaryInput): Promise<RolloutStatus> {
-  const { status, record, bake, hold, fromVersion } = await begin(CANARY, input);
+  const { status, record, bake, hold, decidedMeanwhile, end, fromVersion } = await begin(CANARY, input);
   const steps = input.steps ?? DEFAULT_STEPS;
   const maxExtensions = input.maxExtensions ?? MAX_EXTENSIONS;
   // the rollout's false-alarm rate is split over the steps that are judged (all but the last, 100%)
@@ -36,26 +36,32 @@ export async function canaryRollout(input: CanaryInput): Promise<RolloutStatus> 
         record(comparison);
         if (comparison.breaches.length > 0) {
           status.reason = `at ${percent}%: ${comparison.breaches.join('; ')}`;
+          end();
           await act.finishRollout({ model: input.model, state: 'rolled_back', actor: 'canary-analysis', reason: status.reason });
           status.state = 'rolled_back';
           return status;
         }
-        if (comparison.conclusive) break;
-        const waiting = `at ${percent}%: too little traffic to judge after ${extension + 1} bakes (${comparison.candidate.requests} and ${comparison.production.requests} requests)`;
-        if (extension >= maxExtensions) {
+        // a person who decided while the analysis ran is heard before the step passes or bakes again
+        decision = decidedMeanwhile();
+        if (decision === undefined) {
+          if (comparison.conclusive) break;
+          const waiting = `at ${percent}%: too little traffic to judge after ${extension + 1} bakes (${comparison.candidate.requests} and ${comparison.production.requests} requests)`;
+          if (extension < maxExtensions) {
+            status.reason = `waiting for traffic ${waiting}`;
+            continue;
+          }
           if (!patched(HOLD_WHEN_INCONCLUSIVE)) {
             status.reason = waiting;
+            end();
             await act.finishRollout({ model: input.model, state: 'rolled_back', actor: 'canary-analysis', reason: status.reason });
             status.state = 'rolled_back';
             return status;
           }
           decision = await hold(i + 1, waiting);
-        } else {
-          status.reason = `waiting for traffic ${waiting}`;
-          continue;
         }
       }
       if (decision.action === 'abort') {
+        end();
         await act.finishRollout({ model: input.model, state: 'aborted', actor: decision.by, reason: decision.reason ?? 'aborted by a person' });
         status.state = 'aborted';
         return status;
@@ -66,6 +72,7 @@ export async function canaryRollout(input: CanaryInput): Promise<RolloutStatus> 
     status.reason = undefined;
   }
   const by = status.decision?.by ?? input.actor;
+  end();
   await act.promoteRollout({ model: input.model, version: input.version, strategy: CANARY, actor: by, reason: status.decision ? `promoted early by ${by}` : 'every canary step passed' });
   status.step = steps.length;
   status.percent = 100;

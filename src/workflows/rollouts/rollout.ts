@@ -10,7 +10,7 @@
  * person to promote or abort, rather than rolling back (or passing) on no evidence. Only references and
  * small summaries cross history.
  */
-import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CanaryThresholds, Comparison, RolloutActivities } from '../../activities/rollout';
 import { ACTIVITY_PRESETS, FAILURE_TYPES, retryExcept } from '../activity-options';
 
@@ -62,6 +62,9 @@ export interface RolloutStatus {
 
 export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
 
+/** Patch: a decision accepted while an analysis ran is acted on when it returns (it was dropped, or an abort even promoted). */
+const DECISION_DURING_ANALYSIS = 'rollout-decision-during-analysis';
+
 /**
  * What every rollout starts with: its status, query and signal handlers, then the checks and smoke test
  * of `prepareRollout`. Times come from activities (when a route or switch took effect), never from the
@@ -69,6 +72,8 @@ export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
  */
 export async function begin(strategy: string, input: RolloutInput) {
   const status: RolloutStatus = { strategy, model: input.model, version: input.version, fromVersion: null, state: 'preparing', step: 0, percent: 0, comparisons: [] };
+  /** Set once the rollout is ending (its last activities run): a decision then would be accepted and never acted on. */
+  let ending = false;
   setHandler(rolloutStatusQuery, () => status);
   setHandler(promoteSignal, (d) => { status.decision ??= { ...d, action: 'promote' }; });
   setHandler(abortSignal, (d) => { status.decision ??= { ...d, action: 'abort' }; });
@@ -79,6 +84,7 @@ export async function begin(strategy: string, input: RolloutInput) {
     validator: (d) => {
       const refuse = (message: string) => { throw ApplicationFailure.create({ type: ROLLOUT_DECISION_REFUSED, message, nonRetryable: true }); };
       if (status.state !== 'running') refuse(`the rollout is not running (state: ${status.state})`);
+      if (ending) refuse('the rollout is ending: its outcome is being recorded');
       if (status.decision) refuse(`${status.decision.by} already decided to ${status.decision.action} it`);
       if (d.action !== 'promote' && d.action !== 'abort') refuse(`the action must be promote or abort, not ${String(d.action)}`);
     },
@@ -93,8 +99,15 @@ export async function begin(strategy: string, input: RolloutInput) {
     await condition(() => status.decision !== undefined);
     return status.decision!;
   };
+  /**
+   * A decision that came while an analysis ran, to act on before going on. Histories recorded before
+   * the patch went on to the next step (or ended) without it: they replay that way.
+   */
+  const decidedMeanwhile = () => (status.decision !== undefined && patched(DECISION_DURING_ANALYSIS) ? status.decision : undefined);
+  /** The rollout's last activities start: decisions from now on are refused, not accepted and dropped. */
+  const end = () => { ending = true; };
   const { fromVersion } = await act.prepareRollout({ model: input.model, version: input.version, strategy, actor: input.actor });
   status.fromVersion = fromVersion;
   status.state = 'running';
-  return { status, record, bake, hold, fromVersion };
+  return { status, record, bake, hold, decidedMeanwhile, end, fromVersion };
 }

@@ -13,13 +13,15 @@ export interface ShadowInput extends RolloutInput {
 }
 
 export async function shadowDeployment(input: ShadowInput): Promise<RolloutStatus> {
-  const { status, record, bake, fromVersion } = await begin(SHADOW, input);
+  const { status, record, bake, decidedMeanwhile, end, fromVersion } = await begin(SHADOW, input);
   const percent = input.percent ?? 100;
   const { since } = await act.routeTraffic({ model: input.model, version: input.version, mode: SHADOW, percent, step: 1 });
   status.step = 1;
   status.percent = percent;
-  const decision = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
+  const baked = await bake(input.bakeSeconds ?? DEFAULT_BAKE_SECONDS);
   record(await act.analyzeRollout({ model: input.model, candidate: input.version, production: fromVersion!, since, thresholds: input.thresholds }));
+  const decision = baked ?? decidedMeanwhile();
+  end();
   const aborted = decision?.action === 'abort';
   await act.finishRollout({ model: input.model, state: aborted ? 'aborted' : 'completed', actor: decision?.by ?? input.actor, reason: aborted ? 'stopped early' : 'shadow period over' });
   status.state = aborted ? 'aborted' : 'completed';
