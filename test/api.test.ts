@@ -361,7 +361,7 @@ describe('HTTP API', () => {
     assert.ok(done.error.includes(`data file not found: ${missing}`), done.error);
   });
 
-  it('when the same Idempotency-Key is sent twice, then one run is started', async () => {
+  it('when the same Idempotency-Key is sent twice, even after its run ended, then one run is started', async () => {
     const body = { model: 'idem', data: { uri: BREAST_CANCER }, target: 'diagnosis', approval: { mode: 'manual', timeout: '1 hour' } };
     const a = await call('POST', '/v1/pipelines', body, undefined, { 'idempotency-key': 'k-123' });
     const b = await call('POST', '/v1/pipelines', body, undefined, { 'idempotency-key': 'k-123' });
@@ -369,6 +369,14 @@ describe('HTTP API', () => {
     await waitFor(a.body.id, ['awaiting_approval']);
     assert.equal((await call('POST', `/v1/pipelines/${a.body.id}/approval`, { decision: 'reject' })).status, 202);
     assert.equal((await waitFor(a.body.id, ['rejected'])).state, 'rejected');
+    // the key still means that run once it has ended: no second execution under its id, no second training
+    const c = await call('POST', '/v1/pipelines', body, undefined, { 'idempotency-key': 'k-123' });
+    assert.equal(c.status, 202, JSON.stringify(c.body));
+    assert.equal(c.body.id, a.body.id);
+    assert.equal((await waitFor(c.body.id, ['rejected'])).state, 'rejected', 'the ended run answers, not a new one');
+    const executions = [];
+    for await (const e of api.client.workflow.list({ query: `WorkflowId = '${a.body.id}'` })) executions.push(e.runId);
+    assert.equal(executions.length, 1, `executions under ${a.body.id}: ${executions.join(', ')}`);
   });
 
   it('when the database is unreachable, then reads answer 503 and readiness says which check failed', async () => {

@@ -13,6 +13,7 @@ import { checkFile, SourcePolicy, SourceRefused } from '../ingest/source-policy'
 import type { BatchJob } from '../store/batch-jobs';
 import type { Repositories } from '../store/repositories';
 import { batchProgressQuery, batchScoring, BatchProgress, DEFAULT_CHUNK_ROWS } from '../workflows/batch-scoring';
+import { startOnce } from './start-once';
 import { describeSource } from './pipelines';
 import { rootMessage } from './workflow-failures';
 
@@ -79,12 +80,11 @@ export class BatchService {
     const input = await this.o.checkSource(request.input);
     const format = request.output.format ?? (/\.csv$/i.test(output) ? 'csv' : 'parquet');
     await batchJobs.createBatchJob({ id, model, version: version.version, onnxDigest: version.onnxDigest, input: describeSource(input), outputUri: output, format, requestedBy: o.requestedBy });
-    await this.client.workflow.start(batchScoring, {
+    await startOnce(this.client, batchScoring, {
       taskQueue: this.o.taskQueue,
       workflowId: id,
       args: [{ model, version: version.version, onnxDigest: version.onnxDigest, data: input, output: { path: output, format }, requestedBy: o.requestedBy, chunkRows: request.chunkRows ?? DEFAULT_CHUNK_ROWS, parallelism: request.parallelism }],
       memo: { model, version: version.version, input: describeSource(input), output },
-      workflowIdConflictPolicy: 'USE_EXISTING',
     });
     await registry.recordAudit({ key: `${id}:started`, actor: o.requestedBy, action: 'batch.started', subject: `${model}@${version.version}`, details: { job: id, input: describeSource(input), output, format } });
     return { id, uiUrl: this.o.uiUrl(id) };

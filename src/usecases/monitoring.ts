@@ -9,6 +9,7 @@ import type { CheckAction } from '../store/monitoring';
 import { DeepPartial, MonitorCheck, MonitorConfig } from '../store/monitoring';
 import { changeSchedule, createSchedule, describeSchedule, listSchedules, ScheduleRequest, scheduleId, scheduleProblem, ScheduleView } from '../schedules';
 import { modelMonitor, MonitorResult, retrainModel } from '../workflows/monitor';
+import { startOnce } from './start-once';
 import { rootMessage } from './workflow-failures';
 import type { Repositories } from '../store/repositories';
 
@@ -53,7 +54,7 @@ export class MonitoringService {
     await this.requireModel(model);
     const id = `monitor-${model}-${suffixOf(idempotencyKey)}`;
     try {
-      const handle = await this.client.workflow.start(modelMonitor, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model }], workflowIdConflictPolicy: 'USE_EXISTING' });
+      const handle = await startOnce(this.client, modelMonitor, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model }] });
       const result = await handle.result();
       return { id, uiUrl: this.o.uiUrl(id), ...result };
     } catch (err) {
@@ -67,7 +68,7 @@ export class MonitoringService {
     await this.requireModel(model);
     const id = `retrain-request-${model}-${suffixOf(idempotencyKey)}`;
     const trigger = { kind: 'manual' as const, reason: request.reason ?? `requested by ${request.by ?? 'api'}` };
-    const handle = await this.client.workflow.start(retrainModel, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model, trigger }], workflowIdConflictPolicy: 'USE_EXISTING' });
+    const handle = await startOnce(this.client, retrainModel, { taskQueue: this.o.taskQueue, workflowId: id, args: [{ model, trigger }] });
     const action = await handle.result();
     return { requestId: id, ...action, ...(action.retraining === 'started' ? { uiUrl: this.o.uiUrl(action.runId) } : {}) };
   }

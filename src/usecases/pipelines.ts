@@ -16,6 +16,7 @@ import {
   statusQuery,
 } from '../workflows/definitions';
 import { trainingPipeline } from '../workflows/training-pipeline';
+import { startOnce } from './start-once';
 import { rootMessage } from './workflow-failures';
 import type { Repositories } from '../store/repositories';
 
@@ -83,12 +84,11 @@ export class PipelineService {
       requestedBy: o.requestedBy,
       useSearchAttributes: this.o.useSearchAttributes,
     };
-    await this.client.workflow.start(trainingPipeline, {
+    await startOnce(this.client, trainingPipeline, {
       taskQueue: this.o.taskQueue,
       workflowId: id,
       args: [input],
       memo: { model: request.model, ...(request.target ? { target: request.target } : {}), data: data ? describeSource(data) : 'none (imported unscored)' },
-      workflowIdConflictPolicy: 'USE_EXISTING',
       ...(this.o.useSearchAttributes ? { typedSearchAttributes: [{ key: MODEL_NAME_KEY, value: request.model }] } : {}),
     });
     return { id, uiUrl: this.o.uiUrl(id) };

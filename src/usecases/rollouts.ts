@@ -5,6 +5,7 @@ import { DomainError } from '../domain/errors';
 import { STRATEGIES, StrategyName, strategyOf } from '../rollouts';
 import type { Rollout } from '../store/rollouts';
 import type { Repositories } from '../store/repositories';
+import { startOnce } from './start-once';
 import { rootMessage } from './workflow-failures';
 import { ROLLOUT_DECISION_REFUSED, rolloutDecisionUpdate, RolloutInput, rolloutStatusQuery, RolloutStatus } from '../workflows/rollouts/rollout';
 
@@ -19,7 +20,7 @@ export class RolloutService {
     const id = `rollout-${model}-${request.strategy}-${suffix}`;
     const { strategy, by, ...rest } = request;
     const input: RolloutInput = { model, ...rest, actor: by ?? 'api' };
-    await this.client.workflow.start(strategyOf(strategy).workflow, { taskQueue: this.o.taskQueue, workflowId: id, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
+    await startOnce(this.client, strategyOf(strategy).workflow, { taskQueue: this.o.taskQueue, workflowId: id, args: [input] });
     return { id, strategy, uiUrl: this.o.uiUrl(id) };
   }
 
