@@ -219,6 +219,36 @@ describe('monitoring, drift and retraining', () => {
     assert.equal((await call('GET', '/v1/models/weather/versions/99/report')).status, 404);
   });
 
+  it('a scientist cannot stop a model\'s monitoring through its schedule, and no key reaches another application\'s schedules', async () => {
+    const token = (await call('POST', '/v1/keys', { name: 'schedule-scientist', role: 'scientist' })).body.token;
+    const asScientist = (method: string, url: string, body?: unknown) => stack.call(method, url, body, { headers: { authorization: `Bearer ${token}` } });
+    const monitor = (await call('GET', '/v1/schedules?model=weather')).body.schedules.find((s: { kind: string }) => s.kind === 'monitor');
+    assert.ok(monitor, 'the model\'s monitor schedule');
+    for (const [method, url] of [['POST', `/v1/schedules/${monitor.id}/pause`], ['DELETE', `/v1/schedules/${monitor.id}`]] as const) {
+      const r = await asScientist(method, url);
+      assert.equal(r.status, 403, `${method} ${url}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error.message, /runs the model's monitoring checks: changing it needs the approver role/);
+    }
+    assert.equal((await asScientist('POST', '/v1/schedules', { kind: 'monitor', model: 'weather', every: '1d' })).status, 403);
+    const still = await call('GET', `/v1/schedules/${monitor.id}`);
+    assert.equal(still.body.paused, false, 'the monitor still runs');
+
+    // another application's schedule in the same namespace: not ours to show, pause or delete, whoever asks
+    const foreign = await stack.temporal.client.schedule.create({
+      scheduleId: 'billing-nightly', spec: { intervals: [{ every: '1h' }] }, state: { paused: true },
+      action: { type: 'startWorkflow', workflowType: 'billingRun', taskQueue: 'billing', args: [] },
+    });
+    try {
+      for (const [method, url] of [['GET', '/v1/schedules/billing-nightly'], ['POST', '/v1/schedules/billing-nightly/unpause'], ['DELETE', '/v1/schedules/billing-nightly']] as const) {
+        assert.equal((await call(method, url)).status, 404, `${method} ${url}`);
+      }
+      const after = await foreign.describe();
+      assert.equal(after.state.paused, true, 'untouched');
+    } finally {
+      await foreign.delete();
+    }
+  });
+
   it('schedules are created, paused, resumed and deleted through the API, and bad requests say what is wrong', async () => {
     const created = await call('POST', '/v1/schedules', { kind: 'retrain', model: 'weather', cron: '0 3 * * 1', note: 'weekly' });
     assert.equal(created.status, 201, JSON.stringify(created.body));

@@ -8,7 +8,9 @@ import { ApiError } from '../errors';
 import { labelReviewItem } from '../usecases/review';
 import { driftReportHtml, loadCheck, versionReportHtml } from '../usecases/reports';
 import { ArtifactStore } from '../store/artifacts';
-import { actorOf, SecuredRoutes } from './access';
+import type { Response } from 'express';
+import { allows } from '../auth/roles';
+import { actorOf, principalOf, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
 import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-requests';
@@ -58,8 +60,15 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   router.get('/v1/schedules', 'viewer', route(async (req, res) => {
     res.json({ schedules: await monitoring.schedules(typeof req.query.model === 'string' ? req.query.model : undefined) });
   }));
+  /** A model's monitor is its monitoring: creating, pausing or deleting its schedule takes the approver role, as changing monitoring does. */
+  const mayChange = (res: Response, kind: string, id: string) => {
+    const role = principalOf(res)?.role;
+    if (kind === 'monitor' && !(role && allows(role, 'approver'))) throw new ApiError('forbidden', `schedule "${id}" runs the model's monitoring checks: changing it needs the approver role (this key is ${role ?? 'anonymous'})`);
+  };
   router.post('/v1/schedules', 'scientist', route(async (req, res) => {
-    const created = await monitoring.createSchedule(parseBody(scheduleRequestSchema, req.body));
+    const request = parseBody(scheduleRequestSchema, req.body);
+    mayChange(res, request.kind, `${request.kind} of ${request.model}`);
+    const created = await monitoring.createSchedule(request);
     await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.created', subject: created.id, details: req.body });
     res.status(201).location(`/v1/schedules/${created.id}`).json(created);
   }));
@@ -70,12 +79,14 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     router.post(`/v1/schedules/:id/${change}`, 'scientist', route(async (req, res) => {
       const id = String(req.params.id);
       const note = parseBody(scheduleChangeSchema, req.body ?? {}).note;
+      mayChange(res, (await monitoring.schedule(id)).kind, id);
       await monitoring.changeSchedule(id, change, note);
       await repos.registry.recordAudit({ actor: actorOf(res), action: `schedule.${change}d`, subject: id, details: { note } });
       res.json(await monitoring.schedule(id));
     }));
   }
   router.delete('/v1/schedules/:id', 'scientist', route(async (req, res) => {
+    mayChange(res, (await monitoring.schedule(String(req.params.id))).kind, String(req.params.id));
     await monitoring.changeSchedule(String(req.params.id), 'delete');
     await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.deleted', subject: String(req.params.id), details: {} });
     res.status(204).end();

@@ -77,9 +77,10 @@ export class MonitoringService {
     return listSchedules(this.client, { model });
   }
 
+  /** One of the platform's schedules; another application's in the same namespace is not ours to show or change. */
   async schedule(id: string): Promise<ScheduleView> {
     const found = await describeSchedule(this.client, id);
-    if (!found) throw new DomainError('not_found', `schedule "${id}" does not exist`);
+    if (!found || found.kind === 'other') throw new DomainError('not_found', `schedule "${id}" does not exist`);
     return found;
   }
 
@@ -92,7 +93,10 @@ export class MonitoringService {
     return this.schedule(id);
   }
 
-  async changeSchedule(id: string, change: 'pause' | 'unpause' | 'delete', note?: string): Promise<void> {
+  /** Pauses, resumes or deletes one of the platform's schedules (only those: see `schedule`); answers what it was. */
+  async changeSchedule(id: string, change: 'pause' | 'unpause' | 'delete', note?: string): Promise<ScheduleView> {
+    const schedule = await this.schedule(id);
     if (!(await changeSchedule(this.client, id, change, note))) throw new DomainError('not_found', `schedule "${id}" does not exist`);
+    return schedule;
   }
 }
