@@ -71,6 +71,8 @@ describe('registered trainers', () => {
       ['hangs', ['sh', '-c', 'echo "epoch 1"; sleep 600'], 2, /ran past its time limit of 2 s and was stopped; its last lines:\nepoch 1/],
       ['silent', ['sh', '-c', 'echo "done, I think"'], undefined, /exited 0 but wrote no model\.onnx/],
       ['missing', ['/nonexistent/python3', 'train.py'], undefined, /could not start "\/nonexistent\/python3"/],
+      // a features.json too big to carry in the run's history, beside a model file
+      ['bloated', ['sh', '-c', 'printf x > "$MLOPS_OUTPUT_DIR/model.onnx"; head -c 70000 /dev/zero > "$MLOPS_OUTPUT_DIR/features.json"'], undefined, /wrote a features\.json over 64 KiB/],
     ];
     for (const [name, command, timeoutSeconds, message] of cases) {
       assert.equal((await register(name, command, { timeoutSeconds })).status, 200);

@@ -19,7 +19,7 @@ import { Table } from '../ml/table';
 import type { Task } from '../ml/task';
 import { runTrainerProcess } from '../trainers/process-runner';
 import { FAILURE_TYPES } from '../workflows/activity-options';
-import { type ActivityDeps, loadDataset } from './pipeline';
+import { type ActivityDeps, beating, loadDataset } from './pipeline';
 
 export interface CustomTrainingInput {
   trainer: string;
@@ -57,6 +57,10 @@ async function writeSplit(table: Table, input: CustomTrainingInput, dir: string)
   return { classes };
 }
 
+/** What a trainer's metrics.json and features.json may add to the run's history. */
+const MAX_METRICS = 50;
+const MAX_FEATURES_BYTES = 64 * 1024;
+
 const refuse = (message: string, details?: unknown) => ApplicationFailure.nonRetryable(message, FAILURE_TYPES.model, details);
 
 export function createCustomTrainingActivities({ repos, artifacts }: Pick<ActivityDeps, 'repos' | 'artifacts'>) {
@@ -74,7 +78,8 @@ export function createCustomTrainingActivities({ repos, artifacts }: Pick<Activi
         ctx.heartbeat({ phase: 'writing inputs' });
         const dataset = await repos.datasets.getDataset(input.datasetId);
         if (!dataset) throw refuse(`dataset ${input.datasetId} is not registered`);
-        const written = await writeSplit(await loadDataset({ repos, artifacts }, input.datasetId), input, inputDir);
+        // heartbeats go on while the split is written: a large dataset takes longer than the heartbeat timeout
+        const written = await beating({ phase: 'writing inputs' }, writeSplit(await loadDataset({ repos, artifacts }, input.datasetId), input, inputDir));
         await fs.writeFile(path.join(inputDir, 'schema.json'), JSON.stringify({
           columns: dataset.columns,
           target: input.target, task: input.task, ...(input.task === 'regression' ? {} : { classes: written.classes }),
@@ -111,14 +116,22 @@ export function createCustomTrainingActivities({ repos, artifacts }: Pick<Activi
         const metrics: Record<string, number> = {};
         try {
           const reported = JSON.parse(await fs.readFile(path.join(outputDir, 'metrics.json'), 'utf8')) as Record<string, unknown>;
-          for (const [name, value] of Object.entries(reported ?? {})) if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
+          // at most MAX_METRICS, short-named: they travel in the run's history, which has a size limit
+          for (const [name, value] of Object.entries(reported ?? {})) {
+            if (Object.keys(metrics).length >= MAX_METRICS) break;
+            if (typeof value === 'number' && Number.isFinite(value) && name.length <= 100) metrics[name] = value;
+          }
         } catch {
           // metrics.json is optional, and a malformed one is not worth failing a trained model for
         }
         let features: Record<string, string | string[]> | undefined;
         try {
-          features = JSON.parse(await fs.readFile(path.join(outputDir, 'features.json'), 'utf8')) as Record<string, string | string[]>;
+          const file = path.join(outputDir, 'features.json');
+          // it travels in the run's history too: a map of graph inputs to columns is small, or it is wrong
+          if ((await fs.stat(file)).size > MAX_FEATURES_BYTES) throw refuse(`trainer "${trainer.name}" wrote a features.json over ${MAX_FEATURES_BYTES / 1024} KiB: it maps graph inputs to columns, and should be small`, details);
+          features = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, string | string[]>;
         } catch (err) {
+          if (err instanceof ApplicationFailure) throw err;
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw refuse(`trainer "${trainer.name}" wrote a features.json that is not JSON: ${(err as Error).message}`, details);
         }
         return { onnxDigest: await artifacts.put(onnx), logDigest, metrics, ...(features ? { features } : {}), trainMs: outcome.ms };

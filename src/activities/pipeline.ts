@@ -283,7 +283,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       Context.current().heartbeat({ phase: 'reading' });
       const table = await loadTable(input.datasetId);
       Context.current().heartbeat({ phase: 'validating', rows: table.rowCount });
-      const report = await validateForTrainingYielding(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy });
+      const report = await beating({ phase: 'validating', rows: table.rowCount }, validateForTrainingYielding(table, { target: input.target, features: input.features, kind: input.kind, derive: input.derive, sliceBy: input.sliceBy }));
       // Against the model's schema and the statistics of the data production was trained on.
       if (input.modelName) {
         const schema = await repos.registry.getModelSchema(input.modelName);
