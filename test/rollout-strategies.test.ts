@@ -75,6 +75,16 @@ describe('rollout strategy registry', () => {
     }
   });
 
+  it('refuses a rollout whose steps and extensions could outgrow its workflow history; the same extensions over fewer steps pass', async () => {
+    const steps = Array.from({ length: 20 }, (_, i) => (i + 1) * 5);
+    const long = await deploy({ version: 1, strategy: 'canary', steps, maxExtensions: 1000 });
+    assert.equal(long.status, 400, JSON.stringify(long.body));
+    assert.match(long.body.error.message, /maxExtensions: 19 judged steps of up to 1001 bakes each is 19019 bakes, over the 3000 one rollout may take/);
+    // schema-valid requests go on to the rollout service, which the offline app cannot reach: anything but a 400
+    assert.notEqual((await deploy({ version: 1, strategy: 'canary', steps: [50, 100], maxExtensions: 1000 })).status, 400);
+    assert.notEqual((await deploy({ version: 1, strategy: 'canary', steps })).status, 400, 'twenty steps at the default extensions');
+  });
+
   it('documents the strategies from the registry: one request branch each, and the enums of the answers', () => {
     const schemas = appDocument().components.schemas as Record<string, any>;
     assert.deepEqual(schemas.RolloutRequest.oneOf.map((branch: any) => branch.properties.strategy.const), STRATEGY_NAMES);

@@ -1,6 +1,13 @@
 /** The body of a rollout request, one branch per registered strategy (src/rollouts), and of a promote or abort. */
 import { z } from 'zod';
 import { RolloutStrategy, STRATEGIES, STRATEGY_NAMES } from '../rollouts';
+import { MAX_EXTENSIONS } from '../workflows/rollouts/rollout';
+
+/**
+ * Bakes one rollout may take in all, extensions included: each adds about eleven events to the
+ * workflow's history, which Temporal cuts off at 51,200.
+ */
+export const MAX_BAKES = 3_000;
 
 /** Request fields every strategy takes; a strategy's own ones are its `settings`. */
 const SHARED_FIELDS = {
@@ -41,6 +48,13 @@ export const rolloutRequestSchema = z.discriminatedUnion('strategy', [firstStrat
     const given = (issue.input as { strategy?: unknown } | undefined)?.strategy;
     return `${given === undefined ? 'required' : `${JSON.stringify(given)} is not a rollout strategy`}; available: ${STRATEGY_NAMES.join(', ')}`;
   },
+}).superRefine((r, ctx) => {
+  const steps = 'steps' in r && Array.isArray(r.steps) ? r.steps as number[] : undefined;
+  const judged = Math.max(1, steps ? steps.filter((p) => p < 100).length : 1);
+  const bakes = judged * ((r.maxExtensions ?? MAX_EXTENSIONS) + 1);
+  if (bakes > MAX_BAKES) {
+    ctx.addIssue({ code: 'custom', path: ['maxExtensions'], message: `${judged} judged step${judged === 1 ? '' : 's'} of up to ${(r.maxExtensions ?? MAX_EXTENSIONS) + 1} bakes each is ${bakes} bakes, over the ${MAX_BAKES} one rollout may take (its workflow history would outgrow Temporal's limit): fewer steps or a lower maxExtensions` });
+  }
 });
 
 export const decisionSchema = z.strictObject({ by: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() });
