@@ -12,6 +12,7 @@ import { ensureMonitorSchedule } from './schedules';
 import { ArtifactStore } from './store/artifacts';
 import { createRepositories } from './store/repositories';
 import { createCustomTrainingActivities } from './activities/custom-training';
+import { givingUpOnFaults } from './activities/outages';
 import { CUSTOM_TRAINING_QUEUE } from './workflows/activity-options';
 import type { Repositories } from './store/repositories';
 import { STRATEGIES } from './rollouts';
@@ -114,7 +115,7 @@ export async function createCustomTrainingWorker(deps: { temporal: TemporalTarge
     namespace: deps.namespace,
     taskQueue: CUSTOM_TRAINING_QUEUE,
     interceptors: { activity: workerTracing(deps.tracing).activity },
-    activities: createCustomTrainingActivities({ repos: deps.repos, artifacts: deps.artifacts }),
+    activities: givingUpOnFaults(createCustomTrainingActivities({ repos: deps.repos, artifacts: deps.artifacts })),
     maxConcurrentActivityTaskExecutions: 1,
     maxHeartbeatThrottleInterval: '2 seconds',
     shutdownGraceTime: '10 seconds',

@@ -5,6 +5,7 @@ import { createMonitoringActivities } from './monitoring';
 import { createApprovalActivities } from './approvals';
 import { createImportActivities } from './import';
 import { createBatchActivities } from './batch';
+import { givingUpOnFaults } from './outages';
 
 export { createPipelineActivities, NON_RETRYABLE, DEFAULT_L2_GRID } from './pipeline';
 export type { PipelineActivities } from './pipeline';
@@ -22,7 +23,7 @@ export type { ImportActivities } from './import';
 export { createBatchActivities } from './batch';
 export type { BatchActivities } from './batch';
 
-/** Every activity the worker runs. */
+/** Every activity the worker runs; a fault is final on its fifth attempt, an outage is waited out (./outages.ts). */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps), ...createImportActivities(deps), ...createBatchActivities(deps) };
+  return givingUpOnFaults({ ...createPipelineActivities(deps), ...createRegistryActivities(deps), ...createRolloutActivities(deps), ...createMonitoringActivities(deps), ...createApprovalActivities(deps), ...createImportActivities(deps), ...createBatchActivities(deps) });
 }

@@ -25,9 +25,13 @@ export const FAILURE_TYPES = {
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
-/** Retries with backoff from 1 s to 30 s, five attempts, except for the failure types given. */
+/**
+ * Retries with backoff from 1 s to a minute, except for the failure types given. Thirty attempts wait out
+ * a dependency's outage of about 25 minutes; any other failure is made final by the activity itself on
+ * its fifth attempt (activities/outages.ts), so only outages and killed workers use the rest.
+ */
 export function retryExcept(...nonRetryable: FailureType[]): RetryPolicy {
-  return { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: nonRetryable };
+  return { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: nonRetryable };
 }
 
 /** Timeout presets by the kind of work, each with its retry policy. */

@@ -81,7 +81,7 @@ describe('chaos: the artifact store\'s disk full during ingest', { skip }, () =>
     const run = await load.startRun('new-data', { data: { uri: csv }, target: 'label', approval: { mode: 'auto', thresholds: { auc: 0.7 } } });
     assert.ok(run.id, JSON.stringify(run.attempts));
     const handle = platform.temporal.workflow.getHandle(run.id);
-    // full through two failed attempts (the retry policy allows five, 1, 2, 4 and 8 s apart)
+    // full through two failed attempts (1 and 2 s apart; a full disk is an outage, retried for up to 30 attempts)
     const failing = await eventually('ingest to fail twice for want of space', async () => {
       const pending = ((await handle.describe()).raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'ingestDataset');
       return pending?.lastFailure?.message && (pending.attempt ?? 1) >= 3 ? pending : undefined;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WorkflowHandle } from '@temporalio/client';
+import type { Pool } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, PipelineActivities, RegistryActivities } from '../../src/activities';
@@ -35,15 +36,17 @@ export interface PipelineTestEnv {
   close(): Promise<void>;
 }
 
-export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersion?: string } = {}): Promise<PipelineTestEnv> {
+export async function createPipelineTestEnv(o: { runWorker?: boolean; codeVersion?: string; activityPool?: (db: TestDatabase) => Promise<Pool> } = {}): Promise<PipelineTestEnv> {
   const temporal = await startTemporal();
   const db = await createTestDatabase();
+  // the activities' own way to the database, when a test puts something between them (an outage)
+  const pool = o.activityPool ? await o.activityPool(db) : db.pool;
   const artifactDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-test-artifacts-'));
   const artifacts = new LocalArtifactStore(artifactDir);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const failOnceAfterWork = new Set<keyof (PipelineActivities & RegistryActivities)>();
   const calls = new Map<string, number>();
-  const real = createActivities({ pool: db.pool, repos: createRepositories(db.pool), artifacts, sources: testSources(), codeVersion: o.codeVersion ?? 'test' });
+  const real = createActivities({ pool, repos: createRepositories(pool), artifacts, sources: testSources(), codeVersion: o.codeVersion ?? 'test' });
   const activities = Object.fromEntries(
     Object.entries(real).map(([name, fn]) => [name, async (...args: unknown[]) => {
       calls.set(name, (calls.get(name) ?? 0) + 1);
