@@ -182,7 +182,8 @@ export function createBatchActivities(deps: BatchDeps) {
       };
       let digest: string;
       try {
-        ({ digest } = await publishOutput(stagingFolder(output, input.jobId), output, manifest));
+        const ctx = Context.current();
+        ({ digest } = await publishOutput(stagingFolder(output, input.jobId), output, manifest, (checked) => ctx.heartbeat({ phase: 'publishing', checked, parts: parts.length })));
       } catch (err) {
         if (err instanceof OutputExists) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
         throw err;

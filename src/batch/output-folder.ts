@@ -75,7 +75,7 @@ export async function readManifest(folder: string): Promise<Manifest | undefined
  * else a killed attempt left, writes the manifest and `_SUCCESS`, and renames the folder into place.
  * Repeating it after it succeeded (a retry) answers the same digest.
  */
-export async function publishOutput(staging: string, output: string, manifest: Manifest): Promise<{ digest: string }> {
+export async function publishOutput(staging: string, output: string, manifest: Manifest, onPart: (checked: number) => void = () => undefined): Promise<{ digest: string }> {
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const digest = createHash('sha256').update(text).digest('hex');
   const existing = await readManifest(output);
@@ -83,9 +83,10 @@ export async function publishOutput(staging: string, output: string, manifest: M
   if (await fs.stat(output).then(() => true, () => false)) throw new OutputExists(`the output ${output} exists already; batch jobs never overwrite: name a new output`);
   const keep = new Set(manifest.parts.map((p) => p.file));
   for (const name of await fs.readdir(staging)) if (!keep.has(name)) await fs.rm(path.join(staging, name), { force: true, recursive: true });
-  for (const part of manifest.parts) {
+  for (const [i, part] of manifest.parts.entries()) {
     const seen = await sha256File(path.join(staging, part.file));
     if (seen.sha256 !== part.sha256) throw new Error(`part ${part.file} changed after it was written (sha256 ${seen.sha256}, expected ${part.sha256})`);
+    onPart(i + 1);
   }
   await fs.writeFile(path.join(staging, MANIFEST), text);
   await fs.writeFile(path.join(staging, SUCCESS), '');

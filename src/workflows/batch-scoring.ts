@@ -21,6 +21,8 @@ import { mapLimited } from './tuning';
 const retry = retryExcept(FAILURE_TYPES.dataSource, FAILURE_TYPES.dataFormat, FAILURE_TYPES.dataValidation, FAILURE_TYPES.model);
 const data = proxyActivities<PipelineActivities>(ACTIVITY_PRESETS.data(retry));
 const quick = proxyActivities<BatchActivities>(ACTIVITY_PRESETS.quick(retry));
+/** Publishing reads every part again to check it: a large job's take longer than a quick activity's minute, so it heartbeats per part. */
+const publishing = proxyActivities<BatchActivities>(ACTIVITY_PRESETS.data(retry));
 /**
  * Chunk activities for an input of `rows` rows. A chunk heartbeats every scoring run of 8,192 rows and
  * every 2 s while it reads its rows from the version's Parquet file, so a dead worker is noticed within
@@ -119,7 +121,7 @@ export async function batchScoring(input: BatchScoringInput): Promise<BatchResul
     });
     progress.stage = 'finish';
     show();
-    const done = await quick.finishBatchJob({ ...job, datasetId: ingested.datasetId, parts });
+    const done = await publishing.finishBatchJob({ ...job, datasetId: ingested.datasetId, parts });
     Object.assign(progress, { state: 'completed', stage: 'done', outputDigest: done.outputDigest });
     show();
     return { rows: done.rows, parts: done.parts, outputDigest: done.outputDigest, datasetId: ingested.datasetId };
