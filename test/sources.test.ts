@@ -185,6 +185,13 @@ describe('data sources and ingestion', () => {
 
   it('never stores a password from a source URI', () => {
     assert.equal(redactUri('postgres://user:secret@db:5432/x'), 'postgres://user:***@db:5432/x');
+    // credentials in the query: presigned S3 and GCS URLs, API tokens; other parameters stay as they are
+    assert.equal(
+      redactUri('https://bucket.s3.amazonaws.com/d.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261205&X-Amz-Signature=abc123&X-Amz-Security-Token=tok&day=3'),
+      'https://bucket.s3.amazonaws.com/d.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Security-Token=***&day=3',
+    );
+    assert.equal(redactUri('https://api.example.com/rows?api_key=k1&page=2&access_token=t2'), 'https://api.example.com/rows?api_key=***&page=2&access_token=***');
+    assert.equal(redactUri('https://storage.googleapis.com/b/o?GoogleAccessId=x&Expires=1&Signature=s'), 'https://storage.googleapis.com/b/o?GoogleAccessId=x&Expires=1&Signature=***');
   });
 
   it('stores identical content once, however it was spelled or fetched', async () => {

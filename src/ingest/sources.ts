@@ -66,11 +66,18 @@ export async function readSource(source: DataSource, context: SourceContext, onP
   }
 }
 
-/** The URI with any password removed, safe to store and show. */
+/**
+ * Query parameters that carry a credential: a token, key, signature or password (presigned S3 and GCS
+ * URLs, `?token=`, `?api_key=`, `?access_token=`, `?sig=`).
+ */
+const SECRET_PARAMETER = /token|key|secret|password|passwd|pwd|sig|signature|credential|auth/i;
+
+/** The URI with any password and credential-carrying query parameter masked, safe to store and show. */
 export function redactUri(uri: string): string {
   try {
     const u = new URL(uri);
     if (u.password) u.password = '***';
+    for (const name of [...new Set(u.searchParams.keys())]) if (SECRET_PARAMETER.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return uri;
