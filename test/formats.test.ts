@@ -4,6 +4,7 @@
  * tables and dataset versions as the same data in CSV. Malformed files fail clearly and save nothing.
  */
 import assert from 'node:assert/strict';
+import { DuckDBInstance } from '@duckdb/node-api';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -239,6 +240,28 @@ describe('Parquet through the API', () => {
     const failed = await stack.waitRun(run.body.id, ['failed']);
     assert.match(failed.error, /truncated\.parquet is not a readable Parquet file/);
     assert.equal(await datasets(), before, 'no dataset version was stored');
+  });
+
+  it('a Parquet bomb (a quarter MB claiming 150 million rows) is a 400 before it is read, and the API process keeps its memory', async () => {
+    const bomb = path.join(stack.files, 'bomb.parquet');
+    const connection = await (await DuckDBInstance.create(':memory:')).connect();
+    try {
+      await connection.run(`COPY (SELECT 1.0::DOUBLE AS x FROM range(150000000)) TO '${bomb}' (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+    }
+    const before = await datasets();
+    const rssBefore = process.memoryUsage().rss;
+    const refused = await upload(fs.readFileSync(bomb), '?format=parquet');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(refused.body.error.message, /claims 150000000 rows of 1 column \(at least 1\.1 GiB once read\) in \d+ bytes: over 1000 times its size/);
+    assert.ok(process.memoryUsage().rss - rssBefore < 512 * 2 ** 20, 'the rows were never decoded');
+    // the same file named as a source fails the run the same way, before a worker decodes it
+    const run = await start('cancer-bomb', { uri: bomb });
+    const failed = await stack.waitRun(run.body.id, ['failed']);
+    assert.match(failed.error, /claims 150000000 rows/);
+    assert.equal(await datasets(), before, 'no dataset version was stored');
+    fs.rmSync(bomb);
   });
 
   it('an unknown format is a 400 naming the known ones; a JSON document uploads with ?format=json', async () => {

@@ -159,6 +159,7 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
     if (odd.length > 0) {
       throw new DataFormatError(`${name}: ${odd.map((c) => `column "${c.name}" is of type ${c.type}`).join(', ')}; Parquet columns are read as numbers, strings or booleans, so convert ${odd.length === 1 ? 'it' : 'them'} before export (a timestamp to an ISO string, a nested record to its fields)`);
     }
+    await checkExpansion(connection, files, schema.length, name);
     // in the files' order (sorted paths), each file's rows in its own order, whatever the threads did
     // (a test showed a materialised result of one file with its row groups out of order without it)
     const relation = `(SELECT * EXCLUDE (${FILE_INDEX}, file_row_number) FROM ${scan}, filename = ${sqlString(FILE_INDEX)}, file_row_number = true) ORDER BY ${FILE_INDEX}, file_row_number)`;
@@ -171,6 +172,27 @@ export async function readParquetPath(target: string, name: string): Promise<Tab
     }
   } finally {
     connection.closeSync();
+  }
+}
+
+/**
+ * How many times its size in bytes a Parquet input may take in memory once read (8 bytes a cell at the
+ * least), past the first GiB. Parquet's run-length and dictionary encodings let a file of kilobytes claim
+ * billions of rows: read whole, it would take the process's memory. Real data expands a few times (random
+ * numbers) to some tens of times (columns of random 0/1 flags, one bit a value); only columns that are
+ * nearly constant throughout go past a thousand, and a table of those has nothing to learn from.
+ */
+export const MAX_PARQUET_EXPANSION = 1000;
+const EXPANSION_FLOOR_BYTES = 2 ** 30;
+
+/** Refuses files whose row counts (from their footers) would take far more memory than their size. */
+async function checkExpansion(connection: Connection, files: string[], columns: number, name: string): Promise<void> {
+  const reader = await connection.runAndReadAll(`SELECT sum(num_rows)::DOUBLE AS n FROM parquet_file_metadata([${files.map(sqlString).join(', ')}])`);
+  const rows = Number(reader.getRowObjects()[0]?.n ?? 0);
+  const bytes = (await Promise.all(files.map((f) => fs.stat(f)))).reduce((sum, s) => sum + s.size, 0);
+  const memory = rows * columns * 8;
+  if (memory > Math.max(EXPANSION_FLOOR_BYTES, MAX_PARQUET_EXPANSION * bytes)) {
+    throw new DataFormatError(`${name} claims ${rows} rows of ${columns} column${columns === 1 ? '' : 's'} (at least ${(memory / 2 ** 30).toFixed(1)} GiB once read) in ${bytes} bytes: over ${MAX_PARQUET_EXPANSION} times its size, far more than real data expands; it is refused rather than read`);
   }
 }
 
