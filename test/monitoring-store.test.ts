@@ -58,9 +58,12 @@ for (const backend of availableBackends()) {
     });
 
     it('a source watermark is recorded on first sight and reports a change only when it moves', async () => {
-      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1'), { changed: false, previous: null });
-      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1'), { changed: false, previous: 'file:10:1' });
-      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:20:2'), { changed: true, previous: 'file:10:1' });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1', 'check-1'), { changed: false, previous: null });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:10:1', 'check-2'), { changed: false, previous: 'file:10:1' });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:20:2', 'check-3'), { changed: true, previous: 'file:10:1' });
+      // check-3 retried (its first attempt moved the watermark, then the worker died): the same answer, not "unchanged"
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:20:2', 'check-3'), { changed: true, previous: 'file:20:2' });
+      assert.deepEqual(await advanceWatermark(db.pool, 'm', 'file:20:2', 'check-4'), { changed: false, previous: 'file:20:2' });
     });
 
     it('monitor settings merge over the defaults and over what is stored', async () => {

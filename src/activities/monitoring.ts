@@ -164,7 +164,7 @@ export function createMonitoringActivities({ repos, artifacts, sources, client, 
         try {
           // a stored dataset version never changes
           const mark = 'dataset' in source ? undefined : await sourceWatermark(source, sources);
-          if (mark && (await repos.monitoring.advanceWatermark(input.model, mark)).changed) {
+          if (mark && (await repos.monitoring.advanceWatermark(input.model, mark, input.checkId)).changed) {
             breaches.push({ kind: 'new-data', message: `the training source ${'dataset' in source ? source.dataset : sourceName(source)} changed since the last check` });
           }
         } catch (err) {

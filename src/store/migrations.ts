@@ -769,6 +769,14 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE prediction_log ADD COLUMN batch_job text;
     `,
   },
+  {
+    version: 24,
+    name: 'the new-data watermark remembers which check moved it',
+    sql: `
+      -- a retried check gets the answer its first attempt got (the watermark had already moved)
+      ALTER TABLE monitors ADD COLUMN watermark_check text, ADD COLUMN watermark_changed boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];
 
 const LOCK_ID = 728_311_001;

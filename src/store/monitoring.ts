@@ -146,22 +146,25 @@ export async function latestChecks(pool: Pool): Promise<MonitorCheck[]> {
 }
 
 /**
- * Compares the training source's state with the one last seen. The first sighting is only recorded;
- * a later change means new data arrived since.
+ * Compares the training source's state with the one last seen, for check `checkId`. The first sighting
+ * is only recorded; a later change means new data arrived since. The same check asking again (its
+ * activity retried after the watermark moved) gets the answer it got the first time, not "unchanged".
+ * `previous` is the watermark stored before the call.
  */
-export async function advanceWatermark(pool: Pool, model: string, watermark: string): Promise<{ changed: boolean; previous: string | null }> {
+export async function advanceWatermark(pool: Pool, model: string, watermark: string, checkId: string): Promise<{ changed: boolean; previous: string | null }> {
   const { rows } = await pool.query(
-    `WITH old AS (SELECT watermark FROM monitors WHERE model_name = $1),
-          up AS (
-            INSERT INTO monitors (model_name, watermark) VALUES ($1, $2)
-            ON CONFLICT (model_name) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()
-            RETURNING 1
-          )
-     SELECT (SELECT watermark FROM old) AS previous FROM up`,
-    [model, watermark],
+    `WITH old AS (SELECT watermark FROM monitors WHERE model_name = $1)
+     INSERT INTO monitors (model_name, watermark, watermark_check, watermark_changed) VALUES ($1, $2, $3, false)
+     ON CONFLICT (model_name) DO UPDATE SET
+       watermark_changed = CASE WHEN monitors.watermark_check = $3 THEN monitors.watermark_changed
+                                ELSE monitors.watermark IS NOT NULL AND monitors.watermark <> EXCLUDED.watermark END,
+       watermark = CASE WHEN monitors.watermark_check = $3 THEN monitors.watermark ELSE EXCLUDED.watermark END,
+       watermark_check = $3,
+       updated_at = now()
+     RETURNING watermark_changed AS changed, (SELECT watermark FROM old) AS previous`,
+    [model, watermark, checkId],
   );
-  const previous = (rows[0]?.previous as string | null | undefined) ?? null;
-  return { changed: previous !== null && previous !== watermark, previous };
+  return { changed: rows[0].changed as boolean, previous: (rows[0].previous as string | null | undefined) ?? null };
 }
 
 /**
