@@ -5,6 +5,7 @@
  * anything is written.
  */
 import assert from 'node:assert/strict';
+import { BUNDLED_DATASETS } from '../src/ingest/source-policy';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -265,6 +266,12 @@ describe('batch scoring', () => {
 
     const inDataDir = await ask('bc', { ...good, output: { uri: path.join(stack.dataDir, 'out') } });
     assert.equal(inDataDir.status, 400);
+
+    // the bundled datasets are readable by anyone, writable by nobody
+    const inBundled = await ask('bc', { ...good, output: { uri: path.join(BUNDLED_DATASETS, 'scored-out') } });
+    assert.equal(inBundled.status, 400, JSON.stringify(inBundled.body));
+    assert.match(inBundled.body.error.message, /inside the bundled datasets .*read-only/);
+    assert.ok(!fs.existsSync(path.join(BUNDLED_DATASETS, 'scored-out')));
 
     fs.writeFileSync(path.join(stack.files, 'taken.csv'), 'a\n1\n');
     const exists = await ask('bc', { ...good, output: { uri: path.join(stack.files, 'taken.csv') } });

@@ -110,7 +110,7 @@ export function createBatchActivities(deps: BatchDeps) {
   /** The output path judged again on this machine: under a data root, outside the data dir, after symlinks. */
   function checkedOutput(outputPath: string): string {
     try {
-      return checkFile(deps.sources.policy, outputPath);
+      return checkFile(deps.sources.policy, outputPath, { writing: true });
     } catch (err) {
       if (err instanceof SourceRefused) throw ApplicationFailure.nonRetryable(err.message, NON_RETRYABLE.source);
       throw err;
@@ -201,7 +201,7 @@ export function createBatchActivities(deps: BatchDeps) {
       await repos.batchJobs.failBatchJob(input.jobId, input.error);
       if (input.outputPath) {
         let output: string | undefined;
-        try { output = checkFile(deps.sources.policy, input.outputPath); } catch { output = undefined; }
+        try { output = checkFile(deps.sources.policy, input.outputPath, { writing: true }); } catch { output = undefined; }
         if (output) await fs.rm(stagingFolder(output, input.jobId), { recursive: true, force: true });
       }
     },

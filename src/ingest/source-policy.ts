@@ -17,8 +17,10 @@ import { fileURLToPath } from 'node:url';
 import type { S3SourceSettings } from '../config';
 
 export interface SourcePolicy {
-  /** Absolute, symlink-resolved folders that file sources may be read from. */
+  /** Absolute, symlink-resolved folders that file sources may be read from (the configured ones and the bundled datasets). */
   dataRoots: string[];
+  /** The configured roots alone (MLOPS_DATA_ROOTS), where outputs may also be written. */
+  configuredRoots?: string[];
   /** The platform's own data folder (symlink-resolved): never readable as a source. */
   dataDir: string;
   /** `host` or `host:port` entries (lower case) that may be reached even at internal addresses. */
@@ -56,9 +58,13 @@ export function realPathLoose(p: string): string {
 
 /** Builds a policy from configured roots; roots and data dir are resolved once, here. */
 export function sourcePolicy(o: { dataRoots: string[]; dataDir: string; urlAllow: string[]; s3?: S3SourceSettings }): SourcePolicy {
-  const roots = [...o.dataRoots, BUNDLED_DATASETS].map(realPathLoose);
-  return { dataRoots: [...new Set(roots)], dataDir: realPathLoose(o.dataDir), urlAllow: o.urlAllow.map((h) => h.toLowerCase()), ...(o.s3 ? { s3: o.s3 } : {}) };
+  const configuredRoots = o.dataRoots.map(realPathLoose);
+  const roots = [...configuredRoots, BUNDLED_ROOT];
+  return { dataRoots: [...new Set(roots)], configuredRoots, dataDir: realPathLoose(o.dataDir), urlAllow: o.urlAllow.map((h) => h.toLowerCase()), ...(o.s3 ? { s3: o.s3 } : {}) };
 }
+
+/** The bundled datasets' folder, as the roots hold it. */
+const BUNDLED_ROOT = realPathLoose(BUNDLED_DATASETS);
 
 const within = (folder: string, p: string) => {
   const relative = path.relative(folder, p);
@@ -83,15 +89,24 @@ export function filePathOf(uri: string): string {
  * The real path of a file source, once it is known to lie under a data root and outside the data dir.
  * Judged twice: as written (so nothing is revealed about files elsewhere) and after resolving symlinks.
  */
-export function checkFile(policy: SourcePolicy, uri: string): string {
+export function checkFile(policy: SourcePolicy, uri: string, o: { writing?: boolean } = {}): string {
   const written = filePathOf(uri);
   const real = realPathLoose(written);
+  // the bundled datasets are read-only: an output goes only under the configured roots, and not into
+  // the bundled folder even when a configured root holds it (the default root, the working directory, may)
+  const bundledWritable = policy.configuredRoots?.includes(BUNDLED_ROOT) ?? false;
+  const roots = o.writing && !bundledWritable ? policy.dataRoots.filter((root) => root !== BUNDLED_ROOT) : policy.dataRoots;
   for (const p of [written, real]) {
-    if (within(policy.dataDir, p)) {
-      throw new SourceRefused(`data files cannot be read from the platform's data folder (MLOPS_DATA_DIR); put the file under one of MLOPS_DATA_ROOTS: ${policy.dataRoots.join(', ')}`, 'MLOPS_DATA_ROOTS');
+    if (o.writing && !bundledWritable && within(BUNDLED_ROOT, p)) {
+      throw new SourceRefused(`${written} is inside the bundled datasets (${BUNDLED_ROOT}), which are read-only; write outputs under one of MLOPS_DATA_ROOTS elsewhere`, 'MLOPS_DATA_ROOTS');
     }
-    if (!policy.dataRoots.some((root) => within(root, p))) {
-      throw new SourceRefused(`${written} is outside the folders this server reads data from (MLOPS_DATA_ROOTS: ${policy.dataRoots.join(', ')}); upload the file (POST /v1/datasets) or ask an admin to add its folder`, 'MLOPS_DATA_ROOTS');
+    if (within(policy.dataDir, p)) {
+      throw new SourceRefused(`data files cannot be ${o.writing ? 'written to' : 'read from'} the platform's data folder (MLOPS_DATA_DIR); use a folder under one of MLOPS_DATA_ROOTS: ${roots.join(', ')}`, 'MLOPS_DATA_ROOTS');
+    }
+    if (!roots.some((root) => within(root, p))) {
+      throw new SourceRefused(o.writing
+        ? `${written} is outside the folders this server writes outputs to (MLOPS_DATA_ROOTS: ${roots.join(', ')}; the bundled datasets are read-only)`
+        : `${written} is outside the folders this server reads data from (MLOPS_DATA_ROOTS: ${roots.join(', ')}); upload the file (POST /v1/datasets) or ask an admin to add its folder`, 'MLOPS_DATA_ROOTS');
     }
   }
   return real;

@@ -55,7 +55,7 @@ export class BatchService {
   checkOutput(uri: string): string {
     let real: string;
     try {
-      real = checkFile(this.o.sources, uri);
+      real = checkFile(this.o.sources, uri, { writing: true });
     } catch (err) {
       if (err instanceof SourceRefused) throw new DomainError('invalid', `output: ${err.message.replace('read data from', 'reads and writes data in')}`, { setting: err.setting });
       throw err;
