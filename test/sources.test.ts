@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPipelineActivities } from '../src/activities';
+import { Readable } from 'node:stream';
 import { SourceError } from '../src/ingest/source-error';
+import { saveDownload } from '../src/ingest/transports/save-download';
 import { readSource, redactUri } from '../src/ingest/sources';
 import { parseCsv, parseCsvStream, toCanonicalCsv } from '../src/ml/csv';
 import { parseJsonLines, parseJsonLinesStream } from '../src/ml/jsonl';
@@ -181,6 +183,23 @@ describe('data sources and ingestion', () => {
     assert.deepEqual((await readSource({ uri: `${base}/large.csv` }, ctx, (p) => { if (p.bytes !== undefined) progress.push(p.bytes); })).table, expected);
     assert.ok(progress.length >= 3 && progress.at(-1) === Buffer.byteLength(text), `progress ${progress}`);
     assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('mlops-download-')), [], 'the downloaded copy is removed');
+  });
+
+  it('a download that never ends stops before it fills the disk, as a failure no retry mends', async () => {
+    // a source that streams for ever; the disk is "full" 32 MiB from now (the reserve set just below the free space)
+    const forever = new Readable({ read() { this.push(Buffer.alloc(1 << 20, 7)); } });
+    const free = (await fs.promises.statfs(os.tmpdir())).bavail * (await fs.promises.statfs(os.tmpdir())).bsize;
+    const file = path.join(os.tmpdir(), `mlops-endless-${process.pid}`);
+    try {
+      await assert.rejects(saveDownload(forever, file, 'https://example.com/endless.csv', { keepFreeBytes: free - 32 * 2 ** 20 }), (err: unknown) => {
+        assert.ok(err instanceof SourceError && !err.retryable, String(err));
+        assert.match(err.message, /https:\/\/example\.com\/endless\.csv was still coming after \d+ bytes, and the worker's disk has \d+ bytes free: a download stops before the last/);
+        return true;
+      });
+      assert.ok(fs.statSync(file).size < 256 * 2 ** 20, 'it stopped near the reserve, not at the end of the disk');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('never stores a password from a source URI', () => {

@@ -13,6 +13,8 @@ export interface OpenOptions {
   onBytes?: (bytes: number) => void;
   /** The format reads a folder of files as one source: a local folder is opened, not refused. */
   folders?: boolean;
+  /** Bytes a download leaves free on the disk it is saved to (default: 1 GiB or 5% of the disk, whichever is more). */
+  keepFreeBytes?: number;
 }
 
 /** An opened resource; `close` removes whatever the transport kept for it (downloads). */
