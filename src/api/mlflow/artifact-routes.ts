@@ -5,6 +5,12 @@
  * experiment it starts with, so a run of one experiment cannot be written through another's path.
  * Uploads are limited by MLOPS_MAX_UPLOAD.
  */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import { Pool } from 'pg';
 import { ArtifactStore } from '../../store/artifacts';
@@ -37,27 +43,28 @@ function rawPath(req: Request): string {
 }
 
 /**
- * Reads a whole request body, refusing it with a 413 as soon as it passes `limit` bytes (declared or
- * sent); the rest is read into nothing, so the client hears the refusal rather than a reset connection.
+ * Saves a request body to a temporary file (never held in memory: artifacts may be as large as
+ * MLOPS_MAX_UPLOAD), refusing it with a 413 as soon as it passes `limit` bytes (declared or sent); the
+ * rest is read into nothing, so the client hears the refusal rather than a reset connection.
  */
-function readBody(req: Request, limit: number): Promise<Buffer> {
+function saveBody(req: Request, limit: number, file: string): Promise<number> {
   const tooLarge = () => new MlflowError('RESOURCE_EXHAUSTED', `the artifact is larger than this server accepts (MLOPS_MAX_UPLOAD: ${limit} bytes)`);
   return new Promise((resolve, reject) => {
     if (Number(req.get('content-length') ?? 0) > limit) { req.resume(); reject(tooLarge()); return; }
-    const chunks: Buffer[] = [];
+    const out = createWriteStream(file, { mode: 0o600 });
     let size = 0;
-    let refused = false;
-    let ended = false;
+    let settled = false;
+    const fail = (err: Error) => { if (settled) return; settled = true; req.unpipe(out); req.resume(); out.destroy(); reject(err); };
     req.on('data', (chunk: Buffer) => {
-      if (refused) return;
       size += chunk.length;
-      if (size > limit) { refused = true; chunks.length = 0; reject(tooLarge()); return; }
-      chunks.push(chunk);
+      if (size > limit) fail(tooLarge());
     });
-    req.once('end', () => { ended = true; if (!refused) resolve(Buffer.concat(chunks, size)); });
-    req.once('error', (err) => reject(new MlflowError('MALFORMED_REQUEST', `the upload was cut off: ${err.message}`)));
+    out.once('finish', () => { if (!settled) { settled = true; resolve(size); } });
+    out.once('error', (err) => fail(new MlflowError('INTERNAL_ERROR', `the upload could not be kept: ${err.message}`)));
+    req.once('error', (err) => fail(new MlflowError('MALFORMED_REQUEST', `the upload was cut off: ${err.message}`)));
     // a client gone mid-body: nothing else would settle the promise
-    req.once('close', () => { if (!ended) reject(new MlflowError('MALFORMED_REQUEST', 'the upload was cut off')); });
+    req.once('close', () => { if (!req.complete) fail(new MlflowError('MALFORMED_REQUEST', 'the upload was cut off')); });
+    req.pipe(out);
   });
 }
 
@@ -67,9 +74,14 @@ export function artifactRoutes(routes: MlflowRoutes, deps: ArtifactDeps): void {
   routes.add('put', `${ARTIFACTS_API}/*path`, 'scientist', async ({ req, actor }) => {
     const location = await ownedLocation(pool, segmentsOfEncoded(rawPath(req)), { writing: true });
     if (!location.relative) throw invalid('an upload names a file under the artifact folder, not the folder itself');
-    const bytes = await readBody(req, deps.maxUploadBytes);
-    const digest = await artifacts.put(bytes);
-    await store.recordArtifact(pool, { path: location.path, owner: location.owner, digest, byteSize: bytes.length, uploadedBy: actor });
+    const file = path.join(os.tmpdir(), `mlops-artifact-${randomBytes(8).toString('hex')}`);
+    try {
+      const size = await saveBody(req, deps.maxUploadBytes, file);
+      const digest = await artifacts.putFile(file);
+      await store.recordArtifact(pool, { path: location.path, owner: location.owner, digest, byteSize: size, uploadedBy: actor });
+    } finally {
+      await fs.rm(file, { force: true });
+    }
     return {};
   });
 
@@ -77,10 +89,11 @@ export function artifactRoutes(routes: MlflowRoutes, deps: ArtifactDeps): void {
     const location = await ownedLocation(pool, segmentsOfEncoded(rawPath(req)), { writing: false });
     const entry = await store.getArtifact(pool, location.path);
     if (!entry) throw missing(`no artifact at ${location.path}`);
-    const bytes = await artifacts.get(entry.digest);
+    // streamed from the store's file (verified against its digest), never read whole into memory
+    const file = await artifacts.getFile(entry.digest);
     // bytes anyone logged: a browser must save them, never render them on the API's origin
-    res.set({ 'content-type': 'application/octet-stream', 'content-disposition': 'attachment', 'x-content-type-options': 'nosniff', 'content-length': String(bytes.length) });
-    res.end(bytes);
+    res.set({ 'content-type': 'application/octet-stream', 'content-disposition': 'attachment', 'x-content-type-options': 'nosniff', 'content-length': String((await fs.stat(file)).size) });
+    await pipeline(createReadStream(file), res);
   });
 
   routes.add('get', ARTIFACTS_API, 'viewer', async ({ req }) => {
