@@ -10,9 +10,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { REFUSAL_AUDITS_PER_MINUTE } from '../src/api/access';
 import { FORMAT_NAMES } from '../src/ingest/formats';
 import { signSlackRequest } from '../src/slack/signature';
-import { ApiStack, Reply, startApiStack } from './helpers/api-stack';
+import { ADMIN_AUTH, ApiStack, Reply, startApiStack } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
 import { mlopsCli } from './helpers/cli';
 import { BREAST_CANCER } from './helpers/pipeline-env';
@@ -260,6 +261,15 @@ describe('attacks: confined sources, who approves, abuse limits', () => {
     assert.equal(withKey.status, 404, 'a valid key reaches the route (the prediction is unknown)');
     const ready = await stack.call('GET', '/readyz', undefined, { anonymous: true });
     assert.deepEqual(ready.body, { status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+  });
+
+  it('a key hammering a route above its role is refused every time, but fills no audit log: 120 entries a minute at most', async () => {
+    const count = async () => Number((await stack.stores.pool.query("SELECT count(*) FROM audit_events WHERE action = 'access.forbidden' AND actor = 'watcher'")).rows[0].count);
+    const before = await count();
+    for (let i = 0; i < 200; i++) assert.equal((await stack.call('POST', '/v1/keys', { name: `x${i}`, role: 'admin' }, as('watcher'))).status, 403);
+    const written = (await count()) - before;
+    assert.ok(written >= 1 && written <= REFUSAL_AUDITS_PER_MINUTE, `${written} audit entries for 200 refusals`);
+    assert.equal((await stack.call('GET', '/v1/keys', undefined, { headers: ADMIN_AUTH })).body.keys.filter((k: { name: string }) => /^x\d+$/.test(k.name)).length, 0, 'no key was made');
   });
 
   it('a flood of forged Slack requests is throttled per address and counted, not written to the audit log one by one', async () => {

@@ -52,23 +52,40 @@ export class FailureThrottle {
 
   /** Counts one failure of `address`; throws a 429 with `message` once its budget for the minute is spent. */
   count(address: string, message: string): void {
+    if (!this.allow(address)) throw new ApiError('rate_limited', message);
+  }
+
+  /** Counts one failure of `key`; false once its budget for the minute is spent. */
+  allow(key: string): boolean {
     const now = Date.now();
-    const f = this.failures.get(address);
-    if (f && now - f.since <= 60_000 && f.count >= this.perMinute) throw new ApiError('rate_limited', message);
-    if (!f || now - f.since > 60_000) this.failures.set(address, { count: 1, since: now });
+    const f = this.failures.get(key);
+    if (f && now - f.since <= 60_000 && f.count >= this.perMinute) return false;
+    if (!f || now - f.since > 60_000) this.failures.set(key, { count: 1, since: now });
     else f.count++;
-    if (this.failures.size > 10_000) this.failures.clear(); // a flood of addresses must not grow memory without bound
+    if (this.failures.size > 10_000) {
+      // a flood of addresses must not grow memory without bound: the minute's past entries go first, so
+      // many addresses do not wipe out the count of one that is still guessing
+      for (const [other, entry] of this.failures) if (now - entry.since > 60_000) this.failures.delete(other);
+      if (this.failures.size > 10_000) this.failures.clear();
+    }
+    return true;
   }
 }
+
+/** Role refusals audited per key and minute: enough for a person (or a walk over every route), not for a loop. */
+export const REFUSAL_AUDITS_PER_MINUTE = 120;
 
 /** Resolves bearer tokens to principals and enforces roles per route. */
 export class AccessControl {
   private readonly adminDigest: Buffer;
   private readonly badKeys: FailureThrottle;
+  /** Role refusals audited per key and minute: past the budget they are still refused, not written down, so a valid key cannot grow the audit log without bound. */
+  private readonly refusalAudits: FailureThrottle;
 
   constructor(private readonly o: AccessOptions) {
     this.adminDigest = digest(o.adminKey);
     this.badKeys = new FailureThrottle(o.failuresPerMinute);
+    this.refusalAudits = new FailureThrottle(REFUSAL_AUDITS_PER_MINUTE);
   }
 
   /** The principal behind an Authorization header's bearer token: undefined without one, 'invalid' for a bad one. */
@@ -138,7 +155,7 @@ export class AccessControl {
   async authorize(access: Access, principal: Principal, request: { address: string; method: string; where: string }): Promise<void> {
     const required = this.requiredRole(access);
     if (required === undefined || allows(principal.role, required)) return;
-    await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address: request.address });
+    if (this.refusalAudits.allow(principal.keyId ?? principal.name)) await this.audit('access.forbidden', principal.name, request, { role: principal.role, required, address: request.address });
     throw new ApiError('forbidden', `this needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
   }
 
