@@ -148,6 +148,16 @@ describe('web console: sessions, forgery and roles', () => {
     assert.equal(run.approval.received?.length ?? 0, 0, 'no decision reached the run');
   });
 
+  it('behind a proxy that ends TLS, the browser\'s https origin for this host is the console\'s own; another port or host is not', async () => {
+    const host = new URL(stack.api.url).host;
+    const proxied = await send('POST', '/ui/sign-in', { form: { key: keys.viewer.token }, origin: `https://${host}` });
+    assert.equal(proxied.status, 303, proxied.text);
+    for (const origin of [`https://${host.replace(/:\d+$/, ':1')}`, 'https://127.0.0.2', `http://evil.example`]) {
+      const forged = await send('POST', '/ui/sign-in', { form: { key: keys.viewer.token }, origin });
+      assert.equal(forged.status, 403, `${origin}: ${forged.text.slice(0, 200)}`);
+    }
+  });
+
   it('a viewer sees no Approve button, and a POST forged from the viewer\'s own session is refused, audited and changes nothing', async () => {
     const viewer = await signIn(keys.viewer.token);
     const page = await send('GET', '/ui/approvals', { cookie: viewer.cookie });

@@ -20,7 +20,7 @@ import { LABEL_ROUTE, modelMonitoringPage, monitoringIndex } from './pages/monit
 import { datasetPage, datasetsPage, modelPage, modelsPage, versionPage, versionParam } from './pages/registry';
 import { ABORT_ROUTE, PROMOTE_ROUTE, rolloutsFragment } from './pages/rollouts';
 import { comparePage, progressFragment, runsPage } from './pages/runs';
-import { checkForgery, clearedCookie, isHttps, requireSession, sessionCookie, sessionIdOf } from './session';
+import { checkForgery, clearedCookie, isHttps, isOwnOrigin, requireSession, sessionCookie, sessionIdOf } from './session';
 
 export type { ConsoleDeps } from './deps';
 
@@ -88,7 +88,7 @@ export function consoleRouter(deps: ConsoleDeps): express.Router {
     void (async () => {
       // a page elsewhere must not sign a browser in under someone else's key (login forgery)
       const origin = req.get('origin');
-      if (origin && origin !== `${req.protocol}://${req.get('host')}`) throw new ApiError('forbidden', 'sign in from the console\'s own page');
+      if (origin && !isOwnOrigin(req, origin)) throw new ApiError('forbidden', 'sign in from the console\'s own page');
       const key = typeof req.body?.key === 'string' ? req.body.key.trim() : '';
       if (!key) throw new ApiError('invalid_request', 'enter an API key');
       // the same check as the API's (bad keys are audited and throttled per address)

@@ -83,9 +83,14 @@ export function requireSession(deps: SessionDeps) {
   };
 }
 
-/** The origin the browser used for this request (scheme and host), to compare with Origin and Referer. */
-function ownOrigin(req: Request): string {
-  return `${req.protocol}://${req.get('host')}`;
+/**
+ * Whether `origin` is this server's, as the browser saw it: this request's host, over the request's
+ * scheme or over https. Behind a proxy that ends TLS, the request arrives over http while the browser's
+ * page was https; the host is what keeps another site's page out.
+ */
+export function isOwnOrigin(req: Request, origin: string | undefined): boolean {
+  const host = req.get('host');
+  return origin !== undefined && host !== undefined && (origin === `${req.protocol}://${host}` || origin === `https://${host}`);
 }
 
 /**
@@ -93,14 +98,13 @@ function ownOrigin(req: Request): string {
  * must be this server's, and the session's token must be echoed. A refusal changes nothing.
  */
 export function checkForgery(req: Request, res: Response): void {
-  const own = ownOrigin(req);
   const origin = req.get('origin');
   let from: string | undefined = origin && origin !== 'null' ? origin : undefined;
   if (!from) {
     const referer = req.get('referer');
     try { from = referer ? new URL(referer).origin : undefined; } catch { from = undefined; }
   }
-  if (from !== own) throw new ApiError('forbidden', 'this request did not come from a console page (its Origin is missing or another site\'s)');
+  if (!isOwnOrigin(req, from)) throw new ApiError('forbidden', 'this request did not come from a console page (its Origin is missing or another site\'s)');
   const expected = Buffer.from(String((res.locals as SessionLocals).csrfToken ?? ''));
   const sent = req.get('x-csrf-token') ?? (typeof req.body?._csrf === 'string' ? req.body._csrf : '');
   const given = Buffer.from(String(sent));
