@@ -10,6 +10,7 @@ import { createPipelineActivities } from '../src/activities';
 import { Readable } from 'node:stream';
 import { SourceError } from '../src/ingest/source-error';
 import { saveDownload } from '../src/ingest/transports/save-download';
+import { withShownSource } from '../src/usecases/catalog';
 import { readSource, redactUri } from '../src/ingest/sources';
 import { parseCsv, parseCsvStream, toCanonicalCsv } from '../src/ml/csv';
 import { parseJsonLines, parseJsonLinesStream } from '../src/ml/jsonl';
@@ -211,6 +212,11 @@ describe('data sources and ingestion', () => {
     );
     assert.equal(redactUri('https://api.example.com/rows?api_key=k1&page=2&access_token=t2'), 'https://api.example.com/rows?api_key=***&page=2&access_token=***');
     assert.equal(redactUri('https://storage.googleapis.com/b/o?GoogleAccessId=x&Expires=1&Signature=s'), 'https://storage.googleapis.com/b/o?GoogleAccessId=x&Expires=1&Signature=***');
+    // a version's pipeline input, as GET /v1/models/:name/versions/:v shows it (the stored one keeps the URI: retraining reads it)
+    const input = { model: 'm', target: 'y', data: { uri: 'https://api.example.com/rows.csv?token=t1&day=3', format: 'csv' } };
+    assert.deepEqual(withShownSource(input).data, { uri: 'https://api.example.com/rows.csv?token=***&day=3', format: 'csv' });
+    assert.equal(input.data.uri, 'https://api.example.com/rows.csv?token=t1&day=3', 'the stored input is not changed');
+    assert.deepEqual(withShownSource({ model: 'm', data: { dataset: 'abc' } }), { model: 'm', data: { dataset: 'abc' } });
   });
 
   it('stores identical content once, however it was spelled or fetched', async () => {

@@ -3,6 +3,7 @@
  * versions, datasets, lineage and experiment runs. Refusals are domain errors; routes only parse and answer.
  */
 import { DomainError } from '../domain/errors';
+import { redactUri } from '../ingest/sources';
 import { diffStatistics } from '../ml/dataset-diff';
 import type { Repositories } from '../store/repositories';
 
@@ -66,6 +67,8 @@ export function createCatalog(repos: CatalogRepositories, o: { uiUrl: (workflowI
       const lineage = await versionLineage(name, number);
       return {
         ...version,
+        // the run keeps its source as given (retraining reads it again); what is shown masks its credentials
+        pipelineInput: version.pipelineInput && withShownSource(version.pipelineInput),
         aliases: lineage.aliases,
         history: lineage.history,
         lineage: {
@@ -82,3 +85,9 @@ export function createCatalog(repos: CatalogRepositories, o: { uiUrl: (workflowI
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;
+
+/** A pipeline input as shown: a source URI with its password and credential-carrying query parameters masked. */
+export function withShownSource<T extends { data?: unknown }>(input: T): T {
+  const data = input.data as { uri?: unknown } | undefined;
+  return data && typeof data.uri === 'string' ? { ...input, data: { ...data, uri: redactUri(data.uri) } } : input;
+}
