@@ -5,6 +5,8 @@
  * dedup_key, so a trigger, its repeats and its resolution are seen as PagerDuty would see them.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -15,6 +17,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { createRepositories } from '../src/store/repositories';
 import { ApiStack, startApiStack } from './helpers/api-stack';
 import { createTestDatabase, TestDatabase } from './helpers/database';
+import { BREAST_CANCER } from './helpers/pipeline-env';
 
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
 const MINUTE = 60_000;
@@ -328,6 +331,30 @@ describe('PagerDuty through the monitor workflow, on the real stack', () => {
     const again = await stack.temporal.client.workflow.execute('modelMonitor', { taskQueue: stack.config.temporal.taskQueue, workflowId: 'monitor-ghost-2', args: [{ model: 'ghost' }] }) as { resolved?: string[] };
     assert.deepEqual(again.resolved, []);
     assert.equal(pd.requests.length, 2);
+  });
+
+  it('when no alert channel takes a breach\'s alert, the check still goes on to the retraining the breach calls for', async () => {
+    // a model trained from a file; new rows in the file are the breach (new data), PagerDuty is down
+    const data = path.join(stack.files, 'cancer-growing.csv');
+    fs.copyFileSync(BREAST_CANCER, data);
+    const trained = await stack.call('POST', '/v1/pipelines', { model: 'growing', data: { uri: data }, target: 'diagnosis', approval: { mode: 'auto' } });
+    assert.equal(trained.status, 202, JSON.stringify(trained.body));
+    await stack.waitRun(trained.body.id, ['deployed']);
+    const monitor = (id: string) => stack.temporal.client.workflow.execute('modelMonitor', { taskQueue: stack.config.temporal.taskQueue, workflowId: id, args: [{ model: 'growing' }] }) as Promise<{ check: { breaches: { kind: string }[] }; alert?: unknown; action?: { retraining: string; trigger: string } }>;
+    await monitor('monitor-growing-1'); // the first sighting of the source
+    const lines = fs.readFileSync(BREAST_CANCER, 'utf8').trimEnd().split('\n');
+    fs.appendFileSync(data, `${lines.slice(1, 40).join('\n')}\n`);
+    const before = pd.requests.length;
+    pd.fail.push(...Array(10).fill(500));
+    const result = await monitor('monitor-growing-2');
+    pd.fail.length = 0;
+    assert.ok(result.check.breaches.some((b) => b.kind === 'new-data'), JSON.stringify(result.check));
+    assert.equal(result.alert, undefined, 'no alert went out');
+    assert.equal(pd.requests.length - before, 5, 'the alert was tried five times (a fault, not an outage), then given up');
+    const alert = (await listAlerts(createRepositories(stack.stores.pool), { model: 'growing' })).find((a) => a.id === 'monitor-growing-2:alert');
+    assert.equal(alert?.state, 'failed', JSON.stringify(alert));
+    assert.equal(result.action?.trigger, 'new-data', JSON.stringify(result.action));
+    assert.equal(result.action?.retraining, 'started', JSON.stringify(result.action));
   });
 });
 
