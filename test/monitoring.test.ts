@@ -227,7 +227,7 @@ describe('monitoring, drift and retraining', () => {
     for (const [method, url] of [['POST', `/v1/schedules/${monitor.id}/pause`], ['DELETE', `/v1/schedules/${monitor.id}`]] as const) {
       const r = await asScientist(method, url);
       assert.equal(r.status, 403, `${method} ${url}: ${JSON.stringify(r.body)}`);
-      assert.match(r.body.error.message, /runs the model's monitoring checks: changing it needs the approver role/);
+      assert.match(r.body.error.message, /runs the model's monitoring checks: changing it, which needs the approver role/);
     }
     assert.equal((await asScientist('POST', '/v1/schedules', { kind: 'monitor', model: 'weather', every: '1d' })).status, 403);
     const still = await call('GET', `/v1/schedules/${monitor.id}`);

@@ -116,23 +116,23 @@ export function createCustomTrainingActivities({ repos, artifacts }: Pick<Activi
         const metrics: Record<string, number> = {};
         try {
           const reported = JSON.parse(await fs.readFile(path.join(outputDir, 'metrics.json'), 'utf8')) as Record<string, unknown>;
-          // at most MAX_METRICS, short-named: they travel in the run's history, which has a size limit
-          for (const [name, value] of Object.entries(reported ?? {})) {
-            if (Object.keys(metrics).length >= MAX_METRICS) break;
-            if (typeof value === 'number' && Number.isFinite(value) && name.length <= 100) metrics[name] = value;
-          }
+          // the first MAX_METRICS numbers with short names: they travel in the run's history, which has a size limit
+          const numbers = Object.entries(reported ?? {}).filter(([name, value]) => typeof value === 'number' && Number.isFinite(value) && name.length <= 100);
+          for (const [name, value] of numbers.slice(0, MAX_METRICS)) metrics[name] = value as number;
         } catch {
           // metrics.json is optional, and a malformed one is not worth failing a trained model for
         }
         let features: Record<string, string | string[]> | undefined;
-        try {
-          const file = path.join(outputDir, 'features.json');
+        const featuresFile = path.join(outputDir, 'features.json');
+        const featuresBytes = await fs.stat(featuresFile).then((s) => s.size, () => undefined);
+        if (featuresBytes !== undefined) {
           // it travels in the run's history too: a map of graph inputs to columns is small, or it is wrong
-          if ((await fs.stat(file)).size > MAX_FEATURES_BYTES) throw refuse(`trainer "${trainer.name}" wrote a features.json over ${MAX_FEATURES_BYTES / 1024} KiB: it maps graph inputs to columns, and should be small`, details);
-          features = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, string | string[]>;
-        } catch (err) {
-          if (err instanceof ApplicationFailure) throw err;
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw refuse(`trainer "${trainer.name}" wrote a features.json that is not JSON: ${(err as Error).message}`, details);
+          if (featuresBytes > MAX_FEATURES_BYTES) throw refuse(`trainer "${trainer.name}" wrote a features.json over ${MAX_FEATURES_BYTES / 1024} KiB: it maps graph inputs to columns, and should be small`, details);
+          try {
+            features = JSON.parse(await fs.readFile(featuresFile, 'utf8')) as Record<string, string | string[]>;
+          } catch (err) {
+            throw refuse(`trainer "${trainer.name}" wrote a features.json that is not JSON: ${(err as Error).message}`, details);
+          }
         }
         return { onnxDigest: await artifacts.put(onnx), logDigest, metrics, ...(features ? { features } : {}), trainMs: outcome.ms };
       } finally {

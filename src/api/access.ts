@@ -207,15 +207,24 @@ export function actorOf(res: Response, by?: unknown): string {
 }
 
 /**
+ * For what a request asks, not the route it takes, a higher role than the route's: a 403 saying why
+ * (`what ... needs the <role> role (this key is <role>)`) unless the caller has it.
+ */
+export function requireRoleFor(res: Response, role: Role, what: string, advice = ''): void {
+  const principal = principalOf(res);
+  if (principal && allows(principal.role, role)) return;
+  throw new ApiError('forbidden', `${what}, which needs the ${role} role (this key is ${principal?.role ?? 'anonymous'})${advice}`);
+}
+
+/**
  * A run that approves itself by its own thresholds (`approval.mode: "auto"`) is a deployment decided in
  * advance: it takes the approver role, as deciding afterwards does. A scientist's run waits for people,
  * or for the model's own auto-approval policy, which only an admin sets.
  */
 export function checkApprovalMode(res: Response, approval: { mode?: string } | undefined): void {
-  if (approval?.mode !== 'auto') return;
-  const principal = principalOf(res);
-  if (principal && allows(principal.role, 'approver')) return;
-  throw new ApiError('forbidden', `"approval": {"mode": "auto"} deploys the model without a person deciding, which needs the approver role (this key is ${principal?.role ?? 'anonymous'}): leave approval manual, or have an admin set autoApprove in the model's approval policy`);
+  if (approval?.mode === 'auto') {
+    requireRoleFor(res, 'approver', '"approval": {"mode": "auto"} deploys the model without a person deciding', ': leave approval manual, or have an admin set autoApprove in the model\'s approval policy');
+  }
 }
 
 /** Where routes are registered: an Express app or router. */

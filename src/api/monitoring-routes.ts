@@ -9,8 +9,7 @@ import { labelReviewItem } from '../usecases/review';
 import { driftReportHtml, loadCheck, versionReportHtml } from '../usecases/reports';
 import { ArtifactStore } from '../store/artifacts';
 import type { Response } from 'express';
-import { allows } from '../auth/roles';
-import { actorOf, principalOf, SecuredRoutes } from './access';
+import { actorOf, requireRoleFor, SecuredRoutes } from './access';
 import { limitOf, modelName, route, versionNumber } from './http';
 import type { MonitoringService } from '../usecases/monitoring';
 import { monitorConfigSchema, retrainRequestSchema, scheduleRequestSchema } from './monitoring-requests';
@@ -62,8 +61,7 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
   }));
   /** A model's monitor is its monitoring: creating, pausing or deleting its schedule takes the approver role, as changing monitoring does. */
   const mayChange = (res: Response, kind: string, id: string) => {
-    const role = principalOf(res)?.role;
-    if (kind === 'monitor' && !(role && allows(role, 'approver'))) throw new ApiError('forbidden', `schedule "${id}" runs the model's monitoring checks: changing it needs the approver role (this key is ${role ?? 'anonymous'})`);
+    if (kind === 'monitor') requireRoleFor(res, 'approver', `schedule "${id}" runs the model's monitoring checks: changing it`);
   };
   router.post('/v1/schedules', 'scientist', route(async (req, res) => {
     const request = parseBody(scheduleRequestSchema, req.body);
@@ -79,16 +77,15 @@ export function monitoringRoutes(router: SecuredRoutes, deps: {
     router.post(`/v1/schedules/:id/${change}`, 'scientist', route(async (req, res) => {
       const id = String(req.params.id);
       const note = parseBody(scheduleChangeSchema, req.body ?? {}).note;
-      mayChange(res, (await monitoring.schedule(id)).kind, id);
-      await monitoring.changeSchedule(id, change, note);
+      await monitoring.changeSchedule(id, change, note, (s) => mayChange(res, s.kind, id));
       await repos.registry.recordAudit({ actor: actorOf(res), action: `schedule.${change}d`, subject: id, details: { note } });
       res.json(await monitoring.schedule(id));
     }));
   }
   router.delete('/v1/schedules/:id', 'scientist', route(async (req, res) => {
-    mayChange(res, (await monitoring.schedule(String(req.params.id))).kind, String(req.params.id));
-    await monitoring.changeSchedule(String(req.params.id), 'delete');
-    await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.deleted', subject: String(req.params.id), details: {} });
+    const id = String(req.params.id);
+    await monitoring.changeSchedule(id, 'delete', undefined, (s) => mayChange(res, s.kind, id));
+    await repos.registry.recordAudit({ actor: actorOf(res), action: 'schedule.deleted', subject: id, details: {} });
     res.status(204).end();
   }));
 

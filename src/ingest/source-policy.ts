@@ -19,8 +19,8 @@ import type { S3SourceSettings } from '../config';
 export interface SourcePolicy {
   /** Absolute, symlink-resolved folders that file sources may be read from (the configured ones and the bundled datasets). */
   dataRoots: string[];
-  /** The configured roots alone (MLOPS_DATA_ROOTS), where outputs may also be written. */
-  configuredRoots?: string[];
+  /** The configured roots alone (MLOPS_DATA_ROOTS), where outputs may be written. */
+  configuredRoots: string[];
   /** The platform's own data folder (symlink-resolved): never readable as a source. */
   dataDir: string;
   /** `host` or `host:port` entries (lower case) that may be reached even at internal addresses. */
@@ -92,12 +92,12 @@ export function filePathOf(uri: string): string {
 export function checkFile(policy: SourcePolicy, uri: string, o: { writing?: boolean } = {}): string {
   const written = filePathOf(uri);
   const real = realPathLoose(written);
-  // the bundled datasets are read-only: an output goes only under the configured roots, and not into
-  // the bundled folder even when a configured root holds it (the default root, the working directory, may)
-  const bundledWritable = policy.configuredRoots?.includes(BUNDLED_ROOT) ?? false;
-  const roots = o.writing && !bundledWritable ? policy.dataRoots.filter((root) => root !== BUNDLED_ROOT) : policy.dataRoots;
+  // an output goes only under the configured roots, and never into the bundled datasets (read-only),
+  // even when a configured root holds them (the default root, the working directory, may) unless named
+  const roots = o.writing ? policy.configuredRoots : policy.dataRoots;
+  const bundledReadOnly = o.writing && !policy.configuredRoots.includes(BUNDLED_ROOT);
   for (const p of [written, real]) {
-    if (o.writing && !bundledWritable && within(BUNDLED_ROOT, p)) {
+    if (bundledReadOnly && within(BUNDLED_ROOT, p)) {
       throw new SourceRefused(`${written} is inside the bundled datasets (${BUNDLED_ROOT}), which are read-only; write outputs under one of MLOPS_DATA_ROOTS elsewhere`, 'MLOPS_DATA_ROOTS');
     }
     if (within(policy.dataDir, p)) {

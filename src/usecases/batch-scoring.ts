@@ -57,7 +57,7 @@ export class BatchService {
     try {
       real = checkFile(this.o.sources, uri, { writing: true });
     } catch (err) {
-      if (err instanceof SourceRefused) throw new DomainError('invalid', `output: ${err.message.replace('read data from', 'reads and writes data in')}`, { setting: err.setting });
+      if (err instanceof SourceRefused) throw new DomainError('invalid', `output: ${err.message}`, { setting: err.setting });
       throw err;
     }
     if (fs.existsSync(real)) throw new DomainError('conflict', `the output ${real} exists already; batch jobs never overwrite: name a new file or folder`);

@@ -93,10 +93,12 @@ export class MonitoringService {
     return this.schedule(id);
   }
 
-  /** Pauses, resumes or deletes one of the platform's schedules (only those: see `schedule`); answers what it was. */
-  async changeSchedule(id: string, change: 'pause' | 'unpause' | 'delete', note?: string): Promise<ScheduleView> {
-    const schedule = await this.schedule(id);
+  /**
+   * Pauses, resumes or deletes one of the platform's schedules (only those: see `schedule`), once `mayChange`
+   * (the caller's rule for this schedule) has not thrown.
+   */
+  async changeSchedule(id: string, change: 'pause' | 'unpause' | 'delete', note?: string, mayChange: (s: ScheduleView) => void = () => undefined): Promise<void> {
+    mayChange(await this.schedule(id));
     if (!(await changeSchedule(this.client, id, change, note))) throw new DomainError('not_found', `schedule "${id}" does not exist`);
-    return schedule;
   }
 }
